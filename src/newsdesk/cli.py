@@ -1,0 +1,408 @@
+"""The `newsdesk` command: a thin layer of typer commands over the library."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__, pipeline, sources
+from .config import Config, find_config_path, load_config
+from .errors import NewsdeskError
+from .models import FeedReport, StoredEntry
+from .publish.base import PublishReport, get_publisher
+from .store import Store, open_store
+
+app = typer.Typer(
+    help="newsdesk: Chinese finance and policy news, fetched, archived and published.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+feeds_app = typer.Typer(help="List, add, remove, import and export feeds.", no_args_is_help=True)
+entries_app = typer.Typer(help="Show what the archive holds.", no_args_is_help=True)
+publish_app = typer.Typer(help="Write the archive out with a publisher.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(entries_app, name="entries")
+app.add_typer(publish_app, name="publish")
+
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("newsdesk")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+class State:
+    config_path: Path | None = None
+
+
+_state = State()
+
+
+@app.callback()
+def _main(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file (else $NEWSDESK_CONFIG, else ./newsdesk.yaml)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    _state.config_path = find_config_path(config)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _config() -> Config:
+    return load_config(_state.config_path or find_config_path(None))
+
+
+@contextmanager
+def _store(config: Config) -> Iterator[Store]:
+    store = open_store(config.database_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+# init ------------------------------------------------------------------------
+@app.command()
+def init(
+    path: Annotated[Path | None, typer.Argument(help="Where to write the config.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter config with real RSSHub routes for finance and policy news."""
+    target = path or _state.config_path or Path("newsdesk.yaml")
+    if target.exists() and not force:
+        raise NewsdeskError(f"{target}: already exists (use --force to overwrite)")
+    text = (resources.files("newsdesk") / "data" / "starter.yaml").read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    err.print(f"wrote {target}; next: newsdesk --config {target} run")
+
+
+# run / fetch -----------------------------------------------------------------
+def _fetch_with_progress(config: Config, store: Store, names: list[str], publish: bool) -> pipeline.RunReport:
+    specs = pipeline.select_feeds(config, names)
+    if not specs:
+        raise NewsdeskError("no enabled feeds match" + (f": {', '.join(names)}" if names else ""))
+    publishers = ("hexo",) if publish else ()
+    if err.is_terminal:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("抓取 fetching", total=len(specs))
+
+            def tick(r: FeedReport) -> None:
+                bar.advance(task)
+
+            return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=tick)
+
+    def line(r: FeedReport) -> None:
+        if r.outcome == "failed":
+            log.warning("%s: failed: %s", r.key, r.error)
+        else:
+            log.info("%s: %s new, %s updated, %s unchanged", r.key, r.new, r.updated, r.unchanged)
+
+    return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=line)
+
+
+def _print_run(report: pipeline.RunReport, as_json: bool) -> None:
+    if as_json:
+        _json(
+            {
+                "feeds": [asdict(f) for f in report.feeds],
+                "published": [asdict(p) for p in report.published],
+                "publish_errors": report.publish_errors,
+                "totals": report.totals(),
+                "exit_code": report.exit_code,
+            }
+        )
+        return
+    table = Table(title="本次抓取 run summary")
+    for col in ("feed", "new", "updated", "unchanged", "status"):
+        table.add_column(col, justify="right" if col in ("new", "updated", "unchanged") else "left")
+    for f in report.feeds:
+        status = {"ok": "ok", "not_modified": "not modified (304)", "failed": f"[red]failed: {escape(f.error or '')}"}[
+            f.outcome
+        ]
+        if f.warning:
+            status += f" [yellow](warning: {escape(f.warning)})"
+        table.add_row(escape(f.key), str(f.new), str(f.updated), str(f.unchanged), status)
+    out.print(table)
+    t = report.totals()
+    out.print(
+        f"{t['feeds']} feeds, {t['failed']} failed; {t['new']} new, {t['updated']} updated,"
+        f" {t['unchanged']} unchanged"
+    )
+    for p in report.published:
+        _print_publish(p)
+    for e in report.publish_errors:
+        err.print(f"[red]error:[/] {escape(e)}")
+
+
+def _print_publish(p: PublishReport) -> None:
+    out.print(
+        f"{p.publisher}: {p.written} written, {p.unchanged} unchanged, {p.removed} removed → {p.out_dir}"
+    )
+
+
+@app.command()
+def run(
+    feed: Annotated[list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch every enabled feed, store new and changed entries, then publish Hexo posts.
+
+    Exit status: 0 all feeds fine; 3 some feeds failed (the others were still stored and
+    published); 4 a publisher failed; 1 nothing could run (config or database error).
+    """
+    config = _config()
+    with _store(config) as store:
+        report = _fetch_with_progress(config, store, feed or [], publish=True)
+    _print_run(report, as_json)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def fetch(
+    feed: Annotated[list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch and store without publishing."""
+    config = _config()
+    with _store(config) as store:
+        report = _fetch_with_progress(config, store, feed or [], publish=False)
+    _print_run(report, as_json)
+    raise typer.Exit(report.exit_code)
+
+
+# publish ---------------------------------------------------------------------
+@publish_app.command("hexo")
+def publish_hexo(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Posts folder (default: hexo_dir).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write one Hexo post per stored entry (only new or changed ones are rewritten)."""
+    config = _config()
+    with _store(config) as store:
+        report = get_publisher("hexo").publish(store, config, out_dir)
+    if as_json:
+        _json(asdict(report))
+    else:
+        _print_publish(report)
+
+
+# feeds -----------------------------------------------------------------------
+@feeds_app.command("list")
+def feeds_list(as_json: JsonOpt = False) -> None:
+    """Show the group → site → feed tree with each feed's last fetch."""
+    config = _config()
+    with _store(config) as store:
+        states = store.feed_states()
+    rows = []
+    for f in config.feeds():
+        s = states.get(f.key)
+        rows.append(
+            {
+                "group": f.group,
+                "site": f.site,
+                "name": f.name,
+                "source": f.source,
+                "enabled": f.enabled,
+                "clean": f.clean,
+                "last_success": s.last_success if s else None,
+                "last_error": s.last_error if s else None,
+                "consecutive_failures": s.consecutive_failures if s else 0,
+            }
+        )
+    if as_json:
+        _json(rows)
+        return
+    for group, sites in sources.feed_tree(config).items():
+        out.print(f"[bold]{group}")
+        for site, feeds in sites.items():
+            out.print(f"  {site}")
+            for f in feeds:
+                s = states.get(f.key)
+                status = ""
+                if s and s.last_error:
+                    status = f" [red]✗ {escape(s.last_error)}"
+                elif s and s.last_success:
+                    status = f" [green]✓ {s.last_success:%Y-%m-%d %H:%M}"
+                off = "" if f.enabled else " [dim](disabled)"
+                out.print(f"    {escape(f.name)}  [dim]{escape(f.source)}[/]{off}{status}")
+
+
+@feeds_app.command("add")
+def feeds_add(
+    group: str,
+    site: str,
+    name: str,
+    url: Annotated[str | None, typer.Option(help="Feed URL or local path.")] = None,
+    route: Annotated[str | None, typer.Option(help="RSSHub route, e.g. /sina/finance/china.")] = None,
+    clean: Annotated[bool, typer.Option(help="Clean articles (strip portal boilerplate).")] = True,
+) -> None:
+    """Add a feed under GROUP → SITE as NAME."""
+    if (url is None) == (route is None):
+        raise NewsdeskError("give exactly one of --url or --route")
+    path = _state.config_path or find_config_path(None)
+    _config()  # refuse to edit a config that does not validate
+    added, _ = sources.add_feeds(path, [sources.ImportedFeed(group, site, name, url, route)], clean=clean)
+    _config()
+    err.print(f"added {group}/{site}/{name}" if added else f"{group}/{site}/{name} is already configured")
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    name: str,
+    group: Annotated[str | None, typer.Option(help="Only in this group.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only under this site.")] = None,
+) -> None:
+    """Remove a feed from the config (its stored entries stay in the archive)."""
+    path = _state.config_path or find_config_path(None)
+    removed = sources.remove_feed(path, name, group=group, site=site)
+    if not removed:
+        raise NewsdeskError(f"{path}: no feed named {name!r}")
+    for k in removed:
+        err.print(f"removed {k}")
+
+
+@feeds_app.command("import")
+def feeds_import(file: Path, as_json: JsonOpt = False) -> None:
+    """Add the feeds of an OPML file (outline nesting becomes group → site)."""
+    config = _config()
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        raise NewsdeskError(f"{file}: cannot read: {e.strerror or e}") from e
+    feeds = sources.read_opml(data, source=str(file), rsshub=config.rsshub)
+    added, skipped = sources.add_feeds(_state.config_path or find_config_path(None), feeds)
+    _config()
+    if as_json:
+        _json({"added": added, "already_present": skipped})
+    else:
+        err.print(f"imported {added} feeds ({skipped} already present)")
+
+
+@feeds_app.command("export")
+def feeds_export(
+    output: Annotated[Path | None, typer.Option("--out", help="Write to a file instead of stdout.")] = None,
+) -> None:
+    """Print the feeds as OPML (group → site → feed outlines)."""
+    config = _config()
+    text = sources.write_opml(config.feeds(), rsshub=config.rsshub)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+# entries ---------------------------------------------------------------------
+def _entry_dict(e: StoredEntry, full: bool) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "id": e.uid,
+        "title": e.title,
+        "link": e.link,
+        "group": e.group,
+        "site": e.site,
+        "feed": e.feed,
+        "published": e.published,
+        "updated": e.updated,
+        "author": e.author,
+        "first_seen": e.first_seen,
+        "last_changed": e.last_changed,
+        "entry_id": e.entry_id,
+    }
+    if full:
+        d["summary"] = e.summary
+        d["content"] = e.content
+    return d
+
+
+@entries_app.command("list")
+def entries_list(
+    feed: Annotated[str | None, typer.Option(help="Only this feed (group/site/name key).")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored entries, newest first."""
+    config = _config()
+    with _store(config) as store:
+        rows = store.list_entries(feed_key=feed, limit=limit, offset=offset)
+    if as_json:
+        _json([_entry_dict(e, False) for e in rows])
+        return
+    table = Table()
+    for col in ("id", "published", "feed", "title"):
+        table.add_column(col)
+    for e in rows:
+        when = e.published or e.first_seen
+        table.add_row(e.uid, f"{when:%Y-%m-%d %H:%M}", e.feed, e.title)
+    out.print(table)
+
+
+@entries_app.command("show")
+def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOpt = False) -> None:
+    """Show one entry in full."""
+    config = _config()
+    with _store(config) as store:
+        e = store.get_entry(uid)
+    if e is None:
+        raise NewsdeskError(f"no entry with id {uid!r} (see `newsdesk entries list`)")
+    if as_json:
+        _json(_entry_dict(e, True))
+        return
+    out.print(f"[bold]{e.title}")
+    out.print(f"{e.group} → {e.site} → {e.feed}")
+    out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}\n")
+    out.print(e.content, markup=False, highlight=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except NewsdeskError as e:
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
+        sys.exit(pipeline.EXIT_FATAL)

@@ -1,0 +1,229 @@
+"""Configuration: one YAML file validated into typed models, then environment, then flags.
+
+Every error names the file, the key path (with its line where known) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .models import FeedSpec
+
+DEFAULT_CONFIG_NAME = "newsdesk.yaml"
+ENV_CONFIG = "NEWSDESK_CONFIG"
+
+
+class FeedConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    url: str | None = None
+    route: str | None = None
+    clean: bool = True
+    enabled: bool = True
+    full_text: bool | Literal["auto"] = False
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_one_line(cls, v: str) -> str:
+        if v.strip() != v or "\n" in v:
+            raise ValueError("feed name must be one line without leading or trailing spaces")
+        return v
+
+    @field_validator("route")
+    @classmethod
+    def _route_is_path(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("/"):
+            raise ValueError(f"RSSHub route must start with '/', got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FeedConfig:
+        if (self.url is None) == (self.route is None):
+            raise ValueError("give exactly one of 'url' or 'route'")
+        return self
+
+
+class FetchConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    concurrency: int = Field(default=64, ge=1, le=1000)
+    per_host: int = Field(default=8, ge=1, le=200)
+    timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff: float = Field(default=0.5, ge=0)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=30)
+
+
+class HexoConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_image: str | None = None
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database: str = "newsdesk.db"
+    hexo_dir: str = "hexo/source/_posts"
+    site_dir: str = "site"
+    rsshub: list[str] = Field(default_factory=lambda: ["https://rsshub.app"])
+    fetch: FetchConfig = Field(default_factory=FetchConfig)
+    hexo: HexoConfig = Field(default_factory=HexoConfig)
+    groups: dict[str, dict[str, list[FeedConfig]]] = Field(default_factory=dict)
+    # Folder the config file lives in; relative paths are resolved against it.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @field_validator("rsshub")
+    @classmethod
+    def _instances_are_urls(cls, v: list[str]) -> list[str]:
+        for url in v:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"RSSHub instance must be an http(s) URL, got {url!r}")
+        return [u.rstrip("/") for u in v]
+
+    @model_validator(mode="after")
+    def _unique_feeds(self) -> Config:
+        for group, sites in self.groups.items():
+            for site, feeds in sites.items():
+                names = [f.name for f in feeds]
+                dup = {n for n in names if names.count(n) > 1}
+                if dup:
+                    raise ValueError(f"groups.{group}.{site}: feed name repeated: {', '.join(sorted(dup))}")
+        return self
+
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def database_url(self) -> str:
+        if "://" in self.database:
+            return self.database
+        return str(self.path(self.database))
+
+    def feeds(self) -> list[FeedSpec]:
+        """Every configured feed, in file order."""
+        out: list[FeedSpec] = []
+        for group, sites in self.groups.items():
+            for site, feeds in sites.items():
+                for f in feeds:
+                    url = f.url
+                    if url is not None and "://" not in url:
+                        url = str(self.path(url))
+                    out.append(
+                        FeedSpec(
+                            group=group,
+                            site=site,
+                            name=f.name,
+                            url=url,
+                            route=f.route,
+                            clean=f.clean,
+                            enabled=f.enabled,
+                            full_text=f.full_text,
+                        )
+                    )
+        return out
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """`--config PATH`, else $NEWSDESK_CONFIG, else ./newsdesk.yaml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def _line_index(text: str) -> dict[tuple[str, ...], int]:
+    """Map key paths to 1-based line numbers, so errors can point at the line."""
+    lines: dict[tuple[str, ...], int] = {}
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = str(k.value)
+                lines[(*path, key)] = k.start_mark.line + 1
+                walk(v, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, (*path, str(i)))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _format_validation(path: Path, text: str, err: ValidationError) -> str:
+    index = _line_index(text)
+    msgs = []
+    for e in err.errors():
+        loc = tuple(str(p) for p in e["loc"])
+        # the line of the deepest key that exists in the file
+        line = None
+        for n in range(len(loc), -1, -1):
+            if loc[:n] in index:
+                line = index[loc[:n]]
+                break
+        key = ".".join(loc) or "(top level)"
+        where = f"{path}:{line}" if line else str(path)
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        msgs.append(f"{where}: {key}: {msg}")
+    return "invalid configuration:\n  " + "\n  ".join(msgs)
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    for key in ("database", "hexo_dir", "site_dir"):
+        val = env.get(f"NEWSDESK_{key.upper()}")
+        if val:
+            data[key] = val
+    rsshub = env.get("NEWSDESK_RSSHUB")
+    if rsshub:
+        data["rsshub"] = [u.strip() for u in rsshub.split(",") if u.strip()]
+    return data
+
+
+def parse_config(text: str, path: Path, env: Mapping[str, str] | None = None) -> Config:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from e
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(data).__name__}")
+    data = _apply_env(dict(data), os.environ if env is None else env)
+    data["base_dir"] = path.parent.resolve()
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_validation(path, text, e)) from e
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: config file not found (run `newsdesk init` to create one)") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read config file: {e}") from e
+    return parse_config(text, path, env)

@@ -1,0 +1,44 @@
+"""The exception hierarchy: one root, one subclass per pipeline stage.
+
+Expected failures (a bad feed, a bad config key) are raised as these and shown to the
+user as one line; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class NewsdeskError(Exception):
+    """Root of every error newsdesk raises on purpose."""
+
+
+class ConfigError(NewsdeskError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class SourceError(NewsdeskError):
+    """A feed source (OPML file, route, feed definition) is invalid."""
+
+
+class FetchError(NewsdeskError):
+    """A feed or page could not be fetched."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class ParseError(NewsdeskError):
+    """Feed bytes could not be turned into entries."""
+
+
+class CleanError(NewsdeskError):
+    """An article could not be cleaned."""
+
+
+class StoreError(NewsdeskError):
+    """The archive could not be read or written."""
+
+
+class PublishError(NewsdeskError):
+    """A publisher could not write its output."""

@@ -1,0 +1,146 @@
+"""Typed records passed between pipeline stages.
+
+Every record is a frozen dataclass; every datetime is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+FullText = Literal["auto"] | bool
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed as configured: where it sits in group → site → feed and where it comes from."""
+
+    group: str
+    site: str
+    name: str
+    url: str | None = None  # absolute http(s) URL, file:// URL or local path
+    route: str | None = None  # RSSHub route such as /sina/finance/china
+    clean: bool = True
+    enabled: bool = True
+    full_text: FullText = False
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the feed in the archive."""
+        return f"{self.group}/{self.site}/{self.name}"
+
+    @property
+    def source(self) -> str:
+        """Human-readable origin (URL or route)."""
+        return self.url or f"rsshub:{self.route}"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What the fetcher got for one feed."""
+
+    url: str  # the URL finally answered (after redirects)
+    status: int  # 200, or 304 when the feed is unchanged
+    text: str | None = None  # decoded body (None for 304)
+    encoding: str | None = None  # encoding the body was decoded with
+    etag: str | None = None
+    last_modified: str | None = None
+    permanent_url: str | None = None  # set when a permanent redirect moved the feed
+    content_type: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    """One feed item after parsing, before cleaning."""
+
+    id: str
+    title: str
+    link: str | None
+    published: datetime | None  # UTC-aware
+    updated: datetime | None = None
+    author: str | None = None
+    content: str = ""  # the item's HTML exactly as served
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A parsed feed document."""
+
+    title: str | None
+    link: str | None
+    entries: tuple[ParsedEntry, ...]
+    # Set when the document was broken but some entries could still be read.
+    warning: str | None = None
+
+
+def entry_uid(feed_key: str, entry_id: str) -> str:
+    """Short, stable public id of an entry: 16 hex digits of SHA-1 over feed and entry id."""
+    return hashlib.sha1(f"{feed_key}\x00{entry_id}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An entry as the archive holds it."""
+
+    uid: str
+    feed_key: str
+    group: str
+    site: str
+    feed: str
+    entry_id: str
+    title: str
+    link: str | None
+    published: datetime | None
+    updated: datetime | None
+    author: str | None
+    content: str  # raw HTML as served
+    summary: str
+    first_seen: datetime
+    last_changed: datetime
+    content_hash: str
+    clean: bool = True
+    extra: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """Fetch bookkeeping for one feed."""
+
+    key: str
+    url: str | None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_attempt: datetime | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+Outcome = Literal["ok", "not_modified", "failed"]
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    """What `run` did with one feed."""
+
+    key: str
+    outcome: Outcome
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    error: str | None = None
+    warning: str | None = None

@@ -1,0 +1,1 @@
+"""Publishers: turn archived entries into files other tools serve (Hexo posts, ...)."""

@@ -1,0 +1,67 @@
+"""The Hexo publisher: one Markdown post per entry, in the reference format.
+
+Only entries whose content (or the publisher's options) changed since the last publish
+are rendered, so a run where nothing changed costs one cheap pass over the hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ..config import Config
+from ..errors import PublishError
+from ..store import Store
+from .base import Progress, PublishReport, register
+from .hexo_format import post_filename, render_post, write_atomic
+
+# Bump when the output format changes, so every post is rewritten once.
+FORMAT_VERSION = "1"
+_BATCH = 500
+
+
+class HexoPublisher:
+    name = "hexo"
+
+    def publish(
+        self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
+    ) -> PublishReport:
+        out = (out_dir or config.path(config.hexo_dir)).resolve()
+        report = PublishReport(self.name, out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            present = set(os.listdir(out))
+        except OSError as e:
+            raise PublishError(f"{out}: cannot create the Hexo posts folder: {e.strerror or e}") from e
+        default_image = config.hexo.default_image
+        options = hashlib.sha1(f"{FORMAT_VERSION}\x00{default_image or ''}".encode()).hexdigest()[:8]
+        # Marks are kept per output folder: publishing elsewhere starts from scratch.
+        key = f"hexo:{out}"
+        marks = store.publish_marks(key)
+        todo: list[tuple[str, str]] = []
+        for uid, h in store.entry_hashes():
+            mark = f"{h}:{options}"
+            if marks.get(uid) == mark and f"{uid}.md" in present:
+                report.unchanged += 1
+            else:
+                todo.append((uid, mark))
+        total = len(todo)
+        for start in range(0, total, _BATCH):
+            batch = dict(todo[start : start + _BATCH])
+            done: dict[str, str] = {}
+            for entry in store.get_entries(batch):
+                text = render_post(entry, default_image=default_image)
+                if write_atomic(out / post_filename(entry), text):
+                    report.written += 1
+                else:
+                    report.unchanged += 1
+                done[entry.uid] = batch[entry.uid]
+            # Committed per batch: a crash keeps what was already written.
+            store.set_publish_marks(key, done)
+            if progress:
+                progress(min(start + _BATCH, total), total)
+        return report
+
+
+register("hexo", HexoPublisher)
