@@ -39,8 +39,9 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(entries_app, name="entries")
 app.add_typer(publish_app, name="publish")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: messages and log lines are never broken at 80 columns when piped.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("newsdesk")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -135,6 +136,8 @@ def _fetch_with_progress(config: Config, store: Store, names: list[str], publish
     def line(r: FeedReport) -> None:
         if r.outcome == "failed":
             log.warning("%s: failed: %s", r.key, r.error)
+        elif r.outcome == "not_modified":
+            log.info("%s: not modified", r.key)
         else:
             log.info("%s: %s new, %s updated, %s unchanged", r.key, r.new, r.updated, r.unchanged)
 
@@ -155,11 +158,14 @@ def _print_run(report: pipeline.RunReport, as_json: bool) -> None:
         return
     table = Table(title="本次抓取 run summary")
     for col in ("feed", "new", "updated", "unchanged", "status"):
-        table.add_column(col, justify="right" if col in ("new", "updated", "unchanged") else "left")
+        numeric = col in ("new", "updated", "unchanged")
+        table.add_column(col, justify="right" if numeric else "left", overflow="fold")
     for f in report.feeds:
-        status = {"ok": "ok", "not_modified": "not modified (304)", "failed": f"[red]failed: {escape(f.error or '')}"}[
-            f.outcome
-        ]
+        status = {
+            "ok": "ok",
+            "not_modified": "not modified (304)",
+            "failed": f"[red]failed: {escape(f.error or '')}",
+        }[f.outcome]
         if f.warning:
             status += f" [yellow](warning: {escape(f.warning)})"
         table.add_row(escape(f.key), str(f.new), str(f.updated), str(f.unchanged), status)
@@ -183,7 +189,9 @@ def _print_publish(p: PublishReport) -> None:
 
 @app.command()
 def run(
-    feed: Annotated[list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")] = None,
+    feed: Annotated[
+        list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch every enabled feed, store new and changed entries, then publish Hexo posts.
@@ -200,7 +208,9 @@ def run(
 
 @app.command()
 def fetch(
-    feed: Annotated[list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")] = None,
+    feed: Annotated[
+        list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch and store without publishing."""

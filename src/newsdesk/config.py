@@ -21,7 +21,8 @@ ENV_CONFIG = "NEWSDESK_CONFIG"
 
 
 class FeedConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A feed called 404 or 2024 is written unquoted in YAML; it is still a name.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
     name: str = Field(min_length=1)
     url: str | None = None
@@ -70,7 +71,7 @@ class HexoConfig(BaseModel):
 
 
 class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
     database: str = "newsdesk.db"
     hexo_dir: str = "hexo/source/_posts"

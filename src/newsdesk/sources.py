@@ -89,7 +89,7 @@ def write_opml(specs: list[FeedSpec], *, rsshub: list[str], title: str = "newsde
             for f in feeds:
                 url = f.url or (rsshub[0] + (f.route or "") if rsshub else f.route or "")
                 out.write(
-                    f"        <outline type=\"rss\" text={quoteattr(f.name)} title={quoteattr(f.name)}"
+                    f'        <outline type="rss" text={quoteattr(f.name)} title={quoteattr(f.name)}'
                     f" xmlUrl={quoteattr(url)}/>\n"
                 )
             out.write("      </outline>\n")

@@ -12,7 +12,9 @@ __all__ = ["SQLiteStore", "Store", "open_store"]
 def open_store(database: str) -> Store:
     """A SQLite file path (or sqlite:///path), or a postgresql:// URL."""
     if database.startswith(("postgresql://", "postgres://")):
-        raise StoreError(f"{database}: PostgreSQL storage is not available in this version; use a SQLite file")
+        raise StoreError(
+            f"{database}: PostgreSQL storage is not available in this version; use a SQLite file"
+        )
     if database.startswith("sqlite:///"):
         database = database.removeprefix("sqlite:///")
     elif "://" in database:

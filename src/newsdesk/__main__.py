@@ -1,0 +1,5 @@
+"""`python -m newsdesk` is the `newsdesk` command."""
+
+from .cli import main
+
+main()

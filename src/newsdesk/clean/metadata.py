@@ -1,0 +1,264 @@
+"""Article metadata read from text: 来源, 责任编辑, 记者 bylines, datelines, keywords, summary.
+
+Pure string functions over already-extracted lines, so they are easy to test one by one.
+Chinese news writes its metadata in a handful of fixed formulas (``来源：X``,
+``责任编辑：X SF014``, ``（记者 A 、B）``, ``新华社北京X月X日电``); the regexes below
+encode those formulas and nothing fuzzier, because a wrong 记者 is worse than none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Whitespace as Chinese pages use it: ASCII, NBSP, full-width U+3000, zero-width, BOM.
+WS = " \t\r\n\f\v\xa0\u2002\u2003\u2009\u200b\u3000\ufeff"
+_WS_RUN = re.compile(f"[{WS}]+")
+_CJK_NL = re.compile(f"(?<=[\u3000-\u9fff\uff00-\uffef])[{WS}]*\n[{WS}]*(?=[\u3000-\u9fff\uff00-\uffef])")
+
+
+def norm_line(text: str) -> str:
+    """One line of text: source line breaks between CJK dropped, whitespace runs collapsed,
+    indentation (U+3000) and surrounding spaces stripped."""
+    if "\n" in text:
+        text = _CJK_NL.sub("", text)
+    return _WS_RUN.sub(" ", text).strip(WS + " ")
+
+
+# --- 责任编辑 -------------------------------------------------------------------------------
+
+_EDITOR = re.compile(r"(责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑)\s*[:：]\s*([^】）)\]\n]*)")
+_STAFF_CODE = re.compile(r"^(?:[A-Za-z]{1,6}\d{1,6}[A-Za-z]?|\d+)$")
+_EDITOR_RANK = {"责任编辑": 0, "责编": 1, "值班编辑": 2, "本文编辑": 3, "文字编辑": 3, "编辑": 4}
+_NAME_SPLIT = re.compile(f"[{WS}、，,;；/／|｜]+")
+
+
+def _join_single_chars(tokens: list[str]) -> list[str]:
+    # "杨 洁": two-character names are typeset with a space to align with three-character ones.
+    out: list[str] = []
+    run = ""
+    for tok in tokens:
+        if len(tok) == 1 and _is_cjk(tok):
+            run += tok
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        out.append(tok)
+    if run:
+        out.append(run)
+    return out
+
+
+def _is_cjk(text: str) -> bool:
+    return all("\u4e00" <= ch <= "\u9fff" or ch in "·•" for ch in text)
+
+
+def parse_editor(text: str) -> tuple[int, str] | None:
+    """``(rank, names)`` from a 责任编辑/责编/编辑 line; staff codes such as SF014 dropped.
+
+    Rank orders the formulas (责任编辑 beats 编辑) so the caller can keep the best one.
+    Returns None when the line names no person (e.g. only a code: ``责任编辑：HN666``).
+    """
+    m = _EDITOR.search(text)
+    if m is None:
+        return None
+    tokens = [t for t in _NAME_SPLIT.split(m.group(2)) if t and not _STAFF_CODE.match(t)]
+    names = [t for t in _join_single_chars(tokens) if 1 < len(t) <= 12]
+    if not names:
+        return None
+    return _EDITOR_RANK[m.group(1)], "、".join(names)
+
+
+# --- 来源 ---------------------------------------------------------------------------------
+
+_SOURCE = re.compile(r"来源\s*[:：]\s*([^\s<>（(【\[|｜]+(?:\s(?!原创|作者|编辑|责任编辑|记者)[^\s<>（(【\[|｜]+)?)")
+_SOURCE_TRAIL = re.compile(r"(原创稿|原创|稿件)$")
+_LABEL = re.compile(r"(作者|记者|编辑|责任编辑|责编|时间|发布时间|日期)\s*[:：]")
+
+
+def parse_source(text: str, *, labelled: bool = True) -> str | None:
+    """The outlet named by ``来源：X`` (``（ID：…）`` and ``原创稿`` trimmed).
+
+    With ``labelled=False`` (a page's dedicated source element or meta tag) an unlabelled
+    text is taken as the outlet itself, unless it is another label or a bare number.
+    """
+    m = _SOURCE.search(text)
+    if m is not None:
+        value = m.group(1)
+    elif labelled or _LABEL.search(text):
+        return None
+    else:
+        value = text
+    value = _SOURCE_TRAIL.sub("", norm_line(value)).strip(" :：-—|")
+    if not value or value.isdigit() or len(value) > 40:
+        return None
+    return value
+
+
+# --- 记者 ---------------------------------------------------------------------------------
+
+_ROLE = re.compile(r"(?:本报|本刊|本台|特约|见习|实习|首席|驻\S{1,4})?(?:记者|实习生|通讯员|评论员)(?:[:：])?")
+_BRACKETED = re.compile(r"[（(【\[]([^（()）【】\[\]]{0,40}?(?:记者|实习生|通讯员|评论员)[^（()）【】\[\]]{0,60})[)）】\]]")
+_LEAD_BYLINE = re.compile(r"^[^\s，。,：:“”\"（(【]{0,16}?(?:记者|实习生|通讯员)")
+_AFTER_ROLE_OK = re.compile(f"^[{WS}]*[:：]?[{WS}]*[\u4e00-\u9fff·]{{1,4}}(?=[{WS}、]|$)")
+_NOT_NAME_END = re.compile(r"(报道|发自|表示|获悉|了解|注意到|采访|摄|电|讯|社|网|报|台|日|月)$")
+_AUTHOR_LINE = re.compile(r"^[（(【\[]?\s*(?:作者|文)\s*[:：|｜]\s*([^）)】\]]{2,30})[)）】\]]?$")
+
+
+def _names(piece: str) -> tuple[list[str], bool]:
+    """Names at the start of ``piece``; the flag says whether the whole piece was names."""
+    tokens = _join_single_chars([t for t in _NAME_SPLIT.split(piece) if t])
+    out: list[str] = []
+    for tok in tokens:
+        if 2 <= len(tok) <= 4 and _is_cjk(tok) and not _NOT_NAME_END.search(tok):
+            out.append(tok)
+        elif 5 <= len(tok) <= 12 and "·" in tok and _is_cjk(tok):  # 买买提·艾力
+            out.append(tok)
+        else:
+            return out, False
+    return out, True
+
+
+def _byline_names(text: str, *, lead: bool) -> tuple[list[str], bool]:
+    if re.search(r"摄\s*$", text):  # 新华社记者 才扬 摄: a photo credit, not a byline
+        return [], False
+    pieces = _ROLE.split(text)
+    if len(pieces) < 2:
+        return [], False
+    names: list[str] = []
+    whole = True
+    for piece in pieces[1:]:
+        if lead and not names and not _AFTER_ROLE_OK.match(piece):
+            return [], False
+        found, complete = _names(piece)
+        names.extend(found)
+        if not complete:
+            whole = False
+            break
+    return names, whole
+
+
+def byline_only(line: str) -> tuple[str, ...] | None:
+    """Reporters when ``line`` is nothing but a byline (本报记者 A 见习记者 B, （记者 A）)."""
+    if len(line) > 60 or any(p in line for p in "。！？；"):
+        return None
+    inner = line
+    m = _BRACKETED.fullmatch(line)
+    if m is not None:
+        inner = m.group(1)
+    elif not _LEAD_BYLINE.match(line):
+        author = _AUTHOR_LINE.match(line)
+        if author is None:
+            return None
+        found, whole = _names(author.group(1))
+        return tuple(found) if found and whole else None
+    names, whole = _byline_names(inner, lead=m is None)
+    return tuple(names) if names and whole else None
+
+
+def find_reporters(lines: list[str]) -> tuple[str, ...]:
+    """Reporters named in the opening or closing lines: （记者 A）, 【X记者 A B】, X记者A 北京报道."""
+    names: list[str] = []
+    candidates = lines[:3] + [ln for ln in lines[-3:] if ln not in lines[:3]]
+    for i, line in enumerate(candidates):
+        for m in _BRACKETED.finditer(line[:400] if i < 3 else line[-400:]):
+            names.extend(_byline_names(m.group(1), lead=False)[0])
+        if i < 3 and _LEAD_BYLINE.match(line):
+            names.extend(_byline_names(line[:80], lead=True)[0])
+    return tuple(dict.fromkeys(names))
+
+
+# --- 电头 (dateline) ----------------------------------------------------------------------
+
+_DATELINE = re.compile(
+    r"^(?!据)(?:"
+    r"[^\s，。,：:、“”\"（()）【】]{2,24}?\d{1,2}月\d{1,2}日(?:电|讯|消息|快讯)"
+    r"|[^\s，。,：:、“”\"（()）【】\d]{0,20}?(?:社|网|报|台|端|刊|财经|科技|新闻|公司|APP)(?:快讯|讯|消息|电)"
+    r")(?=[\s（(【，,：:]|$)"
+)
+
+
+def find_dateline(lines: list[str]) -> str | None:
+    """The 电头 opening the article: 中新社北京12月20日电, 本报讯, 财联社9月26日讯, 新京报快讯."""
+    for line in lines[:2]:
+        m = _DATELINE.match(line)
+        if m is not None:
+            return m.group(0)
+    return None
+
+
+# --- keywords -----------------------------------------------------------------------------
+
+_KW_SPLIT = re.compile(r"[,，、;；|｜\s]+")
+
+
+def split_keywords(value: str) -> list[str]:
+    """``<meta name=keywords>`` content: comma, 、 or space separated."""
+    return [k for k in _KW_SPLIT.split(value) if k and len(k) <= 40]
+
+
+def split_ticker_codes(value: str) -> list[str]:
+    """Codes from Sina's ``news_keyword_pub,<market>,<code>&<code>`` comment (market dropped)."""
+    return [c for c in re.split(r"[&,\s]+", value) if c and len(c) <= 20]
+
+
+# --- summary ------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[。！？；!?][”’\"』」）)]*")
+
+
+def make_summary(lines: list[str], limit: int = 120) -> str:
+    """The first ``limit`` characters of the text, cut after a sentence end where there is one
+    in the second half of the window, else at ``limit`` with an ellipsis."""
+    text = ""
+    for line in lines:
+        if len(text) > limit:
+            break
+        if text and not (_is_wide(text[-1]) or _is_wide(line[:1])):
+            text += " "
+        text += line
+    if len(text) <= limit:
+        return text
+    window = text[: limit + 1]
+    cut = 0
+    for m in _SENTENCE_END.finditer(window):
+        if m.end() <= limit:
+            cut = m.end()
+    if cut >= limit // 2:
+        return text[:cut]
+    return text[:limit].rstrip() + "…"
+
+
+def _is_wide(ch: str) -> bool:
+    return bool(ch) and ch >= "\u2e80"
+
+
+@dataclass
+class Found:
+    """Metadata collected while cleaning; each field keeps its best-ranked value."""
+
+    source: str | None = None
+    source_rank: int = 99
+    editor: str | None = None
+    editor_rank: int = 99
+    reporters: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+    def offer_source(self, value: str | None, rank: int) -> None:
+        if value and rank < self.source_rank:
+            self.source, self.source_rank = value, rank
+
+    def offer_editor(self, parsed: tuple[int, str] | None, rank_base: int = 0) -> None:
+        if parsed is not None and rank_base + parsed[0] < self.editor_rank:
+            self.editor_rank, self.editor = rank_base + parsed[0], parsed[1]
+
+    def add_reporters(self, names: tuple[str, ...] | list[str]) -> None:
+        for n in names:
+            if n not in self.reporters:
+                self.reporters.append(n)
+
+    def add_keywords(self, words: list[str]) -> None:
+        for w in words:
+            if w not in self.keywords:
+                self.keywords.append(w)

@@ -1,0 +1,185 @@
+"""Site profiles: per-host cleaning rules, kept as data.
+
+Each portal has one module here holding a plain ``PROFILE`` dict (no code), so adding a
+site means writing data, not logic. The dicts live in ``.py`` files rather than YAML/TOML
+so they ship inside the package without any package-data configuration. They are
+validated and compiled once at import: selector lists become one XPath union each, text
+rules one alternation regex, so applying a profile costs a handful of libxml2/regex calls.
+
+Every profile is merged with ``generic`` (widgets and boilerplate lines that look the same
+on every portal); ``generic`` alone is the profile for unknown hosts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from newsdesk.clean.profiles import (
+    banyuetan,
+    chinadaily,
+    generic,
+    hexun,
+    people,
+    sina,
+    stcn,
+    thepaper,
+    xinhua,
+)
+from newsdesk.clean.selectors import compile_selectors
+
+_MODULES: tuple[ModuleType, ...] = (sina, people, xinhua, thepaper, stcn, hexun, chinadaily, banyuetan)
+
+_KEYS = {
+    "name",
+    "hosts",
+    "markers",
+    "body",
+    "drop_between",
+    "drop",
+    "unwrap",
+    "figures",
+    "drop_text",
+    "image_block",
+    "editor",
+    "source",
+    "reporters",
+    "comment_source",
+    "comment_keywords",
+    "title_source",
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Compiled cleaning rules for one portal (already merged with the generic rules)."""
+
+    name: str
+    hosts: tuple[str, ...]
+    markers: tuple[str, ...]
+    body: tuple[str, ...]  # selectors tried in order to find the article in a full page
+    drop_between: tuple[tuple[str, str], ...]  # comment text pairs whose content goes
+    drop: etree.XPath | None
+    unwrap: etree.XPath | None
+    figures: tuple[tuple[etree.XPath, etree.XPath], ...]  # (wrapper, caption inside it)
+    drop_text: re.Pattern[str] | None  # a block whose whole text matches is removed
+    image_block: re.Pattern[str] | None  # an image whose URL matches is not content
+    editor: etree.XPath | None
+    source: etree.XPath | None
+    reporters: etree.XPath | None
+    comment_source: re.Pattern[str] | None
+    comment_keywords: re.Pattern[str] | None
+    title_source: etree.XPath | None
+
+
+def _strs(data: Mapping[str, object], key: str) -> tuple[str, ...]:
+    value = data.get(key) or []
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"profile {data.get('name')!r}: {key} must be a list of strings")
+    out = tuple(value)
+    if not all(isinstance(v, str) for v in out):
+        raise TypeError(f"profile {data.get('name')!r}: {key} must be a list of strings")
+    return out
+
+
+def _pairs(data: Mapping[str, object], key: str) -> tuple[tuple[str, str], ...]:
+    value = data.get(key) or []
+    if not isinstance(value, Sequence):
+        raise TypeError(f"profile {data.get('name')!r}: {key} must be a list of pairs")
+    out: list[tuple[str, str]] = []
+    for pair in value:
+        if not (isinstance(pair, Sequence) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise TypeError(f"profile {data.get('name')!r}: {key} entries must be [str, str]")
+        out.append((pair[0], pair[1]))
+    return tuple(out)
+
+
+def _xpath(selectors: tuple[str, ...]) -> etree.XPath | None:
+    return compile_selectors(selectors) if selectors else None
+
+
+def _regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    # One alternation: a single C-level search per block instead of a loop over rules.
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
+def _optional_regex(data: Mapping[str, object], key: str) -> re.Pattern[str] | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"profile {data.get('name')!r}: {key} must be a regex string or None")
+    return re.compile(value, re.S)
+
+
+def build(data: Mapping[str, object], base: Mapping[str, object] | None = None) -> Profile:
+    """Validate one profile dict and compile it, merged with ``base`` (the generic rules)."""
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise KeyError(f"profile {data.get('name')!r}: unknown keys {sorted(unknown)}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise TypeError("profile name must be a non-empty string")
+
+    def merged(key: str) -> tuple[str, ...]:
+        own = _strs(data, key)
+        return own + tuple(v for v in (_strs(base, key) if base else ()) if v not in own)
+
+    figures = _pairs(data, "figures") + (_pairs(base, "figures") if base else ())
+    return Profile(
+        name=name,
+        hosts=tuple(h.lower().lstrip(".") for h in _strs(data, "hosts")),
+        markers=_strs(data, "markers"),
+        body=merged("body"),
+        drop_between=_pairs(data, "drop_between"),
+        drop=_xpath(merged("drop")),
+        unwrap=_xpath(merged("unwrap")),
+        figures=tuple((compile_selectors((w,)), compile_selectors((c,))) for w, c in figures),
+        drop_text=_regex(merged("drop_text")),
+        image_block=_regex(merged("image_block")),
+        editor=_xpath(merged("editor")),
+        source=_xpath(_strs(data, "source") + (_strs(base, "source") if base else ())),
+        reporters=_xpath(merged("reporters")),
+        comment_source=_optional_regex(data, "comment_source"),
+        comment_keywords=_optional_regex(data, "comment_keywords"),
+        title_source=_xpath(merged("title_source")),
+    )
+
+
+GENERIC: Profile = build(generic.PROFILE)
+PROFILES: tuple[Profile, ...] = tuple(build(m.PROFILE, generic.PROFILE) for m in _MODULES)
+_BY_NAME = {p.name: p for p in (*PROFILES, GENERIC)}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name`` (KeyError if there is none)."""
+    return _BY_NAME[name]
+
+
+def host_of(url: str | None) -> str:
+    if not url:
+        return ""
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def profile_for(url: str | None, html: str = "") -> Profile:
+    """Pick the profile by host suffix; without a usable host, by body markers; else generic."""
+    host = host_of(url)
+    if host:
+        for prof in PROFILES:
+            if any(host == h or host.endswith("." + h) for h in prof.hosts):
+                return prof
+    if html:
+        head = html[:200_000]  # markers sit in the body; no need to scan a 10 MB page
+        for prof in PROFILES:
+            if any(m in head for m in prof.markers):
+                return prof
+    return GENERIC

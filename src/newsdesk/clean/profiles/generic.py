@@ -1,0 +1,68 @@
+"""Rules every profile gets, and the whole of the "generic" profile for unknown hosts.
+
+Pure data. Selectors here must be safe on any portal: they name widgets (share bars, QR
+codes, ad slots), never layout classes an article body might also carry.
+"""
+
+PROFILE = {
+    "name": "generic",
+    "hosts": [],
+    "markers": [],
+    "body": ["article", "[itemprop=articleBody]", ".article-content", ".article_content", "#content"],
+    "drop_between": [],
+    "drop": [
+        "nav",
+        "aside",
+        "footer",
+        "[class*=qrcode]",
+        "[class*=qr-code]",
+        "[class*=erweima]",
+        "[id*=qrcode]",
+        "[class*=share-]",
+        "[class*=-share]",
+        "[class*=share_]",
+        ".share",
+        ".social-share",
+        ".bdshare",
+        "[class*=bdsharebuttonbox]",
+        "[class*=advert]",
+        "[id^=ad_]",
+        "[class*=download-app]",
+        "[class*=app-download]",
+        "[class*=related]",
+        "[class*=recommend]",
+        ".comment",
+        ".comments",
+        ".breadcrumb",
+        ".copyright",
+    ],
+    "unwrap": [],
+    "figures": [["figure", "figcaption"], [".image", ".caption"], [".pic", ".pic-desc"]],
+    "drop_text": [
+        r"^(扫描|扫码|长按|识别).{0,30}(二维码|关注|下载)",
+        r"^(请)?(关注|下载).{0,20}(公众号|微信号|客户端|APP)",
+        r"^(分享到|分享至)[:：]?",
+        r"^免责声明[:：]",
+        r"^(版权声明|转载请注明|本文系.{0,20}原创)",
+        r"^(点击|戳)(这里|此处|查看|阅读原文|下载)",
+        r"^阅读原文$",
+        r"^(相关(新闻|阅读|报道|链接))[:：]?$",
+        r"^(热门推荐|推荐阅读|延伸阅读|猜你喜欢)[:：]?$",
+        r"^(打开|下载).{0,10}(APP|客户端).{0,20}$",
+        r"^【纠错】",
+        r"^\[?(上一页|下一页)\]?$",
+    ],
+    "image_block": [
+        # Tracking pixels, spacers, QR codes, logos, share and app icons by their names.
+        r"(?i)(qrcode|qr_code|qr-code|erweima|ewm\b|/qr/|_qr\.|-qr\.)",
+        r"(?i)(/logo|logo[_.-]|_logo|/icons?/|icon[_.-]|/share|share[_.-]|/btn[_.-]|button)",
+        r"(?i)(spacer|space\.gif|blank\.gif|pixel\.gif|1x1\.|/pixel|beacon|/stat\.|/count\.|loading\.gif)",
+        r"(?i)(weixin|wechat)[^/]*\.(png|jpe?g|gif)$",
+    ],
+    "editor": [],
+    "source": ["meta[name=source]", 'meta[property="article:author"]'],
+    "reporters": [],
+    "comment_source": None,
+    "comment_keywords": None,
+    "title_source": [],
+}

@@ -1,0 +1,469 @@
+"""The fetch stage: get feed and page bytes over HTTP(S) or from disk, and decode them.
+
+One `Fetcher` owns one aiohttp session for a whole run. Every failure comes out as a
+`FetchError` whose message is one line a user can act on ("HTTP 410 Gone (feed removed)",
+"timed out after 30 s"); the aiohttp or OS exception is kept as its __cause__.
+
+Limits: at most `concurrency` fetches at once and `per_host` per host. Both are enforced
+with our own semaphores *before* an attempt's timeout clock starts, so a feed queued
+behind fifty others on the same RSSHub instance does not time out while waiting. The
+connector carries the same limits as a safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import http
+import mimetypes
+import os
+import random
+import re
+import stat
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import aiohttp
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from . import USER_AGENT
+from .config import FetchConfig
+from .encoding import decode_document
+from .errors import FetchError
+from .models import FeedSpec, FetchResult
+
+__all__ = ["ACCEPT", "Fetcher", "fetch_feed"]
+
+# Feeds first; pages (full-text extraction uses this fetcher too) still acceptable.
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5"
+)
+ACCEPT_ENCODING = "gzip, deflate, br"
+MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer gets this much
+MAX_BACKOFF = 60.0
+_CHUNK = 64 * 1024
+_DECODE_IN_THREAD = 512 * 1024  # detecting the charset of a big page would stall the loop
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+_SSL_LOCATION = re.compile(r"\s*\(_ssl\.c:\d+\)$")
+
+
+class _Failure(Exception):
+    """One attempt failed. Converted to FetchError (with the URL) in exactly one place."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry = retry
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class _Hop:
+    """One HTTP response, body read only for 2xx."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes | None
+    sets_cookie: bool
+
+
+class Fetcher:
+    """Fetches URLs and local files; use as `async with Fetcher(config) as fetcher:`."""
+
+    def __init__(self, config: FetchConfig, *, user_agent: str = USER_AGENT) -> None:
+        self.config = config
+        self.user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Create the session (done by `async with`). Needs a running event loop."""
+        if self._session is not None:
+            return
+        c = self.config
+        # Fresh semaphores: asyncio primitives belong to the loop that first waits on them.
+        self._slots = asyncio.Semaphore(c.concurrency)
+        self._host_slots = {}
+        connector = aiohttp.TCPConnector(limit=c.concurrency, limit_per_host=c.per_host, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            # Our own asyncio.timeout governs each attempt; this is only a backstop.
+            timeout=aiohttp.ClientTimeout(total=c.timeout),
+            headers={"User-Agent": self.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
+            # Some CMSs send cookies or CSP headers past aiohttp's 8 KiB default.
+            max_line_size=16 * 1024,
+            max_field_size=64 * 1024,
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Fetch an http(s) URL, a file:// URL or an absolute path; raise FetchError on failure.
+
+        With `etag`/`last_modified` the request is conditional and an unchanged resource
+        gives `FetchResult(status=304, text=None)`.
+        """
+        try:
+            path = _local_path(url)
+            if path is not None:
+                return await asyncio.to_thread(self._read_file, url, path, etag, last_modified)
+            return await self._fetch_http(url, _http_url(url), etag, last_modified)
+        except _Failure as f:
+            raise FetchError(str(f), url=url, status=f.status) from f.__cause__
+
+    async def _fetch_http(
+        self, url: str, target: URL, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
+        if self._session is None:
+            raise RuntimeError("Fetcher is not open: use `async with Fetcher(config) as fetcher`")
+        conditional: dict[str, str] = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
+        attempts = self.config.retries + 1
+        for attempt in range(attempts):
+            try:
+                # The global slot is held across redirect hops but not across backoff sleeps.
+                async with self._slots:
+                    return await self._attempt(url, target, conditional, etag, last_modified)
+            except _Failure as f:
+                if not f.retry or attempt + 1 == attempts:
+                    if attempt:
+                        f.args = (f"{f} ({attempt + 1} attempts)",)
+                    raise
+                await asyncio.sleep(self._delay(attempt, f.retry_after))
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+        base = self.config.backoff * 2.0**attempt
+        # Jitter keeps feeds that failed together from retrying in lockstep.
+        return min(base + random.uniform(0, base / 2), MAX_BACKOFF)
+
+    async def _attempt(
+        self, url: str, target: URL, conditional: dict[str, str], etag: str | None, last_modified: str | None
+    ) -> FetchResult:
+        """One attempt: follow redirects by hand so loops and permanent moves are visible."""
+        loop = asyncio.get_running_loop()
+        budget = self.config.timeout
+        current, seen, redirects, permanent = target, {target}, 0, True
+        while True:
+            async with self._host_slot(current):
+                started = loop.time()
+                hop = await self._hop(current, conditional, budget)
+                budget -= loop.time() - started
+            if hop.status not in _REDIRECTS:
+                break
+            location = hop.headers.get("Location")
+            if not location:
+                raise _Failure(f"{_status_text(hop.status)} without a Location header", status=hop.status)
+            try:
+                nxt = current.join(URL(location)).with_fragment(None)
+            except ValueError as e:
+                raise _Failure(f"invalid redirect location: {location!r}") from e
+            if nxt.scheme not in ("http", "https") or not nxt.host:
+                raise _Failure(f"redirect to unsupported URL: {location}")
+            # Some sites bounce to the same URL once to set a cookie; that is not a loop.
+            if nxt in seen and not hop.sets_cookie:
+                raise _Failure(f"redirect loop ({nxt} visited twice)")
+            if redirects == self.config.max_redirects:
+                raise _Failure(f"too many redirects ({redirects + 1})")
+            redirects += 1
+            permanent = permanent and hop.status in _PERMANENT
+            seen.add(nxt)
+            current = nxt
+
+        final = str(current) if redirects else url
+        moved = str(current) if redirects and permanent else None
+        content_type = hop.headers.get("Content-Type")
+        if hop.status == 304:
+            return FetchResult(
+                url=final,
+                status=304,
+                etag=hop.headers.get("ETag") or etag,
+                last_modified=hop.headers.get("Last-Modified") or last_modified,
+                permanent_url=moved,
+                content_type=content_type,
+            )
+        assert hop.body is not None  # _hop reads the body of every 2xx response
+        if len(hop.body) > _DECODE_IN_THREAD:
+            text, encoding = await asyncio.to_thread(decode_document, hop.body, content_type)
+        else:
+            text, encoding = decode_document(hop.body, content_type)
+        return FetchResult(
+            url=final,
+            status=200,
+            text=text,
+            encoding=encoding,
+            etag=hop.headers.get("ETag"),
+            last_modified=hop.headers.get("Last-Modified"),
+            permanent_url=moved,
+            content_type=content_type,
+        )
+
+    async def _hop(self, url: URL, headers: dict[str, str], budget: float) -> _Hop:
+        """One request; returns redirects, 304 and 2xx (with body), raises _Failure for the rest."""
+        assert self._session is not None
+        try:
+            async with asyncio.timeout(max(budget, 0.0)):
+                async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                    status = resp.status
+                    if status in _REDIRECTS or status == 304:
+                        return _Hop(status, resp.headers, None, bool(resp.cookies))
+                    if 200 <= status < 300:
+                        body = await self._read_body(resp)
+                        if not body:
+                            raise _Failure("empty response body", status=status)
+                        return _Hop(status, resp.headers, body, bool(resp.cookies))
+                    raise _status_failure(status, resp.headers)
+        except TimeoutError as e:
+            raise _Failure(f"timed out after {self.config.timeout:g} s", retry=True) from e
+        except (aiohttp.ClientError, HttpProcessingError, OSError, EOFError) as e:
+            raise _client_failure(e, url) from e
+
+    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
+        """Read the decompressed body in chunks, stopping as soon as it passes max_bytes."""
+        limit = self.config.max_bytes
+        too_big = _Failure(f"response larger than {_size(limit)}")
+        coding = resp.headers.get("Content-Encoding", "").strip().lower()
+        # Content-Length counts compressed bytes, so it only settles an identity body.
+        if coding in ("", "identity") and resp.content_length is not None and resp.content_length > limit:
+            raise too_big
+        chunks: list[bytes] = []
+        total = 0
+        # aiohttp 3.14 decompresses at most about one chunk per read, so a gzip bomb is
+        # stopped here after max_bytes instead of being inflated whole.
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            total += len(chunk)
+            if total > limit:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _host_slot(self, url: URL) -> asyncio.Semaphore:
+        key = f"{url.scheme}://{url.host}:{url.port}"
+        slot = self._host_slots.get(key)
+        if slot is None:
+            slot = self._host_slots[key] = asyncio.Semaphore(self.config.per_host)
+        return slot
+
+    def _read_file(self, url: str, path: Path, etag: str | None, last_modified: str | None) -> FetchResult:
+        """Read a local feed, emulating a conditional GET with the file's mtime and size."""
+        limit = self.config.max_bytes
+        try:
+            with path.open("rb") as f:
+                st = os.fstat(f.fileno())
+                if not stat.S_ISREG(st.st_mode):
+                    raise _Failure(f"not a regular file: {path}")
+                file_etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+                file_lm = email.utils.formatdate(st.st_mtime, usegmt=True)
+                # As in HTTP, an ETag given takes precedence over the date.
+                unchanged = etag == file_etag if etag else _same_second(last_modified, st.st_mtime)
+                if unchanged:
+                    return FetchResult(url=url, status=304, etag=file_etag, last_modified=file_lm)
+                if st.st_size > limit:
+                    raise _Failure(f"file larger than {_size(limit)}: {path}")
+                body = f.read(limit + 1)  # the file may have grown since fstat
+        except FileNotFoundError as e:
+            raise _Failure(f"file not found: {path}") from e
+        except IsADirectoryError as e:
+            raise _Failure(f"not a regular file: {path}") from e
+        except OSError as e:
+            raise _Failure(f"cannot read file {path}: {e.strerror or e}") from e
+        if len(body) > limit:
+            raise _Failure(f"file larger than {_size(limit)}: {path}")
+        if not body:
+            raise _Failure(f"file is empty: {path}")
+        content_type = mimetypes.guess_type(path.name)[0]
+        text, encoding = decode_document(body, content_type)
+        return FetchResult(
+            url=url,
+            status=200,
+            text=text,
+            encoding=encoding,
+            etag=file_etag,
+            last_modified=file_lm,
+            content_type=content_type,
+        )
+
+
+async def fetch_feed(
+    fetcher: Fetcher,
+    spec: FeedSpec,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    rsshub: Sequence[str],
+) -> FetchResult:
+    """Fetch one configured feed: its URL, or its RSSHub route from the first instance that answers.
+
+    Any failure of an instance (404 included: instances run different route versions)
+    moves on to the next; the conditional headers go to every instance.
+    """
+    if spec.url is not None:
+        return await fetcher.fetch(spec.url, etag=etag, last_modified=last_modified)
+    if spec.route is None:
+        raise FetchError(f"feed {spec.key} has neither a url nor a route")
+    if not rsshub:
+        raise FetchError(f"no RSSHub instance configured for route {spec.route}", url=spec.source)
+    errors: list[FetchError] = []
+    for instance in rsshub:
+        try:
+            return await fetcher.fetch(
+                instance.rstrip("/") + spec.route, etag=etag, last_modified=last_modified
+            )
+        except FetchError as e:
+            errors.append(e)
+    statuses = {e.status for e in errors}
+    detail = "; ".join(f"{instance.rstrip('/')}: {e}" for instance, e in zip(rsshub, errors, strict=True))
+    raise FetchError(
+        f"all RSSHub instances failed: {detail}",
+        url=spec.source,
+        # A shared status (every instance says 404) is meaningful to the caller; a mix is not.
+        status=statuses.pop() if len(statuses) == 1 else None,
+    ) from errors[-1]
+
+
+def _local_path(url: str) -> Path | None:
+    """The path a file:// URL or absolute path names; None for anything else."""
+    if url.lower().startswith("file:"):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise _Failure(f"file URL on another host is not supported: {url}")
+        return Path(url2pathname(parts.path))
+    if os.path.isabs(url):
+        return Path(url)
+    return None
+
+
+def _http_url(url: str) -> URL:
+    try:
+        target = URL(url)
+    except (ValueError, TypeError) as e:
+        raise _Failure(f"invalid URL: {url}") from e
+    if target.scheme not in ("http", "https") or not target.host:
+        raise _Failure(f"unsupported URL: {url} (expected http(s)://, file:// or an absolute path)")
+    return target.with_fragment(None)
+
+
+def _status_text(status: int, reason: str | None = None) -> str:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = reason or ""
+    return f"HTTP {status} {phrase}".rstrip()
+
+
+def _status_failure(status: int, headers: CIMultiDictProxy[str]) -> _Failure:
+    message = _status_text(status)
+    if status == 410:
+        message += " (feed removed)"
+    # 501 means the server will never support the request; retrying cannot help.
+    retry = status in (408, 429) or (status >= 500 and status != 501)
+    retry_after = _retry_after(headers.get("Retry-After")) if status in _RETRY_AFTER_STATUSES else None
+    return _Failure(message, status=status, retry=retry, retry_after=retry_after)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _same_second(http_date: str | None, mtime: float) -> bool:
+    if not http_date:
+        return False
+    try:
+        return int(email.utils.parsedate_to_datetime(http_date).timestamp()) == int(mtime)
+    except (TypeError, ValueError):
+        return False
+
+
+def _client_failure(e: BaseException, url: URL) -> _Failure:
+    """A one-line message for an aiohttp/OS error, and whether a retry may help."""
+    if isinstance(e, aiohttp.ClientConnectorCertificateError):
+        cert = e.certificate_error
+        reason = getattr(cert, "verify_message", None) or str(cert)
+        return _Failure(f"TLS error: certificate verify failed: {reason}")
+    if isinstance(e, aiohttp.ClientSSLError):
+        return _Failure(f"TLS error: {_ssl_reason(e.os_error)}")
+    if isinstance(e, aiohttp.ClientConnectorDNSError):
+        return _Failure(f"DNS lookup failed for {url.host}", retry=True)
+    if isinstance(e, aiohttp.ClientConnectorError):
+        if isinstance(e.os_error, ConnectionRefusedError):
+            return _Failure("connection refused", retry=True)
+        return _Failure(f"connection failed: {e.os_error.strerror or e.os_error}", retry=True)
+    if isinstance(e, aiohttp.ServerDisconnectedError):
+        return _Failure("server closed the connection", retry=True)
+    if isinstance(e, aiohttp.ClientPayloadError):
+        return _Failure(f"broken response body: {_first_line(e)}", retry=True)
+    if isinstance(e, aiohttp.ClientResponseError):
+        return _Failure(f"bad HTTP response: {e.message}")
+    if isinstance(e, aiohttp.InvalidURL):
+        return _Failure(f"invalid URL: {e.url}")
+    if isinstance(e, HttpProcessingError):
+        return _Failure(f"bad HTTP response: {e.message}")
+    if isinstance(e, ConnectionResetError | aiohttp.ClientOSError):
+        return _Failure(f"connection error: {_first_line(e)}", retry=True)
+    return _Failure(f"{type(e).__name__}: {_first_line(e)}", retry=True)
+
+
+def _ssl_reason(err: OSError) -> str:
+    # "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)" without the C location.
+    text = err.strerror if isinstance(err.strerror, str) else str(err)
+    return _SSL_LOCATION.sub("", text) or type(err).__name__
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _size(n: int) -> str:
+    """10485760 → "10 MiB", 1536 → "1.5 KiB"."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"

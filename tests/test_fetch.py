@@ -1,0 +1,365 @@
+"""The fetch stage against a real HTTP server on 127.0.0.1 (tests/server.py); no mocks."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import socket
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from newsdesk import USER_AGENT
+from newsdesk.config import FetchConfig
+from newsdesk.errors import FetchError
+from newsdesk.fetch import Fetcher, _retry_after, fetch_feed
+from newsdesk.models import FeedSpec, FetchResult
+from server import FeedServer, Reply
+
+RSS = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>新闻</title></channel></rss>'
+T = TypeVar("T")
+
+
+def run(config: FetchConfig, job: Callable[[Fetcher], Awaitable[T]]) -> T:
+    """Run `job` with an open Fetcher in a fresh event loop."""
+
+    async def main() -> T:
+        async with Fetcher(config) as fetcher:
+            return await job(fetcher)
+
+    return asyncio.run(main())
+
+
+def fetch(url: str, config: FetchConfig | None = None, **kw: str | None) -> FetchResult:
+    return run(config or FetchConfig(retries=0, backoff=0.01, timeout=5), lambda f: f.fetch(url, **kw))
+
+
+def fetch_error(url: str, config: FetchConfig | None = None, **kw: str | None) -> FetchError:
+    with pytest.raises(FetchError) as info:
+        fetch(url, config, **kw)
+    return info.value
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- success, headers, conditional GET --------------------------------------------------
+
+
+def test_plain_fetch_sends_honest_headers(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed.xml", RSS)
+    result = fetch(url)
+    assert (result.status, result.url, result.encoding) == (200, url, "utf-8")
+    assert result.text == RSS
+    assert result.content_type == "application/xml; charset=utf-8"
+    (req,) = feed_server.requests
+    assert req.headers["User-Agent"] == USER_AGENT
+    assert req.headers["Accept"].startswith("application/rss+xml")
+    assert "If-None-Match" not in req.headers and "If-Modified-Since" not in req.headers
+
+
+def test_etag_then_304(feed_server: FeedServer) -> None:
+    url = feed_server.conditional("/feed.xml", RSS, etag='"abc"')
+    first = fetch(url)
+    assert (first.status, first.etag, first.text) == (200, '"abc"', RSS)
+    second = fetch(url, etag=first.etag)
+    assert second.not_modified and second.text is None
+    assert second.etag == '"abc"'
+    assert feed_server.requests[1].headers["If-None-Match"] == '"abc"'
+    # A stale validator gets the full body again.
+    assert fetch(url, etag='"old"').status == 200
+
+
+def test_last_modified_then_304(feed_server: FeedServer) -> None:
+    stamp = "Wed, 21 Oct 2015 07:28:00 GMT"
+    url = feed_server.conditional("/feed.xml", RSS, etag=None, last_modified=stamp)
+    first = fetch(url)
+    assert (first.status, first.last_modified, first.etag) == (200, stamp, None)
+    second = fetch(url, last_modified=stamp)
+    assert (second.status, second.last_modified, second.text) == (304, stamp, None)
+    assert feed_server.requests[1].headers["If-Modified-Since"] == stamp
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_compressed_bodies(feed_server: FeedServer, encoding: str) -> None:
+    url = feed_server.compressed("/feed.xml", RSS, encoding)
+    assert fetch(url).text == RSS
+    assert feed_server.requests[0].headers["Accept-Encoding"] == "gzip, deflate, br"
+
+
+def test_declared_charset_is_used(feed_server: FeedServer) -> None:
+    body = "<rss><title>朱镕基讲话</title></rss>".encode("gb18030")
+    url = feed_server.route("/gbk.xml", body, headers={"Content-Type": "text/xml; charset=gb2312"})
+    result = fetch(url)
+    assert (result.text, result.encoding) == ("<rss><title>朱镕基讲话</title></rss>", "gb18030")
+
+
+def test_empty_body(feed_server: FeedServer) -> None:
+    assert str(fetch_error(feed_server.route("/empty", b""))) == "empty response body"
+
+
+# -- size cap ----------------------------------------------------------------------------
+
+CAP = FetchConfig(retries=0, max_bytes=1024 * 1024)
+
+
+def test_size_cap_from_content_length(feed_server: FeedServer) -> None:
+    url = feed_server.route("/big", b"x" * (2 * 1024 * 1024))
+    assert str(fetch_error(url, CAP)) == "response larger than 1 MiB"
+
+
+def test_size_cap_while_streaming(feed_server: FeedServer) -> None:
+    url = feed_server.route("/big", Reply(b"x" * (2 * 1024 * 1024), chunked=True))
+    assert str(fetch_error(url, CAP)) == "response larger than 1 MiB"
+    assert fetch(feed_server.route("/ok", Reply(b"x" * 1000, chunked=True)), CAP).text == "x" * 1000
+
+
+def test_gzip_bomb_stops_at_cap_without_inflating(feed_server: FeedServer) -> None:
+    url = feed_server.gzip_bomb("/bomb", size=1 << 30)  # 1 GiB of zeros, ~1 MB on the wire
+    tracemalloc.start()
+    try:
+        err = fetch_error(url, CAP)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(err) == "response larger than 1 MiB"
+    assert peak < 16 * 1024 * 1024  # ~2 MB in practice
+
+
+# -- HTTP errors and retries -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (404, "HTTP 404 Not Found"),
+        (410, "HTTP 410 Gone (feed removed)"),
+        (500, "HTTP 500 Internal Server Error"),
+    ],
+)
+def test_http_error_messages(feed_server: FeedServer, status: int, message: str) -> None:
+    url = feed_server.route("/x", b"nope", status=status)
+    err = fetch_error(url)
+    assert (str(err), err.status, err.url) == (message, status, url)
+    assert err.__cause__ is None or not isinstance(err.__cause__, FetchError)
+
+
+def test_4xx_is_not_retried_but_5xx_is(feed_server: FeedServer) -> None:
+    config = FetchConfig(retries=2, backoff=0.01)
+    fetch_error(feed_server.route("/404", b"", status=404), config)
+    assert feed_server.hits("/404") == 1
+    err = fetch_error(feed_server.route("/500", b"", status=500), config)
+    assert str(err) == "HTTP 500 Internal Server Error (3 attempts)"
+    assert feed_server.hits("/500") == 3
+
+
+def test_503_retried_then_success(feed_server: FeedServer) -> None:
+    url = feed_server.flaky("/feed.xml", RSS, failures=2, status=503)
+    result = fetch(url, FetchConfig(retries=3, backoff=0.01))
+    assert result.text == RSS
+    assert feed_server.hits("/feed.xml") == 3
+
+
+def test_429_honours_retry_after(feed_server: FeedServer) -> None:
+    url = feed_server.retry_after("/feed.xml", RSS, seconds=1, status=429)
+    start = time.monotonic()
+    result = fetch(url, FetchConfig(retries=1, backoff=0.01))
+    assert result.text == RSS
+    assert time.monotonic() - start >= 0.95
+    assert feed_server.hits("/feed.xml") == 2
+
+
+def test_retry_after_parsing() -> None:
+    assert _retry_after("7") == 7.0
+    assert _retry_after(None) is None and _retry_after("soon") is None
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    delay = _retry_after(future)
+    assert delay is not None and 28 <= delay <= 30
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_timeout(feed_server: FeedServer) -> None:
+    url = feed_server.route("/slow", RSS, delay=3)
+    start = time.monotonic()
+    err = fetch_error(url, FetchConfig(retries=0, timeout=0.5))
+    assert str(err) == "timed out after 0.5 s"
+    assert time.monotonic() - start < 2
+
+
+def test_connection_refused() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/feed.xml"
+    err = fetch_error(url, FetchConfig(retries=1, backoff=0.01))
+    assert str(err) == "connection refused (2 attempts)"
+    assert err.url == url and err.__cause__ is not None
+
+
+def test_tls_error(feed_server: FeedServer) -> None:
+    # A plain-HTTP server cannot complete a TLS handshake.
+    url = feed_server.route("/feed.xml", RSS).replace("http://", "https://")
+    err = fetch_error(url, FetchConfig(retries=2))
+    # OpenSSL words it "wrong version number" or "record layer failure" depending on version.
+    assert str(err).startswith("TLS error: [SSL: ")
+    assert "_ssl.c" not in str(err) and "attempts" not in str(err)  # not retried
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/feed", "feed.xml", "http://"])
+def test_unsupported_urls(url: str) -> None:
+    assert str(fetch_error(url)).startswith(("unsupported URL", "invalid URL"))
+
+
+# -- redirects ---------------------------------------------------------------------------
+
+
+def test_permanent_redirect_chain_sets_permanent_url(feed_server: FeedServer) -> None:
+    final = feed_server.route("/new.xml", RSS)
+    url = feed_server.redirect_chain("/old.xml", "/new.xml", statuses=(301, 308))
+    result = fetch(url)
+    assert (result.text, result.url, result.permanent_url) == (RSS, final, final)
+    assert feed_server.hits("/old.xml") == feed_server.hits("/new.xml") == 1
+
+
+@pytest.mark.parametrize("statuses", [(302,), (301, 302), (307, 301)])
+def test_temporary_hop_means_no_permanent_url(feed_server: FeedServer, statuses: tuple[int, ...]) -> None:
+    final = feed_server.route("/new.xml", RSS)
+    result = fetch(feed_server.redirect_chain("/old.xml", "/new.xml", statuses=statuses))
+    assert (result.url, result.permanent_url) == (final, None)
+
+
+def test_conditional_headers_follow_redirects(feed_server: FeedServer) -> None:
+    feed_server.conditional("/new.xml", RSS, etag='"v2"')
+    result = fetch(feed_server.redirect("/old.xml", "/new.xml"), etag='"v2"')
+    assert result.status == 304 and result.permanent_url == feed_server.url("/new.xml")
+
+
+def test_redirect_loop(feed_server: FeedServer) -> None:
+    feed_server.redirect("/a", "/b")
+    feed_server.redirect("/b", "/a", status=302)
+    assert str(fetch_error(feed_server.url("/a"))).startswith("redirect loop")
+
+
+def test_too_many_redirects(feed_server: FeedServer) -> None:
+    feed_server.route("/end", RSS)
+    url = feed_server.redirect_chain("/r", "/end", statuses=(301,) * 6)
+    assert str(fetch_error(url, FetchConfig(retries=0, max_redirects=5))) == "too many redirects (6)"
+    assert fetch(url, FetchConfig(retries=0, max_redirects=6)).text == RSS
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+
+def _fetch_many(url: str, n: int, config: FetchConfig) -> list[FetchResult]:
+    async def job(f: Fetcher) -> list[FetchResult]:
+        return await asyncio.gather(*(f.fetch(f"{url}?n={i}") for i in range(n)))
+
+    return run(config, job)
+
+
+def test_per_host_limit(feed_server: FeedServer) -> None:
+    url = feed_server.route("/slow", RSS, delay=0.2)
+    results = _fetch_many(url, 8, FetchConfig(per_host=2, concurrency=64, retries=0))
+    assert all(r.text == RSS for r in results)
+    assert feed_server.max_in_flight == 2
+
+
+def test_global_limit(feed_server: FeedServer) -> None:
+    url = feed_server.route("/slow", RSS, delay=0.2)
+    _fetch_many(url, 8, FetchConfig(per_host=8, concurrency=3, retries=0))
+    assert feed_server.max_in_flight == 3
+
+
+def test_server_handles_many_concurrent_connections(feed_server: FeedServer) -> None:
+    url = feed_server.route("/slow", RSS, delay=0.3)
+    start = time.monotonic()
+    _fetch_many(url, 100, FetchConfig(per_host=100, concurrency=100, retries=0))
+    assert time.monotonic() - start < 2
+    assert feed_server.max_in_flight >= 50
+
+
+def test_waiting_for_a_slot_does_not_count_against_the_timeout(feed_server: FeedServer) -> None:
+    # 6 fetches of 0.3 s through 2 slots take 0.9 s in all, longer than the 0.6 s timeout.
+    url = feed_server.route("/slow", RSS, delay=0.3)
+    results = _fetch_many(url, 6, FetchConfig(per_host=2, timeout=0.6, retries=0))
+    assert len(results) == 6
+
+
+# -- RSSHub ------------------------------------------------------------------------------
+
+ROUTE = FeedSpec(group="g", site="s", name="n", route="/sina/finance")
+
+
+def test_rsshub_failover(feed_server: FeedServer) -> None:
+    feed_server.route("/a/sina/finance", b"down", status=503)
+    feed_server.route("/b/sina/finance", RSS)
+    instances = [feed_server.url("/a"), feed_server.url("/b")]
+    result = run(FetchConfig(retries=0), lambda f: fetch_feed(f, ROUTE, etag='"e"', rsshub=instances))
+    assert (result.text, result.url) == (RSS, feed_server.url("/b/sina/finance"))
+    # Conditional headers went to each instance.
+    assert [r.headers.get("If-None-Match") for r in feed_server.requests] == ['"e"', '"e"']
+
+
+def test_rsshub_404_fails_over(feed_server: FeedServer) -> None:
+    feed_server.route("/b/sina/finance", RSS)
+    instances = [feed_server.url("/a"), feed_server.url("/b")]
+    assert run(FetchConfig(retries=0), lambda f: fetch_feed(f, ROUTE, rsshub=instances)).text == RSS
+
+
+def test_rsshub_all_fail(feed_server: FeedServer) -> None:
+    feed_server.route("/a/sina/finance", b"down", status=503)
+    dead = f"http://127.0.0.1:{closed_port()}"
+    instances = [feed_server.url("/a"), dead + "/"]
+    with pytest.raises(FetchError) as info:
+        run(FetchConfig(retries=0), lambda f: fetch_feed(f, ROUTE, rsshub=instances))
+    assert str(info.value) == (
+        f"all RSSHub instances failed: {feed_server.url('/a')}: HTTP 503 Service Unavailable; "
+        f"{dead}: connection refused"
+    )
+    assert info.value.url == "rsshub:/sina/finance"
+
+
+def test_fetch_feed_with_url(feed_server: FeedServer) -> None:
+    spec = FeedSpec(group="g", site="s", name="n", url=feed_server.route("/feed.xml", RSS))
+    assert run(FetchConfig(), lambda f: fetch_feed(f, spec, rsshub=[])).text == RSS
+
+
+# -- local files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_uri", [False, True])
+def test_local_file_with_mtime_304(tmp_path: Path, as_uri: bool) -> None:
+    path = tmp_path / "中文 feed.xml"
+    path.write_bytes('<?xml version="1.0" encoding="gbk"?><rss>财经</rss>'.encode("gbk"))
+    url = path.as_uri() if as_uri else str(path)
+    first = fetch(url)
+    assert (first.status, first.text, first.encoding) == (
+        200,
+        '<?xml version="1.0" encoding="gbk"?><rss>财经</rss>',
+        "gb18030",
+    )
+    assert first.last_modified == email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+    assert fetch(url, last_modified=first.last_modified).status == 304
+    assert fetch(url, etag=first.etag).status == 304
+    os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 60))
+    assert fetch(url, last_modified=first.last_modified).status == 200
+    assert fetch(url, etag=first.etag, last_modified=first.last_modified).status == 200
+
+
+def test_local_file_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.xml"
+    assert str(fetch_error(str(missing))) == f"file not found: {missing}"
+    assert str(fetch_error(missing.as_uri())) == f"file not found: {missing}"
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(b"")
+    assert str(fetch_error(str(empty))) == f"file is empty: {empty}"
+    big = tmp_path / "big.xml"
+    big.write_bytes(b"x" * 4096)
+    err = fetch_error(str(big), FetchConfig(max_bytes=1024))
+    assert str(err) == f"file larger than 1 KiB: {big}"
+    assert str(fetch_error(str(tmp_path))).startswith("not a regular file")

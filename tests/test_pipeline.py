@@ -1,0 +1,315 @@
+"""End to end: the real CLI against a real HTTP server on 127.0.0.1, a real SQLite file and
+real Hexo post files. Faults are served by the server; every feed's result is checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from server import FeedServer, Reply
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE_POST = SHARED / "000_64ad9eb2d24c9098.txt"
+SEED = SHARED / "seed-feed.xml"
+
+needs_shared = pytest.mark.skipif(not SEED.exists(), reason="../shared/reference is not beside the clone")
+
+
+def newsdesk(config: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsdesk", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def write_config(
+    tmp: Path, feeds: list[tuple[str, str, str, str]], extra: str = "", clean: bool = False
+) -> Path:
+    groups: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for g, s, n, url in feeds:
+        groups.setdefault(g, {}).setdefault(s, []).append((n, url))
+    lines = [
+        "database: archive.db",
+        "hexo_dir: posts",
+        "fetch:",
+        "  timeout: 2",
+        "  retries: 1",
+        "  backoff: 0.01",
+        "  max_bytes: 200000",
+        extra,
+        "groups:",
+    ]
+    for g, sites in groups.items():
+        lines.append(f"  {g}:")
+        for s, items in sites.items():
+            lines.append(f"    {s}:")
+            for n, url in items:
+                lines += [f"      - name: {n}", f"        url: {url}", f"        clean: {str(clean).lower()}"]
+    path = tmp / "newsdesk.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def rss(items: list[tuple[str, str, str]], title: str = "测试源") -> str:
+    body = "".join(
+        f"<item><title><![CDATA[{t}]]></title><link>https://news.example.cn/{g}.html</link>"
+        f"<guid>{g}</guid><pubDate>Mon, 20 Dec 2021 15:00:52 GMT</pubDate>"
+        f"<description><![CDATA[{c}]]></description></item>"
+        for g, t, c in items
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'
+
+
+def front_matter(text: str) -> str:
+    start = text.index("---")
+    end = text.index("\n---\n", start + 3) + len("\n---")
+    return text[start:end]
+
+
+def entry_count(tmp: Path) -> int:
+    with sqlite3.connect(tmp / "archive.db") as con:
+        return int(con.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+
+@needs_shared
+def test_reference_post_byte_for_byte(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.conditional("/sina/finance/china", SEED.read_bytes(), etag='"seed"')
+    config = write_config(
+        tmp_path, [("金融", "新浪财经", "新浪财经－国內", feed_server.url("/sina/finance/china"))]
+    )
+    proc = newsdesk(config, "run", check=True)
+    assert "1 new" in proc.stdout
+    posts = list((tmp_path / "posts").glob("*.md"))
+    assert len(posts) == 1
+    written = posts[0].read_text(encoding="utf-8")
+    reference = REFERENCE_POST.read_text(encoding="utf-8")
+    assert front_matter(written) == front_matter(reference)
+    ref_body = reference[reference.index("\n---\n", 4) + 5 :]
+    assert ref_body.strip() in written
+    # The body is the item's HTML exactly as served (clean: false).
+    cdata = re.search(
+        r"<item>.*?<description><!\[CDATA\[(.*?)\]\]></description>", SEED.read_text("utf-8"), re.S
+    )
+    assert cdata is not None and written.endswith(cdata.group(1) + "\n")
+
+
+def test_rerun_adds_nothing_and_changes_update_in_place(tmp_path: Path, feed_server: FeedServer) -> None:
+    v1 = rss([("a1", "央行开展逆回购操作", "<p>第一版</p>"), ("a2", "统计局发布数据", "<p>正文</p>")])
+    feed_server.conditional("/feed.xml", v1, etag='"v1"')
+    config = write_config(tmp_path, [("金融", "测试站", "测试源", feed_server.url("/feed.xml"))])
+    first = newsdesk(config, "run", "--json", check=True)
+    assert json.loads(first.stdout)["totals"]["new"] == 2
+    posts = sorted((tmp_path / "posts").glob("*.md"))
+    mtimes = [p.stat().st_mtime_ns for p in posts]
+
+    second = newsdesk(config, "run", "--json", check=True)
+    report = json.loads(second.stdout)
+    assert report["feeds"][0]["outcome"] == "not_modified"
+    assert feed_server.requests[-1].headers.get("If-None-Match") == '"v1"'
+    assert [p.stat().st_mtime_ns for p in posts] == mtimes
+    assert entry_count(tmp_path) == 2
+
+    v2 = rss([("a1", "央行开展逆回购操作（更新）", "<p>第二版</p>"), ("a2", "统计局发布数据", "<p>正文</p>")])
+    feed_server.conditional("/feed.xml", v2, etag='"v2"')
+    third = json.loads(newsdesk(config, "run", "--json", check=True).stdout)
+    assert third["totals"] == {"feeds": 1, "failed": 0, "new": 0, "updated": 1, "unchanged": 1}
+    assert entry_count(tmp_path) == 2
+    assert sorted((tmp_path / "posts").glob("*.md")) == posts
+    texts = [p.read_text("utf-8") for p in posts]
+    assert sum("第二版" in t and "（更新）" in t for t in texts) == 1
+    assert [p.stat().st_mtime_ns for p in posts].count(mtimes[0]) + [
+        p.stat().st_mtime_ns for p in posts
+    ].count(mtimes[1]) == 1  # exactly one file was rewritten
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+BOMB = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<rss version="2.0"><channel><title>&lol3;</title><item><title>&lol3;</title><guid>x</guid></item></channel></rss>"""
+
+
+def test_one_bad_feed_never_stops_the_others(tmp_path: Path, feed_server: FeedServer) -> None:
+    good = rss([("g1", "好的源", "<p>正常</p>")])
+    broken = rss([("b1", "能读的条目", "<p>一</p>"), ("b2", "也能读", "<p>二</p>")]).replace(
+        "</channel></rss>", "<item><title>坏的 & 条目</title><guid>b3</guid></item><item><title>截断"
+    )
+    s = feed_server
+    urls = {
+        "好的": s.route("/good.xml", good),
+        "坏XML": s.route("/broken.xml", broken),
+        "网页": s.route(
+            "/page.html",
+            "<!DOCTYPE html><html><head><title>首页</title></head><body>新闻</body></html>",
+            content_type="text/html",
+        ),
+        "空": s.route("/empty.xml", b""),
+        "404": s.route("/missing.xml", b"not here", status=404),
+        "410": s.route("/gone.xml", b"", status=410),
+        "500": s.route("/error.xml", b"oops", status=500),
+        "超时": s.route("/slow.xml", good, delay=5),
+        "拒绝": f"http://127.0.0.1:{_closed_port()}/feed.xml",
+        "TLS": f"https://127.0.0.1:{s.port}/good.xml",
+        "太大": s.route("/big.xml", Reply(b"<rss>" + b"x" * 400_000 + b"</rss>", chunked=True)),
+        "重定向循环": s.redirect("/loop-a", s.url("/loop-b")),
+        "实体炸弹": s.route("/bomb.xml", BOMB),
+    }
+    s.redirect("/loop-b", s.url("/loop-a"))
+    config = write_config(tmp_path, [("测试", "站点", name, url) for name, url in urls.items()])
+    proc = newsdesk(config, "run", "--json")
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    report = {f["key"].split("/")[-1]: f for f in json.loads(proc.stdout)["feeds"]}
+    assert report["好的"]["outcome"] == "ok" and report["好的"]["new"] == 1
+    assert report["坏XML"]["outcome"] == "ok" and report["坏XML"]["new"] >= 2
+    assert report["坏XML"]["warning"]
+    expected_errors = {
+        "网页": "not a feed",
+        "空": "empty",
+        "404": "HTTP 404",
+        "410": "HTTP 410",
+        "500": "HTTP 500",
+        "超时": "timed out",
+        "拒绝": "connection refused",
+        "TLS": "TLS",
+        "太大": "larger than",
+        "重定向循环": "redirect",
+        "实体炸弹": "entit",
+    }
+    for name, needle in expected_errors.items():
+        r = report[name]
+        assert r["outcome"] == "failed", name
+        assert needle.lower() in r["error"].lower(), (name, r["error"])
+        assert "\n" not in r["error"]
+    # The good feeds were stored and published despite the failures.
+    assert entry_count(tmp_path) == 1 + report["坏XML"]["new"]
+    assert len(list((tmp_path / "posts").glob("*.md"))) == entry_count(tmp_path)
+    # Failures are recorded per feed and shown by `feeds list`.
+    listed = {f["name"]: f for f in json.loads(newsdesk(config, "feeds", "list", "--json").stdout)}
+    assert listed["404"]["consecutive_failures"] == 1 and "HTTP 404" in listed["404"]["last_error"]
+    assert listed["好的"]["last_error"] is None
+    # A rerun does not double anything.
+    newsdesk(config, "run")
+    assert entry_count(tmp_path) == 1 + report["坏XML"]["new"]
+
+
+def test_plain_log_lines_without_a_terminal(tmp_path: Path, feed_server: FeedServer) -> None:
+    config = write_config(
+        tmp_path, [("金融", "站", "源", feed_server.route("/f.xml", rss([("x", "标题", "<p>p</p>")])))]
+    )
+    proc = newsdesk(config, "run", check=True)
+    assert re.search(r"INFO 金融/站/源: 1 new, 0 updated, 0 unchanged", proc.stderr)
+    assert "\x1b[" not in proc.stderr  # no escape codes, no progress bar under cron
+
+
+def test_invalid_config_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "newsdesk.yaml"
+    path.write_text(
+        "groups:\n  金融:\n    新浪:\n      - name: 国内\n        rout: /sina\n", encoding="utf-8"
+    )
+    proc = newsdesk(path, "run")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"{path}:5: groups.金融.新浪.0.rout: unknown key" in proc.stderr
+
+
+def test_unwritable_output_folder(tmp_path: Path, feed_server: FeedServer) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    config = write_config(
+        tmp_path,
+        [("金融", "站", "源", feed_server.route("/f.xml", rss([("x", "标题", "<p>p</p>")])))],
+    )
+    text = config.read_text("utf-8").replace("hexo_dir: posts", f"hexo_dir: {blocker}/posts")
+    config.write_text(text, "utf-8")
+    proc = newsdesk(config, "run")
+    assert proc.returncode == 4
+    assert "Traceback" not in proc.stderr
+    assert "not-a-folder" in proc.stderr and "publish hexo" in proc.stderr
+    assert entry_count(tmp_path) == 1  # fetched and stored all the same
+    # Fixing the folder publishes what was missed, without refetching.
+    config.write_text(text.replace(f"{blocker}/posts", "posts"), "utf-8")
+    newsdesk(config, "publish", "hexo", check=True)
+    assert len(list((tmp_path / "posts").glob("*.md"))) == 1
+
+
+def test_entries_list_and_show_json(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed = rss([("e1", "工信部部署重点任务", "<p>一是</p>"), ("e2", "第二条", "<p>二</p>")])
+    config = write_config(tmp_path, [("金融", "新浪财经", "国内", feed_server.route("/f.xml", feed))])
+    newsdesk(config, "run", check=True)
+    listed = json.loads(newsdesk(config, "entries", "list", "--json", check=True).stdout)
+    assert {e["title"] for e in listed} == {"工信部部署重点任务", "第二条"}
+    uid = next(e["id"] for e in listed if e["title"] == "工信部部署重点任务")
+    shown = json.loads(newsdesk(config, "entries", "show", uid, "--json", check=True).stdout)
+    assert shown["content"] == "<p>一是</p>"
+    assert shown["published"] == "2021-12-20T15:00:52+00:00"
+    assert (shown["group"], shown["site"], shown["feed"]) == ("金融", "新浪财经", "国内")
+    missing = newsdesk(config, "entries", "show", "0000000000000000")
+    assert missing.returncode == 1 and "no entry with id" in missing.stderr
+
+
+def test_rsshub_route_fails_over_to_the_next_instance(tmp_path: Path, feed_server: FeedServer) -> None:
+    with FeedServer() as second:
+        feed_server.route("/sina/finance/china", b"down", status=503)
+        second.route("/sina/finance/china", rss([("r1", "来自第二个实例", "<p>ok</p>")]))
+        path = tmp_path / "newsdesk.yaml"
+        path.write_text(
+            "database: archive.db\nhexo_dir: posts\nfetch: {retries: 0}\n"
+            f"rsshub: [{feed_server.url('')}, {second.url('')}]\n"
+            "groups:\n  金融:\n    新浪财经:\n      - name: 国内\n        route: /sina/finance/china\n",
+            encoding="utf-8",
+        )
+        report = json.loads(newsdesk(path, "run", "--json", check=True).stdout)
+        assert report["totals"]["new"] == 1
+        assert feed_server.hits("/sina/finance/china") == 1 and second.hits("/sina/finance/china") == 1
+
+
+def test_feeds_commands(tmp_path: Path) -> None:
+    config = tmp_path / "newsdesk.yaml"
+    newsdesk(config, "init", check=True)
+    listed = json.loads(newsdesk(config, "feeds", "list", "--json", check=True).stdout)
+    assert any(f["name"] == "新浪财经－国內" and f["source"] == "rsshub:/sina/finance/china" for f in listed)
+    newsdesk(
+        config,
+        "feeds",
+        "add",
+        "宏观",
+        "统计局",
+        "最新发布",
+        "--url",
+        "https://www.stats.gov.cn/rss.xml",
+        check=True,
+    )
+    opml = newsdesk(config, "feeds", "export", check=True).stdout
+    assert 'text="宏观"' in opml and 'xmlUrl="https://www.stats.gov.cn/rss.xml"' in opml
+    assert 'xmlUrl="https://rsshub.app/sina/finance/china"' in opml
+    newsdesk(config, "feeds", "remove", "最新发布", check=True)
+    other = tmp_path / "other.yaml"
+    other.write_text("groups: {}\n", encoding="utf-8")
+    (tmp_path / "subs.opml").write_text(opml, encoding="utf-8")
+    imported = json.loads(
+        newsdesk(other, "feeds", "import", str(tmp_path / "subs.opml"), "--json", check=True).stdout
+    )
+    assert imported["added"] == len(listed) + 1  # exported while 最新发布 was still there
+    again = newsdesk(config, "init")
+    assert again.returncode == 1 and "already exists" in again.stderr
