@@ -114,7 +114,7 @@ def main() -> None:
         entries = int(totals["new"])
         posts = len(os.listdir(work / "posts"))
         import aiohttp
-        import lxml
+        from lxml import etree
 
         from newsdesk import __version__
 
@@ -132,7 +132,7 @@ def main() -> None:
                 "newsdesk": __version__,
                 "python": platform.python_version(),
                 "aiohttp": aiohttp.__version__,
-                "lxml": ".".join(map(str, lxml.etree.LXML_VERSION)),
+                "lxml": ".".join(map(str, etree.LXML_VERSION)),
             },
             "machine": f"{os.cpu_count()} cores, {platform.machine()}",
         }
