@@ -4,7 +4,7 @@ The scorer is a small readability-style pass tuned for Chinese pages: every para
 element scores by its length and its count of full-width commas/full stops (prose has
 many, menus and link lists none), gives that score to its parent and half to its
 grandparent, and the best-scoring container whose text is not mostly links wins. It visits
-each element once and leaves all string work to libxml2 (``text_content``), so a 400 KB
+each element once and leaves all string work to libxml2 (``string()``), so a 400 KB
 portal page costs a few milliseconds.
 """
 
@@ -16,6 +16,7 @@ from lxml import etree
 
 from newsdesk.clean import guard
 from newsdesk.clean import metadata as md
+from newsdesk.clean.guard import text_of
 from newsdesk.clean.profiles import GENERIC, Profile, profile_for
 from newsdesk.clean.selectors import compile_selectors
 
@@ -43,7 +44,7 @@ def is_page(text: str) -> bool:
 def _link_density(el: etree._Element, total: int) -> float:
     if total == 0:
         return 1.0
-    linked = sum(len(a.text_content().strip()) for a in el.iter("a"))
+    linked = sum(len(text_of(a).strip()) for a in el.iter("a"))
     return linked / total
 
 
@@ -54,7 +55,7 @@ def density_main(root: etree._Element) -> etree._Element | None:
         if el.tag in _PARAGRAPHS:
             if el.tag in ("td", "li") and el.find("p") is not None:
                 continue  # its paragraphs score for it
-            text = el.text_content()
+            text = text_of(el)
             parent = el.getparent()
         else:
             # A div holding prose directly (no <p>) is itself the container.
@@ -78,11 +79,11 @@ def density_main(root: etree._Element) -> etree._Element | None:
             score *= 0.3
         elif _POSITIVE.search(label):
             score *= 1.25
-        total = len(el.text_content().strip())
+        total = len(text_of(el).strip())
         score *= 1.0 - min(_link_density(el, total), 0.95)
         if best is None or score > best[0]:
             best = (score, el)
-    if best is None or len(best[1].text_content().strip()) < 30:
+    if best is None or len(text_of(best[1]).strip()) < 30:
         return None
     return best[1]
 
@@ -95,7 +96,7 @@ def locate(root: etree._Element, prof: Profile) -> etree._Element | None:
         # also hold a real amount of text before they beat the density scorer.
         need = 20 if i < own else 200
         for el in compile_selectors((selector,))(root):
-            if len(el.text_content().strip()) >= need:
+            if len(text_of(el).strip()) >= need:
                 return el
     return density_main(root)
 

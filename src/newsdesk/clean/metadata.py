@@ -89,7 +89,8 @@ def parse_source(text: str, *, labelled: bool = True) -> str | None:
     elif labelled or _LABEL.search(text):
         return None
     else:
-        value = text
+        # A page's byline slot may read "作者/来源" (澎湃: 石佳/中国青年报): the outlet is last.
+        value = text.rsplit("/", 1)[-1]
     value = _SOURCE_TRAIL.sub("", norm_line(value)).strip(" :：-—|")
     if not value or value.isdigit() or len(value) > 40:
         return None
@@ -231,7 +232,8 @@ def make_summary(lines: list[str], limit: int = 120) -> str:
 
 
 def _is_wide(ch: str) -> bool:
-    return bool(ch) and ch >= "\u2e80"
+    # CJK and full-width forms, plus the quotes/dashes/ellipsis Chinese text uses (U+2010-206F).
+    return bool(ch) and (ch >= "\u2e80" or "\u2010" <= ch <= "\u206f")
 
 
 @dataclass

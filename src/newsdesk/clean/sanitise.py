@@ -14,9 +14,10 @@ from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-from lxml import etree, html
+from lxml import etree
 
 from newsdesk.clean import metadata as md
+from newsdesk.clean.guard import text_of
 from newsdesk.clean.profiles import Profile
 
 ALLOWED_TAGS = frozenset(
@@ -154,7 +155,7 @@ def _to_figure(wrapper: etree._Element, caption_xp: etree.XPath) -> None:
     if not imgs:
         return
     captions = [c for c in caption_xp(wrapper) if c is not wrapper]
-    caption = " ".join(filter(None, (md.norm_line(c.text_content()) for c in captions)))
+    caption = " ".join(filter(None, (md.norm_line(text_of(c)) for c in captions)))
     fig = etree.Element("figure")
     for img in imgs:
         img.tail = None
@@ -250,7 +251,7 @@ def _is_layout_table(table: etree._Element) -> bool:
     # Data tables hold short cells; page layout nests tables, divs or long prose in cells.
     if table.find(".//table") is not None or table.find(".//div") is not None:
         return True
-    return any(len(cell.text_content()) > 200 for cell in table.iter("td", "th"))
+    return any(len(text_of(cell)) > 200 for cell in table.iter("td", "th"))
 
 
 def _new_p(text: str | None) -> etree._Element:
@@ -295,10 +296,10 @@ def paragraphise(container: etree._Element) -> None:
 
 def _block_text(el: etree._Element) -> str:
     if el.tag == "tr":
-        cells = [md.norm_line(c.text_content()) for c in el if c.tag in ("td", "th")]
-        return "\t".join(c for c in cells if c) if cells else md.norm_line(el.text_content())
+        cells = [md.norm_line(text_of(c)) for c in el if c.tag in ("td", "th")]
+        return "\t".join(c for c in cells if c) if cells else md.norm_line(text_of(el))
     if el.find(".//br") is None:
-        return md.norm_line(el.text_content())
+        return md.norm_line(text_of(el))
     parts = [md.norm_line(t) for t in _text_split_at_br(el)]
     return "\n".join(p for p in parts if p)
 
@@ -346,11 +347,12 @@ def _trim(el: etree._Element) -> None:
             break
 
 
-LineHook = Callable[[etree._Element, str, int], bool]
+# (block, its text, index of the next line) → the text to keep (maybe edited), or None to drop.
+LineHook = Callable[[etree._Element, str, int], "str | None"]
 
 
 def collect_lines(container: etree._Element, on_line: LineHook) -> list[str]:
-    """Walk text blocks in order; ``on_line(el, text, index)`` returns False to drop the block.
+    """Walk text blocks in order; ``on_line(el, text, index)`` returns None to drop the block.
     Empty blocks (no text, no image) are dropped; kept blocks are trimmed. Returns the lines."""
     elements = list(container.iter())
     holds_block: set[int] = set()
@@ -368,11 +370,12 @@ def collect_lines(container: etree._Element, on_line: LineHook) -> list[str]:
             if el.find(".//img") is None:
                 drop_keep_tail(el)
             continue
-        if not on_line(el, text, len(lines)):
+        kept = on_line(el, text, len(lines))
+        if kept is None:
             drop_keep_tail(el)
             continue
         _trim(el)
-        lines.extend(text.split("\n"))
+        lines.extend(kept.split("\n"))
     _prune_empty(container)
     return lines
 
@@ -383,28 +386,37 @@ def _prune_empty(container: etree._Element) -> None:
             continue
         if len(el) == 0 and not _has_text(el.text):
             drop_keep_tail(el)
-        elif el.find(".//img") is None and not _has_text(el.text_content()):
+        elif el.find(".//img") is None and not _has_text(text_of(el)):
             drop_keep_tail(el)
+
+
+def _mostly_link(el: etree._Element, text: str) -> bool:
+    if el.find(".//a") is None:
+        return False
+    linked = sum(len(md.norm_line(text_of(a))) for a in el.iter("a"))
+    return linked >= 0.9 * len(text)
 
 
 def block_filter(prof: Profile, found: md.Found, title: str | None) -> LineHook:
     """The per-block rule set: boilerplate lines go; metadata lines feed ``found`` and go."""
     title_key = _TITLE_NOISE.sub("", title) if title else None
 
-    def on_line(el: etree._Element, text: str, index: int) -> bool:
+    def on_line(el: etree._Element, text: str, index: int) -> str | None:
         if prof.drop_text is not None and prof.drop_text.search(text):
-            return False
+            return None
+        if len(text) <= 80 and _mostly_link(el, text):
+            return None  # a paragraph that is only a link: related-article lists
         if index == 0 and title_key and _TITLE_NOISE.sub("", text) == title_key:
-            return False  # the body repeating the headline
+            return None  # the body repeating the headline
         if len(text) <= 80 and _META_LINE.match(text):
             found.offer_source(md.parse_source(text), 10)
             found.offer_editor(md.parse_editor(text), 10)
-            return False
+            return None
         if len(text) <= 60:
             names = md.byline_only(text)
             if names:
                 found.add_reporters(names)
-                return False
+                return None
         if _ORIGINAL_TITLE.match(text) and "来源" in text:
             source = md.parse_source(text)
             if source:
@@ -413,7 +425,8 @@ def block_filter(prof: Profile, found: md.Found, title: str | None) -> LineHook:
                 for child in list(el):
                     el.remove(child)
                 el.text = kept
-        return True
+                return kept
+        return text
 
     return on_line
 

@@ -59,7 +59,12 @@ def _condition(attr: str, op: str | None, val: str | None) -> str:
 
 
 def _one(selector: str) -> str:
-    steps: list[str] = []
+    return "/".join(axis + step for axis, step in _steps(selector))
+
+
+def _steps(selector: str) -> list[tuple[str, str]]:
+    """(axis, ``tag[cond]…``) per compound selector of one complex selector."""
+    steps: list[tuple[str, str]] = []
     axis = "descendant-or-self::"
     tag = "*"
     conds: list[str] = []
@@ -74,7 +79,7 @@ def _one(selector: str) -> str:
         if m.group("ws") is not None:
             if not have_step:
                 raise SelectorError(f"selector starts with a combinator: {selector!r}")
-            steps.append(axis + tag + "".join(f"[{c}]" for c in conds))
+            steps.append((axis, tag + "".join(f"[{c}]" for c in conds)))
             axis = "child::" if ">" in m.group("ws") else "descendant::"
             tag, conds, have_step = "*", [], False
             continue
@@ -89,16 +94,35 @@ def _one(selector: str) -> str:
             conds.append(_condition(m.group("attr"), m.group("op"), m.group("val")))
     if not have_step:
         raise SelectorError(f"empty selector step in {selector!r}")
-    steps.append(axis + tag + "".join(f"[{c}]" for c in conds))
-    return "/".join(steps)
+    steps.append((axis, tag + "".join(f"[{c}]" for c in conds)))
+    return steps
+
+
+def _predicate(step: str) -> str:
+    # "p[c1][c2]" → "self::p and (c1) and (c2)": a test on the current node.
+    tag, _, rest = step.partition("[")
+    conds = [f"({c})" for c in ("[" + rest)[1:-1].split("][")] if rest else []
+    if tag != "*":
+        conds.insert(0, f"self::{tag}")
+    return " and ".join(conds) or "true()"
 
 
 def css_to_xpath(selectors: str | list[str] | tuple[str, ...]) -> str:
     """Translate a selector group to one XPath expression, relative to the context node."""
     groups = [selectors] if isinstance(selectors, str) else list(selectors)
-    parts = [_one(s) for g in groups for s in g.split(",") if s.strip()]
-    if not parts:
+    simple: list[str] = []
+    complex_: list[str] = []
+    for sel in (s for g in groups for s in g.split(",") if s.strip()):
+        steps = _steps(sel)
+        if len(steps) == 1:
+            simple.append(_predicate(steps[0][1]))
+        else:
+            complex_.append("/".join(axis + step for axis, step in steps))
+    if not simple and not complex_:
         raise SelectorError("no selectors given")
+    # Single-step selectors share one traversal with an or-ed predicate; a union of N
+    # paths would walk the tree N times.
+    parts = ([f"descendant-or-self::*[{' or '.join(f'({p})' for p in simple)}]"] if simple else []) + complex_
     return " | ".join(parts)
 
 

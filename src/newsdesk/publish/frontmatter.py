@@ -16,6 +16,7 @@ front matter early.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -95,6 +96,14 @@ def _plain_char_ok(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LMNPS"
 
 
+# RFC 822 dates as Hexo's `date:` carries them: plain, and read back as the same string.
+_RFC822_GMT = re.compile(
+    r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}"
+    r" \d\d:\d\d:\d\d GMT"
+)
+
+
+@functools.lru_cache(maxsize=4096)  # categories and authors repeat on every post
 def plain_safe(s: str) -> bool:
     """True when ``s`` can be written as a plain scalar and reads back as the same string.
 
@@ -109,6 +118,8 @@ def plain_safe(s: str) -> bool:
         return False
     if s.casefold() in _RESERVED_WORDS or not all(_plain_char_ok(ch) for ch in s):
         return False
+    if _RFC822_GMT.fullmatch(s):
+        return True
     # Belt and braces: the whitelist should already guarantee this.
     try:
         loaded: object = yaml.safe_load(f"k: {s}\n")

@@ -70,7 +70,7 @@ class Profile:
     drop_text: re.Pattern[str] | None  # a block whose whole text matches is removed
     image_block: re.Pattern[str] | None  # an image whose URL matches is not content
     editor: etree.XPath | None
-    source: etree.XPath | None
+    source: tuple[etree.XPath, ...]  # in priority order (a union would be document order)
     reporters: etree.XPath | None
     comment_source: re.Pattern[str] | None
     comment_keywords: re.Pattern[str] | None
@@ -105,7 +105,8 @@ def _xpath(selectors: tuple[str, ...]) -> etree.XPath | None:
 
 def _regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     # One alternation: a single C-level search per block instead of a loop over rules.
-    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+    # Case-insensitive throughout (APP/App, .PNG/.png); Chinese is unaffected.
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I) if patterns else None
 
 
 def _optional_regex(data: Mapping[str, object], key: str) -> re.Pattern[str] | None:
@@ -143,7 +144,7 @@ def build(data: Mapping[str, object], base: Mapping[str, object] | None = None) 
         drop_text=_regex(merged("drop_text")),
         image_block=_regex(merged("image_block")),
         editor=_xpath(merged("editor")),
-        source=_xpath(_strs(data, "source") + (_strs(base, "source") if base else ())),
+        source=tuple(compile_selectors((s,)) for s in merged("source")),
         reporters=_xpath(merged("reporters")),
         comment_source=_optional_regex(data, "comment_source"),
         comment_keywords=_optional_regex(data, "comment_keywords"),

@@ -47,6 +47,7 @@ PROFILE = {
         r"^(点击|戳)(这里|此处|查看|阅读原文|下载)",
         r"^阅读原文$",
         r"^(相关(新闻|阅读|报道|链接))[:：]?$",
+        r"^(此前报道|相关报道|延伸阅读|推荐阅读|相关阅读|相关新闻|往期回顾)[:：]",
         r"^(热门推荐|推荐阅读|延伸阅读|猜你喜欢)[:：]?$",
         r"^(打开|下载).{0,10}(APP|客户端).{0,20}$",
         r"^【纠错】",
@@ -54,10 +55,10 @@ PROFILE = {
     ],
     "image_block": [
         # Tracking pixels, spacers, QR codes, logos, share and app icons by their names.
-        r"(?i)(qrcode|qr_code|qr-code|erweima|ewm\b|/qr/|_qr\.|-qr\.)",
-        r"(?i)(/logo|logo[_.-]|_logo|/icons?/|icon[_.-]|/share|share[_.-]|/btn[_.-]|button)",
-        r"(?i)(spacer|space\.gif|blank\.gif|pixel\.gif|1x1\.|/pixel|beacon|/stat\.|/count\.|loading\.gif)",
-        r"(?i)(weixin|wechat)[^/]*\.(png|jpe?g|gif)$",
+        r"(qrcode|qr_code|qr-code|erweima|ewm\b|/qr/|_qr\.|-qr\.)",
+        r"(/logo|logo[_.-]|_logo|/icons?/|icon[_.-]|/share|share[_.-]|/btn[_.-]|button)",
+        r"(spacer|space\.gif|blank\.gif|pixel\.gif|1x1\.|/pixel|beacon|/stat\.|/count\.|loading\.gif)",
+        r"(weixin|wechat)[^/]*\.(png|jpe?g|gif)$",
     ],
     "editor": [],
     "source": ["meta[name=source]", 'meta[property="article:author"]'],

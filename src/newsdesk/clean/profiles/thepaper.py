@@ -16,7 +16,7 @@ PROFILE = {
     "drop_text": [r"^(关键词|澎湃新闻报料)\s*[:：>]"],
     "image_block": [],
     "editor": [],
-    "source": [".news_about p:first-child", "meta[name=source]"],
+    "source": [".news_about > p", "meta[name=source]"],
     "reporters": [],
     "comment_source": None,
     "comment_keywords": None,

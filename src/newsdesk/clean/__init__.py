@@ -1,0 +1,160 @@
+"""The cleaning stage: portal HTML in, sanitised article HTML, plain text and metadata out.
+
+``clean_article`` is a pure function over strings (no I/O, no network). It accepts either
+a feed item's HTML (RSSHub's ``description``: the portal's article body with its
+boilerplate) or a whole article page, in which case the body is located first (see
+``extract_page``) and page-level metadata (``<meta name=keywords>``, the 来源 line) is read
+too. Per-portal rules are data in ``newsdesk.clean.profiles``.
+
+Steps: guard (size, binary, mojibake) → lxml parse → metadata from comments/selectors →
+profile rules (drop/unwrap/figures) → normalise (URLs, images) → paragraphs → line rules
+(boilerplate and metadata lines) → text metadata (dateline, reporters) → nh3 allow-list.
+
+Decisions worth knowing:
+
+* ``text`` holds one line per paragraph (table rows: cells joined by a tab; figure
+  captions are lines too). ``char_count`` counts the characters of ``text`` that are not
+  whitespace (newlines, tabs, spaces, U+3000), i.e. what a Chinese reader calls 字数.
+* ``keywords``: ``<meta name=keywords>`` words first, then the ticker codes of Sina's
+  ``<!-- news_keyword_pub,<market>,<code>&<code> -->`` comment. Its second field (``stock``,
+  ``usstock``…) is the channel every article of that market carries, not a keyword, so
+  ``<!-- news_keyword_pub,stock, -->`` contributes nothing.
+* Bylines, 来源/责任编辑/编辑 lines and promo lines are removed from ``html`` and ``text``
+  once their metadata is read; the 电头 (dateline) stays in the text, as printed.
+* ``images`` exclude QR codes, logos, icons, tracking pixels (by profile blocklist, URL
+  name and declared size) and anything inside removed boilerplate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from newsdesk.clean import extract, guard, sanitise
+from newsdesk.clean import metadata as md
+from newsdesk.clean.extract import extract_page
+from newsdesk.clean.guard import text_of
+from newsdesk.clean.profiles import Profile, profile_for
+from newsdesk.errors import CleanError
+
+__all__ = ["Article", "CleanError", "clean_article", "extract_page"]
+
+_WS_ONLY = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article."""
+
+    html: str  # sanitised, cleaned HTML fragment
+    text: str  # plain text, one paragraph per line, indentation stripped
+    summary: str  # first ~120 characters of text, cut at a sentence end where possible
+    char_count: int  # characters of text that are not whitespace
+    images: tuple[str, ...]  # absolute content-image URLs in document order
+    header_image: str | None  # images[0], or None
+    source: str | None  # 来源, e.g. 中国新闻网
+    editor: str | None  # 责任编辑 without staff code, e.g. 刘万里
+    reporters: tuple[str, ...]  # 记者 names, e.g. ("刘育英",)
+    dateline: str | None  # 电头, e.g. 中新社北京12月20日电
+    keywords: tuple[str, ...]
+    profile: str  # the profile that cleaned it: "sina", "people", …, "generic"
+
+
+def clean_article(html: str, *, url: str | None, title: str | None = None) -> Article:
+    """Clean one article (feed item HTML or a whole page) for publishing.
+
+    ``url`` picks the site profile and resolves relative links; ``title``, when given, lets
+    a body that repeats the headline as its first line drop it. Raises ``CleanError`` for
+    input that is not HTML (binary data, undecodable text) or too large/deep to clean in
+    bounded time; empty input gives an empty article.
+    """
+    if not isinstance(html, str):
+        raise CleanError(f"article HTML must be str, not {type(html).__name__}")
+    text = guard.check_input(html)
+    prof = profile_for(url, text)
+    if not text.strip():
+        return _empty(prof)
+    found = md.Found()
+    _comment_metadata(text, prof, found)
+    root = guard.parse(text)
+    base = url
+    container: etree._Element | None
+    if extract.is_page(text):
+        base = extract.base_href(root, url)
+        found.add_keywords(extract.page_keywords(root))
+        container = extract.locate(root, prof)
+        if container is None:
+            raise CleanError("no article body found in the page")
+    else:
+        container = root.find("body")
+        if container is None:
+            return _empty(prof)
+    # Comment keywords (tickers) after the page's own keywords.
+    if prof.comment_keywords is not None:
+        m = prof.comment_keywords.search(text)
+        if m is not None:
+            found.add_keywords(md.split_ticker_codes(m.group(1)))
+    _selector_metadata(root, container, prof, found)
+
+    sanitise.apply_profile(container, prof)
+    sanitise.normalise(container, base, prof.image_block)
+    sanitise.paragraphise(container)
+    lines = sanitise.collect_lines(container, sanitise.block_filter(prof, found, title))
+
+    found.add_reporters(md.find_reporters(lines))
+    images = tuple(dict.fromkeys(img.get("src", "") for img in container.iter("img") if img.get("src")))
+    body_text = "\n".join(lines)
+    captions = {md.norm_line(text_of(c)) for c in container.iter("figcaption")}
+    return Article(
+        html=sanitise.serialise(container),
+        text=body_text,
+        summary=md.make_summary([ln for ln in lines if ln not in captions] or lines),
+        char_count=len(_WS_ONLY.sub("", body_text.replace("\u3000", ""))),
+        images=images,
+        header_image=images[0] if images else None,
+        source=found.source,
+        editor=found.editor,
+        reporters=tuple(found.reporters),
+        dateline=md.find_dateline(lines),
+        keywords=tuple(found.keywords),
+        profile=prof.name,
+    )
+
+
+def _empty(prof: Profile) -> Article:
+    return Article("", "", "", 0, (), None, None, None, (), None, (), prof.name)
+
+
+def _comment_metadata(text: str, prof: Profile, found: md.Found) -> None:
+    """Metadata Sina keeps in HTML comments (read from the string: comments are dropped later)."""
+    if prof.comment_source is not None:
+        for m in prof.comment_source.finditer(text):
+            # The comment holds HTML (<p>来源：X</p>, sometimes related links): strip tags first.
+            inner = re.sub(r"<[^>]*>", "", re.sub(r"<(?:/?p|br|/?div)\b[^>]*>", "\n", m.group(1), flags=re.I))
+            for line in inner.split("\n"):
+                found.offer_source(md.parse_source(md.norm_line(line)), 0)
+
+
+def _selector_metadata(root: etree._Element, container: etree._Element, prof: Profile, found: md.Found) -> None:
+    """Editor, source and reporter elements named by the profile; editor elements then go."""
+    if prof.editor is not None:
+        for el in prof.editor(root):
+            found.offer_editor(md.parse_editor(text_of(el)), 0)
+            if _inside(el, container):
+                sanitise.drop_keep_tail(el)
+    for rank, xpath in enumerate(prof.source, start=30):
+        for el in xpath(root):
+            value = el.get("content") if el.tag == "meta" else text_of(el)
+            found.offer_source(md.parse_source(value or "", labelled=False), rank)
+    if prof.reporters is not None:
+        for el in prof.reporters(root):
+            value = md.norm_line(text_of(el))
+            m = re.match(r"^(?:作者|记者)\s*[:：]\s*(.+)$", value)
+            if m is not None:
+                found.add_reporters([n for n in re.split(r"[\s、，,]+", m.group(1)) if 1 < len(n) <= 12])
+
+
+def _inside(el: etree._Element, container: etree._Element) -> bool:
+    return any(a is container for a in el.iterancestors())
