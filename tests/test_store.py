@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.errors import StoreError
-from newsdesk.models import FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import Store, open_store
 
 FEED = FeedSpec(group="金融", site="新浪财经", name="新浪财经－国內", url="http://127.0.0.1:9/feed.xml")
@@ -147,9 +147,9 @@ def test_crash_mid_run_keeps_committed_entries(tmp_path: Path) -> None:
         s.save_fetch(f, r, batch, now)
         s._db.execute("BEGIN IMMEDIATE")
         s._db.execute(
-            "INSERT INTO entries SELECT 'zz'||uid, feed_key, 'x'||entry_id, title, link, published,"
-            " updated, author, content, summary, first_seen, last_changed, sort_time, content_hash"
-            " FROM entries"
+            "INSERT INTO entries (uid, feed_key, entry_id, title, content, summary, first_seen,"
+            " last_changed, sort_time, content_hash) SELECT 'zz'||uid, feed_key, 'x'||entry_id, title,"
+            " content, summary, first_seen, last_changed, sort_time, content_hash FROM entries"
         )
         os._exit(9)  # killed mid-transaction
         """
@@ -175,3 +175,57 @@ def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
 def test_postgres_url_is_refused_clearly() -> None:
     with pytest.raises(StoreError, match="PostgreSQL"):
         open_store("postgresql://127.0.0.1/test")
+
+
+ARTICLE = Article(
+    html="<p>一是……</p>",
+    text="一是……",
+    summary="一是……",
+    char_count=3,
+    images=("https://n.sinaimg.cn/a.jpg",),
+    header_image="https://n.sinaimg.cn/a.jpg",
+    source="中国新闻网",
+    editor="刘万里",
+    reporters=("刘育英",),
+    dateline="中新社北京12月20日电",
+    keywords=("A股",),
+    profile="sina",
+)
+
+
+def test_articles_are_stored_beside_raw_entries(store: Store) -> None:
+    store.save_fetch(
+        FEED, OK, [entry(1), entry(2)], NOW, articles={entry(1).id: ARTICLE, entry(2).id: "broken"}
+    )
+    one = store.get_entry(entry_uid(FEED.key, entry(1).id))
+    two = store.get_entry(entry_uid(FEED.key, entry(2).id))
+    assert one is not None and two is not None
+    assert one.article == ARTICLE and one.clean_error is None
+    assert one.content == entry(1).content  # the raw HTML stays for a later reclean
+    assert two.article is None and two.clean_error == "broken"
+    store.set_article(two.uid, ARTICLE, page="<html>page</html>")
+    two = store.get_entry(two.uid)
+    assert (
+        two is not None
+        and two.article == ARTICLE
+        and two.clean_error is None
+        and two.page == "<html>page</html>"
+    )
+    store.set_article(two.uid, "cleaner failed")
+    two = store.get_entry(two.uid)
+    assert two is not None and two.article is None and two.page == "<html>page</html>"
+
+
+def test_changes_since_follows_every_write(store: Store) -> None:
+    assert store.max_rev() == 0
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
+    changes = store.changes_since(0)
+    assert [u for _, u, _ in changes] == [entry_uid(FEED.key, entry(1).id), entry_uid(FEED.key, entry(2).id)]
+    mark = store.max_rev()
+    store.save_fetch(FEED, OK, [entry(1), entry(2, title="改")], NOW)  # one unchanged, one updated
+    assert [(u, d) for _, u, d in store.changes_since(mark)] == [(entry_uid(FEED.key, entry(2).id), False)]
+    mark = store.max_rev()
+    store.set_article(entry_uid(FEED.key, entry(1).id), ARTICLE)
+    assert [u for _, u, _ in store.changes_since(mark)] == [entry_uid(FEED.key, entry(1).id)]
+    assert store.changes_since(store.max_rev()) == []
+    assert store.known_hashes(FEED.key).keys() == {entry(1).id, entry(2).id}

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__, pipeline, sources
-from .config import Config, find_config_path, load_config
+from .cli_common import JsonOpt, config_path, current_config, err, log, open_archive, out, print_json, state
+from .config import Config, find_config_path
 from .errors import NewsdeskError
 from .models import FeedReport, StoredEntry
 from .publish.base import PublishReport, get_publisher
-from .store import Store, open_store
+from .store import Store
 
 app = typer.Typer(
     help="newsdesk: Chinese finance and policy news, fetched, archived and published.",
@@ -39,20 +35,6 @@ app.add_typer(feeds_app, name="feeds")
 app.add_typer(entries_app, name="entries")
 app.add_typer(publish_app, name="publish")
 
-# soft_wrap: messages and log lines are never broken at 80 columns when piped.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-log = logging.getLogger("newsdesk")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-class State:
-    config_path: Path | None = None
-
-
-_state = State()
-
 
 @app.callback()
 def _main(
@@ -62,37 +44,12 @@ def _main(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
-    _state.config_path = find_config_path(config)
+    state.config_path = find_config_path(config)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-
-
-def _config() -> Config:
-    return load_config(_state.config_path or find_config_path(None))
-
-
-@contextmanager
-def _store(config: Config) -> Iterator[Store]:
-    store = open_store(config.database_url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n")
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, datetime):
-        return o.isoformat()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(type(o).__name__)
 
 
 # init ------------------------------------------------------------------------
@@ -102,7 +59,7 @@ def init(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter config with real RSSHub routes for finance and policy news."""
-    target = path or _state.config_path or Path("newsdesk.yaml")
+    target = path or state.config_path or Path("newsdesk.yaml")
     if target.exists() and not force:
         raise NewsdeskError(f"{target}: already exists (use --force to overwrite)")
     text = (resources.files("newsdesk") / "data" / "starter.yaml").read_text(encoding="utf-8")
@@ -146,7 +103,7 @@ def _fetch_with_progress(config: Config, store: Store, names: list[str], publish
 
 def _print_run(report: pipeline.RunReport, as_json: bool) -> None:
     if as_json:
-        _json(
+        print_json(
             {
                 "feeds": [asdict(f) for f in report.feeds],
                 "published": [asdict(p) for p in report.published],
@@ -199,8 +156,8 @@ def run(
     Exit status: 0 all feeds fine; 3 some feeds failed (the others were still stored and
     published); 4 a publisher failed; 1 nothing could run (config or database error).
     """
-    config = _config()
-    with _store(config) as store:
+    config = current_config()
+    with open_archive(config) as store:
         report = _fetch_with_progress(config, store, feed or [], publish=True)
     _print_run(report, as_json)
     raise typer.Exit(report.exit_code)
@@ -214,8 +171,8 @@ def fetch(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch and store without publishing."""
-    config = _config()
-    with _store(config) as store:
+    config = current_config()
+    with open_archive(config) as store:
         report = _fetch_with_progress(config, store, feed or [], publish=False)
     _print_run(report, as_json)
     raise typer.Exit(report.exit_code)
@@ -228,11 +185,11 @@ def publish_hexo(
     as_json: JsonOpt = False,
 ) -> None:
     """Write one Hexo post per stored entry (only new or changed ones are rewritten)."""
-    config = _config()
-    with _store(config) as store:
+    config = current_config()
+    with open_archive(config) as store:
         report = get_publisher("hexo").publish(store, config, out_dir)
     if as_json:
-        _json(asdict(report))
+        print_json(asdict(report))
     else:
         _print_publish(report)
 
@@ -241,8 +198,8 @@ def publish_hexo(
 @feeds_app.command("list")
 def feeds_list(as_json: JsonOpt = False) -> None:
     """Show the group → site → feed tree with each feed's last fetch."""
-    config = _config()
-    with _store(config) as store:
+    config = current_config()
+    with open_archive(config) as store:
         states = store.feed_states()
     rows = []
     for f in config.feeds():
@@ -261,7 +218,7 @@ def feeds_list(as_json: JsonOpt = False) -> None:
             }
         )
     if as_json:
-        _json(rows)
+        print_json(rows)
         return
     for group, sites in sources.feed_tree(config).items():
         out.print(f"[bold]{group}")
@@ -290,10 +247,10 @@ def feeds_add(
     """Add a feed under GROUP → SITE as NAME."""
     if (url is None) == (route is None):
         raise NewsdeskError("give exactly one of --url or --route")
-    path = _state.config_path or find_config_path(None)
-    _config()  # refuse to edit a config that does not validate
+    path = config_path()
+    current_config()  # refuse to edit a config that does not validate
     added, _ = sources.add_feeds(path, [sources.ImportedFeed(group, site, name, url, route)], clean=clean)
-    _config()
+    current_config()
     err.print(f"added {group}/{site}/{name}" if added else f"{group}/{site}/{name} is already configured")
 
 
@@ -304,7 +261,7 @@ def feeds_remove(
     site: Annotated[str | None, typer.Option(help="Only under this site.")] = None,
 ) -> None:
     """Remove a feed from the config (its stored entries stay in the archive)."""
-    path = _state.config_path or find_config_path(None)
+    path = config_path()
     removed = sources.remove_feed(path, name, group=group, site=site)
     if not removed:
         raise NewsdeskError(f"{path}: no feed named {name!r}")
@@ -315,16 +272,16 @@ def feeds_remove(
 @feeds_app.command("import")
 def feeds_import(file: Path, as_json: JsonOpt = False) -> None:
     """Add the feeds of an OPML file (outline nesting becomes group → site)."""
-    config = _config()
+    config = current_config()
     try:
         data = file.read_bytes()
     except OSError as e:
         raise NewsdeskError(f"{file}: cannot read: {e.strerror or e}") from e
     feeds = sources.read_opml(data, source=str(file), rsshub=config.rsshub)
-    added, skipped = sources.add_feeds(_state.config_path or find_config_path(None), feeds)
-    _config()
+    added, skipped = sources.add_feeds(config_path(), feeds)
+    current_config()
     if as_json:
-        _json({"added": added, "already_present": skipped})
+        print_json({"added": added, "already_present": skipped})
     else:
         err.print(f"imported {added} feeds ({skipped} already present)")
 
@@ -334,7 +291,7 @@ def feeds_export(
     output: Annotated[Path | None, typer.Option("--out", help="Write to a file instead of stdout.")] = None,
 ) -> None:
     """Print the feeds as OPML (group → site → feed outlines)."""
-    config = _config()
+    config = current_config()
     text = sources.write_opml(config.feeds(), rsshub=config.rsshub)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -372,11 +329,11 @@ def entries_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List stored entries, newest first."""
-    config = _config()
-    with _store(config) as store:
+    config = current_config()
+    with open_archive(config) as store:
         rows = store.list_entries(feed_key=feed, limit=limit, offset=offset)
     if as_json:
-        _json([_entry_dict(e, False) for e in rows])
+        print_json([_entry_dict(e, False) for e in rows])
         return
     table = Table()
     for col in ("id", "published", "feed", "title"):
@@ -390,18 +347,45 @@ def entries_list(
 @entries_app.command("show")
 def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOpt = False) -> None:
     """Show one entry in full."""
-    config = _config()
-    with _store(config) as store:
+    config = current_config()
+    with open_archive(config) as store:
         e = store.get_entry(uid)
     if e is None:
         raise NewsdeskError(f"no entry with id {uid!r} (see `newsdesk entries list`)")
     if as_json:
-        _json(_entry_dict(e, True))
+        print_json(_entry_dict(e, True))
         return
     out.print(f"[bold]{e.title}")
     out.print(f"{e.group} → {e.site} → {e.feed}")
     out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}\n")
     out.print(e.content, markup=False, highlight=False)
+
+
+@app.command()
+def build(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Site folder (default: site_dir).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the static news site (incremental: only pages whose inputs changed are written)."""
+    config = current_config()
+    with open_archive(config) as store:
+        report = get_publisher("site").publish(store, config, out_dir)
+    if as_json:
+        print_json(asdict(report))
+    else:
+        _print_publish(report)
+
+
+def _register_plugins() -> None:
+    """Command modules of later stages add their commands here (search, clusters, web)."""
+    try:
+        from .search.commands import register as register_search
+    except ImportError:  # the search stage is optional at import time
+        return
+    register_search(app)
+
+
+_register_plugins()
 
 
 @app.command()

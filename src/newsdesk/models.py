@@ -6,7 +6,7 @@ Every record is a frozen dataclass; every datetime is timezone-aware UTC.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -80,6 +80,24 @@ class ParsedFeed:
     warning: str | None = None
 
 
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article: what the cleaning stage makes of an entry's HTML."""
+
+    html: str  # sanitised, cleaned HTML fragment
+    text: str  # plain text, one paragraph per line, indentation stripped
+    summary: str  # first ~120 characters of text, cut at a sentence end where possible
+    char_count: int  # characters of text that are not whitespace (字数)
+    images: tuple[str, ...]  # absolute content-image URLs in document order
+    header_image: str | None  # images[0], or None
+    source: str | None  # 来源, e.g. 中国新闻网
+    editor: str | None  # 责任编辑 without staff code, e.g. 刘万里
+    reporters: tuple[str, ...]  # 记者 names, e.g. ("刘育英",)
+    dateline: str | None  # 电头, e.g. 中新社北京12月20日电
+    keywords: tuple[str, ...]
+    profile: str  # the profile that cleaned it: "sina", "people", …, "generic"
+
+
 def entry_uid(feed_key: str, entry_id: str) -> str:
     """Short, stable public id of an entry: 16 hex digits of SHA-1 over feed and entry id."""
     return hashlib.sha1(f"{feed_key}\x00{entry_id}".encode()).hexdigest()[:16]
@@ -105,8 +123,11 @@ class StoredEntry:
     first_seen: datetime
     last_changed: datetime
     content_hash: str
-    clean: bool = True
-    extra: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+    # The cleaned article (None when the feed has clean: false, or cleaning failed).
+    article: Article | None = None
+    clean_error: str | None = None  # why cleaning failed, when it did
+    page: str | None = None  # the full article page as fetched (full_text feeds), kept for reclean
+    rev: int = 0  # store-wide change counter: search indexes and publishers catch up from it
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
         m = prof.comment_keywords.search(text)
         if m is not None:
             found.add_keywords(md.split_ticker_codes(m.group(1)))
-    _selector_metadata(root, container, prof, found)
+    _selector_metadata(root, container, prof, found, page=extract.is_page(text))
 
     sanitise.apply_profile(container, prof)
     sanitise.normalise(container, base, prof.image_block)
@@ -137,13 +137,19 @@ def _comment_metadata(text: str, prof: Profile, found: md.Found) -> None:
                 found.offer_source(md.parse_source(md.norm_line(line)), 0)
 
 
-def _selector_metadata(root: etree._Element, container: etree._Element, prof: Profile, found: md.Found) -> None:
+def _selector_metadata(
+    root: etree._Element, container: etree._Element, prof: Profile, found: md.Found, *, page: bool
+) -> None:
     """Editor, source and reporter elements named by the profile; editor elements then go."""
     if prof.editor is not None:
         for el in prof.editor(root):
             found.offer_editor(md.parse_editor(text_of(el)), 0)
             if _inside(el, container):
                 sanitise.drop_keep_tail(el)
+    # Source and byline slots are page furniture (meta tags, the date/source bar); a feed
+    # item's HTML is the body alone, so looking for them there only costs time.
+    if not page:
+        return
     for rank, xpath in enumerate(prof.source, start=30):
         for el in xpath(root):
             value = el.get("content") if el.tag == "meta" else text_of(el)

@@ -19,6 +19,7 @@ from lxml import etree
 from newsdesk.clean import metadata as md
 from newsdesk.clean.guard import text_of
 from newsdesk.clean.profiles import Profile
+from newsdesk.clean.selectors import Matcher
 
 ALLOWED_TAGS = frozenset(
     {"p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "caption", "thead", "tbody", "tfoot", "tr",
@@ -142,19 +143,24 @@ def apply_profile(container: etree._Element, prof: Profile) -> None:
         for el in prof.unwrap(container):
             if el is not container:
                 unwrap(el)
-    for wrapper_xp, caption_xp in prof.figures:
-        wrappers = [w for w in wrapper_xp(container) if w is not container]
-        nested = {id(a) for w in wrappers for a in w.iterancestors()}
-        for w in wrappers:
-            if id(w) not in nested:  # innermost wrapper only: Sina nests img_wrapper twice
-                _to_figure(w, caption_xp)
+    if prof.any_figure is None:
+        return
+    wrappers = [w for w in prof.any_figure(container) if w is not container]
+    marked = {id(w) for w in wrappers}
+    for w in wrappers:
+        if any(id(d) in marked for d in w.iterdescendants()):
+            continue  # innermost wrapper only: Sina nests img_wrapper twice
+        for wrapper_m, caption_m in prof.figures:
+            if wrapper_m.hit(w):
+                _to_figure(w, caption_m)
+                break
 
 
-def _to_figure(wrapper: etree._Element, caption_xp: etree.XPath) -> None:
+def _to_figure(wrapper: etree._Element, caption_xp: Matcher) -> None:
     imgs = list(wrapper.iter("img"))
     if not imgs:
         return
-    captions = [c for c in caption_xp(wrapper) if c is not wrapper]
+    captions = [c for c in wrapper.iterdescendants() if caption_xp.hit(c)]
     caption = " ".join(filter(None, (md.norm_line(text_of(c)) for c in captions)))
     fig = etree.Element("figure")
     for img in imgs:
@@ -225,7 +231,7 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
                 el.set("href", href)
         elif tag == "img":
             src = _image_src(el, base)
-            if src is None or _tiny(el) or (image_block is not None and image_block.search(src)):
+            if src is None or _tiny(el) or (image_block is not None and image_block.search(src.lower())):
                 drop_keep_tail(el)
             else:
                 alt = el.get("alt", "").strip()
@@ -296,7 +302,8 @@ def paragraphise(container: etree._Element) -> None:
 
 def _block_text(el: etree._Element) -> str:
     if el.tag == "tr":
-        cells = [md.norm_line(text_of(c)) for c in el if c.tag in ("td", "th")]
+        # Cells are usually bare text: read .text rather than evaluate an XPath per cell.
+        cells = [md.norm_line(c.text or "" if len(c) == 0 else text_of(c)) for c in el if c.tag in ("td", "th")]
         return "\t".join(c for c in cells if c) if cells else md.norm_line(text_of(el))
     if el.find(".//br") is None:
         return md.norm_line(text_of(el))
@@ -332,6 +339,16 @@ def _set_text(node: etree._ElementUnicodeResult, value: str) -> None:
 
 def _trim(el: etree._Element) -> None:
     """Strip indentation (U+3000, spaces) at the start and end of a block's text."""
+    text = el.text
+    if text and _has_text(text) and (len(el) == 0 or _has_text(el[-1].tail)):
+        # The common case, <p>　　text…</p>: no need to look at the children.
+        if len(el) == 0:
+            el.text = text.strip(md.WS)
+        else:
+            el.text = text.lstrip(md.WS)
+            last = el[-1]
+            last.tail = last.tail.rstrip(md.WS)  # type: ignore[union-attr]
+        return
     texts = _TEXTS(el)
     for node in texts:
         stripped = node.lstrip(md.WS)
@@ -369,6 +386,9 @@ def collect_lines(container: etree._Element, on_line: LineHook) -> list[str]:
         if not text:
             if el.find(".//img") is None:
                 drop_keep_tail(el)
+            continue
+        if el.tag == "tr":  # a table row is data: no boilerplate or byline rules apply
+            lines.append(text)
             continue
         kept = on_line(el, text, len(lines))
         if kept is None:

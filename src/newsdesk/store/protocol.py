@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from ..models import FeedSpec, FeedState, FetchResult, ParsedEntry, StoredEntry, UpsertCounts
+from ..models import Article, FeedSpec, FeedState, FetchResult, ParsedEntry, StoredEntry, UpsertCounts
 
 
 class Store(Protocol):
@@ -31,8 +31,24 @@ class Store(Protocol):
         *,
         feed_title: str | None = None,
         warning: str | None = None,
+        articles: Mapping[str, Article | str] | None = None,
+        pages: Mapping[str, str] | None = None,
     ) -> UpsertCounts:
-        """Store a successful fetch: entries and fetch state in one transaction."""
+        """Store a successful fetch: entries, their cleaned articles (or why cleaning failed,
+        keyed by entry id) and the feed's fetch state, in one transaction."""
+
+    def known_hashes(self, feed_key: str) -> dict[str, str]:
+        """entry id → content hash of a feed's stored entries (to clean only what changed)."""
+
+    def set_article(self, uid: str, article: Article | str, *, page: str | None = None) -> None:
+        """Replace an entry's cleaned article (or record why cleaning failed)."""
+
+    def iter_uids(self, *, feed_key: str | None = None) -> Iterator[str]: ...
+
+    def max_rev(self) -> int: ...
+
+    def changes_since(self, rev: int, limit: int = 1000) -> list[tuple[int, str, bool]]:
+        """(rev, uid, removed) of every change after `rev`, oldest first."""
 
     def record_failure(self, key: str, error: str, now: datetime) -> None: ...
 

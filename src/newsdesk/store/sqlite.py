@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -9,12 +10,33 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from ..models import FeedSpec, FeedState, FetchResult, ParsedEntry, StoredEntry, UpsertCounts, entry_uid
+from ..models import (
+    Article,
+    FeedSpec,
+    FeedState,
+    FetchResult,
+    ParsedEntry,
+    StoredEntry,
+    UpsertCounts,
+    entry_uid,
+)
 from .common import content_hash, format_time, migrations, parse_time
 
 _ENTRY_COLUMNS = (
     "e.uid, e.feed_key, f.grp, f.site, f.name, e.entry_id, e.title, e.link, e.published, e.updated,"
-    " e.author, e.content, e.summary, e.first_seen, e.last_changed, e.content_hash"
+    " e.author, e.content, e.summary, e.first_seen, e.last_changed, e.content_hash,"
+    " e.clean_error, e.page, e.rev,"
+    " a.uid, a.html, a.text, a.summary, a.char_count, a.images, a.header_image, a.source, a.editor,"
+    " a.reporters, a.dateline, a.keywords, a.profile"
+)
+_ENTRY_FROM = "entries e JOIN feeds f ON f.key=e.feed_key LEFT JOIN articles a ON a.uid=e.uid"
+_ARTICLE_INSERT = (
+    "INSERT INTO articles (uid, html, text, summary, char_count, images, header_image, source, editor,"
+    " reporters, dateline, keywords, profile) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (uid) DO UPDATE SET html=excluded.html, text=excluded.text, summary=excluded.summary,"
+    " char_count=excluded.char_count, images=excluded.images, header_image=excluded.header_image,"
+    " source=excluded.source, editor=excluded.editor, reporters=excluded.reporters,"
+    " dateline=excluded.dateline, keywords=excluded.keywords, profile=excluded.profile"
 )
 
 
@@ -101,10 +123,15 @@ class SQLiteStore:
         *,
         feed_title: str | None = None,
         warning: str | None = None,
+        articles: Mapping[str, Article | str] | None = None,
+        pages: Mapping[str, str] | None = None,
     ) -> UpsertCounts:
         stamp = format_time(now)
         new = updated = unchanged = 0
+        articles = articles or {}
+        pages = pages or {}
         with self._tx():
+            rev = self._max_rev()
             self._ensure_feed(spec)
             existing = dict(
                 self._db.execute(
@@ -118,6 +145,9 @@ class SQLiteStore:
                     unchanged += 1
                     continue
                 published = format_time(e.published)
+                rev += 1
+                uid = entry_uid(spec.key, e.id)
+                outcome = articles.get(e.id)
                 values = (
                     e.title,
                     e.link,
@@ -128,23 +158,27 @@ class SQLiteStore:
                     e.summary,
                     stamp,
                     h,
+                    rev,
+                    outcome if isinstance(outcome, str) else None,
+                    pages.get(e.id),
                 )
                 if old is None:
                     self._db.execute(
                         "INSERT INTO entries (title, link, published, updated, author, content, summary,"
-                        " last_changed, content_hash, uid, feed_key, entry_id, first_seen, sort_time)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (*values, entry_uid(spec.key, e.id), spec.key, e.id, stamp, published or stamp),
+                        " last_changed, content_hash, rev, clean_error, page, uid, feed_key, entry_id,"
+                        " first_seen, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (*values, uid, spec.key, e.id, stamp, published or stamp),
                     )
                     new += 1
                 else:
                     self._db.execute(
                         "UPDATE entries SET title=?, link=?, published=?, updated=?, author=?, content=?,"
-                        " summary=?, last_changed=?, content_hash=?, sort_time=COALESCE(?, first_seen)"
-                        " WHERE feed_key=? AND entry_id=?",
+                        " summary=?, last_changed=?, content_hash=?, rev=?, clean_error=?, page=?,"
+                        " sort_time=COALESCE(?, first_seen) WHERE feed_key=? AND entry_id=?",
                         (*values, published, spec.key, e.id),
                     )
                     updated += 1
+                self._write_article(uid, outcome)
                 existing[e.id] = h
             self._db.execute(
                 "UPDATE feeds SET url=?, etag=?, last_modified=?, last_attempt=?, last_success=?,"
@@ -162,6 +196,73 @@ class SQLiteStore:
                 ),
             )
         return UpsertCounts(new=new, updated=updated, unchanged=unchanged)
+
+    def known_hashes(self, feed_key: str) -> dict[str, str]:
+        return dict(
+            self._db.execute("SELECT entry_id, content_hash FROM entries WHERE feed_key=?", (feed_key,))
+        )
+
+    def set_article(self, uid: str, article: Article | str, *, page: str | None = None) -> None:
+        with self._tx():
+            rev = self._max_rev() + 1
+            self._db.execute(
+                "UPDATE entries SET rev=?, clean_error=?, page=COALESCE(?, page) WHERE uid=?",
+                (rev, article if isinstance(article, str) else None, page, uid),
+            )
+            self._write_article(uid, article)
+
+    def iter_uids(self, *, feed_key: str | None = None) -> Iterator[str]:
+        if feed_key is None:
+            rows = self._db.execute("SELECT uid FROM entries ORDER BY sort_time DESC")
+        else:
+            rows = self._db.execute(
+                "SELECT uid FROM entries WHERE feed_key=? ORDER BY sort_time DESC", (feed_key,)
+            )
+        for (uid,) in rows.fetchall():
+            yield uid
+
+    def max_rev(self) -> int:
+        return self._max_rev()
+
+    def changes_since(self, rev: int, limit: int = 1000) -> list[tuple[int, str, bool]]:
+        rows = self._db.execute(
+            "SELECT rev, uid, 0 FROM entries WHERE rev>? UNION ALL SELECT rev, uid, 1 FROM removed_entries"
+            " WHERE rev>? ORDER BY 1 LIMIT ?",
+            (rev, rev, limit),
+        )
+        return [(r, u, bool(d)) for r, u, d in rows]
+
+    def _max_rev(self) -> int:
+        row = self._db.execute(
+            "SELECT MAX(m) FROM (SELECT MAX(rev) AS m FROM entries"
+            " UNION ALL SELECT MAX(rev) FROM removed_entries)"
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def _write_article(self, uid: str, outcome: Article | str | None) -> None:
+        if isinstance(outcome, Article):
+            a = outcome
+            self._db.execute(
+                _ARTICLE_INSERT,
+                (
+                    uid,
+                    a.html,
+                    a.text,
+                    a.summary,
+                    a.char_count,
+                    json.dumps(list(a.images), ensure_ascii=False),
+                    a.header_image,
+                    a.source,
+                    a.editor,
+                    json.dumps(list(a.reporters), ensure_ascii=False),
+                    a.dateline,
+                    json.dumps(list(a.keywords), ensure_ascii=False),
+                    a.profile,
+                ),
+            )
+        else:
+            # No article (clean: false) or a failed clean: a stale article must not linger.
+            self._db.execute("DELETE FROM articles WHERE uid=?", (uid,))
 
     def record_failure(self, key: str, error: str, now: datetime) -> None:
         with self._tx():
@@ -193,8 +294,7 @@ class SQLiteStore:
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN feeds f ON f.key=e.feed_key"
-                f" WHERE e.uid IN ({marks})",
+                f"SELECT {_ENTRY_COLUMNS} FROM {_ENTRY_FROM} WHERE e.uid IN ({marks})",
                 chunk,
             )
             out.extend(_row_to_entry(r) for r in rows)
@@ -203,7 +303,7 @@ class SQLiteStore:
     def list_entries(
         self, *, feed_key: str | None = None, limit: int | None = None, offset: int = 0
     ) -> list[StoredEntry]:
-        sql = f"SELECT {_ENTRY_COLUMNS} FROM entries e JOIN feeds f ON f.key=e.feed_key"
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM {_ENTRY_FROM}"
         params: list[object] = []
         if feed_key is not None:
             sql += " WHERE e.feed_key=?"
@@ -284,6 +384,25 @@ def _row_to_entry(r: Any) -> StoredEntry:
         first_seen=first_seen,
         last_changed=last_changed,
         content_hash=r[15],
+        clean_error=r[16],
+        page=r[17],
+        rev=r[18],
+        article=None
+        if r[19] is None
+        else Article(
+            html=r[20],
+            text=r[21],
+            summary=r[22],
+            char_count=r[23],
+            images=tuple(json.loads(r[24])),
+            header_image=r[25],
+            source=r[26],
+            editor=r[27],
+            reporters=tuple(json.loads(r[28])),
+            dateline=r[29],
+            keywords=tuple(json.loads(r[30])),
+            profile=r[31],
+        ),
     )
 
 

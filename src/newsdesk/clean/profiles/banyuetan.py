@@ -20,5 +20,4 @@ PROFILE = {
     "reporters": [],
     "comment_source": None,
     "comment_keywords": None,
-    "title_source": [],
 }

@@ -75,5 +75,4 @@ PROFILE = {
     # sometimes related links); <!-- news_keyword_pub,<market>,<code>&<code> --> the tickers.
     "comment_source": r"<!--\s*article_adlist\[(.*?)\]article_adlist\s*-->",
     "comment_keywords": r"<!--\s*news_keyword_pub,[^,>]*,([^>]*?)\s*-->",
-    "title_source": ["p.ori_titlesource"],
 }

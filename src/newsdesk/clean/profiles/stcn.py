@@ -20,5 +20,4 @@ PROFILE = {
     "reporters": [".intal_tit .info span"],
     "comment_source": None,
     "comment_keywords": None,
-    "title_source": [],
 }

@@ -31,5 +31,4 @@ PROFILE = {
     "reporters": [],
     "comment_source": None,
     "comment_keywords": None,
-    "title_source": [],
 }
