@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
@@ -359,6 +361,57 @@ def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: Jso
     out.print(f"{e.group} → {e.site} → {e.feed}")
     out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}\n")
     out.print(e.content, markup=False, highlight=False)
+
+
+@app.command()
+def reclean(
+    feed: Annotated[
+        list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Clean stored entries again from their raw HTML (after a cleaner upgrade or a config change).
+
+    Publishers pick the new articles up on their next run (`newsdesk publish hexo`, `newsdesk run`).
+    """
+    config = current_config()
+    specs = {f.key: f for f in pipeline.select_feeds(config, feed or [])}
+    counts = {"cleaned": 0, "failed": 0, "skipped": 0}
+    with open_archive(config) as store:
+        uids = [u for key in specs for u in store.iter_uids(feed_key=key)]
+        with _progress("清洗 recleaning", len(uids)) as tick:
+            for start in range(0, len(uids), 200):
+                for entry in store.get_entries(uids[start : start + 200]):
+                    outcome = pipeline.reclean_entry(entry, specs[entry.feed_key])
+                    if outcome is None:
+                        counts["skipped"] += 1
+                        continue
+                    store.set_article(entry.uid, outcome)
+                    counts["cleaned" if not isinstance(outcome, str) else "failed"] += 1
+                    tick()
+    if as_json:
+        print_json(counts)
+    else:
+        c = counts
+        out.print(f"{c['cleaned']} cleaned, {c['failed']} failed, {c['skipped']} not cleaned (clean: false)")
+
+
+@contextmanager
+def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal; nothing under cron (the summary line says it all)."""
+    if not err.is_terminal:
+        yield lambda: None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
 
 
 @app.command()

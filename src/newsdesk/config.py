@@ -68,6 +68,8 @@ class HexoConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     default_image: str | None = None
+    # Adds `source`, `link` and `editor` to the front matter; off keeps the reference format.
+    extra_front_matter: bool = False
 
 
 class Config(BaseModel):

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from .clean import clean_article
 from .config import Config
-from .errors import NewsdeskError
+from .errors import CleanError, NewsdeskError
 from .fetch import Fetcher, fetch_feed
-from .models import FeedReport, FeedSpec, FeedState, ParsedEntry
+from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
 from .publish.base import PublishReport, get_publisher
 from .store import Store
+from .store.common import content_hash
 
 log = logging.getLogger("newsdesk")
 
@@ -84,8 +87,17 @@ async def _update_feed(
             store.save_fetch(spec, result, (), now)
             return FeedReport(spec.key, "not_modified")
         parsed = parse_feed(result.text or "", base_url=result.url)
+        entries = _unique(parsed.entries)
+        articles, pages = await _prepare_articles(fetcher, store, spec, entries)
         counts = store.save_fetch(
-            spec, result, _unique(parsed.entries), now, feed_title=parsed.title, warning=parsed.warning
+            spec,
+            result,
+            entries,
+            now,
+            feed_title=parsed.title,
+            warning=parsed.warning,
+            articles=articles,
+            pages=pages,
         )
         return FeedReport(
             spec.key, "ok", counts.new, counts.updated, counts.unchanged, warning=parsed.warning
@@ -97,6 +109,79 @@ async def _update_feed(
         except NewsdeskError as e2:
             message += f" (and recording the failure failed: {e2})"
         return FeedReport(spec.key, "failed", error=message)
+
+
+# Feed text shorter than this (in characters, after cleaning) makes `full_text: auto` fetch the page.
+AUTO_FULL_TEXT_CHARS = 200
+_TRUNCATED = re.compile(r"(…|\.\.\.|阅读全文|查看全文|点击查看|\[更多\]|未完)\W{0,3}$")
+
+
+def clean_entry(entry: ParsedEntry) -> Article | str:
+    """The cleaned article, or why cleaning failed (recorded, never raised)."""
+    try:
+        return clean_article(entry.content, url=entry.link, title=entry.title)
+    except CleanError as e:
+        return f"clean: {e}"
+
+
+def reclean_entry(entry: StoredEntry, spec: FeedSpec) -> Article | str | None:
+    """Clean a stored entry again from its raw HTML (the fetched page when there is one).
+
+    None when the feed is not cleaned (clean: false)."""
+    if not spec.clean:
+        return None
+    source = entry.page or entry.content
+    try:
+        return clean_article(source, url=entry.link, title=entry.title)
+    except CleanError as e:
+        return f"clean: {e}"
+
+
+def _wants_page(spec: FeedSpec, entry: ParsedEntry, article: Article | str | None) -> bool:
+    if not entry.link or spec.full_text is False:
+        return False
+    if spec.full_text is True:
+        return True
+    # auto: the feed carries only a summary or a visibly cut article.
+    text = article.text if isinstance(article, Article) else entry.content
+    return len(text) < AUTO_FULL_TEXT_CHARS or bool(_TRUNCATED.search(text.strip()))
+
+
+async def _prepare_articles(
+    fetcher: Fetcher, store: Store, spec: FeedSpec, entries: Sequence[ParsedEntry]
+) -> tuple[dict[str, Article | str], dict[str, str]]:
+    """Clean (and for full-text feeds, fetch the page of) only the entries that are new or changed."""
+    articles: dict[str, Article | str] = {}
+    pages: dict[str, str] = {}
+    if not spec.clean:
+        return articles, pages
+    known = store.known_hashes(spec.key)
+    changed = [e for e in entries if known.get(e.id) != content_hash(e)]
+    for e in changed:
+        articles[e.id] = clean_entry(e)
+    todo = [e for e in changed if _wants_page(spec, e, articles[e.id])]
+
+    async def full_text(e: ParsedEntry) -> None:
+        assert e.link is not None
+        try:
+            page = await fetcher.fetch(e.link)
+            article = clean_article(page.text or "", url=page.url, title=e.title)
+        except NewsdeskError as err:
+            # The feed's own content stays; the reason is kept beside it.
+            feed_article = articles[e.id]
+            if isinstance(feed_article, Article):
+                log.info("%s: full text of %s failed: %s", spec.key, e.link, err)
+            else:
+                articles[e.id] = f"{feed_article}; full text: {err}"
+            return
+        current = articles[e.id]
+        # A page whose extraction found less than the feed carried is not an improvement.
+        if article.char_count >= (current.char_count if isinstance(current, Article) else 0):
+            articles[e.id] = article
+            pages[e.id] = page.text or ""
+
+    await asyncio.gather(*(full_text(e) for e in todo))
+    return articles, pages
 
 
 async def fetch_feeds(

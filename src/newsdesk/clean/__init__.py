@@ -98,7 +98,7 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
             found.add_keywords(md.split_ticker_codes(m.group(1)))
     _selector_metadata(root, container, prof, found, page=extract.is_page(text))
 
-    sanitise.apply_profile(container, prof)
+    sanitise.apply_profile(container, prof, text)
     sanitise.normalise(container, base, prof.image_block)
     sanitise.paragraphise(container)
     lines = sanitise.collect_lines(container, sanitise.block_filter(prof, found, title))
@@ -156,10 +156,8 @@ def _selector_metadata(
             found.offer_source(md.parse_source(value or "", labelled=False), rank)
     if prof.reporters is not None:
         for el in prof.reporters(root):
-            value = md.norm_line(text_of(el))
-            m = re.match(r"^(?:作者|记者)\s*[:：]\s*(.+)$", value)
-            if m is not None:
-                found.add_reporters([n for n in re.split(r"[\s、，,]+", m.group(1)) if 1 < len(n) <= 12])
+            line = md.norm_line(text_of(el))
+            found.add_reporters(md.byline_only(line) or md.labelled_names(line))
 
 
 def _inside(el: etree._Element, container: etree._Element) -> bool:

@@ -53,7 +53,7 @@ def density_main(root: etree._Element) -> etree._Element | None:
     scores: dict[etree._Element, float] = {}
     for el in root.iter(*_SCORED):
         if el.tag in _PARAGRAPHS:
-            if el.tag in ("td", "li") and el.find("p") is not None:
+            if el.tag in ("td", "li") and next(el.iter("p"), None) is not None:
                 continue  # its paragraphs score for it
             text = text_of(el)
             parent = el.getparent()
@@ -130,4 +130,4 @@ def extract_page(html: str, *, url: str) -> str | None:
     body = locate(root, profile_for(url, text))
     if body is None:
         return None
-    return etree.tostring(body, encoding="unicode", method="html", with_tail=False)
+    return str(etree.tostring(body, encoding="unicode", method="html", with_tail=False))

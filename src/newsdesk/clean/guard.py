@@ -17,11 +17,17 @@ from newsdesk.errors import CleanError
 MAX_CHARS = 16_000_000
 # Tags, not bytes, drive the cost of every later tree walk. A 400 KB Sina page has ~8,000.
 MAX_TAGS = 250_000
-_SAMPLE = 20_000
+# Binary garbage and mojibake show from the first bytes on; a 4,000-character look suffices
+# and keeps these checks at a few microseconds on a typical item.
+_SAMPLE = 4_000
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-_LATIN1_RUN = re.compile(r"[\u00c0-\u00ff][\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+_LATIN1_RUN = re.compile(
+    r"[\u00c0-\u00ff][\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Anything the checks below care about: controls, Latin-1 letters (mojibake), U+FFFD.
+_SUSPICIOUS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00c0-\u00ff\ufffd]")
 # Structural tags kept when flattening a too-deep document; everything else is dropped.
 _KEEP_TAGS = re.compile(
     r"<(?!/?(?:p|br|h[1-6]|li|img|a|table|tr|td|th|figure|figcaption|blockquote)\b)/?[A-Za-z][^<>]*>",
@@ -31,9 +37,7 @@ _DEPTH_ERROR = "Excessive depth"
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>")
 # Characters cp1252 puts at 0x80-0x9F, mapped back to the Latin-1 code point of that byte.
 _CP1252_TO_LATIN1 = {
-    ord(ch): b
-    for b in range(0x80, 0xA0)
-    if (ch := bytes([b]).decode("cp1252", errors="ignore"))
+    ord(ch): b for b in range(0x80, 0xA0) if (ch := bytes([b]).decode("cp1252", errors="ignore"))
 }
 
 
@@ -45,6 +49,8 @@ def _repair_mojibake(text: str) -> str:
     re-encoding to the wrong charset restores the original bytes.
     """
     sample = text[:_SAMPLE]
+    if not _LATIN1_RUN.search(sample):
+        return text
     pairs = len(_LATIN1_RUN.findall(sample))
     if pairs < 8 or len(_CJK.findall(sample)) > pairs:
         return text
@@ -63,20 +69,33 @@ def check_input(text: str) -> str:
     """Return ``text`` ready to parse (mojibake repaired), or raise CleanError saying why not."""
     if len(text) > MAX_CHARS:
         raise CleanError(f"article too large to clean: {len(text):,} characters (limit {MAX_CHARS:,})")
+    if _SUSPICIOUS.search(text) is None:
+        # The common case, clean UTF-8 Chinese HTML: one scan and nothing to repair.
+        tags = text.count("<")
+        if tags > MAX_TAGS:
+            raise CleanError(f"too many tags to clean: {tags:,} (limit {MAX_TAGS:,})")
+        return _XML_DECL.sub("", text, count=1) if text.lstrip().startswith("<?xml") else text
     sample = text[:_SAMPLE]
-    if sample:
+    if _CONTROL.search(sample):
         controls = len(_CONTROL.findall(sample))
-        if "\x00" in sample or controls > max(8, len(sample) // 100):
-            raise CleanError(f"input looks like binary data, not HTML ({controls} control characters in the first {len(sample):,})")
+        if controls > max(8, len(sample) // 100):
+            raise CleanError(
+                f"input looks like binary data, not HTML "
+                f"({controls} control characters in the first {len(sample):,})"
+            )
+    if "\ufffd" in sample:
         bad = sample.count("\ufffd")
         if bad > max(16, len(sample) // 10):
-            raise CleanError(f"input is mostly undecodable (wrong charset?): {bad} replacement characters in the first {len(sample):,}")
+            raise CleanError(
+                f"input is mostly undecodable (wrong charset?): "
+                f"{bad} replacement characters in the first {len(sample):,}"
+            )
     tags = text.count("<")
     if tags > MAX_TAGS:
         raise CleanError(f"too many tags to clean: {tags:,} (limit {MAX_TAGS:,})")
     text = _repair_mojibake(_XML_DECL.sub("", text, count=1))
-    # Control characters that slipped under the threshold would make libxml2 drop text.
-    return _CONTROL.sub("", text) if _CONTROL.search(sample) else text
+    # A few stray control characters (NUL included) would make libxml2 drop text: remove them.
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
 
 
 # A plain etree parser: lxml.html's parser looks up a Python element class for every

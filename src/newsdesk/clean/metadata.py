@@ -72,9 +72,12 @@ def parse_editor(text: str) -> tuple[int, str] | None:
 
 # --- 来源 ---------------------------------------------------------------------------------
 
-_SOURCE = re.compile(r"来源\s*[:：]\s*([^\s<>（(【\[|｜]+(?:\s(?!原创|作者|编辑|责任编辑|记者)[^\s<>（(【\[|｜]+)?)")
+_SOURCE = re.compile(
+    r"来源\s*[:：]\s*([^\s<>（(【\[|｜]+(?:\s(?!原创|作者|编辑|责任编辑|记者)[^\s<>（(【\[|｜]+)?)"
+)
 _SOURCE_TRAIL = re.compile(r"(原创稿|原创|稿件)$")
-_LABEL = re.compile(r"(作者|记者|编辑|责任编辑|责编|时间|发布时间|日期)\s*[:：]")
+_NOT_SOURCE = re.compile(r"^\d+$|\d{4}[-/年]\d{1,2}|\d{1,2}:\d{2}")  # ids, dates, times
+_LABEL = re.compile(r"(作者|记者|编辑|责任编辑|责编|时间|发布时间|日期)\s*[:：]|记者|通讯员")
 
 
 def parse_source(text: str, *, labelled: bool = True) -> str | None:
@@ -92,15 +95,19 @@ def parse_source(text: str, *, labelled: bool = True) -> str | None:
         # A page's byline slot may read "作者/来源" (澎湃: 石佳/中国青年报): the outlet is last.
         value = text.rsplit("/", 1)[-1]
     value = _SOURCE_TRAIL.sub("", norm_line(value)).strip(" :：-—|")
-    if not value or value.isdigit() or len(value) > 40:
+    if not value or len(value) > 40 or _NOT_SOURCE.search(value):
         return None
     return value
 
 
 # --- 记者 ---------------------------------------------------------------------------------
 
-_ROLE = re.compile(r"(?:本报|本刊|本台|特约|见习|实习|首席|驻\S{1,4})?(?:记者|实习生|通讯员|评论员)(?:[:：])?")
-_BRACKETED = re.compile(r"[（(【\[]([^（()）【】\[\]]{0,40}?(?:记者|实习生|通讯员|评论员)[^（()）【】\[\]]{0,60})[)）】\]]")
+_ROLE = re.compile(
+    r"(?:本报|本刊|本台|特约|见习|实习|首席|驻\S{1,4})?(?:记者|实习生|通讯员|评论员)(?:[:：])?"
+)
+_BRACKETED = re.compile(
+    r"[（(【\[]([^（()）【】\[\]]{0,40}?(?:记者|实习生|通讯员|评论员)[^（()）【】\[\]]{0,60})[)）】\]]"
+)
 _LEAD_BYLINE = re.compile(r"^[^\s，。,：:“”\"（(【]{0,16}?(?:记者|实习生|通讯员)")
 _AFTER_ROLE_OK = re.compile(f"^[{WS}]*[:：]?[{WS}]*[\u4e00-\u9fff·]{{1,4}}(?=[{WS}、]|$)")
 _NOT_NAME_END = re.compile(r"(报道|发自|表示|获悉|了解|注意到|采访|摄|电|讯|社|网|报|台|日|月)$")
@@ -112,9 +119,9 @@ def _names(piece: str) -> tuple[list[str], bool]:
     tokens = _join_single_chars([t for t in _NAME_SPLIT.split(piece) if t])
     out: list[str] = []
     for tok in tokens:
-        if 2 <= len(tok) <= 4 and _is_cjk(tok) and not _NOT_NAME_END.search(tok):
-            out.append(tok)
-        elif 5 <= len(tok) <= 12 and "·" in tok and _is_cjk(tok):  # 买买提·艾力
+        if (2 <= len(tok) <= 4 and _is_cjk(tok) and not _NOT_NAME_END.search(tok)) or (
+            5 <= len(tok) <= 12 and "·" in tok and _is_cjk(tok)
+        ):
             out.append(tok)
         else:
             return out, False
@@ -156,6 +163,20 @@ def byline_only(line: str) -> tuple[str, ...] | None:
         return tuple(found) if found and whole else None
     names, whole = _byline_names(inner, lead=m is None)
     return tuple(names) if names and whole else None
+
+
+_LABELLED = re.compile(
+    r"(?:作者|记者)\s*[:：]\s*([^|｜:：<>]{2,40}?)(?=\s*(?:来源|编辑|责任编辑|时间|日期|[|｜]|$))"
+)
+
+
+def labelled_names(text: str) -> tuple[str, ...]:
+    """Names after an explicit ``作者：``/``记者：`` label inside a page's info bar."""
+    m = _LABELLED.search(text)
+    if m is None:
+        return ()
+    found, _ = _names(m.group(1))
+    return tuple(found)
 
 
 def find_reporters(lines: list[str]) -> tuple[str, ...]:
@@ -210,8 +231,9 @@ _SENTENCE_END = re.compile(r"[。！？；!?][”’\"』」）)]*")
 
 
 def make_summary(lines: list[str], limit: int = 120) -> str:
-    """The first ``limit`` characters of the text, cut after a sentence end where there is one
-    in the second half of the window, else at ``limit`` with an ellipsis."""
+    """The first ``limit`` characters of the text, cut after the last sentence end (。！？；)
+    inside that window, unless that would leave under a quarter of it: then cut at ``limit``
+    and add an ellipsis."""
     text = ""
     for line in lines:
         if len(text) > limit:
@@ -226,7 +248,7 @@ def make_summary(lines: list[str], limit: int = 120) -> str:
     for m in _SENTENCE_END.finditer(window):
         if m.end() <= limit:
             cut = m.end()
-    if cut >= limit // 2:
+    if cut >= limit // 4:
         return text[:cut]
     return text[:limit].rstrip() + "…"
 

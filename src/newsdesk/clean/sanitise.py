@@ -22,19 +22,82 @@ from newsdesk.clean.profiles import Profile
 from newsdesk.clean.selectors import Matcher
 
 ALLOWED_TAGS = frozenset(
-    {"p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "caption", "thead", "tbody", "tfoot", "tr",
-     "th", "td", "blockquote", "strong", "b", "em", "i", "br", "a", "img", "figure", "figcaption"}
+    {
+        "p",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "caption",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "th",
+        "td",
+        "blockquote",
+        "strong",
+        "b",
+        "em",
+        "i",
+        "br",
+        "a",
+        "img",
+        "figure",
+        "figcaption",
+    }
 )
 # Removed with their content; everything else not allowed is unwrapped (content kept).
 CONTENT_DROP = frozenset(
-    {"script", "style", "noscript", "iframe", "frame", "frameset", "form", "template", "textarea", "select",
-     "option", "button", "input", "object", "embed", "applet", "svg", "math", "canvas", "video", "audio",
-     "source", "track", "map", "link", "meta", "title", "head", "base", "dialog", "menu", "nav"}
+    {
+        "script",
+        "style",
+        "noscript",
+        "iframe",
+        "frame",
+        "frameset",
+        "form",
+        "template",
+        "textarea",
+        "select",
+        "option",
+        "button",
+        "input",
+        "object",
+        "embed",
+        "applet",
+        "svg",
+        "math",
+        "canvas",
+        "video",
+        "audio",
+        "source",
+        "track",
+        "map",
+        "link",
+        "meta",
+        "title",
+        "head",
+        "base",
+        "dialog",
+        "menu",
+        "nav",
+    }
 )
 _CLEANER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags=set(CONTENT_DROP),
-    attributes={"a": {"href"}, "img": {"src", "alt"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}},
+    attributes={
+        "a": {"href"},
+        "img": {"src", "alt"},
+        "td": {"colspan", "rowspan"},
+        "th": {"colspan", "rowspan"},
+    },
     url_schemes={"http", "https"},
     url_relative="deny",
     link_rel="noopener noreferrer",
@@ -43,28 +106,90 @@ _CLEANER = nh3.Cleaner(
 )
 
 INLINE = frozenset(
-    {"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font", "i", "img",
-     "ins", "kbd", "label", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
-     "time", "tt", "u", "var", "wbr"}
+    {
+        "a",
+        "abbr",
+        "acronym",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "cite",
+        "code",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "label",
+        "mark",
+        "nobr",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "tt",
+        "u",
+        "var",
+        "wbr",
+    }
 )
 # Elements whose loose inline content is wrapped into <p>; the first group always, the
 # second only when it also holds blocks (a plain <td>/<li> keeps its text as is).
-_DIVLIKE = frozenset({"div", "section", "article", "main", "center", "header", "footer", "body", "hgroup", "address"})
+_DIVLIKE = frozenset(
+    {"div", "section", "article", "main", "center", "header", "footer", "body", "hgroup", "address"}
+)
 _MIXED = frozenset({"td", "th", "li", "blockquote", "dd", "figure"})
 # Text-bearing blocks; one of them with no block inside is a line of the article's text.
-LEAVES = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "tr", "caption", "figcaption", "blockquote", "pre", "dt", "dd"})
+LEAVES = frozenset(
+    {"p", "h2", "h3", "h4", "h5", "h6", "li", "tr", "caption", "figcaption", "blockquote", "pre", "dt", "dd"}
+)
 _BLOCKS = LEAVES | _DIVLIKE | {"h1", "ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "figure"}
-_PRUNABLE = frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "figure", "blockquote", "caption"}) | _DIVLIKE
+_PRUNABLE = (
+    frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "figure", "blockquote", "caption"})
+    | _DIVLIKE
+)
 
-_LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-echo", "data-url", "original")
-_PLACEHOLDER = re.compile(r"(?i)(^data:|^about:|^javascript:|(lazy|loading|placeholder|blank|grey|gray|default|spacer|pixel)[^/]*\.(gif|png|svg|jpe?g)$)")
+_LAZY_ATTRS = (
+    "data-src",
+    "data-original",
+    "data-lazy-src",
+    "data-actualsrc",
+    "data-echo",
+    "data-url",
+    "original",
+)
+_PLACEHOLDER = re.compile(
+    r"(?i)(^data:|^about:|^javascript:|(lazy|loading|placeholder|blank|grey|gray|default|spacer|pixel)[^/]*\.(gif|png|svg|jpe?g)$)"
+)
 _ORIGINAL_TITLE = re.compile(r"^(原标题|原题)[:：]")
-_META_LINE = re.compile(r"^[（(【\[]?\s*(?:本文)?(?:来源|责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑|校对|审核|监制|主编|图表|制图)\s*[:：]")
+_META_LINE = re.compile(
+    r"^[（(【\[]?\s*(?:本文)?(?:来源|责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑|校对|审核|监制|主编|图表|制图)\s*[:：]"
+)
 _TITLE_NOISE = re.compile(rf"[{md.WS}\s\"'“”‘’《》「」:：,，.。!！?？]")
 
 
 def _has_text(s: str | None) -> bool:
     return bool(s) and not s.isspace() and bool(s.strip(md.WS))  # type: ignore[union-attr]
+
+
+def _has(el: etree._Element, *tags: str) -> bool:
+    """Whether a descendant of ``el`` has one of ``tags`` (C-level iteration, unlike find())."""
+    return next(el.iterdescendants(*tags), None) is not None
+
+
+def _holds_block(el: etree._Element) -> bool:
+    # A plain walk: a tag-filtered iterdescendants() would build a 30-name matcher per call.
+    return any(d.tag in _BLOCKS for d in el.iterdescendants())
 
 
 def drop_keep_tail(el: etree._Element) -> None:
@@ -128,12 +253,17 @@ def drop_between_comments(container: etree._Element, pairs: tuple[tuple[str, str
             c.tail = None  # text between the markers is part of the block too
             for el in doomed:
                 el.tail = None
-                el.getparent().remove(el)  # type: ignore[union-attr]
+                el.getparent().remove(el)
 
 
-def apply_profile(container: etree._Element, prof: Profile) -> None:
-    """Profile rules on the tree: drop selectors, unwrap selectors, image wrappers → <figure>."""
-    drop_between_comments(container, prof.drop_between)
+def apply_profile(container: etree._Element, prof: Profile, raw: str = "") -> None:
+    """Profile rules on the tree: drop selectors, unwrap selectors, image wrappers → <figure>.
+
+    ``raw`` (the HTML string) lets comment-pair rules whose marker is absent be skipped."""
+    pairs = prof.drop_between
+    if raw:
+        pairs = tuple(pair for pair in pairs if pair[0] in raw)
+    drop_between_comments(container, pairs)
     if prof.drop is not None:
         ancestors = {container, *container.iterancestors()}
         for el in prof.drop(container):
@@ -209,18 +339,24 @@ def _tiny(img: etree._Element) -> bool:
         return int(v) if v.isdigit() else None
 
     w, h = size("width"), size("height")
-    return (w is not None and w <= 2) or (h is not None and h <= 2) or (w is not None and h is not None and w <= 50 and h <= 50)
+    return (
+        (w is not None and w <= 2)
+        or (h is not None and h <= 2)
+        or (w is not None and h is not None and w <= 50 and h <= 50)
+    )
 
 
 def normalise(container: etree._Element, base: str | None, image_block: re.Pattern[str] | None) -> None:
     """One walk: drop script-like elements and comments, absolutise links and images,
     drop non-content images, h1 → h2, unwrap layout tables."""
     layout_tables = []
-    for el in list(container.iter()):
+    # Only the elements this pass acts on: lxml filters by tag in C, so the paragraphs and
+    # inline runs that make up most of a body never reach Python.
+    for el in list(
+        container.iter(etree.Comment, etree.ProcessingInstruction, *CONTENT_DROP, "a", "img", "h1", "table")
+    ):
         tag = el.tag
-        if not isinstance(tag, str):  # comment or processing instruction
-            drop_keep_tail(el)
-        elif tag in CONTENT_DROP:
+        if not isinstance(tag, str) or tag in CONTENT_DROP:  # comment or processing instruction
             drop_keep_tail(el)
         elif tag == "a":
             href = _absolute(el.get("href"), base)
@@ -255,7 +391,7 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
 
 def _is_layout_table(table: etree._Element) -> bool:
     # Data tables hold short cells; page layout nests tables, divs or long prose in cells.
-    if table.find(".//table") is not None or table.find(".//div") is not None:
+    if _has(table, "table", "div"):
         return True
     return any(len(text_of(cell)) > 200 for cell in table.iter("td", "th"))
 
@@ -277,7 +413,9 @@ def paragraphise(container: etree._Element) -> None:
         children = list(el)
         if el.tag in _MIXED and not any(c.tag in _BLOCKS for c in children):
             continue
-        if not (_has_text(el.text) or any(c.tag in INLINE or c.tag == "br" or _has_text(c.tail) for c in children)):
+        if not (
+            _has_text(el.text) or any(c.tag in INLINE or c.tag == "br" or _has_text(c.tail) for c in children)
+        ):
             continue
         out: list[etree._Element] = []
         p = _new_p(el.text)
@@ -303,9 +441,11 @@ def paragraphise(container: etree._Element) -> None:
 def _block_text(el: etree._Element) -> str:
     if el.tag == "tr":
         # Cells are usually bare text: read .text rather than evaluate an XPath per cell.
-        cells = [md.norm_line(c.text or "" if len(c) == 0 else text_of(c)) for c in el if c.tag in ("td", "th")]
+        cells = [
+            md.norm_line(c.text or "" if len(c) == 0 else text_of(c)) for c in el if c.tag in ("td", "th")
+        ]
         return "\t".join(c for c in cells if c) if cells else md.norm_line(text_of(el))
-    if el.find(".//br") is None:
+    if not _has(el, "br"):
         return md.norm_line(text_of(el))
     parts = [md.norm_line(t) for t in _text_split_at_br(el)]
     return "\n".join(p for p in parts if p)
@@ -347,7 +487,7 @@ def _trim(el: etree._Element) -> None:
         else:
             el.text = text.lstrip(md.WS)
             last = el[-1]
-            last.tail = last.tail.rstrip(md.WS)  # type: ignore[union-attr]
+            last.tail = last.tail.rstrip(md.WS)
         return
     texts = _TEXTS(el)
     for node in texts:
@@ -371,20 +511,13 @@ LineHook = Callable[[etree._Element, str, int], "str | None"]
 def collect_lines(container: etree._Element, on_line: LineHook) -> list[str]:
     """Walk text blocks in order; ``on_line(el, text, index)`` returns None to drop the block.
     Empty blocks (no text, no image) are dropped; kept blocks are trimmed. Returns the lines."""
-    elements = list(container.iter())
-    holds_block: set[int] = set()
-    for el in reversed(elements):  # bottom-up: mark every ancestor of a block
-        if el.tag in _BLOCKS or id(el) in holds_block:
-            parent = el.getparent()
-            if parent is not None:
-                holds_block.add(id(parent))
     lines: list[str] = []
-    for el in elements:
-        if el.tag not in LEAVES or id(el) in holds_block or el.getparent() is None:
-            continue
+    for el in list(container.iter(*LEAVES)):
+        if _holds_block(el) or el.getparent() is None:
+            continue  # not a leaf: the blocks inside it are visited on their own
         text = _block_text(el)
         if not text:
-            if el.find(".//img") is None:
+            if not _has(el, "img"):
                 drop_keep_tail(el)
             continue
         if el.tag == "tr":  # a table row is data: no boilerplate or byline rules apply
@@ -404,14 +537,12 @@ def _prune_empty(container: etree._Element) -> None:
     for el in reversed(list(container.iter(*_PRUNABLE))):
         if el is container or el.getparent() is None:
             continue
-        if len(el) == 0 and not _has_text(el.text):
-            drop_keep_tail(el)
-        elif el.find(".//img") is None and not _has_text(text_of(el)):
+        if (len(el) == 0 and not _has_text(el.text)) or (not _has(el, "img") and not _has_text(text_of(el))):
             drop_keep_tail(el)
 
 
 def _mostly_link(el: etree._Element, text: str) -> bool:
-    if el.find(".//a") is None:
+    if not _has(el, "a"):
         return False
     linked = sum(len(md.norm_line(text_of(a))) for a in el.iter("a"))
     return linked >= 0.9 * len(text)
@@ -453,15 +584,22 @@ def block_filter(prof: Profile, found: md.Found, title: str | None) -> LineHook:
 
 def serialise(container: etree._Element) -> str:
     """The container's content (not the container itself) through the nh3 allow-list."""
-    parts = [container.text or ""]
-    parts.extend(etree.tostring(child, encoding="unicode", method="html") for child in container)
-    return tidy(_CLEANER.clean("".join(parts)))
+    markup = etree.tostring(container, encoding="unicode", method="html", with_tail=False)
+    # Cut the container's own tags off in the string: one tostring instead of one per child.
+    inner = (
+        markup[markup.index(">") + 1 : markup.rindex("<")] if markup.endswith(">") and "</" in markup else ""
+    )
+    return tidy(_CLEANER.clean(inner))
 
 
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 _GAP = re.compile(r">\s+<")
+_BLOCK_END = re.compile(
+    r"(</(?:p|h[2-6]|ul|ol|li|table|caption|thead|tbody|tfoot|tr|blockquote|figure)>)(?=<)"
+)
 
 
 def tidy(fragment: str) -> str:
-    """Collapse the whitespace left between tags by removed boilerplate."""
-    return _BLANK_LINES.sub("\n", _GAP.sub(">\n<", fragment)).strip()
+    """One block per line; collapse the whitespace left behind by removed boilerplate."""
+    fragment = _BLOCK_END.sub("\\1\n", _GAP.sub(">\n<", fragment))
+    return _BLANK_LINES.sub("\n", fragment).strip()

@@ -163,7 +163,9 @@ class _Rule:
 
 
 _SIMPLE = re.compile(r"^(?P<tag>\*|[A-Za-z][A-Za-z0-9-]*)?(?P<rest>(?:[#.][^\s.#\[>,:]+|\[[^\]]+\])*)$")
-_PART = re.compile(r"#(?P<id>[^\s.#\[]+)|\.(?P<cls>[^\s.#\[]+)|\[\s*(?P<attr>[^\s\]^*$=]+)\s*(?:(?P<op>[\^*$]?=)\s*(?P<val>\"[^\"]*\"|'[^']*'|[^\]\s]+)\s*)?\]")
+_PART = re.compile(
+    r"#(?P<id>[^\s.#\[]+)|\.(?P<cls>[^\s.#\[]+)|\[\s*(?P<attr>[^\s\]^*$=]+)\s*(?:(?P<op>[\^*$]?=)\s*(?P<val>\"[^\"]*\"|'[^']*'|[^\]\s]+)\s*)?\]"
+)
 
 
 def _rule(selector: str) -> _Rule | None:
@@ -211,7 +213,9 @@ class Matcher:
                 complex_.append(sel)
                 continue
             attrs.update(a for a, _, _ in rule.conds)
-            key = next(((a, op, v) for a, op, v in rule.conds if (a, op) in {("class", "~="), ("id", "=")}), None)
+            key = next(
+                ((a, op, v) for a, op, v in rule.conds if (a, op) in {("class", "~="), ("id", "=")}), None
+            )
             if key is not None:
                 index = self.by_class if key[0] == "class" else self.by_id
                 index.setdefault(key[2], []).append(rule)
@@ -219,11 +223,17 @@ class Matcher:
                 self.by_tag.setdefault(rule.tag, []).append(rule)
             elif rule.conds:
                 attr, op, val = rule.conds[0]
-                part = {"": "", "=": f"^{re.escape(val)}$", "^=": f"^{re.escape(val)}", "$=": f"{re.escape(val)}$"}
+                part = {
+                    "": "",
+                    "=": f"^{re.escape(val)}$",
+                    "^=": f"^{re.escape(val)}",
+                    "$=": f"{re.escape(val)}$",
+                }
                 scan.setdefault(attr, []).append((part.get(op, re.escape(val)), rule))
         # Substring/prefix rules: one regex per attribute finds the candidates worth checking.
         self.scan = {
-            attr: (re.compile("|".join(p for p, _ in items)), [r for _, r in items]) for attr, items in scan.items()
+            attr: (re.compile("|".join(p for p, _ in items)), [r for _, r in items])
+            for attr, items in scan.items()
         }
         tests = [f"@{a}" for a in sorted(attrs)] + [f"self::{t}" for t in sorted(self.by_tag)]
         self.candidates = etree.XPath(f"descendant-or-self::*[{' or '.join(tests)}]") if tests else None
@@ -243,7 +253,7 @@ class Matcher:
             for rule in self.by_id.get(ident, ()):
                 if rule.matches(el):
                     return True
-        for rule in self.by_tag.get(el.tag, ()):  # type: ignore[call-overload]
+        for rule in self.by_tag.get(el.tag, ()):
             if rule.matches(el):
                 return True
         for attr, (pattern, rules) in self.scan.items():

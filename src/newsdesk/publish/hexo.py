@@ -35,13 +35,17 @@ class HexoPublisher:
         except OSError as e:
             raise PublishError(f"{out}: cannot create the Hexo posts folder: {e.strerror or e}") from e
         default_image = config.hexo.default_image
-        options = hashlib.sha1(f"{FORMAT_VERSION}\x00{default_image or ''}".encode()).hexdigest()[:8]
+        extra = config.hexo.extra_front_matter
+        options = hashlib.sha1(f"{FORMAT_VERSION}\x00{default_image or ''}\x00{extra}".encode()).hexdigest()[
+            :8
+        ]
         # Marks are kept per output folder: publishing elsewhere starts from scratch.
         key = f"hexo:{out}"
         marks = store.publish_marks(key)
         todo: list[tuple[str, str]] = []
-        for uid, h in store.entry_hashes():
-            mark = f"{h}:{options}"
+        # `rev` changes whenever an entry or its cleaned article changes.
+        for uid, rev in store.entry_revs():
+            mark = f"{rev}:{options}"
             if marks.get(uid) == mark and f"{uid}.md" in present:
                 report.unchanged += 1
             else:
@@ -51,7 +55,7 @@ class HexoPublisher:
             batch = dict(todo[start : start + _BATCH])
             done: dict[str, str] = {}
             for entry in store.get_entries(batch):
-                text = render_post(entry, default_image=default_image)
+                text = render_post(entry, default_image=default_image, extra_front_matter=extra)
                 if write_atomic(out / post_filename(entry), text, durable=False):
                     report.written += 1
                 else:

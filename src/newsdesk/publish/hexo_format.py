@@ -125,16 +125,29 @@ def needs_nunjucks_guard(body: str) -> bool:
     return _NUNJUCKS.search(body) is not None
 
 
-def render_post(entry: StoredEntry, *, body: str | None = None, default_image: str | None = None) -> str:
+def render_post(
+    entry: StoredEntry,
+    *,
+    body: str | None = None,
+    default_image: str | None = None,
+    extra_front_matter: bool = False,
+) -> str:
     """The whole Hexo post for ``entry``: front matter, a blank line, then the body unmodified.
 
-    ``body`` defaults to the entry's raw content. ``headimg``/``thumbnail`` are the body's first
-    image, else ``default_image``, else left out. ``disableNunjucks: true`` is added (last) only
-    when the body contains Nunjucks syntax, so ordinary posts keep the reference's exact keys.
+    ``body`` defaults to the cleaned article's HTML when the entry has one, else the entry's raw
+    content. ``headimg``/``thumbnail`` are the cleaned article's header image (the cleaner never
+    picks QR codes, logos or pixels) or, without cleaning, the body's first image; else
+    ``default_image``; else left out. ``disableNunjucks: true`` is added (last) only when the
+    body contains Nunjucks syntax, so ordinary posts keep the reference's exact keys.
+    ``extra_front_matter`` adds ``source``, ``link`` and ``editor`` after them when known.
     The text always ends with a newline (added after the body when it lacks one).
     """
-    html = entry.content if body is None else body
-    image = first_image(html) or default_image or None
+    article = entry.article
+    if body is None:
+        body = article.html if article is not None else entry.content
+    html = body
+    found = article.header_image if article is not None else first_image(html)
+    image = found or default_image or None
     published = entry.published if entry.published is not None else entry.first_seen
     items: list[tuple[str, FMValue]] = [
         ("title", Quoted(entry.title)),
@@ -149,6 +162,13 @@ def render_post(entry: StoredEntry, *, body: str | None = None, default_image: s
     ]
     if image:
         items.append(("thumbnail", Quoted(image)))
+    if extra_front_matter:
+        if article is not None and article.source:
+            items.append(("source", Quoted(article.source)))
+        if entry.link:
+            items.append(("link", Quoted(entry.link)))
+        if article is not None and article.editor:
+            items.append(("editor", Quoted(article.editor)))
     if needs_nunjucks_guard(html):
         items.append(("disableNunjucks", True))
     text = emit_front_matter(items) + "\n" + html

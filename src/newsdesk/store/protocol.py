@@ -65,6 +65,9 @@ class Store(Protocol):
     def entry_hashes(self) -> Iterator[tuple[str, str]]:
         """(uid, content_hash) of every entry: cheap change detection for publishers."""
 
+    def entry_revs(self) -> Iterator[tuple[str, int]]:
+        """(uid, rev) of every entry: rev changes with the entry or its cleaned article."""
+
     def count_entries(self) -> int: ...
 
     # publishers' bookkeeping -------------------------------------------------

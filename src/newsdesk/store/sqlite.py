@@ -315,6 +315,9 @@ class SQLiteStore:
     def entry_hashes(self) -> Iterator[tuple[str, str]]:
         yield from self._db.execute("SELECT uid, content_hash FROM entries")
 
+    def entry_revs(self) -> Iterator[tuple[str, int]]:
+        yield from self._db.execute("SELECT uid, rev FROM entries")
+
     def count_entries(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
 

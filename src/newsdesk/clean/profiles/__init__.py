@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from lxml import etree
-
 from newsdesk.clean.profiles import (
     banyuetan,
     chinadaily,

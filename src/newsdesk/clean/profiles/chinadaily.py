@@ -15,7 +15,7 @@ PROFILE = {
     "drop_text": [],
     "image_block": [],
     "editor": [],
-    "source": [".fenx .info", ".info_l", "meta[name=source]"],
+    "source": ["meta[name=source]", ".fenx .xinf-le", ".info_l"],
     "reporters": [],
     "comment_source": None,
     "comment_keywords": None,

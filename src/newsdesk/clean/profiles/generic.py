@@ -62,7 +62,8 @@ PROFILE = {
     ],
     "editor": [],
     "source": ["meta[name=source]", 'meta[property="article:author"]'],
-    "reporters": [],
+    # Only read on whole pages, and only "记者 A" / "作者：A" formulas inside them count.
+    "reporters": ["[class*=author]", "[class*=byline]", "[class*=article-meta]", "[class*=article-info]"],
     "comment_source": None,
     "comment_keywords": None,
 }

@@ -17,7 +17,7 @@ PROFILE = {
     "image_block": [],
     "editor": [],
     "source": [".news_about > p", "meta[name=source]"],
-    "reporters": [],
+    "reporters": [".news_about > p"],
     "comment_source": None,
     "comment_keywords": None,
 }

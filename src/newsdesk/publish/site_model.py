@@ -1,0 +1,181 @@
+"""What the static site knows about each entry between builds, and where every page lives.
+
+`Meta` is the small per-entry record kept in the build manifest: list pages, feeds' item
+lists, the sitemap and the search result table are all made from it, so an incremental
+build never reads the bodies of entries that did not change. Bodies are only read (from
+the store, in batches) to render article pages, feeds' full content and search tokens.
+
+Paths are relative to the site root, '/'-separated, and never contain `..`, so every page
+can link to every other one with a relative URL (the site works from `file://`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from ..dates import SHANGHAI
+from ..models import StoredEntry
+
+# Anything a file name on Linux, macOS or Windows, or a URL path segment, could trip over.
+_UNSAFE = re.compile(r"[^\w\u00b7-]+|_+")
+_TAGS = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+# C0 controls (but tab, newline, return), DEL, C1 controls, surrogates and non-characters:
+# none is allowed in XML 1.0, and none belongs in a page either.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+UNTITLED = "（无标题）"
+SUMMARY_CHARS = 120
+
+
+def slug(name: str) -> str:
+    """A folder name for a group, site or feed name: readable, unique, safe on any filesystem.
+
+    Word characters (CJK included) are kept; anything else (`/`, `..`, `&`, `<`, spaces) becomes
+    '-'. When that changed the name, or the name has capitals (case-insensitive filesystems
+    would merge `A` and `a`), a short hash of the original keeps distinct names apart.
+    """
+    base = _UNSAFE.sub("-", name).strip("-")[:60].strip("-")
+    if base == name and name == name.lower() and name:
+        return base
+    digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{base}-{digest}" if base else digest
+
+
+def clean_text(text: str) -> str:
+    """Text without control characters (XML-safe) and with runs of whitespace collapsed."""
+    return _SPACE.sub(" ", CONTROL.sub("", text)).strip()
+
+
+def plain(html_text: str) -> str:
+    """Visible text of an HTML fragment, roughly (for summaries of uncleaned entries)."""
+    return clean_text(html.unescape(_TAGS.sub(" ", html_text)))
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """One entry as list pages, feeds and search results show it."""
+
+    uid: str
+    mark: str  # changes whenever the entry (or its cleaned article) changes
+    title: str
+    group: str
+    site: str
+    feed: str
+    ts: int  # sort time: published, else first seen (seconds since the epoch, UTC)
+    published: bool  # whether `ts` is a real publication time
+    summary: str
+    image: str | None
+    source: str | None
+    link: str | None
+
+    @classmethod
+    def from_entry(cls, e: StoredEntry) -> Meta:
+        a = e.article
+        summary = a.summary if a is not None and a.summary else plain(e.summary or e.content)
+        when = e.published or e.first_seen
+        return cls(
+            uid=e.uid,
+            mark=entry_mark(e),
+            title=clean_text(e.title),
+            group=e.group,
+            site=e.site,
+            feed=e.feed,
+            ts=int(when.timestamp()),
+            published=e.published is not None,
+            summary=shorten(clean_text(summary), SUMMARY_CHARS),
+            image=a.header_image if a is not None else None,
+            source=clean_text(a.source) if a is not None and a.source else None,
+            link=e.link,
+        )
+
+    def to_json(self) -> list[Any]:
+        return [
+            self.uid,
+            self.mark,
+            self.title,
+            self.group,
+            self.site,
+            self.feed,
+            self.ts,
+            self.published,
+            self.summary,
+            self.image,
+            self.source,
+            self.link,
+        ]
+
+    @classmethod
+    def from_json(cls, row: list[Any]) -> Meta:
+        return cls(*row)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or UNTITLED
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromtimestamp(self.ts, UTC)
+
+    @property
+    def path(self) -> str:
+        return article_path(self.uid)
+
+    @property
+    def folders(self) -> tuple[str, str, str]:
+        """The group, site and feed folders the entry is listed in."""
+        return category_paths(self.group, self.site, self.feed)
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return (self.ts, self.uid)
+
+
+def entry_mark(e: StoredEntry) -> str:
+    # rev moves on every change the store records (content, cleaning); the hash guards
+    # against a store whose revision counter was reset.
+    return f"{e.rev}:{e.content_hash[:12]}"
+
+
+def article_path(uid: str) -> str:
+    # By uid, not by date: an article whose date is corrected keeps its address.
+    return f"a/{uid[:2]}/{uid}.html"
+
+
+def category_paths(group: str, site: str, feed: str) -> tuple[str, str, str]:
+    g = f"c/{slug(group)}/"
+    s = f"{g}{slug(site)}/"
+    return g, s, f"{s}{slug(feed)}/"
+
+
+def local_time(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, SHANGHAI)
+
+
+def day_path(ts: int) -> str:
+    return local_time(ts).strftime("archive/%Y/%m/%d/")
+
+
+def month_path(ts: int) -> str:
+    return local_time(ts).strftime("archive/%Y/%m/")
+
+
+def href(from_path: str, to_path: str) -> str:
+    """A relative, percent-encoded link from page `from_path` to `to_path` (both site-relative).
+
+    A folder (ending in '/') is linked as its index.html: file:// has no directory index.
+    """
+    if to_path == "" or to_path.endswith("/"):
+        to_path += "index.html"
+    up = "../" * from_path.count("/")
+    return quote(up + to_path, safe="/#")

@@ -1,0 +1,148 @@
+"""The build manifest and the only code that writes into the site folder.
+
+The manifest (`.newsdesk/manifest.json` inside the site folder) records, for every file of
+the site, the key of the inputs it was rendered from and a hash of its bytes. A page whose
+key is unchanged is not rendered at all; a rendered page whose bytes are unchanged is not
+written; a file that the previous build made and this one did not is deleted. Kept inside
+the site folder on purpose: wiping the folder also wipes the manifest, and the next build
+is a full one.
+
+Writes are atomic (temporary file + `os.replace`) so a reader or web server never sees half
+a page, and not fsynced one by one: the publisher calls `os.sync()` once, before it saves the
+manifest, so after a crash the manifest never claims a file that is not on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import PublishError
+
+STATE_DIR = ".newsdesk"
+MANIFEST = f"{STATE_DIR}/manifest.json"
+
+
+def digest(*parts: object) -> str:
+    """A short, stable key over values that `json` can serialise."""
+    raw = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise PublishError(f"{target}: cannot write: {e.strerror or e}") from e
+
+
+def load_manifest(root: Path, fmt: str) -> dict[str, Any]:
+    """The previous build's manifest, or an empty one (first build, other format, damaged)."""
+    try:
+        data = json.loads((root / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        return {}
+    return data
+
+
+def save_manifest(root: Path, data: dict[str, Any]) -> None:
+    (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    write_atomic(root / MANIFEST, raw.encode("utf-8", "surrogatepass"))
+
+
+class Output:
+    """Files of one build: skips, writes and finally sweeps what is no longer produced."""
+
+    def __init__(self, root: Path, old_pages: dict[str, list[str]]) -> None:
+        self.root = root
+        self.old = old_pages
+        self.pages: dict[str, list[str]] = {}
+        self.written = 0
+        self.unchanged = 0
+        self.removed = 0
+        self._dirs: set[Path] = set()
+
+    def fresh(self, path: str, key: str) -> bool:
+        """True (and the file is kept) when `path` was built from `key` and is still there."""
+        old = self.old.get(path)
+        if old is not None and old[0] == key and (self.root / path).is_file():
+            self.pages[path] = old
+            self.unchanged += 1
+            return True
+        return False
+
+    def keep(self, path: str) -> bool:
+        """Keep a file made by an earlier build without re-rendering it (False if it is gone)."""
+        old = self.old.get(path)
+        if old is None or not (self.root / path).is_file():
+            return False
+        self.pages[path] = old
+        self.unchanged += 1
+        return True
+
+    def put(self, path: str, key: str, data: bytes) -> bool:
+        """Record `path` as built from `key`; write it only if its bytes changed. True if written."""
+        h = hashlib.blake2b(data, digest_size=12).hexdigest()
+        self.pages[path] = [key, h]
+        target = self.root / path
+        old = self.old.get(path)
+        if old is not None and old[1] == h:
+            try:
+                if target.stat().st_size == len(data):
+                    self.unchanged += 1
+                    return False
+            except OSError:
+                pass
+        parent = target.parent
+        if parent not in self._dirs:
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise PublishError(f"{parent}: cannot create folder: {e.strerror or e}") from e
+            self._dirs.add(parent)
+        write_atomic(target, data)
+        self.written += 1
+        return True
+
+    def read(self, path: str) -> bytes | None:
+        """A file this build may extend (search shards); None when absent or unknown."""
+        if path not in self.old:
+            return None
+        try:
+            return (self.root / path).read_bytes()
+        except OSError:
+            return None
+
+    def sweep(self) -> None:
+        """Delete what the previous build made and this one did not, and folders left empty."""
+        dirs: set[Path] = set()
+        for path in self.old.keys() - self.pages.keys():
+            target = self.root / path
+            try:
+                target.unlink()
+                self.removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise PublishError(f"{target}: cannot remove: {e.strerror or e}") from e
+            dirs.add(target.parent)
+        # Deepest first, so a folder emptied by removing its last subfolder goes too.
+        for d in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+            while d != self.root and self.root in d.parents:
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
+                d = d.parent
