@@ -23,8 +23,8 @@ from lxml import etree
 
 from newsdesk.clean import Article, CleanError, clean_article, extract_page
 from newsdesk.clean.profiles import GENERIC, PROFILES, build, get_profile, profile_for
-from newsdesk.clean.sanitise import ALLOWED_TAGS
 from newsdesk.clean.selectors import SelectorError, compile_selectors, css_to_xpath
+from newsdesk.clean.tree import ALLOWED_TAGS
 
 DATA = Path(__file__).resolve().parent / "data" / "articles"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -90,7 +90,9 @@ def _clean(case: Case) -> Article:
 def _check(case: Case, art: Article) -> list[str]:
     exp = case.expect
     problems = [f"paragraph lost: {s!r}" for s in exp["must_contain"] if s not in art.text]
-    problems += [f"boilerplate kept: {s!r}" for s in exp["must_not_contain"] if s in art.text or s in art.html]
+    problems += [
+        f"boilerplate kept: {s!r}" for s in exp["must_not_contain"] if s in art.text or s in art.html
+    ]
     for key in ("source", "editor", "dateline", "profile"):
         if key in exp and getattr(art, key) != exp[key]:
             problems.append(f"{key}: {getattr(art, key)!r} != {exp[key]!r}")
@@ -169,26 +171,58 @@ def test_corpus_scores(capsys: pytest.CaptureFixture[str]) -> None:
 URL = "https://news.example.cn/a/2024/01/02/story.html"
 
 
+_ALLOWED_ATTRS = {"href", "src", "alt", "rel", "referrerpolicy", "colspan", "rowspan"}
+
+
 def _tags(fragment: str) -> set[str]:
+    """Tags of a cleaned fragment, checking on the way that attributes and URLs are safe."""
     root = etree.fromstring(f"<html><body>{fragment}</body></html>", etree.HTMLParser())
+    for el in root.iter():
+        assert isinstance(el.tag, str), "a comment survived"
+        assert set(el.attrib) <= _ALLOWED_ATTRS, el.attrib
+        for key in ("href", "src"):
+            assert el.get(key, "https://").startswith(("http://", "https://")), el.get(key)
     return {el.tag for el in root.iter() if isinstance(el.tag, str)} - {"html", "body"}
 
 
 def test_only_allowed_markup_survives() -> None:
     dirty = """
     <div onclick="steal()"><h1 style="color:red">标题一</h1>
-    <p class="x" id="y" onmouseover="x()">第一段，<b>粗</b><i>斜</i><em>强调</em><u>下划线</u>文字。</p>
+    <p class="x" id="y" title="提示" lang="zh" onmouseover="x()">第一段，<b>粗</b><i>斜</i><em>强调</em>
+    <u>下划线</u>文字。</p>
     <script>alert(1)</script><style>p{}</style><noscript>开启脚本</noscript>
-    <iframe src="https://evil.example/"></iframe><form action="/x"><input name="q"><button>提交</button></form>
+    <iframe src="https://evil.example/"></iframe>
+    <form action="/x"><input name="q"><button>提交</button></form>
     <!-- 注释 --><svg><text>矢量</text></svg><object data="x.swf"></object>
-    <p><a href="javascript:alert(1)">恶意链接</a> <a href="vbscript:x">另一个</a> <a href="/rel/page.html">相对</a>
+    <p><a href="javascript:alert(1)">恶意链接</a> <a href="vbscript:x">另一个</a>
+    <a href="/rel/page.html">相对</a>
     <a href="mailto:a@b.c">邮件</a> <img src="data:image/png;base64,AAAA"> <img src="java&#x09;script:x"></p>
     <table><tr><td colspan="2" style="x">单元格</td></tr></table><blockquote><p>引用</p></blockquote>
     <ul><li>列表</li></ul></div>"""
     art = clean_article(dirty, url=URL)
     assert _tags(art.html) <= ALLOWED_TAGS
-    for bad in ("script", "alert", "style=", "onclick", "onmouseover", "iframe", "form", "input", "button", "<!--",
-                "注释", "开启脚本", "矢量", "evil", "javascript", "vbscript", "mailto", "data:", "class=", "id="):
+    for bad in (
+        "script",
+        "alert",
+        "style=",
+        "onclick",
+        "onmouseover",
+        "iframe",
+        "form",
+        "input",
+        "button",
+        "<!--",
+        "注释",
+        "开启脚本",
+        "矢量",
+        "evil",
+        "javascript",
+        "vbscript",
+        "mailto",
+        "data:",
+        "class=",
+        "id=",
+    ):
         assert bad not in art.html, bad
     assert "<h2>标题一</h2>" in art.html  # h1 becomes h2: the page title is the only h1
     assert '<a href="https://news.example.cn/rel/page.html" rel="noopener noreferrer">相对</a>' in art.html
@@ -243,7 +277,9 @@ def test_br_inside_paragraph_splits_text_lines() -> None:
 
 
 def test_title_repeated_in_body_is_dropped() -> None:
-    art = clean_article("<p><strong>标题：某事发生</strong></p><p>正文。</p>", url=URL, title="标题：某事发生")
+    art = clean_article(
+        "<p><strong>标题：某事发生</strong></p><p>正文。</p>", url=URL, title="标题：某事发生"
+    )
     assert art.text == "正文。"
 
 
@@ -286,8 +322,10 @@ def test_profile_by_host(url: str | None, name: str) -> None:
 
 
 def test_profile_by_markers_without_url() -> None:
-    assert profile_for(None, '<p>x</p><!-- news_keyword_pub,stock, -->').name == "sina"
-    assert profile_for("https://rsshub.example/x", '<p class="article-editor">责任编辑：张三</p>').name == "sina"
+    assert profile_for(None, "<p>x</p><!-- news_keyword_pub,stock, -->").name == "sina"
+    assert (
+        profile_for("https://rsshub.example/x", '<p class="article-editor">责任编辑：张三</p>').name == "sina"
+    )
 
 
 def test_profiles_are_data_and_validated() -> None:
@@ -336,16 +374,24 @@ def test_extract_page() -> None:
 
 
 def test_generic_density_extractor_finds_prose() -> None:
-    paras = "".join(f"<p>这是第{i}段正文，包含逗号，句号。还有更多的文字内容，用来计算文本密度。</p>" for i in range(6))
-    links = "".join(f"<li><a href='/n{i}.html'>相关新闻标题第{i}条，很长很长的链接文字</a></li>" for i in range(20))
-    page = f"<html><body><div class='side'><ul>{links}</ul></div><div class='story'>{paras}</div></body></html>"
+    paras = "".join(
+        f"<p>这是第{i}段正文，包含逗号，句号。还有更多的文字内容，用来计算文本密度。</p>" for i in range(6)
+    )
+    links = "".join(
+        f"<li><a href='/n{i}.html'>相关新闻标题第{i}条，很长很长的链接文字</a></li>" for i in range(20)
+    )
+    page = (
+        f"<html><body><div class='side'><ul>{links}</ul></div><div class='story'>{paras}</div></body></html>"
+    )
     body = extract_page(page, url="https://unknown.example/x")
     assert body is not None and body.startswith('<div class="story">')
 
 
 @pytest.mark.skipif(not HAVE_REALDATA, reason=NO_REALDATA)
 def test_extract_page_on_real_sina_page() -> None:
-    body = extract_page(_real_page("sina_finance_roll_2018-12-28_ihqfskcn2160999"), url="https://finance.sina.com.cn/")
+    body = extract_page(
+        _real_page("sina_finance_roll_2018-12-28_ihqfskcn2160999"), url="https://finance.sina.com.cn/"
+    )
     assert body is not None and 'id="artibody"' in body[:80] and "新京报快讯" in body
 
 
@@ -382,9 +428,14 @@ def test_many_flat_tags_are_bounded() -> None:
 def test_huge_input_is_refused() -> None:
     with pytest.raises(CleanError, match="too large"):
         clean_article("字" * 17_000_000, url=URL)
+    # Under the size cap, but one text run past libxml2's 10 MB buffer limit.
+    with pytest.raises(CleanError, match="resource limits"):
+        clean_article("<p>" + "字" * 9_000_000 + "</p>", url=URL)
 
 
-@pytest.mark.parametrize(("wrong", "shown_as"), [("utf-8", "latin-1"), ("utf-8", "cp1252"), ("gbk", "latin-1")])
+@pytest.mark.parametrize(
+    ("wrong", "shown_as"), [("utf-8", "latin-1"), ("utf-8", "cp1252"), ("gbk", "latin-1")]
+)
 def test_mojibake_is_repaired(wrong: str, shown_as: str) -> None:
     original = "<p>中新社北京12月20日电 （记者 刘育英）全国工业和信息化工作会议20日在北京以视频形式召开。</p>"
     garbled = original.encode(wrong).decode(shown_as, errors="replace")
@@ -411,6 +462,15 @@ def test_binary_garbage_is_refused() -> None:
 def test_stray_control_characters_are_removed() -> None:
     art = clean_article("<p>正文\x00内容\x08。</p>", url=URL)
     assert art.text == "正文内容。"
+    # Character references to characters XML cannot hold (lxml would refuse the text).
+    art = clean_article("<div>甲&#1;乙&#x0;丙&#xD800;丁&#65;<br>戊</div>", url=URL)
+    assert art.text == "甲乙丙丁A\n戊"
+
+
+def test_image_carrying_the_wrapper_class() -> None:
+    html = '<div><img class="img_wrapper" src="https://n.sinaimg.cn/a.jpg"><p>正文。</p></div>'
+    art = clean_article(html, url="https://finance.sina.com.cn/x.shtml")
+    assert art.images == ("https://n.sinaimg.cn/a.jpg",) and art.text == "正文。"
 
 
 @settings(max_examples=150, deadline=None)
@@ -429,7 +489,9 @@ def test_arbitrary_input_never_crashes(html: str) -> None:
 
 def _feed_items() -> list[tuple[str, str]]:
     """Typical feed items: RSSHub Sina bodies (real ones when shared/ is there) + synthetic."""
-    items = [(c.html, c.expect["url"]) for c in SYNTHETIC if not c.html.lstrip().startswith(("<html", "<!DOCTYPE"))]
+    items = [
+        (c.html, c.expect["url"]) for c in SYNTHETIC if not c.html.lstrip().startswith(("<html", "<!DOCTYPE"))
+    ]
     if HAVE_REALDATA:
         items += [(c.html, c.expect["url"]) for c in REAL if c.name.startswith("hexo_")]
     return items
@@ -439,16 +501,21 @@ def test_cleaning_speed(capsys: pytest.CaptureFixture[str]) -> None:
     items = _feed_items()
     for html, url in items:  # warm up (regex/XPath compilation, caches)
         clean_article(html, url=url)
+    # CPU time of this process, not wall time: the requirement is per core, and other work
+    # on a shared machine must not make the test flaky. Best of five batches.
     best = 0.0
-    for _ in range(5):  # best of five batches: the machine may be busy with other work
-        start = time.perf_counter()
+    for _ in range(5):
+        start = time.process_time()
         count = 0
-        while time.perf_counter() - start < 0.2:
+        while time.process_time() - start < 0.2:
             for html, url in items:
                 clean_article(html, url=url)
             count += len(items)
-        best = max(best, count / (time.perf_counter() - start))
+        best = max(best, count / (time.process_time() - start))
     size = sum(len(h.encode()) for h, _ in items) / len(items)
     with capsys.disabled():
-        print(f"\nclean speed: {best:,.0f} articles/s over {len(items)} feed items, {size / 1024:.1f} KB on average")
+        print(
+            f"\nclean speed: {best:,.0f} articles/s (CPU time) over {len(items)} feed items, "
+            f"{size / 1024:.1f} KB on average"
+        )
     assert best >= 1000

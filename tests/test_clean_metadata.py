@@ -47,7 +47,9 @@ def test_reference_item_text() -> None:
     art = clean_article(_reference_description(), url=REFERENCE_URL)
     lines = art.text.split("\n")
     assert len(lines) == 7  # two opening paragraphs, then 二是 … 六是 (一是 opens paragraph two)
-    assert lines[0].startswith("中新社北京12月20日电 （记者 刘育英）全国工业和信息化工作会议20日在北京以视频形式召开。")
+    assert lines[0].startswith(
+        "中新社北京12月20日电 （记者 刘育英）全国工业和信息化工作会议20日在北京以视频形式召开。"
+    )
     assert lines[1].startswith("会议总结2021年工作") and "一是着力提振工业经济" in lines[1]
     for i, ordinal in enumerate("二三四五六", start=2):
         assert lines[i].startswith(f"{ordinal}是"), lines[i]

@@ -313,3 +313,99 @@ def test_feeds_commands(tmp_path: Path) -> None:
     assert imported["added"] == len(listed) + 1  # exported while 最新发布 was still there
     again = newsdesk(config, "init")
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+@needs_shared
+def test_reference_cleaned_metadata_and_post(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.route("/sina/finance/china", SEED.read_bytes())
+    config = write_config(
+        tmp_path, [("金融", "新浪财经", "新浪财经－国內", feed_server.url("/sina/finance/china"))], clean=True
+    )
+    newsdesk(config, "run", check=True)
+    [listed] = json.loads(newsdesk(config, "entries", "list", "--json", check=True).stdout)
+    shown = json.loads(newsdesk(config, "entries", "show", listed["id"], "--json", check=True).stdout)
+    assert shown["source"] == "中国新闻网"
+    assert shown["editor"] == "刘万里"
+    assert shown["reporters"] == ["刘育英"]
+    assert shown["dateline"] == "中新社北京12月20日电"
+    assert shown["images"] == [] and shown["header_image"] is None
+    lines = shown["text"].split("\n")
+    # Two opening paragraphs (the second holds 一是), then 二是 … 六是, one per line.
+    assert len(lines) == 7 and "一是" in lines[1]
+    assert [ln[:2] for ln in lines[2:]] == ["二是", "三是", "四是", "五是", "六是"]
+    assert lines[0].startswith("中新社北京12月20日电") and not lines[0].startswith("\u3000")
+    for junk in ("海量资讯", "责任编辑", "来源：", "appendQr", "SF014"):
+        assert junk not in shown["text"] and junk not in shown["html"]
+    assert shown["char_count"] == len("".join(shown["text"].split()))
+    assert shown["summary"] and shown["text"].replace("\n", "").startswith(shown["summary"].rstrip("…"))
+    assert len(shown["summary"]) <= 121
+    # The Hexo post: the cleaned body, and no QR code chosen as header image.
+    [post] = (tmp_path / "posts").glob("*.md")
+    text = post.read_text("utf-8")
+    assert "headimg" not in text and "thumbnail" not in text
+    assert "appendQr" not in text and "<style" not in text and "<!--" not in text
+    assert (
+        "title: '工信部部署2022年六方面重点任务'\ncategories: \n - 金融\n - 新浪财经\n - 新浪财经－国內\n"
+        in text
+    )
+
+
+ARTICLE_PAGE = """<!DOCTYPE html><html><head><meta charset="gb2312"><title>国务院部署稳外贸措施_新浪财经</title>
+<meta name="keywords" content="稳外贸,出口退税"></head><body>
+<div class="top-bar">新浪首页 | 新闻 | 财经</div>
+<h1 class="main-title">国务院部署稳外贸措施</h1>
+<div class="date-source"><span class="date">2026年11月25日 10:12</span><span class="source">经济日报</span></div>
+<div class="article" id="artibody">
+<p>　　新华社北京11月25日电（记者 周镕舟）国务院常务会议25日召开，部署进一步稳外贸稳外资的政策措施，要求加快出口退税进度，支持外贸企业拓展多元化市场。</p>
+<p>　　会议指出，今年以来外贸运行总体平稳，但外部需求走弱、部分企业订单减少等问题依然存在，必须加大政策支持力度，帮助企业稳订单拓市场。</p>
+<p>　　会议要求，各地区各部门要抓好已出台政策落实，优化跨境贸易便利化措施，提升口岸通关效率，降低企业物流成本，推动外贸保稳提质。</p>
+<div class="appendQr_wrap"><div class="appendQr_normal"><img src="https://n.sinaimg.cn/finance/qr.png"></div><div class="appendQr_normal_txt">海量资讯、精准解读，尽在新浪财经APP</div></div>
+<p class="article-editor">责任编辑：王晓明 SF009</p>
+</div><div class="footer">新浪公司 版权所有</div></body></html>"""
+
+
+def test_full_text_auto_fetches_the_page_and_keeps_feed_content_on_failure(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    s = feed_server
+    s.route("/doc-1.shtml", ARTICLE_PAGE.encode("gb18030"), content_type="text/html; charset=gb2312")
+    s.route("/doc-2.shtml", b"gone", status=404)
+    feed = f"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>摘要源</title>
+<item><title>国务院部署稳外贸措施</title><link>{s.url("/doc-1.shtml")}</link><guid>d1</guid>
+<description><![CDATA[<p>国务院常务会议25日召开，部署进一步稳外贸稳外资的政策措施……</p>]]></description></item>
+<item><title>页面已删除</title><link>{s.url("/doc-2.shtml")}</link><guid>d2</guid>
+<description><![CDATA[<p>只有这一句摘要……</p>]]></description></item></channel></rss>"""
+    path = tmp_path / "newsdesk.yaml"
+    path.write_text(
+        "database: archive.db\nhexo_dir: posts\nfetch: {retries: 0}\ngroups:\n  金融:\n    新浪财经:\n"
+        f"      - name: 摘要源\n        url: {s.route('/feed.xml', feed)}\n        full_text: auto\n",
+        encoding="utf-8",
+    )
+    newsdesk(path, "run", check=True)
+    by_title = {e["title"]: e for e in json.loads(newsdesk(path, "entries", "list", "--json").stdout)}
+    full = json.loads(
+        newsdesk(path, "entries", "show", by_title["国务院部署稳外贸措施"]["id"], "--json").stdout
+    )
+    assert "周镕舟" in full["text"] and "降低企业物流成本" in full["text"]  # GB2312-labelled GB18030 page
+    assert full["reporters"] == ["周镕舟"] and full["editor"] == "王晓明"
+    assert "海量资讯" not in full["text"] and "版权所有" not in full["text"]
+    assert full["page"] and "artibody" in full["page"]
+    kept = json.loads(newsdesk(path, "entries", "show", by_title["页面已删除"]["id"], "--json").stdout)
+    assert kept["text"] == "只有这一句摘要……" and kept["page"] is None
+
+
+def test_reclean_runs_the_cleaner_again_from_raw_html(tmp_path: Path, feed_server: FeedServer) -> None:
+    body = '<p>正文第一段，讲述央行操作。</p><p class="article-editor">责任编辑：李四 SF001</p>'
+    config = write_config(
+        tmp_path, [("金融", "新浪财经", "国内", feed_server.route("/f.xml", rss([("x", "标题", body)])))]
+    )
+    newsdesk(config, "run", check=True)
+    # Switch cleaning on: stored entries are recleaned from their raw HTML, and posts follow.
+    config.write_text(config.read_text("utf-8").replace("clean: false", "clean: true"), "utf-8")
+    result = json.loads(newsdesk(config, "reclean", "--json", check=True).stdout)
+    assert result == {"cleaned": 1, "failed": 0, "skipped": 0}
+    [entry] = json.loads(newsdesk(config, "entries", "list", "--json").stdout)
+    assert entry["editor"] == "李四"
+    newsdesk(config, "publish", "hexo", check=True)
+    [post] = (tmp_path / "posts").glob("*.md")
+    assert "责任编辑" not in post.read_text("utf-8") and "正文第一段" in post.read_text("utf-8")

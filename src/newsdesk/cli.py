@@ -317,9 +317,28 @@ def _entry_dict(e: StoredEntry, full: bool) -> dict[str, Any]:
         "last_changed": e.last_changed,
         "entry_id": e.entry_id,
     }
+    a = e.article
+    d.update(
+        {
+            "source": a.source if a else None,
+            "editor": a.editor if a else None,
+            "reporters": list(a.reporters) if a else [],
+            "dateline": a.dateline if a else None,
+            "keywords": list(a.keywords) if a else [],
+            "images": list(a.images) if a else [],
+            "header_image": a.header_image if a else None,
+            "summary": a.summary if a else e.summary,
+            "char_count": a.char_count if a else None,
+            "profile": a.profile if a else None,
+            "clean_error": e.clean_error,
+        }
+    )
     if full:
-        d["summary"] = e.summary
+        d["text"] = a.text if a else None
+        d["html"] = a.html if a else None
+        d["feed_summary"] = e.summary
         d["content"] = e.content
+        d["page"] = e.page
     return d
 
 

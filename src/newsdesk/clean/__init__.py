@@ -28,38 +28,21 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from lxml import etree
 
-from newsdesk.clean import extract, guard, sanitise
+from newsdesk.clean import blocks, extract, guard, sanitise
 from newsdesk.clean import metadata as md
 from newsdesk.clean.extract import extract_page
 from newsdesk.clean.guard import text_of
 from newsdesk.clean.profiles import Profile, profile_for
+from newsdesk.clean.tree import drop_keep_tail
 from newsdesk.errors import CleanError
+from newsdesk.models import Article
 
 __all__ = ["Article", "CleanError", "clean_article", "extract_page"]
 
 _WS_ONLY = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class Article:
-    """A cleaned article."""
-
-    html: str  # sanitised, cleaned HTML fragment
-    text: str  # plain text, one paragraph per line, indentation stripped
-    summary: str  # first ~120 characters of text, cut at a sentence end where possible
-    char_count: int  # characters of text that are not whitespace
-    images: tuple[str, ...]  # absolute content-image URLs in document order
-    header_image: str | None  # images[0], or None
-    source: str | None  # 来源, e.g. 中国新闻网
-    editor: str | None  # 责任编辑 without staff code, e.g. 刘万里
-    reporters: tuple[str, ...]  # 记者 names, e.g. ("刘育英",)
-    dateline: str | None  # 电头, e.g. 中新社北京12月20日电
-    keywords: tuple[str, ...]
-    profile: str  # the profile that cleaned it: "sina", "people", …, "generic"
 
 
 def clean_article(html: str, *, url: str | None, title: str | None = None) -> Article:
@@ -81,7 +64,8 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
     root = guard.parse(text)
     base = url
     container: etree._Element | None
-    if extract.is_page(text):
+    page = extract.is_page(text)
+    if page:
         base = extract.base_href(root, url)
         found.add_keywords(extract.page_keywords(root))
         container = extract.locate(root, prof)
@@ -96,12 +80,13 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
         m = prof.comment_keywords.search(text)
         if m is not None:
             found.add_keywords(md.split_ticker_codes(m.group(1)))
-    _selector_metadata(root, container, prof, found, page=extract.is_page(text))
+    candidates = prof.scan(container) if prof.scan is not None else []
+    _selector_metadata(root, container, prof, found, text, candidates, page=page)
 
-    sanitise.apply_profile(container, prof, text)
+    sanitise.apply_profile(container, prof, text, candidates)
     sanitise.normalise(container, base, prof.image_block)
-    sanitise.paragraphise(container)
-    lines = sanitise.collect_lines(container, sanitise.block_filter(prof, found, title))
+    blocks.paragraphise(container)
+    lines = blocks.collect_lines(container, blocks.block_filter(prof, found, title))
 
     found.add_reporters(md.find_reporters(lines))
     images = tuple(dict.fromkeys(img.get("src", "") for img in container.iter("img") if img.get("src")))
@@ -138,14 +123,22 @@ def _comment_metadata(text: str, prof: Profile, found: md.Found) -> None:
 
 
 def _selector_metadata(
-    root: etree._Element, container: etree._Element, prof: Profile, found: md.Found, *, page: bool
+    root: etree._Element,
+    container: etree._Element,
+    prof: Profile,
+    found: md.Found,
+    raw: str,
+    candidates: list[etree._Element],
+    *,
+    page: bool,
 ) -> None:
     """Editor, source and reporter elements named by the profile; editor elements then go."""
-    if prof.editor is not None:
-        for el in prof.editor(root):
+    if prof.editor is not None and prof.editor.could_match(raw):
+        # On a page the editor line may sit outside the body; a fragment is all body.
+        for el in prof.editor(root) if page else prof.editor(container, candidates):
             found.offer_editor(md.parse_editor(text_of(el)), 0)
             if _inside(el, container):
-                sanitise.drop_keep_tail(el)
+                drop_keep_tail(el)
     # Source and byline slots are page furniture (meta tags, the date/source bar); a feed
     # item's HTML is the body alone, so looking for them there only costs time.
     if not page:

@@ -34,6 +34,18 @@ _KEEP_TAGS = re.compile(
     re.I,
 )
 _DEPTH_ERROR = "Excessive depth"
+# Character references are decoded by libxml2, so "&#1;" would smuggle a control character
+# into the tree (and lxml refuses to write such text back): drop references to characters
+# XML cannot hold. Bounded digit counts keep int() cheap on hostile input.
+_NUMREF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+
+
+def _bad_ref(m: re.Match[str]) -> str:
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    bad = (code < 32 and code not in (9, 10, 13)) or code == 127 or 0xD800 <= code <= 0xDFFF
+    return "" if bad or code in (0xFFFE, 0xFFFF) or code > 0x10FFFF else m.group(0)
+
+
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>")
 # Characters cp1252 puts at 0x80-0x9F, mapped back to the Latin-1 code point of that byte.
 _CP1252_TO_LATIN1 = {
@@ -74,7 +86,9 @@ def check_input(text: str) -> str:
         tags = text.count("<")
         if tags > MAX_TAGS:
             raise CleanError(f"too many tags to clean: {tags:,} (limit {MAX_TAGS:,})")
-        return _XML_DECL.sub("", text, count=1) if text.lstrip().startswith("<?xml") else text
+        if text.lstrip().startswith("<?xml"):
+            text = _XML_DECL.sub("", text, count=1)
+        return _NUMREF.sub(_bad_ref, text) if "&#" in text else text
     sample = text[:_SAMPLE]
     if _CONTROL.search(sample):
         controls = len(_CONTROL.findall(sample))
@@ -94,6 +108,8 @@ def check_input(text: str) -> str:
     if tags > MAX_TAGS:
         raise CleanError(f"too many tags to clean: {tags:,} (limit {MAX_TAGS:,})")
     text = _repair_mojibake(_XML_DECL.sub("", text, count=1))
+    if "&#" in text:
+        text = _NUMREF.sub(_bad_ref, text)
     # A few stray control characters (NUL included) would make libxml2 drop text: remove them.
     return _CONTROL.sub("", text) if _CONTROL.search(text) else text
 
@@ -113,11 +129,19 @@ def parse(text: str) -> etree._Element:
     """Parse to an ``<html>`` root. Too-deep nesting (libxml2 stops at depth 256 and drops the
     rest) is retried once on a flattened copy that keeps only paragraph-level tags."""
     root = _parse_once(text)
-    if any(_DEPTH_ERROR in e.message for e in _PARSER.error_log):
+    if _limit_hit(_DEPTH_ERROR):
         root = _parse_once(_KEEP_TAGS.sub(" ", text))
-        if any(_DEPTH_ERROR in e.message for e in _PARSER.error_log):
+        if _limit_hit(_DEPTH_ERROR):
             raise CleanError("HTML nested too deeply to clean (over 256 levels even after flattening)")
+    if _limit_hit(""):
+        # libxml2 drops what it cannot hold (e.g. one text run over 10 MB): refuse rather
+        # than return an article silently missing its text.
+        raise CleanError("HTML exceeds the parser's resource limits (a single text run over 10 MB?)")
     return root
+
+
+def _limit_hit(marker: str) -> bool:
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" and marker in e.message for e in _PARSER.error_log)
 
 
 def _parse_once(text: str) -> etree._Element:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 # Whitespace as Chinese pages use it: ASCII, NBSP, full-width U+3000, zero-width, BOM.
 WS = " \t\r\n\f\v\xa0\u2002\u2003\u2009\u200b\u3000\ufeff"
-_WS_RUN = re.compile(f"[{WS}]+")
 _CJK_NL = re.compile(f"(?<=[\u3000-\u9fff\uff00-\uffef])[{WS}]*\n[{WS}]*(?=[\u3000-\u9fff\uff00-\uffef])")
 
 
@@ -22,7 +21,10 @@ def norm_line(text: str) -> str:
     indentation (U+3000) and surrounding spaces stripped."""
     if "\n" in text:
         text = _CJK_NL.sub("", text)
-    return _WS_RUN.sub(" ", text).strip(WS + " ")
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\u200b", "").replace("\ufeff", "")
+    # str.split() knows Unicode whitespace (U+3000, NBSP, …) and runs in C.
+    return " ".join(text.split())
 
 
 # --- 责任编辑 -------------------------------------------------------------------------------

@@ -235,7 +235,13 @@ class Matcher:
             attr: (re.compile("|".join(p for p, _ in items)), [r for _, r in items])
             for attr, items in scan.items()
         }
-        tests = [f"@{a}" for a in sorted(attrs)] + [f"self::{t}" for t in sorted(self.by_tag)]
+        self.attrs = tuple(sorted(attrs))
+        self.needles = _needles(selectors)
+        # hit() depends only on the tag and these attributes, and pages repeat the same few
+        # class/id values (img_wrapper, stock_…) many times: remember the answers.
+        self._memo: dict[tuple[object, ...], bool] = {}
+        tests = [f"@{a}" for a in self.attrs] + [f"self::{t}" for t in sorted(self.by_tag)]
+        self.tests = tuple(tests)  # lets several matchers share one candidate walk
         self.candidates = etree.XPath(f"descendant-or-self::*[{' or '.join(tests)}]") if tests else None
         self.complex = etree.XPath(css_to_xpath(tuple(complex_))) if complex_ else None
 
@@ -262,14 +268,62 @@ class Matcher:
                 return True
         return False
 
-    def __call__(self, node: etree._Element) -> list[etree._Element]:
-        found = [el for el in self.candidates(node) if self.hit(el)] if self.candidates is not None else []
+    def could_match(self, raw: str) -> bool:
+        """False when the HTML source lacks every string a match would need (then skip the walk)."""
+        return self.needles is None or any(n in raw for n in self.needles)
+
+    def __call__(
+        self, node: etree._Element, candidates: list[etree._Element] | None = None
+    ) -> list[etree._Element]:
+        """Matches under ``node``. ``candidates`` (from ``shared_candidates``) may stand in for
+        this matcher's own candidate walk; they must be a superset, in document order."""
+        found: list[etree._Element] = []
+        if self.candidates is not None:
+            memo = self._memo
+            for el in self.candidates(node) if candidates is None else candidates:
+                key = (el.tag, *[el.get(a) for a in self.attrs])
+                hit = memo.get(key)
+                if hit is None:
+                    hit = self.hit(el)
+                    if len(memo) >= 4096:  # bounded: a crawl meets endless distinct ids
+                        memo.clear()
+                    memo[key] = hit
+                if hit:
+                    found.append(el)
         if self.complex is not None:
             extra = [el for el in self.complex(node) if el not in found]
             if extra:
                 order = {el: i for i, el in enumerate(node.iter())}
                 found = sorted([*found, *extra], key=lambda el: order.get(el, 0))
         return found
+
+
+def shared_candidates(matchers: tuple[Matcher | None, ...]) -> etree.XPath | None:
+    """One XPath finding the candidates of all ``matchers``: libxml2 walks the tree once
+    instead of once per matcher (the walk, not the rule checks, dominates on big bodies)."""
+    tests = sorted({t for m in matchers if m is not None for t in m.tests})
+    return etree.XPath(f"descendant-or-self::*[{' or '.join(tests)}]") if tests else None
+
+
+def _needles(selectors: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Literal strings one of which must occur in the HTML for any selector to match: the
+    class token, id or attribute value (prefix/substring) it names, or ``<tag``. None when
+    some selector has no such string, or when there are so many that testing them would cost
+    more than the tree walk they could save."""
+    out: list[str] = []
+    for sel in (s.strip() for group in selectors for s in group.split(",") if s.strip()):
+        rule = _rule(sel)
+        if rule is None:
+            return None
+        values = [v for _, op, v in rule.conds if op in ("~=", "=", "^=", "*=") and v]
+        if values:
+            out.append(max(values, key=len))
+        elif rule.tag != "*" and not rule.conds:
+            out.append("<" + rule.tag)
+        else:
+            return None
+    unique = tuple(dict.fromkeys(out))
+    return unique if len(unique) <= 8 else None
 
 
 @lru_cache(maxsize=256)

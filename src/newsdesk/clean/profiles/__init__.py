@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from newsdesk.clean.profiles import (
     banyuetan,
     chinadaily,
@@ -29,7 +31,7 @@ from newsdesk.clean.profiles import (
     thepaper,
     xinhua,
 )
-from newsdesk.clean.selectors import Matcher, compile_selectors
+from newsdesk.clean.selectors import Matcher, compile_selectors, shared_candidates
 
 _MODULES: tuple[ModuleType, ...] = (sina, people, xinhua, thepaper, stcn, hexun, chinadaily, banyuetan)
 
@@ -52,6 +54,29 @@ _KEYS = {
 }
 
 
+class TextRules:
+    """Regex rules over a block's whole text, split by anchoring.
+
+    An alternation of ``^…`` branches is not anchored as a whole, so ``re.search`` would try
+    every branch at every position of a long paragraph; the anchored branches are therefore
+    compiled into one ``match`` (position 0 only) and only the rest into a ``search``.
+    """
+
+    __slots__ = ("anchored", "floating")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        starts = [p[1:] for p in patterns if p.startswith("^")]
+        rest = [p for p in patterns if not p.startswith("^")]
+        self.anchored = re.compile("|".join(f"(?:{p})" for p in starts)) if starts else None
+        self.floating = re.compile("|".join(f"(?:{p})" for p in rest)) if rest else None
+
+    def search(self, text: str) -> bool:
+        return bool(
+            (self.anchored is not None and self.anchored.match(text))
+            or (self.floating is not None and self.floating.search(text))
+        )
+
+
 @dataclass(frozen=True)
 class Profile:
     """Compiled cleaning rules for one portal (already merged with the generic rules)."""
@@ -64,7 +89,7 @@ class Profile:
     drop: Matcher | None
     unwrap: Matcher | None
     figures: tuple[tuple[Matcher, Matcher], ...]  # (wrapper, caption inside it)
-    drop_text: re.Pattern[str] | None  # a block whose whole text matches is removed
+    drop_text: TextRules | None  # a block whose text matches is removed
     image_block: re.Pattern[str] | None  # an image whose URL matches is not content
     editor: Matcher | None
     source: tuple[Matcher, ...]  # in priority order (a union would be document order)
@@ -72,6 +97,7 @@ class Profile:
     comment_source: re.Pattern[str] | None
     comment_keywords: re.Pattern[str] | None
     any_figure: Matcher | None  # all figure wrappers at once: most articles have none
+    scan: etree.XPath | None  # candidates of drop, unwrap, any_figure and editor in one walk
 
 
 def _strs(data: Mapping[str, object], key: str) -> tuple[str, ...]:
@@ -134,23 +160,26 @@ def build(data: Mapping[str, object], base: Mapping[str, object] | None = None) 
         return own + tuple(v for v in (_strs(base, key) if base else ()) if v not in own)
 
     figures = _pairs(data, "figures") + (_pairs(base, "figures") if base else ())
+    drop, unwrap, editor = _xpath(merged("drop")), _xpath(merged("unwrap")), _xpath(merged("editor"))
+    any_figure = _xpath(tuple(w for w, _ in figures))
     return Profile(
         name=name,
         hosts=tuple(h.lower().lstrip(".") for h in _strs(data, "hosts")),
         markers=_strs(data, "markers"),
         body=merged("body"),
         drop_between=_pairs(data, "drop_between"),
-        drop=_xpath(merged("drop")),
-        unwrap=_xpath(merged("unwrap")),
+        drop=drop,
+        unwrap=unwrap,
         figures=tuple((compile_selectors((w,)), compile_selectors((c,))) for w, c in figures),
-        drop_text=_regex(merged("drop_text")),
+        drop_text=TextRules(merged("drop_text")) if merged("drop_text") else None,
         image_block=_regex(merged("image_block"), lowercase=True),
-        editor=_xpath(merged("editor")),
+        editor=editor,
         source=tuple(compile_selectors((s,)) for s in merged("source")),
         reporters=_xpath(merged("reporters")),
         comment_source=_optional_regex(data, "comment_source"),
         comment_keywords=_optional_regex(data, "comment_keywords"),
-        any_figure=_xpath(tuple(w for w, _ in figures)),
+        any_figure=any_figure,
+        scan=shared_candidates((drop, unwrap, any_figure, editor)),
     )
 
 
