@@ -79,6 +79,12 @@ class Config(BaseModel):
     hexo_dir: str = "hexo/source/_posts"
     site_dir: str = "site"
     rsshub: list[str] = Field(default_factory=lambda: ["https://rsshub.app"])
+    # The static site (`newsdesk build`).
+    site_title: str = "新闻台"
+    base_url: str | None = None  # e.g. https://news.example.org/ — makes feed and sitemap links absolute
+    templates_dir: str | None = None  # user templates (and static/) that override the built-in ones
+    page_size: int = Field(default=20, ge=1, le=500)
+    feed_items: int = Field(default=20, ge=1, le=1000)
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     hexo: HexoConfig = Field(default_factory=HexoConfig)
     groups: dict[str, dict[str, list[FeedConfig]]] = Field(default_factory=dict)

@@ -40,7 +40,7 @@ def register(name: str, factory: Callable[[], Publisher]) -> None:
 
 
 def get_publisher(name: str) -> Publisher:
-    from . import hexo  # noqa: F401  (built-ins register themselves on import)
+    from . import hexo, site  # noqa: F401  (built-ins register themselves on import)
 
     try:
         return _REGISTRY[name]()
@@ -51,6 +51,6 @@ def get_publisher(name: str) -> Publisher:
 
 
 def publisher_names() -> list[str]:
-    from . import hexo  # noqa: F401
+    from . import hexo, site  # noqa: F401
 
     return sorted(_REGISTRY)

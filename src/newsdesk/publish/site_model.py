@@ -16,6 +16,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -175,7 +176,12 @@ def href(from_path: str, to_path: str) -> str:
 
     A folder (ending in '/') is linked as its index.html: file:// has no directory index.
     """
+    return "../" * from_path.count("/") + _quoted(to_path)
+
+
+@lru_cache(maxsize=65536)
+def _quoted(to_path: str) -> str:
+    # Pages link to the same few targets over and over (navigation, categories): quote once.
     if to_path == "" or to_path.endswith("/"):
         to_path += "index.html"
-    up = "../" * from_path.count("/")
-    return quote(up + to_path, safe="/#")
+    return quote(to_path, safe="/#")

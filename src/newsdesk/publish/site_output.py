@@ -15,16 +15,19 @@ manifest, so after a crash the manifest never claims a file that is not on disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..errors import PublishError
 
 STATE_DIR = ".newsdesk"
-MANIFEST = f"{STATE_DIR}/manifest.json"
 
 
 def digest(*parts: object) -> str:
@@ -45,10 +48,10 @@ def write_atomic(target: Path, data: bytes) -> None:
         raise PublishError(f"{target}: cannot write: {e.strerror or e}") from e
 
 
-def load_manifest(root: Path, fmt: str) -> dict[str, Any]:
+def load_manifest(root: Path, name: str, fmt: str) -> dict[str, Any]:
     """The previous build's manifest, or an empty one (first build, other format, damaged)."""
     try:
-        data = json.loads((root / MANIFEST).read_bytes())
+        data = json.loads((root / STATE_DIR / name).read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("format") != fmt:
@@ -56,10 +59,40 @@ def load_manifest(root: Path, fmt: str) -> dict[str, Any]:
     return data
 
 
-def save_manifest(root: Path, data: dict[str, Any]) -> None:
-    (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    write_atomic(root / MANIFEST, raw.encode("utf-8", "surrogatepass"))
+def save_manifest(
+    root: Path,
+    name: str,
+    head: dict[str, Any],
+    *,
+    metas: Iterable[tuple[str, list[Any]]],
+    pages: dict[str, list[str]],
+) -> None:
+    """Write the manifest: `head`'s keys, then the per-entry records and the pages.
+
+    Streamed a record at a time: at 100,000 entries the whole document as one string, or the
+    records as one dict, would be the largest thing the build holds in memory.
+    """
+    target = root / STATE_DIR / name
+    tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+    dump = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8", errors="surrogatepass") as f:
+            f.write("{")
+            for key, value in sorted(head.items()):
+                f.write(f"{dump(key)}:{dump(value)},")
+            for label, items in (("metas", metas), ("pages", sorted(pages.items()))):
+                f.write(f'"{label}":{{')
+                sep = ""
+                for k, v in items:
+                    f.write(f"{sep}{dump(k)}:{dump(v)}")
+                    sep = ","
+                f.write("}," if label == "metas" else "}}")
+        os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise PublishError(f"{target}: cannot write the build manifest: {e.strerror or e}") from e
 
 
 class Output:
@@ -67,17 +100,24 @@ class Output:
 
     def __init__(self, root: Path, old_pages: dict[str, list[str]]) -> None:
         self.root = root
+        self._root = str(root)
         self.old = old_pages
         self.pages: dict[str, list[str]] = {}
         self.written = 0
         self.unchanged = 0
         self.removed = 0
         self._dirs: set[Path] = set()
+        # Writing is mostly waiting on the kernel (open, write, rename): a few threads overlap
+        # it with rendering. The semaphore bounds the bytes waiting in the queue.
+        self._pool: ThreadPoolExecutor | None = None
+        self._slots = threading.BoundedSemaphore(64)
+        self._errors: list[PublishError] = []
 
     def fresh(self, path: str, key: str) -> bool:
         """True (and the file is kept) when `path` was built from `key` and is still there."""
         old = self.old.get(path)
-        if old is not None and old[0] == key and (self.root / path).is_file():
+        # os.path, not pathlib: this runs for every page of the site on every build.
+        if old is not None and old[0] == key and os.path.isfile(os.path.join(self._root, path)):
             self.pages[path] = old
             self.unchanged += 1
             return True
@@ -112,9 +152,28 @@ class Output:
             except OSError as e:
                 raise PublishError(f"{parent}: cannot create folder: {e.strerror or e}") from e
             self._dirs.add(parent)
-        write_atomic(target, data)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="site-write")
+        self._slots.acquire()
+        self._pool.submit(self._write, target, data)
         self.written += 1
         return True
+
+    def _write(self, target: Path, data: bytes) -> None:
+        try:
+            write_atomic(target, data)
+        except PublishError as e:
+            self._errors.append(e)
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        """Wait for every pending write; raise the first that failed."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._errors:
+            raise self._errors[0]
 
     def read(self, path: str) -> bytes | None:
         """A file this build may extend (search shards); None when absent or unknown."""
@@ -127,6 +186,7 @@ class Output:
 
     def sweep(self) -> None:
         """Delete what the previous build made and this one did not, and folders left empty."""
+        self.close()
         dirs: set[Path] = set()
         for path in self.old.keys() - self.pages.keys():
             target = self.root / path

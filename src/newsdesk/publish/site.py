@@ -1,0 +1,459 @@
+"""The static news site: `newsdesk build` (publisher "site"), and publisher "feeds".
+
+Output (all links relative, so it works from any static host and from `file://`):
+
+    index.html, page-N.html         home: the latest articles; older ones paginated
+    c/<group>/[<site>/[<feed>/]]     a list per group, site and feed (+ rss.xml, atom.xml, feed.json)
+    a/<xx>/<uid>.html                one page per article
+    archive/, archive/YYYY/MM/[DD/]  date archives (month, day)
+    categories.html, search.html, 404.html, sitemap.xml (+ sitemaps/), static/, search/
+    rss.xml, atom.xml, feed.json     the whole site's feeds
+
+Incremental (see site_output): the store's revision counter says which entries changed
+since the manifest's revision; only those are read from the store (in batches, bodies are
+never all in memory), while every list page, feed and sitemap is re-planned from the small
+per-entry records the manifest keeps and rendered only if its inputs' key changed.
+
+Clusters: `build_site(..., related=provider)` takes a function uid → uids of the other
+entries reporting the same story; the article page then lists them ("其他媒体报道").
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from ..config import Config
+from ..errors import PublishError
+from ..models import StoredEntry
+from ..store import Store
+from . import feeds as fmt
+from .base import Progress, PublishReport, register
+from .site_lists import Listing, pages, plan
+from .site_model import Meta, category_paths, href, plain, shorten
+from .site_output import Output, digest, load_manifest, save_manifest
+from .site_render import STATIC, Renderer, fmt_time, safe_body
+from .site_search import SearchIndex, load_segmenter, segmenter_id
+
+FORMAT = "1"
+BATCH = 200
+
+# uid → uids of the other entries of the same story (clusters); None: no cluster section.
+RelatedProvider = Callable[[str], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class SiteOptions:
+    title: str = "新闻台"
+    base_url: str | None = None  # absolute URL the site is served at; feeds and sitemap need it
+    page_size: int = 20
+    feed_items: int = 20
+    templates_dir: Path | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> SiteOptions:
+        return cls(
+            title=config.site_title,
+            base_url=config.base_url.rstrip("/") + "/" if config.base_url else None,
+            page_size=config.page_size,
+            feed_items=config.feed_items,
+            templates_dir=config.path(config.templates_dir) if config.templates_dir else None,
+        )
+
+
+class _Build:
+    """One build: the manifest's state in, every file of the site out."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        out_root: Path,
+        *,
+        feeds_only: bool,
+        related: RelatedProvider | None,
+        progress: Progress | None,
+    ) -> None:
+        self.store = store
+        self.opts = SiteOptions.from_config(config)
+        self.root = out_root
+        self.feeds_only = feeds_only
+        self.related = related
+        self.progress = progress
+        self.fmt = f"{FORMAT}:{'feeds' if feeds_only else 'site'}"
+        self.manifest_name = "feeds-manifest.json" if feeds_only else "manifest.json"
+        self.old = load_manifest(out_root, self.manifest_name, self.fmt)
+        self.out = Output(out_root, self.old.get("pages", {}))
+        self.metas: dict[str, Meta] = {uid: Meta.from_json(r) for uid, r in self.old.get("metas", {}).items()}
+        self.renderer: Renderer | None = None
+        self.search: SearchIndex | None = None
+
+    # -- the steps ---------------------------------------------------------------------
+    def run(self, groups: list[tuple[str, str]]) -> PublishReport:
+        changed, removed, rev = self._changes()
+        for uid in removed:
+            self.metas.pop(uid, None)
+        self.renderer = Renderer(self.opts.templates_dir, {"site_title": self.opts.title, "nav": groups})
+        # Everything every page depends on: format, templates, options, the navigation.
+        self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
+        if not self.feeds_only:
+            self.search = SearchIndex(self.out, self.old.get("search"), segmenter_id(), load_segmenter)
+            for uid in removed:
+                self.search.remove(uid)
+        self._load(changed, first_pass=True)
+        ordered = sorted(self.metas.values(), key=lambda m: m.sort_key)
+        lists = plan(ordered, self.opts.title)
+        if not self.feeds_only:
+            self._articles(ordered)
+            self._lists(lists)
+            self._specials(lists, ordered)
+        self._feeds(lists)
+        state: dict[str, Any] = {}
+        if self.search is not None:
+            self.search.retain(self.metas)
+            state = self.search.finish()
+        self.out.sweep()
+        return self._save(rev, state)
+
+    def _changes(self) -> tuple[list[str], set[str], int]:
+        """Uids to (re)read from the store, uids gone from it, and the store's revision."""
+        top = self.store.max_rev()
+        old_rev = self.old.get("rev")
+        if isinstance(old_rev, int) and 0 <= old_rev <= top and self.metas:
+            changed: dict[str, bool] = {}
+            rev = old_rev
+            while True:
+                batch = self.store.changes_since(rev, 1000)
+                if not batch:
+                    break
+                for r, uid, gone in batch:
+                    changed[uid] = gone
+                    rev = r
+            gone_ = {u for u, g in changed.items() if g}
+            live = [u for u, g in changed.items() if not g]
+            # A store whose counter does not account for every entry: read everything.
+            if len((self.metas.keys() - gone_) | set(live)) == self.store.count_entries():
+                return live, gone_, top
+        uids = list(self.store.iter_uids())
+        uids.reverse()  # oldest first: search docids follow publication order
+        return uids, self.metas.keys() - set(uids), top
+
+    def _load(self, uids: Iterable[str], *, first_pass: bool) -> None:
+        todo = list(uids)
+        if first_pass and self.search is not None and self.search.full:
+            seen = set(todo)
+            todo += [u for u in self._chronological() if u not in seen]
+        total = len(todo)
+        for start in range(0, total, BATCH):
+            entries = self.store.get_entries(todo[start : start + BATCH])
+            entries.sort(key=lambda e: ((e.published or e.first_seen), e.uid))
+            for e in entries:
+                m = Meta.from_entry(e)
+                self.metas[e.uid] = m
+                if self.search is not None and self.search.needs(m):
+                    text = e.article.text if e.article is not None else plain(e.content)
+                    self.search.add(m, text)
+                # Article pages need the related entries' records current: with a cluster
+                # provider they are rendered in the second pass, once every record is read.
+                if not self.feeds_only and (self.related is None or not first_pass):
+                    self._article(m, e)
+            if self.progress:
+                self.progress(min(start + BATCH, total), total)
+
+    def _chronological(self) -> list[str]:
+        return [m.uid for m in sorted(self.metas.values(), key=lambda m: m.sort_key)]
+
+    # -- articles ----------------------------------------------------------------------
+    def _related(self, uid: str) -> list[Meta]:
+        if self.related is None:
+            return []
+        return [self.metas[r] for r in self.related(uid) if r in self.metas and r != uid]
+
+    def _article_key(self, m: Meta) -> str:
+        rel = [(r.uid, r.mark) for r in self._related(m.uid)]
+        return digest(self.global_key, m.mark, rel)
+
+    def _articles(self, ordered: list[Meta]) -> None:
+        done = self.out.pages  # rendered (or found fresh) in the first pass
+        todo = [m.uid for m in ordered if m.path not in done and not self._article_fresh(m)]
+        self._load(todo, first_pass=False)
+
+    def _article_fresh(self, m: Meta) -> bool:
+        return self.out.fresh(m.path, self._article_key(m))
+
+    def _article(self, m: Meta, e: StoredEntry) -> None:
+        if m.path in self.out.pages:
+            return
+        key = self._article_key(m)
+        if self.out.fresh(m.path, key):
+            return
+        a = e.article
+        body = a.html if a is not None else e.content
+        g, s, f = m.folders
+        data = self._r().render(
+            "article.html",
+            m.path,
+            m=m,
+            page_title=shorten(m.display_title, 100),
+            crumbs=[("首页", ""), (m.group, g), (m.site, s), (m.feed, f)],
+            body=Markup(safe_body(body)),
+            source=m.source,
+            editor=a.editor if a is not None else None,
+            reporters=list(a.reporters) if a is not None else [],
+            dateline=a.dateline if a is not None else None,
+            char_count=a.char_count if a is not None else None,
+            author=e.author,
+            link=e.link if e.link and e.link.startswith(("http://", "https://")) else None,
+            updated=e.updated,
+            related=self._related(m.uid),
+        )
+        self.out.put(m.path, key, data)
+
+    def _r(self) -> Renderer:
+        assert self.renderer is not None
+        return self.renderer
+
+    # -- lists ---------------------------------------------------------------------------
+    def _lists(self, lists: dict[str, Listing]) -> None:
+        size = self.opts.page_size
+        for lst in lists.values():
+            children = lst.children
+            for page in pages(lst, size):
+                key = digest(
+                    self.global_key,
+                    lst.kind,
+                    lst.title,
+                    lst.crumbs,
+                    children if page.number == 0 else [],
+                    [(m.uid, m.mark) for m in page.items],
+                    page.older,
+                    page.newer,
+                )
+                if self.out.fresh(page.path, key):
+                    continue
+                title = lst.title if page.number == 0 else f"{lst.title}（第{page.number}页）"
+                data = self._r().render(
+                    "list.html",
+                    page.path,
+                    listing=lst,
+                    page=page,
+                    page_title=title,
+                    crumbs=lst.crumbs,
+                    children=children if page.number == 0 else [],
+                    feeds=lst.folder if lst.has_feeds else None,
+                    count=len(lst.items),
+                )
+                self.out.put(page.path, key, data)
+
+    def _specials(self, lists: dict[str, Listing], ordered: list[Meta]) -> None:
+        tree = [
+            (g, [(lists[s[1]], [lists[f[1]] for f in lists[s[1]].children]) for s in g.children])
+            for g in (lists[c[1]] for c in lists[""].children)
+        ]
+        shape: object = [(g.folder, g.children, [s.children for s, _ in ss]) for g, ss in tree]
+        self._page("categories.html", digest(self.global_key, shape), "categories.html", tree=tree)
+        months = sorted((x for x in lists.values() if x.kind == "month"), key=lambda x: x.folder)[::-1]
+        shape = [(x.folder, len(x.items)) for x in months]
+        self._page("archive/index.html", digest(self.global_key, shape), "archive.html", months=months)
+        self._page("search.html", self.global_key, "search.html")
+        # A 404 page is served at whatever address was missing: relative links cannot work
+        # there, so it links from the site's root (base_url, else the host's root).
+        self._page("404.html", self.global_key, "404.html", abs_root=self.opts.base_url or "/")
+        for name in STATIC:
+            self.out.put(f"static/{name}", "static", self._r().static(name))
+        self._sitemaps(lists, ordered)
+
+    _TITLES: ClassVar[dict[str, str]] = {
+        "categories.html": "分类",
+        "archive/index.html": "归档",
+        "search.html": "搜索",
+        "404.html": "页面不存在",
+    }
+
+    def _page(self, path: str, key: str, template: str, **ctx: Any) -> None:
+        if not self.out.fresh(path, key):
+            title = self._TITLES[path]
+            data = self._r().render(template, path, crumbs=[("首页", "")], page_title=title, **ctx)
+            self.out.put(path, key, data)
+
+    def _abs(self, path: str) -> str:
+        return (self.opts.base_url or "") + quote(path, safe="/")
+
+    def _sitemaps(self, lists: dict[str, Listing], ordered: list[Meta]) -> None:
+        """A sitemap index over one sitemap per month of articles, plus one for list pages:
+        a new article rewrites its month's file only."""
+        by_month: dict[str, list[Meta]] = {}
+        for m in ordered:
+            by_month.setdefault(m.when.strftime("%Y-%m"), []).append(m)
+        files = []
+        for month, ms in sorted(by_month.items()):
+            path = f"sitemaps/{month}.xml"
+            files.append(path)
+            key = digest(self.global_key, [(m.uid, m.ts) for m in ms])
+            if not self.out.fresh(path, key):
+                urls: list[tuple[str, str | None]] = [(m.path, fmt_time(m.ts, "%Y-%m-%d")) for m in ms]
+                self.out.put(path, key, _urlset(self._abs, urls))
+        folders = sorted(lists)
+        path = "sitemaps/pages.xml"
+        files.append(path)
+        key = digest(self.global_key, folders)
+        if not self.out.fresh(path, key):
+            pages_ = [f"{f}index.html" for f in folders]
+            pages_ += ["categories.html", "archive/index.html", "search.html"]
+            self.out.put(path, key, _urlset(self._abs, [(p, None) for p in pages_]))
+        body = "".join(f"<sitemap><loc>{fmt.x(self._abs(f))}</loc></sitemap>\n" for f in files)
+        doc = (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{body}</sitemapindex>\n'
+        )
+        self.out.put("sitemap.xml", "sitemap", doc.encode("utf-8"))
+
+    # -- feeds ---------------------------------------------------------------------------
+    def _feeds(self, lists: dict[str, Listing]) -> None:
+        n = self.opts.feed_items
+        for lst in lists.values():
+            if not lst.has_feeds:
+                continue
+            items = lst.items[-n:][::-1]
+            key = digest(self.global_key, lst.folder, lst.title, [(m.uid, m.mark) for m in items])
+            names = [f"{lst.folder}{x}" for x in ("rss.xml", "atom.xml", "feed.json")]
+            if all([self.out.fresh(p, key) for p in names]):
+                continue
+            info = self._feed_info(lst)
+            entries = {e.uid: e for e in self.store.get_entries([m.uid for m in items])}
+            feed_items = [self._feed_item(lst, m, entries[m.uid]) for m in items if m.uid in entries]
+            self.out.put(names[0], key, fmt.render_rss(info, feed_items))
+            self.out.put(names[1], key, fmt.render_atom(info, feed_items))
+            self.out.put(names[2], key, fmt.render_json_feed(info, feed_items))
+
+    def _feed_url(self, lst: Listing, to: str) -> str:
+        if self.opts.base_url:
+            return self._abs(to)
+        return href(f"{lst.folder}rss.xml", to)  # relative to the feed file itself
+
+    def _feed_info(self, lst: Listing) -> fmt.FeedInfo:
+        title = self.opts.title if lst.kind == "home" else f"{lst.title} - {self.opts.title}"
+        where = " → ".join([c[0] for c in lst.crumbs[1:]] + [lst.title]) if lst.kind != "home" else ""
+        return fmt.FeedInfo(
+            key=lst.folder,
+            title=title,
+            home_url=self._feed_url(lst, f"{lst.folder}index.html"),
+            description=f"{self.opts.title}：{where or '最新文章'}",
+            rss_url=self._feed_url(lst, f"{lst.folder}rss.xml"),
+            atom_url=self._feed_url(lst, f"{lst.folder}atom.xml"),
+            json_url=self._feed_url(lst, f"{lst.folder}feed.json"),
+        )
+
+    def _feed_item(self, lst: Listing, m: Meta, e: StoredEntry) -> fmt.FeedItem:
+        a = e.article
+        when = e.published or e.first_seen
+        guid_url = fmt.guid(m.uid)
+        link = e.link if e.link and e.link.startswith(("http://", "https://")) else None
+        return fmt.FeedItem(
+            uid=m.uid,
+            title=m.display_title,
+            # The "feeds" publisher makes no article pages: its items point at the originals.
+            url=link or guid_url if self.feeds_only else self._feed_url(lst, m.path),
+            external_url=link,
+            content_html=safe_body(a.html if a is not None else e.content),
+            summary=m.summary,
+            published=when,
+            updated=max(when, e.updated or when),
+            author=(a.source if a is not None and a.source else None) or e.author,
+            tags=(m.group, m.site, m.feed),
+            image=m.image,
+        )
+
+    # -- the end -------------------------------------------------------------------------
+    def _save(self, rev: int, search_state: dict[str, Any]) -> PublishReport:
+        report = PublishReport("feeds" if self.feeds_only else "site", self.root)
+        report.written, report.unchanged, report.removed = (
+            self.out.written,
+            self.out.unchanged,
+            self.out.removed,
+        )
+        same = (
+            self.old.get("rev") == rev
+            and self.old.get("pages") == self.out.pages
+            and self.old.get("search", {}) == search_state
+            and self.old.get("metas", {}).keys() == self.metas.keys()
+            and all(self.old["metas"][u] == m.to_json() for u, m in self.metas.items())
+        )
+        if same:
+            return report  # nothing changed: not even the manifest is written
+        if self.out.written or self.out.removed:
+            os.sync()  # pages on disk before the manifest that vouches for them
+        save_manifest(
+            self.root,
+            self.manifest_name,
+            {"format": self.fmt, "rev": rev, "search": search_state},
+            metas=((u, m.to_json()) for u, m in sorted(self.metas.items())),
+            pages=self.out.pages,
+        )
+        return report
+
+
+def _urlset(absolute: Callable[[str], str], urls: list[tuple[str, str | None]]) -> bytes:
+    rows = []
+    for path, lastmod in urls:
+        mod = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
+        rows.append(f"<url><loc>{fmt.x(absolute(path))}</loc>{mod}</url>\n")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + "".join(rows) + "</urlset>\n"
+    ).encode("utf-8")
+
+
+def build_site(
+    store: Store,
+    config: Config,
+    out_dir: Path | None = None,
+    *,
+    related: RelatedProvider | None = None,
+    progress: Progress | None = None,
+    feeds_only: bool = False,
+) -> PublishReport:
+    """Build (or bring up to date) the static site in `out_dir` (default: the config's site_dir)."""
+    root = (out_dir or config.path(config.site_dir)).resolve()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PublishError(f"{root}: cannot create the site folder: {e.strerror or e}") from e
+    groups: dict[str, str] = {}
+    for spec in config.feeds():
+        groups.setdefault(spec.group, category_paths(spec.group, spec.site, spec.name)[0])
+    build = _Build(store, config, root, feeds_only=feeds_only, related=related, progress=progress)
+    return build.run(list(groups.items()))
+
+
+class SitePublisher:
+    name = "site"
+
+    def __init__(self, related: RelatedProvider | None = None) -> None:
+        self.related = related
+
+    def publish(
+        self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
+    ) -> PublishReport:
+        return build_site(store, config, out_dir, related=self.related, progress=progress)
+
+
+class FeedsPublisher:
+    """Only the feeds (site root, groups, sites, feeds), e.g. for a folder a feed reader polls."""
+
+    name = "feeds"
+
+    def publish(
+        self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
+    ) -> PublishReport:
+        return build_site(store, config, out_dir, progress=progress, feeds_only=True)
+
+
+register("site", SitePublisher)
+register("feeds", FeedsPublisher)

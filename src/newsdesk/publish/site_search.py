@@ -1,0 +1,372 @@
+"""The static site's offline search index: sharded, append-only, loaded on demand.
+
+Design
+======
+Documents are tokenized at build time with `newsdesk.search.segment.tokenize` (OpenCC t2s,
+lowercase, jieba word cut) — the same tokenizer as the archive's search — title plus body.
+Tokens are split at non-word characters (so the browser can split a query the same way)
+and kept when at most 24 characters long. Every document gets a *docid*, assigned in
+chronological order at a full build and appended afterwards; docids are grouped in
+*segments* of 4096.
+
+Files (under `search/`, each a script `NDS("<name>", <json>)` so that it loads from
+`file://` too, where `fetch` is not allowed):
+
+* `index.js`           constants (segment size, bucket counts, format version);
+* `t2s.js`             Traditional→Simplified table: OpenCC's mapping for every character
+                       whose simplified form occurs in the vocabulary (a few KB);
+* `d/<b>.js`           dictionary, 1024 shards by CRC-32 of a token's *first character*:
+                       token → hex bitmask of the segments that contain it;
+* `s<k>/<b>.js`        postings of segment k, 512 shards by CRC-32 of the token:
+                       token → delta-encoded local docids (so no file exceeds a segment's worth);
+* `m/<n>.js`           result records of docids [256n, 256n+256): [path, title, date, where],
+                       or 0 for a dead docid.
+
+Query in the browser (`static/search.js`, no jieba there): normalise (t2s table + lowercase),
+split at non-word characters, load the dictionary shards of the query's distinct characters
+(a token always starts with one of them), cover each run with the fewest vocabulary tokens
+(dynamic programming over the substrings that are tokens), AND the tokens' segment masks,
+then per segment load only the postings shards of those tokens and intersect. Results are
+newest docid first; their records load 256 at a time. So a query costs a few dictionary
+shards plus one small postings shard per token per segment that holds all its tokens: for
+千兆光网 on 100,000 articles a few hundred KB (see docs; `bench` measures it), not the index.
+
+Incremental: new and changed entries are appended to the open segment (its postings shards
+and the touched dictionary and record shards are rewritten); a changed entry gets a new
+docid and its old one is marked dead (records `0`, filtered in the browser); a removed
+entry's docid is marked dead. Closed segments are never rewritten. When dead docids pass
+30%, or the tokenizer or format changes, the whole index is rebuilt from the store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .site_model import Meta, local_time, shorten
+from .site_output import Output
+
+FORMAT = "2"
+SEG_SIZE = 4096
+POST_BUCKETS = 512
+DICT_BUCKETS = 1024
+META_SHARD = 256
+MAX_TOKEN = 24
+PREFIX = "search/"
+
+Tokenizer = Callable[[str], list[str]]
+
+
+@dataclass(frozen=True)
+class Segmenter:
+    """The tokenizer and what else the search stage's `segment` module offers."""
+
+    tokenize: Tokenizer
+    id: str  # enters the index's version: another tokenizer means a rebuilt index
+    subwords: Callable[[list[str]], list[str]] | None = None
+    normalise: Callable[[str], str] | None = None
+
+
+# Separators between the parts of a token, in Python's and in JavaScript's regex alike
+# (JS: /[^\p{L}\p{N}]+/u): a query is split the same way in the browser.
+_SPLIT = re.compile(r"[\W_]+")
+_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+
+
+def bucket(text: str, n: int) -> int:
+    """The shard of a token (or character): CRC-32 of its UTF-8 modulo n, as in static/search.js.
+    (CRC-32 rather than a hash written in Python: zlib computes it in C.)"""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % n
+
+
+def load_segmenter() -> Segmenter:
+    """The archive search's tokenizer, or a stand-in while that module is not there."""
+    try:
+        mod: Any = importlib.import_module("newsdesk.search.segment")
+        return Segmenter(
+            tokenize=mod.tokenize,
+            id=segmenter_id(),
+            subwords=getattr(mod, "subwords", None),
+            normalise=getattr(mod, "normalise", None),
+        )
+    except (ImportError, AttributeError):
+        return _fallback_segmenter()
+
+
+def segmenter_id() -> str:
+    """Which tokenizer `load_segmenter` will give, without importing it: loading jieba's
+    dictionary takes half a second, which a build with nothing new to index should not pay."""
+    try:
+        found = importlib.util.find_spec("newsdesk.search.segment") is not None
+    except (ImportError, ValueError):
+        found = False
+    return "segment:1" if found else _fallback_segmenter().id
+
+
+def _fallback_segmenter() -> Segmenter:
+    # Same recipe as the search stage (OpenCC t2s + lowercase + jieba), from whichever of the
+    # packages is installed; without them, a character-level cut still finds CJK text.
+    convert: Callable[[str], str] = str
+    cut: Callable[[str], list[str]] = list
+    name = "fallback"
+    try:
+        opencc: Any = importlib.import_module("opencc")
+        convert = opencc.OpenCC("t2s").convert
+        name += "+opencc"
+    except (ImportError, AttributeError):
+        pass
+    for mod_name in ("rjieba", "jieba"):
+        try:
+            jieba: Any = importlib.import_module(mod_name)
+            cut = jieba.lcut if hasattr(jieba, "lcut") else jieba.cut
+            name += "+" + mod_name
+            break
+        except ImportError:
+            continue
+
+    def tokenize(text: str) -> list[str]:
+        return [t for t in cut(convert(text).lower()) if t.strip()]
+
+    return Segmenter(tokenize, name)
+
+
+def terms(seg: Segmenter, text: str) -> set[str]:
+    """The index terms of a text: its tokens and their dictionary sub-words (准备金率 → 准备金,
+    so either cut of a word is found), split at non-word characters, not too long."""
+    tokens = list(set(seg.tokenize(text)))
+    if seg.subwords is not None:
+        tokens += seg.subwords(tokens)
+    # One regex call over the distinct tokens joined by a separator, not one per token.
+    parts = _SPLIT.split(" ".join(tokens))
+    return {p for p in parts if p and len(p) <= MAX_TOKEN}
+
+
+def _script(name: str, data: object) -> bytes:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return f'NDS("{name}",{body});\n'.encode("utf-8", "surrogatepass")
+
+
+def _unscript(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
+    text = raw.decode("utf-8", "surrogatepass")
+    try:
+        return json.loads(text[text.index(",") + 1 : text.rindex(")")])
+    except ValueError:
+        return None
+
+
+def _encode_postings(ids: list[int]) -> list[int]:
+    prev = 0
+    out = []
+    for i in ids:
+        out.append(i - prev)
+        prev = i
+    return out
+
+
+def _decode_postings(deltas: list[int]) -> list[int]:
+    total = 0
+    out = []
+    for d in deltas:
+        total += d
+        out.append(total)
+    return out
+
+
+class SearchIndex:
+    """Builds and extends the index; `finish` writes what changed through the `Output`."""
+
+    def __init__(
+        self, out: Output, state: dict[str, Any] | None, seg_id: str, seg: Callable[[], Segmenter]
+    ) -> None:
+        self.out = out
+        self._load_seg = seg
+        self._seg: Segmenter | None = None
+        self.version = f"{FORMAT}:{seg_id}"
+        st = state or {}
+        self.full = st.get("v") != self.version
+        if not self.full:
+            nxt = int(st.get("next", 0))
+            dead = int(st.get("dead", 0))
+            self.full = dead > 1000 and dead * 10 > nxt * 3  # too much garbage: rebuild
+        if self.full:
+            st = {}
+        self.ids: dict[str, list[Any]] = st.get("ids", {})  # uid → [docid, mark]
+        self.next: int = int(st.get("next", 0))
+        self.dead: int = int(st.get("dead", 0))
+        self.chars: str = st.get("chars", "")
+        self.t2s_all: str = st.get("t2s_all", "")
+        self._open: dict[str, list[int]] = {}  # open segment: token → new local docids
+        self._seg_no = self.next // SEG_SIZE
+        self._records: dict[int, dict[int, Any]] = {}  # meta shard → {docid: record}
+        self._dicts: dict[int, dict[str, str]] = {}  # loaded dictionary shards
+        self._dirty_dicts: set[int] = set()
+        self._new_chars: set[str] = set()
+        self._written: set[str] = set()
+
+    @property
+    def seg(self) -> Segmenter:
+        if self._seg is None:
+            self._seg = self._load_seg()
+        return self._seg
+
+    def needs(self, m: Meta) -> bool:
+        have = self.ids.get(m.uid)
+        return have is None or have[1] != m.mark
+
+    def add(self, m: Meta, text: str) -> None:
+        """Index (or re-index) an entry; `text` is its plain body."""
+        old = self.ids.get(m.uid)
+        if old is not None:
+            self._kill(int(old[0]))
+        docid = self.next
+        if docid // SEG_SIZE != self._seg_no:
+            self._flush_segment()
+            self._seg_no = docid // SEG_SIZE
+        self.next += 1
+        self.ids[m.uid] = [docid, m.mark]
+        local = docid % SEG_SIZE
+        seg = self._open
+        for t in terms(self.seg, f"{m.title}\n{text}"):
+            lst = seg.get(t)
+            if lst is None:
+                seg[t] = [local]
+            else:
+                lst.append(local)
+        when = local_time(m.ts).strftime("%Y-%m-%d %H:%M")
+        where = m.source or f"{m.site} · {m.feed}"
+        self._record(docid, [m.path, shorten(m.display_title, 120), when, where])
+
+    def remove(self, uid: str) -> None:
+        old = self.ids.pop(uid, None)
+        if old is not None:
+            self._kill(int(old[0]))
+
+    def retain(self, uids: Iterable[str]) -> None:
+        """Mark dead every indexed entry not in `uids` (entries gone from the store)."""
+        keep = set(uids)
+        for uid in [u for u in self.ids if u not in keep]:
+            self.remove(uid)
+
+    def _kill(self, docid: int) -> None:
+        self.dead += 1
+        self._record(docid, 0)
+
+    def _record(self, docid: int, rec: Any) -> None:
+        shard = docid // META_SHARD
+        recs = self._records.get(shard)
+        if recs is None:
+            # Records are written a shard at a time and dropped: docids come in order, so at
+            # 100,000 entries only the newest shards are in memory, not every title.
+            for done in [k for k in self._records if k < shard and k < self.next // META_SHARD]:
+                self._write_records(done)
+            recs = self._records[shard] = {}
+            old = None if self.full else _unscript(self.out.read(f"{PREFIX}m/{shard}.js"))
+            if isinstance(old, list):
+                recs.update(enumerate(old, shard * META_SHARD))
+        recs[docid] = rec
+
+    def _write_records(self, shard: int) -> None:
+        recs = self._records.pop(shard)
+        base = shard * META_SHARD
+        top = max(recs) - base + 1
+        self._put(f"m/{shard}", [recs.get(base + i, 0) for i in range(top)])
+
+    def _dict_shard(self, b: int) -> dict[str, str]:
+        d = self._dicts.get(b)
+        if d is None:
+            old = None if self.full else _unscript(self.out.read(f"{PREFIX}d/{b}.js"))
+            d = self._dicts[b] = old if isinstance(old, dict) else {}
+        return d
+
+    def _flush_segment(self) -> None:
+        """Write the open segment's postings (merged with what an earlier build wrote)."""
+        if not self._open:
+            return
+        k = self._seg_no
+        bit = 1 << k
+        buckets: dict[int, dict[str, list[int]]] = {}
+        for t, ids in self._open.items():
+            buckets.setdefault(bucket(t, POST_BUCKETS), {})[t] = ids
+            db = bucket(t[0], DICT_BUCKETS)
+            d = self._dict_shard(db)
+            mask = int(d.get(t, "0"), 16)
+            if not mask & bit:
+                d[t] = format(mask | bit, "x")
+                self._dirty_dicts.add(db)
+                self._new_chars.update(t)
+        for b, new in buckets.items():
+            name = f"s{k}/{b}"
+            old = None if self.full else _unscript(self.out.read(f"{PREFIX}{name}.js"))
+            merged: dict[str, list[int]] = {}
+            if isinstance(old, dict):
+                merged = {t: _decode_postings(v) for t, v in old.items()}
+            for t, ids in new.items():
+                merged[t] = merged.get(t, []) + ids
+            self._put(name, {t: _encode_postings(v) for t, v in merged.items()})
+        self._open = {}
+
+    def _put(self, name: str, data: object) -> None:
+        path = f"{PREFIX}{name}.js"
+        self.out.put(path, "search", _script(name, data))
+        self._written.add(path)
+
+    def finish(self) -> dict[str, Any]:
+        """Write every changed shard, keep the others; returns the state for the manifest."""
+        self._flush_segment()
+        for shard in list(self._records):
+            self._write_records(shard)
+        # Every dictionary shard exists, empty or not: the browser asks for the shard of any
+        # character typed, and a missing script would be an error in its console.
+        for b in range(DICT_BUCKETS):
+            if b in self._dirty_dicts or self.full or f"{PREFIX}d/{b}.js" not in self.out.old:
+                self._put(f"d/{b}", self._dicts.get(b, {}))
+        chars = "".join(sorted(set(self.chars) | self._new_chars))
+        if chars != self.chars or f"{PREFIX}t2s.js" not in self.out.old or self.full:
+            self.chars = chars
+            self._put("t2s", self._t2s_table(chars))
+        self._put(
+            "index",
+            {"v": FORMAT, "seg": SEG_SIZE, "pb": POST_BUCKETS, "db": DICT_BUCKETS, "ms": META_SHARD},
+        )
+        if not self.full:
+            for path in self.out.old:
+                if path.startswith(PREFIX) and path not in self._written:
+                    self.out.keep(path)
+        return {
+            "v": self.version,
+            "ids": self.ids,
+            "next": self.next,
+            "dead": self.dead,
+            "chars": self.chars,
+            "t2s_all": self.t2s_all,
+        }
+
+    def _t2s_table(self, chars: str) -> str:
+        """Pairs (traditional, simplified) as one string, for simplified characters in `chars`."""
+        if not self.t2s_all:
+            self.t2s_all = self._t2s_pairs()
+        present = set(chars)
+        pairs = self.t2s_all
+        return "".join(pairs[i : i + 2] for i in range(0, len(pairs), 2) if pairs[i + 1] in present)
+
+    def _t2s_pairs(self) -> str:
+        # Through the same normalisation as the tokenizer: whatever OpenCC configuration the
+        # archive search uses, the browser folds Traditional input the same way. Character by
+        # character (phrase-level conversions are lost; single characters are what matter).
+        chars = [chr(cp) for lo, hi in _CJK_RANGES for cp in range(lo, hi + 1)]
+        if self.seg.normalise is not None:
+            # One call; newlines keep OpenCC from matching phrases across characters.
+            got = self.seg.normalise("\n".join(chars)).split("\n")
+            if len(got) != len(chars):
+                got = [self.seg.normalise(c) for c in chars]
+        else:
+            got = ["".join(self.seg.tokenize(c)) for c in chars]
+        return "".join(c + g for c, g in zip(chars, got, strict=True) if len(g) == 1 and g != c)

@@ -1,0 +1,359 @@
+"""The static site end to end: the real CLI (`run`, `build`) against the real HTTP test server,
+then the files it wrote: pages, links, feeds, sitemap, search index, incremental rebuilds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from newsdesk.config import Config
+from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry
+from newsdesk.publish.site import build_site
+from newsdesk.store import SQLiteStore
+from server import FeedServer
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "seed-feed.xml"
+needs_shared = pytest.mark.skipif(not SEED.exists(), reason="../shared/reference is not beside the clone")
+REF_TITLE = "工信部部署2022年六方面重点任务"
+
+
+def newsdesk(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsdesk", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def build(config: Path, *args: str) -> dict[str, object]:
+    report = json.loads(newsdesk(config, "build", "--json", *args).stdout)
+    assert isinstance(report, dict)
+    return report
+
+
+def write_config(tmp: Path, feeds: list[tuple[str, str, str, str]], clean: bool = True) -> Path:
+    lines = ["database: archive.db", "site_dir: site", "fetch:", "  timeout: 5", "  retries: 0", "groups:"]
+    tree: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for g, s, n, url in feeds:
+        tree.setdefault(g, {}).setdefault(s, []).append((n, url))
+    for g, sites in tree.items():
+        lines.append(f"  {json.dumps(g, ensure_ascii=False)}:")
+        for s, items in sites.items():
+            lines.append(f"    {json.dumps(s, ensure_ascii=False)}:")
+            for n, url in items:
+                lines += [
+                    f"      - name: {json.dumps(n, ensure_ascii=False)}",
+                    f"        url: {url}",
+                    f"        clean: {str(clean).lower()}",
+                ]
+    path = tmp / "newsdesk.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def rss(items: list[tuple[str, str, str]], day: int = 20) -> str:
+    body = "".join(
+        f"<item><title><![CDATA[{t}]]></title><link>https://news.example.cn/{g}.html</link>"
+        f"<guid>{g}</guid><pubDate>Mon, {day} Dec 2021 {10 + i % 10}:00:00 GMT</pubDate>"
+        f"<description><![CDATA[{c}]]></description></item>"
+        for i, (g, t, c) in enumerate(items)
+    )
+    head = '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+    return f"{head}{body}</channel></rss>"
+
+
+def site_files(site: Path) -> dict[str, int]:
+    """Relative path → mtime_ns of every file of the site (the build state excluded)."""
+    return {
+        p.relative_to(site).as_posix(): p.stat().st_mtime_ns
+        for p in site.rglob("*")
+        if p.is_file() and ".newsdesk" not in p.parts
+    }
+
+
+_HREF = re.compile(r'(?:href|src)="([^"]*)"')
+
+
+def broken_links(site: Path, pages: list[Path]) -> list[str]:
+    """Relative links (and script/style sources) of `pages` that point at no file."""
+    bad = []
+    for page in pages:
+        for link in _HREF.findall(page.read_text("utf-8")):
+            if link.startswith(("http://", "https://", "mailto:", "#", "?")) or not link:
+                continue
+            target = (page.parent / unquote(urlsplit(link).path)).resolve()
+            if not target.is_file() or site.resolve() not in target.parents:
+                bad.append(f"{page.relative_to(site)} → {link}")
+    return bad
+
+
+def parse_feeds(folder: Path) -> tuple[ET.Element, ET.Element, dict[str, object]]:
+    rss_doc = ET.parse(folder / "rss.xml").getroot()
+    atom_doc = ET.parse(folder / "atom.xml").getroot()
+    feed_json = json.loads((folder / "feed.json").read_text("utf-8"))
+    assert rss_doc.tag == "rss" and rss_doc.get("version") == "2.0"
+    assert atom_doc.tag == "{http://www.w3.org/2005/Atom}feed"
+    assert feed_json["version"] == "https://jsonfeed.org/version/1.1"
+    return rss_doc, atom_doc, feed_json
+
+
+# -- the reference article, through the real pipeline --------------------------------------
+@needs_shared
+def test_reference_article_site(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.route("/sina/finance", SEED.read_bytes())
+    config = write_config(
+        tmp_path, [("金融", "新浪财经", "新浪财经－国內", feed_server.url("/sina/finance"))]
+    )
+    newsdesk(config, "run")
+    report = build(config)
+    site = tmp_path / "site"
+    assert report["written"] and report["removed"] == 0
+
+    home = (site / "index.html").read_text("utf-8")
+    assert '<html lang="zh-CN">' in home
+    for label in ("首页", "分类", "归档", "搜索"):
+        assert label in home
+    assert REF_TITLE in home
+    articles = list((site / "a").rglob("*.html"))
+    assert len(articles) == 1
+    page = articles[0].read_text("utf-8")
+    assert REF_TITLE in page and "千兆光网" in page
+    assert "2021-12-20 23:00" in page  # 15:00:52 GMT in Asia/Shanghai
+    assert "原文链接" in page and "https://finance.sina.com.cn/" in page
+    # Group → site → feed pages, each with its feeds; date archives; the rest of the site.
+    folder = site / "c" / "金融" / "新浪财经"
+    feed_dirs = [d for d in folder.iterdir() if d.is_dir()]
+    assert len(feed_dirs) == 1
+    for d in (site, site / "c" / "金融", folder, feed_dirs[0]):
+        assert (d / "index.html").is_file()
+        rss_doc, _, jf = parse_feeds(d)
+        assert rss_doc.findtext("channel/item/title") == REF_TITLE
+        items = jf["items"]
+        assert isinstance(items, list) and "千兆光网" in items[0]["content_html"]
+    for p in ("archive/index.html", "archive/2021/12/index.html", "archive/2021/12/20/index.html"):
+        assert REF_TITLE in (site / p).read_text("utf-8") or "2021年12月" in (site / p).read_text("utf-8")
+    for p in (
+        "categories.html",
+        "search.html",
+        "404.html",
+        "sitemap.xml",
+        "static/site.css",
+        "static/search.js",
+    ):
+        assert (site / p).is_file(), p
+    ET.parse(site / "sitemap.xml")
+    # Everything a page loads is local: no stylesheet, script or font from another host.
+    for p in site.rglob("*.html"):
+        text = p.read_text("utf-8")
+        assert not re.search(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//', text), p
+    all_pages = [p for p in site.rglob("*.html") if p.name != "404.html"]
+    assert broken_links(site, all_pages) == []
+    # The search index knows the article's words.
+    assert "千兆" in "".join(p.read_text("utf-8") for p in (site / "search" / "d").glob("*.js"))
+
+
+# -- incremental builds ---------------------------------------------------------------------
+def test_incremental_build(tmp_path: Path, feed_server: FeedServer) -> None:
+    v1 = [(f"a{i}", f"央行公开市场操作第{i}期", f"<p>正文{i}：稳妥推进千兆光网建设。</p>") for i in range(30)]
+    feed_server.route("/a.xml", rss(v1))
+    feed_server.route("/b.xml", rss([("b1", "统计局发布数据", "<p>国家统计局今天发布数据。</p>")], day=21))
+    config = write_config(
+        tmp_path,
+        [
+            ("金融", "测试站", "源甲", feed_server.url("/a.xml")),
+            ("宏观", "统计", "源乙", feed_server.url("/b.xml")),
+        ],
+        clean=False,
+    )
+    newsdesk(config, "fetch")
+    site = tmp_path / "site"
+    first = build(config)
+    before = site_files(site)
+    assert first["written"] == len(before) + 0  # every file written once, the manifest aside
+
+    # Nothing changed: nothing is written, not even the manifest.
+    manifest = site / ".newsdesk" / "manifest.json"
+    m_time = manifest.stat().st_mtime_ns
+    again = build(config)
+    assert again["written"] == 0 and again["removed"] == 0
+    assert site_files(site) == before and manifest.stat().st_mtime_ns == m_time
+
+    # One new article in feed 乙: its page, and the lists and feeds it appears on.
+    feed_server.route(
+        "/b.xml",
+        rss(
+            [
+                ("b1", "统计局发布数据", "<p>国家统计局今天发布数据。</p>"),
+                ("b2", "新的文章", "<p>新内容</p>"),
+            ],
+            day=21,
+        ),
+    )
+    newsdesk(config, "fetch")
+    third = build(config)
+    after = site_files(site)
+    changed = {p for p in after if before.get(p) != after[p]}
+    new_article = [p for p in changed if p.startswith("a/")]
+    assert len(new_article) == 1
+    assert "新的文章" in (site / new_article[0]).read_text("utf-8")
+    # Feed 甲's pages, and the other articles, are untouched.
+    assert not any(p.startswith("c/金融/") for p in changed), changed
+    assert len([p for p in changed if p.startswith("a/")]) == 1
+    assert "index.html" in changed and "rss.xml" in changed
+    assert third["written"] == len(changed)
+
+    # A removed entry: its page goes, and so does it from lists and search records.
+    db = tmp_path / "archive.db"
+    with sqlite3.connect(db) as con:
+        uid = con.execute("SELECT uid FROM entries WHERE entry_id='a3'").fetchone()[0]
+        rev = con.execute("SELECT MAX(rev) FROM entries").fetchone()[0] + 1
+        con.execute("DELETE FROM articles WHERE uid=?", (uid,))
+        con.execute("DELETE FROM entries WHERE uid=?", (uid,))
+        con.execute("INSERT INTO removed_entries (uid, rev) VALUES (?, ?)", (uid, rev))
+    fourth = build(config)
+    assert fourth["removed"] == 1
+    assert not (site / "a" / uid[:2] / f"{uid}.html").exists()
+    listed = "".join(p.read_text("utf-8") for p in (site / "c" / "金融").rglob("*.html"))
+    assert "央行公开市场操作第3期<" not in listed and "央行公开市场操作第4期<" in listed
+    assert build(config)["written"] == 0
+
+
+# -- bad input ------------------------------------------------------------------------------
+BAD_NAMES = ["a/b", "..", "&amp", "<script>", "A"]
+
+
+def _entry(i: int, title: str, body: str, when: datetime) -> ParsedEntry:
+    return ParsedEntry(
+        id=f"id{i}", title=title, link=f"https://news.example.cn/{i}.html", published=when, content=body
+    )
+
+
+def test_bad_input_builds_with_working_links(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "archive.db")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    now = datetime.now(UTC)
+    # Category names that are paths, parent references and markup.
+    for n, name in enumerate(BAD_NAMES):
+        spec = FeedSpec(name, name, name, url=f"http://x/{n}")
+        title = f"标题{name}\x01\x0b控制符"
+        store.save_fetch(
+            spec, FetchResult(spec.source, 200), [_entry(n, title, f"<p>{name}正文</p>", t0)], now
+        )
+    odd = FeedSpec("异常", "异常站", "异常源", url="http://x/odd")
+    big = "<p>千兆光网建设稳步推进。</p>" * 130_000  # 5.2 MB of UTF-8
+    assert len(big.encode()) > 5_000_000
+    odd_entries = [
+        _entry(100, "", "<p>没有标题的文章</p>", t0),
+        _entry(101, "长" * 2000, "<p>标题很长</p>", t0 + timedelta(minutes=1)),
+        _entry(102, "大文章", big, t0 + timedelta(minutes=2)),
+        _entry(103, "脚本<script>alert(1)</script>]]>", "<script>alert(1)</script><p>x\x00y</p>", t0),
+    ]
+    store.save_fetch(odd, FetchResult(odd.source, 200), odd_entries, now)
+    many = FeedSpec("大量", "大量站", "一万篇", url="http://x/many")
+    store.save_fetch(
+        many,
+        FetchResult(many.source, 200),
+        [_entry(1000 + i, f"第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(10_000)],
+        now,
+    )
+    store.close()
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text("database: archive.db\nsite_dir: site\n", encoding="utf-8")
+    report = build(config)
+    assert report["written"]
+    site = tmp_path / "site"
+
+    # Every name got its own folder inside c/, none escaped it.
+    assert len([d for d in (site / "c").iterdir() if d.is_dir()]) == len(BAD_NAMES) + 2
+    outside = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("archive.db"))
+    assert outside == ["newsdesk.yaml", "site"]
+    # Links of every list page, and of the odd articles, lead to files of the site.
+    pages = [p for p in site.rglob("*.html") if "a" not in p.relative_to(site).parts[:1]]
+    check = SQLiteStore(tmp_path / "archive.db")
+    pages += [
+        site / "a" / e.uid[:2] / f"{e.uid}.html" for e in check.list_entries(feed_key="异常/异常站/异常源")
+    ]
+    check.close()
+    pages = [p for p in pages if p.name != "404.html"]
+    assert broken_links(site, pages) == []
+    # The feed of 10,000 articles is paginated from its oldest end.
+    many_dir = next(d for d in (site / "c").glob("大量*/*/*") if d.is_dir())
+    assert len(list(many_dir.glob("page-*.html"))) == 500
+    # Feeds are well-formed XML with the control characters gone, everywhere.
+    for folder in [site, *(p.parent for p in site.rglob("rss.xml"))]:
+        parse_feeds(folder)
+    raw = (site / "rss.xml").read_bytes()
+    assert b"\x01" not in raw and b"\x0b" not in raw
+    # Markup in names and titles is text, never markup.
+    text = "".join(p.read_text("utf-8") for p in (site / "c").rglob("index.html"))
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    odd_list = (site / "c" / "异常" / "index.html").read_text("utf-8")
+    assert "（无标题）" in odd_list and "长" * 150 in odd_list and "长" * 2000 not in odd_list
+
+
+# -- templates and the cluster hook -----------------------------------------------------------
+class SiteConfig(Config):
+    templates_dir: str | None = None
+    site_title: str | None = None
+
+
+def test_template_override_and_related(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "archive.db")
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    article = Article(
+        html="<p>正文</p>",
+        text="正文",
+        summary="摘要",
+        char_count=2,
+        images=(),
+        header_image=None,
+        source="中国新闻网",
+        editor="刘万里",
+        reporters=("刘育英",),
+        dateline="中新社北京12月20日电",
+        keywords=(),
+        profile="sina",
+    )
+    entries = [_entry(1, "甲报道", "<p>x</p>", t0), _entry(2, "乙报道", "<p>y</p>", t0 + timedelta(hours=1))]
+    store.save_fetch(
+        spec, FetchResult(spec.source, 200), entries, datetime.now(UTC), articles={"id1": article}
+    )
+    uids = [e.uid for e in store.list_entries()]
+    tdir = tmp_path / "tpl"
+    tdir.mkdir()
+    (tdir / "404.html").write_text(
+        '{% extends "base.html" %}{% block main %}自定义404{% endblock %}', "utf-8"
+    )
+    config = SiteConfig.model_validate(
+        {"base_dir": tmp_path, "templates_dir": "tpl", "site_title": "我的新闻台"}
+    )
+    build_site(store, config, related=lambda uid: [u for u in uids if u != uid])
+    site = tmp_path / "site"
+    assert "自定义404" in (site / "404.html").read_text("utf-8")
+    assert "我的新闻台" in (site / "index.html").read_text("utf-8")
+    page = (site / "a" / uids[1][:2] / f"{uids[1]}.html").read_text("utf-8")
+    for text in ("来源", "中国新闻网", "责任编辑", "刘万里", "记者", "刘育英", "其他媒体报道", "乙报道"):
+        assert text in page, text
+    # Without clusters the section is gone; a second build with the same provider writes nothing.
+    assert build_site(store, config, related=lambda uid: [u for u in uids if u != uid]).written == 0
+    build_site(store, config)
+    assert "其他媒体报道" not in (site / "a" / uids[1][:2] / f"{uids[1]}.html").read_text("utf-8")
+    store.close()
