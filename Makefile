@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-deps lint bench clean
 
 install: $(STAMP)
 
@@ -17,10 +17,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
 
-test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+test: $(STAMP) test-deps
+	$(BIN)/ruff check src tests bench demo
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# The browser tests drive Debian's Chromium (never a downloaded browser); the Hexo test
+# installs Hexo from npm itself (pinned by tests/hexo/package-lock.json).
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v npm >/dev/null 2>&1 || { echo "npm (Node.js 20) is needed for the Hexo test"; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

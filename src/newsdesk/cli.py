@@ -75,7 +75,7 @@ def _fetch_with_progress(config: Config, store: Store, names: list[str], publish
     specs = pipeline.select_feeds(config, names)
     if not specs:
         raise NewsdeskError("no enabled feeds match" + (f": {', '.join(names)}" if names else ""))
-    publishers = ("hexo",) if publish else ()
+    publishers = tuple(config.publishers) if publish else ()
     if err.is_terminal:
         with Progress(
             TextColumn("[bold]{task.description}"),

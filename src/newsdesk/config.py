@@ -85,6 +85,8 @@ class Config(BaseModel):
     templates_dir: str | None = None  # user templates (and static/) that override the built-in ones
     page_size: int = Field(default=20, ge=1, le=500)
     feed_items: int = Field(default=20, ge=1, le=1000)
+    # What `newsdesk run` publishes after fetching: any of hexo, site, feeds.
+    publishers: list[str] = Field(default_factory=lambda: ["hexo"])
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     hexo: HexoConfig = Field(default_factory=HexoConfig)
     groups: dict[str, dict[str, list[FeedConfig]]] = Field(default_factory=dict)
@@ -98,6 +100,15 @@ class Config(BaseModel):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"RSSHub instance must be an http(s) URL, got {url!r}")
         return [u.rstrip("/") for u in v]
+
+    @field_validator("publishers")
+    @classmethod
+    def _known_publishers(cls, v: list[str]) -> list[str]:
+        known = {"hexo", "site", "feeds"}
+        for name in v:
+            if name not in known:
+                raise ValueError(f"unknown publisher {name!r} (known: {', '.join(sorted(known))})")
+        return v
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> Config:
