@@ -139,7 +139,8 @@ def render_post(
     picks QR codes, logos or pixels) or, without cleaning, the body's first image; else
     ``default_image``; else left out. ``disableNunjucks: true`` is added (last) only when the
     body contains Nunjucks syntax, so ordinary posts keep the reference's exact keys.
-    ``extra_front_matter`` adds ``source``, ``link`` and ``editor`` after them when known.
+    ``extra_front_matter`` adds ``news_source``, ``original_link`` and ``editor`` after them when
+    known (not ``source``/``link``: Hexo reserves those for the post's file path and link posts).
     The text always ends with a newline (added after the body when it lacks one).
     """
     article = entry.article
@@ -164,9 +165,9 @@ def render_post(
         items.append(("thumbnail", Quoted(image)))
     if extra_front_matter:
         if article is not None and article.source:
-            items.append(("source", Quoted(article.source)))
+            items.append(("news_source", Quoted(article.source)))
         if entry.link:
-            items.append(("link", Quoted(entry.link)))
+            items.append(("original_link", Quoted(entry.link)))
         if article is not None and article.editor:
             items.append(("editor", Quoted(article.editor)))
     if needs_nunjucks_guard(html):
