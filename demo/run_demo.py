@@ -1,7 +1,8 @@
 """`make demo`: run the whole pipeline on the bundled sample feeds, on embedded SQLite.
 
 Writes demo/out/newsdesk.yaml (pointing at demo/feeds/), then runs `newsdesk run` twice:
-the first run stores and publishes everything, the second finds nothing new.
+the first run cleans, stores and publishes everything (Hexo posts and the static site), the
+second finds nothing new and writes nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def write_config() -> Path:
         "database: newsdesk.db",
         "hexo_dir: hexo/source/_posts",
         "site_dir: site",
+        "publishers: [hexo, site]",
         "groups:",
     ]
     groups: dict[str, dict[str, list[tuple[str, str]]]] = {}
@@ -58,6 +60,7 @@ def main() -> int:
     posts = OUT / "hexo" / "source" / "_posts"
     count = len(list(posts.glob("*.md"))) if posts.exists() else 0
     print(f"\n== {count} Hexo posts in {posts}")
+    print(f"== static site: {OUT / 'site' / 'index.html'}  (open it in a browser; search works offline)")
     print(f"== archive: {OUT / 'newsdesk.db'}  (try: .venv/bin/newsdesk --config {config} entries list)")
     return first.returncode or second.returncode
 
