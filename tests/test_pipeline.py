@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from server import FeedServer, Reply
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
