@@ -55,7 +55,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _write_config(work: Path, port: int, feeds: int) -> Path:
+def _write_config(work: Path, port: int, feeds: int, clean: bool) -> Path:
     lines = [
         "database: newsdesk.db",
         "hexo_dir: posts",
@@ -96,6 +96,7 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--clean", action="store_true", help="clean articles too (clean: true)")
     args = ap.parse_args()
 
     port = _free_port()
@@ -106,7 +107,7 @@ def main() -> None:
     time.sleep(0.5)
     work = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
     try:
-        config = _write_config(work, port, args.feeds)
+        config = _write_config(work, port, args.feeds, args.clean)
         cold, cold_report, peak_cold = _timed_run(config)
         warm, warm_report, _ = _timed_run(config)
         totals = cold_report["totals"]
@@ -121,6 +122,7 @@ def main() -> None:
         result = {
             "feeds": args.feeds,
             "items_per_feed": args.items,
+            "clean": args.clean,
             "cold_seconds": round(cold, 2),
             "cold_entries": entries,
             "cold_entries_per_second": round(entries / cold),

@@ -10,6 +10,9 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ["bench_parse.py"],
     ["bench_run.py", "--feeds", "1000", "--items", "50"],
+    ["bench_search.py", "--articles", "100000"],
+    ["bench_search.py", "--ingest"],
+    ["bench_site.py", "--sizes", "1000,10000"],
 ]
 
 

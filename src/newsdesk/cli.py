@@ -22,6 +22,7 @@ from .config import Config, find_config_path
 from .errors import NewsdeskError
 from .models import FeedReport, StoredEntry
 from .publish.base import PublishReport, get_publisher
+from .search.commands import register as register_search
 from .store import Store
 
 app = typer.Typer(
@@ -448,16 +449,8 @@ def build(
         _print_publish(report)
 
 
-def _register_plugins() -> None:
-    """Command modules of later stages add their commands here (search, clusters, web)."""
-    try:
-        from .search.commands import register as register_search
-    except ImportError:  # the search stage is optional at import time
-        return
-    register_search(app)
-
-
-_register_plugins()
+# Later stages bring their own command modules (search, reindex, clusters).
+register_search(app)
 
 
 @app.command()

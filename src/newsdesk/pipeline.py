@@ -16,6 +16,7 @@ from .fetch import Fetcher, fetch_feed
 from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
 from .publish.base import PublishReport, get_publisher
+from .search import update_index
 from .store import Store
 from .store.common import content_hash
 
@@ -34,6 +35,7 @@ class RunReport:
     feeds: list[FeedReport] = field(default_factory=list)
     published: list[PublishReport] = field(default_factory=list)
     publish_errors: list[str] = field(default_factory=list)
+    indexed: int = 0  # entries the search index took in
 
     @property
     def failed(self) -> list[FeedReport]:
@@ -222,6 +224,12 @@ def run(
     report = RunReport()
     specs = list(feeds) if feeds is not None else select_feeds(config)
     report.feeds = asyncio.run(fetch_feeds(config, store, specs, progress))
+    # Story clusters and the search index catch up from the store's change counter (cheap when
+    # nothing changed); the site publisher reads the clusters, so this comes first.
+    try:
+        report.indexed = update_index(config, store)
+    except NewsdeskError as e:
+        report.publish_errors.append(f"search index: {e}")
     for name in publishers:
         try:
             report.published.append(get_publisher(name).publish(store, config))

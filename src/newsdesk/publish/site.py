@@ -441,7 +441,27 @@ class SitePublisher:
     def publish(
         self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
     ) -> PublishReport:
-        return build_site(store, config, out_dir, related=self.related, progress=progress)
+        related = self.related or _cluster_provider(store)
+        return build_site(store, config, out_dir, related=related, progress=progress)
+
+
+def _cluster_provider(store: Store) -> RelatedProvider:
+    """uid → the other members of its story cluster, read once per build (clusters are few)."""
+    others: dict[str, list[str]] = {}
+    offset = 0
+    while True:
+        page = store.list_clusters(limit=1000, offset=offset)
+        for summary in page:
+            found = store.get_cluster(summary.id)
+            if found is None:
+                continue
+            uids = [m.uid for m in found[1]]
+            for uid in uids:
+                others[uid] = [u for u in uids if u != uid]
+        if len(page) < 1000:
+            break
+        offset += 1000
+    return lambda uid: others.get(uid, ())
 
 
 class FeedsPublisher:

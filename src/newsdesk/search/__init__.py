@@ -1,0 +1,73 @@
+"""Full-text search over the archive, with Chinese word segmentation, and story clusters.
+
+    index = open_index(config)           # the index beside the archive (tantivy)
+    update_index(config, store)          # catch up with the store: clusters, then the index
+    index.search("千兆光网", filters=Filters(site="新浪财经"), sort="relevance", limit=10)
+
+Submodules: `segment` (tokenize), `query` (the query language), `index` (SearchIndex and
+the tantivy implementation), `snippet`, `text`, `commands` (the CLI). Heavy modules are
+imported on use, so `import newsdesk.search.segment` stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import NewsdeskError
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..store import Store
+    from .index import SearchIndex
+
+__all__ = ["SIDECAR", "SearchError", "index_path", "open_index", "update_index"]
+
+SIDECAR = "newsdesk-index.json"  # in the index folder: schema version and the store rev applied
+
+
+class SearchError(NewsdeskError):
+    """The search index cannot be used, or a query cannot be understood."""
+
+
+def index_path(config: Config) -> Path:
+    """Where the index of this config's archive lives: `<database path>.search/`."""
+    url = config.database_url
+    if url.startswith(("postgresql://", "postgres://")):
+        raise SearchError("search over a PostgreSQL archive is not available in this version")
+    path = Path(url.removeprefix("sqlite:///"))
+    return path.with_name(path.name + ".search")
+
+
+def open_index(config: Config, *, store: Store | None = None) -> SearchIndex:
+    """The search index of `config`'s archive (created empty if missing). Pass an open `store`
+    to reuse it for snippets and clusters; otherwise the index opens its own when searching."""
+    from .index import TantivyIndex
+
+    return TantivyIndex(index_path(config), database_url=config.database_url, store=store)
+
+
+def update_index(config: Config, store: Store) -> int:
+    """Bring the story clusters and the search index up to date with `store` (one pass over
+    the changes for both); returns how many changes the index took in. Costs a few small
+    queries and no heavy import when nothing changed."""
+    head = store.max_rev()
+    if store.cluster_mark() == head and _applied_rev(index_path(config)) == head:
+        return 0
+    from .index import TantivyIndex
+    from .update import catch_up
+
+    index = TantivyIndex(index_path(config), database_url=config.database_url, store=store)
+    try:
+        return catch_up(store, index, clusters=True)[0]
+    finally:
+        index.close()
+
+
+def _applied_rev(path: Path) -> int | None:
+    try:
+        rev = json.loads((path / SIDECAR).read_text(encoding="utf-8")).get("rev")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return rev if isinstance(rev, int) else None

@@ -23,7 +23,8 @@ def format_time(dt: datetime | None) -> str | None:
 def parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads our fixed format (trailing Z included) ~50× faster than strptime.
+    return datetime.fromisoformat(text)
 
 
 def content_hash(entry: ParsedEntry) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..models import Article, FeedSpec, FeedState, FetchResult, ParsedEntry, StoredEntry, UpsertCounts
 
@@ -76,3 +76,56 @@ class Store(Protocol):
     def set_publish_marks(
         self, publisher: str, marks: Mapping[str, str], removed: Iterable[str] = ()
     ) -> None: ...
+
+    # --- search & clusters ---------------------------------------------------------------------
+    # Story clusters (newsdesk.cluster). A backend keeps cluster members, their LSH bands and
+    # the multi-member clusters, and the rev up to which they are current.
+    def cluster_mark(self) -> int:
+        """The store rev up to which clusters are current."""
+
+    def cluster_lookup(
+        self,
+        *,
+        links: Sequence[str],
+        texts: Sequence[str],
+        bands: Sequence[int],
+        exclude: Sequence[str] = (),
+    ) -> ClusterLookup:
+        """Stored members matching any of these keys, except the uids in `exclude`:
+        link key → (cluster id, uid), text key → (cluster id, uid), band → [(cluster id, uid)],
+        and the MinHash signature of every member found by band."""
+
+    def save_clusters(
+        self,
+        members: Sequence[ClusterMember],
+        bands: Sequence[tuple[int, str]],
+        *,
+        detached: Sequence[str],
+        mark: int,
+    ) -> None:
+        """In one transaction: drop the `detached` uids from their clusters, add `members` and
+        their (band, uid) rows, refresh the affected clusters and set the mark to `mark`."""
+
+    def reset_clusters(self) -> None:
+        """Forget every cluster (the next update re-clusters the whole archive)."""
+
+    def cluster_refs(self, uids: Iterable[str]) -> dict[str, ClusterRef]:
+        """uid → its cluster, for the uids that are in a cluster of two or more."""
+
+    def list_clusters(self, *, limit: int = 20, offset: int = 0) -> list[ClusterSummary]:
+        """Clusters of two or more entries, most recently grown first."""
+
+    def get_cluster(self, cluster_id: str) -> tuple[ClusterSummary, list[ClusterMember]] | None:
+        """A cluster (by its id or a member's uid) with its members, earliest first."""
+
+    def entry_texts(self, uids: Iterable[str]) -> list[EntryText]:
+        """What search and clustering read of these entries (those that exist), cheaply."""
+
+    # --- end search & clusters -----------------------------------------------------------------
+
+
+# --- search & clusters (types) ------------------------------------------------------------------
+if TYPE_CHECKING:
+    from ..cluster import ClusterLookup, ClusterMember, ClusterRef, ClusterSummary
+    from ..search.text import EntryText
+# --- end search & clusters ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 from ..models import (
@@ -342,6 +342,202 @@ class SQLiteStore:
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self.path)
 
+    # --- search & clusters ---------------------------------------------------------------------
+    # Story clusters (newsdesk.cluster, migration 0003). Kept together so the block can move
+    # as one piece; nothing outside it depends on these tables.
+    def cluster_mark(self) -> int:
+        return int(self._db.execute("SELECT rev FROM cluster_state WHERE id=1").fetchone()[0])
+
+    def cluster_lookup(
+        self,
+        *,
+        links: Sequence[str],
+        texts: Sequence[str],
+        bands: Sequence[int],
+        exclude: Sequence[str] = (),
+    ) -> ClusterLookup:
+        skip = set(exclude)
+        by_link: dict[str, tuple[str, str]] = {}
+        by_text: dict[str, tuple[str, str]] = {}
+        by_band: dict[int, list[tuple[str, str]]] = {}
+        members = int(self._db.execute("SELECT COUNT(*) FROM cluster_members").fetchone()[0])
+        if members == 0:
+            return by_link, by_text, by_band, {}
+        for sql, keys, out in (
+            ("SELECT link_key, cluster_id, uid FROM cluster_members WHERE link_key IN ({})", links, by_link),
+            ("SELECT text_key, cluster_id, uid FROM cluster_members WHERE text_key IN ({})", texts, by_text),
+        ):
+            for chunk in _chunks(sorted(set(keys))):
+                for key, cid, uid in self._db.execute(sql.format(",".join("?" * len(chunk))), chunk):
+                    if uid not in skip:
+                        out.setdefault(key, (cid, uid))
+        wanted = set(bands)
+        if len(wanted) > members:  # a bulk batch: one scan beats a probe per band
+            rows: Iterable[tuple[int, str, str]] = self._db.execute(
+                "SELECT b.band, m.cluster_id, b.uid FROM cluster_bands b"
+                " JOIN cluster_members m ON m.uid=b.uid"
+            )
+            rows = [r for r in rows if r[0] in wanted]
+        else:
+            rows = []
+            for chunk in _chunks(sorted(wanted)):
+                rows += self._db.execute(
+                    "SELECT b.band, m.cluster_id, b.uid FROM cluster_bands b JOIN cluster_members m"
+                    f" ON m.uid=b.uid WHERE b.band IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+        for band, cid, uid in rows:
+            if uid not in skip:
+                by_band.setdefault(band, []).append((cid, uid))
+        signatures: dict[str, bytes] = {}
+        for chunk in _chunks(sorted({uid for v in by_band.values() for _, uid in v})):
+            signatures.update(
+                self._db.execute(
+                    "SELECT uid, signature FROM cluster_members WHERE signature IS NOT NULL"
+                    f" AND uid IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return by_link, by_text, by_band, signatures
+
+    def save_clusters(
+        self,
+        members: Sequence[ClusterMember],
+        bands: Sequence[tuple[int, str]],
+        *,
+        detached: Sequence[str],
+        mark: int,
+    ) -> None:
+        with self._tx():
+            affected: set[str] = set()
+            for chunk in _chunks(list(detached)):
+                marks = ",".join("?" * len(chunk))
+                affected.update(
+                    r[0]
+                    for r in self._db.execute(
+                        f"SELECT cluster_id FROM cluster_members WHERE uid IN ({marks})", chunk
+                    )
+                )
+                self._db.execute(f"DELETE FROM cluster_members WHERE uid IN ({marks})", chunk)
+                self._db.execute(f"DELETE FROM cluster_bands WHERE uid IN ({marks})", chunk)
+            self._db.executemany(
+                "INSERT INTO cluster_members (uid, cluster_id, feed_key, sort_time, reason, similarity,"
+                " link_key, text_key, signature) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        m.uid,
+                        m.cluster_id,
+                        m.feed_key,
+                        format_time(m.sort_time),
+                        m.reason,
+                        m.similarity,
+                        m.link,
+                        m.text,
+                        m.signature if m.reason in ("first", "link") else None,  # only these hold bands
+                    )
+                    for m in members
+                ],
+            )
+            self._db.executemany("INSERT OR IGNORE INTO cluster_bands (band, uid) VALUES (?,?)", bands)
+            # A member that founded its cluster alone changes no multi-member cluster.
+            affected.update(m.cluster_id for m in members if m.reason != "first")
+            for chunk in _chunks(sorted(affected)):
+                marks = ",".join("?" * len(chunk))
+                self._db.execute(f"DELETE FROM clusters WHERE id IN ({marks})", chunk)
+                self._db.execute(
+                    "INSERT INTO clusters (id, size, sources, first_time, last_time)"
+                    " SELECT cluster_id, COUNT(*), COUNT(DISTINCT feed_key), MIN(sort_time), MAX(sort_time)"
+                    f" FROM cluster_members WHERE cluster_id IN ({marks})"
+                    " GROUP BY cluster_id HAVING COUNT(*) > 1",
+                    chunk,
+                )
+            self._db.execute("UPDATE cluster_state SET rev=? WHERE id=1", (mark,))
+
+    def reset_clusters(self) -> None:
+        with self._tx():
+            for table in ("cluster_members", "cluster_bands", "clusters"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._db.execute("UPDATE cluster_state SET rev=0 WHERE id=1")
+
+    def cluster_refs(self, uids: Iterable[str]) -> dict[str, ClusterRef]:
+        from ..cluster import ClusterRef
+
+        out: dict[str, ClusterRef] = {}
+        for chunk in _chunks(list(uids)):
+            rows = self._db.execute(
+                "SELECT m.uid, c.id, c.size, c.sources, (SELECT uid FROM cluster_members"
+                " WHERE cluster_id=c.id ORDER BY sort_time, uid LIMIT 1) FROM cluster_members m"
+                f" JOIN clusters c ON c.id=m.cluster_id WHERE m.uid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            out.update((r[0], ClusterRef(r[1], r[2], r[3], r[4])) for r in rows)
+        return out
+
+    def list_clusters(self, *, limit: int = 20, offset: int = 0) -> list[ClusterSummary]:
+        return self._cluster_summaries("ORDER BY c.last_time DESC, c.id LIMIT ? OFFSET ?", (limit, offset))
+
+    def get_cluster(self, cluster_id: str) -> tuple[ClusterSummary, list[ClusterMember]] | None:
+        """A cluster by its id, or by the uid of any member (even of a one-entry 'cluster')."""
+        from ..cluster import ClusterMember, ClusterSummary
+
+        row = self._db.execute(
+            "SELECT cluster_id FROM cluster_members WHERE uid=? OR cluster_id=? LIMIT 1",
+            (cluster_id, cluster_id),
+        ).fetchone()
+        if row is None:
+            return None
+        rows = self._db.execute(
+            "SELECT m.uid, m.cluster_id, m.feed_key, m.sort_time, m.reason, m.similarity, m.link_key,"
+            " m.text_key, e.title FROM cluster_members m JOIN entries e ON e.uid=m.uid"
+            " WHERE m.cluster_id=? ORDER BY m.sort_time, m.uid",
+            (row[0],),
+        ).fetchall()
+        if not rows:
+            return None
+        members = [ClusterMember(r[0], r[1], r[2], _utc(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
+        times = [m.sort_time for m in members]
+        summary = ClusterSummary(
+            id=row[0],
+            size=len(members),
+            sources=len({m.feed_key for m in members}),
+            first=min(times),
+            last=max(times),
+            canonical=members[0].uid,
+            title=rows[0][8],
+        )
+        return summary, members
+
+    def _cluster_summaries(self, tail: str, params: Sequence[object]) -> list[ClusterSummary]:
+        from ..cluster import ClusterSummary
+
+        rows = self._db.execute(
+            "SELECT c.id, c.size, c.sources, c.first_time, c.last_time, m.uid, e.title FROM clusters c"
+            " JOIN cluster_members m ON m.uid=(SELECT uid FROM cluster_members WHERE cluster_id=c.id"
+            " ORDER BY sort_time, uid LIMIT 1) JOIN entries e ON e.uid=m.uid " + tail,
+            params,
+        )
+        return [ClusterSummary(r[0], r[1], r[2], _utc(r[3]), _utc(r[4]), r[5], r[6]) for r in rows]
+
+    def entry_texts(self, uids: Iterable[str]) -> list[EntryText]:
+        from ..search.text import EntryText
+
+        out: list[EntryText] = []
+        for chunk in _chunks(list(uids)):
+            rows = self._db.execute(
+                "SELECT e.uid, e.feed_key, f.grp, f.site, f.name, e.title, e.link,"
+                " COALESCE(e.published, e.first_seen), a.text,"
+                " CASE WHEN e.content != '' THEN e.content ELSE e.summary END, a.source"
+                f" FROM {_ENTRY_FROM} WHERE e.uid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            # fromisoformat reads our fixed format (…Z) about 50 times faster than strptime.
+            for uid, key, grp, site, name, title, link, when, cleaned, html, source in rows:
+                when_utc = datetime.fromisoformat(when)
+                out.append(EntryText(uid, key, grp, site, name, title, link, when_utc, cleaned, html, source))
+        return out
+
+    # --- end search & clusters -----------------------------------------------------------------
+
 
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any error so nothing is half-written."""
@@ -413,3 +609,23 @@ def _split_sql(script: str) -> list[str]:
     """Split a migration into statements (our migrations contain no ';' inside literals)."""
     lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+# --- search & clusters (module helpers) ----------------------------------------------------------
+if TYPE_CHECKING:
+    from ..cluster import ClusterLookup, ClusterMember, ClusterRef, ClusterSummary
+    from ..search.text import EntryText
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _utc(text: str) -> datetime:
+    value = parse_time(text)
+    assert value is not None
+    return value
+
+
+# --- end search & clusters ---------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""Catching up with the store: one pass over `changes_since` feeds the index and the clusters.
+
+Both keep their own mark (the index in its sidecar, clusters in the store) and each batch is
+applied to whichever is behind. Reading an entry, stripping its HTML, normalising (t2s) and
+cutting it happen once for both: they are most of the cost.
+
+Large catch-ups (the first sync of a big archive, `newsdesk run` after a long pause) prepare
+text in worker processes, one per core, a batch ahead of the main process, which reads the
+store, clusters and feeds tantivy. Workers are forked before the tantivy writer starts its
+threads; `spawn` would re-run `python -m newsdesk` in each worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..cluster import Item, Session, shingle_text, update_clusters
+from .segment import cut_normalised, normalise
+from .text import EntryText, strip_html
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from .index import TantivyIndex
+
+__all__ = ["Prepared", "catch_up", "prepare"]
+
+log = logging.getLogger("newsdesk.search")
+
+BATCH = 5000  # changes read from the store at a time
+POOL_FROM = 20_000  # changes behind before worker processes pay for themselves
+COMMIT_EVERY = 100_000  # documents per tantivy commit during a long catch-up
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An entry's text in the forms the index and clustering take."""
+
+    title: str  # title tokens, space-separated
+    body: str  # title and text tokens, space-separated, in order (positions for phrases)
+    shingles: str  # normalised text without spaces or punctuation (cluster shingles)
+    chars: str  # normalised title and text (the index cuts it into characters itself)
+
+
+def prepare(rows: Sequence[tuple[str, str | None, str]]) -> list[Prepared]:
+    """(title, cleaned text or None, HTML) → Prepared; the HTML is stripped when there is no
+    cleaned text (`text.entry_text`). Pure, so it can run in a worker process."""
+    out = []
+    for title, cleaned, html in rows:
+        text = cleaned or strip_html(html)
+        norm, norm_title = normalise(text), normalise(title)
+        title_tokens = cut_normalised(norm_title)
+        tokens = title_tokens + cut_normalised(norm)
+        chars = norm_title + "\n" + norm
+        out.append(Prepared(" ".join(title_tokens), " ".join(tokens), shingle_text(norm), chars))
+    return out
+
+
+@dataclass
+class _Batch:
+    changes: list[tuple[int, str, bool]]
+    entries: list[EntryText]
+    prepared: list[Future[list[Prepared]]] | list[Prepared]
+
+    def result(self) -> list[Prepared]:
+        out: list[Prepared] = []
+        for part in self.prepared:
+            out.extend(part.result() if isinstance(part, Future) else [part])
+        return out
+
+
+def _read(store: Store, rev: int, pool: ProcessPoolExecutor | None) -> _Batch | None:
+    changes = store.changes_since(rev, limit=BATCH)
+    if not changes:
+        return None
+    entries = store.entry_texts(u for _, u, removed in changes if not removed)
+    rows = [(e.title, e.cleaned, e.html) for e in entries]
+    if pool is None:
+        return _Batch(changes, entries, prepare(rows))
+    workers = os.cpu_count() or 1
+    step = max(1, -(-len(rows) // workers))
+    return _Batch(
+        changes, entries, [pool.submit(prepare, rows[i : i + step]) for i in range(0, len(rows), step)]
+    )
+
+
+def _batches(store: Store, start: int, pool: ProcessPoolExecutor | None) -> Iterator[_Batch]:
+    """Batches of changes after `start`, the next one read and being prepared while the
+    caller works on the current one."""
+    current = _read(store, start, pool)
+    while current is not None:
+        following = _read(store, current.changes[-1][0], pool)
+        yield current
+        current = following
+
+
+@contextlib.contextmanager
+def _pool(behind: int) -> Iterator[ProcessPoolExecutor | None]:
+    cores = os.cpu_count() or 1
+    if behind < POOL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
+    try:
+        pool.submit(int).result()  # fork every worker now, before any other thread starts
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def catch_up(store: Store, index: TantivyIndex, *, clusters: bool) -> tuple[int, int]:
+    """Apply the store's changes to the index and (if `clusters`) the story clusters, each
+    from its own mark. Returns how many changes each took in: (index, clusters)."""
+    head = store.max_rev()
+    imark = index.ready(head)
+    cmark = head
+    if clusters:
+        cmark = store.cluster_mark()
+        if cmark > head:  # a restored or different archive: start over
+            store.reset_clusters()
+            cmark = 0
+    start = min(imark, cmark)
+    if start >= head:
+        return 0, 0
+    if imark >= head:  # only clusters are behind: no index writer (and no wait for its lock)
+        return 0, update_clusters(store)
+    if head - start > 1000:
+        log.info("search: indexing and clustering %d changes of the archive", head - start)
+    done = clustered = 0
+    session = Session(store) if clusters else None
+    # Nothing to delete while building from nothing: the index is empty and, until the first
+    # commit, a crash leaves it empty again.
+    empty = imark == 0 and index.doc_count() == 0
+    with _pool(head - start) as pool, index.writer() as writer:
+        pending = 0
+        last = max(imark, start)
+        for batch in _batches(store, start, pool):
+            prepared = batch.result()
+            last = max(last, batch.changes[-1][0])
+            if session is not None and batch.changes[-1][0] > cmark:
+                behind = [c for c in batch.changes if c[0] > cmark]
+                wanted = {uid for _, uid, _ in behind}
+                items = [
+                    Item(e.uid, "", e.feed_key, e.when, e.link, p.shingles)
+                    for e, p in zip(batch.entries, prepared, strict=True)
+                    if e.uid in wanted
+                ]
+                clustered += session.apply(behind, items)
+            if batch.changes[-1][0] > imark:
+                fresh = [c for c in batch.changes if c[0] > imark]
+                docs = {e.uid: (e, p) for e, p in zip(batch.entries, prepared, strict=True)}
+                index.apply(writer, fresh, docs, empty=empty)
+                done += len(fresh)
+                pending += len(fresh)
+            if pending >= COMMIT_EVERY:
+                index.commit(writer, batch.changes[-1][0])
+                pending, empty = 0, False  # a crash from here re-applies onto committed documents
+        index.commit(writer, last)
+    return done, clustered
