@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--clean", action="store_true", help="clean articles too (clean: true)")
+    ap.add_argument("--no-index", action="store_true", help="search_index: false (no index, no clusters)")
     args = ap.parse_args()
 
     port = _free_port()
@@ -108,6 +109,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
     try:
         config = _write_config(work, port, args.feeds, args.clean)
+        if args.no_index:
+            config.write_text("search_index: false\n" + config.read_text("utf-8"), "utf-8")
         cold, cold_report, peak_cold = _timed_run(config)
         warm, warm_report, _ = _timed_run(config)
         totals = cold_report["totals"]
@@ -123,6 +126,7 @@ def main() -> None:
             "feeds": args.feeds,
             "items_per_feed": args.items,
             "clean": args.clean,
+            "search_index": not args.no_index,
             "cold_seconds": round(cold, 2),
             "cold_entries": entries,
             "cold_entries_per_second": round(entries / cold),

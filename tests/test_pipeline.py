@@ -115,11 +115,16 @@ def test_rerun_adds_nothing_and_changes_update_in_place(tmp_path: Path, feed_ser
     config = write_config(tmp_path, [("金融", "测试站", "测试源", feed_server.url("/feed.xml"))])
     first = newsdesk(config, "run", "--json", check=True)
     assert json.loads(first.stdout)["totals"]["new"] == 2
+    # The search index caught up during the run (in a second process, beside the Hexo posts).
+    assert json.loads(first.stdout)["indexed"] == 2
+    hits = json.loads(newsdesk(config, "search", "逆回购", "--json", check=True).stdout)
+    assert [h["title"] for h in hits] == ["央行开展逆回购操作"]
     posts = sorted((tmp_path / "posts").glob("*.md"))
     mtimes = [p.stat().st_mtime_ns for p in posts]
 
     second = newsdesk(config, "run", "--json", check=True)
     report = json.loads(second.stdout)
+    assert report["indexed"] == 0
     assert report["feeds"][0]["outcome"] == "not_modified"
     assert feed_server.requests[-1].headers.get("If-None-Match") == '"v1"'
     assert [p.stat().st_mtime_ns for p in posts] == mtimes

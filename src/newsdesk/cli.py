@@ -111,6 +111,7 @@ def _print_run(report: pipeline.RunReport, as_json: bool) -> None:
                 "feeds": [asdict(f) for f in report.feeds],
                 "published": [asdict(p) for p in report.published],
                 "publish_errors": report.publish_errors,
+                "indexed": report.indexed,
                 "totals": report.totals(),
                 "exit_code": report.exit_code,
             }

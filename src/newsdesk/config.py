@@ -85,6 +85,9 @@ class Config(BaseModel):
     templates_dir: str | None = None  # user templates (and static/) that override the built-in ones
     page_size: int = Field(default=20, ge=1, le=500)
     feed_items: int = Field(default=20, ge=1, le=1000)
+    # Keep the search index and story clusters in step on every `run` (off: `newsdesk search`
+    # and `reindex` still catch up on demand).
+    search_index: bool = True
     # What `newsdesk run` publishes after fetching: any of hexo, site, feeds.
     publishers: list[str] = Field(default_factory=lambda: ["hexo"])
     fetch: FetchConfig = Field(default_factory=FetchConfig)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import queue
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
 
 from .clean import clean_article
 from .config import Config
@@ -16,7 +20,7 @@ from .fetch import Fetcher, fetch_feed
 from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
 from .publish.base import PublishReport, get_publisher
-from .search import update_index
+from .search import index_is_behind, update_index
 from .store import Store
 from .store.common import content_hash
 
@@ -225,14 +229,58 @@ def run(
     specs = list(feeds) if feeds is not None else select_feeds(config)
     report.feeds = asyncio.run(fetch_feeds(config, store, specs, progress))
     # Story clusters and the search index catch up from the store's change counter (cheap when
-    # nothing changed); the site publisher reads the clusters, so this comes first.
-    try:
-        report.indexed = update_index(config, store)
-    except NewsdeskError as e:
-        report.publish_errors.append(f"search index: {e}")
+    # nothing changed). The site shows clusters, so it waits for them; Hexo posts do not, so a
+    # large catch-up runs in a second process beside them and the two cores both work.
+    background = None
+    if not config.search_index:
+        pass
+    elif "site" in publishers or "feeds" in publishers or not index_is_behind(config, store):
+        _update_index(config, store, report)
+    else:
+        background = _start_index_process(config)
     for name in publishers:
         try:
             report.published.append(get_publisher(name).publish(store, config))
         except NewsdeskError as e:
             report.publish_errors.append(f"publish {name}: {e}")
+    if background is not None:
+        process, results = background
+        process.join()
+        try:
+            outcome: int | str = results.get(timeout=5)
+        except queue.Empty:
+            outcome = f"indexing process exited with code {process.exitcode}"
+        if isinstance(outcome, int):
+            report.indexed = outcome
+        else:
+            report.publish_errors.append(f"search index: {outcome}")
     return report
+
+
+def _update_index(config: Config, store: Store, report: RunReport) -> None:
+    try:
+        report.indexed = update_index(config, store)
+    except NewsdeskError as e:
+        report.publish_errors.append(f"search index: {e}")
+
+
+def _index_worker(config: Config, results: Queue[int | str]) -> None:
+    from .store import open_store
+
+    try:
+        store = open_store(config.database_url)
+        try:
+            results.put(update_index(config, store))
+        finally:
+            store.close()
+    except NewsdeskError as e:
+        results.put(str(e))
+
+
+def _start_index_process(config: Config) -> tuple[BaseProcess, Queue[int | str]]:
+    # fork: the child starts with every module already imported; this process runs no threads here.
+    ctx = multiprocessing.get_context("fork")
+    results: Queue[int | str] = ctx.Queue()
+    process = ctx.Process(target=_index_worker, args=(config, results), name="newsdesk-index")
+    process.start()
+    return process, results

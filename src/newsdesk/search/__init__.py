@@ -48,12 +48,17 @@ def open_index(config: Config, *, store: Store | None = None) -> SearchIndex:
     return TantivyIndex(index_path(config), database_url=config.database_url, store=store)
 
 
+def index_is_behind(config: Config, store: Store) -> bool:
+    """True when clusters or the search index have changes to catch up (a few cheap queries)."""
+    head = store.max_rev()
+    return store.cluster_mark() != head or _applied_rev(index_path(config)) != head
+
+
 def update_index(config: Config, store: Store) -> int:
     """Bring the story clusters and the search index up to date with `store` (one pass over
     the changes for both); returns how many changes the index took in. Costs a few small
     queries and no heavy import when nothing changed."""
-    head = store.max_rev()
-    if store.cluster_mark() == head and _applied_rev(index_path(config)) == head:
+    if not index_is_behind(config, store):
         return 0
     from .index import TantivyIndex
     from .update import catch_up
