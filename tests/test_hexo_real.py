@@ -37,7 +37,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +46,7 @@ from xml.sax.saxutils import escape
 import pytest
 from lxml import html as lxml_html
 
+from cli_helpers import feeds_yaml, run_cli
 from newsdesk.models import Article, StoredEntry, entry_uid
 from newsdesk.publish.hexo_format import post_filename, render_post
 from server import FeedServer
@@ -262,17 +262,7 @@ def hexo_generate(site: Path, *, machine_tz: str = "Asia/Shanghai") -> dict[str,
 
 
 def newsdesk(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "newsdesk", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
+    return run_cli(config, *args, timeout=120)
 
 
 def write_config(
@@ -283,25 +273,11 @@ def write_config(
     extra_front_matter: bool = False,
 ) -> Path:
     """A newsdesk config next to the Hexo site, publishing into its ``source/_posts``."""
-    lines = ["database: archive.db", "hexo_dir: source/_posts"]
+    head = ["database: archive.db", "hexo_dir: source/_posts"]
     if extra_front_matter:
-        lines += ["hexo:", "  extra_front_matter: true"]
-    lines.append("groups:")
-    tree: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    for group, site_name, name, url in feeds:
-        tree.setdefault(group, {}).setdefault(site_name, []).append((name, url))
-    for group, sites in tree.items():
-        lines.append(f"  {json.dumps(group, ensure_ascii=False)}:")
-        for site_name, items in sites.items():
-            lines.append(f"    {json.dumps(site_name, ensure_ascii=False)}:")
-            for name, url in items:
-                lines += [
-                    f"      - name: {json.dumps(name, ensure_ascii=False)}",
-                    f"        url: {url}",
-                    f"        clean: {'true' if clean else 'false'}",
-                ]
+        head += ["hexo:", "  extra_front_matter: true"]
     path = site / "newsdesk.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(feeds_yaml(feeds, clean=clean, head=head), encoding="utf-8")
     return path
 
 

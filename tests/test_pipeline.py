@@ -4,16 +4,15 @@ real Hexo post files. Faults are served by the server; every feed's result is ch
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_helpers import run_cli
 from server import FeedServer, Reply
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -24,18 +23,7 @@ needs_shared = pytest.mark.skipif(not SEED.exists(), reason="../shared/reference
 
 
 def newsdesk(config: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "newsdesk", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
+    return run_cli(config, *args, check=check, timeout=120)
 
 
 def write_config(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import run_cli
 from server import FeedServer
 from test_search_fixtures import story_text
 
@@ -19,19 +20,7 @@ needs_shared = pytest.mark.skipif(not SEED.exists(), reason="../shared/reference
 
 
 def newsdesk(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    env["COLUMNS"] = "250"  # tables are not wrapped at 80 columns, so titles stay whole
-    proc = subprocess.run(
-        [sys.executable, "-m", "newsdesk", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    assert "Traceback" not in proc.stderr
-    return proc
+    return run_cli(config, *args, timeout=120)
 
 
 def search(config: Path, *args: str) -> list[dict[str, object]]:

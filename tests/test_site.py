@@ -4,11 +4,9 @@ then the files it wrote: pages, links, feeds, sitemap, search index, incremental
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from cli_helpers import feeds_yaml, run_cli
 from newsdesk.config import Config
 from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry
 from newsdesk.publish.site import build_site
@@ -28,18 +27,7 @@ REF_TITLE = "工信部部署2022年六方面重点任务"
 
 
 def newsdesk(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "newsdesk", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=240,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
+    return run_cli(config, *args)
 
 
 def build(config: Path, *args: str) -> dict[str, object]:
@@ -49,22 +37,9 @@ def build(config: Path, *args: str) -> dict[str, object]:
 
 
 def write_config(tmp: Path, feeds: list[tuple[str, str, str, str]], clean: bool = True) -> Path:
-    lines = ["database: archive.db", "site_dir: site", "fetch:", "  timeout: 5", "  retries: 0", "groups:"]
-    tree: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    for g, s, n, url in feeds:
-        tree.setdefault(g, {}).setdefault(s, []).append((n, url))
-    for g, sites in tree.items():
-        lines.append(f"  {json.dumps(g, ensure_ascii=False)}:")
-        for s, items in sites.items():
-            lines.append(f"    {json.dumps(s, ensure_ascii=False)}:")
-            for n, url in items:
-                lines += [
-                    f"      - name: {json.dumps(n, ensure_ascii=False)}",
-                    f"        url: {url}",
-                    f"        clean: {str(clean).lower()}",
-                ]
+    head = ["database: archive.db", "site_dir: site", "fetch:", "  timeout: 5", "  retries: 0"]
     path = tmp / "newsdesk.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(feeds_yaml(feeds, clean=clean, head=head), encoding="utf-8")
     return path
 
 

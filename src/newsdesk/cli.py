@@ -78,21 +78,10 @@ def _fetch_with_progress(config: Config, store: Store, names: list[str], publish
         raise NewsdeskError("no enabled feeds match" + (f": {', '.join(names)}" if names else ""))
     publishers = tuple(config.publishers) if publish else ()
     if err.is_terminal:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("抓取 fetching", total=len(specs))
+        with _progress("抓取 fetching", len(specs)) as tick:
+            return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=lambda r: tick())
 
-            def tick(r: FeedReport) -> None:
-                bar.advance(task)
-
-            return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=tick)
-
+    # Under cron: one plain log line per feed.
     def line(r: FeedReport) -> None:
         if r.outcome == "failed":
             log.warning("%s: failed: %s", r.key, r.error)
@@ -419,7 +408,7 @@ def reclean(
 
 @contextmanager
 def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar on a terminal; nothing under cron (the summary line says it all)."""
+    """A progress bar on a terminal; nothing under cron (summary lines say it all there)."""
     if not err.is_terminal:
         yield lambda: None
         return
