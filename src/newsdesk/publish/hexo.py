@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..config import Config
@@ -19,6 +20,7 @@ from .hexo_format import post_filename, render_post, write_atomic
 # Bump when the output format changes, so every post is rewritten once.
 FORMAT_VERSION = "1"
 _BATCH = 500
+_WRITERS = 4
 
 
 class HexoPublisher:
@@ -51,22 +53,29 @@ class HexoPublisher:
             else:
                 todo.append((uid, mark))
         total = len(todo)
-        for start in range(0, total, _BATCH):
-            batch = dict(todo[start : start + _BATCH])
-            done: dict[str, str] = {}
-            for entry in store.get_entries(batch):
-                text = render_post(entry, default_image=default_image, extra_front_matter=extra)
-                if write_atomic(out / post_filename(entry), text, durable=False):
-                    report.written += 1
-                else:
-                    report.unchanged += 1
-                done[entry.uid] = batch[entry.uid]
-            # Posts reach the disk before their marks are committed, so a crash or power cut
-            # can only cause a harmless rewrite, never a mark for a post that is not there.
-            os.sync()
-            store.set_publish_marks(key, done)
-            if progress:
-                progress(min(start + _BATCH, total), total)
+        # File creation blocks on the file system (and releases the GIL): a few writer threads
+        # overlap those waits while this thread renders the next posts.
+        with ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="hexo-write") as pool:
+            for start in range(0, total, _BATCH):
+                batch = dict(todo[start : start + _BATCH])
+                writes: list[tuple[str, Future[bool]]] = []
+                for entry in store.get_entries(batch):
+                    text = render_post(entry, default_image=default_image, extra_front_matter=extra)
+                    path = out / post_filename(entry)
+                    writes.append((entry.uid, pool.submit(write_atomic, path, text, durable=False)))
+                done: dict[str, str] = {}
+                for uid, future in writes:
+                    if future.result():  # re-raises a write's PublishError here
+                        report.written += 1
+                    else:
+                        report.unchanged += 1
+                    done[uid] = batch[uid]
+                # Posts reach the disk before their marks are committed, so a crash or power cut
+                # can only cause a harmless rewrite, never a mark for a post that is not there.
+                os.sync()
+                store.set_publish_marks(key, done)
+                if progress:
+                    progress(min(start + _BATCH, total), total)
         return report
 
 
