@@ -122,12 +122,16 @@ AUTO_FULL_TEXT_CHARS = 200
 _TRUNCATED = re.compile(r"(…|\.\.\.|阅读全文|查看全文|点击查看|\[更多\]|未完)\W{0,3}$")
 
 
-def clean_entry(entry: ParsedEntry) -> Article | str:
+def _clean(html: str, url: str | None, title: str) -> Article | str:
     """The cleaned article, or why cleaning failed (recorded, never raised)."""
     try:
-        return clean_article(entry.content, url=entry.link, title=entry.title)
+        return clean_article(html, url=url, title=title)
     except CleanError as e:
         return f"clean: {e}"
+
+
+def clean_entry(entry: ParsedEntry) -> Article | str:
+    return _clean(entry.content, entry.link, entry.title)
 
 
 def reclean_entry(entry: StoredEntry, spec: FeedSpec) -> Article | str | None:
@@ -136,11 +140,7 @@ def reclean_entry(entry: StoredEntry, spec: FeedSpec) -> Article | str | None:
     None when the feed is not cleaned (clean: false)."""
     if not spec.clean:
         return None
-    source = entry.page or entry.content
-    try:
-        return clean_article(source, url=entry.link, title=entry.title)
-    except CleanError as e:
-        return f"clean: {e}"
+    return _clean(entry.page or entry.content, entry.link, entry.title)
 
 
 def _wants_page(spec: FeedSpec, entry: ParsedEntry, article: Article | str | None) -> bool:
