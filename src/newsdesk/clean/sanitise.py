@@ -53,6 +53,12 @@ _PLACEHOLDER = re.compile(
 )
 
 
+def allow_list(html: str) -> str:
+    """Only the allow-listed tags, attributes and http(s) URLs of ``html`` (no cleaning rules):
+    also what the site shows for entries of `clean: false` feeds."""
+    return _CLEANER.clean(html)
+
+
 def drop_between_comments(container: etree._Element, pairs: tuple[tuple[str, str], ...]) -> None:
     """Remove what lies between a start comment and its end comment under the same parent
     (Sina's ``<!-- 总声明-->…<!-- 总声明-->``)."""

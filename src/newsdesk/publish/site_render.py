@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import nh3
 
+from ..clean.sanitise import allow_list
 from ..dates import SHANGHAI
 from .site_model import CONTROL, href, local_time
 
@@ -34,38 +34,11 @@ TEMPLATES = (
 )
 STATIC = ("site.css", "search.js")
 
-# Bodies of uncleaned entries are the portal's HTML as served: through the same kind of
-# allow-list as the cleaning stage, so no script, style or foreign request survives except
-# images, which keep no-referrer (hotlink-protected portals still serve them).
-_TAGS = {
-    *("p", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "br", "a", "img"),
-    *("table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "figure", "figcaption"),
-    *("strong", "b", "em", "i", "sub", "sup"),
-}
-_DROP = {
-    *("script", "style", "noscript", "iframe", "frame", "frameset", "form", "template", "textarea"),
-    *("select", "option", "button", "input", "object", "embed", "applet", "svg", "math", "canvas"),
-    *("video", "audio", "source", "track", "map", "link", "meta", "title", "head", "base"),
-}
-_BODY_CLEANER = nh3.Cleaner(
-    tags=_TAGS,
-    clean_content_tags=_DROP,
-    attributes={
-        "a": {"href"},
-        "img": {"src", "alt"},
-        "td": {"colspan", "rowspan"},
-        "th": {"colspan", "rowspan"},
-    },
-    url_schemes={"http", "https"},
-    url_relative="deny",
-    link_rel="noopener noreferrer",
-    set_tag_attribute_values={"img": {"referrerpolicy": "no-referrer", "loading": "lazy"}},
-    strip_comments=True,
-)
-
-
 def safe_body(html: str) -> str:
-    return _BODY_CLEANER.clean(CONTROL.sub("", html))
+    # Bodies of uncleaned entries are the portal's HTML as served: through the cleaning stage's
+    # allow-list, so no script, style or foreign request survives except images, which keep
+    # referrerpolicy="no-referrer" (hotlink-protected portals still serve them).
+    return allow_list(CONTROL.sub("", html))
 
 
 def fmt_time(value: int | datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
