@@ -54,7 +54,8 @@ class SQLiteStore:
             # last commits, and never leaves a half-written one.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=10000")
+            # Generous: the search catch-up may write from a second process while posts are published.
+            self._db.execute("PRAGMA busy_timeout=60000")
             self._migrate()
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{self.path}: cannot open database: {e}") from e
