@@ -229,3 +229,23 @@ def test_changes_since_follows_every_write(store: Store) -> None:
     assert [u for _, u, _ in store.changes_since(mark)] == [entry_uid(FEED.key, entry(1).id)]
     assert store.changes_since(store.max_rev()) == []
     assert store.known_hashes(FEED.key).keys() == {entry(1).id, entry(2).id}
+
+
+def test_write_lock_held_elsewhere_is_a_store_error(tmp_path: Path) -> None:
+    """Another writer holding the lock past the busy timeout is reported, not a raw sqlite3 error."""
+    db = tmp_path / "locked.db"
+    s = open_store(str(db))
+    try:
+        s._db.execute("PRAGMA busy_timeout=100")  # type: ignore[attr-defined]
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(StoreError, match="database is locked"):
+                s.record_failure(FEED.key, "x", NOW)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        s.save_fetch(FEED, OK, [entry(1)], NOW)  # usable again once the lock is gone
+        assert s.count_entries() == 1
+    finally:
+        s.close()

@@ -2,4 +2,6 @@
 
 from .cli import main
 
-main()
+# Guarded: multiprocessing's spawn imports this module in its children.
+if __name__ == "__main__":
+    main()

@@ -352,7 +352,7 @@ def entries_list(
         table.add_column(col)
     for e in rows:
         when = e.published or e.first_seen
-        table.add_row(e.uid, f"{when:%Y-%m-%d %H:%M}", e.feed, e.title)
+        table.add_row(e.uid, f"{when:%Y-%m-%d %H:%M}", escape(e.feed), escape(e.title))
     out.print(table)
 
 
@@ -367,9 +367,9 @@ def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: Jso
     if as_json:
         print_json(_entry_dict(e, True))
         return
-    out.print(f"[bold]{e.title}")
-    out.print(f"{e.group} → {e.site} → {e.feed}")
-    out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}\n")
+    out.print(f"[bold]{escape(e.title)}")
+    out.print(f"{e.group} → {e.site} → {e.feed}", markup=False)
+    out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}\n", markup=False)
     out.print(e.content, markup=False, highlight=False)
 
 

@@ -238,22 +238,16 @@ def run(
         _update_index(config, store, report)
     else:
         background = _start_index_process(config)
-    for name in publishers:
-        try:
-            report.published.append(get_publisher(name).publish(store, config))
-        except NewsdeskError as e:
-            report.publish_errors.append(f"publish {name}: {e}")
-    if background is not None:
-        process, results = background
-        process.join()
-        try:
-            outcome: int | str = results.get(timeout=5)
-        except queue.Empty:
-            outcome = f"indexing process exited with code {process.exitcode}"
-        if isinstance(outcome, int):
-            report.indexed = outcome
-        else:
-            report.publish_errors.append(f"search index: {outcome}")
+    try:
+        for name in publishers:
+            try:
+                report.published.append(get_publisher(name).publish(store, config))
+            except NewsdeskError as e:
+                report.publish_errors.append(f"publish {name}: {e}")
+    finally:
+        # Whatever happened to the publishers, the indexing process is waited for, never orphaned.
+        if background is not None:
+            _finish_index_process(*background, report)
     return report
 
 
@@ -262,6 +256,19 @@ def _update_index(config: Config, store: Store, report: RunReport) -> None:
         report.indexed = update_index(config, store)
     except NewsdeskError as e:
         report.publish_errors.append(f"search index: {e}")
+
+
+def _finish_index_process(process: BaseProcess, results: Queue[int | str], report: RunReport) -> None:
+    process.join()
+    try:
+        outcome: int | str = results.get(timeout=5)
+    except queue.Empty:
+        outcome = f"indexing process exited with code {process.exitcode}"
+    results.close()
+    if isinstance(outcome, int):
+        report.indexed = outcome
+    else:
+        report.publish_errors.append(f"search index: {outcome}")
 
 
 def _index_worker(config: Config, results: Queue[int | str]) -> None:
@@ -278,8 +285,9 @@ def _index_worker(config: Config, results: Queue[int | str]) -> None:
 
 
 def _start_index_process(config: Config) -> tuple[BaseProcess, Queue[int | str]]:
-    # fork: the child starts with every module already imported; this process runs no threads here.
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: the parent may run threads (a progress bar) and holds an open SQLite
+    # connection, neither of which a forked child may inherit safely. The child opens its own.
+    ctx = multiprocessing.get_context("spawn")
     results: Queue[int | str] = ctx.Queue()
     process = ctx.Process(target=_index_worker, args=(config, results), name="newsdesk-index")
     process.start()

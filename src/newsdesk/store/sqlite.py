@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -548,19 +549,28 @@ class _Transaction:
         self._path = path
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:  # e.g. another writer held the lock past busy_timeout
+            raise StoreError(f"{self._path}: {e}") from e
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc is None:
             try:
                 self._db.execute("COMMIT")
             except sqlite3.Error as e:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"{self._path}: commit failed: {e}") from e
         else:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(f"{self._path}: {exc}") from exc
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (disk full, I/O error): the original
+        # error is the one to report, not "no transaction is active".
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
 
 
 def _row_to_entry(r: Any) -> StoredEntry:
