@@ -332,3 +332,60 @@ def test_template_override_and_related(tmp_path: Path) -> None:
     build_site(store, config)
     assert "其他媒体报道" not in (site / "a" / uids[1][:2] / f"{uids[1]}.html").read_text("utf-8")
     store.close()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    skip = root / ".newsdesk"
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and skip not in p.parents
+    }
+
+
+@pytest.mark.parametrize("with_clusters", [True, False])
+def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: bool) -> None:
+    """A large build renders pages and cuts search terms in forked worker processes; the site
+    (pages, feeds, search shards) is byte for byte the one a single process builds, and an
+    incremental build after it (in one process) writes only what changed."""
+    store = SQLiteStore(tmp_path / "archive.db")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    for n in range(3):
+        spec = FeedSpec("金融", f"站{n}", f"源{n}", url=f"http://x/{n}")
+        entries = [
+            _entry(
+                n * 1000 + i,
+                f"第{n}站第{i}篇：千兆光网建设",
+                f"<p>工业和信息化部表示，第{i}批千兆光网项目在{n}号城市落地。</p><p>5G基站{i}个。</p>",
+                t0 + timedelta(minutes=3 * i + n),
+            )
+            for i in range(400)
+        ]
+        store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    uids = sorted(e.uid for e in store.list_entries(limit=None))
+    pairs: dict[str, list[str]] = {}
+    for u, v in zip(uids[::2], uids[1::2], strict=True):
+        pairs[u], pairs[v] = [v], [u]
+    related = (lambda uid: pairs.get(uid, [])) if with_clusters else None
+    inline = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "one"})
+    forked = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "two"})
+    a = build_site(store, inline, related=related, parallel=False)
+    b = build_site(store, forked, related=related, parallel=True)
+    assert a.written == b.written > 1200
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert one.keys() == two.keys()
+    assert [k for k in one if one[k] != two[k]] == []
+    assert any(k.startswith("search/s0/") for k in two)
+    # The manifest the workers' build saved drives the next (single-process) build exactly.
+    spec = FeedSpec("金融", "站0", "源0", url="http://x/0")
+    store.save_fetch(
+        spec,
+        FetchResult(spec.source, 200),
+        [_entry(9999, "新文章", "<p>新的千兆光网报道</p>", t0 + timedelta(days=5))],
+        datetime.now(UTC),
+    )
+    c = build_site(store, inline, related=related)
+    d = build_site(store, forked, related=related)
+    assert c.written == d.written < 60
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+    store.close()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -38,8 +38,9 @@ from .base import Progress, PublishReport, register
 from .site_lists import Listing, pages, plan
 from .site_model import Meta, category_paths, href, plain, shorten
 from .site_output import Output, digest, load_manifest, save_manifest
-from .site_render import STATIC, Renderer, fmt_time, safe_body
-from .site_search import SearchIndex, load_segmenter, segmenter_id
+from .site_pool import POOL_FROM, PageRenderer, page_renderer
+from .site_render import STATIC, Renderer, article_body, fmt_time, safe_body
+from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
 FORMAT = "1"
 BATCH = 200
@@ -93,6 +94,9 @@ class _Build:
         self.metas: dict[str, Meta] = {uid: Meta.from_json(r) for uid, r in self.old.get("metas", {}).items()}
         self.renderer: Renderer | None = None
         self.search: SearchIndex | None = None
+        self.pages: PageRenderer
+        self.defer_search = False
+        self.parallel: bool | None = None  # None: worker processes for large builds only
 
     # -- the steps ---------------------------------------------------------------------
     def run(self, groups: list[tuple[str, str]]) -> PublishReport:
@@ -102,22 +106,36 @@ class _Build:
         self.renderer = Renderer(self.opts.templates_dir, {"site_title": self.opts.title, "nav": groups})
         # Everything every page depends on: format, templates, options, the navigation.
         self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
+        parallel = not self.feeds_only and (
+            self.parallel if self.parallel is not None else len(changed) >= POOL_FROM
+        )
+        self.defer_search = parallel and self.related is not None
         if not self.feeds_only:
             self.search = SearchIndex(self.out, self.old.get("search"), segmenter_id(), load_segmenter)
             for uid in removed:
                 self.search.remove(uid)
-        self._load(changed, first_pass=True)
-        ordered = sorted(self.metas.values(), key=lambda m: m.sort_key)
-        lists = plan(ordered, self.opts.title)
-        if not self.feeds_only:
-            self._articles(ordered)
-            self._lists(lists)
-            self._specials(lists, ordered)
-        self._feeds(lists)
-        state: dict[str, Any] = {}
-        if self.search is not None:
-            self.search.retain(self.metas)
-            state = self.search.finish()
+        search = self.search
+        # Workers are forked first, before anything of this build starts a thread. They also
+        # cut the articles they render into search terms; `add_terms` takes them in order.
+        with page_renderer(
+            self.renderer,
+            self.out,
+            parallel=parallel,
+            cut=search.cutter() if search is not None and parallel else None,
+            sink=search.add_terms if search is not None else None,
+        ) as self.pages:
+            self._load(changed, first_pass=True)
+            ordered = sorted(self.metas.values(), key=lambda m: m.sort_key)
+            lists = plan(ordered, self.opts.title)
+            if not self.feeds_only:
+                self._articles(ordered)
+                self._lists(lists)
+                self._specials(lists, ordered)
+            self._feeds(lists)
+            state: dict[str, Any] = {}
+            if self.search is not None:
+                self.search.retain(self.metas)
+                state = self.search.finish()
         self.out.sweep()
         return self._save(rev, state)
 
@@ -144,11 +162,14 @@ class _Build:
         uids.reverse()  # oldest first: search docids follow publication order
         return uids, self.metas.keys() - set(uids), top
 
-    def _load(self, uids: Iterable[str], *, first_pass: bool) -> None:
+    def _load(self, uids: Iterable[str], *, first_pass: bool, search_only: bool = False) -> None:
         todo = list(uids)
         if first_pass and self.search is not None and self.search.full:
             seen = set(todo)
             todo += [u for u in self._chronological() if u not in seen]
+        # With a worker process rendering pages, the search tokens are made in the pass that
+        # sends article pages to it, so the two run side by side (see `_articles`).
+        search_now = search_only or self.defer_search != first_pass
         total = len(todo)
         for start in range(0, total, BATCH):
             entries = self.store.get_entries(todo[start : start + BATCH])
@@ -156,14 +177,17 @@ class _Build:
             for e in entries:
                 m = Meta.from_entry(e)
                 self.metas[e.uid] = m
-                if self.search is not None and self.search.needs(m):
+                text = None
+                if search_now and self.search is not None and self.search.needs(m):
                     text = e.article.text if e.article is not None else plain(e.content)
-                    self.search.add(m, text)
                 # Article pages need the related entries' records current: with a cluster
                 # provider they are rendered in the second pass, once every record is read.
-                if not self.feeds_only and (self.related is None or not first_pass):
-                    self._article(m, e)
-            if self.progress:
+                sent = False
+                if not (self.feeds_only or search_only) and (self.related is None or not first_pass):
+                    sent = self._article(m, e, search_text=text)
+                if text is not None and not sent and self.search is not None:
+                    self.search.add(m, text)
+            if self.progress and not search_only:
                 self.progress(min(start + BATCH, total), total)
 
     def _chronological(self) -> list[str]:
@@ -180,29 +204,40 @@ class _Build:
         return digest(self.global_key, m.mark, rel)
 
     def _articles(self, ordered: list[Meta]) -> None:
+        self.pages.drain()  # pages (and terms) of the first pass recorded
         done = self.out.pages  # rendered (or found fresh) in the first pass
         todo = [m.uid for m in ordered if m.path not in done and not self._article_fresh(m)]
         self._load(todo, first_pass=False)
+        if self.defer_search and self.search is not None:
+            # Entries whose page was fresh but whose search tokens are not (rare: the search
+            # index alone was rebuilt).
+            self.pages.drain()
+            rest = [m.uid for m in ordered if self.search.needs(m)]
+            self._load(rest, first_pass=False, search_only=True)
 
     def _article_fresh(self, m: Meta) -> bool:
         return self.out.fresh(m.path, self._article_key(m))
 
-    def _article(self, m: Meta, e: StoredEntry) -> None:
+    def _article(self, m: Meta, e: StoredEntry, *, search_text: str | None = None) -> bool:
+        """Render the article's page unless it is fresh. True when a worker also cuts
+        `search_text` into the search index's terms (else the caller indexes it)."""
         if m.path in self.out.pages:
-            return
+            return False
         key = self._article_key(m)
         if self.out.fresh(m.path, key):
-            return
+            return False
         a = e.article
-        body = a.html if a is not None else e.content
+        body = article_body(a.html) if a is not None else safe_body(e.content)
         g, s, f = m.folders
-        data = self._r().render(
+        return self.pages.page(
             "article.html",
             m.path,
+            key,
+            terms_of=(m, search_doc(m, search_text)) if search_text is not None else None,
             m=m,
             page_title=shorten(m.display_title, 100),
             crumbs=[("首页", ""), (m.group, g), (m.site, s), (m.feed, f)],
-            body=Markup(safe_body(body)),
+            body=Markup(body),
             source=m.source,
             editor=a.editor if a is not None else None,
             reporters=list(a.reporters) if a is not None else [],
@@ -213,7 +248,6 @@ class _Build:
             updated=e.updated,
             related=self._related(m.uid),
         )
-        self.out.put(m.path, key, data)
 
     def _r(self) -> Renderer:
         assert self.renderer is not None
@@ -238,10 +272,12 @@ class _Build:
                 if self.out.fresh(page.path, key):
                     continue
                 title = lst.title if page.number == 0 else f"{lst.title}（第{page.number}页）"
-                data = self._r().render(
+                self.pages.page(
                     "list.html",
                     page.path,
-                    listing=lst,
+                    key,
+                    # The listing without its items (the page has its own): cheap to send.
+                    listing=replace(lst, items=[]),
                     page=page,
                     page_title=title,
                     crumbs=lst.crumbs,
@@ -249,7 +285,6 @@ class _Build:
                     feeds=lst.folder if lst.has_feeds else None,
                     count=len(lst.items),
                 )
-                self.out.put(page.path, key, data)
 
     def _specials(self, lists: dict[str, Listing], ordered: list[Meta]) -> None:
         tree = [
@@ -361,7 +396,7 @@ class _Build:
             # The "feeds" publisher makes no article pages: its items point at the originals.
             url=link or guid_url if self.feeds_only else self._feed_url(lst, m.path),
             external_url=link,
-            content_html=safe_body(a.html if a is not None else e.content),
+            content_html=article_body(a.html) if a is not None else safe_body(e.content),
             summary=m.summary,
             published=when,
             updated=max(when, e.updated or when),
@@ -418,8 +453,10 @@ def build_site(
     related: RelatedProvider | None = None,
     progress: Progress | None = None,
     feeds_only: bool = False,
+    parallel: bool | None = None,
 ) -> PublishReport:
-    """Build (or bring up to date) the static site in `out_dir` (default: the config's site_dir)."""
+    """Build (or bring up to date) the static site in `out_dir` (default: the config's site_dir).
+    `parallel`: render in worker processes (None: when the build is large enough to gain)."""
     root = (out_dir or config.path(config.site_dir)).resolve()
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -429,6 +466,7 @@ def build_site(
     for spec in config.feeds():
         groups.setdefault(spec.group, category_paths(spec.group, spec.site, spec.name)[0])
     build = _Build(store, config, root, feeds_only=feeds_only, related=related, progress=progress)
+    build.parallel = parallel
     return build.run(list(groups.items()))
 
 

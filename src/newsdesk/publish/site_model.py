@@ -153,6 +153,7 @@ def article_path(uid: str) -> str:
     return f"a/{uid[:2]}/{uid}.html"
 
 
+@lru_cache(maxsize=4096)
 def category_paths(group: str, site: str, feed: str) -> tuple[str, str, str]:
     g = f"c/{slug(group)}/"
     s = f"{g}{slug(site)}/"

@@ -159,6 +159,14 @@ class Output:
         self.written += 1
         return True
 
+    def record(self, path: str, key: str, h: str, *, written: bool) -> None:
+        """Record a page another process rendered and wrote (or found unchanged)."""
+        self.pages[path] = [key, h]
+        if written:
+            self.written += 1
+        else:
+            self.unchanged += 1
+
     def _write(self, target: Path, data: bytes) -> None:
         try:
             write_atomic(target, data)

@@ -147,6 +147,11 @@ def terms(seg: Segmenter, text: str) -> set[str]:
     return {p for p in parts if p and len(p) <= MAX_TOKEN}
 
 
+def search_doc(m: Meta, text: str) -> str:
+    """What the index cuts for an entry: its title and plain body."""
+    return f"{m.title}\n{text}"
+
+
 def _script(name: str, data: object) -> bytes:
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return f'NDS("{name}",{body});\n'.encode("utf-8", "surrogatepass")
@@ -223,6 +228,15 @@ class SearchIndex:
 
     def add(self, m: Meta, text: str) -> None:
         """Index (or re-index) an entry; `text` is its plain body."""
+        self.add_terms(m, terms(self.seg, search_doc(m, text)))
+
+    def cutter(self) -> Callable[[str], list[str]]:
+        """`terms` of a `search_doc`, for a worker process to run (loads the tokenizer now)."""
+        seg = self.seg
+        return lambda doc: list(terms(seg, doc))
+
+    def add_terms(self, m: Meta, doc_terms: Iterable[str]) -> None:
+        """Index (or re-index) an entry from its terms (`terms` of its `search_doc`)."""
         old = self.ids.get(m.uid)
         if old is not None:
             self._kill(int(old[0]))
@@ -234,7 +248,7 @@ class SearchIndex:
         self.ids[m.uid] = [docid, m.mark]
         local = docid % SEG_SIZE
         seg = self._open
-        for t in terms(self.seg, f"{m.title}\n{text}"):
+        for t in doc_terms:
             lst = seg.get(t)
             if lst is None:
                 seg[t] = [local]

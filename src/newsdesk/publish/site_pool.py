@@ -1,0 +1,194 @@
+"""Rendering pages in a second process during large builds, so both cores work.
+
+A cold build of 10,000 articles renders about 13,000 pages and tokenizes every article for
+the search index. Jinja rendering and jieba hold the GIL, so threads would not help: worker
+processes, one per core, forked at the start of the build (before any thread of the build
+starts), render article and list pages, write them, and cut each article's text into search
+terms. The build process reads the archive, sends each page's template context in batches
+and records what comes back (path, key, hash; terms) in its manifest and search index, in
+the order it sent them, exactly as if it had done the work itself.
+
+Small builds (an incremental one after a fetch) render in the build process: forking and
+sending contexts would cost more than they save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..errors import PublishError
+from .site_output import Output, write_atomic
+from .site_render import Renderer
+
+POOL_FROM = 1000  # pages to render before a worker process pays for itself
+BATCH = 64  # pages sent to the worker at a time
+IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
+
+# (template, path, key, context, hash the previous build recorded for the path or None,
+#  text to cut into search terms or None)
+Job = tuple[str, str, str, dict[str, Any], "str | None", "str | None"]
+# (path, key, hash, written, search terms or None)
+Done = tuple[str, str, str, bool, "list[str] | None"]
+# Called, in the order pages were sent, with the search terms of a page's text.
+TermsSink = Callable[[Any, list[str]], None]
+
+# What a forked worker inherits: set just before the fork, read only in the worker.
+_inherited: tuple[Renderer, Path, Callable[[str], list[str]]] | None = None
+
+
+def _render_batch(jobs: list[Job]) -> list[Done]:
+    assert _inherited is not None, "the worker must be forked after `_inherited` is set"
+    renderer, root, cut = _inherited
+    done: list[Done] = []
+    for template, path, key, ctx, old_hash, text in jobs:
+        data = renderer.render(template, path, **ctx)
+        h = hashlib.blake2b(data, digest_size=12).hexdigest()
+        target = root / path
+        written = False
+        if old_hash != h or not _same_size(target, len(data)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, data)
+            written = True
+        done.append((path, key, h, written, cut(text) if text is not None else None))
+    return done
+
+
+def _same_size(target: Path, size: int) -> bool:
+    try:
+        return target.stat().st_size == size
+    except OSError:
+        return False
+
+
+class PageRenderer:
+    """Renders pages inline, or (for large builds) in a forked worker process."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        out: Output,
+        *,
+        parallel: bool,
+        cut: Callable[[str], list[str]] | None = None,
+        sink: TermsSink | None = None,
+    ) -> None:
+        self.renderer = renderer
+        self.out = out
+        self._pool: ProcessPoolExecutor | None = None
+        self._batch: list[Job] = []
+        self._tags: list[Any] = []  # per job of the batch: what `sink` gets with its terms
+        self._pending: deque[tuple[Future[list[Done]], list[Any]]] = deque()
+        self._sink = sink
+        if parallel:
+            self._pool = _fork_workers(renderer, out.root, cut or _no_terms)
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
+
+    def page(
+        self, template: str, path: str, key: str, *, terms_of: tuple[Any, str] | None = None, **ctx: Any
+    ) -> bool:
+        """Render `template` to `path` (recorded under `key`), now or in a worker. With
+        `terms_of=(tag, text)` and workers, a worker also cuts `text` into search terms and
+        `sink(tag, terms)` gets them; returns whether it will (False: cut it yourself)."""
+        if self._pool is None:
+            self.out.put(path, key, self.renderer.render(template, path, **ctx))
+            return False
+        old = self.out.old.get(path)
+        text = terms_of[1] if terms_of is not None and self._sink is not None else None
+        self._batch.append((template, path, key, ctx, old[1] if old else None, text))
+        self._tags.append(terms_of[0] if text is not None and terms_of is not None else None)
+        if len(self._batch) >= BATCH:
+            self._send()
+        return text is not None
+
+    def _send(self) -> None:
+        assert self._pool is not None
+        if self._batch:
+            self._pending.append((self._pool.submit(_render_batch, self._batch), self._tags))
+            self._batch, self._tags = [], []
+        # Collected in the order sent (search docids follow it), whichever worker finishes first.
+        while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0][0].done()):
+            self._collect(*self._pending.popleft())
+
+    def _collect(self, fut: Future[list[Done]], tags: list[Any]) -> None:
+        try:
+            results = fut.result()
+        except PublishError:
+            raise
+        except Exception as e:  # a worker died or could not pickle: name it, do not hide it
+            raise PublishError(f"{self.out.root}: page rendering process failed: {e}") from e
+        for (path, key, h, written, terms), tag in zip(results, tags, strict=True):
+            self.out.record(path, key, h, written=written)
+            if terms is not None and self._sink is not None:
+                self._sink(tag, terms)
+
+    def drain(self) -> None:
+        """Wait for every page sent so far and record it (and its terms)."""
+        if self._pool is None:
+            return
+        self._send()
+        while self._pending:
+            self._collect(*self._pending.popleft())
+
+    def close(self) -> None:
+        """Wait for every page sent to the workers and record it; stop the workers."""
+        if self._pool is None:
+            return
+        try:
+            self.drain()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _no_terms(text: str) -> list[str]:
+    return []
+
+
+def _fork_workers(
+    renderer: Renderer, root: Path, cut: Callable[[str], list[str]]
+) -> ProcessPoolExecutor | None:
+    global _inherited
+    cores = os.cpu_count() or 1
+    if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _inherited = (renderer, root, cut)
+    pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
+    try:
+        # Fork every worker now, while the build runs no thread of its own.
+        for f in [pool.submit(time.sleep, 0.01) for _ in range(cores)]:
+            f.result()
+    except Exception:  # cannot fork here (limits, sandbox): render inline instead
+        with contextlib.suppress(Exception):
+            pool.shutdown(wait=False, cancel_futures=True)
+        return None
+    finally:
+        _inherited = None  # the parent does not need it; the worker has its own copy
+    return pool
+
+
+@contextlib.contextmanager
+def page_renderer(
+    renderer: Renderer,
+    out: Output,
+    *,
+    parallel: bool,
+    cut: Callable[[str], list[str]] | None = None,
+    sink: TermsSink | None = None,
+) -> Iterator[PageRenderer]:
+    pages = PageRenderer(renderer, out, parallel=parallel, cut=cut, sink=sink)
+    try:
+        yield pages
+    finally:
+        pages.close()
