@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, pipeline, sources
+from . import __version__, sources
 from .cli_common import JsonOpt, config_path, current_config, err, log, open_archive, out, print_json, state
 from .config import Config, find_config_path
 from .errors import NewsdeskError
@@ -24,6 +24,9 @@ from .models import FeedReport, StoredEntry
 from .publish.base import PublishReport, get_publisher
 from .search.commands import register as register_search
 from .store import Store
+
+if TYPE_CHECKING:
+    from . import pipeline
 
 app = typer.Typer(
     help="newsdesk: Chinese finance and policy news, fetched, archived and published.",
@@ -73,6 +76,10 @@ def init(
 
 # run / fetch -----------------------------------------------------------------
 def _fetch_with_progress(config: Config, store: Store, names: list[str], publish: bool) -> pipeline.RunReport:
+    # Imported here: fetching pulls in aiohttp and the cleaning stage, which `build`,
+    # `search` and friends do not need (half a second of every incremental build).
+    from . import pipeline
+
     specs = pipeline.select_feeds(config, names)
     if not specs:
         raise NewsdeskError("no enabled feeds match" + (f": {', '.join(names)}" if names else ""))
@@ -385,6 +392,8 @@ def reclean(
     Publishers pick the new articles up on their next run (`newsdesk publish hexo`, `newsdesk run`).
     """
     config = current_config()
+    from . import pipeline
+
     specs = {f.key: f for f in pipeline.select_feeds(config, feed or [])}
     counts = {"cleaned": 0, "failed": 0, "skipped": 0}
     with open_archive(config) as store:
@@ -454,4 +463,6 @@ def main() -> None:
         app()
     except NewsdeskError as e:
         err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
-        sys.exit(pipeline.EXIT_FATAL)
+        from .pipeline import EXIT_FATAL
+
+        sys.exit(EXIT_FATAL)

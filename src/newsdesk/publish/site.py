@@ -42,7 +42,7 @@ from .site_pool import POOL_FROM, PageRenderer, page_renderer
 from .site_render import STATIC, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
-FORMAT = "1"
+FORMAT = "2"  # 2: entry records without the unused link
 BATCH = 200
 
 # uid → uids of the other entries of the same story (clusters); None: no cluster section.
@@ -91,7 +91,14 @@ class _Build:
         self.manifest_name = "feeds-manifest.json" if feeds_only else "manifest.json"
         self.old = load_manifest(out_root, self.manifest_name, self.fmt)
         self.out = Output(out_root, self.old.get("pages", {}))
-        self.metas: dict[str, Meta] = {uid: Meta.from_json(r) for uid, r in self.old.get("metas", {}).items()}
+        # The raw records are dropped once read: at 100,000 entries they are 100 MB of lists.
+        old_metas = self.old.pop("metas", None)
+        self.metas: dict[str, Meta] = {}
+        if isinstance(old_metas, dict):
+            while old_metas:
+                uid, row = old_metas.popitem()
+                self.metas[uid] = Meta.from_json(row)
+        self.touched = True  # whether any entry changed since the manifest
         self.renderer: Renderer | None = None
         self.search: SearchIndex | None = None
         self.pages: PageRenderer
@@ -101,6 +108,7 @@ class _Build:
     # -- the steps ---------------------------------------------------------------------
     def run(self, groups: list[tuple[str, str]]) -> PublishReport:
         changed, removed, rev = self._changes()
+        self.touched = bool(changed or removed)
         for uid in removed:
             self.metas.pop(uid, None)
         self.renderer = Renderer(self.opts.templates_dir, {"site_title": self.opts.title, "nav": groups})
@@ -417,8 +425,7 @@ class _Build:
             self.old.get("rev") == rev
             and self.old.get("pages") == self.out.pages
             and self.old.get("search", {}) == search_state
-            and self.old.get("metas", {}).keys() == self.metas.keys()
-            and all(self.old["metas"][u] == m.to_json() for u, m in self.metas.items())
+            and not self.touched
         )
         if same:
             return report  # nothing changed: not even the manifest is written

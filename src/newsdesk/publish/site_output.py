@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -84,15 +85,25 @@ def save_manifest(
             for label, items in (("metas", metas), ("pages", sorted(pages.items()))):
                 f.write(f'"{label}":{{')
                 sep = ""
-                for k, v in items:
-                    f.write(f"{sep}{dump(k)}:{dump(v)}")
-                    sep = ","
+                # A thousand records per `dumps` call: one call per record was most of the
+                # time of an incremental build; one call for all, most of its memory.
+                for chunk in _chunks(items, 1000):
+                    body = dump(dict(chunk))
+                    if len(body) > 2:
+                        f.write(sep + body[1:-1])
+                        sep = ","
                 f.write("}," if label == "metas" else "}}")
         os.replace(tmp, target)
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise PublishError(f"{target}: cannot write the build manifest: {e.strerror or e}") from e
+
+
+def _chunks(items: Iterable[tuple[str, Any]], size: int) -> Iterator[list[tuple[str, Any]]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 class Output:

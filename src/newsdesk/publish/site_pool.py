@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PublishError
 from .site_output import Output, write_atomic
 from .site_render import Renderer
+
+if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 POOL_FROM = 1000  # pages to render before a worker process pays for itself
 BATCH = 64  # pages sent to the worker at a time
@@ -159,6 +160,9 @@ def _no_terms(text: str) -> list[str]:
 def _fork_workers(
     renderer: Renderer, root: Path, cut: Callable[[str], list[str]]
 ) -> ProcessPoolExecutor | None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     global _inherited
     cores = os.cpu_count() or 1
     if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
