@@ -388,4 +388,10 @@ def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: boo
     d = build_site(store, forked, related=related)
     assert c.written == d.written < 60
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+    # The search files the incremental build extended are the ones a build from nothing makes
+    # (the new article is the newest, so it gets the same docid either way).
+    fresh = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "three"})
+    build_site(store, fresh, related=related)
+    search = {k: v for k, v in _tree(tmp_path / "three").items() if k.startswith("search/")}
+    assert search == {k: v for k, v in _tree(tmp_path / "one").items() if k.startswith("search/")}
     store.close()

@@ -176,15 +176,6 @@ def _encode_postings(ids: list[int]) -> list[int]:
     return out
 
 
-def _decode_postings(deltas: list[int]) -> list[int]:
-    total = 0
-    out = []
-    for d in deltas:
-        total += d
-        out.append(total)
-    return out
-
-
 class SearchIndex:
     """Builds and extends the index; `finish` writes what changed through the `Output`."""
 
@@ -309,23 +300,34 @@ class SearchIndex:
         buckets: dict[int, dict[str, list[int]]] = {}
         for t, ids in self._open.items():
             buckets.setdefault(bucket(t, POST_BUCKETS), {})[t] = ids
-            db = bucket(t[0], DICT_BUCKETS)
-            d = self._dict_shard(db)
-            mask = int(d.get(t, "0"), 16)
-            if not mask & bit:
-                d[t] = format(mask | bit, "x")
-                self._dirty_dicts.add(db)
-                self._new_chars.update(t)
         for b, new in buckets.items():
             name = f"s{k}/{b}"
             old = None if self.full else _unscript(self.out.read(f"{PREFIX}{name}.js"))
-            merged: dict[str, list[int]] = {}
-            if isinstance(old, dict):
-                merged = {t: _decode_postings(v) for t, v in old.items()}
+            # Postings stay delta-encoded: new docids follow every old one, so a token's new
+            # deltas go on the end of its old ones and nothing else is decoded.
+            merged: dict[str, list[int]] = old if isinstance(old, dict) else {}
             for t, ids in new.items():
-                merged[t] = merged.get(t, []) + ids
-            self._put(name, {t: _encode_postings(v) for t, v in merged.items()})
+                deltas = _encode_postings(ids)
+                have = merged.get(t)
+                if have is None:
+                    merged[t] = deltas
+                    # New to this segment: its dictionary entry gains the segment's bit. (A
+                    # token already in the segment's postings has it: its dictionary shard is
+                    # neither read nor rewritten, which an incremental build would pay for.)
+                    self._mark(t, bit)
+                else:
+                    merged[t] = [*have, deltas[0] - sum(have), *deltas[1:]]
+            self._put(name, merged)
         self._open = {}
+
+    def _mark(self, t: str, bit: int) -> None:
+        db = bucket(t[0], DICT_BUCKETS)
+        d = self._dict_shard(db)
+        mask = int(d.get(t, "0"), 16)
+        if not mask & bit:
+            d[t] = format(mask | bit, "x")
+            self._dirty_dicts.add(db)
+            self._new_chars.update(t)
 
     def _put(self, name: str, data: object) -> None:
         path = f"{PREFIX}{name}.js"
