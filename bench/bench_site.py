@@ -58,6 +58,7 @@ class Row:
     cpu_s: float | None = None  # user + system CPU time of the process tree
     load: float | None = None  # 1-minute load average when the run started (others' work shows here)
     note: str = ""
+    pss_mb: float | None = None  # peak PSS of the process tree (shared pages counted once)
 
     @property
     def pages_per_s(self) -> float | None:
@@ -75,6 +76,7 @@ class Measured:
     load: float
     returncode: int
     output: str
+    pss_mb: float = 0.0
 
 
 # -- measuring -----------------------------------------------------------------------------------
@@ -107,14 +109,30 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def _tree_rss_kb(root: int) -> int:
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared with other processes (a forked worker and its
+    parent) counted once across them, not once per process as RSS does."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree_kb(root: int) -> tuple[int, int]:
+    """RSS and PSS summed over the process tree of `root`."""
     kids = _children()
-    total, todo = 0, [root]
+    rss = pss = 0
+    todo = [root]
     while todo:
         pid = todo.pop()
-        total += _rss_kb(pid)
+        rss += _rss_kb(pid)
+        pss += _pss_kb(pid)
         todo.extend(kids.get(pid, ()))
-    return total
+    return rss, pss
 
 
 def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Measured:
@@ -123,13 +141,14 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Mea
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        peak_kb = 0
+        peak_kb = peak_pss_kb = 0
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak_kb
+            nonlocal peak_kb, peak_pss_kb
             while not done.is_set():
-                peak_kb = max(peak_kb, _tree_rss_kb(proc.pid))
+                rss, pss = _tree_kb(proc.pid)
+                peak_kb, peak_pss_kb = max(peak_kb, rss), max(peak_pss_kb, pss)
                 done.wait(SAMPLE_EVERY)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -143,7 +162,7 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Mea
         output = out.read().decode("utf-8", "replace")
     peak_kb = max(peak_kb, usage.ru_maxrss)  # Linux: kilobytes
     cpu = usage.ru_utime + usage.ru_stime  # includes the children it waited for
-    return Measured(seconds, peak_kb / 1024, cpu, load, proc.returncode, output)
+    return Measured(seconds, peak_kb / 1024, cpu, load, proc.returncode, output, peak_pss_kb / 1024)
 
 
 def count_pages(folder: Path) -> int:
@@ -172,7 +191,15 @@ def newsdesk_build(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
     if m.returncode != 0:
         return Row(size, "newsdesk build", phase, note=f"n/a: {_reason(m.output)}")
     return Row(
-        size, "newsdesk build", phase, m.seconds, count_pages(corpus.site_dir), m.peak_mb, m.cpu_s, m.load
+        size,
+        "newsdesk build",
+        phase,
+        m.seconds,
+        count_pages(corpus.site_dir),
+        m.peak_mb,
+        m.cpu_s,
+        m.load,
+        pss_mb=m.pss_mb,
     )
 
 
@@ -185,7 +212,15 @@ def hexo_generate(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
     if m.returncode != 0:
         return Row(size, "hexo generate", phase, note=f"failed: {_reason(m.output)}")
     return Row(
-        size, "hexo generate", phase, m.seconds, count_pages(site / "public"), m.peak_mb, m.cpu_s, m.load
+        size,
+        "hexo generate",
+        phase,
+        m.seconds,
+        count_pages(site / "public"),
+        m.peak_mb,
+        m.cpu_s,
+        m.load,
+        pss_mb=m.pss_mb,
     )
 
 
@@ -197,7 +232,17 @@ def hugo(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
     m = measure([exe, "--source", str(site)], site)
     if m.returncode != 0:
         return Row(size, "hugo", phase, note=f"failed: {_reason(m.output)}")
-    return Row(size, "hugo", phase, m.seconds, count_pages(site / "public"), m.peak_mb, m.cpu_s, m.load)
+    return Row(
+        size,
+        "hugo",
+        phase,
+        m.seconds,
+        count_pages(site / "public"),
+        m.peak_mb,
+        m.cpu_s,
+        m.load,
+        pss_mb=m.pss_mb,
+    )
 
 
 # -- one size ------------------------------------------------------------------------------------
@@ -301,14 +346,15 @@ def _fmt(v: float | None, spec: str) -> str:
 
 def markdown(rows: list[Row]) -> str:
     out = [
-        "| articles | tool | run | time (s) | CPU (s) | pages | pages/s | peak RSS (MB) | load | note |",
-        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| articles | tool | run | time (s) | CPU (s) | pages | pages/s | peak RSS (MB) | peak PSS (MB)"
+        " | load | note |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         out.append(
             f"| {r.size:,} | {r.tool} | {r.phase} | {_fmt(r.seconds, '.2f')} | {_fmt(r.cpu_s, '.2f')} | "
             f"{'n/a' if r.pages is None else format(r.pages, ',')} | {_fmt(r.pages_per_s, ',.0f')} | "
-            f"{_fmt(r.peak_mb, ',.0f')} | {_fmt(r.load, '.1f')} | {r.note} |"
+            f"{_fmt(r.peak_mb, ',.0f')} | {_fmt(r.pss_mb, ',.0f')} | {_fmt(r.load, '.1f')} | {r.note} |"
         )
     return "\n".join(out)
 
@@ -353,7 +399,11 @@ def targets(rows: list[Row]) -> list[str]:
         lines.append(f"+{ADDED} articles at 10,000 under 1 s: n/a (not measured)")
     if big:
         peak = max(r.peak_mb or 0 for r in big)
-        lines.append(f"peak memory at 100,000 under 300 MB: {peak:.0f} MB → {verdict(peak < 300)}")
+        pss = max(r.pss_mb or 0 for r in big)
+        lines.append(
+            f"peak memory at 100,000 under 300 MB: RSS {peak:.0f} MB, PSS {pss:.0f} MB"
+            f" → {verdict(peak < 300)} (RSS), {verdict(pss < 300)} (PSS)"
+        )
     else:
         lines.append("peak memory at 100,000 under 300 MB: n/a (not measured; run with --100k)")
     return lines
