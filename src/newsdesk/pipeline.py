@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import queue
 import re
 from collections.abc import Callable, Sequence
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 
 from .clean import clean_article
 from .config import Config
@@ -20,7 +22,7 @@ from .fetch import Fetcher, fetch_feed
 from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
 from .publish.base import PublishReport, get_publisher
-from .search import index_is_behind, update_index
+from .search import changes_behind, update_index
 from .store import Store
 from .store.common import content_hash
 
@@ -217,6 +219,12 @@ def select_feeds(config: Config, names: Sequence[str] = ()) -> list[FeedSpec]:
     return feeds
 
 
+# Changes (stored but not yet indexed) from which indexing gets its own process during the
+# run; fewer are indexed in this process after fetching, cheaper than starting Python again.
+FOLLOW_FROM = 1000
+INDEX_NICENESS = 10  # the index process's scheduling priority below the run's
+
+
 def run(
     config: Config,
     store: Store,
@@ -227,27 +235,44 @@ def run(
 ) -> RunReport:
     report = RunReport()
     specs = list(feeds) if feeds is not None else select_feeds(config)
-    report.feeds = asyncio.run(fetch_feeds(config, store, specs, progress))
-    # Story clusters and the search index catch up from the store's change counter (cheap when
-    # nothing changed). The site shows clusters, so it waits for them; Hexo posts do not, so a
-    # large catch-up runs in a second process beside them and the two cores both work.
-    background = None
-    if not config.search_index:
-        pass
-    elif "site" in publishers or "feeds" in publishers or not index_is_behind(config, store):
-        _update_index(config, store, report)
-    else:
-        background = _start_index_process(config)
+    # Story clusters and the search index catch up from the store's change counter. When there
+    # is much to do, a second process follows the store while feeds are fetched and stored
+    # (the two cores both work); it finishes once fetching has ended and it has caught up. The
+    # site and its feeds show clusters, so they wait for it; Hexo posts are written beside it.
+    follower: _IndexProcess | None = None
+    stored = 0
+
+    def on_feed(feed: FeedReport) -> None:
+        nonlocal follower, stored
+        stored += feed.new + feed.updated
+        if follower is None and stored >= FOLLOW_FROM:
+            follower = _IndexProcess(config)
+        if progress:
+            progress(feed)
+
     try:
+        if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
+            follower = _IndexProcess(config)
+        report.feeds = asyncio.run(
+            fetch_feeds(config, store, specs, on_feed if config.search_index else progress)
+        )
+        if follower is not None:
+            follower.fetching_done()
+            if "site" in publishers or "feeds" in publishers:
+                follower.finish(report)
+                follower = None
+        elif config.search_index:
+            _update_index(config, store, report)  # little to do: here, no second process
         for name in publishers:
             try:
                 report.published.append(get_publisher(name).publish(store, config))
             except NewsdeskError as e:
                 report.publish_errors.append(f"publish {name}: {e}")
     finally:
-        # Whatever happened to the publishers, the indexing process is waited for, never orphaned.
-        if background is not None:
-            _finish_index_process(*background, report)
+        # Whatever happened (a failed publisher, Ctrl-C), the indexing process is told that
+        # fetching is over and waited for, never orphaned.
+        if follower is not None:
+            follower.finish(report)
     return report
 
 
@@ -258,37 +283,58 @@ def _update_index(config: Config, store: Store, report: RunReport) -> None:
         report.publish_errors.append(f"search index: {e}")
 
 
-def _finish_index_process(process: BaseProcess, results: Queue[int | str], report: RunReport) -> None:
-    process.join()
-    try:
-        outcome: int | str = results.get(timeout=5)
-    except queue.Empty:
-        outcome = f"indexing process exited with code {process.exitcode}"
-    results.close()
-    if isinstance(outcome, int):
-        report.indexed = outcome
-    else:
-        report.publish_errors.append(f"search index: {outcome}")
+class _IndexProcess:
+    """`update_index` following the store in a second process while this one fetches."""
+
+    def __init__(self, config: Config) -> None:
+        # spawn, not fork: the parent runs an event loop, may run threads (a progress bar) and
+        # holds an open SQLite connection, none of which a forked child may inherit safely.
+        # The child opens its own.
+        ctx = multiprocessing.get_context("spawn")
+        self._results: Queue[int | str] = ctx.Queue()
+        self._fetched = ctx.Event()
+        self._process: BaseProcess = ctx.Process(
+            target=_index_worker, args=(config, self._fetched, self._results), name="newsdesk-index"
+        )
+        self._process.start()
+
+    def fetching_done(self) -> None:
+        """Nothing more will be stored: the process catches up and ends."""
+        self._fetched.set()
+
+    def finish(self, report: RunReport) -> None:
+        self._fetched.set()
+        self._process.join()
+        try:
+            # A result is sent before a clean exit; after a crash or a signal there is none.
+            outcome: int | str = self._results.get(timeout=5 if self._process.exitcode == 0 else 0.1)
+        except queue.Empty:
+            outcome = f"indexing process exited with code {self._process.exitcode}"
+        self._results.close()
+        if isinstance(outcome, int):
+            report.indexed = outcome
+        else:
+            report.publish_errors.append(f"search index: {outcome}")
 
 
-def _index_worker(config: Config, results: Queue[int | str]) -> None:
+def _index_worker(config: Config, fetched: Event, results: Queue[int | str]) -> None:
     from .store import open_store
+
+    parent = multiprocessing.parent_process()
+    # Background work: fetching and publishing in the parent come first when the cores are busy.
+    os.nice(INDEX_NICENESS)
+
+    def follow(timeout: float) -> bool:
+        # Fetching has ended, or the parent died without saying so: catch up, then stop.
+        return fetched.wait(timeout) or (parent is not None and not parent.is_alive())
 
     try:
         store = open_store(config.database_url)
         try:
-            results.put(update_index(config, store))
+            results.put(update_index(config, store, follow=follow))
         finally:
             store.close()
     except NewsdeskError as e:
         results.put(str(e))
-
-
-def _start_index_process(config: Config) -> tuple[BaseProcess, Queue[int | str]]:
-    # spawn, not fork: the parent may run threads (a progress bar) and holds an open SQLite
-    # connection, neither of which a forked child may inherit safely. The child opens its own.
-    ctx = multiprocessing.get_context("spawn")
-    results: Queue[int | str] = ctx.Queue()
-    process = ctx.Process(target=_index_worker, args=(config, results), name="newsdesk-index")
-    process.start()
-    return process, results
+    except KeyboardInterrupt:  # Ctrl-C reached the whole process group: the parent reports it
+        results.put("interrupted")

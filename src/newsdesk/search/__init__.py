@@ -21,8 +21,17 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..store import Store
     from .index import SearchIndex
+    from .update import Follow
 
-__all__ = ["SIDECAR", "SearchError", "index_path", "open_index", "update_index"]
+__all__ = [
+    "SIDECAR",
+    "SearchError",
+    "changes_behind",
+    "index_is_behind",
+    "index_path",
+    "open_index",
+    "update_index",
+]
 
 SIDECAR = "newsdesk-index.json"  # in the index folder: schema version and the store rev applied
 
@@ -54,18 +63,29 @@ def index_is_behind(config: Config, store: Store) -> bool:
     return store.cluster_mark() != head or _applied_rev(index_path(config)) != head
 
 
-def update_index(config: Config, store: Store) -> int:
+def changes_behind(config: Config, store: Store) -> int:
+    """How many changes the clusters or the search index (whichever is further back) have to
+    catch up; the whole archive when either must be rebuilt. A few cheap queries."""
+    head = store.max_rev()
+    marks = [store.cluster_mark(), _applied_rev(index_path(config))]
+    return head - min(m if m is not None and m <= head else 0 for m in marks)
+
+
+def update_index(config: Config, store: Store, *, follow: Follow | None = None) -> int:
     """Bring the story clusters and the search index up to date with `store` (one pass over
     the changes for both); returns how many changes the index took in. Costs a few small
-    queries and no heavy import when nothing changed."""
-    if not index_is_behind(config, store):
+    queries and no heavy import when nothing changed.
+
+    `follow`: another process is storing changes; keep applying them as they come until
+    `follow` reports it finished (`update.catch_up`)."""
+    if follow is None and not index_is_behind(config, store):
         return 0
     from .index import TantivyIndex
     from .update import catch_up
 
     index = TantivyIndex(index_path(config), database_url=config.database_url, store=store)
     try:
-        return catch_up(store, index, clusters=True)[0]
+        return catch_up(store, index, clusters=True, follow=follow)[0]
     finally:
         index.close()
 

@@ -249,19 +249,21 @@ class TantivyIndex:
         changes: Sequence[tuple[int, str, bool]],
         docs: Mapping[str, tuple[EntryText, Prepared]],
         *,
-        empty: bool = False,
+        added: set[str] | None = None,
     ) -> None:
         """Apply changes in order: delete by uid, then add the entry if it still exists, so
-        applying a change twice (after a crash) changes nothing. `empty`: the index held
-        nothing when this catch-up began and has committed nothing since, so there is
-        nothing to delete (a first build skips 1 delete per document)."""
+        applying a change twice (after a crash) changes nothing. `added`: the index held no
+        documents when this catch-up began, and these are the uids it has added since (updated
+        here); only they can need deleting (a first build skips a delete per document)."""
         for _, uid, removed in changes:
-            if not empty:
+            if added is None or uid in added:
                 writer.delete_documents_by_term("uid", uid)
             # A removal only deletes: if the entry came back, its own later change adds it.
             found = None if removed else docs.get(uid)
             if found is not None:
                 writer.add_document(document(*found))
+                if added is not None:
+                    added.add(uid)
 
     def commit(self, writer: tantivy.IndexWriter, rev: int) -> None:
         """Commit, then record `rev` as applied (never before: see the module doc)."""

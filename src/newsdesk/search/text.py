@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ..models import StoredEntry
 
-__all__ = ["EntryText", "entry_text", "strip_html"]
+__all__ = ["EntryText", "entry_text", "html_text", "strip_html"]
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,23 @@ _SPACES = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
+def html_text(fragment: str) -> str:
+    """Text of an HTML fragment, without comments, scripts, styles and tags, its whitespace
+    left as it comes: `strip_html` without the tidying, for words and shingles (both ignore
+    whitespace), so indexing does not pay for it."""
+    if "<" not in fragment and "&" not in fragment:
+        return fragment
+    text = _COMMENT.sub("", fragment)
+    text = _INVISIBLE.sub("", text)
+    text = _BLOCK.sub("\n", text)
+    return html.unescape(_TAG.sub("", text))
+
+
 def strip_html(fragment: str) -> str:
     """Text of an HTML fragment, one block per line, without comments, scripts and styles."""
     if "<" not in fragment and "&" not in fragment:
         return fragment.strip()
-    text = _COMMENT.sub("", fragment)
-    text = _INVISIBLE.sub("", text)
-    text = _BLOCK.sub("\n", text)
-    text = html.unescape(_TAG.sub("", text))
-    text = _SPACES.sub(" ", text)
+    text = _SPACES.sub(" ", html_text(fragment))
     return _BLANK_LINES.sub("\n", "\n".join(line.strip() for line in text.split("\n"))).strip()
 
 
