@@ -36,7 +36,7 @@ from ..store import Store
 from . import feeds as fmt
 from .base import Progress, PublishReport, register
 from .site_lists import Listing, pages, plan
-from .site_model import Meta, category_paths, href, plain, shorten
+from .site_model import Meta, category_paths, entry_mark, href, plain, shorten
 from .site_output import Output, digest, load_manifest, save_manifest
 from .site_pool import POOL_FROM, PageRenderer, page_renderer
 from .site_render import STATIC, Renderer, article_body, fmt_time, safe_body
@@ -183,8 +183,11 @@ class _Build:
             entries = self.store.get_entries(todo[start : start + BATCH])
             entries.sort(key=lambda e: ((e.published or e.first_seen), e.uid))
             for e in entries:
-                m = Meta.from_entry(e)
-                self.metas[e.uid] = m
+                # A record read earlier in this build is reused: a second copy of every string
+                # of 100,000 records is what the second pass would otherwise leave behind.
+                m = self.metas.get(e.uid)
+                if first_pass or m is None or m.mark != entry_mark(e):
+                    m = self.metas[e.uid] = Meta.from_entry(e)
                 text = None
                 if search_now and self.search is not None and self.search.needs(m):
                     text = e.article.text if e.article is not None else plain(e.content)
