@@ -20,12 +20,13 @@ archive (time per article, clusters found) and precision/recall/F1 on the labell
 tests/data/clusters.
 
 ``--ingest`` runs the core benchmark's cold run (bench_run.py: `newsdesk run`, 1,000 feeds
-× 50 items from a loopback server) and then `update_index` on the archive it left, in the
-same run, and reports what indexing and clustering add to the ingest time.
+× 50 items from a loopback server, Hexo posts) with the search stage off (`--no-index`) and on,
+alternating, `--pairs` times, and reports every pair and the median ratio: what indexing and
+clustering add to the ingest time.
 
     .venv/bin/python bench/bench_search.py --articles 100000
     .venv/bin/python bench/bench_search.py --articles 1000000 --engines tantivy
-    .venv/bin/python bench/bench_search.py --ingest
+    .venv/bin/python bench/bench_search.py --ingest [--pairs 3]
 """
 
 from __future__ import annotations
@@ -458,49 +459,35 @@ def run_articles(n: int, engines: list[str], work: Path, *, cluster_archive: boo
 
 
 # ingest overhead ------------------------------------------------------------------------------
-def run_ingest(work: Path) -> dict[str, Any]:
-    """The core cold run, then what update_index adds, back to back on the same machine."""
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "bench_run.py"), "--feeds", "1000", "--items", "50", "--keep"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    core = json.loads(proc.stdout[proc.stdout.index("{") :])
-    kept = Path(proc.stderr.strip().rsplit("work folder kept: ", 1)[1].split()[0])
-    try:
-        code = (
-            "import sys, time, json\n"
-            "from newsdesk.config import load_config\n"
-            "from newsdesk.store import open_store\n"
-            "from newsdesk.search import update_index\n"
-            "c = load_config(__import__('pathlib').Path(sys.argv[1]))\n"
-            "s = open_store(c.database_url)\n"
-            "t = time.perf_counter(); n = update_index(c, s); first = time.perf_counter() - t\n"
-            "t = time.perf_counter(); m = update_index(c, s); again = time.perf_counter() - t\n"
-            "print(json.dumps({'indexed': n, 'seconds': first, 'again': m, 'again_seconds': again}))\n"
-        )
-        t = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-c", code, str(kept / "newsdesk.yaml")],
+def run_ingest(pairs: int = 3, feeds: int = 1000, items: int = 50) -> dict[str, Any]:
+    """What indexing and clustering add to the core cold run (`bench_run.py`: `newsdesk run`,
+    Hexo posts): runs without the search stage and with it, alternating, `pairs` times (the
+    disk of a shared machine drifts by 2x within minutes; a pair is close in time)."""
+
+    def cold(*extra: str) -> float:
+        args = ["--feeds", str(feeds), "--items", str(items), *extra]
+        proc = subprocess.run(
+            [sys.executable, str(HERE / "bench_run.py"), *args],
             capture_output=True,
             text=True,
             check=True,
         )
-        wall = time.perf_counter() - t
-        upd = json.loads(out.stdout)
-        return {
-            "core_cold_s": core["cold_seconds"],
-            "core_entries": core["cold_entries"],
-            "update_index_s": round(upd["seconds"], 2),
-            "update_index_process_s": round(wall, 2),
-            "added_to_ingest": f"{100 * wall / core['cold_seconds']:.0f}%",
-            "nothing_changed_update_ms": round(upd["again_seconds"] * 1000, 2),
-            "index_mb": round(dir_size(kept / "newsdesk.db.search") / 1e6, 1),
-            "versions": versions(),
-        }
-    finally:
-        shutil.rmtree(kept, ignore_errors=True)
+        return float(json.loads(proc.stdout[proc.stdout.index("{") :])["cold_seconds"])
+
+    rows = []
+    for _ in range(pairs):
+        without, with_index = cold("--no-index"), cold()
+        rows.append({"no_index_s": without, "index_s": with_index, "ratio": round(with_index / without, 2)})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    median = statistics.median(r["ratio"] for r in rows)
+    return {
+        "feeds": feeds,
+        "items_per_feed": items,
+        "pairs": rows,
+        "median_ratio": round(median, 2),
+        "added_to_ingest": f"{100 * (median - 1):.0f}%",
+        "versions": versions(),
+    }
 
 
 def main() -> None:
@@ -508,8 +495,10 @@ def main() -> None:
     ap.add_argument("--articles", type=int, help="build an archive of this many articles and measure")
     ap.add_argument("--engines", default="tantivy,jieba,trigram,reader", help="comma-separated")
     ap.add_argument(
-        "--ingest", action="store_true", help="measure what update_index adds to the core cold run"
+        "--ingest", action="store_true", help="measure what the search stage adds to the core cold run"
     )
+    ap.add_argument("--pairs", type=int, default=3, help="--ingest: runs without/with the index (default 3)")
+    ap.add_argument("--feeds", type=int, default=1000, help="--ingest: feeds of the core run (default 1000)")
     ap.add_argument("--work", type=Path, help="work folder (default: a temporary one, removed after)")
     ap.add_argument("--no-archive-clustering", action="store_true", help="skip clustering the whole archive")
     args = ap.parse_args()
@@ -520,7 +509,7 @@ def main() -> None:
     try:
         result: dict[str, Any] = {}
         if args.ingest:
-            result["ingest"] = run_ingest(work)
+            result["ingest"] = run_ingest(args.pairs, args.feeds)
             print(json.dumps({"ingest": result["ingest"]}, ensure_ascii=False), file=sys.stderr, flush=True)
         if args.articles:
             result["search"] = run_articles(
