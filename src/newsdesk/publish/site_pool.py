@@ -30,7 +30,7 @@ from .site_render import Renderer
 if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for them
     from concurrent.futures import Future, ProcessPoolExecutor
 
-POOL_FROM = 1000  # pages to render before a worker process pays for itself
+POOL_FROM = 5000  # changed entries from which worker processes pay for themselves
 BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
 
