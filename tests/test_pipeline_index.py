@@ -10,6 +10,7 @@ from pathlib import Path
 
 from newsdesk.config import load_config
 from newsdesk.pipeline import FOLLOW_FROM, run
+from newsdesk.publish.site import SitePublisher
 from newsdesk.search import SIDECAR, index_path, open_index
 from newsdesk.store import open_store
 from server import FeedServer, Reply
@@ -118,4 +119,31 @@ def test_an_index_process_error_is_reported_and_the_run_goes_on(
         assert index.applied_rev() == store.max_rev()
     finally:
         index.close()
+        store.close()
+
+
+def test_the_site_waits_for_the_index_process(tmp_path: Path, feed_server: FeedServer) -> None:
+    """With the site among the publishers, the run builds it only after the index process has
+    finished: every page is built from the final clusters (a rebuild right after writes
+    nothing) and no page of the site is older than the index's last commit."""
+    n = FOLLOW_FROM + 100
+    feed_server.route("/first.xml", rss("甲", n))
+    feed_server.route("/second.xml", rss("乙", 40))  # copies of the same notices: clusters
+    path = write_config(tmp_path, [feed_server.url("/first.xml"), feed_server.url("/second.xml")])
+    path.write_text(path.read_text("utf-8").replace("hexo_dir: posts\n", "site_dir: site\n"), "utf-8")
+    config = load_config(path)
+    store = open_store(config.database_url)
+    try:
+        report = run(config, store, publishers=("site",))
+        assert report.publish_errors == [] and report.indexed == n + 40
+        assert store.cluster_mark() == store.max_rev()
+        committed = (index_path(config) / SIDECAR).stat().st_mtime
+        site = tmp_path / "site"
+        pages = [p for p in site.rglob("*.html")]
+        assert len(pages) > n
+        assert min(p.stat().st_mtime for p in pages) >= committed
+        clustered = [p for p in (site / "a").rglob("*.html") if "其他媒体报道" in p.read_text("utf-8")]
+        assert clustered, "no article page shows its story's other outlets"
+        assert SitePublisher().publish(store, config).written == 0
+    finally:
         store.close()
