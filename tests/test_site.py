@@ -16,6 +16,7 @@ import pytest
 
 from cli_helpers import feeds_yaml, run_cli
 from newsdesk.config import Config
+from newsdesk.errors import PublishError
 from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry
 from newsdesk.publish.site import build_site
 from newsdesk.store import SQLiteStore
@@ -394,4 +395,22 @@ def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: boo
     build_site(store, fresh, related=related)
     search = {k: v for k, v in _tree(tmp_path / "three").items() if k.startswith("search/")}
     assert search == {k: v for k, v in _tree(tmp_path / "one").items() if k.startswith("search/")}
+    store.close()
+
+
+def test_a_worker_that_cannot_write_fails_the_build_with_a_clear_error(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "archive.db")
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    entries = [_entry(i, f"第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(300)]
+    store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a").write_text("not a folder", "utf-8")  # article pages cannot go anywhere
+    config = SiteConfig.model_validate({"base_dir": tmp_path})
+    with pytest.raises(PublishError, match=r"/site/a/\w\w: cannot create folder"):
+        build_site(store, config, parallel=True)
+    # Nothing vouches for pages that were not written: the next build (folder fixed) does them all.
+    (site / "a").unlink()
+    assert build_site(store, config).written > 300
     store.close()

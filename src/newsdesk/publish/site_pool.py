@@ -56,7 +56,10 @@ def _render_batch(jobs: list[Job]) -> list[Done]:
         target = root / path
         written = False
         if old_hash != h or not _same_size(target, len(data)):
-            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise PublishError(f"{target.parent}: cannot create folder: {e.strerror or e}") from e
             write_atomic(target, data)
             written = True
         done.append((path, key, h, written, cut(text) if text is not None else None))
@@ -142,6 +145,13 @@ class PageRenderer:
         while self._pending:
             self._collect(*self._pending.popleft())
 
+    def abort(self) -> None:
+        """Stop the workers without waiting for the pages sent to them."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            self._pending.clear()
+
     def close(self) -> None:
         """Wait for every page sent to the workers and record it; stop the workers."""
         if self._pool is None:
@@ -194,5 +204,7 @@ def page_renderer(
     pages = PageRenderer(renderer, out, parallel=parallel, cut=cut, sink=sink)
     try:
         yield pages
-    finally:
-        pages.close()
+    except BaseException:
+        pages.abort()  # a failed or interrupted build: stop the workers, record nothing more
+        raise
+    pages.close()
