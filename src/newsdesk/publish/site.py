@@ -37,7 +37,7 @@ from . import feeds as fmt
 from .base import Progress, PublishReport, register
 from .site_lists import Listing, pages, plan
 from .site_model import Meta, category_paths, entry_mark, href, plain, shorten
-from .site_output import Output, digest, load_manifest, save_manifest
+from .site_output import STATE_DIR, Output, digest, load_manifest, save_manifest
 from .site_pool import POOL_FROM, PageRenderer, page_renderer
 from .site_render import STATIC, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
@@ -111,7 +111,11 @@ class _Build:
         self.touched = bool(changed or removed)
         for uid in removed:
             self.metas.pop(uid, None)
-        self.renderer = Renderer(self.opts.templates_dir, {"site_title": self.opts.title, "nav": groups})
+        self.renderer = Renderer(
+            self.opts.templates_dir,
+            {"site_title": self.opts.title, "nav": groups},
+            cache_dir=self.root / STATE_DIR / "jinja",
+        )
         # Everything every page depends on: format, templates, options, the navigation.
         self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
         parallel = not self.feeds_only and (
