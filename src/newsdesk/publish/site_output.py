@@ -49,6 +49,27 @@ def write_atomic(target: Path, data: bytes) -> None:
         raise PublishError(f"{target}: cannot write: {e.strerror or e}") from e
 
 
+def page_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def is_unchanged(target: Path, old_hash: str | None, h: str, size: int) -> bool:
+    """True when the file the previous build wrote has these bytes still (hash and size)."""
+    if old_hash != h:
+        return False
+    try:
+        return target.stat().st_size == size
+    except OSError:
+        return False
+
+
+def make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PublishError(f"{folder}: cannot create folder: {e.strerror or e}") from e
+
+
 def load_manifest(root: Path, name: str, fmt: str) -> dict[str, Any]:
     """The previous build's manifest, or an empty one (first build, other format, damaged)."""
     try:
@@ -145,23 +166,16 @@ class Output:
 
     def put(self, path: str, key: str, data: bytes) -> bool:
         """Record `path` as built from `key`; write it only if its bytes changed. True if written."""
-        h = hashlib.blake2b(data, digest_size=12).hexdigest()
+        h = page_hash(data)
         self.pages[path] = [key, h]
         target = self.root / path
         old = self.old.get(path)
-        if old is not None and old[1] == h:
-            try:
-                if target.stat().st_size == len(data):
-                    self.unchanged += 1
-                    return False
-            except OSError:
-                pass
+        if is_unchanged(target, old[1] if old else None, h, len(data)):
+            self.unchanged += 1
+            return False
         parent = target.parent
         if parent not in self._dirs:
-            try:
-                parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise PublishError(f"{parent}: cannot create folder: {e.strerror or e}") from e
+            make_folder(parent)
             self._dirs.add(parent)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="site-write")

@@ -15,7 +15,6 @@ sending contexts would cost more than they save.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
 from collections import deque
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PublishError
-from .site_output import Output, write_atomic
+from .site_output import Output, is_unchanged, make_folder, page_hash, write_atomic
 from .site_render import Renderer
 
 if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for them
@@ -44,6 +43,7 @@ TermsSink = Callable[[Any, list[str]], None]
 
 # What a forked worker inherits: set just before the fork, read only in the worker.
 _inherited: tuple[Renderer, Path, Callable[[str], list[str]]] | None = None
+_folders: set[Path] = set()  # folders a worker has made (each worker fills its own copy)
 
 
 def _render_batch(jobs: list[Job]) -> list[Done]:
@@ -52,25 +52,16 @@ def _render_batch(jobs: list[Job]) -> list[Done]:
     done: list[Done] = []
     for template, path, key, ctx, old_hash, text in jobs:
         data = renderer.render(template, path, **ctx)
-        h = hashlib.blake2b(data, digest_size=12).hexdigest()
+        h = page_hash(data)
         target = root / path
-        written = False
-        if old_hash != h or not _same_size(target, len(data)):
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise PublishError(f"{target.parent}: cannot create folder: {e.strerror or e}") from e
+        written = not is_unchanged(target, old_hash, h, len(data))
+        if written:
+            if target.parent not in _folders:
+                make_folder(target.parent)
+                _folders.add(target.parent)
             write_atomic(target, data)
-            written = True
         done.append((path, key, h, written, cut(text) if text is not None else None))
     return done
-
-
-def _same_size(target: Path, size: int) -> bool:
-    try:
-        return target.stat().st_size == size
-    except OSError:
-        return False
 
 
 class PageRenderer:
