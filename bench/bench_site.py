@@ -184,23 +184,18 @@ def _reason(output: str) -> str:
 # -- the three tools -----------------------------------------------------------------------------
 
 
+def _row(size: int, tool: str, phase: str, m: Measured, output: Path, failed: str = "failed") -> Row:
+    """A measured run as a row: its numbers and the pages in `output`, or why it failed."""
+    if m.returncode != 0:
+        return Row(size, tool, phase, note=f"{failed}: {_reason(m.output)}")
+    pages = count_pages(output)
+    return Row(size, tool, phase, m.seconds, pages, m.peak_mb, m.cpu_s, m.load, pss_mb=m.pss_mb)
+
+
 def newsdesk_build(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
     cmd = [sys.executable, "-m", "newsdesk", "--config", str(corpus.config), "build", "--json"]
-    m = measure(cmd, corpus.work, env)
-    if m.returncode != 0:
-        return Row(size, "newsdesk build", phase, note=f"n/a: {_reason(m.output)}")
-    return Row(
-        size,
-        "newsdesk build",
-        phase,
-        m.seconds,
-        count_pages(corpus.site_dir),
-        m.peak_mb,
-        m.cpu_s,
-        m.load,
-        pss_mb=m.pss_mb,
-    )
+    return _row(size, "newsdesk build", phase, measure(cmd, corpus.work, env), corpus.site_dir, "n/a")
 
 
 def hexo_generate(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
@@ -208,20 +203,7 @@ def hexo_generate(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
     node = shutil.which("node") or "node"
     cmd = [node, f"--max-old-space-size={HEXO_HEAP_MB}", str(site / "node_modules/hexo/bin/hexo"), "generate"]
     env = dict(os.environ, NO_COLOR="1")
-    m = measure(cmd, site, env)
-    if m.returncode != 0:
-        return Row(size, "hexo generate", phase, note=f"failed: {_reason(m.output)}")
-    return Row(
-        size,
-        "hexo generate",
-        phase,
-        m.seconds,
-        count_pages(site / "public"),
-        m.peak_mb,
-        m.cpu_s,
-        m.load,
-        pss_mb=m.pss_mb,
-    )
+    return _row(size, "hexo generate", phase, measure(cmd, site, env), site / "public")
 
 
 def hugo(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
@@ -229,20 +211,7 @@ def hugo(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
     exe = shutil.which("hugo")
     if exe is None:
         return Row(size, "hugo", phase, note="n/a: hugo is not installed (apt-get install hugo)")
-    m = measure([exe, "--source", str(site)], site)
-    if m.returncode != 0:
-        return Row(size, "hugo", phase, note=f"failed: {_reason(m.output)}")
-    return Row(
-        size,
-        "hugo",
-        phase,
-        m.seconds,
-        count_pages(site / "public"),
-        m.peak_mb,
-        m.cpu_s,
-        m.load,
-        pss_mb=m.pss_mb,
-    )
+    return _row(size, "hugo", phase, measure([exe, "--source", str(site)], site), site / "public")
 
 
 # -- one size ------------------------------------------------------------------------------------
