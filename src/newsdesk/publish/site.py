@@ -37,12 +37,12 @@ from . import feeds as fmt
 from .base import Progress, PublishReport, register
 from .site_lists import Listing, pages, plan
 from .site_model import Meta, category_paths, entry_mark, href, plain, shorten
-from .site_output import STATE_DIR, Output, digest, load_manifest, save_manifest
+from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
 from .site_pool import POOL_FROM, PageRenderer, page_renderer
 from .site_render import STATIC, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
-FORMAT = "2"  # 2: entry records without the unused link
+FORMAT = "3"  # 2: entry records without the unused link; 3: SHA-256 page hashes
 BATCH = 200
 
 # uid → uids of the other entries of the same story (clusters); None: no cluster section.
@@ -215,8 +215,10 @@ class _Build:
         return [self.metas[r] for r in self.related(uid) if r in self.metas and r != uid]
 
     def _article_key(self, m: Meta) -> str:
-        rel = [(r.uid, r.mark) for r in self._related(m.uid)]
-        return digest(self.global_key, m.mark, rel)
+        rel = self._related(m.uid)
+        if not rel:  # most articles: a key for every one of them is made on every build
+            return quick_key(self.global_key, m.mark)
+        return digest(self.global_key, m.mark, [(r.uid, r.mark) for r in rel])
 
     def _articles(self, ordered: list[Meta]) -> None:
         self.pages.drain()  # pages (and terms) of the first pass recorded
@@ -280,7 +282,7 @@ class _Build:
                     lst.title,
                     lst.crumbs,
                     children if page.number == 0 else [],
-                    [(m.uid, m.mark) for m in page.items],
+                    " ".join([m.uid + m.mark for m in page.items]),  # one string: cheap to digest
                     page.older,
                     page.newer,
                 )
@@ -436,12 +438,18 @@ class _Build:
         )
         if same:
             return report  # nothing changed: not even the manifest is written
-        if self.out.written or self.out.removed:
-            os.sync()  # pages on disk before the manifest that vouches for them
+        head: dict[str, Any] = {"format": self.fmt, "rev": rev, "search": search_state}
+        # Pages on disk before the manifest that vouches for them: synced now, or trusted only
+        # within this boot of the machine (see site_output).
+        boot = boot_id()
+        if boot is not None:
+            head["boot"] = boot
+        elif self.out.written or self.out.removed:
+            os.sync()
         save_manifest(
             self.root,
             self.manifest_name,
-            {"format": self.fmt, "rev": rev, "search": search_state},
+            head,
             metas=((u, m.to_json()) for u, m in sorted(self.metas.items())),
             pages=self.out.pages,
         )
@@ -498,21 +506,14 @@ class SitePublisher:
 
 
 def _cluster_provider(store: Store) -> RelatedProvider:
-    """uid → the other members of its story cluster, read once per build (clusters are few)."""
+    """uid → the other members of its story cluster, read once per build in one query."""
+    members: dict[str, list[str]] = {}
+    for cluster_id, uid in store.cluster_member_uids():
+        members.setdefault(cluster_id, []).append(uid)
     others: dict[str, list[str]] = {}
-    offset = 0
-    while True:
-        page = store.list_clusters(limit=1000, offset=offset)
-        for summary in page:
-            found = store.get_cluster(summary.id)
-            if found is None:
-                continue
-            uids = [m.uid for m in found[1]]
-            for uid in uids:
-                others[uid] = [u for u in uids if u != uid]
-        if len(page) < 1000:
-            break
-        offset += 1000
+    for uids in members.values():
+        for uid in uids:
+            others[uid] = [u for u in uids if u != uid]
     return lambda uid: others.get(uid, ())
 
 

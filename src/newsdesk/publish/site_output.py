@@ -8,14 +8,17 @@ the site folder on purpose: wiping the folder also wipes the manifest, and the n
 is a full one.
 
 Writes are atomic (temporary file + `os.replace`) so a reader or web server never sees half
-a page, and not fsynced one by one: the publisher calls `os.sync()` once, before it saves the
-manifest, so after a crash the manifest never claims a file that is not on disk.
+a page, and not fsynced at all where the kernel tells its boot id (Linux): the manifest
+records the boot it was written in, and a manifest from another boot is not trusted (the
+next build is a full one), because only a crash of the machine loses written pages that were
+not yet on disk; a crashed build process loses nothing the kernel accepted. Elsewhere the
+publisher calls `os.sync()` once, before it saves the manifest. Either way the manifest never
+vouches for a page that is not on disk. (A sync cost a third of an incremental build.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import itertools
 import json
@@ -26,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..errors import PublishError
 
 STATE_DIR = ".newsdesk"
@@ -34,6 +39,12 @@ STATE_DIR = ".newsdesk"
 def digest(*parts: object) -> str:
     """A short, stable key over values that `json` can serialise."""
     raw = json.dumps(parts, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def quick_key(*parts: str) -> str:
+    """`digest` of a few strings without a JSON encoding (a different key from `digest`'s)."""
+    raw = "\x1f".join(parts)
     return hashlib.blake2b(raw.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 
@@ -50,7 +61,9 @@ def write_atomic(target: Path, data: bytes) -> None:
 
 
 def page_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
+    # SHA-256, not BLAKE2: CPUs with SHA extensions hash it twice as fast, and a cold build
+    # hashes every byte of the site (160 MB at 10,000 articles).
+    return hashlib.sha256(data).hexdigest()[:24]
 
 
 def is_unchanged(target: Path, old_hash: str | None, h: str, size: int) -> bool:
@@ -70,14 +83,36 @@ def make_folder(folder: Path) -> None:
         raise PublishError(f"{folder}: cannot create folder: {e.strerror or e}") from e
 
 
-def load_manifest(root: Path, name: str, fmt: str) -> dict[str, Any]:
-    """The previous build's manifest, or an empty one (first build, other format, damaged)."""
+_BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def boot_id() -> str | None:
+    """This boot of the machine (Linux), or None where the kernel does not tell."""
     try:
-        data = json.loads((root / STATE_DIR / name).read_bytes())
-    except (OSError, ValueError):
+        return _BOOT_ID.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def load_manifest(root: Path, name: str, fmt: str) -> dict[str, Any]:
+    """The previous build's manifest, or an empty one (first build, other format, damaged,
+    or written without a sync in an earlier boot of the machine)."""
+    try:
+        raw = (root / STATE_DIR / name).read_bytes()
+    except OSError:
         return {}
+    try:
+        data = orjson.loads(raw)  # three times as fast as json: it is most of a small build
+    except orjson.JSONDecodeError:
+        try:
+            data = json.loads(raw)  # text orjson refuses (lone surrogates) that json wrote
+        except ValueError:
+            return {}
     if not isinstance(data, dict) or data.get("format") != fmt:
         return {}
+    unsynced = data.get("boot")
+    if unsynced is not None and unsynced != boot_id():
+        return {}  # the machine restarted: pages it vouches for may never have reached the disk
     return data
 
 
@@ -96,29 +131,35 @@ def save_manifest(
     """
     target = root / STATE_DIR / name
     tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
-    dump = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8", errors="surrogatepass") as f:
-            f.write("{")
+        with open(tmp, "wb") as f:
+            f.write(b"{")
             for key, value in sorted(head.items()):
-                f.write(f"{dump(key)}:{dump(value)},")
+                f.write(_dump(key) + b":" + _dump(value) + b",")
             for label, items in (("metas", metas), ("pages", sorted(pages.items()))):
-                f.write(f'"{label}":{{')
-                sep = ""
-                # A thousand records per `dumps` call: one call per record was most of the
-                # time of an incremental build; one call for all, most of its memory.
+                f.write(b'"' + label.encode() + b'":{')
+                sep = b""
+                # A thousand records per dump: one call per record was most of the time of an
+                # incremental build; one call for all, most of its memory.
                 for chunk in _chunks(items, 1000):
-                    body = dump(dict(chunk))
+                    body = _dump(dict(chunk))
                     if len(body) > 2:
                         f.write(sep + body[1:-1])
-                        sep = ","
-                f.write("}," if label == "metas" else "}}")
+                        sep = b","
+                f.write(b"}," if label == "metas" else b"}}")
         os.replace(tmp, target)
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise PublishError(f"{target}: cannot write the build manifest: {e.strerror or e}") from e
+
+
+def _dump(value: object) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # a lone surrogate (from a name in the config): json writes it escaped
+        return json.dumps(value, separators=(",", ":"), sort_keys=True).encode("ascii")
 
 
 def _chunks(items: Iterable[tuple[str, Any]], size: int) -> Iterator[list[tuple[str, Any]]]:

@@ -36,13 +36,13 @@ IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued
 # (template, path, key, context, hash the previous build recorded for the path or None,
 #  text to cut into search terms or None)
 Job = tuple[str, str, str, dict[str, Any], "str | None", "str | None"]
-# (path, key, hash, written, search terms or None)
-Done = tuple[str, str, str, bool, "list[str] | None"]
+# (path, key, hash, written, search terms joined by newlines, or None)
+Done = tuple[str, str, str, bool, "str | None"]
 # Called, in the order pages were sent, with the search terms of a page's text.
-TermsSink = Callable[[Any, list[str]], None]
+TermsSink = Callable[[Any, str], None]
 
 # What a forked worker inherits: set just before the fork, read only in the worker.
-_inherited: tuple[Renderer, Path, Callable[[str], list[str]]] | None = None
+_inherited: tuple[Renderer, Path, Callable[[str], str]] | None = None
 _folders: set[Path] = set()  # folders a worker has made (each worker fills its own copy)
 
 
@@ -73,7 +73,7 @@ class PageRenderer:
         out: Output,
         *,
         parallel: bool,
-        cut: Callable[[str], list[str]] | None = None,
+        cut: Callable[[str], str] | None = None,
         sink: TermsSink | None = None,
     ) -> None:
         self.renderer = renderer
@@ -154,13 +154,11 @@ class PageRenderer:
             self._pool = None
 
 
-def _no_terms(text: str) -> list[str]:
-    return []
+def _no_terms(text: str) -> str:
+    return ""
 
 
-def _fork_workers(
-    renderer: Renderer, root: Path, cut: Callable[[str], list[str]]
-) -> ProcessPoolExecutor | None:
+def _fork_workers(renderer: Renderer, root: Path, cut: Callable[[str], str]) -> ProcessPoolExecutor | None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -189,7 +187,7 @@ def page_renderer(
     out: Output,
     *,
     parallel: bool,
-    cut: Callable[[str], list[str]] | None = None,
+    cut: Callable[[str], str] | None = None,
     sink: TermsSink | None = None,
 ) -> Iterator[PageRenderer]:
     pages = PageRenderer(renderer, out, parallel=parallel, cut=cut, sink=sink)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ..dates import SHANGHAI
 from .site_model import CONTROL, href, local_time
@@ -26,6 +27,7 @@ TEMPLATES = (
     "base.html",
     "_macros.html",
     "list.html",
+    "_item.html",
     "article.html",
     "categories.html",
     "archive.html",
@@ -33,6 +35,11 @@ TEMPLATES = (
     "404.html",
 )
 STATIC = ("site.css", "search.js")
+
+# Stands for "the path from this page to the site root" in a cached list item: the NUL
+# character, which no page text holds (every text passes CONTROL); checked on every render.
+_ROOT = "\x00"
+ITEM_CACHE = 20_000  # list items kept rendered (≈1.5 KB each); beyond it, the oldest go
 
 
 def safe_body(html: str) -> str:
@@ -110,6 +117,9 @@ class Renderer:
             h.update(self.static(name))
         self.digest = h.hexdigest()
         self._compiled: dict[str, jinja2.Template] = {}
+        # uid → (the record it was rendered from, its HTML with _ROOT for the root; None when
+        # it cannot be cached). An article appears on about six list pages: rendered once.
+        self._items: dict[str, tuple[Any, str | None]] = {}
 
     def static(self, name: str) -> bytes:
         """A static file: the user's `templates_dir/static/NAME` if present, else the package's."""
@@ -119,14 +129,48 @@ class Renderer:
                 return mine.read_bytes()
         return _static_source(name)
 
-    def render(self, template: str, path: str, **ctx: Any) -> bytes:
-        tpl = self._compiled.get(template)
+    def _template(self, name: str) -> jinja2.Template:
+        tpl = self._compiled.get(name)
         if tpl is None:
-            tpl = self._compiled[template] = self.env.get_template(template)
+            tpl = self._compiled[name] = self.env.get_template(name)
+        return tpl
+
+    def render(self, template: str, path: str, **ctx: Any) -> bytes:
+        tpl = self._template(template)
         abs_root = ctx.pop("abs_root", None)
         # Pages served at any address (404) link from the site's root; all others relatively.
         url: Callable[[str], str] = (
             (lambda to: abs_root + href("", to)) if abs_root is not None else (lambda to: href(path, to))
         )
         root = "../" * path.count("/")
-        return tpl.render(url=url, root=root, path=path, **ctx).encode("utf-8", "surrogatepass")
+        prefix = abs_root if abs_root is not None else root
+
+        def item(m: Any) -> Markup:
+            return self.item(m, prefix, url)
+
+        return tpl.render(url=url, root=root, path=path, item=item, **ctx).encode("utf-8", "surrogatepass")
+
+    def item(self, m: Any, prefix: str, url: Callable[[str], str]) -> Markup:
+        """Entry `m` as a list item (`_item.html`) on a page whose links to the site root
+        start with `prefix`: rendered once, then the root marker replaced per page."""
+        hit = self._items.get(m.uid)
+        if hit is None or (hit[0] is not m and hit[0] != m):
+            hit = (m, self._render_item(m))
+            if len(self._items) >= ITEM_CACHE:
+                del self._items[next(iter(self._items))]
+            self._items[m.uid] = hit
+        html = hit[1]
+        if html is None:  # a text holds the marker itself: render for this page alone
+            return Markup(self._template("_item.html").render(url=url, m=m))
+        return Markup(html.replace(_ROOT, prefix))
+
+    def _render_item(self, m: Any) -> str | None:
+        links = 0
+
+        def rooted(to: str) -> str:
+            nonlocal links
+            links += 1
+            return _ROOT + href("", to)
+
+        html = self._template("_item.html").render(url=rooted, m=m)
+        return html if html.count(_ROOT) == links else None

@@ -118,6 +118,10 @@ class Store(Protocol):
     def get_cluster(self, cluster_id: str) -> tuple[ClusterSummary, list[ClusterMember]] | None:
         """A cluster (by its id or a member's uid) with its members, earliest first."""
 
+    def cluster_member_uids(self) -> Iterator[tuple[str, str]]:
+        """(cluster id, uid) of every member of a cluster of two or more, a cluster's rows
+        together, earliest member first (the static site's "also reported by" lists)."""
+
     def entry_texts(self, uids: Iterable[str]) -> list[EntryText]:
         """What search and clustering read of these entries (those that exist), cheaply."""
 

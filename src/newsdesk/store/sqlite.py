@@ -509,6 +509,12 @@ class SQLiteStore:
         )
         return summary, members
 
+    def cluster_member_uids(self) -> Iterator[tuple[str, str]]:
+        yield from self._db.execute(
+            "SELECT m.cluster_id, m.uid FROM cluster_members m JOIN clusters c ON c.id=m.cluster_id"
+            " ORDER BY m.cluster_id, m.sort_time, m.uid"
+        )
+
     def _cluster_summaries(self, tail: str, params: Sequence[object]) -> list[ClusterSummary]:
         from ..cluster import ClusterSummary
 
