@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from server import FeedServer
-from test_site import REF_TITLE, SEED, build, newsdesk, write_config
+from test_site import REF_TITLE, SEED, build, newsdesk, rss, write_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -39,14 +39,27 @@ ARGS = [
 ]
 
 
-@pytest.fixture
-def site(tmp_path: Path, feed_server: FeedServer) -> Path:
+@pytest.fixture(params=["fresh", "grown"])
+def site(request: pytest.FixtureRequest, tmp_path: Path, feed_server: FeedServer) -> Path:
+    """The reference article's site; "grown": built first without it, so that the reference
+    reaches the search index in a small incremental build (the newest segment's tail)."""
     feed_server.route("/sina/finance", SEED.read_bytes())
-    config = write_config(
-        tmp_path, [("金融", "新浪财经", "新浪财经－国內", feed_server.url("/sina/finance"))]
-    )
+    ref = ("金融", "新浪财经", "新浪财经－国內", feed_server.url("/sina/finance"))
+    if request.param == "grown":
+        items = [
+            (f"g{i}", f"央行开展第{i}次逆回购操作", f"<p>公开市场操作第{i}期，光纤网络与千兆宽带。</p>")
+            for i in range(30)
+        ]
+        feed_server.route("/policy", rss(items).encode())
+        config = write_config(tmp_path, [("政策", "人民银行", "公开市场", feed_server.url("/policy"))])
+        newsdesk(config, "run")
+        build(config)
+        write_config(tmp_path, [ref, ("政策", "人民银行", "公开市场", feed_server.url("/policy"))])
+    config = write_config(tmp_path, [ref]) if request.param == "fresh" else tmp_path / "newsdesk.yaml"
     newsdesk(config, "run")
     build(config)
+    index = (tmp_path / "site" / "search" / "index.js").read_text("utf-8")
+    assert ('"tl":-1' in index) == (request.param == "fresh")
     return tmp_path / "site"
 
 

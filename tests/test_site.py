@@ -10,6 +10,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -389,13 +390,46 @@ def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: boo
     d = build_site(store, forked, related=related)
     assert c.written == d.written < 60
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
-    # The search files the incremental build extended are the ones a build from nothing makes
-    # (the new article is the newest, so it gets the same docid either way).
+    # The incremental build put the new article's postings in the newest segment's tail (a few
+    # small files, not the segment's 512); read through index.js, the index is the one a build
+    # from nothing makes (the new article is the newest, so it gets the same docid either way).
+    one = _tree(tmp_path / "one")
+    assert [k for k in one if re.fullmatch(r"search/s0/t\d+\.js", k)]
     fresh = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "three"})
     build_site(store, fresh, related=related)
-    search = {k: v for k, v in _tree(tmp_path / "three").items() if k.startswith("search/")}
-    assert search == {k: v for k, v in _tree(tmp_path / "one").items() if k.startswith("search/")}
+    three = _tree(tmp_path / "three")
+    assert not [k for k in three if re.fullmatch(r"search/s\d+/t\d+\.js", k)]
+    assert _postings(one) == _postings(three)
+    assert _postings(one)["千兆"] == list(range(1201))
+    same = [k for k in three if k.startswith(("search/d/", "search/m/", "search/t2s"))]
+    assert {k: one[k] for k in same} == {k: three[k] for k in same}
     store.close()
+
+
+def _script_data(raw: bytes) -> Any:
+    text = raw.decode("utf-8")
+    return json.loads(text[text.index(",") + 1 : text.rindex(")")])
+
+
+def _postings(tree: dict[str, bytes]) -> dict[str, list[int]]:
+    """token → docids, as the browser's search.js reads them: each segment's postings and, for
+    the segment index.js names, the tail shards its mask says exist."""
+    info = _script_data(tree["search/index.js"])
+    out: dict[str, list[int]] = {}
+    segments = sorted({int(k.split("/")[1][1:]) for k in tree if re.match(r"search/s\d+/", k)})
+    for seg in segments:
+        names = [f"search/s{seg}/{b}.js" for b in range(info["pb"])]
+        if seg == info["tl"]:
+            mask = int(info["tm"], 16)
+            names += [f"search/s{seg}/t{b}.js" for b in range(info["tb"]) if mask >> b & 1]
+        for name in names:
+            for token, deltas in _script_data(tree[name]).items():
+                ids = out.setdefault(token, [])
+                local = 0  # each list is delta-encoded from the segment's first docid
+                for d in deltas:
+                    local += d
+                    ids.append(seg * info["seg"] + local)
+    return {t: sorted(ids) for t, ids in out.items()}
 
 
 def test_a_worker_that_cannot_write_fails_the_build_with_a_clear_error(tmp_path: Path) -> None:
@@ -413,4 +447,67 @@ def test_a_worker_that_cannot_write_fails_the_build_with_a_clear_error(tmp_path:
     # Nothing vouches for pages that were not written: the next build (folder fixed) does them all.
     (site / "a").unlink()
     assert build_site(store, config).written > 300
+    store.close()
+
+
+def test_search_tail_grows_then_folds_and_always_equals_a_fresh_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small builds append to the newest segment's tail (a few small files); past the tail's
+    limit, or when the segment fills up, the tail is folded into the segment's postings and its
+    files go. At every step the index reads (as search.js reads it) exactly like a fresh one."""
+    from newsdesk.publish import site_search
+
+    monkeypatch.setattr(site_search, "SEG_SIZE", 64)  # small segments and tails: many of each
+    monkeypatch.setattr(site_search, "TAIL_MAX", 20)
+    store = SQLiteStore(tmp_path / "archive.db")
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    words = ["千兆光网", "存款准备金率", "专项债券", "新能源汽车", "跨境电商", "数字人民币"]
+
+    def add(start: int, count: int) -> None:
+        entries = [
+            _entry(
+                i,
+                f"第{i}篇{words[i % 6]}",
+                f"<p>{words[i % 5]}与{words[i % 4]}的消息。</p>",
+                t0 + timedelta(minutes=i),
+            )
+            for i in range(start, start + count)
+        ]
+        store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+
+    config = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "site"})
+    add(0, 50)
+    build_site(store, config)
+    seen_tail = seen_fold = False
+    n = 50
+    for step, count in enumerate([5, 6, 4, 8, 3, 12, 2, 30, 1]):
+        before = _tree(tmp_path / "site")
+        had_tail = any(re.fullmatch(r"search/s\d+/t\d+\.js", k) for k in before)
+        add(n, count)
+        n += count
+        build_site(store, config)
+        tree = _tree(tmp_path / "site")
+        tails = [k for k in tree if re.fullmatch(r"search/s\d+/t\d+\.js", k)]
+        info = _script_data(tree["search/index.js"])
+        if tails:
+            seen_tail = True
+            assert {int(k.split("/")[1][1:]) for k in tails} == {info["tl"]}
+            assert len(tails) == bin(int(info["tm"], 16)).count("1")
+            # A tail build leaves the segment's own postings shards as they were.
+            own = [k for k in before if k.startswith(f"search/s{info['tl']}/") and "/t" not in k]
+            assert own and [k for k in own if tree[k] != before[k]] == []
+        else:
+            assert info["tl"] == -1
+            seen_fold = seen_fold or had_tail
+        fresh = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": f"fresh{step}"})
+        build_site(store, fresh)
+        assert _postings(tree) == _postings(_tree(tmp_path / f"fresh{step}")), step
+        assert _postings(tree)["千兆"] == sorted(
+            i for i in range(n) if "千兆" in words[i % 6] + words[i % 5] + words[i % 4]
+        )
+        # Nothing changed: nothing written, the tail included.
+        assert build_site(store, config).written == 0
+    assert seen_tail and seen_fold
     store.close()

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__, sources
+from . import __version__
 from .cli_common import JsonOpt, config_path, current_config, err, log, open_archive, out, print_json, state
 from .config import Config, find_config_path
 from .errors import NewsdeskError
@@ -220,6 +219,8 @@ def feeds_list(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(rows)
         return
+    from . import sources  # lxml and ruamel.yaml: only the feeds commands need them
+
     for group, sites in sources.feed_tree(config).items():
         out.print(f"[bold]{group}")
         for site, feeds in sites.items():
@@ -249,6 +250,8 @@ def feeds_add(
         raise NewsdeskError("give exactly one of --url or --route")
     path = config_path()
     current_config()  # refuse to edit a config that does not validate
+    from . import sources  # lxml and ruamel.yaml: only the feeds commands need them
+
     added, _ = sources.add_feeds(path, [sources.ImportedFeed(group, site, name, url, route)], clean=clean)
     current_config()
     err.print(f"added {group}/{site}/{name}" if added else f"{group}/{site}/{name} is already configured")
@@ -262,6 +265,8 @@ def feeds_remove(
 ) -> None:
     """Remove a feed from the config (its stored entries stay in the archive)."""
     path = config_path()
+    from . import sources  # lxml and ruamel.yaml: only the feeds commands need them
+
     removed = sources.remove_feed(path, name, group=group, site=site)
     if not removed:
         raise NewsdeskError(f"{path}: no feed named {name!r}")
@@ -277,6 +282,8 @@ def feeds_import(file: Path, as_json: JsonOpt = False) -> None:
         data = file.read_bytes()
     except OSError as e:
         raise NewsdeskError(f"{file}: cannot read: {e.strerror or e}") from e
+    from . import sources  # lxml and ruamel.yaml: only the feeds commands need them
+
     feeds = sources.read_opml(data, source=str(file), rsshub=config.rsshub)
     added, skipped = sources.add_feeds(config_path(), feeds)
     current_config()
@@ -292,6 +299,8 @@ def feeds_export(
 ) -> None:
     """Print the feeds as OPML (group → site → feed outlines)."""
     config = current_config()
+    from . import sources  # lxml and ruamel.yaml: only the feeds commands need them
+
     text = sources.write_opml(config.feeds(), rsshub=config.rsshub)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -421,6 +430,8 @@ def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
     if not err.is_terminal:
         yield lambda: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

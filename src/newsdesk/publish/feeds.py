@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
+
 from .hexo_format import rfc822_gmt
 from .site_model import CONTROL
 
@@ -145,7 +147,11 @@ def render_json_feed(info: FeedInfo, items: Sequence[FeedItem]) -> bytes:
         "language": "zh-CN",
         "items": [_json_item(i) for i in items],
     }
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    try:
+        # orjson: json's indented output runs in Python, a third of an incremental build's feeds.
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # a lone surrogate, which only json writes (escaped)
+        return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
 
 
 def _json_item(i: FeedItem) -> dict[str, object]:

@@ -142,7 +142,7 @@ class _Build:
             if not self.feeds_only:
                 self._articles(ordered)
                 self._lists(lists)
-                self._specials(lists, ordered)
+                self._specials(lists)
             self._feeds(lists)
             state: dict[str, Any] = {}
             if self.search is not None:
@@ -276,15 +276,17 @@ class _Build:
         for lst in lists.values():
             children = lst.children
             for page in pages(lst, size):
-                key = digest(
+                # Made for each of the site's list pages on every build: strings and reprs
+                # of plain tuples, no JSON.
+                key = quick_key(
                     self.global_key,
                     lst.kind,
                     lst.title,
-                    lst.crumbs,
-                    children if page.number == 0 else [],
-                    " ".join([m.uid + m.mark for m in page.items]),  # one string: cheap to digest
-                    page.older,
-                    page.newer,
+                    repr(lst.crumbs),
+                    repr(children) if page.number == 0 else "",
+                    " ".join([m.uid + m.mark for m in page.items]),
+                    page.older or "",
+                    page.newer or "",
                 )
                 if self.out.fresh(page.path, key):
                     continue
@@ -303,7 +305,7 @@ class _Build:
                     count=len(lst.items),
                 )
 
-    def _specials(self, lists: dict[str, Listing], ordered: list[Meta]) -> None:
+    def _specials(self, lists: dict[str, Listing]) -> None:
         tree = [
             (g, [(lists[s[1]], [lists[f[1]] for f in lists[s[1]].children]) for s in g.children])
             for g in (lists[c[1]] for c in lists[""].children)
@@ -319,7 +321,7 @@ class _Build:
         self._page("404.html", self.global_key, "404.html", abs_root=self.opts.base_url or "/")
         for name in STATIC:
             self.out.put(f"static/{name}", "static", self._r().static(name))
-        self._sitemaps(lists, ordered)
+        self._sitemaps(lists)
 
     _TITLES: ClassVar[dict[str, str]] = {
         "categories.html": "分类",
@@ -337,17 +339,16 @@ class _Build:
     def _abs(self, path: str) -> str:
         return (self.opts.base_url or "") + quote(path, safe="/")
 
-    def _sitemaps(self, lists: dict[str, Listing], ordered: list[Meta]) -> None:
+    def _sitemaps(self, lists: dict[str, Listing]) -> None:
         """A sitemap index over one sitemap per month of articles, plus one for list pages:
         a new article rewrites its month's file only."""
-        by_month: dict[str, list[Meta]] = {}
-        for m in ordered:
-            by_month.setdefault(m.when.strftime("%Y-%m"), []).append(m)
+        # By month of Beijing time: the month lists of the plan ("archive/YYYY/MM/").
+        by_month = {x.folder[8:15].replace("/", "-"): x.items for x in lists.values() if x.kind == "month"}
         files = []
         for month, ms in sorted(by_month.items()):
             path = f"sitemaps/{month}.xml"
             files.append(path)
-            key = digest(self.global_key, [(m.uid, m.ts) for m in ms])
+            key = quick_key(self.global_key, " ".join([f"{m.uid}{m.ts}" for m in ms]))
             if not self.out.fresh(path, key):
                 urls: list[tuple[str, str | None]] = [(m.path, fmt_time(m.ts, "%Y-%m-%d")) for m in ms]
                 self.out.put(path, key, _urlset(self._abs, urls))
@@ -369,16 +370,22 @@ class _Build:
     # -- feeds ---------------------------------------------------------------------------
     def _feeds(self, lists: dict[str, Listing]) -> None:
         n = self.opts.feed_items
+        stale: list[tuple[Listing, list[Meta], str, list[str]]] = []
         for lst in lists.values():
             if not lst.has_feeds:
                 continue
             items = lst.items[-n:][::-1]
-            key = digest(self.global_key, lst.folder, lst.title, [(m.uid, m.mark) for m in items])
+            key = quick_key(self.global_key, lst.folder, lst.title, " ".join([m.uid + m.mark for m in items]))
             names = [f"{lst.folder}{x}" for x in ("rss.xml", "atom.xml", "feed.json")]
-            if all([self.out.fresh(p, key) for p in names]):
-                continue
+            if not all([self.out.fresh(p, key) for p in names]):
+                stale.append((lst, items, key, names))
+        # The newest entries are in the home, group, site and feed lists alike: read each once.
+        wanted = list(dict.fromkeys(m.uid for _, items, _, _ in stale for m in items))
+        entries: dict[str, StoredEntry] = {}
+        for start in range(0, len(wanted), BATCH):
+            entries.update((e.uid, e) for e in self.store.get_entries(wanted[start : start + BATCH]))
+        for lst, items, key, names in stale:
             info = self._feed_info(lst)
-            entries = {e.uid: e for e in self.store.get_entries([m.uid for m in items])}
             feed_items = [self._feed_item(lst, m, entries[m.uid]) for m in items if m.uid in entries]
             self.out.put(names[0], key, fmt.render_rss(info, feed_items))
             self.out.put(names[1], key, fmt.render_atom(info, feed_items))

@@ -19,6 +19,10 @@ Files (under `search/`, each a script `NDS("<name>", <json>)` so that it loads f
                        token → hex bitmask of the segments that contain it;
 * `s<k>/<b>.js`        postings of segment k, 512 shards by CRC-32 of the token:
                        token → delta-encoded local docids (so no file exceeds a segment's worth);
+* `s<k>/t<b>.js`       the tail of segment k (at most one segment has one, `tl` in index.js,
+                       and `tm` the mask of its shards that exist): postings of up to 512
+                       documents added after the segment's postings were written, in 64
+                       shards, same encoding, docids after all of the segment's;
 * `m/<n>.js`           result records of docids [256n, 256n+256): [path, title, date, where],
                        or 0 for a dead docid.
 
@@ -31,8 +35,12 @@ newest docid first; their records load 256 at a time. So a query costs a few dic
 shards plus one small postings shard per token per segment that holds all its tokens: for
 千兆光网 on 100,000 articles a few hundred KB (see docs; `bench` measures it), not the index.
 
-Incremental: new and changed entries are appended to the open segment (its postings shards
-and the touched dictionary and record shards are rewritten); a changed entry gets a new
+Incremental: new and changed entries are appended to the open segment: to its tail (only the
+touched tail shards are rewritten: a build of 100 new articles writes at most 64 postings
+files, not 512), or, when the tail would pass 512 documents or the segment is full, to its
+postings shards, with the tail folded in and deleted. The touched dictionary and record
+shards are rewritten; the manifest keeps the newest segment's vocabulary, so that only tokens
+new to the segment touch the dictionary. A changed entry gets a new
 docid and its old one is marked dead (records `0`, filtered in the browser); a removed
 entry's docid is marked dead. Closed segments are never rewritten. When dead docids pass
 30%, or the tokenizer or format changes, the whole index is rebuilt from the store.
@@ -53,9 +61,11 @@ from typing import Any
 from .site_model import Meta, local_time, shorten
 from .site_output import Output
 
-FORMAT = "2"
+FORMAT = "3"  # 3: tail postings
 SEG_SIZE = 4096
 POST_BUCKETS = 512
+TAIL_BUCKETS = 64
+TAIL_MAX = 512  # documents in a tail; one more and it is folded into its segment's postings
 DICT_BUCKETS = 1024
 META_SHARD = 256
 MAX_TOKEN = 24
@@ -77,6 +87,7 @@ class Segmenter:
 # Separators between the parts of a token, in Python's and in JavaScript's regex alike
 # (JS: /[^\p{L}\p{N}]+/u): a query is split the same way in the browser.
 _SPLIT = re.compile(r"[\W_]+")
+_TAIL_SHARD = re.compile(r"search/s\d+/t\d+\.js$")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 
 
@@ -168,6 +179,15 @@ def _unscript(raw: bytes | None) -> Any:
         return None
 
 
+def _decode_postings(deltas: list[int]) -> list[int]:
+    total = 0
+    out = []
+    for d in deltas:
+        total += d
+        out.append(total)
+    return out
+
+
 def _encode_postings(ids: list[int]) -> list[int]:
     prev = 0
     out = []
@@ -201,7 +221,19 @@ class SearchIndex:
         self.chars: str = st.get("chars", "")
         self.t2s_all: str = st.get("t2s_all", "")
         self._open: defaultdict[str, list[int]] = defaultdict(list)  # open segment: token → local docids
+        self._open_docs = 0  # documents in `_open`
         self._seg_no = self.next // SEG_SIZE
+        self._loaded_next = self.next
+        # The tail: documents added to a segment after its postings were written, in
+        # TAIL_BUCKETS small shards, so that a small build does not rewrite 512 shards.
+        tail = st.get("tail")
+        self.tail: dict[str, int] | None = tail if isinstance(tail, dict) else None
+        # Tokens of one segment (the newest), so a small build knows which of its tokens are
+        # new to the segment (their dictionary entry gains its bit) without reading shards.
+        vocab = st.get("vocab")
+        self._vocab_seg: int | None = vocab["seg"] if isinstance(vocab, dict) else None
+        self._vocab_text: str = vocab["tokens"] if isinstance(vocab, dict) else ""
+        self._vocab: set[str] | None = None  # the text as a set, made when needed
         self._records: dict[int, dict[int, Any]] = {}  # meta shard → {docid: record}
         self._dicts: dict[int, dict[str, str]] = {}  # loaded dictionary shards
         self._dirty_dicts: set[int] = set()
@@ -238,9 +270,10 @@ class SearchIndex:
             self._kill(int(old[0]))
         docid = self.next
         if docid // SEG_SIZE != self._seg_no:
-            self._flush_segment()
+            self._flush_segment(closing=True)
             self._seg_no = docid // SEG_SIZE
         self.next += 1
+        self._open_docs += 1
         self.ids[m.uid] = [docid, m.mark]
         local = docid % SEG_SIZE
         seg = self._open
@@ -292,34 +325,139 @@ class SearchIndex:
             d = self._dicts[b] = old if isinstance(old, dict) else {}
         return d
 
-    def _flush_segment(self) -> None:
-        """Write the open segment's postings (merged with what an earlier build wrote)."""
+    def _segment_vocab(self, k: int) -> set[str] | None:
+        """Tokens of segment k's postings (tail included), when known without reading them."""
+        if self._vocab_seg != k:
+            return None
+        if self._vocab is None:
+            self._vocab = set(self._vocab_text.split("\n")) if self._vocab_text else set()
+        return self._vocab
+
+    def _flush_segment(self, *, closing: bool = False) -> None:
+        """Write the open segment's new postings: into its tail when the segment's postings
+        exist and the tail stays small, else merged into the segment's postings (with its
+        tail, which then goes). `closing`: the segment is full."""
+        k = self._seg_no
         if not self._open:
             return
-        k = self._seg_no
+        if self.tail is not None and self.tail["seg"] != k:
+            self._fold_tail()  # one tail at a time: the newest segment's
+        new: dict[str, list[int]] = self._open
+        docs = self._open_docs
+        self._open, self._open_docs = defaultdict(list), 0
+        vocab = self._segment_vocab(k)
+        in_tail = self.tail["docs"] if self.tail is not None else 0
+        if (
+            not self.full
+            and not closing
+            and vocab is not None
+            and k * SEG_SIZE < self._loaded_next  # the segment's postings exist
+            and in_tail + docs <= TAIL_MAX
+        ):
+            mask = self._write_tail(k, new, vocab)
+            self.tail = {"seg": k, "docs": in_tail + docs, "mask": mask}
+        else:
+            if self.tail is not None:
+                new = self._merged_with_tail(new)
+            self._write_postings(k, new, vocab)
+        # What the next build needs to know of the newest segment's tokens.
+        if closing:
+            self._vocab_seg, self._vocab = None, None
+        else:
+            if vocab is None:
+                vocab = set(new) if k * SEG_SIZE >= self._loaded_next or self.full else self._read_vocab(k)
+            vocab.update(new)
+            self._vocab_seg, self._vocab = k, vocab
+        self._vocab_text = ""  # made again from the set at `finish`
+
+    def _write_postings(self, k: int, new: dict[str, list[int]], vocab: set[str] | None) -> None:
+        """Merge postings (local docids after every docid already there) into segment k's
+        shards, and give tokens new to the segment its bit in the dictionary."""
         bit = 1 << k
         buckets: dict[int, dict[str, list[int]]] = {}
-        for t, ids in self._open.items():
+        if self.full or k * SEG_SIZE >= self._loaded_next:
+            # A new segment has every shard, empty or not: a token only in its tail later is
+            # still looked up in its postings shard, and a missing script is a console error.
+            buckets = {b: {} for b in range(POST_BUCKETS)}
+        for t, ids in new.items():
             buckets.setdefault(bucket(t, POST_BUCKETS), {})[t] = ids
-        for b, new in buckets.items():
+        for b, part in buckets.items():
             name = f"s{k}/{b}"
             old = None if self.full else _unscript(self.out.read(f"{PREFIX}{name}.js"))
-            # Postings stay delta-encoded: new docids follow every old one, so a token's new
-            # deltas go on the end of its old ones and nothing else is decoded.
             merged: dict[str, list[int]] = old if isinstance(old, dict) else {}
-            for t, ids in new.items():
-                deltas = _encode_postings(ids)
-                have = merged.get(t)
-                if have is None:
-                    merged[t] = deltas
-                    # New to this segment: its dictionary entry gains the segment's bit. (A
-                    # token already in the segment's postings has it: its dictionary shard is
-                    # neither read nor rewritten, which an incremental build would pay for.)
+            for t in self._append(merged, part):
+                # A token already in the segment has its bit: its dictionary shard is neither
+                # read nor rewritten, which an incremental build would pay for.
+                if vocab is None or t not in vocab:
                     self._mark(t, bit)
-                else:
-                    merged[t] = [*have, deltas[0] - sum(have), *deltas[1:]]
             self._put(name, merged)
-        self._open = defaultdict(list)
+
+    def _write_tail(self, k: int, new: dict[str, list[int]], vocab: set[str]) -> int:
+        """Append postings to segment k's tail; returns the mask of tail shards that exist
+        (index.js tells the browser, which asks for no other)."""
+        bit = 1 << k
+        buckets: dict[int, dict[str, list[int]]] = {}
+        for t, ids in new.items():
+            buckets.setdefault(bucket(t, TAIL_BUCKETS), {})[t] = ids
+        mask = self.tail["mask"] if self.tail is not None else 0
+        for b, part in buckets.items():
+            name = f"s{k}/t{b}"
+            old = _unscript(self.out.read(f"{PREFIX}{name}.js")) if mask >> b & 1 else None
+            merged: dict[str, list[int]] = old if isinstance(old, dict) else {}
+            self._append(merged, part)
+            self._put(name, merged)
+            mask |= 1 << b
+        for t in new:
+            if t not in vocab:
+                self._mark(t, bit)
+        return mask
+
+    @staticmethod
+    def _append(merged: dict[str, list[int]], new: dict[str, list[int]]) -> list[str]:
+        """Append `new` postings to delta-encoded `merged` in place; returns tokens it lacked.
+        New docids follow every old one, so a token's new deltas go on the end of its old
+        ones and nothing else is decoded."""
+        added = []
+        for t, ids in new.items():
+            deltas = _encode_postings(ids)
+            have = merged.get(t)
+            if have is None:
+                merged[t] = deltas
+                added.append(t)
+            else:
+                merged[t] = [*have, deltas[0] - sum(have), *deltas[1:]]
+        return added
+
+    def _merged_with_tail(self, new: dict[str, list[int]]) -> dict[str, list[int]]:
+        """The tail's postings followed by `new` (decoded), the tail dropped."""
+        assert self.tail is not None
+        k, mask = self.tail["seg"], self.tail["mask"]
+        out: dict[str, list[int]] = {}
+        for b in range(TAIL_BUCKETS):
+            if not mask >> b & 1:
+                continue
+            part = _unscript(self.out.read(f"{PREFIX}s{k}/t{b}.js"))
+            if isinstance(part, dict):
+                for t, deltas in part.items():
+                    out[t] = _decode_postings(deltas)
+        for t, ids in new.items():
+            out.setdefault(t, []).extend(ids)
+        self.tail = None  # its files are not kept: the build's sweep deletes them
+        return out
+
+    def _fold_tail(self) -> None:
+        assert self.tail is not None
+        k = self.tail["seg"]
+        self._write_postings(k, self._merged_with_tail({}), self._segment_vocab(k))
+
+    def _read_vocab(self, k: int) -> set[str]:
+        """Tokens of segment k, read from its postings (once, when the state lacks them)."""
+        vocab: set[str] = set()
+        for b in range(POST_BUCKETS):
+            part = _unscript(self.out.read(f"{PREFIX}s{k}/{b}.js"))
+            if isinstance(part, dict):
+                vocab.update(part)
+        return vocab
 
     def _mark(self, t: str, bit: int) -> None:
         db = bucket(t[0], DICT_BUCKETS)
@@ -349,13 +487,30 @@ class SearchIndex:
         if chars != self.chars or f"{PREFIX}t2s.js" not in self.out.old or self.full:
             self.chars = chars
             self._put("t2s", self._t2s_table(chars))
+        tail_seg = self.tail["seg"] if self.tail is not None else -1
+        tail_mask = format(self.tail["mask"], "x") if self.tail is not None else "0"
         self._put(
             "index",
-            {"v": FORMAT, "seg": SEG_SIZE, "pb": POST_BUCKETS, "db": DICT_BUCKETS, "ms": META_SHARD},
+            {
+                "v": FORMAT,
+                "seg": SEG_SIZE,
+                "pb": POST_BUCKETS,
+                "db": DICT_BUCKETS,
+                "ms": META_SHARD,
+                "tb": TAIL_BUCKETS,
+                "tl": tail_seg,  # the segment whose tail shards (s<k>/t<b>) a query also reads
+                "tm": tail_mask,  # which of them exist (hex bit mask)
+            },
         )
+        if self._vocab is not None and not self._vocab_text:
+            self._vocab_text = "\n".join(sorted(self._vocab))
         if not self.full:
+            tail = f"{PREFIX}s{tail_seg}/t"
             for path in self.out.old:
                 if path.startswith(PREFIX) and path not in self._written:
+                    # A folded tail's shards are not kept: the sweep deletes them.
+                    if _TAIL_SHARD.match(path) and not path.startswith(tail):
+                        continue
                     self.out.keep(path)
         return {
             "v": self.version,
@@ -364,6 +519,10 @@ class SearchIndex:
             "dead": self.dead,
             "chars": self.chars,
             "t2s_all": self.t2s_all,
+            "tail": self.tail,
+            "vocab": {"seg": self._vocab_seg, "tokens": self._vocab_text}
+            if self._vocab_seg is not None
+            else None,
         }
 
     def _t2s_table(self, chars: str) -> str:

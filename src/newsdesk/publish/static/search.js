@@ -145,7 +145,14 @@
         segs.reverse();
         return Promise.all(segs.map(function (k) {
           return Promise.all(tokens.map(function (t) {
-            return load("s" + k + "/" + (crc32(t) % info.pb)).then(function (p) { return decode((p && p[t]) || []); });
+            // The segment's postings, then (newest segment) its tail: later docids, so the
+            // two lists joined are still in order.
+            var names = ["s" + k + "/" + (crc32(t) % info.pb)];
+            var tb = crc32(t) % info.tb;
+            if (k === info.tl && (BigInt("0x" + info.tm) >> BigInt(tb)) & 1n) names.push("s" + k + "/t" + tb);
+            return Promise.all(names.map(load)).then(function (parts) {
+              return [].concat.apply([], parts.map(function (p) { return decode((p && p[t]) || []); }));
+            });
           })).then(function (lists) {
             lists.sort(function (a, b) { return a.length - b.length; });
             var ids = lists.reduce(intersect);
