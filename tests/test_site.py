@@ -511,3 +511,42 @@ def test_search_tail_grows_then_folds_and_always_equals_a_fresh_index(
         assert build_site(store, config).written == 0
     assert seen_tail and seen_fold
     store.close()
+
+
+def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> None:
+    """Large builds make the list records from entries read without bodies: the same records."""
+    from newsdesk.publish.site_model import Meta
+
+    store = SQLiteStore(tmp_path / "archive.db")
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    cleaned = Article(
+        html="<p>正文</p>",
+        text="正文",
+        summary="  摘要\x01 一句 ",
+        char_count=2,
+        images=(),
+        header_image="https://n.sinaimg.cn/a.jpg",
+        source=" 中国新闻网 ",
+        editor=None,
+        reporters=(),
+        dateline=None,
+        keywords=(),
+        profile="sina",
+    )
+    entries = [
+        _entry(1, "甲\x0b报道", "<p>x</p>", t0),
+        _entry(2, "", "<p>没有摘要的<b>正文</b>" + "长" * 300 + "</p>", t0),
+        ParsedEntry(
+            id="id3", title="丙", link=None, published=None, content="<p>z</p>", summary="<i>原摘要</i>"
+        ),
+    ]
+    store.save_fetch(
+        spec, FetchResult(spec.source, 200), entries, datetime.now(UTC), articles={"id1": cleaned}
+    )
+    uids = [e.uid for e in store.list_entries(limit=None)]
+    heads = {h.uid: Meta.from_head(h) for h in store.get_entry_heads(uids)}
+    whole = {e.uid: Meta.from_entry(e) for e in store.get_entries(uids)}
+    assert heads == whole and len(whole) == 3
+    assert {m.summary for m in whole.values()} >= {"摘要 一句", "原摘要"}
+    store.close()

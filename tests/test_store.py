@@ -249,3 +249,31 @@ def test_write_lock_held_elsewhere_is_a_store_error(tmp_path: Path) -> None:
         assert s.count_entries() == 1
     finally:
         s.close()
+
+
+def test_entry_heads_are_entries_without_bodies(store: Store) -> None:
+    """The static site reads every entry's head (no bodies) and whole entries only for the pages
+    it renders: the two must agree, for cleaned and uncleaned entries alike."""
+    no_summary = ARTICLE.__class__(**{**ARTICLE.__dict__, "summary": ""})
+    entries = [entry(1), entry(2, summary="<b>摘要</b>二"), entry(3, published=None), entry(4)]
+    store.save_fetch(FEED, OK, entries, NOW, articles={entry(1).id: ARTICLE, entry(4).id: no_summary})
+    uids = [entry_uid(FEED.key, e.id) for e in entries] + ["missing"]
+    heads = {h.uid: h for h in store.get_entry_heads(uids)}
+    assert set(heads) == set(uids[:4])
+    for e in store.get_entries(uids):
+        h = heads[e.uid]
+        a = e.article
+        assert (h.group, h.site, h.feed, h.title) == (e.group, e.site, e.feed, e.title)
+        assert (h.published, h.first_seen, h.rev, h.content_hash) == (
+            e.published,
+            e.first_seen,
+            e.rev,
+            e.content_hash,
+        )
+        assert (h.header_image, h.source) == ((a.header_image, a.source) if a else (None, None))
+        if a is not None and a.summary:
+            assert (h.summary, h.summary_is_html) == (a.summary, False)
+        else:
+            assert (h.summary, h.summary_is_html) == (e.summary or e.content, True)
+    assert heads[uids[1]].summary == "<b>摘要</b>二" and heads[uids[2]].published is None
+    assert heads[uids[3]].summary_is_html  # a cleaned article without a summary: the raw one

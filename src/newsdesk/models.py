@@ -130,6 +130,26 @@ class StoredEntry:
     rev: int = 0  # store-wide change counter: search indexes and publishers catch up from it
 
 
+@dataclass(frozen=True, slots=True)
+class EntryHead:
+    """An entry without its bodies: what list pages show of it (the static site reads this
+    for every entry of the archive, and the whole entry only for pages it renders)."""
+
+    uid: str
+    group: str
+    site: str
+    feed: str
+    title: str
+    published: datetime | None
+    first_seen: datetime
+    rev: int
+    content_hash: str
+    summary: str  # the cleaned article's summary, else the entry's summary (or content) as HTML
+    summary_is_html: bool
+    header_image: str | None
+    source: str | None  # 来源, from the cleaned article
+
+
 @dataclass(frozen=True)
 class FeedState:
     """Fetch bookkeeping for one feed."""

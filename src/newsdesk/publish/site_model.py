@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..dates import SHANGHAI
-from ..models import StoredEntry
+from ..models import EntryHead, StoredEntry
 
 # Anything a file name on Linux, macOS or Windows, or a URL path segment, could trip over.
 _UNSAFE = re.compile(r"[^\w\u00b7-]+|_+")
@@ -100,6 +100,24 @@ class Meta:
             source=clean_text(a.source) if a is not None and a.source else None,
         )
 
+    @classmethod
+    def from_head(cls, h: EntryHead) -> Meta:
+        """`from_entry` from an entry read without its bodies (the same record)."""
+        when = h.published or h.first_seen
+        return cls(
+            uid=h.uid,
+            mark=mark_of(h.rev, h.content_hash),
+            title=clean_text(h.title),
+            group=sys.intern(h.group),
+            site=sys.intern(h.site),
+            feed=sys.intern(h.feed),
+            ts=int(when.timestamp()),
+            published=h.published is not None,
+            summary=shorten(clean_text(plain(h.summary) if h.summary_is_html else h.summary), SUMMARY_CHARS),
+            image=h.header_image,
+            source=clean_text(h.source) if h.source else None,
+        )
+
     def to_json(self) -> list[Any]:
         return [
             self.uid,
@@ -143,9 +161,13 @@ class Meta:
 
 
 def entry_mark(e: StoredEntry) -> str:
+    return mark_of(e.rev, e.content_hash)
+
+
+def mark_of(rev: int, content_hash: str) -> str:
     # rev moves on every change the store records (content, cleaning); the hash guards
     # against a store whose revision counter was reset.
-    return f"{e.rev}:{e.content_hash[:12]}"
+    return f"{rev}:{content_hash[:12]}"
 
 
 def article_path(uid: str) -> str:

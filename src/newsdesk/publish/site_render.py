@@ -39,7 +39,7 @@ STATIC = ("site.css", "search.js")
 # Stands for "the path from this page to the site root" in a cached list item: the NUL
 # character, which no page text holds (every text passes CONTROL); checked on every render.
 _ROOT = "\x00"
-ITEM_CACHE = 20_000  # list items kept rendered (≈1.5 KB each); beyond it, the oldest go
+ITEM_CACHE = 5_000  # list items kept rendered (≈1.5 KB each); beyond it, the oldest go
 
 
 def safe_body(html: str) -> str:

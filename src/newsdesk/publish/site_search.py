@@ -53,8 +53,9 @@ import importlib.util
 import json
 import re
 import zlib
+from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +180,10 @@ def _unscript(raw: bytes | None) -> Any:
         return None
 
 
+def _docids() -> array[int]:
+    return array("H")  # local docids < SEG_SIZE (4096) < 65536
+
+
 def _decode_postings(deltas: list[int]) -> list[int]:
     total = 0
     out = []
@@ -188,7 +193,7 @@ def _decode_postings(deltas: list[int]) -> list[int]:
     return out
 
 
-def _encode_postings(ids: list[int]) -> list[int]:
+def _encode_postings(ids: Sequence[int]) -> list[int]:
     prev = 0
     out = []
     for i in ids:
@@ -220,7 +225,9 @@ class SearchIndex:
         self.dead: int = int(st.get("dead", 0))
         self.chars: str = st.get("chars", "")
         self.t2s_all: str = st.get("t2s_all", "")
-        self._open: defaultdict[str, list[int]] = defaultdict(list)  # open segment: token → local docids
+        # open segment: token → local docids, two bytes each (a million per segment at 100,000
+        # articles: as Python ints in lists they took 40 MB)
+        self._open: defaultdict[str, array[int]] = defaultdict(_docids)
         self._open_docs = 0  # documents in `_open`
         self._seg_no = self.next // SEG_SIZE
         self._loaded_next = self.next
@@ -342,9 +349,9 @@ class SearchIndex:
             return
         if self.tail is not None and self.tail["seg"] != k:
             self._fold_tail()  # one tail at a time: the newest segment's
-        new: dict[str, list[int]] = self._open
+        new: Mapping[str, Sequence[int]] = self._open
         docs = self._open_docs
-        self._open, self._open_docs = defaultdict(list), 0
+        self._open, self._open_docs = defaultdict(_docids), 0
         vocab = self._segment_vocab(k)
         in_tail = self.tail["docs"] if self.tail is not None else 0
         if (
@@ -370,11 +377,11 @@ class SearchIndex:
             self._vocab_seg, self._vocab = k, vocab
         self._vocab_text = ""  # made again from the set at `finish`
 
-    def _write_postings(self, k: int, new: dict[str, list[int]], vocab: set[str] | None) -> None:
+    def _write_postings(self, k: int, new: Mapping[str, Sequence[int]], vocab: set[str] | None) -> None:
         """Merge postings (local docids after every docid already there) into segment k's
         shards, and give tokens new to the segment its bit in the dictionary."""
         bit = 1 << k
-        buckets: dict[int, dict[str, list[int]]] = {}
+        buckets: dict[int, dict[str, Sequence[int]]] = {}
         if self.full or k * SEG_SIZE >= self._loaded_next:
             # A new segment has every shard, empty or not: a token only in its tail later is
             # still looked up in its postings shard, and a missing script is a console error.
@@ -392,11 +399,11 @@ class SearchIndex:
                     self._mark(t, bit)
             self._put(name, merged)
 
-    def _write_tail(self, k: int, new: dict[str, list[int]], vocab: set[str]) -> int:
+    def _write_tail(self, k: int, new: Mapping[str, Sequence[int]], vocab: set[str]) -> int:
         """Append postings to segment k's tail; returns the mask of tail shards that exist
         (index.js tells the browser, which asks for no other)."""
         bit = 1 << k
-        buckets: dict[int, dict[str, list[int]]] = {}
+        buckets: dict[int, dict[str, Sequence[int]]] = {}
         for t, ids in new.items():
             buckets.setdefault(bucket(t, TAIL_BUCKETS), {})[t] = ids
         mask = self.tail["mask"] if self.tail is not None else 0
@@ -413,7 +420,7 @@ class SearchIndex:
         return mask
 
     @staticmethod
-    def _append(merged: dict[str, list[int]], new: dict[str, list[int]]) -> list[str]:
+    def _append(merged: dict[str, list[int]], new: Mapping[str, Sequence[int]]) -> list[str]:
         """Append `new` postings to delta-encoded `merged` in place; returns tokens it lacked.
         New docids follow every old one, so a token's new deltas go on the end of its old
         ones and nothing else is decoded."""
@@ -428,7 +435,7 @@ class SearchIndex:
                 merged[t] = [*have, deltas[0] - sum(have), *deltas[1:]]
         return added
 
-    def _merged_with_tail(self, new: dict[str, list[int]]) -> dict[str, list[int]]:
+    def _merged_with_tail(self, new: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
         """The tail's postings followed by `new` (decoded), the tail dropped."""
         assert self.tail is not None
         k, mask = self.tail["seg"], self.tail["mask"]

@@ -10,7 +10,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from ..models import Article, FeedSpec, FeedState, FetchResult, ParsedEntry, StoredEntry, UpsertCounts
+from ..models import (
+    Article,
+    EntryHead,
+    FeedSpec,
+    FeedState,
+    FetchResult,
+    ParsedEntry,
+    StoredEntry,
+    UpsertCounts,
+)
 
 
 class Store(Protocol):
@@ -56,6 +65,9 @@ class Store(Protocol):
     def get_entry(self, uid: str) -> StoredEntry | None: ...
 
     def get_entries(self, uids: Iterable[str]) -> list[StoredEntry]: ...
+
+    def get_entry_heads(self, uids: Iterable[str]) -> list[EntryHead]:
+        """These entries (those that exist) without their bodies, cheaply."""
 
     def list_entries(
         self, *, feed_key: str | None = None, limit: int | None = None, offset: int = 0

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError
 from ..models import (
     Article,
+    EntryHead,
     FeedSpec,
     FeedState,
     FetchResult,
@@ -300,6 +301,40 @@ class SQLiteStore:
                 chunk,
             )
             out.extend(_row_to_entry(r) for r in rows)
+        return out
+
+    def get_entry_heads(self, uids: Iterable[str]) -> list[EntryHead]:
+        out: list[EntryHead] = []
+        ids = list(uids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._db.execute(
+                "SELECT e.uid, f.grp, f.site, f.name, e.title, e.published, e.first_seen, e.rev,"
+                " e.content_hash, CASE WHEN a.summary != '' THEN a.summary WHEN e.summary != ''"
+                " THEN e.summary ELSE e.content END, COALESCE(a.summary, '') = '', a.header_image,"
+                f" a.source FROM {_ENTRY_FROM} WHERE e.uid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                first_seen = parse_time(r[6])
+                assert first_seen is not None
+                out.append(
+                    EntryHead(
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[4],
+                        parse_time(r[5]),
+                        first_seen,
+                        r[7],
+                        r[8],
+                        r[9],
+                        bool(r[10]),
+                        r[11],
+                        r[12],
+                    )
+                )
         return out
 
     def list_entries(
