@@ -108,6 +108,13 @@ def test_reference_article_site(tmp_path: Path, feed_server: FeedServer) -> None
     for label in ("首页", "分类", "归档", "搜索"):
         assert label in home
     assert REF_TITLE in home
+    # The list item shows the cleaned article's summary and source, read from the archive
+    # when the item is rendered (the header image: test_template_override_and_related).
+    item = re.search(r'<article class="item">.*?</article>', home, re.S)
+    assert item is not None, home
+    assert '<span class="source">中国新闻网</span>' in item[0]
+    summary = re.search(r'<p class="summary">([^<]+)</p>', item[0])
+    assert summary is not None and summary[1].startswith("中新社北京12月20日电") and len(summary[1]) <= 120
     articles = list((site / "a").rglob("*.html"))
     assert len(articles) == 1
     page = articles[0].read_text("utf-8")
@@ -300,8 +307,8 @@ def test_template_override_and_related(tmp_path: Path) -> None:
         text="正文",
         summary="摘要",
         char_count=2,
-        images=(),
-        header_image=None,
+        images=("https://n.sinaimg.cn/finance/a.jpg",),
+        header_image="https://n.sinaimg.cn/finance/a.jpg",
         source="中国新闻网",
         editor="刘万里",
         reporters=("刘育英",),
@@ -325,7 +332,15 @@ def test_template_override_and_related(tmp_path: Path) -> None:
     build_site(store, config, related=lambda uid: [u for u in uids if u != uid])
     site = tmp_path / "site"
     assert "自定义404" in (site / "404.html").read_text("utf-8")
-    assert "我的新闻台" in (site / "index.html").read_text("utf-8")
+    home = (site / "index.html").read_text("utf-8")
+    assert "我的新闻台" in home
+    # The cleaned article's list item: its header image, hotlinked without a referrer.
+    item = re.search(r'<article class="item has-image">.*?</article>', home, re.S)
+    assert item is not None and "甲报道" in item[0] and '<p class="summary">摘要</p>' in item[0]
+    assert (
+        '<img src="https://n.sinaimg.cn/finance/a.jpg" alt="" loading="lazy" referrerpolicy="no-referrer">'
+        in item[0]
+    )
     page = (site / "a" / uids[1][:2] / f"{uids[1]}.html").read_text("utf-8")
     for text in ("来源", "中国新闻网", "责任编辑", "刘万里", "记者", "刘育英", "其他媒体报道", "乙报道"):
         assert text in page, text
@@ -378,6 +393,11 @@ def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: boo
     assert one.keys() == two.keys()
     assert [k for k in one if one[k] != two[k]] == []
     assert any(k.startswith("search/s0/") for k in two)
+    # List items carry summaries, which a worker reads from the archive on its own connection.
+    assert (
+        '<p class="summary">工业和信息化部表示，第399批千兆光网项目在2号城市落地。'
+        in two["index.html"].decode()
+    )
     # The manifest the workers' build saved drives the next (single-process) build exactly.
     spec = FeedSpec("金融", "站0", "源0", url="http://x/0")
     store.save_fetch(
@@ -515,7 +535,10 @@ def test_search_tail_grows_then_folds_and_always_equals_a_fresh_index(
 
 def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> None:
     """Large builds make the list records from entries read without bodies: the same records."""
-    from newsdesk.publish.site_model import Meta
+    from newsdesk.publish.site_model import Meta, entry_summary, item_details
+
+    def whole_uid(metas: dict[str, Meta], title: str) -> str:
+        return next(u for u, m in metas.items() if m.title == title)
 
     store = SQLiteStore(tmp_path / "archive.db")
     spec = FeedSpec("金融", "站", "源", url="http://x/")
@@ -545,8 +568,16 @@ def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> 
         spec, FetchResult(spec.source, 200), entries, datetime.now(UTC), articles={"id1": cleaned}
     )
     uids = [e.uid for e in store.list_entries(limit=None)]
-    heads = {h.uid: Meta.from_head(h) for h in store.get_entry_heads(uids)}
+    got = store.get_entry_heads(uids)
+    heads = {h.uid: Meta.from_head(h) for h in got}
     whole = {e.uid: Meta.from_entry(e) for e in store.get_entries(uids)}
     assert heads == whole and len(whole) == 3
-    assert {m.summary for m in whole.values()} >= {"摘要 一句", "原摘要"}
+    assert {m.source for m in whole.values()} == {"中国新闻网", None}
+    # A list item's summary and image, read from the head, are the feeds' summary and image.
+    details = {h.uid: item_details(h) for h in got}
+    for e in store.get_entries(uids):
+        image = e.article.header_image if e.article is not None else None
+        assert details[e.uid] == (entry_summary(e), image)
+    assert {d[0] for d in details.values()} >= {"摘要 一句", "原摘要"}
+    assert len(details[whole_uid(whole, "")][0]) == 120
     store.close()

@@ -36,13 +36,13 @@ from ..store import Store
 from . import feeds as fmt
 from .base import Progress, PublishReport, register
 from .site_lists import Listing, pages, plan
-from .site_model import Meta, category_paths, entry_mark, href, plain, shorten
+from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
 from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
 from .site_pool import POOL_FROM, PageRenderer, page_renderer
-from .site_render import STATIC, Renderer, article_body, fmt_time, safe_body
+from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
-FORMAT = "3"  # 2: entry records without the unused link; 3: SHA-256 page hashes
+FORMAT = "4"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries
 BATCH = 200
 
 # uid → uids of the other entries of the same story (clusters); None: no cluster section.
@@ -115,6 +115,7 @@ class _Build:
             self.opts.templates_dir,
             {"site_title": self.opts.title, "nav": groups},
             cache_dir=self.root / STATE_DIR / "jinja",
+            details=_details_lookup(self.store),
         )
         # Everything every page depends on: format, templates, options, the navigation.
         self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
@@ -435,12 +436,12 @@ class _Build:
             url=link or guid_url if self.feeds_only else self._feed_url(lst, m.path),
             external_url=link,
             content_html=article_body(a.html) if a is not None else safe_body(e.content),
-            summary=m.summary,
+            summary=entry_summary(e),
             published=when,
             updated=max(when, e.updated or when),
             author=(a.source if a is not None and a.source else None) or e.author,
             tags=(m.group, m.site, m.feed),
-            image=m.image,
+            image=a.header_image if a is not None else None,
         )
 
     # -- the end -------------------------------------------------------------------------
@@ -475,6 +476,18 @@ class _Build:
             pages=self.out.pages,
         )
         return report
+
+
+def _details_lookup(store: Store) -> Callable[[], DetailsLookup]:
+    """Makes, in the process that renders list items, the lookup of their summaries and
+    images: this store in the build process, a connection of its own in a forked worker."""
+    owner = os.getpid()
+
+    def make() -> DetailsLookup:
+        mine = store if os.getpid() == owner else store.reopen()
+        return lambda uids: {h.uid: item_details(h) for h in mine.get_entry_heads(uids)}
+
+    return make
 
 
 def _urlset(absolute: Callable[[str], str], urls: list[tuple[str, str | None]]) -> bytes:

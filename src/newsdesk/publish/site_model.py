@@ -66,7 +66,9 @@ def shorten(text: str, limit: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Meta:
-    """One entry as list pages, feeds and search results show it."""
+    """One entry as list pages, feeds and search results know it between builds: small (the
+    build holds one per entry of the archive). A list item's summary and image are read from
+    the store when the item is rendered (`item_details`)."""
 
     uid: str
     mark: str  # changes whenever the entry (or its cleaned article) changes
@@ -76,46 +78,65 @@ class Meta:
     feed: str
     ts: int  # sort time: published, else first seen (seconds since the epoch, UTC)
     published: bool  # whether `ts` is a real publication time
-    summary: str
-    image: str | None
-    source: str | None
+    source: str | None  # 来源 of the cleaned article
 
     @classmethod
     def from_entry(cls, e: StoredEntry) -> Meta:
         a = e.article
-        summary = a.summary if a is not None and a.summary else plain(e.summary or e.content)
-        when = e.published or e.first_seen
-        return cls(
-            uid=e.uid,
-            mark=entry_mark(e),
-            title=clean_text(e.title),
-            # Interned: 100,000 records share a few hundred names instead of holding copies.
-            group=sys.intern(e.group),
-            site=sys.intern(e.site),
-            feed=sys.intern(e.feed),
-            ts=int(when.timestamp()),
-            published=e.published is not None,
-            summary=shorten(clean_text(summary), SUMMARY_CHARS),
-            image=a.header_image if a is not None else None,
-            source=clean_text(a.source) if a is not None and a.source else None,
+        return cls._make(
+            e.uid,
+            e.rev,
+            e.content_hash,
+            e.title,
+            e.group,
+            e.site,
+            e.feed,
+            e.published or e.first_seen,
+            e.published is not None,
+            a.source if a is not None else None,
         )
 
     @classmethod
     def from_head(cls, h: EntryHead) -> Meta:
         """`from_entry` from an entry read without its bodies (the same record)."""
-        when = h.published or h.first_seen
+        return cls._make(
+            h.uid,
+            h.rev,
+            h.content_hash,
+            h.title,
+            h.group,
+            h.site,
+            h.feed,
+            h.published or h.first_seen,
+            h.published is not None,
+            h.source,
+        )
+
+    @classmethod
+    def _make(
+        cls,
+        uid: str,
+        rev: int,
+        content_hash: str,
+        title: str,
+        group: str,
+        site: str,
+        feed: str,
+        when: datetime,
+        published: bool,
+        source: str | None,
+    ) -> Meta:
         return cls(
-            uid=h.uid,
-            mark=mark_of(h.rev, h.content_hash),
-            title=clean_text(h.title),
-            group=sys.intern(h.group),
-            site=sys.intern(h.site),
-            feed=sys.intern(h.feed),
+            uid=uid,
+            mark=mark_of(rev, content_hash),
+            title=clean_text(title),
+            # Interned: 100,000 records share a few hundred names instead of holding copies.
+            group=sys.intern(group),
+            site=sys.intern(site),
+            feed=sys.intern(feed),
             ts=int(when.timestamp()),
-            published=h.published is not None,
-            summary=shorten(clean_text(plain(h.summary) if h.summary_is_html else h.summary), SUMMARY_CHARS),
-            image=h.header_image,
-            source=clean_text(h.source) if h.source else None,
+            published=published,
+            source=sys.intern(clean_text(source)) if source else None,
         )
 
     def to_json(self) -> list[Any]:
@@ -128,14 +149,14 @@ class Meta:
             self.feed,
             self.ts,
             self.published,
-            self.summary,
-            self.image,
             self.source,
         ]
 
     @classmethod
     def from_json(cls, row: list[Any]) -> Meta:
         row[3:6] = [sys.intern(x) for x in row[3:6]]
+        if row[8] is not None:
+            row[8] = sys.intern(row[8])
         return cls(*row)
 
     @property
@@ -158,6 +179,22 @@ class Meta:
     @property
     def sort_key(self) -> tuple[int, str]:
         return (self.ts, self.uid)
+
+
+# What a list item shows beyond its Meta: summary and header image.
+ItemDetails = tuple[str, "str | None"]
+
+
+def item_details(h: EntryHead) -> ItemDetails:
+    summary = plain(h.summary) if h.summary_is_html else h.summary
+    return shorten(clean_text(summary), SUMMARY_CHARS), h.header_image
+
+
+def entry_summary(e: StoredEntry) -> str:
+    """`item_details`' summary, from a whole entry."""
+    a = e.article
+    summary = a.summary if a is not None and a.summary else plain(e.summary or e.content)
+    return shorten(clean_text(summary), SUMMARY_CHARS)
 
 
 def entry_mark(e: StoredEntry) -> str:

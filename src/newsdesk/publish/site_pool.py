@@ -15,6 +15,7 @@ sending contexts would cost more than they save.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import time
 from collections import deque
@@ -168,6 +169,9 @@ def _fork_workers(renderer: Renderer, root: Path, cut: Callable[[str], str]) -> 
         return None
     _inherited = (renderer, root, cut)
     pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
+    # Objects the workers inherit stay out of their garbage collector's reach: a collection
+    # writes to every object it visits, which would copy the parent's pages into each worker.
+    gc.freeze()
     try:
         # Fork every worker now, while the build runs no thread of its own.
         for f in [pool.submit(time.sleep, 0.01) for _ in range(cores)]:
@@ -177,6 +181,7 @@ def _fork_workers(renderer: Renderer, root: Path, cut: Callable[[str], str]) -> 
             pool.shutdown(wait=False, cancel_futures=True)
         return None
     finally:
+        gc.unfreeze()
         _inherited = None  # the parent does not need it; the worker has its own copy
     return pool
 

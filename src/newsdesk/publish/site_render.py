@@ -10,7 +10,8 @@ template re-renders the pages (and writes those whose bytes change).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
@@ -21,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..dates import SHANGHAI
-from .site_model import CONTROL, href, local_time
+from .site_model import CONTROL, ItemDetails, href, local_time
 
 TEMPLATES = (
     "base.html",
@@ -86,9 +87,18 @@ def _static_source(name: str) -> bytes:
     return (resources.files("newsdesk.publish") / "static" / name).read_bytes()
 
 
+# uids → what their list items show beyond the Meta (summary, image): read from the store.
+DetailsLookup = Callable[[list[str]], dict[str, ItemDetails]]
+
+
 class Renderer:
     def __init__(
-        self, templates_dir: Path | None, globals_: dict[str, Any], *, cache_dir: Path | None = None
+        self,
+        templates_dir: Path | None,
+        globals_: dict[str, Any],
+        *,
+        cache_dir: Path | None = None,
+        details: Callable[[], DetailsLookup] | None = None,
     ) -> None:
         loaders: list[jinja2.BaseLoader] = []
         if templates_dir is not None:
@@ -120,6 +130,11 @@ class Renderer:
         # uid → (the record it was rendered from, its HTML with _ROOT for the root; None when
         # it cannot be cached). An article appears on about six list pages: rendered once.
         self._items: dict[str, tuple[Any, str | None]] = {}
+        # Made in the process that renders (a forked worker opens its own store connection).
+        self._details_factory = details
+        self._details: DetailsLookup | None = None
+        self._details_pid = 0
+        self._prefetched: dict[str, ItemDetails] = {}
 
     def static(self, name: str) -> bytes:
         """A static file: the user's `templates_dir/static/NAME` if present, else the package's."""
@@ -137,6 +152,9 @@ class Renderer:
 
     def render(self, template: str, path: str, **ctx: Any) -> bytes:
         tpl = self._template(template)
+        page = ctx.get("page")
+        if page is not None and getattr(page, "items", None):
+            self.prefetch(page.items)  # a list page: its items' details in one query
         abs_root = ctx.pop("abs_root", None)
         # Pages served at any address (404) link from the site's root; all others relatively.
         url: Callable[[str], str] = (
@@ -150,6 +168,28 @@ class Renderer:
 
         return tpl.render(url=url, root=root, path=path, item=item, **ctx).encode("utf-8", "surrogatepass")
 
+    def prefetch(self, metas: Iterable[Any]) -> None:
+        """Read the details of the items among `metas` that are not rendered yet, at once."""
+        missing = []
+        for m in metas:
+            hit = self._items.get(m.uid)
+            if hit is None or (hit[0] is not m and hit[0] != m):
+                missing.append(m.uid)
+        self._prefetched = self._lookup(missing) if missing else {}
+
+    def _lookup(self, uids: list[str]) -> dict[str, ItemDetails]:
+        if self._details_factory is None:
+            return {}
+        if self._details is None or self._details_pid != os.getpid():
+            self._details, self._details_pid = self._details_factory(), os.getpid()
+        return self._details(uids)
+
+    def _item_details(self, uid: str) -> ItemDetails:
+        found = self._prefetched.pop(uid, None)
+        if found is None:
+            found = self._lookup([uid]).get(uid, ("", None))
+        return found
+
     def item(self, m: Any, prefix: str, url: Callable[[str], str]) -> Markup:
         """Entry `m` as a list item (`_item.html`) on a page whose links to the site root
         start with `prefix`: rendered once, then the root marker replaced per page."""
@@ -161,7 +201,8 @@ class Renderer:
             self._items[m.uid] = hit
         html = hit[1]
         if html is None:  # a text holds the marker itself: render for this page alone
-            return Markup(self._template("_item.html").render(url=url, m=m))
+            summary, image = self._item_details(m.uid)
+            return Markup(self._template("_item.html").render(url=url, m=m, summary=summary, image=image))
         return Markup(html.replace(_ROOT, prefix))
 
     def _render_item(self, m: Any) -> str | None:
@@ -172,5 +213,6 @@ class Renderer:
             links += 1
             return _ROOT + href("", to)
 
-        html = self._template("_item.html").render(url=rooted, m=m)
+        summary, image = self._item_details(m.uid)
+        html = self._template("_item.html").render(url=rooted, m=m, summary=summary, image=image)
         return html if html.count(_ROOT) == links else None

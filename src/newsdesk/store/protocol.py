@@ -25,6 +25,10 @@ from ..models import (
 class Store(Protocol):
     def close(self) -> None: ...
 
+    def reopen(self) -> Store:
+        """A new connection to the same archive, e.g. for a forked worker process (a
+        connection must not be shared across processes)."""
+
     # feeds -----------------------------------------------------------------
     def sync_feeds(self, specs: Sequence[FeedSpec]) -> None:
         """Register configured feeds; a feed whose source changed starts a fresh fetch state."""

@@ -66,6 +66,9 @@ class SQLiteStore:
     def close(self) -> None:
         self._db.close()
 
+    def reopen(self) -> SQLiteStore:
+        return SQLiteStore(self.path)
+
     def _migrate(self) -> None:
         current = self._db.execute("PRAGMA user_version").fetchone()[0]
         for number, name, sql in migrations():
