@@ -2,11 +2,14 @@
 
 A cold build of 10,000 articles renders about 13,000 pages and tokenizes every article for
 the search index. Jinja rendering and jieba hold the GIL, so threads would not help: worker
-processes, one per core, forked at the start of the build (before any thread of the build
-starts), render article and list pages, write them, and cut each article's text into search
-terms. The build process reads the archive, sends each page's template context in batches
-and records what comes back (path, key, hash; terms) in its manifest and search index, in
-the order it sent them, exactly as if it had done the work itself.
+processes, one per core but one, forked at the start of the build (before any thread of the
+build starts), render article and list pages, write them, and cut each article's text into
+search terms. The build process reads the archive, sends each page's template context in
+batches and records what comes back (path, key, hash; terms) in its manifest and search
+index, in the order it sent them, exactly as if it had done the work itself. Whenever the
+workers have batches queued, the build process renders the next batch itself: so every core
+works in every phase (reading the archive, rendering lists) with one worker fewer, which at
+100,000 articles is 75 MB less memory.
 
 Small builds (an incremental one after a fetch) render in the build process: forking and
 sending contexts would cost more than they save.
@@ -20,6 +23,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +31,13 @@ from ..errors import PublishError
 from .site_output import Output, is_unchanged, make_folder, page_hash, write_atomic
 from .site_render import Renderer
 
-if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for them
-    from concurrent.futures import Future, ProcessPoolExecutor
+if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for it
+    from concurrent.futures import ProcessPoolExecutor
 
 POOL_FROM = 5000  # changed entries from which worker processes pay for themselves
 BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
+STEAL_FROM = 2  # batches queued for the workers from which the build process renders one itself
 
 # (template, path, key, context, hash the previous build recorded for the path or None,
 #  text to cut into search terms or None)
@@ -49,7 +54,10 @@ _folders: set[Path] = set()  # folders a worker has made (each worker fills its 
 
 def _render_batch(jobs: list[Job]) -> list[Done]:
     assert _inherited is not None, "the worker must be forked after `_inherited` is set"
-    renderer, root, cut = _inherited
+    return _render_jobs(*_inherited, jobs)
+
+
+def _render_jobs(renderer: Renderer, root: Path, cut: Callable[[str], str], jobs: list[Job]) -> list[Done]:
     done: list[Done] = []
     for template, path, key, ctx, old_hash, text in jobs:
         data = renderer.render(template, path, **ctx)
@@ -84,8 +92,9 @@ class PageRenderer:
         self._tags: list[Any] = []  # per job of the batch: what `sink` gets with its terms
         self._pending: deque[tuple[Future[list[Done]], list[Any]]] = deque()
         self._sink = sink
+        self._cut = cut or _no_terms
         if parallel:
-            self._pool = _fork_workers(renderer, out.root, cut or _no_terms)
+            self._pool = _fork_workers(renderer, out.root, self._cut)
 
     @property
     def parallel(self) -> bool:
@@ -111,7 +120,15 @@ class PageRenderer:
     def _send(self) -> None:
         assert self._pool is not None
         if self._batch:
-            self._pending.append((self._pool.submit(_render_batch, self._batch), self._tags))
+            if len(self._pending) >= STEAL_FROM and not self._pending[-1][0].done():
+                # The workers have work queued: the build process renders this batch itself
+                # (one worker per core but one, so the two cores here are both busy). Its
+                # results queue behind the workers' so they are recorded in the order sent.
+                stolen: Future[list[Done]] = Future()
+                stolen.set_result(_render_jobs(self.renderer, self.out.root, self._cut, self._batch))
+                self._pending.append((stolen, self._tags))
+            else:
+                self._pending.append((self._pool.submit(_render_batch, self._batch), self._tags))
             self._batch, self._tags = [], []
         # Collected in the order sent (search docids follow it), whichever worker finishes first.
         while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0][0].done()):
@@ -167,14 +184,15 @@ def _fork_workers(renderer: Renderer, root: Path, cut: Callable[[str], str]) -> 
     cores = os.cpu_count() or 1
     if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
+    workers = cores - 1  # the build process renders too, whenever the workers are busy
     _inherited = (renderer, root, cut)
-    pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     # Objects the workers inherit stay out of their garbage collector's reach: a collection
     # writes to every object it visits, which would copy the parent's pages into each worker.
     gc.freeze()
     try:
         # Fork every worker now, while the build runs no thread of its own.
-        for f in [pool.submit(time.sleep, 0.01) for _ in range(cores)]:
+        for f in [pool.submit(time.sleep, 0.01) for _ in range(workers)]:
             f.result()
     except Exception:  # cannot fork here (limits, sandbox): render inline instead
         with contextlib.suppress(Exception):
