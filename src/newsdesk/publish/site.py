@@ -42,7 +42,8 @@ from .site_pool import POOL_FROM, PageRenderer, page_renderer
 from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
-FORMAT = "4"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries
+FORMAT = "5"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries;
+# 5: a page's key and hash in one string
 BATCH = 200
 
 # uid → uids of the other entries of the same story (clusters); None: no cluster section.
@@ -138,6 +139,7 @@ class _Build:
             sink=search.add_terms if search is not None else None,
         ) as self.pages:
             self._load(changed, first_pass=True)
+            changed = []  # 100,000 uids at a first build: the records hold their own copies
             ordered = sorted(self.metas.values(), key=lambda m: m.sort_key)
             lists = plan(ordered, self.opts.title)
             if not self.feeds_only:

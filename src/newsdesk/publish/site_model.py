@@ -239,9 +239,10 @@ def href(from_path: str, to_path: str) -> str:
     return "../" * from_path.count("/") + _quoted(to_path)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def _quoted(to_path: str) -> str:
     # Pages link to the same few targets over and over (navigation, categories): quote once.
+    # Small: article paths, unique, would fill a large cache in every process for nothing.
     if to_path == "" or to_path.endswith("/"):
         to_path += "index.html"
     return quote(to_path, safe="/#")

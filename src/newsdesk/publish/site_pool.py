@@ -109,9 +109,8 @@ class PageRenderer:
         if self._pool is None:
             self.out.put(path, key, self.renderer.render(template, path, **ctx))
             return False
-        old = self.out.old.get(path)
         text = terms_of[1] if terms_of is not None and self._sink is not None else None
-        self._batch.append((template, path, key, ctx, old[1] if old else None, text))
+        self._batch.append((template, path, key, ctx, self.out.old_hash(path), text))
         self._tags.append(terms_of[0] if text is not None and terms_of is not None else None)
         if len(self._batch) >= BATCH:
             self._send()

@@ -67,9 +67,9 @@ def fmt_time(value: int | datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> s
     return value.astimezone(SHANGHAI).strftime(pattern)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _fmt_ts(ts: int, pattern: str) -> str:
-    # List pages show each article's time on about six pages, in two patterns.
+    # Times repeat across a build (sitemaps, related lists, list items): format each once.
     return local_time(ts).strftime(pattern)
 
 

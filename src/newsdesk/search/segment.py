@@ -82,7 +82,7 @@ def subwords(tokens: list[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=65_536)
 def _subwords_of(token: str) -> tuple[str, ...]:
     # Vocabulary is Zipf-distributed, so the cache answers almost every call.
     if token.isascii():
