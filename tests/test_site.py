@@ -581,3 +581,35 @@ def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> 
     assert {d[0] for d in details.values()} >= {"摘要 一句", "原摘要"}
     assert len(details[whole_uid(whole, "")][0]) == 120
     store.close()
+
+
+def test_manifest_is_trusted_within_one_boot_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages are not synced: the manifest records the machine's boot id, and a manifest written
+    in another boot (pages the kernel had not yet written may be lost) makes a full build.
+    Where the kernel tells no boot id, the build syncs and the manifest carries none."""
+    from newsdesk.publish import site_output
+
+    store = SQLiteStore(tmp_path / "archive.db")
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    entries = [_entry(i, f"第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(30)]
+    store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    config = SiteConfig.model_validate({"base_dir": tmp_path})
+    manifest = tmp_path / "site" / ".newsdesk" / "manifest.json"
+    first = build_site(store, config).written
+    data = json.loads(manifest.read_text("utf-8"))
+    assert data["boot"] == site_output.boot_id() is not None
+    assert build_site(store, config).written == 0  # same boot: trusted
+    data["boot"] = "00000000-0000-0000-0000-000000000000"  # as if written before a restart
+    manifest.write_text(json.dumps(data), "utf-8")
+    again = build_site(store, config)
+    assert again.written + again.unchanged >= first and again.unchanged < first // 2
+    # No boot id (another kernel): synced, no boot recorded, trusted by the next build.
+    monkeypatch.setattr(site_output, "_BOOT_ID", tmp_path / "no-such-file")
+    store.save_fetch(
+        spec, FetchResult(spec.source, 200), [_entry(99, "新篇", "<p>新</p>", t0)], datetime.now(UTC)
+    )
+    assert build_site(store, config).written > 0
+    assert "boot" not in json.loads(manifest.read_text("utf-8"))
+    assert build_site(store, config).written == 0
+    store.close()
