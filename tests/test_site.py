@@ -298,23 +298,35 @@ class SiteConfig(Config):
     site_title: str | None = None
 
 
-def test_template_override_and_related(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "archive.db")
-    spec = FeedSpec("金融", "站", "源", url="http://x/")
-    t0 = datetime(2024, 3, 1, tzinfo=UTC)
-    article = Article(
+def _article(**changes: Any) -> Article:
+    """A cleaned article (short body, source 中国新闻网), with `changes` applied."""
+    fields: dict[str, Any] = dict(
         html="<p>正文</p>",
         text="正文",
         summary="摘要",
         char_count=2,
+        images=(),
+        header_image=None,
+        source="中国新闻网",
+        editor=None,
+        reporters=(),
+        dateline=None,
+        keywords=(),
+        profile="sina",
+    )
+    return Article(**{**fields, **changes})
+
+
+def test_template_override_and_related(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "archive.db")
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    article = _article(
         images=("https://n.sinaimg.cn/finance/a.jpg",),
         header_image="https://n.sinaimg.cn/finance/a.jpg",
-        source="中国新闻网",
         editor="刘万里",
         reporters=("刘育英",),
         dateline="中新社北京12月20日电",
-        keywords=(),
-        profile="sina",
     )
     entries = [_entry(1, "甲报道", "<p>x</p>", t0), _entry(2, "乙报道", "<p>y</p>", t0 + timedelta(hours=1))]
     store.save_fetch(
@@ -543,19 +555,8 @@ def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> 
     store = SQLiteStore(tmp_path / "archive.db")
     spec = FeedSpec("金融", "站", "源", url="http://x/")
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
-    cleaned = Article(
-        html="<p>正文</p>",
-        text="正文",
-        summary="  摘要\x01 一句 ",
-        char_count=2,
-        images=(),
-        header_image="https://n.sinaimg.cn/a.jpg",
-        source=" 中国新闻网 ",
-        editor=None,
-        reporters=(),
-        dateline=None,
-        keywords=(),
-        profile="sina",
+    cleaned = _article(
+        summary="  摘要\x01 一句 ", header_image="https://n.sinaimg.cn/a.jpg", source=" 中国新闻网 "
     )
     entries = [
         _entry(1, "甲\x0b报道", "<p>x</p>", t0),

@@ -301,7 +301,7 @@ class _Build:
                 lst.title,
                 repr(lst.crumbs),
                 repr(children) if page.number == 0 else "",
-                " ".join([m.uid + m.mark for m in page.items]),
+                _marks(page.items),
                 page.older or "",
                 page.newer or "",
             )
@@ -392,7 +392,7 @@ class _Build:
             if not lst.has_feeds:
                 continue
             items = lst.items[-n:][::-1]
-            key = quick_key(self.global_key, lst.folder, lst.title, " ".join([m.uid + m.mark for m in items]))
+            key = quick_key(self.global_key, lst.folder, lst.title, _marks(items))
             names = [f"{lst.folder}{x}" for x in ("rss.xml", "atom.xml", "feed.json")]
             if not all([self.out.fresh(p, key) for p in names]):
                 stale.append((lst, items, key, names))
@@ -478,6 +478,11 @@ class _Build:
             pages=self.out.pages,
         )
         return report
+
+
+def _marks(items: Sequence[Meta]) -> str:
+    """What a list of entries shows, as one string for a page's key: which and which version."""
+    return " ".join([m.uid + m.mark for m in items])
 
 
 def _details_lookup(store: Store) -> Callable[[], DetailsLookup]:

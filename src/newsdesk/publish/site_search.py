@@ -180,6 +180,16 @@ def _unscript(raw: bytes | None) -> Any:
         return None
 
 
+def _by_bucket(
+    new: Mapping[str, Sequence[int]], n: int, *, every: bool = False
+) -> dict[int, dict[str, Sequence[int]]]:
+    """Postings grouped by shard (of n); with `every`, all n shards, empty ones included."""
+    out: dict[int, dict[str, Sequence[int]]] = {b: {} for b in range(n)} if every else {}
+    for t, ids in new.items():
+        out.setdefault(bucket(t, n), {})[t] = ids
+    return out
+
+
 def _docids() -> array[int]:
     return array("H")  # local docids < SEG_SIZE (4096) < 65536
 
@@ -381,13 +391,10 @@ class SearchIndex:
         """Merge postings (local docids after every docid already there) into segment k's
         shards, and give tokens new to the segment its bit in the dictionary."""
         bit = 1 << k
-        buckets: dict[int, dict[str, Sequence[int]]] = {}
-        if self.full or k * SEG_SIZE >= self._loaded_next:
-            # A new segment has every shard, empty or not: a token only in its tail later is
-            # still looked up in its postings shard, and a missing script is a console error.
-            buckets = {b: {} for b in range(POST_BUCKETS)}
-        for t, ids in new.items():
-            buckets.setdefault(bucket(t, POST_BUCKETS), {})[t] = ids
+        # A new segment has every shard, empty or not: a token only in its tail later is still
+        # looked up in its postings shard, and a missing script is a console error.
+        every = self.full or k * SEG_SIZE >= self._loaded_next
+        buckets = _by_bucket(new, POST_BUCKETS, every=every)
         for b, part in buckets.items():
             name = f"s{k}/{b}"
             old = None if self.full else _unscript(self.out.read(f"{PREFIX}{name}.js"))
@@ -403,9 +410,7 @@ class SearchIndex:
         """Append postings to segment k's tail; returns the mask of tail shards that exist
         (index.js tells the browser, which asks for no other)."""
         bit = 1 << k
-        buckets: dict[int, dict[str, Sequence[int]]] = {}
-        for t, ids in new.items():
-            buckets.setdefault(bucket(t, TAIL_BUCKETS), {})[t] = ids
+        buckets = _by_bucket(new, TAIL_BUCKETS)
         mask = self.tail["mask"] if self.tail is not None else 0
         for b, part in buckets.items():
             name = f"s{k}/t{b}"
