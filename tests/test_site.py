@@ -614,3 +614,41 @@ def test_manifest_is_trusted_within_one_boot_only(tmp_path: Path, monkeypatch: p
     assert "boot" not in json.loads(manifest.read_text("utf-8"))
     assert build_site(store, config).written == 0
     store.close()
+
+
+def test_the_build_process_takes_back_batches_no_worker_has_started(tmp_path: Path) -> None:
+    """At the end of a build the workers render what the build process left them while it
+    writes the search index and feeds; when it is done, it renders the batches they have not
+    started itself. Every page is still written once, recorded in the order sent, and the
+    same as rendered in one process."""
+    from newsdesk.publish.site_output import Output
+    from newsdesk.publish.site_pool import BATCH, PageRenderer
+    from newsdesk.publish.site_render import Renderer
+
+    def render_all(root: Path, parallel: bool) -> tuple[Output, PageRenderer]:
+        renderer = Renderer(None, {"site_title": "新闻台", "nav": [("金融", "c/jr/")]})
+        out = Output(root, {})
+        pages = PageRenderer(renderer, out, parallel=parallel)
+        pages.steal = False  # as at the end of `_lists`: everything goes to the worker
+        try:
+            for i in range(20 * BATCH):
+                pages.page(
+                    "search.html",
+                    f"p/{i % 7}/{i}.html",
+                    f"k{i}",
+                    crumbs=[("首页", "")],
+                    page_title=f"第{i}页",
+                )
+            pages.drain()
+        finally:
+            pages.close()
+        out.close()
+        return out, pages
+
+    inline, _ = render_all(tmp_path / "one", parallel=False)
+    forked, pool = render_all(tmp_path / "two", parallel=True)
+    assert pool.reclaimed > 0  # the worker had not started them: rendered here
+    assert list(forked.pages) == list(inline.pages)  # recorded in the order sent
+    assert forked.pages == inline.pages
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert len(two) == 20 * BATCH and one == two

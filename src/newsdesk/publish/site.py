@@ -35,7 +35,7 @@ from ..models import StoredEntry
 from ..store import Store
 from . import feeds as fmt
 from .base import Progress, PublishReport, register
-from .site_lists import Listing, pages, plan
+from .site_lists import Listing, Page, pages, plan
 from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
 from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
 from .site_pool import POOL_FROM, PageRenderer, page_renderer
@@ -45,6 +45,9 @@ from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 FORMAT = "5"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries;
 # 5: a page's key and hash in one string
 BATCH = 200
+# List pages the build process leaves to the workers at the end, to write the search index and
+# feeds meanwhile (it takes back those not started when it is done: `PageRenderer.drain`).
+LEAVE_TO_WORKERS = 1500
 
 # uid → uids of the other entries of the same story (clusters); None: no cluster section.
 RelatedProvider = Callable[[str], Sequence[str]]
@@ -142,15 +145,19 @@ class _Build:
             changed = []  # 100,000 uids at a first build: the records hold their own copies
             ordered = sorted(self.metas.values(), key=lambda m: m.sort_key)
             lists = plan(ordered, self.opts.title)
+            state: dict[str, Any] = {}
             if not self.feeds_only:
                 self._articles(ordered)
+                articles_sent = self.pages.mark()
                 self._lists(lists)
+                # The workers render the last list pages while this process writes the
+                # search index (once every article's terms are in), the other pages and feeds.
+                self.pages.wait_for(articles_sent)
+                if self.search is not None:
+                    self.search.retain(self.metas)
+                    state = self.search.finish()
                 self._specials(lists)
             self._feeds(lists)
-            state: dict[str, Any] = {}
-            if self.search is not None:
-                self.search.retain(self.metas)
-                state = self.search.finish()
         self.out.sweep()
         return self._save(rev, state)
 
@@ -291,8 +298,8 @@ class _Build:
         # list items (site_render.ITEM_CACHE) renders it once, at any size of archive.
         todo = [(lst, page) for lst in lists.values() for page in pages(lst, size)]
         todo.sort(key=lambda x: (x[1].items[0].sort_key if x[1].items else (0, ""), x[1].path))
+        stale: list[tuple[Listing, Page, str]] = []
         for lst, page in todo:
-            children = lst.children
             # Made for each of the site's list pages on every build: strings and reprs
             # of plain tuples, no JSON.
             key = quick_key(
@@ -300,13 +307,17 @@ class _Build:
                 lst.kind,
                 lst.title,
                 repr(lst.crumbs),
-                repr(children) if page.number == 0 else "",
+                repr(lst.children) if page.number == 0 else "",
                 _marks(page.items),
                 page.older or "",
                 page.newer or "",
             )
-            if self.out.fresh(page.path, key):
-                continue
+            if not self.out.fresh(page.path, key):
+                stale.append((lst, page, key))
+        leave_from = len(stale) - LEAVE_TO_WORKERS
+        for i, (lst, page, key) in enumerate(stale):
+            if i == leave_from:
+                self.pages.steal = False  # see `run`: the rest is the workers'
             title = lst.title if page.number == 0 else f"{lst.title}（第{page.number}页）"
             self.pages.page(
                 "list.html",
@@ -317,7 +328,7 @@ class _Build:
                 page=page,
                 page_title=title,
                 crumbs=lst.crumbs,
-                children=children if page.number == 0 else [],
+                children=lst.children if page.number == 0 else [],
                 feeds=lst.folder if lst.has_feeds else None,
                 count=len(lst.items),
             )

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay 
 POOL_FROM = 5000  # changed entries from which worker processes pay for themselves
 BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
-STEAL_FROM = 2  # batches queued for the workers from which the build process renders one itself
+STEAL_FROM = 4  # batches queued for the workers from which the build process renders one itself
 
 # (template, path, key, context, hash the previous build recorded for the path or None,
 #  text to cut into search terms or None)
@@ -90,7 +90,14 @@ class PageRenderer:
         self._pool: ProcessPoolExecutor | None = None
         self._batch: list[Job] = []
         self._tags: list[Any] = []  # per job of the batch: what `sink` gets with its terms
-        self._pending: deque[tuple[Future[list[Done]], list[Any]]] = deque()
+        # (batch number, its results, its tags, its jobs), in the order sent
+        self._pending: deque[tuple[int, Future[list[Done]], list[Any], list[Job]]] = deque()
+        self.sent = 0  # batches sent so far
+        # Whether the build process renders a batch itself when the workers have enough queued
+        # (off at the end of a build: the workers then render what is left while the build
+        # process writes the search index and the feeds).
+        self.steal = True
+        self.reclaimed = 0  # batches taken back from the workers (`drain`)
         self._sink = sink
         self._cut = cut or _no_terms
         if parallel:
@@ -119,21 +126,23 @@ class PageRenderer:
     def _send(self) -> None:
         assert self._pool is not None
         if self._batch:
-            if len(self._pending) >= STEAL_FROM and not self._pending[-1][0].done():
+            self.sent += 1
+            if self.steal and len(self._pending) >= STEAL_FROM and not self._pending[-1][1].done():
                 # The workers have work queued: the build process renders this batch itself
                 # (one worker per core but one, so the two cores here are both busy). Its
                 # results queue behind the workers' so they are recorded in the order sent.
                 stolen: Future[list[Done]] = Future()
                 stolen.set_result(_render_jobs(self.renderer, self.out.root, self._cut, self._batch))
-                self._pending.append((stolen, self._tags))
+                self._pending.append((self.sent, stolen, self._tags, self._batch))
             else:
-                self._pending.append((self._pool.submit(_render_batch, self._batch), self._tags))
+                fut = self._pool.submit(_render_batch, self._batch)
+                self._pending.append((self.sent, fut, self._tags, self._batch))
             self._batch, self._tags = [], []
         # Collected in the order sent (search docids follow it), whichever worker finishes first.
-        while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0][0].done()):
+        while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0][1].done()):
             self._collect(*self._pending.popleft())
 
-    def _collect(self, fut: Future[list[Done]], tags: list[Any]) -> None:
+    def _collect(self, _seq: int, fut: Future[list[Done]], tags: list[Any], _jobs: list[Job]) -> None:
         try:
             results = fut.result()
         except PublishError:
@@ -151,6 +160,35 @@ class PageRenderer:
             return
         self._send()
         while self._pending:
+            if not self._pending[0][1].done():
+                self._reclaim()
+            self._collect(*self._pending.popleft())
+
+    def _reclaim(self) -> None:
+        """Render here the last batch sent that no worker has started yet, if there is one:
+        the build process, done with its own work, takes back what it left to the workers."""
+        for i in range(len(self._pending) - 1, -1, -1):
+            seq, fut, tags, jobs = self._pending[i]
+            if fut.done():
+                continue  # rendered here earlier
+            if not fut.cancel():
+                return  # started (so have all before it)
+            mine: Future[list[Done]] = Future()
+            mine.set_result(_render_jobs(self.renderer, self.out.root, self._cut, jobs))
+            self._pending[i] = (seq, mine, tags, jobs)
+            self.reclaimed += 1
+            return
+
+    def mark(self) -> int:
+        """Send the pages given so far; a mark for `wait_for`."""
+        if self._pool is not None:
+            self._send()
+        return self.sent
+
+    def wait_for(self, mark: int) -> None:
+        """Wait for the pages sent before `mark` and record them (and their terms); pages
+        sent since may still be rendering."""
+        while self._pending and self._pending[0][0] <= mark:
             self._collect(*self._pending.popleft())
 
     def abort(self) -> None:
