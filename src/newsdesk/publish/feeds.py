@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import orjson
 
@@ -31,7 +32,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR = "newsdesk"
 
 
+@lru_cache(maxsize=4096)
 def guid(uid: str) -> str:
+    # Cached: an entry is in up to four folders' feeds, each in three formats.
     return f"urn:uuid:{uuid.uuid5(GUID_NAMESPACE, uid)}"
 
 
@@ -39,6 +42,12 @@ def x(text: str | None) -> str:
     """XML-safe text: forbidden characters removed, markup characters escaped."""
     if not text:
         return ""
+    if len(text) > 200:
+        return _x_long(text)
+    return _x(text)
+
+
+def _x(text: str) -> str:
     return (
         CONTROL.sub("", text)
         .replace("&", "&amp;")
@@ -46,6 +55,11 @@ def x(text: str | None) -> str:
         .replace(">", "&gt;")
         .replace('"', "&quot;")
     )
+
+
+# Bodies: the same article is in the site's, its group's, site's and feed's RSS and Atom
+# files, so each body is escaped once per build, not eight times.
+_x_long = lru_cache(maxsize=1024)(_x)
 
 
 def _iso(dt: datetime) -> str:

@@ -38,7 +38,7 @@ from .base import Progress, PublishReport, register
 from .site_lists import Listing, Page, pages, plan
 from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
 from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
-from .site_pool import POOL_FROM, PageRenderer, page_renderer
+from .site_pool import POOL_FROM, EntryJob, EntryPages, PageRenderer, page_renderer
 from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
@@ -106,7 +106,7 @@ class _Build:
         self.renderer: Renderer | None = None
         self.search: SearchIndex | None = None
         self.pages: PageRenderer
-        self.defer_search = False
+        self._sent: set[str] = set()  # article pages sent to the workers in the first pass
         self.parallel: bool | None = None  # None: worker processes for large builds only
 
     # -- the steps ---------------------------------------------------------------------
@@ -126,7 +126,6 @@ class _Build:
         parallel = not self.feeds_only and (
             self.parallel if self.parallel is not None else len(changed) >= POOL_FROM
         )
-        self.defer_search = parallel and self.related is not None
         if not self.feeds_only:
             self.search = SearchIndex(self.out, self.old.get("search"), segmenter_id(), load_segmenter)
             for uid in removed:
@@ -140,6 +139,7 @@ class _Build:
             parallel=parallel,
             cut=search.cutter() if search is not None and parallel else None,
             sink=search.add_terms if search is not None else None,
+            entries=EntryPages(_entry_reader(self.store), _article_context, _search_text),
         ) as self.pages:
             self._load(changed, first_pass=True)
             changed = []  # 100,000 uids at a first build: the records hold their own copies
@@ -184,46 +184,62 @@ class _Build:
         uids.reverse()  # oldest first: search docids follow publication order
         return uids, self.metas.keys() - set(uids), top
 
-    def _load(self, uids: Iterable[str], *, first_pass: bool, search_only: bool = False) -> None:
+    def _load(self, uids: Iterable[str], *, first_pass: bool) -> None:
         todo = list(uids)
         if first_pass and self.search is not None and self.search.full:
             seen = set(todo)
             todo += [u for u in self._chronological() if u not in seen]
-        # With a worker process rendering pages, the search tokens are made in the pass that
-        # sends article pages to it, so the two run side by side (see `_articles`).
-        search_now = search_only or self.defer_search != first_pass
         total = len(todo)
-        if first_pass and not search_now and (self.feeds_only or self.related is not None):
-            # Nothing of this pass needs a body (article pages wait for the second pass): the
-            # records alone, read without the bodies, which at 100,000 entries was a fifth of
-            # the build's time in the process that feeds the workers.
-            for start in range(0, total, BATCH * 5):
-                for h in self.store.get_entry_heads(todo[start : start + BATCH * 5]):
-                    self.metas[h.uid] = Meta.from_head(h)
+        if first_pass and (self.feeds_only or self.pages.parallel):
+            # The records alone, read without the bodies (at 100,000 entries reading bodies
+            # was a fifth of the build's time in the process that feeds the workers). With
+            # workers, each entry goes to them at once: they read its body themselves, cut
+            # its search terms and, unless it has a story cluster (whose records must all be
+            # read first), render its page.
+            step = BATCH * 5
+            for start in range(0, total, step):
+                heads = [Meta.from_head(h) for h in self.store.get_entry_heads(todo[start : start + step])]
+                heads.sort(key=lambda m: m.sort_key)  # search docids follow publication order
+                for m in heads:
+                    self.metas[m.uid] = m
+                    if not self.feeds_only:
+                        self._send_entry(m)
                 if self.progress:
-                    self.progress(min(start + BATCH * 5, total), total)
+                    self.progress(min(start + step, total), total)
             return
         for start in range(0, total, BATCH):
             entries = self.store.get_entries(todo[start : start + BATCH])
-            entries.sort(key=lambda e: ((e.published or e.first_seen), e.uid))
+            entries.sort(key=lambda e: (int((e.published or e.first_seen).timestamp()), e.uid))
             for e in entries:
                 # A record read earlier in this build is reused: a second copy of every string
                 # of 100,000 records is what the second pass would otherwise leave behind.
-                m = self.metas.get(e.uid)
-                if first_pass or m is None or m.mark != entry_mark(e):
+                had = self.metas.get(e.uid)
+                if first_pass or had is None or had.mark != entry_mark(e):
                     m = self.metas[e.uid] = Meta.from_entry(e)
-                text = None
-                if search_now and self.search is not None and self.search.needs(m):
-                    text = e.article.text if e.article is not None else plain(e.content)
+                else:
+                    m = had
+                if first_pass and self.search is not None and self.search.needs(m):
+                    self.search.add(m, e.article.text if e.article is not None else plain(e.content))
                 # Article pages need the related entries' records current: with a cluster
                 # provider they are rendered in the second pass, once every record is read.
-                sent = False
-                if not (self.feeds_only or search_only) and (self.related is None or not first_pass):
-                    sent = self._article(m, e, search_text=text)
-                if text is not None and not sent and self.search is not None:
-                    self.search.add(m, text)
-            if self.progress and not search_only:
+                if self.related is None or not first_pass:
+                    self._article(m, e)
+            if self.progress:
                 self.progress(min(start + BATCH, total), total)
+
+    def _send_entry(self, m: Meta) -> None:
+        """First pass with workers: the entry's terms, and its page if it can be rendered now."""
+        terms = self.search is not None and self.search.needs(m)
+        render = False
+        if not (self.related and self.related(m.uid)):
+            key = self._article_key(m)
+            render = not self.out.fresh(m.path, key)
+        else:
+            key = ""
+        if render:
+            self._sent.add(m.path)
+        if render or terms:
+            self.pages.entry_page(m.path, key, EntryJob(m, [], render, terms))
 
     def _chronological(self) -> list[str]:
         return [m.uid for m in sorted(self.metas.values(), key=lambda m: m.sort_key)]
@@ -241,50 +257,27 @@ class _Build:
         return digest(self.global_key, m.mark, [(r.uid, r.mark) for r in rel])
 
     def _articles(self, ordered: list[Meta]) -> None:
-        self.pages.drain()  # pages (and terms) of the first pass recorded
+        if self.pages.parallel:
+            # Pages the first pass could not send: those with a story cluster.
+            for m in ordered:
+                if m.path not in self._sent and not self._article_fresh(m):
+                    related = self._related(m.uid)
+                    self.pages.entry_page(m.path, self._article_key(m), EntryJob(m, related, True, False))
+            return
         done = self.out.pages  # rendered (or found fresh) in the first pass
         todo = [m.uid for m in ordered if m.path not in done and not self._article_fresh(m)]
         self._load(todo, first_pass=False)
-        if self.defer_search and self.search is not None:
-            # Entries whose page was fresh but whose search tokens are not (rare: the search
-            # index alone was rebuilt).
-            self.pages.drain()
-            rest = [m.uid for m in ordered if self.search.needs(m)]
-            self._load(rest, first_pass=False, search_only=True)
 
     def _article_fresh(self, m: Meta) -> bool:
         return self.out.fresh(m.path, self._article_key(m))
 
-    def _article(self, m: Meta, e: StoredEntry, *, search_text: str | None = None) -> bool:
-        """Render the article's page unless it is fresh. True when a worker also cuts
-        `search_text` into the search index's terms (else the caller indexes it)."""
+    def _article(self, m: Meta, e: StoredEntry) -> None:
+        """Render the article's page (in this process) unless it is fresh."""
         if m.path in self.out.pages:
-            return False
+            return
         key = self._article_key(m)
-        if self.out.fresh(m.path, key):
-            return False
-        a = e.article
-        body = article_body(a.html) if a is not None else safe_body(e.content)
-        g, s, f = m.folders
-        return self.pages.page(
-            "article.html",
-            m.path,
-            key,
-            terms_of=(m, search_doc(m, search_text)) if search_text is not None else None,
-            m=m,
-            page_title=shorten(m.display_title, 100),
-            crumbs=[("首页", ""), (m.group, g), (m.site, s), (m.feed, f)],
-            body=Markup(body),
-            source=m.source,
-            editor=a.editor if a is not None else None,
-            reporters=list(a.reporters) if a is not None else [],
-            dateline=a.dateline if a is not None else None,
-            char_count=a.char_count if a is not None else None,
-            author=e.author,
-            link=e.link if e.link and e.link.startswith(("http://", "https://")) else None,
-            updated=e.updated,
-            related=self._related(m.uid),
-        )
+        if not self.out.fresh(m.path, key):
+            self.pages.page("article.html", m.path, key, **_article_context(m, e, self._related(m.uid)))
 
     def _r(self) -> Renderer:
         assert self.renderer is not None
@@ -412,9 +405,20 @@ class _Build:
         entries: dict[str, StoredEntry] = {}
         for start in range(0, len(wanted), BATCH):
             entries.update((e.uid, e) for e in self.store.get_entries(wanted[start : start + BATCH]))
+        made: dict[str, fmt.FeedItem] = {}  # uid → its item, to re-address for each folder
         for lst, items, key, names in stale:
             info = self._feed_info(lst)
-            feed_items = [self._feed_item(lst, m, entries[m.uid]) for m in items if m.uid in entries]
+            feed_items = []
+            for m in items:
+                e = entries.get(m.uid)
+                if e is None:
+                    continue
+                item = made.get(m.uid)
+                if item is None:
+                    item = made[m.uid] = self._feed_item(lst, m, e)
+                elif not self.feeds_only:  # the same item; links relative to this folder
+                    item = replace(item, url=self._feed_url(lst, m.path))
+                feed_items.append(item)
             self.out.put(names[0], key, fmt.render_rss(info, feed_items))
             self.out.put(names[1], key, fmt.render_atom(info, feed_items))
             self.out.put(names[2], key, fmt.render_json_feed(info, feed_items))
@@ -440,13 +444,11 @@ class _Build:
     def _feed_item(self, lst: Listing, m: Meta, e: StoredEntry) -> fmt.FeedItem:
         a = e.article
         when = e.published or e.first_seen
-        guid_url = fmt.guid(m.uid)
-        link = e.link if e.link and e.link.startswith(("http://", "https://")) else None
+        link = _http_link(e)
         return fmt.FeedItem(
             uid=m.uid,
             title=m.display_title,
-            # The "feeds" publisher makes no article pages: its items point at the originals.
-            url=link or guid_url if self.feeds_only else self._feed_url(lst, m.path),
+            url=self._feed_item_url(lst, m, e),
             external_url=link,
             content_html=article_body(a.html) if a is not None else safe_body(e.content),
             summary=entry_summary(e),
@@ -456,6 +458,11 @@ class _Build:
             tags=(m.group, m.site, m.feed),
             image=a.header_image if a is not None else None,
         )
+
+    def _feed_item_url(self, lst: Listing, m: Meta, e: StoredEntry) -> str:
+        if self.feeds_only:  # no article pages: its items point at the originals
+            return _http_link(e) or fmt.guid(m.uid)
+        return self._feed_url(lst, m.path)
 
     # -- the end -------------------------------------------------------------------------
     def _save(self, rev: int, search_state: dict[str, Any]) -> PublishReport:
@@ -494,6 +501,48 @@ class _Build:
 def _marks(items: Sequence[Meta]) -> str:
     """What a list of entries shows, as one string for a page's key: which and which version."""
     return " ".join([m.uid + m.mark for m in items])
+
+
+def _article_context(m: Meta, e: StoredEntry, related: list[Meta]) -> dict[str, Any]:
+    """What `article.html` gets for entry `e` (record `m`; `related`: its story's others)."""
+    a = e.article
+    body = article_body(a.html) if a is not None else safe_body(e.content)
+    g, s, f = m.folders
+    return {
+        "m": m,
+        "page_title": shorten(m.display_title, 100),
+        "crumbs": [("首页", ""), (m.group, g), (m.site, s), (m.feed, f)],
+        "body": Markup(body),
+        "source": m.source,
+        "editor": a.editor if a is not None else None,
+        "reporters": list(a.reporters) if a is not None else [],
+        "dateline": a.dateline if a is not None else None,
+        "char_count": a.char_count if a is not None else None,
+        "author": e.author,
+        "link": _http_link(e),
+        "updated": e.updated,
+        "related": related,
+    }
+
+
+def _http_link(e: StoredEntry) -> str | None:
+    return e.link if e.link and e.link.startswith(("http://", "https://")) else None
+
+
+def _search_text(m: Meta, e: StoredEntry) -> str:
+    return search_doc(m, e.article.text if e.article is not None else plain(e.content))
+
+
+def _entry_reader(store: Store) -> Callable[[], Callable[[list[str]], dict[str, StoredEntry]]]:
+    """Makes, in the process that renders article pages, the lookup of their entries: this
+    store in the build process, a connection of its own in a forked worker."""
+    owner = os.getpid()
+
+    def make() -> Callable[[list[str]], dict[str, StoredEntry]]:
+        mine = store if os.getpid() == owner else store.reopen()
+        return lambda uids: {e.uid: e for e in mine.get_entries(uids)}
+
+    return make
 
 
 def _details_lookup(store: Store) -> Callable[[], DetailsLookup]:

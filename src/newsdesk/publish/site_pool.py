@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,16 +40,53 @@ BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
 STEAL_FROM = 4  # batches queued for the workers from which the build process renders one itself
 
-# (template, path, key, context, hash the previous build recorded for the path or None,
-#  text to cut into search terms or None)
-Job = tuple[str, str, str, dict[str, Any], "str | None", "str | None"]
-# (path, key, hash, written, search terms joined by newlines, or None)
+
+@dataclass(frozen=True, slots=True)
+class EntryJob:
+    """An article page, or its search terms, or both, whose entry the rendering process
+    reads itself (one query per batch): the build process sends the entry's small record,
+    not its body, and reads no bodies at all."""
+
+    meta: Any  # the entry's record (site_model.Meta)
+    related: list[Any]  # records of the other entries of its story
+    render: bool  # render the page (else only cut the terms)
+    terms: bool  # cut its search terms
+
+
+class EntryPages:
+    """How a rendering process turns an `EntryJob` into a page: `read` (called once in each
+    process) gives the lookup uids → entries on a connection of that process; `context` the
+    template context of an entry's page; `text` the text to cut into its search terms."""
+
+    def __init__(
+        self,
+        read: Callable[[], Callable[[list[str]], dict[str, Any]]],
+        context: Callable[[Any, Any, list[Any]], dict[str, Any]],
+        text: Callable[[Any, Any], str],
+    ) -> None:
+        self._read = read
+        self._lookup: Callable[[list[str]], dict[str, Any]] | None = None
+        self._pid = 0
+        self.context = context
+        self.text = text
+
+    def lookup(self, uids: list[str]) -> dict[str, Any]:
+        if self._lookup is None or self._pid != os.getpid():
+            self._lookup, self._pid = self._read(), os.getpid()
+        return self._lookup(uids)
+
+
+# (template, path, key, context (or an EntryJob), hash the previous build recorded for the
+#  path or None, text to cut into search terms or None)
+Job = tuple[str, str, str, "dict[str, Any] | EntryJob", "str | None", "str | None"]
+# (path or "" when no page was rendered, key, hash, written, search terms joined by newlines
+#  or None)
 Done = tuple[str, str, str, bool, "str | None"]
 # Called, in the order pages were sent, with the search terms of a page's text.
 TermsSink = Callable[[Any, str], None]
 
 # What a forked worker inherits: set just before the fork, read only in the worker.
-_inherited: tuple[Renderer, Path, Callable[[str], str]] | None = None
+_inherited: tuple[Renderer, Path, Callable[[str], str], EntryPages | None] | None = None
 _folders: set[Path] = set()  # folders a worker has made (each worker fills its own copy)
 
 
@@ -57,9 +95,27 @@ def _render_batch(jobs: list[Job]) -> list[Done]:
     return _render_jobs(*_inherited, jobs)
 
 
-def _render_jobs(renderer: Renderer, root: Path, cut: Callable[[str], str], jobs: list[Job]) -> list[Done]:
+def _render_jobs(
+    renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None, jobs: list[Job]
+) -> list[Done]:
     done: list[Done] = []
+    found: dict[str, Any] = {}
+    if entries is not None:
+        wanted = [c.meta.uid for _, _, _, c, _, _ in jobs if isinstance(c, EntryJob)]
+        found = entries.lookup(wanted) if wanted else {}
     for template, path, key, ctx, old_hash, text in jobs:
+        if isinstance(ctx, EntryJob):
+            assert entries is not None
+            job, e = ctx, found.get(ctx.meta.uid)
+            if e is None:  # deleted since the build read its record: the next build drops it
+                done.append(("", key, "", False, None))
+                continue
+            if job.terms:
+                text = entries.text(job.meta, e)
+            if not job.render:
+                done.append(("", key, "", False, cut(text) if text is not None else None))
+                continue
+            ctx = entries.context(job.meta, e, job.related)
         data = renderer.render(template, path, **ctx)
         h = page_hash(data)
         target = root / path
@@ -84,8 +140,10 @@ class PageRenderer:
         parallel: bool,
         cut: Callable[[str], str] | None = None,
         sink: TermsSink | None = None,
+        entries: EntryPages | None = None,
     ) -> None:
         self.renderer = renderer
+        self.entries = entries
         self.out = out
         self._pool: ProcessPoolExecutor | None = None
         self._batch: list[Job] = []
@@ -101,7 +159,7 @@ class PageRenderer:
         self._sink = sink
         self._cut = cut or _no_terms
         if parallel:
-            self._pool = _fork_workers(renderer, out.root, self._cut)
+            self._pool = _fork_workers(renderer, out.root, self._cut, entries)
 
     @property
     def parallel(self) -> bool:
@@ -123,6 +181,17 @@ class PageRenderer:
             self._send()
         return text is not None
 
+    def entry_page(self, path: str, key: str, job: EntryJob) -> None:
+        """Send an `EntryJob` to the workers (only with workers, and `entries` given): its
+        page is rendered to `path` (recorded under `key`) and/or its terms go to `sink`."""
+        assert self._pool is not None and self.entries is not None
+        self._batch.append(
+            ("article.html", path, key, job, self.out.old_hash(path) if job.render else None, None)
+        )
+        self._tags.append(job.meta if job.terms else None)
+        if len(self._batch) >= BATCH:
+            self._send()
+
     def _send(self) -> None:
         assert self._pool is not None
         if self._batch:
@@ -132,7 +201,9 @@ class PageRenderer:
                 # (one worker per core but one, so the two cores here are both busy). Its
                 # results queue behind the workers' so they are recorded in the order sent.
                 stolen: Future[list[Done]] = Future()
-                stolen.set_result(_render_jobs(self.renderer, self.out.root, self._cut, self._batch))
+                stolen.set_result(
+                    _render_jobs(self.renderer, self.out.root, self._cut, self.entries, self._batch)
+                )
                 self._pending.append((self.sent, stolen, self._tags, self._batch))
             else:
                 fut = self._pool.submit(_render_batch, self._batch)
@@ -150,7 +221,8 @@ class PageRenderer:
         except Exception as e:  # a worker died or could not pickle: name it, do not hide it
             raise PublishError(f"{self.out.root}: page rendering process failed: {e}") from e
         for (path, key, h, written, terms), tag in zip(results, tags, strict=True):
-            self.out.record(path, key, h, written=written)
+            if path:
+                self.out.record(path, key, h, written=written)
             if terms is not None and self._sink is not None:
                 self._sink(tag, terms)
 
@@ -174,7 +246,7 @@ class PageRenderer:
             if not fut.cancel():
                 return  # started (so have all before it)
             mine: Future[list[Done]] = Future()
-            mine.set_result(_render_jobs(self.renderer, self.out.root, self._cut, jobs))
+            mine.set_result(_render_jobs(self.renderer, self.out.root, self._cut, self.entries, jobs))
             self._pending[i] = (seq, mine, tags, jobs)
             self.reclaimed += 1
             return
@@ -213,7 +285,9 @@ def _no_terms(text: str) -> str:
     return ""
 
 
-def _fork_workers(renderer: Renderer, root: Path, cut: Callable[[str], str]) -> ProcessPoolExecutor | None:
+def _fork_workers(
+    renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None
+) -> ProcessPoolExecutor | None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -222,7 +296,7 @@ def _fork_workers(renderer: Renderer, root: Path, cut: Callable[[str], str]) -> 
     if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     workers = cores - 1  # the build process renders too, whenever the workers are busy
-    _inherited = (renderer, root, cut)
+    _inherited = (renderer, root, cut, entries)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     # Objects the workers inherit stay out of their garbage collector's reach: a collection
     # writes to every object it visits, which would copy the parent's pages into each worker.
@@ -249,8 +323,9 @@ def page_renderer(
     parallel: bool,
     cut: Callable[[str], str] | None = None,
     sink: TermsSink | None = None,
+    entries: EntryPages | None = None,
 ) -> Iterator[PageRenderer]:
-    pages = PageRenderer(renderer, out, parallel=parallel, cut=cut, sink=sink)
+    pages = PageRenderer(renderer, out, parallel=parallel, cut=cut, sink=sink, entries=entries)
     try:
         yield pages
     except BaseException:
