@@ -4,12 +4,14 @@ A cold build of 10,000 articles renders about 13,000 pages and tokenizes every a
 the search index. Jinja rendering and jieba hold the GIL, so threads would not help: worker
 processes, one per core but one, forked at the start of the build (before any thread of the
 build starts), render article and list pages, write them, and cut each article's text into
-search terms. The build process reads the archive, sends each page's template context in
-batches and records what comes back (path, key, hash; terms) in its manifest and search
+search terms. The build process sends each page's template context in batches, or for an
+article an `EntryJob` (the entry's small record: the worker reads the entry itself, on its own
+connection), and records what comes back (path, key, hash; terms) in its manifest and search
 index, in the order it sent them, exactly as if it had done the work itself. Whenever the
 workers have batches queued, the build process renders the next batch itself: so every core
-works in every phase (reading the archive, rendering lists) with one worker fewer, which at
-100,000 articles is 75 MB less memory.
+works in every phase with one worker fewer, which at 100,000 articles is 75 MB less memory.
+At the end it leaves the last batches to the workers while it writes the search index and
+feeds, then takes back (`drain`) those no worker has started.
 
 Small builds (an incremental one after a fetch) render in the build process: forking and
 sending contexts would cost more than they save.
