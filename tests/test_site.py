@@ -401,6 +401,9 @@ def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: boo
     a = build_site(store, inline, related=related, parallel=False)
     b = build_site(store, forked, related=related, parallel=True)
     assert a.written == b.written > 1200
+    # Again with workers and nothing changed: every file found fresh, once.
+    again = build_site(store, forked, related=related, parallel=True)
+    assert (again.written, again.unchanged, again.removed) == (0, b.written, 0)
     one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
     assert one.keys() == two.keys()
     assert [k for k in one if one[k] != two[k]] == []

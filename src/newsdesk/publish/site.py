@@ -259,8 +259,9 @@ class _Build:
     def _articles(self, ordered: list[Meta]) -> None:
         if self.pages.parallel:
             # Pages the first pass could not send: those with a story cluster.
+            done = self.out.pages  # found fresh in the first pass
             for m in ordered:
-                if m.path not in self._sent and not self._article_fresh(m):
+                if m.path not in self._sent and m.path not in done and not self._article_fresh(m):
                     related = self._related(m.uid)
                     self.pages.entry_page(m.path, self._article_key(m), EntryJob(m, related, True, False))
             return
