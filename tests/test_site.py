@@ -441,6 +441,55 @@ def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: boo
     store.close()
 
 
+@pytest.mark.parametrize("with_clusters", [True, False])
+def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_clusters: bool
+) -> None:
+    """From 20 changed entries (and below the full pool's 5,000) one worker renders the article
+    pages and cuts the search terms, loading the tokenizer itself, while the build process
+    renders lists and feeds: the site is byte for byte the one a single process builds."""
+    from newsdesk.publish import site_pool
+
+    forks: list[int] = []
+    real_fork = site_pool._fork_workers
+
+    def counting_fork(*args: Any) -> Any:
+        forks.append(1)
+        return real_fork(*args)
+
+    monkeypatch.setattr(site_pool, "_fork_workers", counting_fork)
+    store = SQLiteStore(tmp_path / "archive.db")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+
+    def add(start: int, n: int) -> None:
+        entries = [
+            _entry(i, f"第{i}篇：千兆光网", f"<p>第{i}批千兆光网项目落地。</p>", t0 + timedelta(minutes=i))
+            for i in range(start, start + n)
+        ]
+        store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+
+    add(0, 60)
+    uids = sorted(e.uid for e in store.list_entries(limit=None))
+    related = (
+        (lambda uid: [u for u in uids[:2] if u != uid] if uid in uids[:2] else []) if with_clusters else None
+    )
+    inline = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "one"})
+    auto = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "two"})
+    for _ in range(2):  # a first build of 60 entries, then 30 more
+        a = build_site(store, inline, related=related, parallel=False)
+        b = build_site(store, auto, related=related)
+        assert a.written == b.written > 30
+        assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+        add(100, 30)
+    assert len(forks) == 2  # the automatic builds forked; the single-process ones did not
+    # A build of fewer changes stays in one process.
+    add(200, 3)
+    build_site(store, auto, related=related)
+    assert len(forks) == 2
+    store.close()
+
+
 def _script_data(raw: bytes) -> Any:
     text = raw.decode("utf-8")
     return json.loads(text[text.index(",") + 1 : text.rindex(")")])

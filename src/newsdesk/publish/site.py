@@ -38,7 +38,7 @@ from .base import Progress, PublishReport, register
 from .site_lists import Listing, Page, pages, plan
 from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
 from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
-from .site_pool import POOL_FROM, EntryJob, EntryPages, PageRenderer, page_renderer
+from .site_pool import ARTICLES_POOL_FROM, POOL_FROM, EntryJob, EntryPages, PageRenderer, page_renderer
 from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
@@ -126,6 +126,13 @@ class _Build:
         parallel = not self.feeds_only and (
             self.parallel if self.parallel is not None else len(changed) >= POOL_FROM
         )
+        # A smaller build: one worker for the article pages and search terms only (see site_pool).
+        articles_only = (
+            not parallel
+            and not self.feeds_only
+            and self.parallel is None
+            and len(changed) >= ARTICLES_POOL_FROM
+        )
         if not self.feeds_only:
             self.search = SearchIndex(self.out, self.old.get("search"), segmenter_id(), load_segmenter)
             for uid in removed:
@@ -136,11 +143,15 @@ class _Build:
         with page_renderer(
             self.renderer,
             self.out,
-            parallel=parallel,
-            cut=search.cutter() if search is not None and parallel else None,
+            parallel=parallel or articles_only,
+            cut=search.cutter(load_now=parallel)
+            if search is not None and (parallel or articles_only)
+            else None,
             sink=search.add_terms if search is not None else None,
             entries=EntryPages(_entry_reader(self.store), _article_context, _search_text),
         ) as self.pages:
+            if articles_only:
+                self.pages.inline, self.pages.steal = True, False
             self._load(changed, first_pass=True)
             changed = []  # 100,000 uids at a first build: the records hold their own copies
             ordered = sorted(self.metas.values(), key=lambda m: m.sort_key)

@@ -37,7 +37,11 @@ from .site_render import Renderer
 if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for it
     from concurrent.futures import ProcessPoolExecutor
 
-POOL_FROM = 5000  # changed entries from which worker processes pay for themselves
+POOL_FROM = 5000  # changed entries from which worker processes render every page
+# Changed entries from which a smaller build forks one worker for its article pages and search
+# terms only (loading the tokenizer there), while the build process renders the list pages and
+# feeds itself: at 100 new articles, two thirds of a second of work runs beside the rest.
+ARTICLES_POOL_FROM = 20
 BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
 STEAL_FROM = 4  # batches queued for the workers from which the build process renders one itself
@@ -157,6 +161,8 @@ class PageRenderer:
         # (off at the end of a build: the workers then render what is left while the build
         # process writes the search index and the feeds).
         self.steal = True
+        # Pages given to `page` are rendered here, only `entry_page`s go to the workers.
+        self.inline = False
         self.reclaimed = 0  # batches taken back from the workers (`drain`)
         self._sink = sink
         self._cut = cut or _no_terms
@@ -173,7 +179,7 @@ class PageRenderer:
         """Render `template` to `path` (recorded under `key`), now or in a worker. With
         `terms_of=(tag, text)` and workers, a worker also cuts `text` into search terms and
         `sink(tag, terms)` gets them; returns whether it will (False: cut it yourself)."""
-        if self._pool is None:
+        if self._pool is None or self.inline:
             self.out.put(path, key, self.renderer.render(template, path, **ctx))
             return False
         text = terms_of[1] if terms_of is not None and self._sink is not None else None

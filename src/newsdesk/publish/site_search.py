@@ -271,11 +271,15 @@ class SearchIndex:
         """Index (or re-index) an entry; `text` is its plain body."""
         self.add_terms(m, terms(self.seg, search_doc(m, text)))
 
-    def cutter(self) -> Callable[[str], str]:
-        """`terms` of a `search_doc` joined by newlines, for a worker process to run (loads the
-        tokenizer now): one string crosses between processes faster than 250 small ones."""
-        seg = self.seg
-        return lambda doc: "\n".join(terms(seg, doc))
+    def cutter(self, *, load_now: bool = True) -> Callable[[str], str]:
+        """`terms` of a `search_doc` joined by newlines, for a worker process to run: one string
+        crosses between processes faster than 250 small ones. `load_now`: load the tokenizer
+        now (before the workers are forked, which then share it), else in the first process
+        that cuts a text."""
+        if load_now:
+            seg = self.seg
+            return lambda doc: "\n".join(terms(seg, doc))
+        return lambda doc: "\n".join(terms(self.seg, doc))
 
     def add_terms(self, m: Meta, doc_terms: Iterable[str] | str) -> None:
         """Index (or re-index) an entry from its terms (`terms` of its `search_doc`, or what
