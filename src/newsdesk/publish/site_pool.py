@@ -83,8 +83,8 @@ class EntryPages:
 
 
 # (template, path, key, context (or an EntryJob), hash the previous build recorded for the
-#  path or None, text to cut into search terms or None)
-Job = tuple[str, str, str, "dict[str, Any] | EntryJob", "str | None", "str | None"]
+#  path or None)
+Job = tuple[str, str, str, "dict[str, Any] | EntryJob", "str | None"]
 # (path or "" when no page was rendered, key, hash, written, search terms joined by newlines
 #  or None)
 Done = tuple[str, str, str, bool, "str | None"]
@@ -107,9 +107,10 @@ def _render_jobs(
     done: list[Done] = []
     found: dict[str, Any] = {}
     if entries is not None:
-        wanted = [c.meta.uid for _, _, _, c, _, _ in jobs if isinstance(c, EntryJob)]
+        wanted = [c.meta.uid for _, _, _, c, _ in jobs if isinstance(c, EntryJob)]
         found = entries.lookup(wanted) if wanted else {}
-    for template, path, key, ctx, old_hash, text in jobs:
+    for template, path, key, ctx, old_hash in jobs:
+        terms = None
         if isinstance(ctx, EntryJob):
             assert entries is not None
             job, e = ctx, found.get(ctx.meta.uid)
@@ -117,9 +118,9 @@ def _render_jobs(
                 done.append(("", key, "", False, None))
                 continue
             if job.terms:
-                text = entries.text(job.meta, e)
+                terms = cut(entries.text(job.meta, e))
             if not job.render:
-                done.append(("", key, "", False, cut(text) if text is not None else None))
+                done.append(("", key, "", False, terms))
                 continue
             ctx = entries.context(job.meta, e, job.related)
         data = renderer.render(template, path, **ctx)
@@ -131,7 +132,7 @@ def _render_jobs(
                 make_folder(target.parent)
                 _folders.add(target.parent)
             write_atomic(target, data)
-        done.append((path, key, h, written, cut(text) if text is not None else None))
+        done.append((path, key, h, written, terms))
     return done
 
 
@@ -173,29 +174,21 @@ class PageRenderer:
     def parallel(self) -> bool:
         return self._pool is not None
 
-    def page(
-        self, template: str, path: str, key: str, *, terms_of: tuple[Any, str] | None = None, **ctx: Any
-    ) -> bool:
-        """Render `template` to `path` (recorded under `key`), now or in a worker. With
-        `terms_of=(tag, text)` and workers, a worker also cuts `text` into search terms and
-        `sink(tag, terms)` gets them; returns whether it will (False: cut it yourself)."""
+    def page(self, template: str, path: str, key: str, **ctx: Any) -> None:
+        """Render `template` to `path` (recorded under `key`), here or in a worker."""
         if self._pool is None or self.inline:
             self.out.put(path, key, self.renderer.render(template, path, **ctx))
-            return False
-        text = terms_of[1] if terms_of is not None and self._sink is not None else None
-        self._batch.append((template, path, key, ctx, self.out.old_hash(path), text))
-        self._tags.append(terms_of[0] if text is not None and terms_of is not None else None)
+            return
+        self._batch.append((template, path, key, ctx, self.out.old_hash(path)))
+        self._tags.append(None)
         if len(self._batch) >= BATCH:
             self._send()
-        return text is not None
 
     def entry_page(self, path: str, key: str, job: EntryJob) -> None:
         """Send an `EntryJob` to the workers (only with workers, and `entries` given): its
         page is rendered to `path` (recorded under `key`) and/or its terms go to `sink`."""
         assert self._pool is not None and self.entries is not None
-        self._batch.append(
-            ("article.html", path, key, job, self.out.old_hash(path) if job.render else None, None)
-        )
+        self._batch.append(("article.html", path, key, job, self.out.old_hash(path) if job.render else None))
         self._tags.append(job.meta if job.terms else None)
         if len(self._batch) >= BATCH:
             self._send()
