@@ -372,11 +372,19 @@ def _tree(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("with_clusters", [True, False])
-def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: bool) -> None:
+@pytest.mark.parametrize(("with_clusters", "small_segments"), [(True, False), (False, False), (False, True)])
+def test_worker_processes_build_the_same_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_clusters: bool, small_segments: bool
+) -> None:
     """A large build renders pages and cuts search terms in forked worker processes; the site
     (pages, feeds, search shards) is byte for byte the one a single process builds, and an
-    incremental build after it (in one process) writes only what changed."""
+    incremental build after it (in one process) writes only what changed. With segments of 256
+    documents, the search index's closed segments are written later, as chores of the build
+    process while the workers have batches queued (or at the end), in one process or two."""
+    if small_segments:
+        from newsdesk.publish import site_search
+
+        monkeypatch.setattr(site_search, "SEG_SIZE", 256)
     store = SQLiteStore(tmp_path / "archive.db")
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
     for n in range(3):
@@ -429,7 +437,8 @@ def test_worker_processes_build_the_same_site(tmp_path: Path, with_clusters: boo
     # small files, not the segment's 512); read through index.js, the index is the one a build
     # from nothing makes (the new article is the newest, so it gets the same docid either way).
     one = _tree(tmp_path / "one")
-    assert [k for k in one if re.fullmatch(r"search/s0/t\d+\.js", k)]
+    newest = 1200 // (256 if small_segments else 4096)  # the segment of docid 1200
+    assert [k for k in one if re.fullmatch(rf"search/s{newest}/t\d+\.js", k)]
     fresh = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "three"})
     build_site(store, fresh, related=related)
     three = _tree(tmp_path / "three")

@@ -152,6 +152,8 @@ class _Build:
         ) as self.pages:
             if articles_only:
                 self.pages.inline, self.pages.steal = True, False
+            if search is not None and parallel:
+                self.pages.chore, self.pages.chore_waiting = search.write_closed, search.closed_waiting
             self._load(changed, first_pass=True)
             changed = []  # 100,000 uids at a first build: the records hold their own copies
             ordered = sorted(self.metas.values(), key=lambda m: m.sort_key)

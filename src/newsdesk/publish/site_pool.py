@@ -45,6 +45,7 @@ ARTICLES_POOL_FROM = 20
 BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
 STEAL_FROM = 4  # batches queued for the workers from which the build process renders one itself
+CHORE_FROM = 8  # batches queued from which it does a chore (`PageRenderer.chore`) instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,11 @@ class PageRenderer:
         # (off at the end of a build: the workers then render what is left while the build
         # process writes the search index and the feeds).
         self.steal = True
+        # Work of the build process's own that can wait for a moment when the workers have
+        # plenty queued (writing a search segment): `chore_waiting()` says whether there is
+        # some, `chore()` does one. Until then the build process renders nothing itself.
+        self.chore: Callable[[], None] | None = None
+        self.chore_waiting: Callable[[], bool] = _nothing_waiting
         # Pages given to `page` are rendered here, only `entry_page`s go to the workers.
         self.inline = False
         self.reclaimed = 0  # batches taken back from the workers (`drain`)
@@ -197,7 +203,13 @@ class PageRenderer:
         assert self._pool is not None
         if self._batch:
             self.sent += 1
-            if self.steal and len(self._pending) >= STEAL_FROM and not self._pending[-1][1].done():
+            queued = len(self._pending)
+            busy = queued > 0 and not self._pending[-1][1].done()
+            chore = self.chore is not None and self.chore_waiting()
+            if chore and busy and queued >= CHORE_FROM:
+                assert self.chore is not None
+                self.chore()
+            if self.steal and not chore and busy and queued >= STEAL_FROM:
                 # The workers have work queued: the build process renders this batch itself
                 # (one worker per core but one, so the two cores here are both busy). Its
                 # results queue behind the workers' so they are recorded in the order sent.
@@ -284,6 +296,10 @@ class PageRenderer:
 
 def _no_terms(text: str) -> str:
     return ""
+
+
+def _nothing_waiting() -> bool:
+    return False
 
 
 def _fork_workers(

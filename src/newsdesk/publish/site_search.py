@@ -70,6 +70,7 @@ TAIL_MAX = 512  # documents in a tail; one more and it is folded into its segmen
 DICT_BUCKETS = 1024
 META_SHARD = 256
 MAX_TOKEN = 24
+CLOSED_MAX = 2  # closed segments a full build keeps unwritten at most (memory: ~12 MB each)
 PREFIX = "search/"
 
 Tokenizer = Callable[[str], list[str]]
@@ -239,6 +240,8 @@ class SearchIndex:
         # articles: as Python ints in lists they took 40 MB)
         self._open: defaultdict[str, array[int]] = defaultdict(_docids)
         self._open_docs = 0  # documents in `_open`
+        # A full build's closed segments whose postings are not written yet (`write_closed`).
+        self._closed: list[tuple[int, defaultdict[str, array[int]]]] = []
         self._seg_no = self.next // SEG_SIZE
         self._loaded_next = self.next
         # The tail: documents added to a segment after its postings were written, in
@@ -291,7 +294,15 @@ class SearchIndex:
             self._kill(int(old[0]))
         docid = self.next
         if docid // SEG_SIZE != self._seg_no:
-            self._flush_segment(closing=True)
+            if self.full and self._open:
+                # Written later (`write_closed`), when the build process has time: written
+                # here, inside the loop that collects the workers' results, it left them idle.
+                self._closed.append((self._seg_no, self._open))
+                self._open, self._open_docs = defaultdict(_docids), 0
+                if len(self._closed) > CLOSED_MAX:
+                    self.write_closed()
+            else:
+                self._flush_segment(closing=True)
             self._seg_no = docid // SEG_SIZE
         self.next += 1
         self._open_docs += 1
@@ -489,8 +500,20 @@ class SearchIndex:
         self.out.put(path, "search", _script(name, data))
         self._written.add(path)
 
+    def closed_waiting(self) -> bool:
+        """Whether a closed segment waits for `write_closed`."""
+        return bool(self._closed)
+
+    def write_closed(self) -> None:
+        """Write the postings of the oldest closed segment of a full build (if any)."""
+        if self._closed:
+            k, new = self._closed.pop(0)
+            self._write_postings(k, new, None)
+
     def finish(self) -> dict[str, Any]:
         """Write every changed shard, keep the others; returns the state for the manifest."""
+        while self._closed:
+            self.write_closed()
         self._flush_segment()
         for shard in list(self._records):
             self._write_records(shard)
