@@ -496,6 +496,16 @@ def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
     add(200, 3)
     build_site(store, auto, related=related)
     assert len(forks) == 2
+    # So does one over a larger archive (forked after reading the manifest, a worker would copy
+    # much of the build process's memory).
+    from newsdesk.publish import site as site_module
+
+    monkeypatch.setattr(site_module, "ARTICLES_POOL_UP_TO", 80)
+    add(300, 30)
+    a = build_site(store, inline, related=related, parallel=False)
+    b = build_site(store, auto, related=related)
+    assert len(forks) == 2 and a.written > b.written > 30  # "one" also takes the 3 above
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
     store.close()
 
 

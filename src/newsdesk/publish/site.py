@@ -38,7 +38,15 @@ from .base import Progress, PublishReport, register
 from .site_lists import Listing, Page, pages, plan
 from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
 from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
-from .site_pool import ARTICLES_POOL_FROM, POOL_FROM, EntryJob, EntryPages, PageRenderer, page_renderer
+from .site_pool import (
+    ARTICLES_POOL_FROM,
+    ARTICLES_POOL_UP_TO,
+    POOL_FROM,
+    EntryJob,
+    EntryPages,
+    PageRenderer,
+    page_renderer,
+)
 from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
@@ -132,6 +140,7 @@ class _Build:
             and not self.feeds_only
             and self.parallel is None
             and len(changed) >= ARTICLES_POOL_FROM
+            and len(self.metas) <= ARTICLES_POOL_UP_TO
         )
         if not self.feeds_only:
             self.search = SearchIndex(self.out, self.old.get("search"), segmenter_id(), load_segmenter)
