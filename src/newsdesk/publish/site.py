@@ -94,6 +94,7 @@ class _Build:
         progress: Progress | None,
     ) -> None:
         self.store = store
+        self.here = _store_here(store)  # the archive for whichever process renders
         self.opts = SiteOptions.from_config(config)
         self.root = out_root
         self.feeds_only = feeds_only
@@ -127,7 +128,7 @@ class _Build:
             self.opts.templates_dir,
             {"site_title": self.opts.title, "nav": groups},
             cache_dir=self.root / STATE_DIR / "jinja",
-            details=_details_lookup(self.store),
+            details=_details_lookup(self.here),
         )
         # Everything every page depends on: format, templates, options, the navigation.
         self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
@@ -157,7 +158,7 @@ class _Build:
             if search is not None and (parallel or articles_only)
             else None,
             sink=search.add_terms if search is not None else None,
-            entries=EntryPages(_entry_reader(self.store), _article_context, _search_text),
+            entries=EntryPages(_entry_reader(self.here), _article_context, _search_text),
         ) as self.pages:
             if articles_only:
                 self.pages.inline, self.pages.steal = True, False
@@ -556,25 +557,38 @@ def _search_text(m: Meta, e: StoredEntry) -> str:
     return search_doc(m, e.article.text if e.article is not None else plain(e.content))
 
 
-def _entry_reader(store: Store) -> Callable[[], Callable[[list[str]], dict[str, StoredEntry]]]:
-    """Makes, in the process that renders article pages, the lookup of their entries: this
-    store in the build process, a connection of its own in a forked worker."""
+def _store_here(store: Store) -> Callable[[], Store]:
+    """The archive for the process that calls: `store` in the build process, one connection
+    of its own (opened once, shared by its lookups) in a forked worker."""
     owner = os.getpid()
+    opened: dict[int, Store] = {}
+
+    def here() -> Store:
+        pid = os.getpid()
+        if pid == owner:
+            return store
+        if pid not in opened:
+            opened[pid] = store.reopen()
+        return opened[pid]
+
+    return here
+
+
+def _entry_reader(here: Callable[[], Store]) -> Callable[[], Callable[[list[str]], dict[str, StoredEntry]]]:
+    """Makes, in the process that renders article pages, the lookup of their entries."""
 
     def make() -> Callable[[list[str]], dict[str, StoredEntry]]:
-        mine = store if os.getpid() == owner else store.reopen()
+        mine = here()
         return lambda uids: {e.uid: e for e in mine.get_entries(uids)}
 
     return make
 
 
-def _details_lookup(store: Store) -> Callable[[], DetailsLookup]:
-    """Makes, in the process that renders list items, the lookup of their summaries and
-    images: this store in the build process, a connection of its own in a forked worker."""
-    owner = os.getpid()
+def _details_lookup(here: Callable[[], Store]) -> Callable[[], DetailsLookup]:
+    """Makes, in the process that renders list items, the lookup of their summaries and images."""
 
     def make() -> DetailsLookup:
-        mine = store if os.getpid() == owner else store.reopen()
+        mine = here()
         return lambda uids: {h.uid: item_details(h) for h in mine.get_entry_heads(uids)}
 
     return make
