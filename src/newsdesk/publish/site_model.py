@@ -139,6 +139,24 @@ class Meta:
             source=sys.intern(clean_text(source)) if source else None,
         )
 
+    def __reduce__(self) -> tuple[type[Meta], tuple[Any, ...]]:
+        # Sent to the page workers by the thousand: a dataclass with slots is pickled through
+        # `fields()` per record by default, five times slower than this tuple.
+        return (
+            Meta,
+            (
+                self.uid,
+                self.mark,
+                self.title,
+                self.group,
+                self.site,
+                self.feed,
+                self.ts,
+                self.published,
+                self.source,
+            ),
+        )
+
     def to_json(self) -> list[Any]:
         return [
             self.uid,

@@ -63,6 +63,9 @@ class EntryJob:
     render: bool  # render the page (else only cut the terms)
     terms: bool  # cut its search terms
 
+    def __reduce__(self) -> tuple[type[EntryJob], tuple[Any, list[Any], bool, bool]]:
+        return (EntryJob, (self.meta, self.related, self.render, self.terms))  # see Meta.__reduce__
+
 
 class EntryPages:
     """How a rendering process turns an `EntryJob` into a page: `read` (called once in each

@@ -21,12 +21,13 @@ the index falls back to matching characters, see `index`.)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import opencc
 import rjieba
 
-__all__ = ["cut_joined", "cut_normalised", "normalise", "subwords", "tokenize"]
+__all__ = ["cut_joined", "cut_normalised", "normalise", "raw_tokens", "subwords", "tokenize"]
 
 _T2S = opencc.OpenCC("t2s")
 # Full-width digits, letters, '.', '%' (U+FF05, U+FF0E, U+FF10-FF19, U+FF21-FF3A, U+FF41-FF5A).
@@ -64,6 +65,13 @@ def cut_normalised(normalised: str) -> list[str]:
     return [t for t in rjieba.cut(normalised) if t.isalnum() or has_word(t)]
 
 
+def raw_tokens(text: str) -> list[str]:
+    """`tokenize` without its last step: punctuation and whitespace tokens are kept. For
+    callers that split tokens at non-word characters anyway (the static site's index), where
+    the filter would be a second pass over every token for nothing."""
+    return rjieba.cut(normalise(text)) if text else []
+
+
 def cut_joined(normalised: str) -> str:
     """`" ".join(cut_normalised(normalised))`, up to runs of spaces (`.split()` gives the same
     list): what the index takes. One regex pass over the joined string instead of a Python
@@ -71,7 +79,7 @@ def cut_joined(normalised: str) -> str:
     return _NO_WORD_TOKENS.sub("", " ".join(rjieba.cut(normalised)))
 
 
-def subwords(tokens: list[str]) -> list[str]:
+def subwords(tokens: Iterable[str]) -> list[str]:
     """Dictionary words of two or three characters inside longer tokens (what jieba's
     cut_for_search adds): 准备金率 → 准备, 准备金. For indexes without a character fallback (the
     static site's offline search), so that 准备金 finds 准备金率 there too."""
