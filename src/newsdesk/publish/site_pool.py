@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
 STEAL_FROM = 4  # batches queued for the workers from which the build process renders one itself
 CHORE_FROM = 8  # batches queued from which it does a chore (`PageRenderer.chore`) instead
+SWITCH_INTERVAL = 0.0005  # seconds; see `page_renderer`
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,9 +352,18 @@ def page_renderer(
     entries: EntryPages | None = None,
 ) -> Iterator[PageRenderer]:
     pages = PageRenderer(renderer, out, parallel=parallel, cut=cut, sink=sink, entries=entries)
+    switch = sys.getswitchinterval()
+    if pages.parallel:
+        # The pool's threads in this process (which hand batches to the workers and take
+        # their results) wait for the GIL while this thread renders: by default up to 5 ms
+        # each time, in which a worker may sit idle. A tenth of a second of a 10,000 cold build.
+        sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         yield pages
     except BaseException:
         pages.abort()  # a failed or interrupted build: stop the workers, record nothing more
         raise
-    pages.close()
+    else:
+        pages.close()
+    finally:
+        sys.setswitchinterval(switch)
