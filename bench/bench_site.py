@@ -6,6 +6,8 @@ on the same disk and the same content:
 * `newsdesk build`: cold (empty site folder), again with nothing changed, and after 100 new articles;
 * `hexo generate` (Hexo from npm pinned by `tests/hexo/`, its default generators, landscape theme):
   cold (no db.json, no public/), again with nothing changed, and after the 100 new posts;
+* with `--hexo-baseline`, `hexo generate` of Hexo 7.3.0 (`bench/hexo-7.3/`, the release the
+  issue's Hexo figures were measured with; same plugins, theme, config and posts): cold only;
 * `hugo` (the Debian package; a minimal theme with home, posts, paginated category pages and a
   cached sidebar, output written to disk): cold, again (Hugo rebuilds everything), and after the
   100 new pages.
@@ -45,6 +47,7 @@ HERE = Path(__file__).resolve().parent
 ADDED = 100
 SAMPLE_EVERY = 0.02  # seconds between RSS samples of the process tree
 FULL_BUILDS = ("cold", "again (full rebuild)")
+BASELINE_TOOL = "hexo 7.3 generate"
 HEXO_HEAP_MB = 12288  # node's --max-old-space-size for Hexo (its default heap is too small at 10k+)
 
 
@@ -227,12 +230,13 @@ def newsdesk_build(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
     return _row(size, "newsdesk build", phase, measure(cmd, corpus.work, env), corpus.site_dir, "n/a")
 
 
-def hexo_generate(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
-    site = corpus.hexo_site
+def hexo_generate(corpus: site_corpus.Corpus, size: int, phase: str, *, baseline: bool = False) -> Row:
+    site = corpus.hexo_baseline_site if baseline else corpus.hexo_site
     node = shutil.which("node") or "node"
     cmd = [node, f"--max-old-space-size={HEXO_HEAP_MB}", str(site / "node_modules/hexo/bin/hexo"), "generate"]
     env = dict(os.environ, NO_COLOR="1")
-    return _row(size, "hexo generate", phase, measure(cmd, site, env), site / "public")
+    tool = BASELINE_TOOL if baseline else "hexo generate"
+    return _row(size, tool, phase, measure(cmd, site, env), site / "public")
 
 
 def hugo(corpus: site_corpus.Corpus, size: int, phase: str) -> Row:
@@ -254,6 +258,7 @@ class Options:
     clean: bool
     work: Path
     repeat: int = 1
+    baseline_modules: Path | None = None  # Hexo 7.3's node_modules (--hexo-baseline)
     log: list[str] = field(default_factory=list)
 
 
@@ -268,6 +273,10 @@ def run_size(size: int, opts: Options, hexo_modules: Path | None) -> list[Row]:
     say(f"[{size}] corpus: archive, Hexo posts, Hugo content ...")
     t0 = time.perf_counter()
     corpus = site_corpus.build(work, size, clean=opts.clean, hexo_modules=hexo_modules if use_hexo else None)
+    use_baseline = use_hexo and opts.baseline_modules is not None
+    if use_baseline:
+        assert opts.baseline_modules is not None
+        corpus.copy_posts_to_baseline(opts.baseline_modules)
     say(f"[{size}] corpus ready in {time.perf_counter() - t0:.1f} s")
     rows: list[Row] = []
 
@@ -286,6 +295,8 @@ def run_size(size: int, opts: Options, hexo_modules: Path | None) -> list[Row]:
     if use_hexo:
         record(hexo_generate(corpus, size, "cold"))
         record(hexo_generate(corpus, size, "nothing changed"))
+    if use_baseline:
+        record(hexo_generate(corpus, size, "cold", baseline=True))
     elif opts.hexo:
         rows.append(Row(size, "hexo generate", "cold", note=f"skipped (above --hexo-max {opts.hexo_max})"))
     if opts.hugo:
@@ -322,7 +333,7 @@ def _run(cmd: list[str]) -> str:
         return "n/a"
 
 
-def versions(hexo_modules: Path | None) -> dict[str, str]:
+def versions(hexo_modules: Path | None, baseline_modules: Path | None = None) -> dict[str, str]:
     import newsdesk
 
     cpu = "?"
@@ -342,6 +353,7 @@ def versions(hexo_modules: Path | None) -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
         "node": _run(["node", "--version"]) if shutil.which("node") else "n/a",
         "hexo": site_corpus.hexo_version(hexo_modules) if hexo_modules else "n/a",
+        "hexo_baseline": site_corpus.hexo_version(baseline_modules) if baseline_modules else "n/a",
         "hexo_heap_mb": str(HEXO_HEAP_MB),
         "hugo": site_corpus.hugo_version(),
         "machine": f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, {platform.platform()}",
@@ -401,9 +413,17 @@ def targets(rows: list[Row]) -> list[str]:
     def verdict(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
+    old_hexo = _find(rows, 10_000, BASELINE_TOOL, "cold")
     if nd and hexo and nd.seconds and hexo.seconds:
         ratio = hexo.seconds / nd.seconds
-        lines.append(f"cold build at 10,000 ≥ 20× faster than Hexo: {ratio:.1f}× → {verdict(ratio >= 20)}")
+        line = (
+            f"cold build at 10,000 ≥ 20× faster than Hexo: {ratio:.1f}× against Hexo (current)"
+            f" → {verdict(ratio >= 20)}"
+        )
+        if old_hexo and old_hexo.seconds:
+            old = old_hexo.seconds / nd.seconds
+            line += f"; {old:.1f}× against Hexo 7.3 (the issue's baseline) → {verdict(old >= 20)}"
+        lines.append(line)
     else:
         lines.append("cold build at 10,000 ≥ 20× faster than Hexo: n/a (not measured)")
     if nd and hugo_cold and nd.seconds and hugo_cold.seconds:
@@ -453,6 +473,11 @@ def main() -> int:
     parser.add_argument("--no-hexo", action="store_true", help="leave Hexo out (no npm needed)")
     parser.add_argument("--no-hugo", action="store_true", help="leave Hugo out")
     parser.add_argument(
+        "--hexo-baseline",
+        action="store_true",
+        help="also run Hexo 7.3.0 (bench/hexo-7.3; the issue's figures are for it), cold, where Hexo runs",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -489,6 +514,11 @@ def main() -> int:
             hexo_modules = site_corpus.install_hexo()
         except (RuntimeError, subprocess.CalledProcessError) as e:
             say(f"Hexo left out: {e}")
+        if hexo_modules is not None and args.hexo_baseline:
+            try:
+                opts.baseline_modules = site_corpus.install_hexo(site_corpus.HEXO_BASELINE)
+            except (RuntimeError, subprocess.CalledProcessError) as e:
+                say(f"Hexo 7.3 left out: {e}")
     rows: list[Row] = []
     try:
         for size in sizes:
@@ -498,7 +528,7 @@ def main() -> int:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
 
-    info = versions(hexo_modules)
+    info = versions(hexo_modules, opts.baseline_modules)
     command = " ".join([".venv/bin/python", "bench/bench_site.py", *sys.argv[1:]])
     print(markdown(rows))
     print()

@@ -45,6 +45,8 @@ from newsdesk.store import open_store
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 HEXO_SKELETON = REPO / "tests" / "hexo"
+# Hexo 7.3.0, which the issue's Hexo figures were measured with (bench_site.py --hexo-baseline).
+HEXO_BASELINE = REPO / "bench" / "hexo-7.3"
 
 # group → site → feeds, shaped like a real desk (the third category level is the feed): 24 feeds.
 TREE: dict[str, dict[str, list[str]]] = {
@@ -168,13 +170,13 @@ def hexo_cache_root() -> Path:
     return Path(base) / "newsdesk-test-hexo"
 
 
-def install_hexo() -> Path:
-    """``node_modules`` of the pinned Hexo (``npm ci`` into the cache on first use)."""
+def install_hexo(skeleton: Path = HEXO_SKELETON) -> Path:
+    """``node_modules`` of the Hexo pinned in ``skeleton`` (``npm ci`` into the cache on first use)."""
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeError("npm is not installed")
-    lock = (HEXO_SKELETON / "package-lock.json").read_bytes()
-    digest = hashlib.sha256((HEXO_SKELETON / "package.json").read_bytes() + b"\0" + lock).hexdigest()[:16]
+    lock = (skeleton / "package-lock.json").read_bytes()
+    digest = hashlib.sha256((skeleton / "package.json").read_bytes() + b"\0" + lock).hexdigest()[:16]
     root = hexo_cache_root()
     target = root / digest
     if (target / ".complete").exists():
@@ -188,7 +190,7 @@ def install_hexo() -> Path:
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir()
             for name in ("package.json", "package-lock.json"):
-                shutil.copy(HEXO_SKELETON / name, work / name)
+                shutil.copy(skeleton / name, work / name)
             env = dict(os.environ, npm_config_update_notifier="false", NO_COLOR="1")
             subprocess.run(
                 [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
@@ -201,11 +203,12 @@ def install_hexo() -> Path:
     return target / "node_modules"
 
 
-def make_hexo_site(root: Path, modules: Path) -> Path:
-    """A fresh Hexo site at ``root`` from the pinned skeleton, ``node_modules`` linked to the cache."""
+def make_hexo_site(root: Path, modules: Path, skeleton: Path = HEXO_SKELETON) -> Path:
+    """A fresh Hexo site at ``root`` from the pinned skeleton, ``node_modules`` linked to the cache
+    (every Hexo gets the site configuration of tests/hexo)."""
     (root / "source" / "_posts").mkdir(parents=True, exist_ok=True)
-    for name in ("package.json", "_config.yml"):
-        shutil.copy(HEXO_SKELETON / name, root / name)
+    shutil.copy(skeleton / "package.json", root / "package.json")
+    shutil.copy(HEXO_SKELETON / "_config.yml", root / "_config.yml")
     link = root / "node_modules"
     if not link.exists():
         link.symlink_to(modules, target_is_directory=True)
@@ -361,6 +364,17 @@ class Corpus:
     @property
     def hexo_site(self) -> Path:
         return self.work / "hexo"
+
+    @property
+    def hexo_baseline_site(self) -> Path:
+        return self.work / "hexo-7.3"
+
+    def copy_posts_to_baseline(self, modules: Path) -> None:
+        """The Hexo 7.3 site: its own folder, the same posts as the current Hexo's."""
+        site = make_hexo_site(self.hexo_baseline_site, modules, HEXO_BASELINE)
+        posts = site / "source" / "_posts"
+        shutil.rmtree(posts)
+        shutil.copytree(self.hexo_site / "source" / "_posts", posts)
 
     @property
     def hugo_site(self) -> Path:

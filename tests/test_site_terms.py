@@ -52,3 +52,13 @@ def test_raw_tokens_are_tokenize_with_punctuation_kept() -> None:
     for text in TEXTS:
         raw = segment.raw_tokens(text)
         assert [t for t in raw if re.search(r"[^\W_]", t)] == segment.tokenize(text)
+
+
+def test_the_light_normaliser_is_the_tokenizers_own() -> None:
+    # The Traditional → Simplified table of the static search is made with `load_normaliser`
+    # when no article was cut in the build process: it must fold exactly as the tokenizer does.
+    from newsdesk.publish.site_search import load_normaliser
+
+    normalise = load_normaliser()
+    assert normalise is not None and normalise is load_segmenter().normalise
+    assert normalise("千兆光網ＩＰｖ６") == "千兆光网ipv6"

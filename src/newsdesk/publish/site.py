@@ -176,14 +176,19 @@ class _Build:
                 self._articles(ordered)
                 articles_sent = self.pages.mark()
                 self._lists(lists)
-                # The workers render the last list pages while this process writes the
-                # search index (once every article's terms are in), the other pages and feeds.
+                # The workers render the last list pages (or the article pages, with one
+                # worker) while this process makes the other pages and feeds, then writes the
+                # search index once every article's terms are in.
+                self._specials(lists)
+                self._feeds(lists)
+                if self.search is not None:
+                    self.search.prepare()
                 self.pages.wait_for(articles_sent)
                 if self.search is not None:
                     self.search.retain(self.metas)
                     state = self.search.finish()
-                self._specials(lists)
-            self._feeds(lists)
+            else:
+                self._feeds(lists)
         self.out.sweep()
         return self._save(rev, state)
 

@@ -119,6 +119,17 @@ def load_segmenter() -> Segmenter:
         return _fallback_segmenter()
 
 
+def load_normaliser() -> Callable[[str], str] | None:
+    """`Segmenter.normalise` of `load_segmenter`, without loading the tokenizer."""
+    if importlib.util.find_spec("newsdesk.search.segment") is None:
+        return _fallback_segmenter().normalise
+    try:
+        fn: Callable[[str], str] = importlib.import_module("newsdesk.search.normalise").normalise
+        return fn
+    except (ImportError, AttributeError):
+        return load_segmenter().normalise
+
+
 def segmenter_id() -> str:
     """Which tokenizer `load_segmenter` will give, without importing it: loading jieba's
     dictionary takes half a second, which a build with nothing new to index should not pay."""
@@ -542,6 +553,11 @@ class SearchIndex:
             k, new = self._closed.pop(0)
             self._write_postings(k, new, None)
 
+    def prepare(self) -> None:
+        """Work of `finish` that needs no terms (done while the workers still cut them)."""
+        if not self.t2s_all:
+            self.t2s_all = self._t2s_pairs()
+
     def finish(self) -> dict[str, Any]:
         """Write every changed shard, keep the others; returns the state for the manifest."""
         while self._closed:
@@ -609,11 +625,14 @@ class SearchIndex:
         # archive search uses, the browser folds Traditional input the same way. Character by
         # character (phrase-level conversions are lost; single characters are what matter).
         chars = [chr(cp) for lo, hi in _CJK_RANGES for cp in range(lo, hi + 1)]
-        if self.seg.normalise is not None:
+        # The tokenizer's own normalisation when it is loaded, else the same function from its
+        # light module (a build whose articles were all cut in a worker does not load jieba).
+        normalise = self._seg.normalise if self._seg is not None else load_normaliser()
+        if normalise is not None:
             # One call; newlines keep OpenCC from matching phrases across characters.
-            got = self.seg.normalise("\n".join(chars)).split("\n")
+            got = normalise("\n".join(chars)).split("\n")
             if len(got) != len(chars):
-                got = [self.seg.normalise(c) for c in chars]
+                got = [normalise(c) for c in chars]
         else:
             got = ["".join(self.seg.tokenize(c)) for c in chars]
         return "".join(c + g for c, g in zip(chars, got, strict=True) if len(g) == 1 and g != c)

@@ -24,33 +24,18 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-import opencc
 import rjieba
+
+from .normalise import normalise
 
 __all__ = ["cut_joined", "cut_normalised", "normalise", "raw_tokens", "subwords", "tokenize"]
 
-_T2S = opencc.OpenCC("t2s")
-# Full-width digits, letters, '.', '%' (U+FF05, U+FF0E, U+FF10-FF19, U+FF21-FF3A, U+FF41-FF5A).
-_FULL_WIDTH = re.compile("[\uff05\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
-_HALF_WIDTH = {
-    c: c - 0xFEE0
-    for c in (0xFF05, 0xFF0E, *range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
-}
 # A token is kept when it holds at least one letter or digit (CJK ideographs are letters).
 _HAS_WORD = re.compile(r"[^\W_]")
 # In tokens joined by spaces: a token without a letter or digit (punctuation, whitespace). jieba
 # never mixes whitespace and other characters in one token, so a run of such characters
 # between spaces (or the ends) is exactly a sequence of tokens to drop.
 _NO_WORD_TOKENS = re.compile(r"(?<!\S)[\W_]+(?!\S)")
-
-
-def normalise(text: str) -> str:
-    """Half-width letters and digits, Traditional → Simplified, lowercase: the text form every
-    index sees. Length-preserving for ordinary text, so offsets carry over to the original."""
-    if _FULL_WIDTH.search(text):
-        text = text.translate(_HALF_WIDTH)
-    converted: str = _T2S.convert(text)
-    return converted.lower()
 
 
 def tokenize(text: str) -> list[str]:
