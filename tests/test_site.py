@@ -687,6 +687,32 @@ def test_manifest_is_trusted_within_one_boot_only(tmp_path: Path, monkeypatch: p
     store.close()
 
 
+def test_manifest_records_round_trip_and_a_damaged_one_means_a_full_build(tmp_path: Path) -> None:
+    """The manifest keeps each entry's record as a row whose names (group, site, feed, 来源) are
+    indexes into one list; read back, the records are the same (nothing is re-rendered).
+    Rows that do not fit the list (a damaged manifest) make a full build, not an error."""
+    store = SQLiteStore(tmp_path / "archive.db")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    for g, site_name in (("金融", "新浪财经"), ("政策", "人民网")):
+        spec = FeedSpec(g, site_name, f"{site_name}－要闻", url=f"http://x/{g}")
+        entries = [_entry(i, f"{g}第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(5)]
+        store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    config = SiteConfig.model_validate({"base_dir": tmp_path})
+    manifest = tmp_path / "site" / ".newsdesk" / "manifest.json"
+    first = build_site(store, config).written
+    data = json.loads(manifest.read_text("utf-8"))
+    names, rows = data["names"], data["metas"]
+    assert len(rows) == 10 and {"金融", "政策", "新浪财经－要闻", "人民网－要闻"} <= set(names)
+    assert all(isinstance(r[3], int) and names[r[5]].endswith("－要闻") for r in rows)
+    assert build_site(store, config).written == 0  # read back: the same records, nothing to do
+    data["names"] = names[:1]  # rows now point past the list
+    manifest.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    again = build_site(store, config)
+    assert again.unchanged == 0 and again.written + again.unchanged >= first - 1
+    assert build_site(store, config).written == 0
+    store.close()
+
+
 def test_the_build_process_takes_back_batches_no_worker_has_started(tmp_path: Path) -> None:
     """At the end of a build the workers render what the build process left them while it
     writes the search index and feeds; when it is done, it renders the batches they have not

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +38,7 @@ from ..models import StoredEntry
 from ..store import Store
 from . import feeds as fmt
 from .base import Progress, PublishReport, register
-from .site_lists import Listing, Page, pages, plan
+from .site_lists import Listing, newest_on_page, page_at, page_count, plan
 from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
 from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
 from .site_pool import (
@@ -52,13 +53,15 @@ from .site_pool import (
 from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
-FORMAT = "5"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries;
-# 5: a page's key and hash in one string
+FORMAT = "6"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries;
+# 5: a page's key and hash in one string; 6: records as rows, their names by index
 BATCH = 200
 # List pages the build process leaves to the workers at the end, to write the search index and
 # feeds meanwhile (it takes back those not started when it is done: `PageRenderer.drain`).
 LEAVE_TO_WORKERS = 1500
-GC_GEN0 = 50_000  # see `_fewer_collections` (Python's default is 700)
+# See `_fewer_collections` (Python's default is 700). Not higher: at 50,000 the garbage
+# waiting between collections cost 14 MB more at 100,000 entries (both processes).
+GC_GEN0 = 5_000
 
 # uid → uids of the other entries of the same story (clusters); None: no cluster section.
 RelatedProvider = Callable[[str], Sequence[str]]
@@ -107,18 +110,25 @@ class _Build:
         self.manifest_name = "feeds-manifest.json" if feeds_only else "manifest.json"
         self.old = load_manifest(out_root, self.manifest_name, self.fmt)
         self.out = Output(out_root, self.old.get("pages", {}))
-        # The raw records are dropped once read: at 100,000 entries they are 100 MB of lists.
+        # The raw records are dropped once read: at 100,000 entries they are 40 MB of lists.
         old_metas = self.old.pop("metas", None)
         self.metas: dict[str, Meta] = {}
-        if isinstance(old_metas, dict):
-            while old_metas:
-                uid, row = old_metas.popitem()
-                self.metas[uid] = Meta.from_json(row)
+        try:
+            names = [sys.intern(n) for n in self.old.pop("names", [])]
+            while isinstance(old_metas, list) and old_metas:
+                m = Meta.from_row(old_metas.pop(), names)
+                self.metas[m.uid] = m
+        except (IndexError, TypeError, ValueError):  # a damaged manifest: a full build
+            self.metas, self.old = {}, {}
+            self.out = Output(out_root, {})
         self.touched = True  # whether any entry changed since the manifest
         self.renderer: Renderer | None = None
         self.search: SearchIndex | None = None
         self.pages: PageRenderer
-        self._sent: set[str] = set()  # article pages sent to the workers in the first pass
+        # Uids the first pass sent to the workers (each page rendered, or found fresh, unless
+        # it has a story cluster); None: every entry (a full build). Uids, not a set of all
+        # 100,000 pages' paths, which cost 11 MB.
+        self._first_pass: set[str] | None = None
         self.parallel: bool | None = None  # None: worker processes for large builds only
 
     # -- the steps ---------------------------------------------------------------------
@@ -222,6 +232,8 @@ class _Build:
             todo += [u for u in self._chronological() if u not in seen]
         total = len(todo)
         if first_pass and (self.feeds_only or self.pages.parallel):
+            full = self.search is not None and self.search.full
+            self._first_pass = None if full or self.feeds_only else set(todo)
             # The records alone, read without the bodies (at 100,000 entries reading bodies
             # was a fifth of the build's time in the process that feeds the workers). With
             # workers, each entry goes to them at once: they read its body themselves, cut
@@ -262,15 +274,17 @@ class _Build:
         """First pass with workers: the entry's terms, and its page if it can be rendered now."""
         terms = self.search is not None and self.search.needs(m)
         render = False
-        if not (self.related and self.related(m.uid)):
+        if not self._in_cluster(m):
             key = self._article_key(m)
             render = not self.out.fresh(m.path, key)
         else:
             key = ""
-        if render:
-            self._sent.add(m.path)
         if render or terms:
             self.pages.entry_page(m.path, key, EntryJob(m, [], render, terms))
+
+    def _in_cluster(self, m: Meta) -> bool:
+        """Whether the entry's page waits for the second pass (its story's records)."""
+        return bool(self.related and self.related(m.uid))
 
     def _chronological(self) -> list[str]:
         return [m.uid for m in sorted(self.metas.values(), key=lambda m: m.sort_key)]
@@ -292,7 +306,10 @@ class _Build:
             # Pages the first pass could not send: those with a story cluster.
             done = self.out.pages  # found fresh in the first pass
             for m in ordered:
-                if m.path not in self._sent and m.path not in done and not self._article_fresh(m):
+                first = self._first_pass is None or m.uid in self._first_pass
+                if first and not self._in_cluster(m):
+                    continue  # sent in the first pass, or found fresh there
+                if m.path not in done and not self._article_fresh(m):
                     related = self._related(m.uid)
                     self.pages.entry_page(m.path, self._article_key(m), EntryJob(m, related, True, False))
             return
@@ -321,10 +338,18 @@ class _Build:
         # In the order of their newest item, not list by list: an article is on six lists'
         # pages, which then come close together, so the renderer's small cache of rendered
         # list items (site_render.ITEM_CACHE) renders it once, at any size of archive.
-        todo = [(lst, page) for lst in lists.values() for page in pages(lst, size)]
-        todo.sort(key=lambda x: (x[1].items[0].sort_key if x[1].items else (0, ""), x[1].path))
-        stale: list[tuple[Listing, Page, str]] = []
-        for lst, page in todo:
+        # Pages are made when needed, not all at once (30,000 pages of 20 items at 100,000
+        # articles were 19 MB): here sorted as (newest item, path, list, page number).
+        todo: list[tuple[tuple[int, str], str, Listing, int]] = []
+        for lst in lists.values():
+            for k in range(page_count(lst, size)):
+                newest = newest_on_page(lst, size, k)
+                path = f"{lst.folder}page-{k}.html" if k else f"{lst.folder}index.html"
+                todo.append((newest.sort_key if newest is not None else (0, ""), path, lst, k))
+        todo.sort(key=lambda x: (x[0], x[1]))
+        stale: list[tuple[Listing, int, str]] = []
+        for _, _, lst, k in todo:
+            page = page_at(lst, size, k)
             # Made for each of the site's list pages on every build: strings and reprs
             # of plain tuples, no JSON.
             key = quick_key(
@@ -338,11 +363,13 @@ class _Build:
                 page.newer or "",
             )
             if not self.out.fresh(page.path, key):
-                stale.append((lst, page, key))
+                stale.append((lst, k, key))
+        todo.clear()
         leave_from = len(stale) - LEAVE_TO_WORKERS
-        for i, (lst, page, key) in enumerate(stale):
+        for i, (lst, k, key) in enumerate(stale):
             if i == leave_from:
                 self.pages.steal = False  # see `run`: the rest is the workers'
+            page = page_at(lst, size, k)
             title = lst.title if page.number == 0 else f"{lst.title}（第{page.number}页）"
             self.pages.page(
                 "list.html",
@@ -512,7 +539,11 @@ class _Build:
         )
         if same:
             return report  # nothing changed: not even the manifest is written
-        head: dict[str, Any] = {"format": self.fmt, "rev": rev, "search": search_state}
+        names = sorted(
+            {n for m in self.metas.values() for n in (m.group, m.site, m.feed, m.source) if n is not None}
+        )
+        index = {n: i for i, n in enumerate(names)}
+        head: dict[str, Any] = {"format": self.fmt, "rev": rev, "search": search_state, "names": names}
         # Pages on disk before the manifest that vouches for them: synced now, or trusted only
         # within this boot of the machine (see site_output).
         boot = boot_id()
@@ -524,7 +555,8 @@ class _Build:
             self.root,
             self.manifest_name,
             head,
-            metas=((u, m.to_json()) for u, m in sorted(self.metas.items())),
+            # Sorted keys, not items: 100,000 tuples would be the save's largest allocation.
+            metas=(self.metas[u].to_row(index) for u in sorted(self.metas)),
             pages=self.out.pages,
         )
         return report
@@ -643,7 +675,7 @@ def build_site(
 def _fewer_collections() -> Iterator[None]:
     """The cyclic garbage collector less often during a build (inherited by its workers): a
     build makes millions of small containers, almost none in cycles, and the collector's
-    passes over them cost ~2 % of a cold build; a collection still runs every GC_GEN0 of them."""
+    passes over them cost ~1-2 % of a cold build; a collection still runs every GC_GEN0 of them."""
     old = gc.get_threshold()
     gc.set_threshold(GC_GEN0, *old[1:])
     try:

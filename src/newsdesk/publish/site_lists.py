@@ -110,14 +110,33 @@ def _parent(lst: Listing) -> str | None:
 
 
 def pages(lst: Listing, size: int) -> Iterator[Page]:
+    for k in range(page_count(lst, size)):
+        yield page_at(lst, size, k)
+
+
+def page_count(lst: Listing, size: int) -> int:
+    """Pages of the list: its index, and numbered pages past one page of items."""
+    n = len(lst.items)
+    return (n - 1) // size + 2 if n > size else 1
+
+
+def newest_on_page(lst: Listing, size: int, k: int) -> Meta | None:
+    """The newest item of page k (0: the index), without making the page."""
+    n = len(lst.items)
+    if not n:
+        return None
+    return lst.items[n - 1 if k == 0 else min(k * size, n) - 1]
+
+
+def page_at(lst: Listing, size: int, k: int) -> Page:
+    """Page k of the list (0: the index; see the module doc for the numbered pages)."""
     items = lst.items
     n = len(items)
-    last = (n - 1) // size + 1 if n > size else 0  # numbered pages exist only past one page
-    newest = items[-size:][::-1]
-    older_index = f"{lst.folder}page-{(n - size - 1) // size + 1}.html" if n > size else None
-    yield Page(f"{lst.folder}index.html", 0, newest, older_index, None)
-    for k in range(1, last + 1):
-        chunk = items[(k - 1) * size : k * size][::-1]
-        older = f"{lst.folder}page-{k - 1}.html" if k > 1 else None
-        newer = f"{lst.folder}page-{k + 1}.html" if k < last else f"{lst.folder}index.html"
-        yield Page(f"{lst.folder}page-{k}.html", k, chunk, older, newer)
+    last = page_count(lst, size) - 1
+    if k == 0:
+        older_index = f"{lst.folder}page-{(n - size - 1) // size + 1}.html" if n > size else None
+        return Page(f"{lst.folder}index.html", 0, items[-size:][::-1], older_index, None)
+    chunk = items[(k - 1) * size : k * size][::-1]
+    older = f"{lst.folder}page-{k - 1}.html" if k > 1 else None
+    newer = f"{lst.folder}page-{k + 1}.html" if k < last else f"{lst.folder}index.html"
+    return Page(f"{lst.folder}page-{k}.html", k, chunk, older, newer)

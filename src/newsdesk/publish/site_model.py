@@ -157,25 +157,37 @@ class Meta:
             ),
         )
 
-    def to_json(self) -> list[Any]:
+    def to_row(self, names: dict[str, int]) -> list[Any]:
+        """The record in the manifest: its group, site, feed and source as indexes into the
+        manifest's list of names (`names` maps each to its index), so that reading 100,000
+        records makes no string per name (a fifth of the records' size when parsed)."""
         return [
             self.uid,
             self.mark,
             self.title,
-            self.group,
-            self.site,
-            self.feed,
+            names[self.group],
+            names[self.site],
+            names[self.feed],
             self.ts,
             self.published,
-            self.source,
+            names[self.source] if self.source is not None else -1,
         ]
 
     @classmethod
-    def from_json(cls, row: list[Any]) -> Meta:
-        row[3:6] = [sys.intern(x) for x in row[3:6]]
-        if row[8] is not None:
-            row[8] = sys.intern(row[8])
-        return cls(*row)
+    def from_row(cls, row: list[Any], names: list[str]) -> Meta:
+        """`to_row` reversed (`names`: the manifest's list of names, interned)."""
+        uid, mark, title, g, s, f, ts, published, source = row
+        return cls(
+            uid,
+            mark,
+            title,
+            names[g],
+            names[s],
+            names[f],
+            ts,
+            published,
+            names[source] if source >= 0 else None,
+        )
 
     @property
     def display_title(self) -> str:
