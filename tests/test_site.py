@@ -4,6 +4,7 @@ then the files it wrote: pages, links, feeds, sitemap, search index, incremental
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -407,8 +408,30 @@ def test_worker_processes_build_the_same_site(
     inline = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "one"})
     forked = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "two"})
     a = build_site(store, inline, related=related, parallel=False)
+    # The build process takes over batches often; with one worker, it renders their pages and
+    # the worker cuts their terms, so this process never loads the tokenizer.
+    from newsdesk.publish import site as site_module
+    from newsdesk.publish import site_pool
+
+    monkeypatch.setattr(site_pool, "STEAL_FROM", 1)
+    loaded_in: list[int] = []
+    real_loader = site_module.load_segmenter
+    monkeypatch.setattr(
+        site_module, "load_segmenter", lambda: (loaded_in.append(os.getpid()), real_loader())[1]
+    )
+    taken: list[bool] = []  # per batch rendered here: whether its terms went to the worker
+    real_here = site_pool.PageRenderer._render_here
+
+    def counting(self: site_pool.PageRenderer, seq: int, tags: list[Any], jobs: list[Any]) -> Any:
+        got = real_here(self, seq, tags, jobs)
+        taken.append(got[4] is not None)
+        return got
+
+    monkeypatch.setattr(site_pool.PageRenderer, "_render_here", counting)
     b = build_site(store, forked, related=related, parallel=True)
     assert a.written == b.written > 1200
+    if site_pool.worker_count() == 1:
+        assert any(taken) and os.getpid() not in loaded_in
     # Again with workers and nothing changed: every file found fresh, once.
     again = build_site(store, forked, related=related, parallel=True)
     assert (again.written, again.unchanged, again.removed) == (0, b.written, 0)

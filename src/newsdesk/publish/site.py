@@ -49,6 +49,7 @@ from .site_pool import (
     EntryPages,
     PageRenderer,
     page_renderer,
+    worker_count,
 )
 from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
 from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
@@ -161,17 +162,21 @@ class _Build:
             for uid in removed:
                 self.search.remove(uid)
         search = self.search
+        # With one worker, it alone cuts search terms (this process never loads the
+        # tokenizer); with more, the tokenizer is loaded before the fork and shared.
+        shared_cut = parallel and worker_count() > 1
         # Workers are forked first, before anything of this build starts a thread. They also
         # cut the articles they render into search terms; `add_terms` takes them in order.
         with page_renderer(
             self.renderer,
             self.out,
             parallel=parallel or articles_only,
-            cut=search.cutter(load_now=parallel)
+            cut=search.cutter(load_now=shared_cut)
             if search is not None and (parallel or articles_only)
             else None,
             sink=search.add_terms if search is not None else None,
             entries=EntryPages(_entry_reader(self.here), _article_context, _search_text),
+            cut_here=shared_cut,
         ) as self.pages:
             if articles_only:
                 self.pages.inline, self.pages.steal = True, False

@@ -98,6 +98,9 @@ Job = tuple[str, str, str, "dict[str, Any] | EntryJob", "str | None"]
 # (path or "" when no page was rendered, key, hash, written, search terms joined by newlines
 #  or None)
 Done = tuple[str, str, str, bool, "str | None"]
+# A batch sent: (number, its results, its tags, its jobs, and for a batch rendered in the build
+# process while a worker cuts its terms, the pages' results without the terms)
+Pending = tuple[int, "Future[list[Done]]", list[Any], list[Job], "list[Done] | None"]
 # Called, in the order pages were sent, with the search terms of a page's text.
 TermsSink = Callable[[Any, str], None]
 
@@ -158,6 +161,7 @@ class PageRenderer:
         cut: Callable[[str], str] | None = None,
         sink: TermsSink | None = None,
         entries: EntryPages | None = None,
+        cut_here: bool = True,
     ) -> None:
         self.renderer = renderer
         self.entries = entries
@@ -166,7 +170,9 @@ class PageRenderer:
         self._batch: list[Job] = []
         self._tags: list[Any] = []  # per job of the batch: what `sink` gets with its terms
         # (batch number, its results, its tags, its jobs), in the order sent
-        self._pending: deque[tuple[int, Future[list[Done]], list[Any], list[Job]]] = deque()
+        # (batch number, its results, its tags, its jobs, and for a batch this process rendered
+        # while a worker cuts its terms, the pages' results without them)
+        self._pending: deque[Pending] = deque()
         self.sent = 0  # batches sent so far
         # Whether the build process renders a batch itself when the workers have enough queued
         # (off at the end of a build: the workers then render what is left while the build
@@ -182,6 +188,10 @@ class PageRenderer:
         self.reclaimed = 0  # batches taken back from the workers (`drain`)
         self._sink = sink
         self._cut = cut or _no_terms
+        # Whether this process cuts search terms itself. Not with one worker: the tokenizer's
+        # dictionary (34 MB) is then loaded in the worker alone, and a batch of articles this
+        # process takes over has its pages rendered here and its terms cut by the worker.
+        self.cut_here = cut_here
         if parallel:
             self._pool = _fork_workers(renderer, out.root, self._cut, entries)
 
@@ -222,26 +232,53 @@ class PageRenderer:
                 # The workers have work queued: the build process renders this batch itself
                 # (one worker per core but one, so the two cores here are both busy). Its
                 # results queue behind the workers' so they are recorded in the order sent.
-                stolen: Future[list[Done]] = Future()
-                stolen.set_result(
-                    _render_jobs(self.renderer, self.out.root, self._cut, self.entries, self._batch)
-                )
-                self._pending.append((self.sent, stolen, self._tags, self._batch))
+                self._pending.append(self._render_here(self.sent, self._tags, self._batch))
             else:
                 fut = self._pool.submit(_render_batch, self._batch)
-                self._pending.append((self.sent, fut, self._tags, self._batch))
+                self._pending.append((self.sent, fut, self._tags, self._batch, None))
             self._batch, self._tags = [], []
         # Collected in the order sent (search docids follow it), whichever worker finishes first.
         while len(self._pending) > IN_FLIGHT or (self._pending and self._pending[0][1].done()):
             self._collect(*self._pending.popleft())
 
-    def _collect(self, _seq: int, fut: Future[list[Done]], tags: list[Any], _jobs: list[Job]) -> None:
+    def _render_here(self, seq: int, tags: list[Any], jobs: list[Job]) -> Pending:
+        """Render a batch in this process; its search terms too, or (`cut_here` off) they go
+        to a worker as a batch of terms alone."""
+        if self.cut_here or not any(_cuts(job) for job in jobs):
+            done: Future[list[Done]] = Future()
+            done.set_result(_render_jobs(self.renderer, self.out.root, self._cut, self.entries, jobs))
+            return (seq, done, tags, jobs, None)
+        assert self._pool is not None
+        terms_only: list[Job] = [
+            (t, p, k, EntryJob(c.meta, [], False, True), None)
+            for t, p, k, c, _ in jobs
+            if isinstance(c, EntryJob) and c.terms
+        ]
+        fut = self._pool.submit(_render_batch, terms_only)
+        pages_only: list[Job] = [
+            (t, p, k, EntryJob(c.meta, c.related, c.render, False), h)
+            if isinstance(c, EntryJob)
+            else (t, p, k, c, h)
+            for t, p, k, c, h in jobs
+        ]
+        local = _render_jobs(self.renderer, self.out.root, _no_terms, self.entries, pages_only)
+        return (seq, fut, tags, jobs, local)
+
+    def _collect(
+        self, _seq: int, fut: Future[list[Done]], tags: list[Any], jobs: list[Job], local: list[Done] | None
+    ) -> None:
         try:
             results = fut.result()
         except PublishError:
             raise
         except Exception as e:  # a worker died or could not pickle: name it, do not hide it
             raise PublishError(f"{self.out.root}: page rendering process failed: {e}") from e
+        if local is not None:  # pages rendered here, terms cut by a worker: put together
+            cut = iter(results)
+            results = [
+                (path, key, h, written, next(cut)[4] if _cuts(job) else None)
+                for (path, key, h, written, _), job in zip(local, jobs, strict=True)
+            ]
         for (path, key, h, written, terms), tag in zip(results, tags, strict=True):
             if path:
                 self.out.record(path, key, h, written=written)
@@ -262,14 +299,14 @@ class PageRenderer:
         """Render here the last batch sent that no worker has started yet, if there is one:
         the build process, done with its own work, takes back what it left to the workers."""
         for i in range(len(self._pending) - 1, -1, -1):
-            seq, fut, tags, jobs = self._pending[i]
-            if fut.done():
+            seq, fut, tags, jobs, local = self._pending[i]
+            if fut.done() or local is not None:
                 continue  # rendered here earlier
+            if not self.cut_here and any(_cuts(job) for job in jobs):
+                continue  # terms are cut in the workers alone
             if not fut.cancel():
                 return  # started (so have all before it)
-            mine: Future[list[Done]] = Future()
-            mine.set_result(_render_jobs(self.renderer, self.out.root, self._cut, self.entries, jobs))
-            self._pending[i] = (seq, mine, tags, jobs)
+            self._pending[i] = self._render_here(seq, tags, jobs)
             self.reclaimed += 1
             return
 
@@ -307,6 +344,17 @@ def _no_terms(text: str) -> str:
     return ""
 
 
+def _cuts(job: Job) -> bool:
+    """Whether the job asks for search terms."""
+    ctx = job[3]
+    return isinstance(ctx, EntryJob) and ctx.terms
+
+
+def worker_count() -> int:
+    """Worker processes a parallel build forks here: one per core but one."""
+    return max(0, (os.cpu_count() or 1) - 1)
+
+
 def _nothing_waiting() -> bool:
     return False
 
@@ -318,10 +366,9 @@ def _fork_workers(
     from concurrent.futures import ProcessPoolExecutor
 
     global _inherited
-    cores = os.cpu_count() or 1
-    if cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    workers = worker_count()  # the build process renders too, whenever the workers are busy
+    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    workers = cores - 1  # the build process renders too, whenever the workers are busy
     _inherited = (renderer, root, cut, entries)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     # Objects the workers inherit stay out of their garbage collector's reach: a collection
@@ -350,8 +397,11 @@ def page_renderer(
     cut: Callable[[str], str] | None = None,
     sink: TermsSink | None = None,
     entries: EntryPages | None = None,
+    cut_here: bool = True,
 ) -> Iterator[PageRenderer]:
-    pages = PageRenderer(renderer, out, parallel=parallel, cut=cut, sink=sink, entries=entries)
+    pages = PageRenderer(
+        renderer, out, parallel=parallel, cut=cut, sink=sink, entries=entries, cut_here=cut_here
+    )
     switch = sys.getswitchinterval()
     if pages.parallel:
         # The pool's threads in this process (which hand batches to the workers and take
