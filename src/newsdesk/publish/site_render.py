@@ -73,6 +73,12 @@ def _fmt_ts(ts: int, pattern: str) -> str:
     return local_time(ts).strftime(pattern)
 
 
+@jinja2.pass_context
+def _url_filter(ctx: jinja2.runtime.Context, to: str) -> str:
+    url: Callable[[str], str] = ctx["url"]
+    return url(to)
+
+
 def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
     if folder is None:
         return None
@@ -117,6 +123,9 @@ class Renderer:
             bytecode_cache=_bytecode_cache(cache_dir),
         )
         self.env.filters["time"] = fmt_time
+        # `x|url` is `url(x)`: a filter is called directly, where a template's function call goes
+        # through Jinja's `Context.call` (a fifth of an article page's rendering, 16 links a page).
+        self.env.filters["url"] = _url_filter
         self.env.globals.update(globals_)
         self.templates_dir = templates_dir
         h = hashlib.blake2b(digest_size=12)
