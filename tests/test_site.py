@@ -339,6 +339,13 @@ def test_template_override_and_related(tmp_path: Path) -> None:
     (tdir / "404.html").write_text(
         '{% extends "base.html" %}{% block main %}自定义404{% endblock %}', "utf-8"
     )
+    # A user's list item with links written both ways: url() and the url filter.
+    item_tpl = (Path(__file__).parents[1] / "src/newsdesk/publish/templates/_item.html").read_text("utf-8")
+    (tdir / "_item.html").write_text(
+        item_tpl
+        + '<a class="mine" href="{{ url(m.path) }}">1</a><a class="mine" href="{{ m.path|url }}">2</a>\n',
+        "utf-8",
+    )
     config = SiteConfig.model_validate(
         {"base_dir": tmp_path, "templates_dir": "tpl", "site_title": "我的新闻台"}
     )
@@ -347,6 +354,17 @@ def test_template_override_and_related(tmp_path: Path) -> None:
     assert "自定义404" in (site / "404.html").read_text("utf-8")
     home = (site / "index.html").read_text("utf-8")
     assert "我的新闻台" in home
+    for uid in uids:
+        link = f"a/{uid[:2]}/{uid}.html"
+        assert f'<a class="mine" href="{link}">1</a><a class="mine" href="{link}">2</a>' in home
+    # Deeper pages: both forms give the same link, relative to the page.
+    for page_file in (site / "c").rglob("index.html"):
+        prefix = "../" * page_file.relative_to(site).as_posix().count("/")
+        pairs = re.findall(
+            r'<a class="mine" href="([^"]+)">1</a><a class="mine" href="([^"]+)">2</a>',
+            page_file.read_text("utf-8"),
+        )
+        assert pairs and all(a == b and a.startswith(prefix + "a/") for a, b in pairs)
     # The cleaned article's list item: its header image, hotlinked without a referrer.
     item = re.search(r'<article class="item has-image">.*?</article>', home, re.S)
     assert item is not None and "甲报道" in item[0] and '<p class="summary">摘要</p>' in item[0]
