@@ -106,7 +106,7 @@ TermsSink = Callable[[Any, str], None]
 
 # What a forked worker inherits: set just before the fork, read only in the worker.
 _inherited: tuple[Renderer, Path, Callable[[str], str], EntryPages | None] | None = None
-_folders: set[Path] = set()  # folders a worker has made (each worker fills its own copy)
+_folders: set[str] = set()  # folders a worker has made (each worker fills its own copy)
 
 
 def _render_batch(jobs: list[Job]) -> list[Done]:
@@ -138,12 +138,13 @@ def _render_jobs(
             ctx = entries.context(job.meta, e, job.related)
         data = renderer.render(template, path, **ctx)
         h = page_hash(data)
-        target = root / path
+        target = f"{root}/{path}"
         written = not is_unchanged(target, old_hash, h, len(data))
         if written:
-            if target.parent not in _folders:
-                make_folder(target.parent)
-                _folders.add(target.parent)
+            folder = target.rpartition("/")[0]
+            if folder not in _folders:
+                make_folder(folder)
+                _folders.add(folder)
             write_atomic(target, data)
         done.append((path, key, h, written, terms))
     return done
