@@ -12,7 +12,7 @@ BENCHES = [
     ["bench_run.py", "--feeds", "1000", "--items", "50"],
     ["bench_search.py", "--articles", "100000"],
     ["bench_search.py", "--ingest"],
-    ["bench_site.py", "--sizes", "1000,10000"],
+    ["bench_site.py", "--sizes", "1000,10000", "--repeat", "5", "--hexo-baseline"],
 ]
 
 
