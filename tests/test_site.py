@@ -432,6 +432,9 @@ def test_worker_processes_build_the_same_site(
     from newsdesk.publish import site_pool
 
     monkeypatch.setattr(site_pool, "STEAL_FROM", 1)
+    # One worker whatever the machine (CI may have more cores): the path under test.
+    monkeypatch.setattr(site_pool, "worker_count", lambda: 1)
+    monkeypatch.setattr(site_module, "worker_count", lambda: 1)
     loaded_in: list[int] = []
     real_loader = site_module.load_segmenter
     monkeypatch.setattr(
@@ -448,8 +451,7 @@ def test_worker_processes_build_the_same_site(
     monkeypatch.setattr(site_pool.PageRenderer, "_render_here", counting)
     b = build_site(store, forked, related=related, parallel=True)
     assert a.written == b.written > 1200
-    if site_pool.worker_count() == 1:
-        assert any(taken) and os.getpid() not in loaded_in
+    assert any(taken) and os.getpid() not in loaded_in
     # Again with workers and nothing changed: every file found fresh, once.
     again = build_site(store, forked, related=related, parallel=True)
     assert (again.written, again.unchanged, again.removed) == (0, b.written, 0)
@@ -751,6 +753,29 @@ def test_manifest_records_round_trip_and_a_damaged_one_means_a_full_build(tmp_pa
     again = build_site(store, config)
     assert again.unchanged == 0 and again.written + again.unchanged >= first - 1
     assert build_site(store, config).written == 0
+    store.close()
+
+
+def test_a_second_build_in_one_process_remakes_folders_deleted_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rendering processes remember which folders they made; a later build in the same
+    process (a reader app, a test) must not trust that memory after the site was deleted."""
+    import shutil
+
+    from newsdesk.publish import site_pool
+
+    monkeypatch.setattr(site_pool, "STEAL_FROM", 1)  # this process renders batches too
+    store = SQLiteStore(tmp_path / "archive.db")
+    spec = FeedSpec("金融", "站", "源", url="http://x/")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    entries = [_entry(i, f"第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(400)]
+    store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    config = SiteConfig.model_validate({"base_dir": tmp_path})
+    first = build_site(store, config, parallel=True).written
+    shutil.rmtree(tmp_path / "site")
+    again = build_site(store, config, parallel=True)
+    assert again.written == first and (tmp_path / "site" / "index.html").exists()
     store.close()
 
 

@@ -130,6 +130,7 @@ class _Build:
         # it has a story cluster); None: every entry (a full build). Uids, not a set of all
         # 100,000 pages' paths, which cost 11 MB.
         self._first_pass: set[str] | None = None
+        self._vanished: set[str] = set()  # uids of the first pass whose entry was gone
         self.parallel: bool | None = None  # None: worker processes for large builds only
 
     # -- the steps ---------------------------------------------------------------------
@@ -246,7 +247,10 @@ class _Build:
             # read first), render its page.
             step = BATCH * 5
             for start in range(0, total, step):
-                heads = [Meta.from_head(h) for h in self.store.get_entry_heads(todo[start : start + step])]
+                chunk = todo[start : start + step]
+                heads = [Meta.from_head(h) for h in self.store.get_entry_heads(chunk)]
+                if len(heads) < len(chunk):  # deleted since `_changes`: nothing was sent for them
+                    self._vanished.update(set(chunk) - {m.uid for m in heads})
                 heads.sort(key=lambda m: m.sort_key)  # search docids follow publication order
                 for m in heads:
                     self.metas[m.uid] = m
@@ -311,7 +315,9 @@ class _Build:
             # Pages the first pass could not send: those with a story cluster.
             done = self.out.pages  # found fresh in the first pass
             for m in ordered:
-                first = self._first_pass is None or m.uid in self._first_pass
+                first = (
+                    self._first_pass is None or m.uid in self._first_pass
+                ) and m.uid not in self._vanished
                 if first and not self._in_cluster(m):
                     continue  # sent in the first pass, or found fresh there
                 if m.path not in done and not self._article_fresh(m):

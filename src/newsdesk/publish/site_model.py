@@ -177,6 +177,9 @@ class Meta:
     def from_row(cls, row: list[Any], names: list[str]) -> Meta:
         """`to_row` reversed (`names`: the manifest's list of names, interned)."""
         uid, mark, title, g, s, f, ts, published, source = row
+        n = len(names)
+        if not (0 <= g < n and 0 <= s < n and 0 <= f < n and -1 <= source < n):
+            raise ValueError(f"{uid}: a name index out of range")  # a damaged manifest
         return cls(
             uid,
             mark,

@@ -120,7 +120,7 @@ def _render_jobs(
     done: list[Done] = []
     found: dict[str, Any] = {}
     if entries is not None:
-        wanted = [c.meta.uid for _, _, _, c, _ in jobs if isinstance(c, EntryJob)]
+        wanted = [c.meta.uid for _, _, _, c, _ in jobs if isinstance(c, EntryJob) and (c.render or c.terms)]
         found = entries.lookup(wanted) if wanted else {}
     for template, path, key, ctx, old_hash in jobs:
         terms = None
@@ -193,6 +193,8 @@ class PageRenderer:
         # dictionary (34 MB) is then loaded in the worker alone, and a batch of articles this
         # process takes over has its pages rendered here and its terms cut by the worker.
         self.cut_here = cut_here
+        # Folders made by an earlier build in this process may have been deleted since.
+        _folders.clear()
         if parallel:
             self._pool = _fork_workers(renderer, out.root, self._cut, entries)
 

@@ -170,7 +170,8 @@ class Renderer:
     def _run(self, tpl: jinja2.Template, ctx: dict[str, Any]) -> str:
         """`tpl.render(**ctx)`, with the template's globals merged in as one plain dict: Jinja
         copies them from a ChainMap, key by key in Python, for every render (a quarter of a
-        list item's rendering)."""
+        list item's rendering). The copy is made at a template's first render: globals are
+        set when the Renderer is made and not changed after."""
         g = self._globals.get(tpl)
         if g is None:
             g = self._globals[tpl] = dict(tpl.globals)

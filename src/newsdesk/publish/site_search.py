@@ -121,8 +121,13 @@ def load_segmenter() -> Segmenter:
 
 def load_normaliser() -> Callable[[str], str] | None:
     """`Segmenter.normalise` of `load_segmenter`, without loading the tokenizer."""
-    if importlib.util.find_spec("newsdesk.search.segment") is None:
-        return _fallback_segmenter().normalise
+    try:
+        # Without either, `load_segmenter` gives the stand-in, whose normalisation differs.
+        found = all(importlib.util.find_spec(m) is not None for m in ("newsdesk.search.segment", "rjieba"))
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        return load_segmenter().normalise
     try:
         fn: Callable[[str], str] = importlib.import_module("newsdesk.search.normalise").normalise
         return fn
