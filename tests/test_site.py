@@ -230,6 +230,17 @@ def _entry(i: int, title: str, body: str, when: datetime) -> ParsedEntry:
     )
 
 
+def _store_with(tmp_path: Path, specs: list[FeedSpec], n: int, t0: datetime) -> SQLiteStore:
+    """An archive with `n` entries in each feed, a minute apart from `t0`."""
+    store = SQLiteStore(tmp_path / "archive.db")
+    for spec in specs:
+        entries = [
+            _entry(i, f"{spec.group}第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(n)
+        ]
+        store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    return store
+
+
 def test_bad_input_builds_with_working_links(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "archive.db")
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -704,11 +715,9 @@ def test_manifest_is_trusted_within_one_boot_only(tmp_path: Path, monkeypatch: p
     Where the kernel tells no boot id, the build syncs and the manifest carries none."""
     from newsdesk.publish import site_output
 
-    store = SQLiteStore(tmp_path / "archive.db")
     spec = FeedSpec("金融", "站", "源", url="http://x/")
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
-    entries = [_entry(i, f"第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(30)]
-    store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    store = _store_with(tmp_path, [spec], 30, t0)
     config = SiteConfig.model_validate({"base_dir": tmp_path})
     manifest = tmp_path / "site" / ".newsdesk" / "manifest.json"
     first = build_site(store, config).written
@@ -734,12 +743,11 @@ def test_manifest_records_round_trip_and_a_damaged_one_means_a_full_build(tmp_pa
     """The manifest keeps each entry's record as a row whose names (group, site, feed, 来源) are
     indexes into one list; read back, the records are the same (nothing is re-rendered).
     Rows that do not fit the list (a damaged manifest) make a full build, not an error."""
-    store = SQLiteStore(tmp_path / "archive.db")
-    t0 = datetime(2024, 3, 1, tzinfo=UTC)
-    for g, site_name in (("金融", "新浪财经"), ("政策", "人民网")):
-        spec = FeedSpec(g, site_name, f"{site_name}－要闻", url=f"http://x/{g}")
-        entries = [_entry(i, f"{g}第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(5)]
-        store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    specs = [
+        FeedSpec(g, s, f"{s}－要闻", url=f"http://x/{g}")
+        for g, s in (("金融", "新浪财经"), ("政策", "人民网"))
+    ]
+    store = _store_with(tmp_path, specs, 5, datetime(2024, 3, 1, tzinfo=UTC))
     config = SiteConfig.model_validate({"base_dir": tmp_path})
     manifest = tmp_path / "site" / ".newsdesk" / "manifest.json"
     first = build_site(store, config).written
@@ -766,11 +774,8 @@ def test_a_second_build_in_one_process_remakes_folders_deleted_since(
     from newsdesk.publish import site_pool
 
     monkeypatch.setattr(site_pool, "STEAL_FROM", 1)  # this process renders batches too
-    store = SQLiteStore(tmp_path / "archive.db")
     spec = FeedSpec("金融", "站", "源", url="http://x/")
-    t0 = datetime(2024, 3, 1, tzinfo=UTC)
-    entries = [_entry(i, f"第{i}篇", f"<p>内容{i}</p>", t0 + timedelta(minutes=i)) for i in range(400)]
-    store.save_fetch(spec, FetchResult(spec.source, 200), entries, datetime.now(UTC))
+    store = _store_with(tmp_path, [spec], 400, datetime(2024, 3, 1, tzinfo=UTC))
     config = SiteConfig.model_validate({"base_dir": tmp_path})
     first = build_site(store, config, parallel=True).written
     shutil.rmtree(tmp_path / "site")
