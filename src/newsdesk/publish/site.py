@@ -625,24 +625,14 @@ def _store_here(store: Store) -> Callable[[], Store]:
     return here
 
 
-def _entry_reader(here: Callable[[], Store]) -> Callable[[], Callable[[list[str]], dict[str, StoredEntry]]]:
-    """Makes, in the process that renders article pages, the lookup of their entries."""
-
-    def make() -> Callable[[list[str]], dict[str, StoredEntry]]:
-        mine = here()
-        return lambda uids: {e.uid: e for e in mine.get_entries(uids)}
-
-    return make
+def _entry_reader(here: Callable[[], Store]) -> Callable[[list[str]], dict[str, StoredEntry]]:
+    """uids → their entries, read on the archive connection of whichever process calls."""
+    return lambda uids: {e.uid: e for e in here().get_entries(uids)}
 
 
-def _details_lookup(here: Callable[[], Store]) -> Callable[[], DetailsLookup]:
-    """Makes, in the process that renders list items, the lookup of their summaries and images."""
-
-    def make() -> DetailsLookup:
-        mine = here()
-        return lambda uids: {h.uid: item_details(h) for h in mine.get_entry_heads(uids)}
-
-    return make
+def _details_lookup(here: Callable[[], Store]) -> DetailsLookup:
+    """uids → their list items' summaries and images, read like `_entry_reader`."""
+    return lambda uids: {h.uid: item_details(h) for h in here().get_entry_heads(uids)}
 
 
 def _urlset(absolute: Callable[[str], str], urls: list[tuple[str, str | None]]) -> bytes:

@@ -69,27 +69,15 @@ class EntryJob:
         return (EntryJob, (self.meta, self.related, self.render, self.terms))  # see Meta.__reduce__
 
 
+@dataclass(frozen=True)
 class EntryPages:
-    """How a rendering process turns an `EntryJob` into a page: `read` (called once in each
-    process) gives the lookup uids → entries on a connection of that process; `context` the
-    template context of an entry's page; `text` the text to cut into its search terms."""
+    """How a rendering process turns an `EntryJob` into a page: `lookup` reads uids → entries
+    (on the archive connection of the process that calls); `context` makes the template
+    context of an entry's page; `text` the text to cut into its search terms."""
 
-    def __init__(
-        self,
-        read: Callable[[], Callable[[list[str]], dict[str, Any]]],
-        context: Callable[[Any, Any, list[Any]], dict[str, Any]],
-        text: Callable[[Any, Any], str],
-    ) -> None:
-        self._read = read
-        self._lookup: Callable[[list[str]], dict[str, Any]] | None = None
-        self._pid = 0
-        self.context = context
-        self.text = text
-
-    def lookup(self, uids: list[str]) -> dict[str, Any]:
-        if self._lookup is None or self._pid != os.getpid():
-            self._lookup, self._pid = self._read(), os.getpid()
-        return self._lookup(uids)
+    lookup: Callable[[list[str]], dict[str, Any]]
+    context: Callable[[Any, Any, list[Any]], dict[str, Any]]
+    text: Callable[[Any, Any], str]
 
 
 # (template, path, key, context (or an EntryJob), hash the previous build recorded for the

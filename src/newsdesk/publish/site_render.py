@@ -10,7 +10,6 @@ template re-renders the pages (and writes those whose bytes change).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import lru_cache
@@ -110,7 +109,7 @@ class Renderer:
         globals_: dict[str, Any],
         *,
         cache_dir: Path | None = None,
-        details: Callable[[], DetailsLookup] | None = None,
+        details: DetailsLookup | None = None,
     ) -> None:
         loaders: list[jinja2.BaseLoader] = []
         if templates_dir is not None:
@@ -147,10 +146,8 @@ class Renderer:
         # uid → (the record it was rendered from, its HTML with _ROOT for the root; None when
         # it cannot be cached). An article appears on about six list pages: rendered once.
         self._items: dict[str, tuple[Any, str | None]] = {}
-        # Made in the process that renders (a forked worker opens its own store connection).
-        self._details_factory = details
-        self._details: DetailsLookup | None = None
-        self._details_pid = 0
+        # uids → summaries and images, read on the calling process's own archive connection.
+        self._details = details
         self._prefetched: dict[str, ItemDetails] = {}
 
     def static(self, name: str) -> bytes:
@@ -210,11 +207,7 @@ class Renderer:
         self._prefetched = self._lookup(missing) if missing else {}
 
     def _lookup(self, uids: list[str]) -> dict[str, ItemDetails]:
-        if self._details_factory is None:
-            return {}
-        if self._details is None or self._details_pid != os.getpid():
-            self._details, self._details_pid = self._details_factory(), os.getpid()
-        return self._details(uids)
+        return self._details(uids) if self._details is not None else {}
 
     def _item_details(self, uid: str) -> ItemDetails:
         found = self._prefetched.pop(uid, None)
