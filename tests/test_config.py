@@ -108,3 +108,45 @@ def test_starter_config_is_valid(tmp_path: Path) -> None:
     keys = [f.key for f in cfg.feeds()]
     assert "金融/新浪财经/新浪财经－国內" in keys
     assert all(f.route and f.route.startswith("/") for f in cfg.feeds())
+
+
+def test_recursive_alias_is_a_config_error_not_a_recursion(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    with pytest.raises(ConfigError) as info:
+        parse_config("groups: {}\nloop: &a [1, *a]\n", path, env={})
+    assert f"{path}:2: loop.1: a YAML alias refers to a node that contains it" in str(info.value)
+
+
+def test_aliases_of_aliases_are_read_once(tmp_path: Path) -> None:
+    # 10 levels of ten aliases each: walked node by node this would be 10^10 visits.
+    levels = ["l0: &l0 [x]"] + [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 10)]
+    with pytest.raises(ConfigError, match=r"c\.yaml:1: l0: unknown key"):
+        parse_config("\n".join(levels) + "\n", tmp_path / "c.yaml", env={})
+
+
+def test_repeated_feed_name_points_at_the_repeat(tmp_path: Path) -> None:
+    text = (
+        "database: x.db\ngroups:\n  g:\n    s:\n"
+        "      - name: a\n        url: http://x/\n"
+        "      - name: b\n        url: http://y/\n"
+        "      - name: a\n        url: http://z/\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, tmp_path / "c.yaml", env={})
+    assert "c.yaml:9: groups.g.s.2.name: feed name repeated: a (first on line 5)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('groups:\n  g:\n    s:\n      - name: "a\\0b"\n        url: http://x/\n', "c.yaml:4: groups.g.s.0.name"),
+        ('groups:\n  g:\n    s:\n      - name: "a\\eb"\n        url: http://x/\n', "c.yaml:4: groups.g.s.0.name"),
+        ('groups:\n  "g\\0":\n    s:\n      - name: a\n        url: http://x/\n', "group name 'g\\x00'"),
+        ('groups:\n  g:\n    "s\\x9b":\n      - name: a\n        url: http://x/\n', "site name 's\\x9b'"),
+    ],
+)
+def test_control_characters_in_names_are_refused(tmp_path: Path, text: str, where: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, tmp_path / "c.yaml", env={})
+    assert where in str(info.value)
+    assert "control character" in str(info.value)

@@ -403,3 +403,17 @@ def test_reclean_runs_the_cleaner_again_from_raw_html(tmp_path: Path, feed_serve
     newsdesk(config, "publish", "hexo", check=True)
     [post] = (tmp_path / "posts").glob("*.md")
     assert "责任编辑" not in post.read_text("utf-8") and "正文第一段" in post.read_text("utf-8")
+
+
+def test_feeds_list_shows_the_url_in_use_after_a_permanent_redirect(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.route("/new.xml", rss([("n1", "新地址", "<p>搬家了。</p>")]))
+    feed_server.redirect("/old.xml", feed_server.url("/new.xml"), status=301)
+    config = write_config(tmp_path, [("g", "s", "搬家", feed_server.url("/old.xml"))])
+    newsdesk(config, "run", check=True)
+    [row] = json.loads(newsdesk(config, "feeds", "list", "--json", check=True).stdout)
+    assert row["source"] == feed_server.url("/old.xml")
+    assert row["url"] == feed_server.url("/new.xml")
+    text = newsdesk(config, "feeds", "list", check=True).stdout
+    assert feed_server.url("/new.xml") in text and "moved permanently" in text

@@ -209,6 +209,8 @@ def feeds_list(as_json: JsonOpt = False) -> None:
                 "site": f.site,
                 "name": f.name,
                 "source": f.source,
+                # After a permanent redirect the archive fetches another URL than the config names.
+                "url": (s.url if s and s.url else None) or f.url,
                 "enabled": f.enabled,
                 "clean": f.clean,
                 "last_success": s.last_success if s else None,
@@ -233,7 +235,10 @@ def feeds_list(as_json: JsonOpt = False) -> None:
                 elif s and s.last_success:
                     status = f" [green]✓ {s.last_success:%Y-%m-%d %H:%M}"
                 off = "" if f.enabled else " [dim](disabled)"
-                out.print(f"    {escape(f.name)}  [dim]{escape(f.source)}[/]{off}{status}")
+                moved = ""
+                if s and s.url and f.url and s.url != f.url:
+                    moved = f" [dim]→ {escape(s.url)} (moved permanently)[/]"
+                out.print(f"    {escape(f.name)}  [dim]{escape(f.source)}[/]{moved}{off}{status}")
 
 
 @feeds_app.command("add")

@@ -6,6 +6,7 @@ Every error names the file, the key path (with its line where known) and what is
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,17 @@ from .models import FeedSpec
 
 DEFAULT_CONFIG_NAME = "newsdesk.yaml"
 ENV_CONFIG = "NEWSDESK_CONFIG"
+
+# C0 and C1 control characters (NUL, escape, …): a name holding one would reach file names,
+# terminals, URLs and YAML front matter, where each reads it differently.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(what: str, value: str) -> str:
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(f"{what} {value!r} contains a control character (U+{ord(found.group()):04X})")
+    return value
 
 
 class FeedConfig(BaseModel):
@@ -36,7 +48,7 @@ class FeedConfig(BaseModel):
     def _name_is_one_line(cls, v: str) -> str:
         if v.strip() != v or "\n" in v:
             raise ValueError("feed name must be one line without leading or trailing spaces")
-        return v
+        return _printable("feed name", v)
 
     @field_validator("route")
     @classmethod
@@ -116,7 +128,9 @@ class Config(BaseModel):
     @model_validator(mode="after")
     def _unique_feeds(self) -> Config:
         for group, sites in self.groups.items():
+            _printable("group name", group)
             for site, feeds in sites.items():
+                _printable("site name", site)
                 names = [f.name for f in feeds]
                 dup = {n for n in names if names.count(n) > 1}
                 if dup:
@@ -175,8 +189,15 @@ def _line_index(text: str) -> dict[tuple[str, ...], int]:
     except yaml.YAMLError:
         return lines
 
+    seen: set[int] = set()
+
     def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
         lines[path] = node.start_mark.line + 1
+        # An alias is the node it names: each node is walked once, so a recursive alias
+        # (`a: &a [*a]`) ends and a tree of aliases of aliases is not walked exponentially.
+        if id(node) in seen:
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 key = str(k.value)
@@ -234,12 +255,68 @@ def parse_config(text: str, path: Path, env: Mapping[str, str] | None = None) ->
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(data).__name__}")
+    problem = _recursive_alias(data) or _repeated_feed(data, text)
+    if problem is not None:
+        loc, msg = problem
+        line = _line_index(text).get(loc)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"invalid configuration:\n  {where}: {'.'.join(loc)}: {msg}")
     data = _apply_env(dict(data), os.environ if env is None else env)
     data["base_dir"] = path.parent.resolve()
     try:
         return Config.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format_validation(path, text, e)) from e
+
+
+Problem = tuple[tuple[str, ...], str]  # key path, what is wrong there
+
+
+def _recursive_alias(data: object) -> Problem | None:
+    """The key path of a mapping or list that contains itself through a YAML alias."""
+    done: set[int] = set()
+    open_: set[int] = set()  # the containers on the current path
+
+    def walk(value: object, loc: tuple[str, ...]) -> Problem | None:
+        if not isinstance(value, dict | list) or id(value) in done:
+            return None
+        if id(value) in open_:
+            return loc, "a YAML alias refers to a node that contains it (recursive alias)"
+        open_.add(id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            found = walk(v, (*loc, str(k)))
+            if found:
+                return found
+        open_.discard(id(value))
+        done.add(id(value))
+        return None
+
+    return walk(data, ())
+
+
+def _repeated_feed(data: dict[str, Any], text: str) -> Problem | None:
+    """The second feed of a site with a name already used there (checked before validation,
+    so the error points at the repeated name rather than at the top of the file)."""
+    groups = data.get("groups")
+    if not isinstance(groups, dict):
+        return None
+    for group, sites in groups.items():
+        for site, feeds in sites.items() if isinstance(sites, dict) else ():
+            first: dict[str, int] = {}
+            for i, feed in enumerate(feeds if isinstance(feeds, list) else ()):
+                name = feed.get("name") if isinstance(feed, dict) else None
+                if name is None:
+                    continue
+                if str(name) in first:
+                    before = ("groups", str(group), str(site), str(first[str(name)]), "name")
+                    line = _line_index(text).get(before)
+                    return (
+                        ("groups", str(group), str(site), str(i), "name"),
+                        f"feed name repeated: {name}" + (f" (first on line {line})" if line else ""),
+                    )
+                first[str(name)] = i
+    return None
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
