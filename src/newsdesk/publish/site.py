@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from .. import locks
+from .. import locks, procs
 from ..config import Config
 from ..errors import PublishError
 from ..models import StoredEntry
@@ -672,7 +672,12 @@ def build_site(
     with lock, _fewer_collections():
         build = _Build(store, config, root, feeds_only=feeds_only, related=related, progress=progress)
         build.parallel = parallel
-        return build.run(list(groups.items()))
+        try:
+            return build.run(list(groups.items()))
+        except procs.Stopped as e:  # what was done, for the CLI's last lines
+            out = build.out
+            e.add_note(f"{root}: {out.written} files written, {out.unchanged} unchanged, then stopped")
+            raise
 
 
 @contextlib.contextmanager

@@ -394,7 +394,7 @@ def page_renderer(
         sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         yield pages
-    except BaseException as e:
+    except BaseException:
         # A failed or interrupted build: stop the workers, record nothing more, and remove the
         # temporary files of any worker that was killed in the middle of a write.
         workers = pages.parallel
@@ -403,8 +403,6 @@ def page_renderer(
             with contextlib.suppress(PublishError):
                 out.close()  # this process's own writes: finished (none is half done) first
             sweep_temp(out.root, recursive=True)
-        if isinstance(e, procs.Stopped):
-            e.add_note(f"{out.root}: {out.written} pages written, {out.unchanged} unchanged before the stop")
         raise
     else:
         pages.close()
