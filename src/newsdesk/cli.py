@@ -15,8 +15,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from . import __version__
-from .cli_common import JsonOpt, config_path, current_config, err, log, open_archive, out, print_json, state
+from . import __version__, locks, procs
+from .cli_common import (
+    JsonOpt,
+    WaitOpt,
+    config_path,
+    current_config,
+    err,
+    log,
+    open_archive,
+    out,
+    print_json,
+    state,
+)
 from .config import Config, find_config_path
 from .errors import NewsdeskError
 from .models import FeedReport, StoredEntry
@@ -74,7 +85,9 @@ def init(
 
 
 # run / fetch -----------------------------------------------------------------
-def _fetch_with_progress(config: Config, store: Store, names: list[str], publish: bool) -> pipeline.RunReport:
+def _fetch_with_progress(
+    config: Config, store: Store, names: list[str], *, publish: bool, report: pipeline.RunReport
+) -> pipeline.RunReport:
     # Imported here: fetching pulls in aiohttp and the cleaning stage, which `build`,
     # `search` and friends do not need (half a second of every incremental build).
     from . import pipeline
@@ -85,7 +98,9 @@ def _fetch_with_progress(config: Config, store: Store, names: list[str], publish
     publishers = tuple(config.publishers) if publish else ()
     if err.is_terminal:
         with _progress("抓取 fetching", len(specs)) as tick:
-            return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=lambda r: tick())
+            return pipeline.run(
+                config, store, feeds=specs, publishers=publishers, progress=lambda r: tick(), report=report
+            )
 
     # Under cron: one plain log line per feed.
     def line(r: FeedReport) -> None:
@@ -96,10 +111,25 @@ def _fetch_with_progress(config: Config, store: Store, names: list[str], publish
         else:
             log.info("%s: %s new, %s updated, %s unchanged", r.key, r.new, r.updated, r.unchanged)
 
-    return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=line)
+    return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=line, report=report)
 
 
-def _print_run(report: pipeline.RunReport, as_json: bool) -> None:
+def _run_command(names: list[str], as_json: bool, *, publish: bool, wait: float) -> None:
+    from . import pipeline
+
+    config = current_config()
+    with locks.waiting(wait), open_archive(config) as store:
+        report = pipeline.RunReport()
+        try:
+            report = _fetch_with_progress(config, store, names, publish=publish, report=report)
+        except procs.Stopped as e:
+            _print_run(report, as_json, stopped=e)
+            raise
+    _print_run(report, as_json)
+    raise typer.Exit(report.exit_code)
+
+
+def _print_run(report: pipeline.RunReport, as_json: bool, stopped: procs.Stopped | None = None) -> None:
     if as_json:
         print_json(
             {
@@ -108,7 +138,8 @@ def _print_run(report: pipeline.RunReport, as_json: bool) -> None:
                 "publish_errors": report.publish_errors,
                 "indexed": report.indexed,
                 "totals": report.totals(),
-                "exit_code": report.exit_code,
+                "exit_code": stopped.exit_code if stopped else report.exit_code,
+                **({"stopped": stopped.signame} if stopped else {}),
             }
         )
         return
@@ -127,8 +158,9 @@ def _print_run(report: pipeline.RunReport, as_json: bool) -> None:
         table.add_row(escape(f.key), str(f.new), str(f.updated), str(f.unchanged), status)
     out.print(table)
     t = report.totals()
+    done = " before the stop" if stopped else ""
     out.print(
-        f"{t['feeds']} feeds, {t['failed']} failed; {t['new']} new, {t['updated']} updated,"
+        f"{t['feeds']} feeds{done}, {t['failed']} failed; {t['new']} new, {t['updated']} updated,"
         f" {t['unchanged']} unchanged"
     )
     for p in report.published:
@@ -149,17 +181,16 @@ def run(
         list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
     ] = None,
     as_json: JsonOpt = False,
+    wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
     """Fetch every enabled feed, store new and changed entries, then publish Hexo posts.
 
     Exit status: 0 all feeds fine; 3 some feeds failed (the others were still stored and
-    published); 4 a publisher failed; 1 nothing could run (config or database error).
+    published); 4 a publisher failed; 5 another process held the archive's fetch lock or an
+    output folder past --wait; 1 nothing could run (config or database error); 130/143
+    stopped by SIGINT/SIGTERM.
     """
-    config = current_config()
-    with open_archive(config) as store:
-        report = _fetch_with_progress(config, store, feed or [], publish=True)
-    _print_run(report, as_json)
-    raise typer.Exit(report.exit_code)
+    _run_command(feed or [], as_json, publish=True, wait=wait)
 
 
 @app.command()
@@ -168,13 +199,10 @@ def fetch(
         list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
     ] = None,
     as_json: JsonOpt = False,
+    wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
     """Fetch and store without publishing."""
-    config = current_config()
-    with open_archive(config) as store:
-        report = _fetch_with_progress(config, store, feed or [], publish=False)
-    _print_run(report, as_json)
-    raise typer.Exit(report.exit_code)
+    _run_command(feed or [], as_json, publish=False, wait=wait)
 
 
 # publish ---------------------------------------------------------------------
@@ -182,10 +210,11 @@ def fetch(
 def publish_hexo(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Posts folder (default: hexo_dir).")] = None,
     as_json: JsonOpt = False,
+    wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
     """Write one Hexo post per stored entry (only new or changed ones are rewritten)."""
     config = current_config()
-    with open_archive(config) as store:
+    with locks.waiting(wait), open_archive(config) as store:
         report = get_publisher("hexo").publish(store, config, out_dir)
     if as_json:
         print_json(asdict(report))
@@ -400,6 +429,7 @@ def reclean(
         list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
     ] = None,
     as_json: JsonOpt = False,
+    wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
     """Clean stored entries again from their raw HTML (after a cleaner upgrade or a config change).
 
@@ -410,7 +440,9 @@ def reclean(
 
     specs = {f.key: f for f in pipeline.select_feeds(config, feed or [])}
     counts = {"cleaned": 0, "failed": 0, "skipped": 0}
-    with open_archive(config) as store:
+    # Under the archive's fetch lock: a run storing the same entries meanwhile would race it.
+    fetch_lock = locks.hold(locks.fetch_lock_path(config.database_url), "recleaning")
+    with locks.waiting(wait), fetch_lock, open_archive(config) as store:
         uids = [u for key in specs for u in store.iter_uids(feed_key=key)]
         with _progress("清洗 recleaning", len(uids)) as tick:
             for start in range(0, len(uids), 200):
@@ -453,10 +485,11 @@ def _progress(label: str, total: int) -> Iterator[Callable[[], None]]:
 def build(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Site folder (default: site_dir).")] = None,
     as_json: JsonOpt = False,
+    wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
     """Build the static news site (incremental: only pages whose inputs changed are written)."""
     config = current_config()
-    with open_archive(config) as store:
+    with locks.waiting(wait), open_archive(config) as store:
         report = get_publisher("site").publish(store, config, out_dir)
     if as_json:
         print_json(asdict(report))
@@ -475,10 +508,20 @@ def version() -> None:
 
 
 def main() -> None:
+    procs.stop_on_signals()
     try:
         app()
     except NewsdeskError as e:
         err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
         from .pipeline import EXIT_FATAL
 
-        sys.exit(EXIT_FATAL)
+        sys.exit(getattr(e, "exit_code", EXIT_FATAL))
+    except procs.Stopped as e:
+        # What was done: the command's own lines (a publisher's progress) as notes, then one line.
+        for note in getattr(e, "__notes__", ()):
+            err.print(note, markup=False, highlight=False)
+        err.print(
+            f"stopped by {e.signame}: what was stored and written so far stays; the next run continues",
+            highlight=False,
+        )
+        sys.exit(e.exit_code)

@@ -26,6 +26,16 @@ err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("newsdesk")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+# Commands that write the archive or an output folder take a lock (see `locks`).
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        metavar="SECONDS",
+        help="How long to wait while another process holds the lock (then exit 5).",
+    ),
+]
 
 
 class State:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -11,14 +12,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 
+from . import locks, procs
 from .clean import clean_article
 from .config import Config
 from .errors import CleanError, NewsdeskError
 from .fetch import Fetcher, fetch_feed
+from .locks import LockBusy
 from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
 from .publish.base import PublishReport, get_publisher
@@ -32,6 +34,7 @@ EXIT_OK = 0
 EXIT_FATAL = 1  # config, database: nothing ran
 EXIT_FEEDS_FAILED = 3  # some feeds failed; the others were fetched, stored and published
 EXIT_PUBLISH_FAILED = 4  # fetching went fine but a publisher could not write
+EXIT_LOCKED = locks.EXIT_LOCKED  # 5: another process held a lock (fetch, or a publisher's folder)
 
 FeedProgress = Callable[[FeedReport], None]
 
@@ -42,6 +45,7 @@ class RunReport:
     published: list[PublishReport] = field(default_factory=list)
     publish_errors: list[str] = field(default_factory=list)
     indexed: int = 0  # entries the search index took in
+    busy: bool = False  # a publisher's folder was locked by another process past the wait
 
     @property
     def failed(self) -> list[FeedReport]:
@@ -51,6 +55,8 @@ class RunReport:
     def exit_code(self) -> int:
         if self.failed:
             return EXIT_FEEDS_FAILED
+        if self.busy:
+            return EXIT_LOCKED
         if self.publish_errors:
             return EXIT_PUBLISH_FAILED
         return EXIT_OK
@@ -232,8 +238,13 @@ def run(
     feeds: Sequence[FeedSpec] | None = None,
     publishers: Sequence[str] = ("hexo",),
     progress: FeedProgress | None = None,
+    report: RunReport | None = None,
 ) -> RunReport:
-    report = RunReport()
+    """Fetch, store, index, publish. Holds the archive's fetch lock while it fetches and
+    indexes (`locks`; `LockBusy` when another process holds it past the wait), and each
+    publisher its output folder's lock. `report` (returned) is filled in as feeds finish, so
+    a caller stopped by a signal (`procs.Stopped`) can say what was done."""
+    report = report if report is not None else RunReport()
     specs = list(feeds) if feeds is not None else select_feeds(config)
     # Story clusters and the search index catch up from the store's change counter. When there
     # is much to do, a second process follows the store while feeds are fetched and stored
@@ -244,35 +255,48 @@ def run(
 
     def on_feed(feed: FeedReport) -> None:
         nonlocal follower, stored
+        report.feeds.append(feed)
         stored += feed.new + feed.updated
-        if follower is None and stored >= FOLLOW_FROM:
+        if follower is None and config.search_index and stored >= FOLLOW_FROM:
             follower = _IndexProcess(config)
         if progress:
             progress(feed)
 
-    try:
-        if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
-            follower = _IndexProcess(config)
-        report.feeds = asyncio.run(
-            fetch_feeds(config, store, specs, on_feed if config.search_index else progress)
-        )
-        if follower is not None:
-            follower.fetching_done()
-            if "site" in publishers or "feeds" in publishers:
-                follower.finish(report)
+    with contextlib.ExitStack() as fetching:
+        fetching.enter_context(locks.hold(locks.fetch_lock_path(config.database_url), "fetching"))
+        try:
+            if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
+                follower = _IndexProcess(config)
+            report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))
+            if follower is not None:
+                follower.fetching_done()
+                if "site" in publishers or "feeds" in publishers:
+                    follower.finish(report)
+                    follower = None
+            elif config.search_index:
+                _update_index(config, store, report)  # little to do: here, no second process
+            if follower is None:
+                fetching.close()  # the next fetch may start while this run publishes
+            for name in publishers:
+                try:
+                    report.published.append(get_publisher(name).publish(store, config))
+                except LockBusy as e:
+                    report.publish_errors.append(f"publish {name}: {e}")
+                    report.busy = True
+                except NewsdeskError as e:
+                    report.publish_errors.append(f"publish {name}: {e}")
+        except BaseException:
+            # Stopped (a signal) or a bug: the indexing process is stopped, not waited for
+            # (it would catch up first); what it committed stays, the next run does the rest.
+            if follower is not None:
+                follower.stop()
                 follower = None
-        elif config.search_index:
-            _update_index(config, store, report)  # little to do: here, no second process
-        for name in publishers:
-            try:
-                report.published.append(get_publisher(name).publish(store, config))
-            except NewsdeskError as e:
-                report.publish_errors.append(f"publish {name}: {e}")
-    finally:
-        # Whatever happened (a failed publisher, Ctrl-C), the indexing process is told that
-        # fetching is over and waited for, never orphaned.
-        if follower is not None:
-            follower.finish(report)
+            raise
+        finally:
+            # A failed publisher: the indexing process is told that fetching is over and
+            # waited for, never orphaned.
+            if follower is not None:
+                follower.finish(report)
     return report
 
 
@@ -287,16 +311,15 @@ class _IndexProcess:
     """`update_index` following the store in a second process while this one fetches."""
 
     def __init__(self, config: Config) -> None:
-        # spawn, not fork: the parent runs an event loop, may run threads (a progress bar) and
-        # holds an open SQLite connection, none of which a forked child may inherit safely.
-        # The child opens its own.
+        # spawn, not fork (see procs): the parent runs an event loop, may run threads (a
+        # progress bar) and holds an open SQLite connection, none of which a forked child may
+        # inherit safely. The child opens its own.
         ctx = multiprocessing.get_context("spawn")
         self._results: Queue[int | str] = ctx.Queue()
         self._fetched = ctx.Event()
-        self._process: BaseProcess = ctx.Process(
-            target=_index_worker, args=(config, self._fetched, self._results), name="newsdesk-index"
+        self._process = procs.process(
+            _index_worker, (config, self._fetched, self._results), name="newsdesk-index", method="spawn"
         )
-        self._process.start()
 
     def fetching_done(self) -> None:
         """Nothing more will be stored: the process catches up and ends."""
@@ -311,10 +334,19 @@ class _IndexProcess:
         except queue.Empty:
             outcome = f"indexing process exited with code {self._process.exitcode}"
         self._results.close()
+        self._results.join_thread()
         if isinstance(outcome, int):
             report.indexed = outcome
         else:
             report.publish_errors.append(f"search index: {outcome}")
+
+
+    def stop(self) -> None:
+        """End the process now (SIGTERM) and wait for it."""
+        self._process.terminate()
+        self._process.join()
+        self._results.close()
+        self._results.join_thread()
 
 
 def _index_worker(config: Config, fetched: Event, results: Queue[int | str]) -> None:
@@ -336,5 +368,3 @@ def _index_worker(config: Config, fetched: Event, results: Queue[int | str]) -> 
             store.close()
     except NewsdeskError as e:
         results.put(str(e))
-    except KeyboardInterrupt:  # Ctrl-C reached the whole process group: the parent reports it
-        results.put("interrupted")

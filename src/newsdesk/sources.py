@@ -17,6 +17,7 @@ from lxml import etree
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from . import atomic
 from .config import Config
 from .errors import ConfigError, SourceError
 from .models import FeedSpec
@@ -124,9 +125,10 @@ def _load_rt(path: Path) -> Any:
 def _dump_rt(path: Path, data: Any) -> None:
     buf = io.StringIO()
     _yaml().dump(data, buf)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        atomic.write_bytes(path, buf.getvalue().encode("utf-8"), sync=True)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write the config: {e.strerror or e}") from e
 
 
 def add_feeds(path: Path, feeds: list[ImportedFeed], *, clean: bool = True) -> tuple[int, int]:

@@ -6,11 +6,13 @@ are rendered, so a run where nothing changed costs one cheap pass over the hashe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from .. import atomic, locks, procs
 from ..config import Config
 from ..errors import PublishError
 from ..store import Store
@@ -21,6 +23,7 @@ from .hexo_format import post_filename, render_post, write_atomic
 FORMAT_VERSION = "1"
 _BATCH = 500
 _WRITERS = 4
+LOCK_NAME = ".newsdesk-publish.lock"  # hidden: Hexo skips it (see `locks`)
 
 
 class HexoPublisher:
@@ -30,12 +33,32 @@ class HexoPublisher:
         self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
     ) -> PublishReport:
         out = (out_dir or config.path(config.hexo_dir)).resolve()
-        report = PublishReport(self.name, out)
         try:
             out.mkdir(parents=True, exist_ok=True)
-            present = set(os.listdir(out))
         except OSError as e:
             raise PublishError(f"{out}: cannot create the Hexo posts folder: {e.strerror or e}") from e
+        report = PublishReport(self.name, out)
+        with locks.hold(out / LOCK_NAME, f"publishing Hexo posts to {out}"):
+            try:
+                self._publish(store, config, out, report, progress)
+            except procs.Stopped as e:
+                done = f"{report.written} posts written, {report.unchanged} unchanged"
+                e.add_note(f"hexo: {done}, then stopped")
+                raise
+        return report
+
+    def _publish(
+        self, store: Store, config: Config, out: Path, report: PublishReport, progress: Progress | None
+    ) -> None:
+        try:
+            present = set(os.listdir(out))
+        except OSError as e:
+            raise PublishError(f"{out}: cannot list the Hexo posts folder: {e.strerror or e}") from e
+        # Under the folder's lock every temporary file of ours is left from a killed run.
+        for name in [n for n in present if atomic.is_temp(n)]:
+            present.discard(name)
+            with contextlib.suppress(OSError):
+                os.unlink(out / name)
         default_image = config.hexo.default_image
         extra = config.hexo.extra_front_matter
         options = hashlib.sha1(f"{FORMAT_VERSION}\x00{default_image or ''}\x00{extra}".encode()).hexdigest()[
@@ -76,7 +99,6 @@ class HexoPublisher:
                 store.set_publish_marks(key, done)
                 if progress:
                     progress(min(start + _BATCH, total), total)
-        return report
 
 
 register("hexo", HexoPublisher)

@@ -5,16 +5,14 @@ Pure functions, except `write_atomic`, which is the only place that touches the 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import secrets
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import atomic
 from ..errors import PublishError
 from ..models import StoredEntry
 from .frontmatter import FMValue, Quoted, emit_front_matter
@@ -203,31 +201,9 @@ def write_atomic(path: Path, text: str, *, durable: bool = True) -> bool:
         pass
     except OSError as e:
         raise PublishError(f"{path}: cannot read the existing post: {e.strerror or e}") from e
-    # Dot-prefixed and not ending in .md, so Hexo ignores it if it ever sees one.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        # 0o666 filtered by the umask, like any ordinary file (mkstemp would force 0o600).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                if durable:
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        # A hidden temporary file (`atomic`), which Hexo ignores if it ever sees one.
+        atomic.write_bytes(path, data, sync=durable)
     except OSError as e:
         raise PublishError(f"{path}: cannot write the post: {e.strerror or e}") from e
-    if not durable:
-        return True
-    # Make the rename itself durable; some file systems cannot fsync a directory, which is harmless.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
     return True

@@ -32,6 +32,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from .. import locks, procs
 from ..config import Config
 from ..errors import PublishError
 from ..models import StoredEntry
@@ -660,16 +661,23 @@ def build_site(
     `parallel`: render in worker processes (None: when the build is large enough to gain)."""
     root = (out_dir or config.path(config.site_dir)).resolve()
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise PublishError(f"{root}: cannot create the site folder: {e.strerror or e}") from e
     groups: dict[str, str] = {}
     for spec in config.feeds():
         groups.setdefault(spec.group, category_paths(spec.group, spec.site, spec.name)[0])
-    with _fewer_collections():
+    # One build at a time in a folder, the site's and its feeds' alike (see `locks`).
+    lock = locks.hold(root / STATE_DIR / "publish.lock", f"publishing to {root}")
+    with lock, _fewer_collections():
         build = _Build(store, config, root, feeds_only=feeds_only, related=related, progress=progress)
         build.parallel = parallel
-        return build.run(list(groups.items()))
+        try:
+            return build.run(list(groups.items()))
+        except procs.Stopped as e:  # what was done, for the CLI's last lines
+            out = build.out
+            e.add_note(f"{root}: {out.written} files written, {out.unchanged} unchanged, then stopped")
+            raise
 
 
 @contextlib.contextmanager

@@ -23,7 +23,6 @@ import contextlib
 import gc
 import os
 import sys
-import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import procs
+from ..atomic import sweep_temp
 from ..errors import PublishError
 from .site_output import Output, is_unchanged, make_folder, page_hash, write_atomic
 from .site_render import Renderer
@@ -353,30 +354,22 @@ def _nothing_waiting() -> bool:
 def _fork_workers(
     renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None
 ) -> ProcessPoolExecutor | None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     global _inherited
     workers = worker_count()  # the build process renders too, whenever the workers are busy
-    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 1 or not procs.available("fork"):
         return None
     _inherited = (renderer, root, cut, entries)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
     # Objects the workers inherit stay out of their garbage collector's reach: a collection
     # writes to every object it visits, which would copy the parent's pages into each worker.
     gc.freeze()
     try:
-        # Fork every worker now, while the build runs no thread of its own.
-        for f in [pool.submit(time.sleep, 0.01) for _ in range(workers)]:
-            f.result()
+        # Every worker forked now, while the build runs no thread of its own (see procs).
+        return procs.pool(workers, method="fork")
     except Exception:  # cannot fork here (limits, sandbox): render inline instead
-        with contextlib.suppress(Exception):
-            pool.shutdown(wait=False, cancel_futures=True)
         return None
     finally:
         gc.unfreeze()
         _inherited = None  # the parent does not need it; the worker has its own copy
-    return pool
 
 
 @contextlib.contextmanager
@@ -402,7 +395,14 @@ def page_renderer(
     try:
         yield pages
     except BaseException:
-        pages.abort()  # a failed or interrupted build: stop the workers, record nothing more
+        # A failed or interrupted build: stop the workers, record nothing more, and remove the
+        # temporary files of any worker that was killed in the middle of a write.
+        workers = pages.parallel
+        pages.abort()
+        if workers:
+            with contextlib.suppress(PublishError):
+                out.close()  # this process's own writes: finished (none is half done) first
+            sweep_temp(out.root, recursive=True)
         raise
     else:
         pages.close()

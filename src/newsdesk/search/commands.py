@@ -10,7 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..cli_common import JsonOpt, current_config, err, open_archive, out, print_json
+from .. import locks
+from ..cli_common import JsonOpt, WaitOpt, current_config, err, open_archive, out, print_json
 from ..dates import SHANGHAI
 from ..errors import NewsdeskError
 from . import SearchError, open_index, update_index
@@ -136,13 +137,15 @@ def search(
     out.print(table)
 
 
-def reindex(as_json: JsonOpt = False) -> None:
+def reindex(as_json: JsonOpt = False, wait: WaitOpt = locks.DEFAULT_WAIT) -> None:
     """Rebuild the story clusters and the search index from the archive."""
     from .index import TantivyIndex
     from .update import catch_up
 
     config = current_config()
-    with open_archive(config) as store:
+    # Under the archive's fetch lock, like a run's indexing (see `locks`).
+    fetch_lock = locks.hold(locks.fetch_lock_path(config.database_url), "reindexing")
+    with locks.waiting(wait), fetch_lock, open_archive(config) as store:
         store.reset_clusters()
         index = open_index(config, store=store)
         try:

@@ -27,7 +27,6 @@ import contextlib
 import importlib.metadata
 import json
 import logging
-import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from typing import Any, Protocol
 
 import tantivy
 
+from .. import atomic
 from ..cluster import ClusterRef
 from ..store import Store, open_store
 from . import SIDECAR, SearchError
@@ -200,18 +200,11 @@ class TantivyIndex:
     def _write_state(self, rev: int) -> None:
         """Atomically (write, fsync, rename, fsync folder): the sidecar never claims a rev the
         index has not committed, though after a crash it may claim less (harmless)."""
-        tmp = self.path / (SIDECAR + ".tmp")
         data = {"schema": SCHEMA_VERSION, "rev": rev, "engine": f"tantivy {_TANTIVY_VERSION}"}
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path / SIDECAR)
-        fd = os.open(self.path, os.O_RDONLY)
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            atomic.write_bytes(self.path / SIDECAR, json.dumps(data).encode("utf-8"), sync=True)
+        except OSError as e:
+            raise SearchError(f"{self.path / SIDECAR}: cannot write: {e.strerror or e}") from e
 
     # writing -----------------------------------------------------------------------------------
     def ready(self, head: int) -> int:
@@ -235,6 +228,7 @@ class TantivyIndex:
             raise SearchError(
                 f"{self.path}: the search index is being written by another process ({e})"
             ) from e
+        atomic.sweep_temp(self.path)  # the sidecar's, left by a killed writer (tantivy's lock is ours)
         try:
             yield writer
         except BaseException:

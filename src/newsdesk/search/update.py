@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .. import procs
 from ..cluster import Item, Session, shingle_text, update_clusters
 from .segment import cut_joined, normalise
 from .text import EntryText, html_text
@@ -124,12 +124,11 @@ def _batches(
 @contextlib.contextmanager
 def _pool(behind: int) -> Iterator[ProcessPoolExecutor | None]:
     cores = os.cpu_count() or 1
-    if behind < POOL_FROM or cores < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if behind < POOL_FROM or cores < 2 or not procs.available("fork"):
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=cores, mp_context=multiprocessing.get_context("fork"))
+    pool = procs.pool(cores, method="fork")  # every worker forked now, before any other thread starts
     try:
-        pool.submit(int).result()  # fork every worker now, before any other thread starts
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
