@@ -9,6 +9,7 @@ import socket
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +18,8 @@ import pytest
 from newsdesk import USER_AGENT
 from newsdesk.config import FetchConfig
 from newsdesk.errors import FetchError
-from newsdesk.fetch import Fetcher, _retry_after, fetch_feed
+from newsdesk.fetch import Fetcher, fetch_feed
+from newsdesk.holds import MAX_HOLD, retry_after_seconds
 from newsdesk.models import FeedSpec, FetchResult
 from server import FeedServer, Reply
 
@@ -178,12 +180,14 @@ def test_429_honours_retry_after(feed_server: FeedServer) -> None:
 
 
 def test_retry_after_parsing() -> None:
-    assert _retry_after("7") == 7.0
-    assert _retry_after(None) is None and _retry_after("soon") is None
-    future = email.utils.formatdate(time.time() + 30, usegmt=True)
-    delay = _retry_after(future)
-    assert delay is not None and 28 <= delay <= 30
-    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    now = datetime(2026, 12, 6, 7, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("7", now) == 7.0
+    assert retry_after_seconds(None, now) is None and retry_after_seconds("soon", now) is None
+    assert retry_after_seconds("Sun, 06 Dec 2026 07:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now) == 0.0
+    # Absurd values are capped at a day, in either form.
+    assert retry_after_seconds("99999999", now) == MAX_HOLD
+    assert retry_after_seconds("Fri, 01 Jan 2100 00:00:00 GMT", now) == MAX_HOLD
 
 
 def test_timeout(feed_server: FeedServer) -> None:
