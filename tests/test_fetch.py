@@ -19,7 +19,7 @@ from newsdesk import USER_AGENT
 from newsdesk.config import FetchConfig
 from newsdesk.errors import FetchDeferred, FetchError
 from newsdesk.fetch import Fetcher, fetch_feed
-from newsdesk.holds import MAX_HOLD, Hold, retry_after_seconds
+from newsdesk.holds import MAX_HOLD, Hold, host_key, retry_after_seconds
 from newsdesk.models import FeedSpec, FetchResult
 from server import FeedServer, Reply
 
@@ -188,6 +188,22 @@ def test_retry_after_parsing() -> None:
     # Absurd values are capped at a day, in either form.
     assert retry_after_seconds("99999999", now) == MAX_HOLD
     assert retry_after_seconds("Fri, 01 Jan 2100 00:00:00 GMT", now) == MAX_HOLD
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://Example.COM/feed", "example.com"),
+        ("http://example.com:80/feed", "example.com"),
+        ("http://example.com:8080/feed", "example.com:8080"),
+        ("http://[::1]:1200/sina", "[::1]:1200"),
+        ("http://例子.cn/feed", "xn--fsqu00a.cn"),
+        ("file:///srv/feed.xml", None),
+        ("/srv/feed.xml", None),
+    ],
+)
+def test_hosts_are_held_by_name_and_non_default_port(url: str, host: str | None) -> None:
+    assert host_key(url) == host
 
 
 def test_timeout(feed_server: FeedServer) -> None:

@@ -7,6 +7,7 @@ reads holds without loading the fetch stage.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,10 @@ def host_key(url: str) -> str | None:
         return None
     if not host:
         return None
+    if not host.isascii():
+        # The fetcher sees the punycode form (例子.cn → xn--fsqu00a.cn); config may hold either.
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
     if ":" in host:
         host = f"[{host}]"
     if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
@@ -75,7 +80,7 @@ def feed_hold(
 ) -> Hold | None:
     """The hold that keeps a feed from being fetched: its URL's host's, or for an RSSHub route
     the earliest-ending one when every instance is held (one free instance serves the route)."""
-    urls = [url] if url else [i.rstrip("/") + route for i in rsshub] if route else []
+    urls = [url] if url else [i.rstrip("/") + route for i in rsshub if route]
     found: list[Hold] = []
     for u in urls:
         host = host_key(u)
