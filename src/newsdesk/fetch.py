@@ -263,7 +263,10 @@ class Fetcher:
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     def _hold(self, host: str, seconds: float, reason: str) -> Hold:
-        hold = Hold(host, self._clock() + timedelta(seconds=seconds), reason)
+        until = self._clock() + timedelta(seconds=seconds)
+        if until.microsecond:  # whole seconds, so the time reported is the time it ends
+            until = until.replace(microsecond=0) + timedelta(seconds=1)
+        hold = Hold(host, until, reason)
         if seconds > 0:
             self._holds[host] = hold
             if self._on_hold is not None:

@@ -225,7 +225,7 @@ async def fetch_feeds(
         try:
             store.hold_host(hold.host, hold.until, hold.reason)
         except NewsdeskError as e:
-            # The hold still applies for the rest of this run; the feed's report says why it failed.
+            # Not worth failing the run for: the hold still applies for the rest of this one.
             log.warning("cannot record that %s: %s", hold, e)
 
     holds = store.host_holds(clock())
