@@ -29,6 +29,7 @@ Fault helpers (each just registers routes):
     retry_after(path, body, seconds=1, status=429)          one failure with Retry-After
     compressed(path, body, encoding="gzip" | "deflate" | "br")
     gzip_bomb(path, size=1 GiB)                             ~1 MB on the wire
+    stall(path, body, seconds=60)                           headers and half the body, then nothing
 The server handles many concurrent connections; handlers of requests whose client gave
 up are cancelled, so a slow route never delays shutdown.
 """
@@ -71,6 +72,7 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering
     content_type: str | None = None  # default: application/xml (charset=utf-8 for str bodies)
     chunked: bool = False  # Transfer-Encoding: chunked, so no Content-Length is sent
+    stall: float = 0.0  # seconds to stop for after sending the headers and half the body
 
 
 Body = bytes | str | Reply
@@ -190,6 +192,8 @@ class FeedServer:
             reply = result if isinstance(result, Reply) else Reply(result)
             if reply.delay:
                 await asyncio.sleep(reply.delay)
+            if reply.stall:
+                return await _stalled(request, reply)
             return _to_response(reply)
         finally:
             self._in_flight -= 1
@@ -262,6 +266,11 @@ class FeedServer:
         packed = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress}[encoding](raw)
         return self.route(path, Reply(packed, headers={"Content-Encoding": encoding}))
 
+    def stall(self, path: str, body: bytes | str, seconds: float = 60.0) -> str:
+        """Send the headers (with the full Content-Length) and half of `body`, then nothing for
+        `seconds` (the handler is cancelled when the client gives up), then the rest."""
+        return self.route(path, Reply(body, stall=seconds))
+
     def gzip_bomb(self, path: str, size: int = 1 << 30) -> str:
         """A gzip body that inflates to `size` zero bytes (about size/1000 on the wire)."""
         return self.route(path, Reply(_gzip_zeros(size), headers={"Content-Encoding": "gzip"}))
@@ -277,6 +286,19 @@ def _to_response(reply: Reply) -> web.Response:
     if reply.chunked:
         response.enable_chunked_encoding()
     return response
+
+
+async def _stalled(request: web.Request, reply: Reply) -> web.StreamResponse:
+    body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+    response = _to_response(reply)
+    stream = web.StreamResponse(status=reply.status, headers=response.headers)
+    stream.content_length = len(body)
+    await stream.prepare(request)
+    await stream.write(body[: len(body) // 2])
+    await asyncio.sleep(reply.stall)
+    await stream.write(body[len(body) // 2 :])
+    await stream.write_eof()
+    return stream
 
 
 def _gzip_zeros(size: int) -> bytes:

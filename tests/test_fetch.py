@@ -9,6 +9,7 @@ import socket
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,8 +17,9 @@ import pytest
 
 from newsdesk import USER_AGENT
 from newsdesk.config import FetchConfig
-from newsdesk.errors import FetchError
-from newsdesk.fetch import Fetcher, _retry_after, fetch_feed
+from newsdesk.errors import FetchDeferred, FetchError
+from newsdesk.fetch import Fetcher, fetch_feed
+from newsdesk.holds import MAX_HOLD, Hold, host_key, retry_after_seconds
 from newsdesk.models import FeedSpec, FetchResult
 from server import FeedServer, Reply
 
@@ -178,12 +180,30 @@ def test_429_honours_retry_after(feed_server: FeedServer) -> None:
 
 
 def test_retry_after_parsing() -> None:
-    assert _retry_after("7") == 7.0
-    assert _retry_after(None) is None and _retry_after("soon") is None
-    future = email.utils.formatdate(time.time() + 30, usegmt=True)
-    delay = _retry_after(future)
-    assert delay is not None and 28 <= delay <= 30
-    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    now = datetime(2026, 12, 6, 7, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("7", now) == 7.0
+    assert retry_after_seconds(None, now) is None and retry_after_seconds("soon", now) is None
+    assert retry_after_seconds("Sun, 06 Dec 2026 07:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now) == 0.0
+    # Absurd values are capped at a day, in either form.
+    assert retry_after_seconds("99999999", now) == MAX_HOLD
+    assert retry_after_seconds("Fri, 01 Jan 2100 00:00:00 GMT", now) == MAX_HOLD
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://Example.COM/feed", "example.com"),
+        ("http://example.com:80/feed", "example.com"),
+        ("http://example.com:8080/feed", "example.com:8080"),
+        ("http://[::1]:1200/sina", "[::1]:1200"),
+        ("http://例子.cn/feed", "xn--fsqu00a.cn"),
+        ("file:///srv/feed.xml", None),
+        ("/srv/feed.xml", None),
+    ],
+)
+def test_hosts_are_held_by_name_and_non_default_port(url: str, host: str | None) -> None:
+    assert host_key(url) == host
 
 
 def test_timeout(feed_server: FeedServer) -> None:
@@ -363,3 +383,208 @@ def test_local_file_errors(tmp_path: Path) -> None:
     err = fetch_error(str(big), FetchConfig(max_bytes=1024))
     assert str(err) == f"file larger than 1 KiB: {big}"
     assert str(fetch_error(str(tmp_path))).startswith("not a regular file")
+
+
+# -- waiting: host holds, one deadline per feed, stalls ------------------------------------
+
+NOW = datetime(2026, 12, 6, 7, 0, 0, tzinfo=UTC)
+
+
+class Holds:
+    """A Fetcher's view of time and of the archive's holds, kept in memory for these tests."""
+
+    def __init__(self, now: datetime = NOW, **held: tuple[datetime, str]) -> None:
+        self.now = now
+        self.start = dict(held)
+        self.recorded: list[Hold] = []
+
+    def fetcher(self, config: FetchConfig) -> Fetcher:
+        return Fetcher(config, holds=self.start, on_hold=self.recorded.append, clock=lambda: self.now)
+
+    def run(self, config: FetchConfig, job: Callable[[Fetcher], Awaitable[T]]) -> T:
+        async def main() -> T:
+            async with self.fetcher(config) as fetcher:
+                return await job(fetcher)
+
+        return asyncio.run(main())
+
+
+def host_of(server: FeedServer) -> str:
+    return f"127.0.0.1:{server.port}"
+
+
+async def outcome(job: Awaitable[FetchResult]) -> FetchResult | FetchError:
+    try:
+        return await job
+    except FetchError as e:
+        return e
+
+
+def test_long_retry_after_holds_the_host_instead_of_sleeping(feed_server: FeedServer) -> None:
+    url = feed_server.retry_after("/busy.xml", RSS, seconds=3600, status=429)
+    same_host = feed_server.route("/other.xml", RSS)
+    holds = Holds()
+
+    async def job(f: Fetcher) -> list[FetchResult | FetchError]:
+        first = await outcome(f.fetch(url))
+        return [first, await outcome(f.fetch(same_host)), await outcome(f.fetch(url))]
+
+    busy, other, again = holds.run(FetchConfig(retries=3, backoff=0.01), job)
+    host = host_of(feed_server)
+    # The feed that got the 429 failed without a retry; the host is held for the hour asked.
+    assert isinstance(busy, FetchError) and not isinstance(busy, FetchDeferred)
+    assert str(busy) == f"HTTP 429 Too Many Requests; {host} asked to wait until 2026-12-06T08:00:00Z"
+    assert holds.recorded == [Hold(host, NOW + timedelta(hours=1), "HTTP 429 Too Many Requests")]
+    # Later fetches on that host, of any path, are deferred without a request.
+    for deferred in (other, again):
+        assert isinstance(deferred, FetchDeferred)
+        assert str(deferred) == (
+            f"{host} asked to wait until 2026-12-06T08:00:00Z (HTTP 429 Too Many Requests)"
+        )
+        assert deferred.until == NOW + timedelta(hours=1)
+    assert [r.path for r in feed_server.requests] == ["/busy.xml"]
+
+
+def test_retry_after_date_is_reckoned_from_the_clock_and_capped(feed_server: FeedServer) -> None:
+    url = feed_server.flaky(
+        "/feed.xml", RSS, failures=1, status=503, headers={"Retry-After": "Sun, 06 Dec 2026 07:30:00 GMT"}
+    )
+    far = feed_server.retry_after("/far.xml", RSS, seconds=10**9, status=429)
+    holds = Holds()
+
+    async def job(f: Fetcher) -> list[FetchResult | FetchError]:
+        return [await outcome(f.fetch(url)), await outcome(f.fetch(far))]
+
+    first, second = holds.run(FetchConfig(retries=1, backoff=0.01), job)
+    assert isinstance(first, FetchError) and str(first).startswith("HTTP 503 Service Unavailable; ")
+    # The deferral of the second comes from the first's hold: one request in all.
+    assert isinstance(second, FetchDeferred)
+    assert [h.until for h in holds.recorded] == [NOW + timedelta(minutes=30)]
+    assert feed_server.hits("/far.xml") == 0
+
+    # A later run (a fresh fetcher) with the hold passed asks again, and an absurd
+    # Retry-After holds the host for a day, not for decades.
+    later = Holds(NOW + timedelta(hours=1), **{host_of(feed_server): (NOW + timedelta(minutes=30), "x")})
+    assert isinstance(later.run(FetchConfig(retries=0), lambda f: outcome(f.fetch(far))), FetchError)
+    assert feed_server.hits("/far.xml") == 1
+    assert [h.until for h in later.recorded] == [NOW + timedelta(hours=1, days=1)]
+
+
+def test_held_host_is_not_requested_until_the_hold_passes(feed_server: FeedServer) -> None:
+    url = feed_server.route("/feed.xml", RSS)
+    held = {host_of(feed_server): (NOW + timedelta(minutes=5), "HTTP 503 Service Unavailable")}
+    err = Holds(NOW, **held).run(FetchConfig(), lambda f: outcome(f.fetch(url)))
+    assert isinstance(err, FetchDeferred) and err.url == url
+    assert feed_server.hits("/feed.xml") == 0
+    after = Holds(NOW + timedelta(minutes=5, seconds=1), **held)
+    result = after.run(FetchConfig(), lambda f: f.fetch(url))
+    assert result.text == RSS and feed_server.hits("/feed.xml") == 1
+
+
+def test_other_hosts_are_fetched_beside_a_held_one(feed_server: FeedServer) -> None:
+    busy = feed_server.retry_after("/feed.xml", RSS, seconds=3600)
+    with FeedServer() as other:
+        fine = other.route("/feed.xml", RSS)
+        holds = Holds()
+
+        async def job(f: Fetcher) -> list[FetchResult | FetchError]:
+            return await asyncio.gather(outcome(f.fetch(busy)), outcome(f.fetch(fine)))
+
+        results = holds.run(FetchConfig(retries=2), job)
+        assert isinstance(results[0], FetchError) and isinstance(results[1], FetchResult)
+        assert other.hits("/feed.xml") == 1 and feed_server.hits("/feed.xml") == 1
+
+
+def test_a_short_retry_after_beyond_the_deadline_is_not_waited(feed_server: FeedServer) -> None:
+    url = feed_server.retry_after("/feed.xml", RSS, seconds=5)
+    holds = Holds()
+    err = holds.run(FetchConfig(retries=3, deadline=1), lambda f: outcome(f.fetch(url)))
+    assert isinstance(err, FetchError) and "asked to wait until 2026-12-06T07:00:05Z" in str(err)
+    assert feed_server.hits("/feed.xml") == 1
+
+
+def test_fetch_that_queued_behind_the_429_is_deferred(feed_server: FeedServer) -> None:
+    # One connection per host: the second fetch waits for the slot the 429 answer holds, and
+    # must not send its request once it gets the slot.
+    busy = feed_server.retry_after("/busy.xml", RSS, seconds=3600)
+    queued = feed_server.route("/queued.xml", RSS)
+
+    async def job(f: Fetcher) -> list[FetchResult | FetchError]:
+        return await asyncio.gather(outcome(f.fetch(busy)), outcome(f.fetch(queued)))
+
+    first, second = Holds().run(FetchConfig(per_host=1, retries=2), job)
+    assert isinstance(first, FetchError) and not isinstance(first, FetchDeferred)
+    assert isinstance(second, FetchDeferred)
+    assert [r.path for r in feed_server.requests] == ["/busy.xml"]
+
+
+def test_rsshub_fails_over_from_a_held_instance(feed_server: FeedServer) -> None:
+    with FeedServer() as second:
+        second.route("/sina/finance", RSS)
+        instances = [feed_server.url(), second.url()]
+        held = Holds(**{host_of(feed_server): (NOW + timedelta(hours=1), "HTTP 429 Too Many Requests")})
+        result = held.run(FetchConfig(), lambda f: fetch_feed(f, ROUTE, rsshub=instances))
+        assert result.url == second.url("/sina/finance")
+        assert feed_server.requests == [] and second.hits("/sina/finance") == 1
+
+        # An instance answering 429 now is held, and the route is served by the next one.
+        feed_server.retry_after("/sina/finance", RSS, seconds=600)
+        fresh = Holds()
+        result = fresh.run(FetchConfig(), lambda f: fetch_feed(f, ROUTE, rsshub=instances))
+        assert result.url == second.url("/sina/finance")
+        assert [h.host for h in fresh.recorded] == [host_of(feed_server)]
+
+        # Every instance held: the feed is deferred to the earliest hold's end.
+        both = Holds(
+            **{
+                host_of(feed_server): (NOW + timedelta(hours=1), "HTTP 429 Too Many Requests"),
+                host_of(second): (NOW + timedelta(minutes=10), "HTTP 503 Service Unavailable"),
+            }
+        )
+        second.reset()
+        err = both.run(FetchConfig(), lambda f: outcome(fetch_feed(f, ROUTE, rsshub=instances)))
+        assert isinstance(err, FetchDeferred) and err.until == NOW + timedelta(minutes=10)
+        assert err.url == "rsshub:/sina/finance"
+        assert second.requests == [] and feed_server.hits("/sina/finance") == 1
+
+
+def test_stall_after_headers_is_caught_by_the_read_timeout(feed_server: FeedServer) -> None:
+    url = feed_server.stall("/feed.xml", RSS, seconds=60)
+    err = fetch_error(url, FetchConfig(retries=1, backoff=0.01, timeout=30, read_timeout=0.2))
+    assert str(err) == "server stalled: no data for 0.2 s after the response headers (2 attempts)"
+    assert feed_server.hits("/feed.xml") == 2
+
+
+def test_one_deadline_across_attempts(feed_server: FeedServer) -> None:
+    # Each attempt would be allowed 30 s; the feed's deadline ends the first after 0.3 s.
+    url = feed_server.stall("/feed.xml", RSS, seconds=60)
+    config = FetchConfig(retries=3, timeout=30, read_timeout=30, deadline=0.3)
+    err = fetch_error(url, config)
+    assert str(err) == "timed out (gave up at the 0.3 s deadline after 1 attempt)"
+    assert feed_server.hits("/feed.xml") == 1
+    # A retry whose backoff would pass the deadline is not made.
+    down = feed_server.route("/down", b"", status=503)
+    err = fetch_error(down, FetchConfig(retries=3, backoff=5, deadline=2))
+    assert str(err) == "HTTP 503 Service Unavailable (gave up at the 2 s deadline after 1 attempt)"
+    assert feed_server.hits("/down") == 1
+
+
+def test_rsshub_instances_share_the_deadline(feed_server: FeedServer) -> None:
+    feed_server.stall("/a/sina/finance", RSS, seconds=60)
+    feed_server.route("/b/sina/finance", RSS)
+    instances = [feed_server.url("/a"), feed_server.url("/b")]
+    config = FetchConfig(retries=0, timeout=30, read_timeout=30, deadline=0.3)
+    with pytest.raises(FetchError) as info:
+        run(config, lambda f: fetch_feed(f, ROUTE, rsshub=instances))
+    assert str(info.value).endswith("/b: not requested: the feed's 0.3 s deadline had passed")
+    assert feed_server.hits("/b/sina/finance") == 0
+
+
+def test_gzip_garbage_is_one_clear_failure(feed_server: FeedServer) -> None:
+    url = feed_server.route(
+        "/feed.xml", Reply(b"<rss>not gzip at all</rss>", headers={"Content-Encoding": "gzip"})
+    )
+    err = fetch_error(url, FetchConfig(retries=3, backoff=0.01))
+    assert str(err) == ("the body is not valid gzip data although the server declared Content-Encoding: gzip")
+    assert err.url == url
+    assert feed_server.hits("/feed.xml") == 1

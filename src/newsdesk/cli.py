@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,7 +31,7 @@ from .cli_common import (
 )
 from .config import Config, find_config_path
 from .errors import NewsdeskError
-from .models import FeedReport, StoredEntry
+from .models import FeedReport, FeedSpec, FeedState, StoredEntry
 from .publish.base import PublishReport, get_publisher
 from .search.commands import register as register_search
 from .store import Store
@@ -108,6 +109,8 @@ def _fetch_with_progress(
             log.warning("%s: failed: %s", r.key, r.error)
         elif r.outcome == "not_modified":
             log.info("%s: not modified", r.key)
+        elif r.outcome == "deferred":
+            log.info("%s: deferred: %s", r.key, r.error)
         else:
             log.info("%s: %s new, %s updated, %s unchanged", r.key, r.new, r.updated, r.unchanged)
 
@@ -152,6 +155,7 @@ def _print_run(report: pipeline.RunReport, as_json: bool, stopped: procs.Stopped
             "ok": "ok",
             "not_modified": "not modified (304)",
             "failed": f"[red]failed: {escape(f.error or '')}",
+            "deferred": f"[yellow]deferred: {escape(f.error or '')}",
         }[f.outcome]
         if f.warning:
             status += f" [yellow](warning: {escape(f.warning)})"
@@ -160,7 +164,9 @@ def _print_run(report: pipeline.RunReport, as_json: bool, stopped: procs.Stopped
     t = report.totals()
     done = " before the stop" if stopped else ""
     out.print(
-        f"{t['feeds']} feeds{done}, {t['failed']} failed; {t['new']} new, {t['updated']} updated,"
+        f"{t['feeds']} feeds{done}, {t['failed']} failed"
+        + (f", {t['deferred']} deferred" if t["deferred"] else "")
+        + f"; {t['new']} new, {t['updated']} updated,"
         f" {t['unchanged']} unchanged"
     )
     for p in report.published:
@@ -225,13 +231,22 @@ def publish_hexo(
 # feeds -----------------------------------------------------------------------
 @feeds_app.command("list")
 def feeds_list(as_json: JsonOpt = False) -> None:
-    """Show the group → site → feed tree with each feed's last fetch."""
+    """Show the group → site → feed tree with each feed's last fetch, and the hold on its host
+    when its server asked to wait (the feed is fetched again after that time)."""
+    from .holds import feed_hold, until_text
+
     config = current_config()
     with open_archive(config) as store:
         states = store.feed_states()
+        host_holds = store.host_holds(datetime.now(UTC))
+    holds = {
+        f.key: feed_hold(_url_in_use(f, states.get(f.key)), f.route, config.rsshub, host_holds)
+        for f in config.feeds()
+    }
     rows = []
     for f in config.feeds():
         s = states.get(f.key)
+        hold = holds[f.key]
         rows.append(
             {
                 "group": f.group,
@@ -239,12 +254,13 @@ def feeds_list(as_json: JsonOpt = False) -> None:
                 "name": f.name,
                 "source": f.source,
                 # After a permanent redirect the archive fetches another URL than the config names.
-                "url": (s.url if s and s.url else None) or f.url,
+                "url": _url_in_use(f, s),
                 "enabled": f.enabled,
                 "clean": f.clean,
                 "last_success": s.last_success if s else None,
                 "last_error": s.last_error if s else None,
                 "consecutive_failures": s.consecutive_failures if s else 0,
+                "hold": {"host": hold.host, "until": hold.until, "reason": hold.reason} if hold else None,
             }
         )
     if as_json:
@@ -263,11 +279,24 @@ def feeds_list(as_json: JsonOpt = False) -> None:
                     status = f" [red]✗ {escape(s.last_error)}"
                 elif s and s.last_success:
                     status = f" [green]✓ {s.last_success:%Y-%m-%d %H:%M}"
+                hold = holds[f.key]
+                if hold:
+                    status += (
+                        f" [yellow]⏸ next allowed {until_text(hold.until)}:"
+                        f" {escape(hold.host)} asked to wait ({escape(hold.reason)})"
+                    )
                 off = "" if f.enabled else " [dim](disabled)"
                 moved = ""
                 if s and s.url and f.url and s.url != f.url:
                     moved = f" [dim]→ {escape(s.url)} (moved permanently)[/]"
                 out.print(f"    {escape(f.name)}  [dim]{escape(f.source)}[/]{moved}{off}{status}")
+
+
+def _url_in_use(spec: FeedSpec, state: FeedState | None) -> str | None:
+    """The feed's URL, or the one a permanent redirect moved it to."""
+    if spec.url and state and state.url:
+        return state.url
+    return spec.url
 
 
 @feeds_app.command("add")

@@ -70,6 +70,10 @@ class FetchConfig(BaseModel):
     concurrency: int = Field(default=64, ge=1, le=1000)
     per_host: int = Field(default=8, ge=1, le=200)
     timeout: float = Field(default=30.0, gt=0)
+    # A response whose body stops arriving for this long after its headers has stalled.
+    read_timeout: float = Field(default=15.0, gt=0)
+    # One feed's whole fetch, every retry and RSSHub instance included.
+    deadline: float = Field(default=90.0, gt=0)
     retries: int = Field(default=3, ge=0, le=10)
     backoff: float = Field(default=0.5, ge=0)
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)

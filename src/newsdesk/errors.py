@@ -6,6 +6,8 @@ user as one line; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class NewsdeskError(Exception):
     """Root of every error newsdesk raises on purpose."""
@@ -26,6 +28,14 @@ class FetchError(NewsdeskError):
         super().__init__(message)
         self.url = url
         self.status = status
+
+
+class FetchDeferred(FetchError):
+    """Not fetched: the host asked to be left alone until `until` (429/503 with Retry-After)."""
+
+    def __init__(self, message: str, *, url: str | None = None, until: datetime) -> None:
+        super().__init__(message, url=url)
+        self.until = until
 
 
 class ParseError(NewsdeskError):

@@ -8,6 +8,13 @@ Limits: at most `concurrency` fetches at once and `per_host` per host. Both are 
 with our own semaphores *before* an attempt's timeout clock starts, so a feed queued
 behind fifty others on the same RSSHub instance does not time out while waiting. The
 connector carries the same limits as a safety net.
+
+Waiting: one feed never holds up a run for long. Its attempts share one deadline
+(`fetch.deadline`, started with its first request), a body that stops arriving is given up
+after `fetch.read_timeout`, and a server answering 429/503 with a Retry-After longer than
+IN_RUN_WAIT puts its host on hold (newsdesk.holds): the feed fails, and until the time has
+passed no fetch requests that host again (FetchDeferred), in this run or, through the
+archive, later ones.
 """
 
 from __future__ import annotations
@@ -20,23 +27,24 @@ import os
 import random
 import re
 import stat
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import aiohttp
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 from multidict import CIMultiDictProxy
 from yarl import URL
 
 from . import USER_AGENT
 from .config import FetchConfig
 from .encoding import decode_document
-from .errors import FetchError
+from .errors import FetchDeferred, FetchError
+from .holds import Hold, host_key, retry_after_seconds, until_text
 from .models import FeedSpec, FetchResult
 
 __all__ = ["ACCEPT", "Fetcher", "fetch_feed"]
@@ -47,7 +55,9 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, text/html;q=0.7, */*;q=0.5"
 )
 ACCEPT_ENCODING = "gzip, deflate, br"
-MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer gets this much
+# A Retry-After up to this long is waited out within the run (when the feed's deadline allows);
+# a longer one holds the host until then instead.
+IN_RUN_WAIT = 10.0
 MAX_BACKOFF = 60.0
 _CHUNK = 64 * 1024
 _DECODE_IN_THREAD = 512 * 1024  # detecting the charset of a big page would stall the loop
@@ -67,11 +77,37 @@ class _Failure(Exception):
         status: int | None = None,
         retry: bool = False,
         retry_after: float | None = None,
+        deferred: Hold | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retry = retry
         self.retry_after = retry_after
+        self.host: str | None = None  # the host that answered, for a Retry-After
+        self.deferred = deferred  # not requested: the host is on hold
+        self.out_of_time = False  # the feed's deadline ended the attempts
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Deadline:
+    """One feed's time budget across its attempts, in event-loop time, started by its first
+    request (waiting for a connection slot before that does not count)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end: float | None = None
+
+    def start(self) -> None:
+        if self._end is None:
+            self._end = asyncio.get_running_loop().time() + self.seconds
+
+    def remaining(self) -> float:
+        if self._end is None:
+            return self.seconds
+        return self._end - asyncio.get_running_loop().time()
 
 
 @dataclass(frozen=True)
@@ -85,14 +121,30 @@ class _Hop:
 
 
 class Fetcher:
-    """Fetches URLs and local files; use as `async with Fetcher(config) as fetcher:`."""
+    """Fetches URLs and local files; use as `async with Fetcher(config) as fetcher:`.
 
-    def __init__(self, config: FetchConfig, *, user_agent: str = USER_AGENT) -> None:
+    `holds` are the hosts on hold when the run starts (host → (until, reason), as the archive
+    keeps them); `on_hold(hold)` is told of every new one so it can be kept. `clock` gives the
+    wall-clock time holds and Retry-After dates are reckoned in.
+    """
+
+    def __init__(
+        self,
+        config: FetchConfig,
+        *,
+        user_agent: str = USER_AGENT,
+        holds: Mapping[str, tuple[datetime, str]] | None = None,
+        on_hold: Callable[[Hold], None] | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self.config = config
         self.user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(config.concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._holds = {host: Hold(host, until, reason) for host, (until, reason) in (holds or {}).items()}
+        self._on_hold = on_hold
+        self._clock = clock
 
     async def __aenter__(self) -> Fetcher:
         await self.open()
@@ -128,23 +180,41 @@ class Fetcher:
             await session.close()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        deadline: Deadline | None = None,
+        may_wait: bool = True,
     ) -> FetchResult:
-        """Fetch an http(s) URL, a file:// URL or an absolute path; raise FetchError on failure.
+        """Fetch an http(s) URL, a file:// URL or an absolute path; raise FetchError on failure,
+        FetchDeferred when the host is on hold.
 
         With `etag`/`last_modified` the request is conditional and an unchanged resource
-        gives `FetchResult(status=304, text=None)`.
+        gives `FetchResult(status=304, text=None)`. `deadline` (default: a fresh one of
+        `fetch.deadline`) bounds every attempt together; with `may_wait` false a short hold
+        is not waited out either (the caller has somewhere else to go).
         """
         try:
             path = _local_path(url)
             if path is not None:
                 return await asyncio.to_thread(self._read_file, url, path, etag, last_modified)
-            return await self._fetch_http(url, _http_url(url), etag, last_modified)
+            deadline = deadline or Deadline(self.config.deadline)
+            return await self._fetch_http(url, _http_url(url), etag, last_modified, deadline, may_wait)
         except _Failure as f:
+            if f.deferred is not None:
+                raise FetchDeferred(str(f), url=url, until=f.deferred.until) from None
             raise FetchError(str(f), url=url, status=f.status) from f.__cause__
 
     async def _fetch_http(
-        self, url: str, target: URL, etag: str | None, last_modified: str | None
+        self,
+        url: str,
+        target: URL,
+        etag: str | None,
+        last_modified: str | None,
+        deadline: Deadline,
+        may_wait: bool,
     ) -> FetchResult:
         if self._session is None:
             raise RuntimeError("Fetcher is not open: use `async with Fetcher(config) as fetcher`")
@@ -155,27 +225,88 @@ class Fetcher:
             conditional["If-Modified-Since"] = last_modified
         attempts = self.config.retries + 1
         for attempt in range(attempts):
+            if deadline.remaining() <= 0:  # spent on an earlier RSSHub instance
+                raise _Failure(f"not requested: the feed's {deadline.seconds:g} s deadline had passed")
+            wait = self._hold_wait(target, deadline, may_wait)
+            if wait > 0:
+                await asyncio.sleep(wait)
             try:
                 # The global slot is held across redirect hops but not across backoff sleeps.
                 async with self._slots:
-                    return await self._attempt(url, target, conditional, etag, last_modified)
+                    deadline.start()
+                    return await self._attempt(
+                        url, target, conditional, etag, last_modified, deadline, may_wait
+                    )
             except _Failure as f:
-                if not f.retry or attempt + 1 == attempts:
-                    if attempt:
+                if f.deferred is not None:
+                    raise
+                last = not f.retry or attempt + 1 == attempts or f.out_of_time
+                if f.retry_after is not None and f.host is not None:
+                    hold = self._hold(f.host, f.retry_after, _status_text(f.status or 0))
+                    # Too long to wait here: the host stays on hold and this feed fails.
+                    last = last or not (may_wait and self._fits(hold, deadline))
+                    if last and f.retry_after > 0:
+                        f.args = (f"{f}; {hold.host} asked to wait until {until_text(hold.until)}",)
+                    delay = 0.0  # the hold is waited out before the next attempt
+                else:
+                    delay = self._delay(attempt)
+                if not last and delay >= deadline.remaining():
+                    f.out_of_time = last = True
+                if last:
+                    if f.out_of_time:
+                        tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+                        f.args = (f"{f} (gave up at the {deadline.seconds:g} s deadline after {tries})",)
+                    elif attempt:
                         f.args = (f"{f} ({attempt + 1} attempts)",)
                     raise
-                await asyncio.sleep(self._delay(attempt, f.retry_after))
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # the loop always returns or raises
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+    def _hold(self, host: str, seconds: float, reason: str) -> Hold:
+        until = self._clock() + timedelta(seconds=seconds)
+        if until.microsecond:  # whole seconds, so the time reported is the time it ends
+            until = until.replace(microsecond=0) + timedelta(seconds=1)
+        hold = Hold(host, until, reason)
+        if seconds > 0:
+            self._holds[host] = hold
+            if self._on_hold is not None:
+                self._on_hold(hold)
+        return hold
+
+    def _fits(self, hold: Hold, deadline: Deadline) -> bool:
+        """Whether waiting for the end of `hold` is short and leaves time in the deadline."""
+        wait = (hold.until - self._clock()).total_seconds()
+        return wait <= IN_RUN_WAIT and wait < deadline.remaining()
+
+    def _hold_wait(self, url: URL, deadline: Deadline, may_wait: bool) -> float:
+        """Seconds to wait before requesting `url`'s host; raises the deferral when that is
+        too long (or waiting is not allowed)."""
+        host = host_key(str(url))
+        hold = self._holds.get(host) if host else None
+        if hold is None:
+            return 0.0
+        wait = (hold.until - self._clock()).total_seconds()
+        if wait <= 0:
+            del self._holds[hold.host]
+            return 0.0
+        if may_wait and self._fits(hold, deadline):
+            return wait
+        raise _Failure(str(hold), deferred=hold)
+
+    def _delay(self, attempt: int) -> float:
         base = self.config.backoff * 2.0**attempt
         # Jitter keeps feeds that failed together from retrying in lockstep.
         return min(base + random.uniform(0, base / 2), MAX_BACKOFF)
 
     async def _attempt(
-        self, url: str, target: URL, conditional: dict[str, str], etag: str | None, last_modified: str | None
+        self,
+        url: str,
+        target: URL,
+        conditional: dict[str, str],
+        etag: str | None,
+        last_modified: str | None,
+        deadline: Deadline,
+        may_wait: bool,
     ) -> FetchResult:
         """One attempt: follow redirects by hand so loops and permanent moves are visible."""
         loop = asyncio.get_running_loop()
@@ -183,8 +314,13 @@ class Fetcher:
         current, seen, redirects, permanent = target, {target}, 0, True
         while True:
             async with self._host_slot(current):
+                # Checked again here: another fetch may have put the host on hold while this one
+                # waited for the slot (and a redirect may lead to a held host).
+                wait = self._hold_wait(current, deadline, may_wait)
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 started = loop.time()
-                hop = await self._hop(current, conditional, budget)
+                hop = await self._hop(current, conditional, budget, deadline)
                 budget -= loop.time() - started
             if hop.status not in _REDIRECTS:
                 break
@@ -235,11 +371,12 @@ class Fetcher:
             content_type=content_type,
         )
 
-    async def _hop(self, url: URL, headers: dict[str, str], budget: float) -> _Hop:
+    async def _hop(self, url: URL, headers: dict[str, str], budget: float, deadline: Deadline) -> _Hop:
         """One request; returns redirects, 304 and 2xx (with body), raises _Failure for the rest."""
         assert self._session is not None
+        out_of_time = budget >= deadline.remaining()
         try:
-            async with asyncio.timeout(max(budget, 0.0)):
+            async with asyncio.timeout(max(min(budget, deadline.remaining()), 0.0)):
                 async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
                     status = resp.status
                     if status in _REDIRECTS or status == 304:
@@ -249,8 +386,14 @@ class Fetcher:
                         if not body:
                             raise _Failure("empty response body", status=status)
                         return _Hop(status, resp.headers, body, bool(resp.cookies))
-                    raise _status_failure(status, resp.headers)
+                    failure = _status_failure(status, resp.headers, self._clock())
+                    failure.host = host_key(str(url))
+                    raise failure
         except TimeoutError as e:
+            if out_of_time:
+                f = _Failure("timed out")
+                f.out_of_time = True
+                raise f from e
             raise _Failure(f"timed out after {self.config.timeout:g} s", retry=True) from e
         except (aiohttp.ClientError, HttpProcessingError, OSError, EOFError) as e:
             raise _client_failure(e, url) from e
@@ -265,9 +408,30 @@ class Fetcher:
             raise too_big
         chunks: list[bytes] = []
         total = 0
-        # aiohttp 3.14 decompresses at most about one chunk per read, so a gzip bomb is
-        # stopped here after max_bytes instead of being inflated whole.
-        async for chunk in resp.content.iter_chunked(_CHUNK):
+        # Our own timer rather than aiohttp's sock_read, which also runs while the server
+        # prepares its headers (an RSSHub route may take half a minute to render): this one
+        # catches only a body that stops arriving.
+        stall = self.config.read_timeout
+        while True:
+            try:
+                async with asyncio.timeout(stall):
+                    # aiohttp 3.14 decompresses at most about one chunk per read, so a gzip
+                    # bomb is stopped here after max_bytes instead of being inflated whole.
+                    chunk = await resp.content.read(_CHUNK)
+            except TimeoutError as e:
+                raise _Failure(
+                    f"server stalled: no data for {stall:g} s after the response headers", retry=True
+                ) from e
+            except aiohttp.ClientPayloadError as e:
+                if isinstance(e.__cause__, ContentEncodingError):
+                    # The same bytes come back on a retry: not transient.
+                    raise _Failure(
+                        f"the body is not valid {coding} data although the server declared"
+                        f" Content-Encoding: {coding}"
+                    ) from e
+                raise
+            if not chunk:
+                break
             total += len(chunk)
             if total > limit:
                 raise too_big
@@ -331,23 +495,35 @@ async def fetch_feed(
 ) -> FetchResult:
     """Fetch one configured feed: its URL, or its RSSHub route from the first instance that answers.
 
-    Any failure of an instance (404 included: instances run different route versions)
-    moves on to the next; the conditional headers go to every instance.
+    Any failure of an instance (404 included: instances run different route versions), or a
+    hold on its host, moves on to the next; the conditional headers go to every instance.
+    One deadline covers every attempt on every instance. FetchDeferred when every instance
+    is on hold.
     """
+    deadline = Deadline(fetcher.config.deadline)
     if spec.url is not None:
-        return await fetcher.fetch(spec.url, etag=etag, last_modified=last_modified)
+        return await fetcher.fetch(spec.url, etag=etag, last_modified=last_modified, deadline=deadline)
     if spec.route is None:
         raise FetchError(f"feed {spec.key} has neither a url nor a route")
     if not rsshub:
         raise FetchError(f"no RSSHub instance configured for route {spec.route}", url=spec.source)
     errors: list[FetchError] = []
-    for instance in rsshub:
+    for i, instance in enumerate(rsshub):
         try:
             return await fetcher.fetch(
-                instance.rstrip("/") + spec.route, etag=etag, last_modified=last_modified
+                instance.rstrip("/") + spec.route,
+                etag=etag,
+                last_modified=last_modified,
+                deadline=deadline,
+                # Only the last instance waits out a short hold: the others have a next one.
+                may_wait=i == len(rsshub) - 1,
             )
         except FetchError as e:
             errors.append(e)
+    deferred = [e for e in errors if isinstance(e, FetchDeferred)]
+    if len(deferred) == len(errors):
+        message = str(deferred[0]) if len(deferred) == 1 else "; ".join(map(str, deferred))
+        raise FetchDeferred(message, url=spec.source, until=min(e.until for e in deferred))
     statuses = {e.status for e in errors}
     detail = "; ".join(f"{instance.rstrip('/')}: {e}" for instance, e in zip(rsshub, errors, strict=True))
     raise FetchError(
@@ -388,28 +564,16 @@ def _status_text(status: int, reason: str | None = None) -> str:
     return f"HTTP {status} {phrase}".rstrip()
 
 
-def _status_failure(status: int, headers: CIMultiDictProxy[str]) -> _Failure:
+def _status_failure(status: int, headers: CIMultiDictProxy[str], now: datetime) -> _Failure:
     message = _status_text(status)
     if status == 410:
         message += " (feed removed)"
     # 501 means the server will never support the request; retrying cannot help.
     retry = status in (408, 429) or (status >= 500 and status != 501)
-    retry_after = _retry_after(headers.get("Retry-After")) if status in _RETRY_AFTER_STATUSES else None
+    retry_after = (
+        retry_after_seconds(headers.get("Retry-After"), now) if status in _RETRY_AFTER_STATUSES else None
+    )
     return _Failure(message, status=status, retry=retry, retry_after=retry_after)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
 
 
 def _same_second(http_date: str | None, mtime: float) -> bool:

@@ -171,7 +171,8 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-Outcome = Literal["ok", "not_modified", "failed"]
+# deferred: not requested, because the host asked to wait (see newsdesk.holds).
+Outcome = Literal["ok", "not_modified", "failed", "deferred"]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from multiprocessing.synchronize import Event
 from . import locks, procs
 from .clean import clean_article
 from .config import Config
-from .errors import CleanError, NewsdeskError
+from .errors import CleanError, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
+from .holds import Hold
 from .locks import LockBusy
 from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
@@ -52,6 +53,12 @@ class RunReport:
         return [f for f in self.feeds if f.outcome == "failed"]
 
     @property
+    def deferred(self) -> list[FeedReport]:
+        """Feeds not requested because their host asked to wait: not failures (the feed that
+        got the 429 or 503 is the failed one)."""
+        return [f for f in self.feeds if f.outcome == "deferred"]
+
+    @property
     def exit_code(self) -> int:
         if self.failed:
             return EXIT_FEEDS_FAILED
@@ -65,6 +72,7 @@ class RunReport:
         return {
             "feeds": len(self.feeds),
             "failed": len(self.failed),
+            "deferred": len(self.deferred),
             "new": sum(f.new for f in self.feeds),
             "updated": sum(f.updated for f in self.feeds),
             "unchanged": sum(f.unchanged for f in self.feeds),
@@ -116,6 +124,9 @@ async def _update_feed(
         return FeedReport(
             spec.key, "ok", counts.new, counts.updated, counts.unchanged, warning=parsed.warning
         )
+    except FetchDeferred as e:
+        # Not tried, so not a failure of the feed: its fetch state stays as it was.
+        return FeedReport(spec.key, "deferred", error=str(e))
     except NewsdeskError as e:
         message = str(e)
         try:
@@ -198,13 +209,33 @@ async def _prepare_articles(
     return articles, pages
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 async def fetch_feeds(
-    config: Config, store: Store, specs: Sequence[FeedSpec], progress: FeedProgress | None = None
+    config: Config,
+    store: Store,
+    specs: Sequence[FeedSpec],
+    progress: FeedProgress | None = None,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
 ) -> list[FeedReport]:
+    """Fetch, parse and store these feeds concurrently. Hosts on hold (newsdesk.holds) are not
+    requested; holds that servers ask for are kept in the archive as they come."""
     store.sync_feeds(specs)
     states = store.feed_states()
     reports: dict[str, FeedReport] = {}
-    async with Fetcher(config.fetch) as fetcher:
+
+    def keep(hold: Hold) -> None:
+        try:
+            store.hold_host(hold.host, hold.until, hold.reason)
+        except NewsdeskError as e:
+            # Not worth failing the run for: the hold still applies for the rest of this one.
+            log.warning("cannot record that %s: %s", hold, e)
+
+    holds = store.host_holds(clock())
+    async with Fetcher(config.fetch, holds=holds, on_hold=keep, clock=clock) as fetcher:
 
         async def one(spec: FeedSpec) -> None:
             report = await _update_feed(fetcher, store, config, spec, states.get(spec.key))

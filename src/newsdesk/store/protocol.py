@@ -65,6 +65,14 @@ class Store(Protocol):
 
     def record_failure(self, key: str, error: str, now: datetime) -> None: ...
 
+    def host_holds(self, now: datetime) -> dict[str, tuple[datetime, str]]:
+        """host → (not before, reason) of every host that asked not to be requested before a
+        time still after `now`."""
+
+    def hold_host(self, host: str, until: datetime, reason: str) -> None:
+        """Record that `host` is not to be requested before `until` (replaces its earlier hold:
+        the server's latest answer counts)."""
+
     # entries ---------------------------------------------------------------
     def get_entry(self, uid: str) -> StoredEntry | None: ...
 
