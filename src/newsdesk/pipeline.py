@@ -21,7 +21,7 @@ from .errors import CleanError, NewsdeskError
 from .fetch import Fetcher, fetch_feed
 from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
-from .publish.base import PublishReport, get_publisher
+from .publish.base import PublishReport, get_publisher, run_publisher
 from .search import changes_behind, update_index
 from .store import Store
 from .store.common import content_hash
@@ -265,7 +265,7 @@ def run(
             _update_index(config, store, report)  # little to do: here, no second process
         for name in publishers:
             try:
-                report.published.append(get_publisher(name).publish(store, config))
+                report.published.append(run_publisher(get_publisher(name), store, config))
             except NewsdeskError as e:
                 report.publish_errors.append(f"publish {name}: {e}")
     finally:
