@@ -46,11 +46,18 @@ def driver_error(e: sqlite3.Error, path: Path, *, busy_timeout: float) -> StoreE
     code = getattr(e, "sqlite_errorcode", None)
     primary = code & _PRIMARY if isinstance(code, int) else None
     name = getattr(e, "sqlite_errorname", None) or "?"
+    if code is None and str(e).startswith(_UNDECODABLE):
+        # Python's own error (no SQLite code): a text column that is not UTF-8, which newsdesk
+        # never stores. A damaged page SQLite cannot tell from text (an overflow page's bytes).
+        # The message quotes the bytes: only the column is kept.
+        column = str(e).removeprefix(_UNDECODABLE).split(" with text", 1)[0]
+        return StoreCorruptError(
+            f"{path}: the archive is damaged (column {column} holds bytes that are not text);"
+            f" {_RECOVER.format(hint=recover_hint(path))}"
+        )
     if primary == sqlite3.SQLITE_CORRUPT:
         return StoreCorruptError(
-            f"{path}: the archive is damaged ({e}); recover what it holds with"
-            f" `{recover_hint(path)}` and set `database:` to fixed.db, or restore a backup"
-            " (`newsdesk check` lists the problems)"
+            f"{path}: the archive is damaged ({e}); {_RECOVER.format(hint=recover_hint(path))}"
         )
     if primary == sqlite3.SQLITE_NOTADB:
         return StoreCorruptError(
@@ -83,7 +90,19 @@ def driver_error(e: sqlite3.Error, path: Path, *, busy_timeout: float) -> StoreE
             f"{path}: cannot open the archive ({e}): check that the path is a file, in a folder"
             " newsdesk may read and write"
         )
-    return StoreError(f"{path}: database error ({name}): {e}")
+    return StoreError(f"{path}: database error ({name}): {_one_line(str(e))}")
+
+
+_UNDECODABLE = "Could not decode to UTF-8 column "
+_RECOVER = (
+    "recover what it holds with `{hint}` and set `database:` to fixed.db, or restore a backup"
+    " (`newsdesk check` lists the problems)"
+)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def is_bug(e: sqlite3.Error) -> bool:
@@ -279,8 +298,5 @@ class QuickCheck:
         if not found:
             return None
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        return StoreCorruptError(
-            f"{self._path}: the archive is damaged: {found[0]}{more}; recover what it holds with"
-            f" `{recover_hint(self._path)}` and set `database:` to fixed.db, or restore a backup"
-            " (`newsdesk check` lists the problems)"
-        )
+        hint = _RECOVER.format(hint=recover_hint(self._path))
+        return StoreCorruptError(f"{self._path}: the archive is damaged: {_one_line(found[0])}{more}; {hint}")
