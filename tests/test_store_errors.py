@@ -166,14 +166,16 @@ def test_crash_while_creating_leaves_no_archive(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
-        from pathlib import Path
-        from newsdesk.store import sqlite_guard
+        from newsdesk.store import sqlite as backend
 
-        def prepare(con):
-            con.execute("CREATE TABLE half (x)")
-            os._exit(9)  # killed half-way through the schema
+        every = backend.migrations()
 
-        sqlite_guard.create_archive(Path({str(db)!r}), prepare)
+        def dying():
+            yield every[0]
+            os._exit(9)  # killed after the first migration
+
+        backend.migrations = dying
+        backend.SQLiteStore({str(db)!r})
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], check=False)
