@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from .cli_common import (
 from .config import Config, find_config_path
 from .errors import NewsdeskError
 from .models import FeedReport, FeedSpec, FeedState, StoredEntry
-from .publish.base import PublishReport, get_publisher
+from .publish.base import PublishReport, get_publisher, run_publisher
 from .search.commands import register as register_search
 from .store import Store
 
@@ -221,7 +222,7 @@ def publish_hexo(
     """Write one Hexo post per stored entry (only new or changed ones are rewritten)."""
     config = current_config()
     with locks.waiting(wait), open_archive(config) as store:
-        report = get_publisher("hexo").publish(store, config, out_dir)
+        report = run_publisher(get_publisher("hexo"), store, config, out_dir)
     if as_json:
         print_json(asdict(report))
     else:
@@ -516,14 +517,36 @@ def build(
     as_json: JsonOpt = False,
     wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
-    """Build the static news site (incremental: only pages whose inputs changed are written)."""
+    """Build the static news site (incremental: only pages whose inputs changed are written).
+
+    The archive is checked for damage meanwhile (a quick check in a second process): a damaged
+    archive fails the build (exit 1) even when the pages it changed could be read."""
+    from .check import verifying
+
     config = current_config()
-    with locks.waiting(wait), open_archive(config) as store:
-        report = get_publisher("site").publish(store, config, out_dir)
+    with locks.waiting(wait), open_archive(config) as store, verifying(store):
+        report = run_publisher(get_publisher("site"), store, config, out_dir)
     if as_json:
         print_json(asdict(report))
     else:
         _print_publish(report)
+
+
+@app.command()
+def check(as_json: JsonOpt = False) -> None:
+    """Check the archive (SQLite integrity_check), the search index, publish marks and the site.
+
+    One line per check; exit 0 when every check holds, 1 when any does not. Reads only."""
+    from .check import run_checks
+
+    results = run_checks(current_config())
+    if as_json:
+        print_json([asdict(r) for r in results])
+    else:
+        for r in results:
+            status = "[green]ok[/]     " if r.ok else "[red]problem[/]"
+            out.print(f"{status} {escape(r.check)}: {escape(r.detail)}", highlight=False)
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
 # Later stages bring their own command modules (search, reindex, clusters).
@@ -534,6 +557,10 @@ register_search(app)
 def version() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+# A full disk, an I/O error, a read-only or forbidden file: the machine's state, not a bug.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 def main() -> None:
@@ -554,3 +581,12 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(e.exit_code)
+    except OSError as e:
+        # A stage should have named what it was doing; still one line, never a traceback.
+        if e.errno not in _DISK_ERRNOS:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        err.print(f"[red]error:[/] {escape(where + (e.strerror or str(e)))}", highlight=False)
+        from .pipeline import EXIT_FATAL
+
+        sys.exit(EXIT_FATAL)

@@ -50,5 +50,21 @@ class StoreError(NewsdeskError):
     """The archive could not be read or written."""
 
 
+class StoreCorruptError(StoreError):
+    """The archive file is damaged, empty or not a database at all."""
+
+
+class StoreLockedError(StoreError):
+    """Another process held a lock on the archive for longer than the busy timeout."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the archive (or SQLite's temporary files) is full."""
+
+
+class StoreIOError(StoreError):
+    """The archive file cannot be opened, read or written: I/O error, read-only, permissions."""
+
+
 class PublishError(NewsdeskError):
     """A publisher could not write its output."""

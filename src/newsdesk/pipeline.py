@@ -24,7 +24,7 @@ from .holds import Hold
 from .locks import LockBusy
 from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
-from .publish.base import PublishReport, get_publisher
+from .publish.base import PublishReport, get_publisher, run_publisher
 from .search import changes_behind, update_index
 from .store import Store
 from .store.common import content_hash
@@ -310,7 +310,7 @@ def run(
                 fetching.close()  # the next fetch may start while this run publishes
             for name in publishers:
                 try:
-                    report.published.append(get_publisher(name).publish(store, config))
+                    report.published.append(run_publisher(get_publisher(name), store, config))
                 except LockBusy as e:
                     report.publish_errors.append(f"publish {name}: {e}")
                     report.busy = True

@@ -32,6 +32,24 @@ class Publisher(Protocol):
     ) -> PublishReport: ...
 
 
+def run_publisher(
+    publisher: Publisher,
+    store: Store,
+    config: Config,
+    out_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> PublishReport:
+    """`publisher.publish(...)`, with any OSError it let through (a full disk, an I/O error,
+    a folder made read-only) as a one-line PublishError: the caller reports it and goes on."""
+    try:
+        return publisher.publish(store, config, out_dir, progress)
+    except OSError as e:
+        from ..errors import PublishError
+
+        where = e.filename or out_dir or publisher.name
+        raise PublishError(f"{where}: {e.strerror or e}") from e
+
+
 _REGISTRY: dict[str, Callable[[], Publisher]] = {}
 
 

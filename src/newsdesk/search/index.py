@@ -157,6 +157,7 @@ class TantivyIndex:
         self._store = store  # for snippets and clusters; opened on first search if not given
         self._own_store = False
         self._schema = _schema()
+        self._refill = False  # made empty in place of a damaged index: fill before searching
         self._index = self._open()
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -164,9 +165,11 @@ class TantivyIndex:
         state = self._read_state()
         if state is not None and state.get("schema") == SCHEMA_VERSION:
             try:
-                return _with_words(tantivy.Index.open(str(self.path)))
-            except ValueError as e:
-                log.warning("search index %s unreadable (%s): rebuilding", self.path, e)
+                with _tantivy_errors(f"{self.path}: cannot open the search index"):
+                    return _with_words(tantivy.Index.open(str(self.path)))
+            except SearchError as e:
+                log.warning("%s: rebuilding", e)
+                self._refill = True
         return self._create()
 
     def _create(self) -> tantivy.Index:
@@ -232,10 +235,12 @@ class TantivyIndex:
         try:
             yield writer
         except BaseException:
-            writer.rollback()
+            with contextlib.suppress(Exception):  # the error that led here is the one to report
+                writer.rollback()
             raise
         finally:
-            writer.wait_merging_threads()
+            with _tantivy_errors(f"{self.path}: cannot write the search index"):
+                writer.wait_merging_threads()
 
     def apply(
         self,
@@ -249,21 +254,24 @@ class TantivyIndex:
         applying a change twice (after a crash) changes nothing. `added`: the index held no
         documents when this catch-up began, and these are the uids it has added since (updated
         here); only they can need deleting (a first build skips a delete per document)."""
-        for _, uid, removed in changes:
-            if added is None or uid in added:
-                writer.delete_documents_by_term("uid", uid)
-            # A removal only deletes: if the entry came back, its own later change adds it.
-            found = None if removed else docs.get(uid)
-            if found is not None:
-                writer.add_document(document(*found))
-                if added is not None:
-                    added.add(uid)
+        with _tantivy_errors(f"{self.path}: cannot write the search index"):
+            for _, uid, removed in changes:
+                if added is None or uid in added:
+                    writer.delete_documents_by_term("uid", uid)
+                # A removal only deletes: if the entry came back, its own later change adds it.
+                found = None if removed else docs.get(uid)
+                if found is not None:
+                    writer.add_document(document(*found))
+                    if added is not None:
+                        added.add(uid)
 
     def commit(self, writer: tantivy.IndexWriter, rev: int) -> None:
         """Commit, then record `rev` as applied (never before: see the module doc)."""
-        writer.commit()
+        with _tantivy_errors(f"{self.path}: cannot write the search index"):
+            writer.commit()
         self._write_state(rev)
-        self._index.reload()
+        with _tantivy_errors(f"{self.path}: cannot read the search index"):
+            self._index.reload()
 
     def sync(self, store: Store) -> int:
         from .update import catch_up
@@ -372,28 +380,28 @@ class TantivyIndex:
                 query = parse_query(query)
             except QuerySyntaxError as e:
                 raise SearchError(str(e)) from e
-        searcher = self._index.searcher()
-        compiled = self.compile(query, filters or Filters())
         store = self._archive()
+        if self._refill:  # the damaged index was made empty: index the archive again first
+            self._refill = False
+            try:
+                self.sync(store)
+            except SearchError as e:  # e.g. a `run` is writing it: search what is there
+                log.warning("%s", e)
+        filters = filters or Filters()
+        with self._damage():
+            searcher = self._index.searcher()
+        compiled = self.compile(query, filters)
         fetch = max(limit * 3, 30)
         wide = False
         while True:
-            if sort == "date":
-                found = searcher.search(
-                    compiled, fetch, count=False, order_by_field="ts", order=tantivy.Order.Desc
-                )
-            else:
-                found = searcher.search(compiled, fetch, count=False)
-            if len(found.hits) < limit and not wide:
+            ranked = self._ranked(searcher, compiled, fetch, sort)
+            if len(ranked) < limit and not wide:
                 # Segmentation depends on context: 专精特新 is cut 专精 + 特新 on its own but
                 # 中专 + 精特新 after 公司中. When the words find less than a page, search again
                 # matching each word as a run of characters too (`chars`), so such text is found.
                 wide = True
-                compiled = self.compile(query, filters or Filters(), wide=True)
+                compiled = self.compile(query, filters, wide=True)
                 continue
-            addrs = [addr for _, addr in found.hits]
-            uids = [f"{int(v or 0) % 2**64:016x}" for v in searcher.fast_field_values("uid64", addrs)]
-            ranked = [(uid, score) for uid, (score, _) in zip(uids, found.hits, strict=True)]
             clusters = store.cluster_refs(uid for uid, _ in ranked)
             # A story is shown once, where its best member ranks, as its canonical (earliest)
             # entry when that one matched too, else as that best member.
@@ -439,6 +447,50 @@ class TantivyIndex:
             )
         return hits
 
+    def _ranked(
+        self, searcher: tantivy.Searcher, compiled: tantivy.Query, fetch: int, sort: Sort
+    ) -> list[tuple[str, Any]]:
+        """The best `fetch` hits as (uid, score)."""
+        with self._damage():
+            if sort == "date":
+                found = searcher.search(
+                    compiled, fetch, count=False, order_by_field="ts", order=tantivy.Order.Desc
+                )
+            else:
+                found = searcher.search(compiled, fetch, count=False)
+            addrs = [addr for _, addr in found.hits]
+            values = searcher.fast_field_values("uid64", addrs)
+        uids = [f"{int(v or 0) % 2**64:016x}" for v in values]
+        return [(uid, score) for uid, (score, _) in zip(uids, found.hits, strict=True)]
+
+    def _damage(self) -> contextlib.AbstractContextManager[None]:
+        """A failure of tantivy while searching: the index's files are damaged (a whole file
+        gone or cut short is found on opening, and the index rebuilt; damage inside one only
+        when it is read)."""
+        return _tantivy_errors(f"{self.path}: the search index is damaged; `newsdesk reindex` rebuilds it")
+
     def doc_count(self) -> int:
         """Documents in the last committed state."""
-        return int(self._index.searcher().num_docs)
+        with _tantivy_errors(f"{self.path}: cannot read the search index"):
+            return int(self._index.searcher().num_docs)
+
+
+def inspect_index(path: Path) -> int:
+    """Documents in the index at `path`, opened only to read (every segment file's footer is
+    checked on opening); SearchError when it cannot be opened."""
+    with _tantivy_errors(f"{path}: the search index cannot be read"):
+        return int(_with_words(tantivy.Index.open(str(path))).searcher().num_docs)
+
+
+@contextlib.contextmanager
+def _tantivy_errors(message: str) -> Iterator[None]:
+    """tantivy's failures (a damaged file, a full disk) as one SearchError line. Its Rust panics
+    reach Python as pyo3's PanicException, a BaseException: caught here by name."""
+    try:
+        yield
+    except (ValueError, OSError) as e:
+        raise SearchError(f"{message} ({e})") from e
+    except BaseException as e:
+        if type(e).__name__ != "PanicException":
+            raise
+        raise SearchError(f"{message} ({e})") from e

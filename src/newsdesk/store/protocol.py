@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from ..errors import StoreError
 from ..models import (
     Article,
     EntryHead,
@@ -20,6 +21,16 @@ from ..models import (
     StoredEntry,
     UpsertCounts,
 )
+
+
+class BackgroundCheck(Protocol):
+    def problems(self) -> list[str]:
+        """Wait for the check: what it found wrong, [] when all holds."""
+
+    def damage(self) -> StoreError | None:
+        """Wait for the check: the error that says what it found wrong, None when all holds."""
+
+    def cancel(self) -> None: ...
 
 
 class Store(Protocol):
@@ -100,6 +111,19 @@ class Store(Protocol):
     def set_publish_marks(
         self, publisher: str, marks: Mapping[str, str], removed: Iterable[str] = ()
     ) -> None: ...
+
+    # health (newsdesk check) -------------------------------------------------
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        """What the backend's full consistency check finds wrong (at most `limit`); [] when all holds."""
+
+    def foreign_key_problems(self, limit: int = 20) -> list[str]:
+        """Rows that refer to rows that do not exist (at most `limit`)."""
+
+    def mark_summary(self) -> dict[str, tuple[int, int]]:
+        """publisher → (its marks, those of entries no longer in the archive)."""
+
+    def start_quick_check(self) -> BackgroundCheck:
+        """Start a quick structural check of the archive beside the caller's work."""
 
     # --- search & clusters ---------------------------------------------------------------------
     # Story clusters (newsdesk.cluster). A backend keeps cluster members, their LSH bands and

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreIOError
 from ..models import (
     Article,
     EntryHead,
@@ -23,6 +23,15 @@ from ..models import (
     entry_uid,
 )
 from .common import content_hash, format_time, migrations, parse_time
+from .sqlite_guard import (
+    QuickCheck,
+    connect_uri,
+    create_archive,
+    driver_error,
+    empty_file_error,
+    guard_driver_errors,
+    is_bug,
+)
 
 _ENTRY_COLUMNS = (
     "e.uid, e.feed_key, f.grp, f.site, f.name, e.entry_id, e.title, e.link, e.published, e.updated,"
@@ -42,47 +51,59 @@ _ARTICLE_INSERT = (
 )
 
 
-class SQLiteStore:
-    """The archive in one SQLite file. One instance per process; not shared across threads."""
+# Generous: the search catch-up may write from a second process while posts are published.
+BUSY_TIMEOUT = 60.0
 
-    def __init__(self, path: str | Path) -> None:
+
+@guard_driver_errors  # every public method: driver errors become one-line StoreErrors
+class SQLiteStore:
+    """The archive in one SQLite file. One instance per process; not shared across threads.
+
+    `busy_timeout`: seconds to wait for another process's lock before giving up."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                create_archive(self.path, lambda con: _migrate(con, self.path, self._driver_error))
+            elif self.path.is_file() and self.path.stat().st_size == 0:
+                raise empty_file_error(self.path)
+            # mode=rw: never create a file here (only `create_archive` does, complete).
             # isolation_level=None: we issue BEGIN/COMMIT ourselves so each fetch is one transaction.
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            db = sqlite3.connect(connect_uri(self.path, "rw"), uri=True, isolation_level=None)
+            db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")  # first: the next may wait
+            db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is crash-safe for the application in WAL mode; only a power cut may drop the
             # last commits, and never leaves a half-written one.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            # Generous: the search catch-up may write from a second process while posts are published.
-            self._db.execute("PRAGMA busy_timeout=60000")
-            self._migrate()
-        except (sqlite3.Error, OSError) as e:
-            raise StoreError(f"{self.path}: cannot open database: {e}") from e
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            _migrate(db, self.path, self._driver_error)
+        except sqlite3.Error as e:
+            if db is not None:
+                db.close()
+            if is_bug(e):
+                raise
+            raise self._driver_error(e) from e
+        except StoreError:
+            if db is not None:
+                db.close()
+            raise
+        except OSError as e:
+            raise StoreIOError(f"{self.path}: cannot open database: {e.strerror or e}") from e
+        self._db = db
+
+    def _driver_error(self, e: sqlite3.Error) -> StoreError:
+        return driver_error(e, self.path, busy_timeout=self.busy_timeout)
 
     # lifecycle -------------------------------------------------------------
     def close(self) -> None:
         self._db.close()
 
     def reopen(self) -> SQLiteStore:
-        return SQLiteStore(self.path)
-
-    def _migrate(self) -> None:
-        current = self._db.execute("PRAGMA user_version").fetchone()[0]
-        for number, name, sql in migrations():
-            if number <= current:
-                continue
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                for statement in _split_sql(sql):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={number:d}")
-                self._db.execute("COMMIT")
-            except sqlite3.Error as e:
-                self._db.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: migration {name} failed: {e}") from e
+        return SQLiteStore(self.path, busy_timeout=self.busy_timeout)
 
     # feeds -----------------------------------------------------------------
     def sync_feeds(self, specs: Sequence[FeedSpec]) -> None:
@@ -392,9 +413,34 @@ class SQLiteStore:
                 "DELETE FROM publish_marks WHERE publisher=? AND uid=?", [(publisher, u) for u in removed]
             )
 
+    # health (newsdesk check) -------------------------------------------------
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        rows = self._db.execute(f"PRAGMA integrity_check({int(limit)})").fetchall()
+        # Problems come one per line, under a "*** in database main ***" heading.
+        found = [ln for (text,) in rows for ln in str(text).splitlines() if not ln.startswith("***")]
+        return [] if found == ["ok"] else found[:limit]
+
+    def foreign_key_problems(self, limit: int = 20) -> list[str]:
+        out = []
+        for table, rowid, parent, _ in self._db.execute("PRAGMA foreign_key_check"):
+            out.append(f"{table} row {rowid} refers to a missing row of {parent}")
+            if len(out) == limit:
+                break
+        return out
+
+    def mark_summary(self) -> dict[str, tuple[int, int]]:
+        rows = self._db.execute(
+            "SELECT p.publisher, COUNT(*), SUM(e.uid IS NULL) FROM publish_marks p"
+            " LEFT JOIN entries e ON e.uid=p.uid GROUP BY p.publisher ORDER BY p.publisher"
+        )
+        return {publisher: (int(n), int(gone or 0)) for publisher, n, gone in rows}
+
+    def start_quick_check(self) -> QuickCheck:
+        return QuickCheck(self.path, busy_timeout=self.busy_timeout)
+
     # plumbing ----------------------------------------------------------------
     def _tx(self) -> _Transaction:
-        return _Transaction(self._db, self.path)
+        return _Transaction(self._db, self._driver_error)
 
     # --- search & clusters ---------------------------------------------------------------------
     # Story clusters (newsdesk.cluster, migration 0003). Kept together so the block can move
@@ -602,15 +648,15 @@ class SQLiteStore:
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT, rolled back on any error so nothing is half-written."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, db: sqlite3.Connection, error: Callable[[sqlite3.Error], StoreError]) -> None:
         self._db = db
-        self._path = path
+        self._error = error
 
     def __enter__(self) -> None:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:  # e.g. another writer held the lock past busy_timeout
-            raise StoreError(f"{self._path}: {e}") from e
+            raise self._error(e) from e
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc is None:
@@ -618,11 +664,11 @@ class _Transaction:
                 self._db.execute("COMMIT")
             except sqlite3.Error as e:
                 self._rollback()
-                raise StoreError(f"{self._path}: commit failed: {e}") from e
+                raise self._error(e) from e
         else:
             self._rollback()
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"{self._path}: {exc}") from exc
+            if isinstance(exc, sqlite3.Error) and not is_bug(exc):
+                raise self._error(exc) from exc
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (disk full, I/O error): the original
@@ -672,6 +718,26 @@ def _row_to_entry(r: Any) -> StoredEntry:
             profile=r[31],
         ),
     )
+
+
+def _migrate(db: sqlite3.Connection, path: Path, error: Callable[[sqlite3.Error], StoreError]) -> None:
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, name, sql in migrations():
+        if number <= current:
+            continue
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _split_sql(sql):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={number:d}")
+            db.execute("COMMIT")
+        except sqlite3.Error as e:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back by itself
+                db.execute("ROLLBACK")
+            failed = error(e)
+            if type(failed) is StoreError:  # not a damaged, locked or full archive: say which step
+                failed = StoreError(f"{path}: migration {name} failed: {e}")
+            raise failed from e
 
 
 def _split_sql(script: str) -> list[str]:

@@ -1,0 +1,333 @@
+"""A damaged disk or archive: one clear line naming the file and what to do, never a traceback.
+
+Every store method turns driver errors into the StoreError subclass for their cause (locked,
+damaged, full disk, I/O); a new archive is never left empty by a crash, and an empty file is
+refused; the CLI commands over a damaged archive, a full site folder or a full database disk
+fail with one line each, `run` still printing its summary, and nothing stored is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from damage_helpers import (
+    corrupt_middle,
+    entry_count,
+    error_lines,
+    fill,
+    newsdesk,
+    serve_feeds,
+    small_disk,
+    write_config,
+)
+from newsdesk.cluster import ClusterMember
+from newsdesk.errors import StoreCorruptError, StoreError, StoreIOError, StoreLockedError
+from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.store import SQLiteStore, open_store
+from server import FeedServer
+
+FEED = FeedSpec(group="金融", site="新浪财经", name="国内", url="http://127.0.0.1:9/feed.xml")
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+OK = FetchResult(url=FEED.url or "", status=200, text="", etag='"v1"')
+ENTRY = ParsedEntry(
+    id="e1", title="标题", link="https://news.example.cn/1.html", published=NOW, content="<p>正文</p>"
+)
+UID = entry_uid(FEED.key, ENTRY.id)
+ARTICLE = Article(
+    html="<p>正文</p>",
+    text="正文",
+    summary="正文",
+    char_count=2,
+    images=(),
+    header_image=None,
+    source=None,
+    editor=None,
+    reporters=(),
+    dateline=None,
+    keywords=(),
+    profile="generic",
+)
+MEMBER = ClusterMember(UID, UID, FEED.key, NOW, "first", 1.0, "link", "text", b"sig")
+
+# Every public method of the store, called with valid arguments. A method added to the store
+# fails `test_every_public_method_reports_a_lock` until it is added here.
+CALLS: dict[str, Callable[[SQLiteStore], object]] = {
+    "reopen": lambda s: s.reopen(),
+    "sync_feeds": lambda s: s.sync_feeds([FEED]),
+    "feed_states": lambda s: s.feed_states(),
+    "save_fetch": lambda s: s.save_fetch(FEED, OK, [ENTRY], NOW, articles={ENTRY.id: ARTICLE}),
+    "known_hashes": lambda s: s.known_hashes(FEED.key),
+    "set_article": lambda s: s.set_article(UID, ARTICLE),
+    "iter_uids": lambda s: list(s.iter_uids()),
+    "max_rev": lambda s: s.max_rev(),
+    "changes_since": lambda s: s.changes_since(0),
+    "record_failure": lambda s: s.record_failure(FEED.key, "failed", NOW),
+    "get_entry": lambda s: s.get_entry(UID),
+    "get_entries": lambda s: s.get_entries([UID]),
+    "get_entry_heads": lambda s: s.get_entry_heads([UID]),
+    "list_entries": lambda s: s.list_entries(),
+    "entry_hashes": lambda s: list(s.entry_hashes()),
+    "entry_revs": lambda s: list(s.entry_revs()),
+    "count_entries": lambda s: s.count_entries(),
+    "publish_marks": lambda s: s.publish_marks("hexo:/x"),
+    "set_publish_marks": lambda s: s.set_publish_marks("hexo:/x", {UID: "1"}),
+    "integrity_problems": lambda s: s.integrity_problems(),
+    "foreign_key_problems": lambda s: s.foreign_key_problems(),
+    "mark_summary": lambda s: s.mark_summary(),
+    "cluster_mark": lambda s: s.cluster_mark(),
+    "cluster_lookup": lambda s: s.cluster_lookup(links=["link"], texts=["text"], bands=[1]),
+    "save_clusters": lambda s: s.save_clusters([MEMBER], [(1, UID)], detached=[UID], mark=1),
+    "reset_clusters": lambda s: s.reset_clusters(),
+    "cluster_refs": lambda s: s.cluster_refs([UID]),
+    "list_clusters": lambda s: s.list_clusters(),
+    "get_cluster": lambda s: s.get_cluster(UID),
+    "cluster_member_uids": lambda s: list(s.cluster_member_uids()),
+    "entry_texts": lambda s: s.entry_texts([UID]),
+}
+# Methods that do not read the archive on this connection: closing it, and the quick check,
+# which runs in a process of its own and reports only damage (a lock is not damage).
+NOT_READING = {"close", "start_quick_check"}
+
+
+def public_methods() -> set[str]:
+    return {n for n, f in inspect.getmembers(SQLiteStore, inspect.isfunction) if not n.startswith("_")}
+
+
+def test_every_public_method_is_exercised() -> None:
+    assert public_methods() - NOT_READING == set(CALLS), "add the new store methods to CALLS"
+
+
+def test_every_public_method_reports_a_lock(tmp_path: Path) -> None:
+    """Another connection holds an exclusive lock: each method raises StoreLockedError (one line
+    naming the file), not sqlite3.OperationalError, and works again once the lock is gone."""
+    store = SQLiteStore(tmp_path / "archive.db", busy_timeout=0.05)  # waits 50 ms for a lock
+    # In WAL mode readers never wait for a writer: the lock would only stop the writing methods.
+    # In rollback-journal mode an exclusive lock stops every access, reads included.
+    store._db.execute("PRAGMA journal_mode=DELETE")
+    other = sqlite3.connect(store.path, isolation_level=None)
+    wrong: dict[str, str] = {}
+    try:
+        for call in ("save_fetch", "set_publish_marks", "save_clusters"):  # something to read
+            CALLS[call](store)
+        for method, call in sorted(CALLS.items()):
+            other.execute("BEGIN EXCLUSIVE")
+            try:
+                call(store)
+                wrong[method] = "no error"
+            except StoreLockedError as e:
+                message = str(e)
+                if not (str(store.path) in message and "locked" in message and "\n" not in message):
+                    wrong[method] = message
+                elif not isinstance(e.__cause__, sqlite3.OperationalError):
+                    wrong[method] = f"caused by {e.__cause__!r}"
+            except Exception as e:
+                wrong[method] = repr(e)
+            finally:
+                other.execute("ROLLBACK")
+            call(store)  # the lock gone, the same call succeeds
+    finally:
+        other.close()
+        store.close()
+    assert not wrong
+
+
+def test_empty_database_file_is_refused(tmp_path: Path) -> None:
+    """An empty file where the archive should be is damage from outside (newsdesk never leaves
+    one): refused with one line, not silently made a new, empty archive."""
+    db = tmp_path / "archive.db"
+    db.write_bytes(b"")
+    with pytest.raises(StoreCorruptError, match="empty"):
+        open_store(str(db))
+    config = write_config(tmp_path, [("金融", "测试站", "源", "http://127.0.0.1:9/x.xml")])
+    for args in (("run",), ("check",)):
+        proc = newsdesk(config, *args)
+        [line] = error_lines(proc) if args != ("check",) else [proc.stdout.strip()]
+        assert str(db) in line and "empty" in line, line
+        assert db.stat().st_size == 0  # left as found
+
+
+def test_crash_while_creating_leaves_no_archive(tmp_path: Path) -> None:
+    """A process killed while making a new archive leaves no file at the archive's path (so an
+    empty file there is always outside damage); the next open makes the archive whole."""
+    db = tmp_path / "archive.db"
+    script = textwrap.dedent(
+        f"""
+        import os
+        from newsdesk.store import sqlite as backend
+
+        every = backend.migrations()
+
+        def dying():
+            yield every[0]
+            os._exit(9)  # killed after the first migration
+
+        backend.migrations = dying
+        backend.SQLiteStore({str(db)!r})
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], check=False)
+    assert proc.returncode == 9
+    assert not db.exists()
+    assert list(tmp_path.glob(".archive.db.*.new*"))  # the dead process's temporary archive
+    store = open_store(str(db))
+    try:
+        store.save_fetch(FEED, OK, [ENTRY], NOW)
+        assert store.count_entries() == 1
+    finally:
+        store.close()
+    assert not list(tmp_path.glob(".archive.db.*.new*"))  # removed as the next archive was made
+
+
+def test_driver_errors_are_named(tmp_path: Path) -> None:
+    """Not a database, a folder, damaged pages: each its own StoreError subclass and message."""
+    text = tmp_path / "notes.db"
+    text.write_text("这不是数据库" * 1000, encoding="utf-8")
+    with pytest.raises(StoreCorruptError, match="not a SQLite database"):
+        open_store(str(text))
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    with pytest.raises(StoreIOError, match="cannot open"):
+        open_store(str(folder))
+    db = tmp_path / "archive.db"
+    store = open_store(str(db))
+    store.save_fetch(FEED, OK, [ENTRY], NOW)
+    store.close()
+    with open(db, "r+b") as f:  # the entries table's pages: everything after the schema
+        f.seek(4096)
+        f.write(b"\xff" * (db.stat().st_size - 4096))
+    store = open_store(str(db))
+    try:
+        with pytest.raises(StoreCorruptError) as caught:
+            store.list_entries()
+        assert '".recover"' in str(caught.value) and str(db) in str(caught.value)
+        with pytest.raises(StoreError):
+            list(store.entry_revs())  # a generator: wrapped while iterated
+    finally:
+        store.close()
+
+
+def test_damaged_archive_gives_one_line_everywhere(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Garbage written over the middle of the archive: `run`, `entries list`, `entries show`,
+    `search`, `build` and `check` each fail with one line naming the file (no traceback)."""
+    seed = int(os.environ.get("NEWSDESK_TEST_SEED", random.randrange(2**32)))
+    print(f"seed={seed} (NEWSDESK_TEST_SEED={seed} repeats this test's damage)")
+    feeds = serve_feeds(feed_server, ["甲", "乙"], 15)
+    config = write_config(tmp_path, feeds)
+    assert newsdesk(config, "run").returncode == 0
+    db = tmp_path / "archive.db"
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        uids = [u for (u,) in con.execute("SELECT uid FROM entries")]
+    first, count = corrupt_middle(db, seed)
+    print(f"pages {first}..{first + count - 1} of {db.stat().st_size // 4096} overwritten")
+    damaged_uid = _unreadable_entry(db, uids)
+
+    outputs = {}
+    for args in (
+        ("run",),
+        ("entries", "list", "--limit", "1000"),  # every entry: the damage is somewhere among them
+        ("entries", "show", damaged_uid),
+        ("search", "存款准备金率", "--limit", "1000"),
+        ("build",),
+    ):
+        proc = outputs[args[0]] = newsdesk(config, *args)
+        damage = [line for line in error_lines(proc) if "damaged" in line]
+        assert damage, f"{args}: {proc.stderr}"
+        assert str(db) in damage[0] and "restore a backup" in damage[0]
+    assert "2 feeds, " in outputs["run"].stdout, outputs["run"].stdout  # `run` still sums up
+    checked = newsdesk(config, "check")
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    assert any(line.startswith("problem database: damaged") for line in checked.stdout.splitlines())
+
+
+def _unreadable_entry(db: Path, uids: list[str]) -> str:
+    """An entry whose row or article the damage reached."""
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        for uid in uids:
+            try:
+                con.execute(
+                    "SELECT * FROM entries e LEFT JOIN articles a ON a.uid=e.uid WHERE e.uid=?", (uid,)
+                ).fetchall()
+            except sqlite3.Error:
+                return uid
+    raise AssertionError("the damage reached no entry (see the seed above)")
+
+
+def test_damaged_search_index_is_one_line(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Garbage inside an index file (its footer intact, so it opens): `search` says the index is
+    damaged and how to rebuild it; `reindex` does, and search works again."""
+    feeds = serve_feeds(feed_server, ["甲"], 10)
+    config = write_config(tmp_path, feeds)
+    assert newsdesk(config, "run").returncode == 0
+    index = tmp_path / "archive.db.search"
+    for term in index.glob("*.term"):
+        size = term.stat().st_size
+        with open(term, "r+b") as f:
+            f.seek(size // 4)
+            f.write(random.Random(1).randbytes(size // 2))
+    proc = newsdesk(config, "search", "存款准备金率")
+    [line] = error_lines(proc)
+    assert str(index) in line and "newsdesk reindex" in line, line
+    assert newsdesk(config, "reindex").returncode == 0
+    again = newsdesk(config, "search", "存款准备金率", "--json")
+    assert again.returncode == 0 and "甲标题" in again.stdout, again.stderr
+
+
+def test_full_site_disk(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The site folder on a full disk: `run` stores the entries and writes the posts, the site
+    fails with one line, the summary is printed; once space is freed `build` completes it."""
+    feeds = serve_feeds(feed_server, ["甲", "乙"], 8)
+    config = write_config(tmp_path, feeds, site_dir="small/site", publishers=("hexo", "site"))
+    with small_disk(tmp_path / "small", "8m") as disk:
+        filler = fill(disk)
+        proc = newsdesk(config, "run")
+        assert proc.returncode == 4, proc.stdout + proc.stderr  # a publisher failed
+        [line] = error_lines(proc)
+        assert line.startswith("error: publish site:") and "No space left" in line, line
+        assert "2 feeds, 0 failed; 16 new" in proc.stdout, proc.stdout
+        assert entry_count(tmp_path / "archive.db") == 16
+        assert len(list((tmp_path / "posts").glob("*.md"))) == 16
+        for path in filler:
+            path.unlink()
+        built = newsdesk(config, "build")
+        assert built.returncode == 0, built.stderr
+        assert len(list((disk / "site" / "a").glob("*/*.html"))) == 16
+
+
+def test_full_database_disk(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The archive on a full disk: the feeds that cannot be stored fail with one line saying
+    the disk is full, the summary is printed; once space is freed, a run stores the rest."""
+    feeds = serve_feeds(feed_server, ["甲", "乙", "丙"], 8)
+    config = write_config(tmp_path, feeds, database="small/archive.db")
+    with small_disk(tmp_path / "small", "2m") as disk:
+        assert newsdesk(config, "entries", "list").returncode == 0  # the archive exists
+        filler = fill(disk)
+        for path in filler[:5]:  # room for SQLite's shared-memory file and a feed, not for all
+            path.unlink()
+        proc = newsdesk(config, "run")
+        assert proc.returncode == 3, proc.stdout + proc.stderr  # some feeds failed
+        assert "Traceback" not in proc.stderr, proc.stderr
+        totals = re.search(r"3 feeds, (\d) failed; (\d+) new", proc.stdout)
+        assert totals, proc.stdout
+        failed, stored = int(totals[1]), int(totals[2])
+        assert failed >= 1 and stored == 8 * (3 - failed), proc.stdout
+        assert proc.stderr.count("the disk is full") == failed, proc.stderr  # one log line per feed
+        assert entry_count(disk / "archive.db") == stored
+        for path in filler[5:]:
+            path.unlink()
+        again = newsdesk(config, "run")
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert entry_count(disk / "archive.db") == 24
+        assert len(list((tmp_path / "posts").glob("*.md"))) == 24
