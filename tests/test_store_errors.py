@@ -96,6 +96,8 @@ CALLS: dict[str, Callable[[SQLiteStore], object]] = {
     "get_cluster": lambda s: s.get_cluster(UID),
     "cluster_member_uids": lambda s: list(s.cluster_member_uids()),
     "entry_texts": lambda s: s.entry_texts([UID]),
+    "host_holds": lambda s: s.host_holds(NOW),
+    "hold_host": lambda s: s.hold_host("example.com", NOW, "HTTP 429"),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).
