@@ -134,8 +134,10 @@ _HTML5_VOID = frozenset(["embed", "source", "track", "wbr", "keygen", "bgsound"]
 _RAW = frozenset(["script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"])
 # Containers whose content is dropped: matched with their end tags (they nest).
 _DROPPED = frozenset(
-    ["object", "applet", "svg", "math", "template", "form", "select", "button", "canvas", "video", "audio"]
-    + ["map", "dialog", "frameset", "option", "optgroup"]
+    [
+        *("object", "applet", "svg", "math", "template", "form", "select", "button", "canvas", "video"),
+        *("audio", "map", "dialog", "frameset", "option", "optgroup"),
+    ]
 )
 _FIXUP_TAG = re.compile(
     r"<!--|<(/?)(" + "|".join(sorted(_HTML5_VOID | _RAW | _DROPPED | {"plaintext"})) + r")(?=[\s/>])[^>]*>",
@@ -176,11 +178,11 @@ def browser_like(text: str) -> str:
         elif name in _HTML5_VOID:
             cuts.append((m.end(), m.end(), f"</{name}>"))
         elif name in _RAW:
-            end = _RAW_END[name].search(text, m.end())
-            if end is None:
+            end_tag = _RAW_END[name].search(text, m.end())
+            if end_tag is None:
                 cuts.append((m.end(), m.end(), f"</{name}>"))
             else:
-                pos = end.start()  # the end tag itself is read next
+                pos = end_tag.start()  # the end tag itself is read next
         else:
             stacks.setdefault(name, []).append(len(cuts))
             cuts.append((m.end(), m.end(), f"</{name}>"))  # kept only if no end tag matches it
