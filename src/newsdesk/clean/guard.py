@@ -140,7 +140,8 @@ _DROPPED = frozenset(
     ]
 )
 _FIXUP_TAG = re.compile(
-    r"<!--|<(/?)(" + "|".join(sorted(_HTML5_VOID | _RAW | _DROPPED | {"plaintext"})) + r")(?=[\s/>])[^>]*>",
+    # [^<>]*: a tag never runs past the next "<", so a run of unterminated tags stays linear.
+    r"<!--|<(/?)(" + "|".join(sorted(_HTML5_VOID | _RAW | _DROPPED | {"plaintext"})) + r")(?=[\s/>])[^<>]*>",
     re.I,
 )
 _RAW_END = {name: re.compile(rf"</{name}(?=[\s/>])", re.I) for name in _RAW}
@@ -160,6 +161,10 @@ def browser_like(text: str) -> str:
     marker comments holding HTML are left alone."""
     cuts: list[tuple[int, int, str]] = []  # (start, end, replacement) of text, in order
     stacks: dict[str, list[int]] = {}
+    # Each search's answer is kept: thousands of unclosed tags must not rescan the rest of the
+    # text each (quadratic; found by bench/fuzz.py). Tags come in order, so one answer serves
+    # every later tag until the scan passes it.
+    ends: dict[str, tuple[int, int | None]] = {}  # name → (searched from, first end tag there)
     pos = 0
     while (m := _FIXUP_TAG.search(text, pos)) is not None:
         if m.group(2) is None:  # a comment: skip to its end (an unclosed one runs to the end)
@@ -178,11 +183,11 @@ def browser_like(text: str) -> str:
         elif name in _HTML5_VOID:
             cuts.append((m.end(), m.end(), f"</{name}>"))
         elif name in _RAW:
-            end_tag = _RAW_END[name].search(text, m.end())
-            if end_tag is None:
+            end_at = _next(ends, name, m.end(), _RAW_END[name], text)
+            if end_at is None:
                 cuts.append((m.end(), m.end(), f"</{name}>"))
             else:
-                pos = end_tag.start()  # the end tag itself is read next
+                pos = end_at  # the end tag itself is read next
         else:
             stacks.setdefault(name, []).append(len(cuts))
             cuts.append((m.end(), m.end(), f"</{name}>"))  # kept only if no end tag matches it
@@ -195,8 +200,8 @@ def browser_like(text: str) -> str:
             # Foreign content ends at the first HTML tag a browser breaks out at, not at once
             # (its <circle>, <mi>… outside it would be dropped by the sanitiser, with the text).
             for i in stack:
-                at = _BREAKOUT.search(text, cuts[i][1])
-                where = len(text) if at is None else at.start()
+                at = _next(ends, "", cuts[i][1], _BREAKOUT, text)
+                where = len(text) if at is None else at
                 cuts[i] = (where, where, cuts[i][2])
     out: list[str] = []
     last = 0
@@ -207,6 +212,21 @@ def browser_like(text: str) -> str:
         last = end
     out.append(text[last:])
     return "".join(out)
+
+
+def _next(
+    cache: dict[str, tuple[int, int | None]], key: str, at: int, pattern: re.Pattern[str], text: str
+) -> int | None:
+    """Where ``pattern`` first matches ``text`` from ``at``, reusing the last answer for ``key`` while it
+    still holds (it was searched from at or before ``at`` and found nothing, or a match at or
+    after ``at``)."""
+    known = cache.get(key)
+    if known is not None and known[0] <= at and (known[1] is None or known[1] >= at):
+        return known[1]
+    m = pattern.search(text, at)
+    found = None if m is None else m.start()
+    cache[key] = (at, found)
+    return found
 
 
 def parse(text: str) -> etree._Element:
