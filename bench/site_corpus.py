@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from articles import make_article
 
-from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.models import Article, Cleaned, FeedSpec, FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import open_store
 
 HERE = Path(__file__).resolve().parent
@@ -88,7 +88,7 @@ def article(i: int, seed: int = 0) -> tuple[FeedSpec, ParsedEntry]:
     return feed_spec(group, site, name), entry
 
 
-def _cleaner() -> Callable[[ParsedEntry], Article | str] | None:
+def _cleaner() -> Callable[[ParsedEntry], Article | Cleaned] | None:
     """`newsdesk.clean.clean_article` adapted to what the store takes, or None when not importable."""
     try:
         from newsdesk.clean import clean_article
@@ -96,11 +96,12 @@ def _cleaner() -> Callable[[ParsedEntry], Article | str] | None:
         return None
     names = [f.name for f in dataclasses.fields(Article)]
 
-    def clean(e: ParsedEntry) -> Article | str:
+    def clean(e: ParsedEntry) -> Article | Cleaned:
         try:
             a: Any = clean_article(e.content, url=e.link, title=e.title)
         except Exception as err:  # recorded like the pipeline does, never fatal
-            return f"clean: {err}"
+            empty = Article("", "", "", 0, (), None, None, None, (), None, (), "fallback")
+            return Cleaned(empty, f"clean: {err}")
         # The cleaning stage may return its own Article type; the store wants newsdesk.models.Article.
         return a if isinstance(a, Article) else Article(**{n: getattr(a, n) for n in names})
 

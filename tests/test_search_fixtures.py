@@ -81,5 +81,5 @@ def save(store: Store, docs: list[Doc], *, now: datetime = T0) -> None:
             )
             for d in group
         ]
-        articles: dict[str, Article | str] = {d.id: _article(d) for d in group if d.source}
+        articles: dict[str, Article] = {d.id: _article(d) for d in group if d.source}
         store.save_fetch(spec, FetchResult(url=spec.url or "", status=200), entries, now, articles=articles)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from newsdesk.errors import StoreError
-from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.models import Article, Cleaned, FeedSpec, FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import Store, open_store
 
 FEED = FeedSpec(group="金融", site="新浪财经", name="新浪财经－国內", url="http://127.0.0.1:9/feed.xml")
@@ -194,15 +194,21 @@ ARTICLE = Article(
 
 
 def test_articles_are_stored_beside_raw_entries(store: Store) -> None:
+    fallback = replace(ARTICLE, profile="fallback", source=None)
     store.save_fetch(
-        FEED, OK, [entry(1), entry(2)], NOW, articles={entry(1).id: ARTICLE, entry(2).id: "broken"}
+        FEED,
+        OK,
+        [entry(1), entry(2)],
+        NOW,
+        articles={entry(1).id: ARTICLE, entry(2).id: Cleaned(fallback, "broken")},
     )
     one = store.get_entry(entry_uid(FEED.key, entry(1).id))
     two = store.get_entry(entry_uid(FEED.key, entry(2).id))
     assert one is not None and two is not None
     assert one.article == ARTICLE and one.clean_error is None
     assert one.content == entry(1).content  # the raw HTML stays for a later reclean
-    assert two.article is None and two.clean_error == "broken"
+    # A failed clean keeps both its sanitised fallback and the reason.
+    assert two.article == fallback and two.clean_error == "broken"
     store.set_article(two.uid, ARTICLE, page="<html>page</html>")
     two = store.get_entry(two.uid)
     assert (
@@ -211,9 +217,13 @@ def test_articles_are_stored_beside_raw_entries(store: Store) -> None:
         and two.clean_error is None
         and two.page == "<html>page</html>"
     )
-    store.set_article(two.uid, "cleaner failed")
+    store.set_article(two.uid, Cleaned(fallback, "cleaner failed"))
     two = store.get_entry(two.uid)
-    assert two is not None and two.article is None and two.page == "<html>page</html>"
+    assert two is not None and two.article == fallback and two.clean_error == "cleaner failed"
+    assert two.page == "<html>page</html>"
+    store.set_article(two.uid, Cleaned(ARTICLE))
+    two = store.get_entry(two.uid)
+    assert two is not None and two.article == ARTICLE and two.clean_error is None
 
 
 def test_changes_since_follows_every_write(store: Store) -> None:

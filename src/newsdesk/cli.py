@@ -449,7 +449,10 @@ def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: Jso
         return
     out.print(f"[bold]{escape(e.title)}")
     out.print(f"{e.group} → {e.site} → {e.feed}", markup=False)
-    out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}\n", markup=False)
+    out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}", markup=False)
+    if e.clean_error:
+        out.print(f"clean error: {e.clean_error}", markup=False, highlight=False)
+    out.print("", markup=False)
     out.print(e.content, markup=False, highlight=False)
 
 
@@ -482,7 +485,7 @@ def reclean(
                         counts["skipped"] += 1
                         continue
                     store.set_article(entry.uid, outcome)
-                    counts["cleaned" if not isinstance(outcome, str) else "failed"] += 1
+                    counts["cleaned" if outcome.error is None else "failed"] += 1
                     tick()
     if as_json:
         print_json(counts)

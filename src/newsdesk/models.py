@@ -95,7 +95,17 @@ class Article:
     reporters: tuple[str, ...]  # 记者 names, e.g. ("刘育英",)
     dateline: str | None  # 电头, e.g. 中新社北京12月20日电
     keywords: tuple[str, ...]
-    profile: str  # the profile that cleaned it: "sina", "people", …, "generic"
+    profile: str  # the profile that cleaned it: "sina", "people", …, "generic"; "fallback" (see Cleaned)
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What the cleaning stage made of an entry: always an article to show, and why cleaning
+    failed when it did. A failed clean's article is the sanitiser's output of the whole item
+    (profile "fallback", no metadata), so a failure never leaves only the raw HTML to publish."""
+
+    article: Article
+    error: str | None = None
 
 
 def entry_uid(feed_key: str, entry_id: str) -> str:
@@ -123,7 +133,9 @@ class StoredEntry:
     first_seen: datetime
     last_changed: datetime
     content_hash: str
-    # The cleaned article (None when the feed has clean: false, or cleaning failed).
+    # The cleaned article (None when the feed has clean: false). When cleaning failed it is the
+    # sanitised fallback (profile "fallback") and clean_error says why; entries stored before
+    # fallbacks existed may have clean_error and no article: publishers sanitise their content.
     article: Article | None = None
     clean_error: str | None = None  # why cleaning failed, when it did
     page: str | None = None  # the full article page as fetched (full_text feeds), kept for reclean

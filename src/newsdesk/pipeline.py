@@ -16,13 +16,13 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 
 from . import locks, procs
-from .clean import clean_article
+from .clean import clean_article, fallback_article
 from .config import Config
 from .errors import CleanError, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
 from .holds import Hold
 from .locks import LockBusy
-from .models import Article, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
+from .models import Cleaned, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
 from .parse import parse_feed
 from .publish.base import PublishReport, get_publisher, run_publisher
 from .search import changes_behind, update_index
@@ -141,19 +141,20 @@ AUTO_FULL_TEXT_CHARS = 200
 _TRUNCATED = re.compile(r"(…|\.\.\.|阅读全文|查看全文|点击查看|\[更多\]|未完)\W{0,3}$")
 
 
-def _clean(html: str, url: str | None, title: str) -> Article | str:
-    """The cleaned article, or why cleaning failed (recorded, never raised)."""
+def _clean(html: str, url: str | None, title: str) -> Cleaned:
+    """The cleaned article; when cleaning fails, the sanitised fallback and why (recorded,
+    never raised): a failed clean must never leave the raw HTML to be published."""
     try:
-        return clean_article(html, url=url, title=title)
+        return Cleaned(clean_article(html, url=url, title=title))
     except CleanError as e:
-        return f"clean: {e}"
+        return Cleaned(fallback_article(html, url=url), f"clean: {e}")
 
 
-def clean_entry(entry: ParsedEntry) -> Article | str:
+def clean_entry(entry: ParsedEntry) -> Cleaned:
     return _clean(entry.content, entry.link, entry.title)
 
 
-def reclean_entry(entry: StoredEntry, spec: FeedSpec) -> Article | str | None:
+def reclean_entry(entry: StoredEntry, spec: FeedSpec) -> Cleaned | None:
     """Clean a stored entry again from its raw HTML (the fetched page when there is one).
 
     None when the feed is not cleaned (clean: false)."""
@@ -162,21 +163,21 @@ def reclean_entry(entry: StoredEntry, spec: FeedSpec) -> Article | str | None:
     return _clean(entry.page or entry.content, entry.link, entry.title)
 
 
-def _wants_page(spec: FeedSpec, entry: ParsedEntry, article: Article | str | None) -> bool:
+def _wants_page(spec: FeedSpec, entry: ParsedEntry, cleaned: Cleaned) -> bool:
     if not entry.link or spec.full_text is False:
         return False
     if spec.full_text is True:
         return True
     # auto: the feed carries only a summary or a visibly cut article.
-    text = article.text if isinstance(article, Article) else entry.content
+    text = cleaned.article.text if cleaned.error is None else entry.content
     return len(text) < AUTO_FULL_TEXT_CHARS or bool(_TRUNCATED.search(text.strip()))
 
 
 async def _prepare_articles(
     fetcher: Fetcher, store: Store, spec: FeedSpec, entries: Sequence[ParsedEntry]
-) -> tuple[dict[str, Article | str], dict[str, str]]:
+) -> tuple[dict[str, Cleaned], dict[str, str]]:
     """Clean (and for full-text feeds, fetch the page of) only the entries that are new or changed."""
-    articles: dict[str, Article | str] = {}
+    articles: dict[str, Cleaned] = {}
     pages: dict[str, str] = {}
     if not spec.clean:
         return articles, pages
@@ -194,15 +195,15 @@ async def _prepare_articles(
         except NewsdeskError as err:
             # The feed's own content stays; the reason is kept beside it.
             feed_article = articles[e.id]
-            if isinstance(feed_article, Article):
+            if feed_article.error is None:
                 log.info("%s: full text of %s failed: %s", spec.key, e.link, err)
             else:
-                articles[e.id] = f"{feed_article}; full text: {err}"
+                articles[e.id] = replace(feed_article, error=f"{feed_article.error}; full text: {err}")
             return
         current = articles[e.id]
         # A page whose extraction found less than the feed carried is not an improvement.
-        if article.char_count >= (current.char_count if isinstance(current, Article) else 0):
-            articles[e.id] = article
+        if article.char_count >= (current.article.char_count if current.error is None else 0):
+            articles[e.id] = Cleaned(article)
             pages[e.id] = page.text or ""
 
     await asyncio.gather(*(full_text(e) for e in todo))

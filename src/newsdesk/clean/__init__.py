@@ -40,7 +40,10 @@ from newsdesk.clean.tree import drop_keep_tail
 from newsdesk.errors import CleanError
 from newsdesk.models import Article
 
-__all__ = ["Article", "CleanError", "clean_article", "extract_page"]
+__all__ = ["FALLBACK", "Article", "CleanError", "clean_article", "extract_page", "fallback_article"]
+
+# The profile name of what ``fallback_article`` makes.
+FALLBACK = "fallback"
 
 _WS_ONLY = re.compile(r"\s+")
 
@@ -58,7 +61,7 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
     text = guard.check_input(html)
     prof = profile_for(url, text)
     if not text.strip():
-        return _empty(prof)
+        return _empty(prof.name)
     found = md.Found()
     _comment_metadata(text, prof, found)
     root = guard.parse(text)
@@ -74,7 +77,7 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
     else:
         container = root.find("body")
         if container is None:
-            return _empty(prof)
+            return _empty(prof.name)
     # Comment keywords (tickers) after the page's own keywords.
     if prof.comment_keywords is not None:
         m = prof.comment_keywords.search(text)
@@ -108,8 +111,46 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
     )
 
 
-def _empty(prof: Profile) -> Article:
-    return Article("", "", "", 0, (), None, None, None, (), None, (), prof.name)
+def _empty(profile: str) -> Article:
+    return Article("", "", "", 0, (), None, None, None, (), None, (), profile)
+
+
+def fallback_article(html: str, *, url: str | None) -> Article:
+    """What to show of an item ``clean_article`` refused: the sanitiser's output of the whole
+    item (no profile rules, no boilerplate or metadata lines read, no body location), one block
+    per line like a cleaned article, with its text and summary. Never raises: an input the
+    guard refuses (binary, too large or deep) gives an empty article. Profile "fallback".
+    """
+    try:
+        text = guard.check_input(html) if isinstance(html, str) else ""
+        if not text.strip():
+            return _empty(FALLBACK)
+        root = guard.parse(text)
+    except CleanError:
+        return _empty(FALLBACK)
+    # The whole document, head included (its title and scripts are dropped by normalise).
+    container = root.find("body")
+    if container is None:
+        container = root
+    sanitise.normalise(container, url, None)
+    blocks.paragraphise(container)
+    lines = blocks.collect_lines(container, lambda _el, line, _index: line)
+    images = tuple(dict.fromkeys(img.get("src", "") for img in container.iter("img") if img.get("src")))
+    body_text = "\n".join(lines)
+    return Article(
+        html=sanitise.serialise(container),
+        text=body_text,
+        summary=md.make_summary(lines),
+        char_count=len(_WS_ONLY.sub("", body_text.replace("\u3000", ""))),
+        images=images,
+        header_image=images[0] if images else None,
+        source=None,
+        editor=None,
+        reporters=(),
+        dateline=None,
+        keywords=(),
+        profile=FALLBACK,
+    )
 
 
 def _comment_metadata(text: str, prof: Profile, found: md.Found) -> None:

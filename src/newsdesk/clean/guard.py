@@ -125,9 +125,114 @@ def text_of(el: etree._Element) -> str:
     return str(_STRING(el))
 
 
+# Where libxml2's HTML parser and a browser's (HTML5) disagree in ways that lose an article's
+# text: elements void in HTML5 that libxml2 keeps open (swallowing what follows, which is then
+# dropped with them); elements whose content the cleaner drops or that hold raw text, left
+# unclosed (a browser would show the rest: libxml2 puts it inside them); <plaintext>.
+_HTML5_VOID = frozenset(["embed", "source", "track", "wbr", "keygen", "bgsound"])
+# Raw text (and RCDATA) elements: their content runs to their first end tag, tags in it are text.
+_RAW = frozenset(["script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"])
+# Containers whose content is dropped: matched with their end tags (they nest).
+_DROPPED = frozenset(
+    [
+        *("object", "applet", "svg", "math", "template", "form", "select", "button", "canvas", "video"),
+        *("audio", "map", "dialog", "frameset", "option", "optgroup"),
+    ]
+)
+_FIXUP_TAG = re.compile(
+    # [^<>]*: a tag never runs past the next "<", so a run of unterminated tags stays linear.
+    r"<!--|<(/?)(" + "|".join(sorted(_HTML5_VOID | _RAW | _DROPPED | {"plaintext"})) + r")(?=[\s/>])[^<>]*>",
+    re.I,
+)
+_RAW_END = {name: re.compile(rf"</{name}(?=[\s/>])", re.I) for name in _RAW}
+# HTML tags that end SVG/MathML content in a browser (the HTML5 "breakout" start tags).
+_BREAKOUT = re.compile(
+    r"<(?:b|big|blockquote|body|br|center|code|dd|div|dl|dt|em|embed|h[1-6]|head|hr|i|img|li|listing|menu"
+    r"|meta|nobr|ol|p|pre|ruby|s|small|span|strong|strike|sub|sup|table|tt|u|ul|var)(?=[\s/>])",
+    re.I,
+)
+
+
+def browser_like(text: str) -> str:
+    """``text`` rewritten so that libxml2 keeps what a browser shows after the elements above:
+    an HTML5 void element gets its end tag; an unclosed raw-text or dropped element is closed
+    right after its start tag (it is empty, not the rest of the document); ``<plaintext>``
+    tags go (what follows is parsed as HTML). One linear scan; comments are skipped, so Sina's
+    marker comments holding HTML are left alone."""
+    cuts: list[tuple[int, int, str]] = []  # (start, end, replacement) of text, in order
+    stacks: dict[str, list[int]] = {}
+    # Each search's answer is kept: thousands of unclosed tags must not rescan the rest of the
+    # text each (quadratic; found by bench/fuzz.py). Tags come in order, so one answer serves
+    # every later tag until the scan passes it.
+    ends: dict[str, tuple[int, int | None]] = {}  # name → (searched from, first end tag there)
+    pos = 0
+    while (m := _FIXUP_TAG.search(text, pos)) is not None:
+        if m.group(2) is None:  # a comment: skip to its end (an unclosed one runs to the end)
+            close = text.find("-->", m.end())
+            if close < 0:
+                break
+            pos = close + 3
+            continue
+        name = m.group(2).lower()
+        pos = m.end()
+        if name == "plaintext":
+            cuts.append((m.start(), m.end(), ""))
+        elif m.group(1):  # an end tag
+            if stacks.get(name):
+                stacks[name].pop()
+        elif name in _HTML5_VOID:
+            cuts.append((m.end(), m.end(), f"</{name}>"))
+        elif name in _RAW:
+            end_at = _next(ends, name, m.end(), _RAW_END[name], text)
+            if end_at is None:
+                cuts.append((m.end(), m.end(), f"</{name}>"))
+            else:
+                pos = end_at  # the end tag itself is read next
+        else:
+            stacks.setdefault(name, []).append(len(cuts))
+            cuts.append((m.end(), m.end(), f"</{name}>"))  # kept only if no end tag matches it
+    if not cuts:
+        return text
+    matched = {i for i, (_s, _e, rep) in enumerate(cuts) if rep and rep[2:-1] in _DROPPED}
+    for name, stack in stacks.items():
+        matched.difference_update(stack)  # left on a stack: unclosed, so the end tag is inserted
+        if name in ("svg", "math"):
+            # Foreign content ends at the first HTML tag a browser breaks out at, not at once
+            # (its <circle>, <mi>… outside it would be dropped by the sanitiser, with the text).
+            for i in stack:
+                at = _next(ends, "", cuts[i][1], _BREAKOUT, text)
+                where = len(text) if at is None else at
+                cuts[i] = (where, where, cuts[i][2])
+    out: list[str] = []
+    last = 0
+    for i, (start, end, rep) in sorted(enumerate(cuts), key=lambda c: c[1][0]):
+        if i in matched:
+            continue
+        out += (text[last:start], rep)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _next(
+    cache: dict[str, tuple[int, int | None]], key: str, at: int, pattern: re.Pattern[str], text: str
+) -> int | None:
+    """Where ``pattern`` first matches ``text`` from ``at``, reusing the last answer for ``key`` while it
+    still holds (it was searched from at or before ``at`` and found nothing, or a match at or
+    after ``at``)."""
+    known = cache.get(key)
+    if known is not None and known[0] <= at and (known[1] is None or known[1] >= at):
+        return known[1]
+    m = pattern.search(text, at)
+    found = None if m is None else m.start()
+    cache[key] = (at, found)
+    return found
+
+
 def parse(text: str) -> etree._Element:
     """Parse to an ``<html>`` root. Too-deep nesting (libxml2 stops at depth 256 and drops the
     rest) is retried once on a flattened copy that keeps only paragraph-level tags."""
+    text = browser_like(text)
     root = _parse_once(text)
     if _limit_hit(_DEPTH_ERROR):
         root = _parse_once(_KEEP_TAGS.sub(" ", text))

@@ -192,7 +192,7 @@ def _tiny(img: etree._Element) -> bool:
 
 def normalise(container: etree._Element, base: str | None, image_block: re.Pattern[str] | None) -> None:
     """One walk: drop script-like elements and comments, absolutise links and images,
-    drop non-content images, h1 → h2, unwrap layout tables."""
+    drop non-content images, h1 → h2, xmp → p, unwrap layout tables."""
     # Bulk removals in C: comments and script-like elements (their tails stay), and the
     # inline wrappers nh3 would unwrap anyway (font/span soup), which shrinks the tree that
     # every later pass walks.
@@ -203,7 +203,7 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
     layout_tables = []
     # Only the elements this pass acts on: lxml filters by tag in C, so the paragraphs that
     # make up most of a body never reach Python.
-    for el in list(container.iter("a", "img", "h1", "table")):
+    for el in list(container.iter("a", "img", "h1", "table", "xmp")):
         tag = el.tag
         if tag == "a":
             href = _absolute(el.get("href"), base)
@@ -224,6 +224,8 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
                     el.set("alt", alt)
         elif tag == "h1":
             el.tag = "h2"
+        elif tag == "xmp":
+            el.tag = "p"  # its text is the markup as written, which a browser shows literally
         elif tag == "table" and _is_layout_table(el):
             layout_tables.append(el)
     # A table whose cells hold paragraphs is page layout, not data: keep only its content.

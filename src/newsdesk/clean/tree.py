@@ -47,6 +47,8 @@ CONTENT_DROP = frozenset(
         "script",
         "style",
         "noscript",
+        "noembed",  # shown by no browser that has <embed>, nor <frame> for noframes
+        "noframes",
         "iframe",
         "frame",
         "frameset",

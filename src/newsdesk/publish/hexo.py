@@ -20,7 +20,8 @@ from .base import Progress, PublishReport, register
 from .hexo_format import post_filename, render_post, write_atomic
 
 # Bump when the output format changes, so every post is rewritten once.
-FORMAT_VERSION = "1"
+# 2: entries whose cleaning failed show the sanitised fallback, never the raw HTML.
+FORMAT_VERSION = "2"
 _BATCH = 500
 _WRITERS = 4
 LOCK_NAME = ".newsdesk-publish.lock"  # hidden: Hexo skips it (see `locks`)

@@ -132,8 +132,9 @@ def render_post(
 ) -> str:
     """The whole Hexo post for ``entry``: front matter, a blank line, then the body unmodified.
 
-    ``body`` defaults to the cleaned article's HTML when the entry has one, else the entry's raw
-    content. ``headimg``/``thumbnail`` are the cleaned article's header image (the cleaner never
+    ``body`` defaults to the cleaned article's HTML when the entry has one (after a failed clean,
+    the sanitised fallback), else the entry's raw content (feeds with ``clean: false``).
+    ``headimg``/``thumbnail`` are the cleaned article's header image (the cleaner never
     picks QR codes, logos or pixels) or, without cleaning, the body's first image; else
     ``default_image``; else left out. ``disableNunjucks: true`` is added (last) only when the
     body contains Nunjucks syntax, so ordinary posts keep the reference's exact keys.
@@ -144,6 +145,13 @@ def render_post(
     article = entry.article
     if body is None:
         body = article.html if article is not None else entry.content
+        if article is None and entry.clean_error is not None:
+            # Cleaning failed before failed cleans kept a sanitised fallback: never publish the
+            # raw HTML of such an entry (only `clean: false` posts are the feed's HTML as is).
+            from ..clean import fallback_article
+
+            article = fallback_article(entry.content, url=entry.link)
+            body = article.html
     html = body
     found = article.header_image if article is not None else first_image(html)
     image = found or default_image or None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..errors import StoreError
 from ..models import (
     Article,
+    Cleaned,
     EntryHead,
     FeedSpec,
     FeedState,
@@ -55,17 +56,18 @@ class Store(Protocol):
         *,
         feed_title: str | None = None,
         warning: str | None = None,
-        articles: Mapping[str, Article | str] | None = None,
+        articles: Mapping[str, Article | Cleaned] | None = None,
         pages: Mapping[str, str] | None = None,
     ) -> UpsertCounts:
-        """Store a successful fetch: entries, their cleaned articles (or why cleaning failed,
-        keyed by entry id) and the feed's fetch state, in one transaction."""
+        """Store a successful fetch: entries, their cleaned articles keyed by entry id (an
+        Article, or a Cleaned that also says why cleaning failed: both are kept) and the feed's
+        fetch state, in one transaction. An entry without one (clean: false) has no article."""
 
     def known_hashes(self, feed_key: str) -> dict[str, str]:
         """entry id → content hash of a feed's stored entries (to clean only what changed)."""
 
-    def set_article(self, uid: str, article: Article | str, *, page: str | None = None) -> None:
-        """Replace an entry's cleaned article (or record why cleaning failed)."""
+    def set_article(self, uid: str, article: Article | Cleaned, *, page: str | None = None) -> None:
+        """Replace an entry's cleaned article (and its clean error: a Cleaned's, else none)."""
 
     def iter_uids(self, *, feed_key: str | None = None) -> Iterator[str]: ...
 

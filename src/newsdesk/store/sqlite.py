@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import StoreError, StoreIOError
 from ..models import (
     Article,
+    Cleaned,
     EntryHead,
     FeedSpec,
     FeedState,
@@ -150,7 +151,7 @@ class SQLiteStore:
         *,
         feed_title: str | None = None,
         warning: str | None = None,
-        articles: Mapping[str, Article | str] | None = None,
+        articles: Mapping[str, Article | Cleaned] | None = None,
         pages: Mapping[str, str] | None = None,
     ) -> UpsertCounts:
         stamp = format_time(now)
@@ -186,7 +187,7 @@ class SQLiteStore:
                     stamp,
                     h,
                     rev,
-                    outcome if isinstance(outcome, str) else None,
+                    outcome.error if isinstance(outcome, Cleaned) else None,
                     pages.get(e.id),
                 )
                 if old is None:
@@ -229,12 +230,12 @@ class SQLiteStore:
             self._db.execute("SELECT entry_id, content_hash FROM entries WHERE feed_key=?", (feed_key,))
         )
 
-    def set_article(self, uid: str, article: Article | str, *, page: str | None = None) -> None:
+    def set_article(self, uid: str, article: Article | Cleaned, *, page: str | None = None) -> None:
         with self._tx():
             rev = self._max_rev() + 1
             self._db.execute(
                 "UPDATE entries SET rev=?, clean_error=?, page=COALESCE(?, page) WHERE uid=?",
-                (rev, article if isinstance(article, str) else None, page, uid),
+                (rev, article.error if isinstance(article, Cleaned) else None, page, uid),
             )
             self._write_article(uid, article)
 
@@ -266,9 +267,9 @@ class SQLiteStore:
         ).fetchone()
         return int(row[0] or 0)
 
-    def _write_article(self, uid: str, outcome: Article | str | None) -> None:
-        if isinstance(outcome, Article):
-            a = outcome
+    def _write_article(self, uid: str, outcome: Article | Cleaned | None) -> None:
+        if outcome is not None:
+            a = outcome.article if isinstance(outcome, Cleaned) else outcome
             self._db.execute(
                 _ARTICLE_INSERT,
                 (
@@ -288,7 +289,7 @@ class SQLiteStore:
                 ),
             )
         else:
-            # No article (clean: false) or a failed clean: a stale article must not linger.
+            # No article (clean: false): a stale article must not linger.
             self._db.execute("DELETE FROM articles WHERE uid=?", (uid,))
 
     def record_failure(self, key: str, error: str, now: datetime) -> None:
