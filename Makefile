@@ -22,12 +22,16 @@ test: $(STAMP) test-deps
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-# The browser tests drive Debian's Chromium (never a downloaded browser); the Hexo test
-# installs Hexo from npm itself (pinned by tests/hexo/package-lock.json).
+# The browser tests drive Debian's Chromium (never a downloaded browser), with a CJK font so
+# that their screenshots show Chinese rather than boxes; the Hexo test installs Hexo from npm
+# itself (pinned by tests/hexo/package-lock.json).
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' || { \
+		echo "installing Debian's fonts-noto-cjk for the browser screenshots"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	@command -v npm >/dev/null 2>&1 || { echo "npm (Node.js 20) is needed for the Hexo test"; exit 1; }
 
 lint: $(STAMP)
@@ -46,4 +50,4 @@ bench: $(STAMP) .venv-bench/.installed
 	touch .venv-bench/.installed
 
 clean:
-	rm -rf $(VENV) demo/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo/out test-output .pytest_cache .mypy_cache .ruff_cache
