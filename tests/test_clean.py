@@ -523,3 +523,15 @@ def test_cleaning_speed(capsys: pytest.CaptureFixture[str]) -> None:
     # load of 4 on 2 cores). This bound only catches a pathological slowdown (a cleaner gone
     # quadratic), which no amount of load explains.
     assert best >= 250
+
+
+def test_image_captions_carry_no_markup() -> None:
+    # Hexo's default theme turns alt into HTML ('<span class="caption">' + alt + '</span>').
+    html = (
+        "<p>第一段正文，讲述央行的新政策与市场的反应，文字足够长以被识别为正文内容。</p>"
+        '<p><img src="https://img.example.cn/a.jpg" alt="&lt;img src=x onerror=alert(1)&gt;图注"></p>'
+        "<p>第二段正文，继续介绍相关部门的解读和专家的观点，内容同样足够长。</p>"
+    )
+    art = clean_article(html, url="https://news.example.cn/a.html", title="标题")
+    assert 'alt="＜img src=x onerror=alert(1)＞图注"' in art.html
+    assert "<img src=x" not in art.html and "&lt;img" not in art.html

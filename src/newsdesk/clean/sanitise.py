@@ -22,6 +22,16 @@ from newsdesk.clean.selectors import Matcher
 from newsdesk.clean.tree import ALLOWED_TAGS, CONTENT_DROP, UNWRAP_INLINE, drop_keep_tail, has, unwrap
 
 _CONTENT_DROP_TAGS = tuple(sorted(CONTENT_DROP))
+_ANGLES = str.maketrans({"<": "＜", ">": "＞"})
+
+
+def _attribute_value(tag: str, attribute: str, value: str) -> str:
+    """Image captions without markup: themes build HTML from ``alt`` (Hexo's default theme
+    writes ``'<span class="caption">' + alt + '</span>'``), so a ``<`` there would become a tag.
+    Full-width angle brackets read the same to a Chinese reader."""
+    return value.translate(_ANGLES) if attribute == "alt" else value
+
+
 _CLEANER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags=set(CONTENT_DROP),
@@ -37,6 +47,7 @@ _CLEANER = nh3.Cleaner(
     link_rel="noopener noreferrer",
     set_tag_attribute_values={"img": {"referrerpolicy": "no-referrer"}},
     strip_comments=True,
+    attribute_filter=_attribute_value,
 )
 
 _LAZY_ATTRS = (
