@@ -358,3 +358,24 @@ def test_every_started_process_dies_with_its_parent(tmp_path: Path, method: str)
         assert children
         parent.kill()
     _poll("the children to end", lambda: not any(_alive(c) for c in children))
+
+
+def test_sigterm_stops_a_run_and_its_index_process(
+    tmp_path: Path, feed_server: FeedServer, procs_cleanup: list[subprocess.Popen[str]]
+) -> None:
+    """1,200 changes behind the search index: the run starts its index process (spawned) at
+    once. SIGTERM to the run alone stops both: no orphan, no leaked semaphore, no EOFError."""
+    _seed(tmp_path, 1200)
+    feed_server.route("/slow.xml", _rss("w", 2), delay=120)
+    config = _config(tmp_path, [("金融", "站", "慢", feed_server.url("/slow.xml"))], publishers="[hexo, site]")
+    run = _popen(config, "run")
+    procs_cleanup.append(run)
+    _poll("the run's request", lambda: feed_server.hits("/slow.xml"))
+    children = _poll("the index process", lambda: _children(run.pid))
+    assert isinstance(children, list)
+    run.send_signal(signal.SIGTERM)
+    code, out, err = _finish(run)
+    assert code == 143, err
+    assert "Traceback" not in err and "EOFError" not in err and "leaked" not in err, err
+    assert "0 feeds before the stop" in out and "stopped by SIGTERM" in err
+    _poll("the index process to end", lambda: not any(_alive(c) for c in children))
