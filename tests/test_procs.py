@@ -64,7 +64,9 @@ def _seed(tmp: Path, n: int) -> None:
             title=f"第{i}篇：千兆光网建设稳步推进",
             link=f"https://news.example.cn/s{i}.html",
             published=t0 + timedelta(minutes=i),
-            content="".join(f"<p>第{i}篇第{k}段：工信部部署重点任务，推进千兆光网建设。</p>" for k in range(3)),
+            content="".join(
+                f"<p>第{i}篇第{k}段：工信部部署重点任务，推进千兆光网建设。</p>" for k in range(3)
+            ),
         )
         for i in range(n)
     ]
@@ -156,7 +158,10 @@ def test_a_second_run_waits_then_names_the_holder_and_exits_5(
     feed_server.route("/slow.xml", _rss("w", 2), delay=120)  # holds the first run in its fetch
     config = _config(
         tmp_path,
-        [("金融", "站", "快", feed_server.url("/fast.xml")), ("金融", "站", "慢", feed_server.url("/slow.xml"))],
+        [
+            ("金融", "站", "快", feed_server.url("/fast.xml")),
+            ("金融", "站", "慢", feed_server.url("/slow.xml")),
+        ],
     )
     first = _popen(config, "run")
     procs_cleanup.append(first)
@@ -367,7 +372,9 @@ def test_sigterm_stops_a_run_and_its_index_process(
     once. SIGTERM to the run alone stops both: no orphan, no leaked semaphore, no EOFError."""
     _seed(tmp_path, 1200)
     feed_server.route("/slow.xml", _rss("w", 2), delay=120)
-    config = _config(tmp_path, [("金融", "站", "慢", feed_server.url("/slow.xml"))], publishers="[hexo, site]")
+    config = _config(
+        tmp_path, [("金融", "站", "慢", feed_server.url("/slow.xml"))], publishers="[hexo, site]"
+    )
     run = _popen(config, "run")
     procs_cleanup.append(run)
     _poll("the run's request", lambda: feed_server.hits("/slow.xml"))

@@ -340,7 +340,6 @@ class _IndexProcess:
         else:
             report.publish_errors.append(f"search index: {outcome}")
 
-
     def stop(self) -> None:
         """End the process now (SIGTERM) and wait for it."""
         self._process.terminate()
