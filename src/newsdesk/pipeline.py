@@ -293,8 +293,8 @@ def run(
                 follower = None
             raise
         finally:
-            # A failed publisher: the indexing process is told that fetching is over and
-            # waited for, never orphaned.
+            # Hexo posts were written beside the indexing process: it is told that fetching
+            # is over and waited for (the fetch lock is held until it ends).
             if follower is not None:
                 follower.finish(report)
     return report
