@@ -386,3 +386,44 @@ def test_sigterm_stops_a_run_and_its_index_process(
     assert "Traceback" not in err and "EOFError" not in err and "leaked" not in err, err
     assert "0 feeds before the stop" in out and "stopped by SIGTERM" in err
     _poll("the index process to end", lambda: not any(_alive(c) for c in children))
+
+
+def test_the_atomic_writer_leaves_the_old_file_or_the_new_one_and_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "page.html"
+    target.write_bytes(b"old")
+    atomic.write_bytes(target, b"new", sync=True)
+    assert target.read_bytes() == b"new"
+
+    class Boom(BaseException):  # as a signal's exception would, in the middle of a write
+        pass
+
+    with pytest.raises(Boom), atomic.replacing(target) as f:
+        f.write(b"half")
+        raise Boom
+    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+    with pytest.raises(IsADirectoryError):
+        atomic.write_bytes(tmp_path, b"x")  # the rename fails: its temporary file goes too
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+    # What the sweep takes: this naming (and the older Hexo one) only, at any depth asked.
+    names = [".a.md.123.tmp", ".a.md.0a1b2c3d.tmp", "a.md.123.tmp", ".a.tmp", ".a.md.xyz.tmp", "b.html"]
+    for name in names:
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        (tmp_path / "sub" / name).write_bytes(b"")
+    assert atomic.sweep_temp(tmp_path) == 0
+    assert atomic.sweep_temp(tmp_path, recursive=True) == 2
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == sorted(names[2:])
+
+
+def test_a_lock_waits_until_its_deadline_then_names_its_holder(tmp_path: Path) -> None:
+    lock = tmp_path / "x.lock"
+    with locks.hold(lock, "first"):
+        info = locks.holder(lock)
+        assert info is not None and info["pid"] == os.getpid() and "since" in info
+        with pytest.raises(locks.LockBusy) as busy, locks.waiting(0.3), locks.hold(lock, "publishing to x"):
+            pass
+        message = str(busy.value)
+        assert message.startswith("publishing to x: pid") and f"pid {os.getpid()}" in message
+        assert "\n" not in message and busy.value.exit_code == 5
+    assert locks.holder(lock) is None  # emptied when let go
+    with locks.waiting(0), locks.hold(lock, "again"):
+        pass
