@@ -6,6 +6,7 @@ Through the real CLI (`python -m newsdesk`) in real processes, signalled and kil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -142,13 +143,14 @@ def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 @pytest.fixture
 def procs_cleanup() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test started: killed (with their groups) if the test fails half way."""
+    """Processes a test started: killed with their process groups (any worker they left, should
+    a test fail) at the end."""
     started: list[subprocess.Popen[str]] = []
     yield started
     for p in started:
-        if p.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+        p.wait()
 
 
 def test_a_second_run_waits_then_names_the_holder_and_exits_5(
