@@ -6,6 +6,7 @@ Through the real CLI (`python -m newsdesk`) in real processes, signalled and kil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -64,7 +65,9 @@ def _seed(tmp: Path, n: int) -> None:
             title=f"第{i}篇：千兆光网建设稳步推进",
             link=f"https://news.example.cn/s{i}.html",
             published=t0 + timedelta(minutes=i),
-            content="".join(f"<p>第{i}篇第{k}段：工信部部署重点任务，推进千兆光网建设。</p>" for k in range(3)),
+            content="".join(
+                f"<p>第{i}篇第{k}段：工信部部署重点任务，推进千兆光网建设。</p>" for k in range(3)
+            ),
         )
         for i in range(n)
     ]
@@ -140,13 +143,14 @@ def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 @pytest.fixture
 def procs_cleanup() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test started: killed (with their groups) if the test fails half way."""
+    """Processes a test started: killed with their process groups (any worker they left, should
+    a test fail) at the end."""
     started: list[subprocess.Popen[str]] = []
     yield started
     for p in started:
-        if p.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+        p.wait()
 
 
 def test_a_second_run_waits_then_names_the_holder_and_exits_5(
@@ -156,7 +160,10 @@ def test_a_second_run_waits_then_names_the_holder_and_exits_5(
     feed_server.route("/slow.xml", _rss("w", 2), delay=120)  # holds the first run in its fetch
     config = _config(
         tmp_path,
-        [("金融", "站", "快", feed_server.url("/fast.xml")), ("金融", "站", "慢", feed_server.url("/slow.xml"))],
+        [
+            ("金融", "站", "快", feed_server.url("/fast.xml")),
+            ("金融", "站", "慢", feed_server.url("/slow.xml")),
+        ],
     )
     first = _popen(config, "run")
     procs_cleanup.append(first)
@@ -358,3 +365,67 @@ def test_every_started_process_dies_with_its_parent(tmp_path: Path, method: str)
         assert children
         parent.kill()
     _poll("the children to end", lambda: not any(_alive(c) for c in children))
+
+
+def test_sigterm_stops_a_run_and_its_index_process(
+    tmp_path: Path, feed_server: FeedServer, procs_cleanup: list[subprocess.Popen[str]]
+) -> None:
+    """1,200 changes behind the search index: the run starts its index process (spawned) at
+    once. SIGTERM to the run alone stops both: no orphan, no leaked semaphore, no EOFError."""
+    _seed(tmp_path, 1200)
+    feed_server.route("/slow.xml", _rss("w", 2), delay=120)
+    config = _config(
+        tmp_path, [("金融", "站", "慢", feed_server.url("/slow.xml"))], publishers="[hexo, site]"
+    )
+    run = _popen(config, "run")
+    procs_cleanup.append(run)
+    _poll("the run's request", lambda: feed_server.hits("/slow.xml"))
+    children = _poll("the index process", lambda: _children(run.pid))
+    assert isinstance(children, list)
+    run.send_signal(signal.SIGTERM)
+    code, out, err = _finish(run)
+    assert code == 143, err
+    assert "Traceback" not in err and "EOFError" not in err and "leaked" not in err, err
+    assert "0 feeds before the stop" in out and "stopped by SIGTERM" in err
+    _poll("the index process to end", lambda: not any(_alive(c) for c in children))
+
+
+def test_the_atomic_writer_leaves_the_old_file_or_the_new_one_and_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "page.html"
+    target.write_bytes(b"old")
+    atomic.write_bytes(target, b"new", sync=True)
+    assert target.read_bytes() == b"new"
+
+    class Boom(BaseException):  # as a signal's exception would, in the middle of a write
+        pass
+
+    with pytest.raises(Boom), atomic.replacing(target) as f:
+        f.write(b"half")
+        raise Boom
+    assert target.read_bytes() == b"new" and sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+    with pytest.raises(IsADirectoryError):
+        atomic.write_bytes(tmp_path, b"x")  # the rename fails: its temporary file goes too
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.html"]
+    # What the sweep takes: this naming (and the older Hexo one) only, at any depth asked.
+    names = [".a.md.123.tmp", ".a.md.0a1b2c3d.tmp", "a.md.123.tmp", ".a.tmp", ".a.md.xyz.tmp", "b.html"]
+    for name in names:
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        (tmp_path / "sub" / name).write_bytes(b"")
+    assert atomic.sweep_temp(tmp_path) == 0
+    assert atomic.sweep_temp(tmp_path, recursive=True) == 2
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == sorted(names[2:])
+
+
+def test_a_lock_waits_until_its_deadline_then_names_its_holder(tmp_path: Path) -> None:
+    lock = tmp_path / "x.lock"
+    with locks.hold(lock, "first"):
+        info = locks.holder(lock)
+        assert info is not None and info["pid"] == os.getpid() and "since" in info
+        with pytest.raises(locks.LockBusy) as busy, locks.waiting(0.3), locks.hold(lock, "publishing to x"):
+            pass
+        message = str(busy.value)
+        assert message.startswith("publishing to x: pid") and f"pid {os.getpid()}" in message
+        assert "\n" not in message and busy.value.exit_code == 5
+    assert locks.holder(lock) is None  # emptied when let go
+    with locks.waiting(0), locks.hold(lock, "again"):
+        pass

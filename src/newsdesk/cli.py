@@ -477,16 +477,20 @@ def reclean(
     fetch_lock = locks.hold(locks.fetch_lock_path(config.database_url), "recleaning")
     with locks.waiting(wait), fetch_lock, open_archive(config) as store:
         uids = [u for key in specs for u in store.iter_uids(feed_key=key)]
-        with _progress("清洗 recleaning", len(uids)) as tick:
-            for start in range(0, len(uids), 200):
-                for entry in store.get_entries(uids[start : start + 200]):
-                    outcome = pipeline.reclean_entry(entry, specs[entry.feed_key])
-                    if outcome is None:
-                        counts["skipped"] += 1
-                        continue
-                    store.set_article(entry.uid, outcome)
-                    counts["cleaned" if outcome.error is None else "failed"] += 1
-                    tick()
+        try:
+            with _progress("清洗 recleaning", len(uids)) as tick:
+                for start in range(0, len(uids), 200):
+                    for entry in store.get_entries(uids[start : start + 200]):
+                        outcome = pipeline.reclean_entry(entry, specs[entry.feed_key])
+                        if outcome is None:
+                            counts["skipped"] += 1
+                            continue
+                        store.set_article(entry.uid, outcome)
+                        counts["cleaned" if outcome.error is None else "failed"] += 1
+                        tick()
+        except procs.Stopped as e:
+            e.add_note(f"reclean: {counts['cleaned']} cleaned, {counts['failed']} failed, then stopped")
+            raise
     if as_json:
         print_json(counts)
     else:
@@ -580,8 +584,7 @@ def main() -> None:
         for note in getattr(e, "__notes__", ()):
             err.print(note, markup=False, highlight=False)
         err.print(
-            f"stopped by {e.signame}: what was stored and written so far stays; the next run continues",
-            highlight=False,
+            f"stopped by {e.signame}: what was committed stays, the rest was rolled back", highlight=False
         )
         sys.exit(e.exit_code)
     except OSError as e:

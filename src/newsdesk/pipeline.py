@@ -325,8 +325,8 @@ def run(
                 follower = None
             raise
         finally:
-            # A failed publisher: the indexing process is told that fetching is over and
-            # waited for, never orphaned.
+            # Hexo posts were written beside the indexing process: it is told that fetching
+            # is over and waited for (the fetch lock is held until it ends).
             if follower is not None:
                 follower.finish(report)
     return report
@@ -371,7 +371,6 @@ class _IndexProcess:
             report.indexed = outcome
         else:
             report.publish_errors.append(f"search index: {outcome}")
-
 
     def stop(self) -> None:
         """End the process now (SIGTERM) and wait for it."""
