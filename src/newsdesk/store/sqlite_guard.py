@@ -237,10 +237,10 @@ def empty_file_error(path: Path) -> StoreCorruptError:
 # --- the quick check beside a build -------------------------------------------------------------
 # Run by `python -I -c`: a process of its own, not a thread (the site build forks render workers,
 # and a thread inside SQLite at that moment could leave a worker's SQLite locked for good) and not
-# a fork (the caller may hold threads and an open connection). Lower priority: the build first.
+# a fork (the caller may hold threads and an open connection). Not at a lower priority: the
+# caller waits for it at the end.
 _QUICK_CHECK = """
-import json, os, sqlite3, sys
-os.nice(10)
+import json, sqlite3, sys
 try:
     con = sqlite3.connect(sys.argv[1], uri=True)
     con.execute("PRAGMA busy_timeout=" + sys.argv[2])
