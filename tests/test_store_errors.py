@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import os
 import random
 import re
@@ -269,7 +270,8 @@ def _unreadable_entry(db: Path, uids: list[str]) -> str:
 
 def test_damaged_search_index_is_one_line(tmp_path: Path, feed_server: FeedServer) -> None:
     """Garbage inside an index file (its footer intact, so it opens): `search` says the index is
-    damaged and how to rebuild it; `reindex` does, and search works again."""
+    damaged and how to rebuild it; `reindex` does, and search works again. A file missing is
+    found on opening: `search` rebuilds the index from the archive itself."""
     feeds = serve_feeds(feed_server, ["甲"], 10)
     config = write_config(tmp_path, feeds)
     assert newsdesk(config, "run").returncode == 0
@@ -285,6 +287,13 @@ def test_damaged_search_index_is_one_line(tmp_path: Path, feed_server: FeedServe
     assert newsdesk(config, "reindex").returncode == 0
     again = newsdesk(config, "search", "存款准备金率", "--json")
     assert again.returncode == 0 and "甲标题" in again.stdout, again.stderr
+    # A segment file gone: found on opening; the index is rebuilt from the archive and searched.
+    next(index.glob("*.idx")).unlink()
+    rebuilt = newsdesk(config, "search", "存款准备金率", "--json")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    ids = {h["id"] for h in json.loads(again.stdout)}
+    assert ids and {h["id"] for h in json.loads(rebuilt.stdout)} == ids  # what was found before
+    assert "rebuilding" in rebuilt.stderr
 
 
 def test_full_site_disk(tmp_path: Path, feed_server: FeedServer) -> None:
