@@ -594,11 +594,31 @@ def _atom_html(el: etree._Element) -> str:
 # --- JSON Feed -------------------------------------------------------------------------------------
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """JSON may escape half a surrogate pair ("\\ud800"), which no stored or hashed text can
+    hold (found by bench/fuzz.py): each one becomes U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _parse_json(doc: str, base_url: str | None) -> ParsedFeed:
     try:
         data = json.loads(doc)
+        if _SURROGATE_ESCAPE.search(doc):
+            data = _without_surrogates(data)
     except ValueError as exc:
         raise ParseError(f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise ParseError("malformed JSON: nested too deeply") from None
     version = data.get("version") if isinstance(data, dict) else None
     if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
         raise ParseError("not a feed: JSON document is not a JSON Feed (no jsonfeed.org version)")
