@@ -83,3 +83,14 @@ def test_rewrite_leaves_ordinary_html_alone() -> None:
     assert browser_like("<svg><circle>字<p>x") == "<svg><circle>字</svg><p>x"
     assert browser_like("<iframe src=a><p>x") == "<iframe src=a></iframe><p>x"
     assert browser_like("a<plaintext>b") == "ab"
+
+
+def test_every_fixed_up_tag_is_recognised() -> None:
+    from newsdesk.clean import guard
+
+    names = guard._HTML5_VOID | guard._RAW | guard._DROPPED | {"plaintext"}
+    for name in names:
+        for tag in (f"<{name}>", f"<{name.upper()} a='1'>", f"</{name}>", f"<{name}/>"):
+            assert guard._FIXUP_TAG.fullmatch(tag), tag
+        assert guard._FIXUP_TAG.match(f"<{name}x>") is None
+    assert guard._FIXUP_TAG.match("<p>") is None and guard._FIXUP_TAG.match("<sv>") is None

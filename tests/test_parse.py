@@ -392,3 +392,29 @@ def test_parse_date(value: str | None, chinese: bool, expected: datetime | None)
     assert got == expected
     if got is not None:
         assert got.tzinfo is UTC
+
+
+@pytest.mark.parametrize("ref", ["&#99999999999;", "&#x110000;", "&#0;", "&#xD800;"])
+def test_reference_to_a_character_xml_cannot_hold(ref: str) -> None:
+    # Found by bench/fuzz.py: feedparser (the last resort for broken XML) crashed on these
+    # with OverflowError/ValueError; the repair escapes them, so the text reads as served.
+    doc = (
+        '<rss version="2.0"><channel><title>t</title><item><title>标题</title><guid>1</guid>'
+        f"<description>正文{ref}</description></item></channel></rss>"
+    )
+    feed = parse_feed(doc)
+    assert [e.content for e in feed.entries] == ["正文" + ref]  # the description as served
+    assert feed.warning is not None and "repaired" in feed.warning
+
+
+def test_json_feed_with_half_a_surrogate_pair_or_deep_nesting() -> None:
+    # Found by bench/fuzz.py: "\ud800" in a JSON string made the entry id's hash (and the
+    # archive) fail with UnicodeEncodeError; a deeply nested document raised RecursionError.
+    doc = (
+        '{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [{"id": "1",'
+        ' "title": "\\ud800标题\\ud83d\\ude00", "content_html": "<p>正文\\udc00</p>"}]}'
+    )
+    (entry,) = parse_feed(doc).entries
+    assert entry.title == "\ufffd标题😀" and entry.content == "<p>正文\ufffd</p>"
+    with pytest.raises(ParseError, match="nested too deeply"):
+        parse_feed("[" * 100_000)

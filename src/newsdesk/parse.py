@@ -79,6 +79,23 @@ _CDATA_START = re.compile(r"<!\[CDATA\[")
 _CDATA_OR_COMMENT_START = re.compile(r"<!\[CDATA\[|<!--")
 # An "&" that does not start one of XML's own references: a bare "&" or an HTML-only entity (&nbsp;).
 _BAD_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#[xX][0-9A-Fa-f]+);)")
+# A character reference to what XML cannot hold (&#0;, &#xD800;, &#99999999999;): escaped like a
+# bare "&", so the text reads as served (feedparser would crash on it: chr() out of range).
+_NUMREF = re.compile(r"&#(?:([0-9]+)|[xX]([0-9A-Fa-f]+));")
+
+
+def _escape_bad_ref(m: re.Match[str]) -> str:
+    digits = m.group(1) or m.group(2)
+    code = -1 if len(digits) > 8 else int(digits, 10 if m.group(1) else 16)
+    ok = (
+        code in (9, 10, 13)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+    return m.group(0) if ok else "&amp;" + m.group(0)[1:]
+
+
 # A "<" that cannot start markup ("市盈率< 10倍", "a <5%"): no XML name starts with these.
 _BAD_LT = re.compile(r"<(?=[\s\d=<>.,;)%-])")
 _TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
@@ -205,6 +222,8 @@ def _repair_text(text: str) -> str:
     # the parsed text reads "&nbsp;" again, which is what the publisher meant.
     if "&" in text:
         text = _BAD_AMP.sub("&amp;", text)
+        if "&#" in text:
+            text = _NUMREF.sub(_escape_bad_ref, text)
     return _BAD_LT.sub("&lt;", text)
 
 
@@ -212,12 +231,15 @@ def _parse_with_feedparser(doc: str, base_url: str | None) -> ParsedFeed | None:
     import feedparser  # only broken feeds need it (importing it takes ~40 ms)
 
     # Bytes, never str: feedparser would treat a str that names a URL or file as one to open.
-    d = feedparser.parse(
-        io.BytesIO(doc.encode("utf-8")),
-        sanitize_html=False,
-        resolve_relative_uris=False,
-        response_headers={"content-type": "application/xml; charset=utf-8"},
-    )
+    try:
+        d = feedparser.parse(
+            io.BytesIO(doc.encode("utf-8", "surrogatepass")),
+            sanitize_html=False,
+            resolve_relative_uris=False,
+            response_headers={"content-type": "application/xml; charset=utf-8"},
+        )
+    except (ValueError, OverflowError):  # its sgmllib on hostile references: no feed read that way
+        return None
     if not d.get("version") and not d.entries:
         return None
     # dict.get, not FeedParserDict.get: the latter maps missing keys to others with a
@@ -572,11 +594,31 @@ def _atom_html(el: etree._Element) -> str:
 # --- JSON Feed -------------------------------------------------------------------------------------
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """JSON may escape half a surrogate pair ("\\ud800"), which no stored or hashed text can
+    hold (found by bench/fuzz.py): each one becomes U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _parse_json(doc: str, base_url: str | None) -> ParsedFeed:
     try:
         data = json.loads(doc)
+        if _SURROGATE_ESCAPE.search(doc):
+            data = _without_surrogates(data)
     except ValueError as exc:
         raise ParseError(f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise ParseError("malformed JSON: nested too deeply") from None
     version = data.get("version") if isinstance(data, dict) else None
     if not isinstance(version, str) or "jsonfeed.org/version/" not in version:
         raise ParseError("not a feed: JSON document is not a JSON Feed (no jsonfeed.org version)")
