@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -445,6 +446,9 @@ class Desk:
                 f"posts {len(posts)} != entries {len(uids)}"
                 f" (missing {len(want_posts - posts)}, stray {sorted(posts - want_posts)[:3]})"
             )
+        empty = [n for n in posts if (self.posts / n).stat().st_size == 0]
+        if empty:
+            out.append(f"empty posts: {len(empty)}: {empty[:3]}")
         temps = self.temp_files()
         if temps:
             out.append(f"temp files left: {len(temps)}: {temps[:5]}")
@@ -467,9 +471,13 @@ class Desk:
         recorded = {row[0] for row in manifest.get("metas", []) if isinstance(row, list) and row}
         if recorded != uids:
             out.append(f"site manifest records {len(recorded)} entries, archive {len(uids)}")
-        missing_articles = [u for u in uids if not self.article_page(u).is_file()]
+        missing_articles = [
+            u for u in uids if not self.article_page(u).is_file() or self.article_page(u).stat().st_size == 0
+        ]
         if missing_articles:
-            out.append(f"site: {len(missing_articles)} article pages missing, e.g. {missing_articles[:2]}")
+            out.append(
+                f"site: {len(missing_articles)} article pages missing or empty, e.g. {missing_articles[:2]}"
+            )
         pages = manifest.get("pages", {})
         missing_pages = [p for p in pages if not (self.site / p).is_file()]
         if missing_pages:
@@ -636,7 +644,9 @@ class Watch:
             return len(self.proc.children()) if self.proc else 0
         return self.paged()  # site, pages, late
 
-    def state(self) -> str:
+    def state(self, command: str) -> str:
+        if command == "build":
+            return f"{self.paged()}/{len(self.unpaged)} pages"
         try:
             stored = f"{self.stored()}/{len(self.new)} stored"
         except sqlite3.Error as e:
@@ -697,7 +707,7 @@ def kill_trial(
         trial.seconds = done.seconds
         if done.returncode != 0 or has_traceback(done.stderr):
             trial.problems.append(f"unkilled {command} failed: {done.describe()}")
-    trial.state = watch.state()
+    trial.state = watch.state(command)
     trial.orphans = desk.orphans()
     if trial.orphans:
         trial.problems.append(f"{len(trial.orphans)} processes outlived the kill: {trial.orphans[:3]}")
@@ -710,6 +720,8 @@ def kill_trial(
         trial.problems.append(f"the rerun left processes behind: {left[:3]}")
         desk.kill_all()
     trial.problems += desk.problems(check_command=check_command)
+    for name in desk.temp_files():  # reported above: the next trial must show only its own
+        (desk.root / name).unlink()
     return trial
 
 
@@ -731,20 +743,27 @@ def campaign(
     """`trials` kill trials, alternating over `commands`; each adds `step` items per feed first.
 
     A `build` trial stores the new items with `fetch` (unkilled) first, so the killed build has
-    them to write. Each command goes through its phases (`PHASES`) in a shuffled order, once
-    each before any repeats, at a random point inside the phase."""
+    them to write; a `cold-build` trial also removes the site, so the build renders every entry
+    (with 5,000 or more, in all its worker processes). Each command goes through its phases
+    (`PHASES`) in a shuffled order, once each before any repeats, at a random point inside."""
     orders: dict[str, list[str]] = {c: [] for c in commands}
     results = []
     for n in range(1, trials + 1):
         command = commands[(n - 1) % len(commands)]
+        killed = "build" if command == "cold-build" else command
         if not orders[command]:
-            orders[command] = rng.sample(PHASES[command], len(PHASES[command]))
+            orders[command] = rng.sample(PHASES[killed], len(PHASES[killed]))
         phase = orders[command].pop()
         desk.grow(step)
-        if command == "build":
+        if killed == "build":
             expect_ok(desk.cli("fetch"))
-        point = draw_kill_point(rng, phase, desk.feeds, step * desk.feeds)
-        trial = kill_trial(desk, command, point, n, check_command=check_command)
+        if command == "cold-build":
+            shutil.rmtree(desk.site)
+            desk.site.mkdir()
+        new = len(desk.expected()) if command == "cold-build" else step * desk.feeds
+        point = draw_kill_point(rng, phase, desk.feeds, new)
+        trial = kill_trial(desk, killed, point, n, check_command=check_command)
+        trial.command = command
         results.append(trial)
         if report:
             report(trial)

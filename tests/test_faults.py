@@ -10,10 +10,13 @@ seed it prints: `NEWSDESK_FAULT_SEED=<seed> .venv/bin/pytest tests/test_faults.p
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
 import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,24 +118,29 @@ def test_sigterm_and_sigint_stop_cleanly(desk: Desk, command: str, sig: int, gro
 
 
 def test_the_next_run_and_build_remove_stale_temp_files(desk: Desk) -> None:
-    """Temp files of a killed process (the atomic writers' naming: hidden, pid or random part,
-    `.tmp`), some empty, are removed by the next run (posts) and the next build (site)."""
+    """Temp files of a killed process (the atomic writers' naming: hidden, a pid or random part,
+    `.tmp`), some empty, an hour old, are removed by the next run (posts) and build (site)."""
     desk.grow(10)
     ok(desk.cli("run"))
     uid = sorted(p.stem for p in desk.posts.glob("*.md"))[0]
+    gone = subprocess.Popen(["true"])  # a pid that is surely not a live writer's
+    gone.wait()
     stale_posts = [
         desk.posts / f".{uid}.md.1a2b3c4d.tmp",
         desk.posts / ".0123456789abcdef.md.deadbeef.tmp",
     ]
     stale_site = [
-        desk.site / ".newsdesk" / ".manifest.json.4242.tmp",
-        desk.site / ".rss.xml.4242.tmp",
-        desk.site / "a" / uid[:2] / f".{uid}.html.4242.tmp",
+        desk.site / ".newsdesk" / f".manifest.json.{gone.pid}.tmp",
+        desk.site / f".rss.xml.{gone.pid}.tmp",
+        desk.site / "a" / uid[:2] / f".{uid}.html.{gone.pid}.tmp",
     ]
+    an_hour_ago = time.time() - 3600
     for i, path in enumerate(stale_posts + stale_site):
         path.write_bytes(b"" if i % 2 else "半截的内容".encode())
+        os.utime(path, (an_hour_ago, an_hour_ago))
     desk.grow(5)
-    ok(desk.cli("run", "--json"))
+    ok(desk.cli("run"))
+    assert [p for p in stale_posts if p.exists()] == []
     ok(desk.cli("build"))
     assert desk.temp_files() == []
     assert desk.problems() == []
