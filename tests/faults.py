@@ -603,7 +603,9 @@ def draw_kill_point(rng: random.Random, phase: str, feeds: int, new: int) -> Kil
         return KillPoint(phase, rng.randint(1, max(1, new - 1)), 0.0)
     if phase == "start":
         return KillPoint(phase, 1, rng.uniform(0, 0.1))
-    return KillPoint(phase, new, rng.uniform(0, 0.4))  # index, late: after every unit, a while
+    if phase == "index":  # every entry committed: the index catches up, then Hexo starts
+        return KillPoint(phase, new, rng.uniform(0, 0.4))
+    return KillPoint(phase, new, rng.uniform(0, 0.25))  # late: every page written, then the rest
 
 
 class Watch:
