@@ -9,7 +9,12 @@ each round in a fresh process with the tree first on `PYTHONPATH`:
     git archive HEAD~1 src | tar -x -C /tmp/before
     .venv/bin/python bench/bench_store_reads.py --db /tmp/c10/newsdesk.db --a /tmp/before/src --b src
 
-Prints each read's median CPU seconds per version and B's difference from A.
+Prints each read's median CPU seconds per version and B's difference from A. Both versions
+read the same file, so the differences are within the machine's drift (±10 % here) unless
+large. `--overhead` measures the wrapper alone, in one process: each guarded store method
+against the method it wraps (`__wrapped__`), alternately on the same connection:
+
+    .venv/bin/python bench/bench_store_reads.py --db /tmp/c10/newsdesk.db --overhead
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 # Run in the child: each read over the whole archive, `repeat` times; prints {name: seconds}.
 CHILD = r"""
@@ -71,16 +78,68 @@ def one(src: Path, db: Path, repeat: int) -> dict[str, float]:
     return result
 
 
+def overhead(db: Path, rounds: int) -> None:
+    """The driver-error wrapper's own cost: guarded methods against their unwrapped bodies."""
+    import time
+
+    from newsdesk.store import SQLiteStore
+
+    store = SQLiteStore(db)
+    uids = list(store.iter_uids())
+    plain = SQLiteStore
+
+    def batches(read: Any, size: int) -> None:
+        for i in range(0, len(uids), size):
+            read(uids[i : i + size])
+
+    cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
+        "entry_revs, every row x100": (
+            lambda: [sum(1 for _ in plain.entry_revs.__wrapped__(store)) for _ in range(100)],  # type: ignore[attr-defined]
+            lambda: [sum(1 for _ in store.entry_revs()) for _ in range(100)],
+        ),
+        "get_entry_heads by 1000, every entry x10": (
+            lambda: [batches(lambda u: plain.get_entry_heads.__wrapped__(store, u), 1000) for _ in range(10)],  # type: ignore[attr-defined]
+            lambda: [batches(store.get_entry_heads, 1000) for _ in range(10)],
+        ),
+        "entry_texts by 5000, every entry x10": (
+            lambda: [batches(lambda u: plain.entry_texts.__wrapped__(store, u), 5000) for _ in range(10)],  # type: ignore[attr-defined]
+            lambda: [batches(store.entry_texts, 5000) for _ in range(10)],
+        ),
+        "max_rev x100,000 calls": (
+            lambda: [plain.max_rev.__wrapped__(store) for _ in range(100_000)],  # type: ignore[attr-defined]
+            lambda: [store.max_rev() for _ in range(100_000)],
+        ),
+    }
+    print(f"{len(uids)} entries")
+    print("| read | unwrapped CPU s | wrapped CPU s | wrapped vs unwrapped |\n|---|---|---|---|")
+    for name, (raw, wrapped) in cases.items():
+        r, w = [], []
+        for _ in range(rounds):
+            for times, fn in ((r, raw), (w, wrapped)):
+                started = time.process_time()
+                fn()
+                times.append(time.process_time() - started)
+        mr, mw = statistics.median(r), statistics.median(w)
+        print(f"| {name} | {mr:.3f} | {mw:.3f} | {(mw - mr) / mr * 100:+.1f} % |")
+    store.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--a", type=Path, required=True, help="source tree of version A (its src/)")
-    parser.add_argument("--b", type=Path, required=True, help="source tree of version B (its src/)")
+    parser.add_argument("--a", type=Path, help="source tree of version A (its src/)")
+    parser.add_argument("--b", type=Path, help="source tree of version B (its src/)")
+    parser.add_argument("--overhead", action="store_true", help="the wrapper's own cost, in one process")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3, help="reads of the whole archive per round")
     args = parser.parse_args()
+    if args.overhead:
+        overhead(args.db, args.rounds)
+        return 0
+    if args.a is None or args.b is None:
+        parser.error("give --a and --b, or --overhead")
     runs: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
     for r in range(args.rounds):
         order = (("A", args.a), ("B", args.b))
