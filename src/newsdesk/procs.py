@@ -2,8 +2,10 @@
 
 Every process newsdesk starts is started here: `pool` (a ProcessPoolExecutor: the site
 build's render workers, `publish/site_pool.py`; the search catch-up's text workers,
-`search/update.py`) and `process` (one process running a function: the run's index
-follower, `pipeline._IndexProcess`). Each child, first thing:
+`search/update.py`), `process` (one process running a function: the run's index
+follower, `pipeline._IndexProcess`) and `python` (a few lines of Python in a fresh, isolated
+interpreter that imports nothing of newsdesk: the build's archive check,
+`store/sqlite_guard.QuickCheck`, which must start in milliseconds). Each child, first thing:
 
 * asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG`` = SIGKILL, through
   ctypes' prctl, Linux), then checks that its parent is still the process that started it (the
@@ -41,6 +43,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -125,6 +129,35 @@ def process(
     with _signals_blocked():
         child.start()
     return child
+
+
+# What `python` runs before its code: the same start as `_child_start`, without newsdesk.
+_PYTHON_START = """\
+import ctypes, os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+try:
+    ctypes.CDLL(None).prctl({pdeathsig}, signal.SIGKILL, 0, 0, 0)
+except (OSError, AttributeError):
+    pass
+if os.getppid() != {parent}:
+    os._exit(1)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT, signal.SIGTERM}})
+"""
+
+
+def python(code: str, *args: str) -> subprocess.Popen[bytes]:
+    """`python -I -c CODE ARGS…` started now, dying with this process; its standard output is
+    a pipe (read it with `communicate`), its input and errors go nowhere. Raises OSError when
+    no process can be started."""
+    start = _PYTHON_START.format(pdeathsig=PR_SET_PDEATHSIG, parent=os.getpid())
+    with _signals_blocked():
+        return subprocess.Popen(
+            [sys.executable, "-I", "-c", start + code, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
 
 
 @contextlib.contextmanager

@@ -25,12 +25,12 @@ import os
 import shlex
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
+from .. import procs
 from ..errors import StoreCorruptError, StoreError, StoreFullError, StoreIOError, StoreLockedError
 
 _PRIMARY = 0xFF  # extended result codes carry the primary code in their low byte
@@ -94,9 +94,10 @@ def driver_error(e: sqlite3.Error, path: Path, *, busy_timeout: float) -> StoreE
 
 
 _UNDECODABLE = "Could not decode to UTF-8 column "
+# Debian 12's sqlite3 shell (3.40.1) lacks what .recover needs: the backup comes first.
 _RECOVER = (
-    "recover what it holds with `{hint}` and set `database:` to fixed.db, or restore a backup"
-    " (`newsdesk check` lists the problems)"
+    "restore a backup, or save what it holds with `{hint}` (an sqlite3 shell whose .recover works)"
+    " and set `database:` to fixed.db (`newsdesk check` lists the problems)"
 )
 
 
@@ -263,12 +264,7 @@ class QuickCheck:
         self._proc: subprocess.Popen[bytes] | None
         try:
             timeout_ms = f"{busy_timeout * 1000:.0f}"
-            self._proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", _QUICK_CHECK, connect_uri(path, "ro"), timeout_ms],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
+            self._proc = procs.python(_QUICK_CHECK, connect_uri(path, "ro"), timeout_ms)
         except OSError:  # no process to spare: the build goes on without the check
             self._proc = None
 
