@@ -113,6 +113,23 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _workers(pid: int) -> list[int]:
+    """Children of `pid` running its own command line: forked workers, not a helper program
+    such as the build's archive check."""
+    try:
+        own = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    found = []
+    for child in _children(pid):
+        try:
+            if Path(f"/proc/{child}/cmdline").read_bytes() == own:
+                found.append(child)
+        except OSError:
+            continue
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -287,7 +304,7 @@ def test_a_killed_build_leaves_no_worker_and_no_temp_file(
     build = _popen(config, "build")
     procs_cleanup.append(build)
     # 600 changed entries: the build forks a worker for its article pages (site_pool).
-    workers = _poll("the build's worker process", lambda: _children(build.pid))
+    workers = _poll("the build's worker process", lambda: _workers(build.pid))
     assert isinstance(workers, list)
     if sig == signal.SIGINT:
         os.killpg(build.pid, sig)  # Ctrl-C: the whole group, workers included
