@@ -418,3 +418,16 @@ def test_json_feed_with_half_a_surrogate_pair_or_deep_nesting() -> None:
     assert entry.title == "\ufffd标题😀" and entry.content == "<p>正文\ufffd</p>"
     with pytest.raises(ParseError, match="nested too deeply"):
         parse_feed("[" * 100_000)
+
+
+def test_a_control_character_does_not_garble_the_entities_after_it() -> None:
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>甲\x00乙 &amp;gt; &amp;amp; &lt;</title><guid>1</guid>"
+        "<description><![CDATA[<p>正\x01文</p>]]></description></item></channel></rss>"
+    )
+    feed = parse_feed(doc)
+    [entry] = feed.entries
+    assert entry.title == "甲乙 > & <"
+    assert entry.content == "<p>正文</p>"
+    assert feed.warning is not None and "repaired" in feed.warning

@@ -632,7 +632,8 @@ def test_titles_show_the_vector_as_text(browsed: dict[str, Visits], surface: str
     failures = {
         vid: [f"shown {seen.title!r}"]
         for vid, seen in browsed[surface].articles.items()
-        if seen.title is not None and seen.title != " ".join(by_id[vid].html.split())
+        # A character XML cannot hold is dropped by the feed's parser (as a browser drops a NUL).
+        if seen.title is not None and seen.title != " ".join(_XML_ILLEGAL.sub("", by_id[vid].html).split())
     }
     assert not failures, "\n" + _grouped(failures, VECTORS)
 

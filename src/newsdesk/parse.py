@@ -210,8 +210,17 @@ def _describe(exc: Exception) -> str:
     return f"line {line}: {msg}" if line else msg
 
 
+# Characters XML 1.0 cannot hold at all (NUL and the other C0 controls but tab and newlines; the
+# non-characters U+FFFE/U+FFFF): libxml2's recovery stops reading references after one, so the
+# text that follows would lose its entities ("&gt;" read as "gt;"). Dropped, as an HTML parser
+# drops a NUL in text.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _repair(doc: str) -> str:
-    """Fix the commonest faults, outside CDATA and comments: a bare ``&`` or ``<``, HTML-only entities."""
+    """Fix the commonest faults: characters XML cannot hold anywhere; outside CDATA and comments,
+    a bare ``&`` or ``<`` and HTML-only entities."""
+    doc = _XML_ILLEGAL.sub("", doc)
     return "".join(
         text if quoted else _repair_text(text) for text, quoted in _sections(doc, _CDATA_OR_COMMENT_START)
     )
