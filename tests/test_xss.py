@@ -41,6 +41,7 @@ from cli_helpers import feeds_yaml, run_cli
 from newsdesk.models import entry_uid
 from newsdesk.publish.site_model import article_path
 from server import FeedServer
+from test_browser import ARGS as BROWSER_ARGS
 from test_hexo_real import NODE, NPM, hexo_generate, install_hexo, make_site
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -55,19 +56,9 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "data" / "xss" / "vectors.json"
 SHOTS = HERE.parent / "test-output" / "xss"
 
-# Root needs --no-sandbox; the rest keeps Chromium from calling home on a closed network, and
+# The browser tests' flags (no sandbox as root, no calls home), and
 # no host name resolves, so nothing but 127.0.0.1 is reachable (requests are still seen).
-ARGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
+ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", *BROWSER_ARGS]
 
 GROUP, SITE = "安全", "过滤测试"
 # Vectors spread over a few feeds (so list pages of several feeds are checked); vectors with

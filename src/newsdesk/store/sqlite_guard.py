@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
-from .. import procs
+from .. import atomic, procs
 from ..errors import StoreCorruptError, StoreError, StoreFullError, StoreIOError, StoreLockedError
 
 _PRIMARY = 0xFF  # extended result codes carry the primary code in their low byte
@@ -189,7 +189,7 @@ def create_archive(path: Path, prepare: Callable[[sqlite3.Connection], None]) ->
         except OSError:  # a file system without hard links
             if not path.exists():
                 os.replace(tmp, path)
-        _sync_folder(path.parent)
+        atomic.sync_folder(path.parent)
     finally:
         _unlink(tmp)
         _unlink(tmp.with_name(tmp.name + "-journal"))
@@ -217,15 +217,6 @@ def _alive(pid: int) -> bool:
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-
-
-def _sync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every system can open a folder to sync it
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def empty_file_error(path: Path) -> StoreCorruptError:
