@@ -553,6 +553,18 @@ class Process:
                 found.append(int(name))
         return found
 
+    def workers(self) -> list[int]:
+        """Pids of the children it forked (same command line: the site's render workers), not
+        those it started with a command of their own (a resource tracker, a helper process)."""
+        found = []
+        with contextlib.suppress(OSError):
+            mine = Path(f"/proc/{self.pid}/cmdline").read_bytes()
+            for pid in self.children():
+                with contextlib.suppress(OSError):
+                    if Path(f"/proc/{pid}/cmdline").read_bytes() == mine:
+                        found.append(pid)
+        return found
+
     def open_files(self) -> list[str]:
         """What the process has open (targets of /proc/PID/fd)."""
         found = []
@@ -650,7 +662,7 @@ class Watch:
         if phase == "hexo":
             return self.posted()
         if phase == "start":
-            return len(self.proc.children()) if self.proc else 0
+            return len(self.proc.workers()) if self.proc else 0
         return self.paged()  # site, pages, late
 
     def state(self, command: str) -> str:

@@ -98,7 +98,7 @@ def test_sigterm_and_sigint_stop_cleanly(desk: Desk, command: str, sig: int, gro
     if command == "build":
         ok(desk.cli("fetch"))
     proc = desk.start(command)
-    wait_until(lambda: bool(proc.children()) or not proc.alive(), 120, f"{command}'s worker")
+    wait_until(lambda: bool(proc.workers()) or not proc.alive(), 120, f"{command}'s worker")
     assert proc.alive(), f"{command} ended before its worker was seen: {proc.wait().describe()}"
     proc.signal(sig, group=group)
     stopped = proc.wait(60)
@@ -196,7 +196,7 @@ def test_a_run_during_a_build_waits_for_it(desk: Desk) -> None:
     desk.grow(2 * STEP)
     ok(desk.cli("fetch"))
     build = desk.start("build")
-    wait_until(lambda: bool(build.children()) or not build.alive(), 120, "the build's worker")
+    wait_until(lambda: bool(build.workers()) or not build.alive(), 120, "the build's worker")
     assert build.alive(), f"the build ended before its worker was seen: {build.wait().describe()}"
     build.signal(signal.SIGSTOP)  # the build holds the site while the run comes
     try:
@@ -242,9 +242,7 @@ def test_a_full_disk_is_reported_and_a_rerun_recovers(desk: Desk, folder: str, s
 def test_a_corrupt_archive_gives_one_line_per_command(desk: Desk, seed: int) -> None:
     """Random bytes over the middle of the database file: run, build (a full one), entries
     list, search and check each say so in one line and exit non-zero, never a traceback."""
-    desk.grow(STEP)
-    ok(desk.cli("run"))
-    desk.grow(STEP)
+    desk.grow(2 * STEP)
     ok(desk.cli("run"))
     pages = corrupt_middle(desk.database, random.Random(seed))
     assert desk.integrity() != "ok", f"{len(pages)} pages overwritten, still sound: {replay(seed)}"
