@@ -527,13 +527,7 @@ class Process:
         return self.err_path.read_text("utf-8", errors="replace")
 
     def children(self) -> list[int]:
-        """Pids of this process's live forked workers (children running its own command line;
-        not a helper program such as the build's archive check)."""
-        try:
-            with open(f"/proc/{self.pid}/cmdline", "rb") as f:
-                own = f.read()
-        except (FileNotFoundError, ProcessLookupError):
-            return []
+        """Pids of this process's live children."""
         found = []
         for name in os.listdir("/proc"):
             if not name.isdigit():
@@ -544,12 +538,6 @@ class Process:
             except (FileNotFoundError, ProcessLookupError):
                 continue
             if len(fields) > 1 and fields[0] not in (b"Z", b"X") and int(fields[1]) == self.pid:
-                try:
-                    with open(f"/proc/{name}/cmdline", "rb") as f:
-                        if f.read() != own:
-                            continue
-                except (FileNotFoundError, ProcessLookupError):
-                    continue
                 found.append(int(name))
         return found
 
