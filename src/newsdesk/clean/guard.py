@@ -166,10 +166,12 @@ def _trie(words: list[str]) -> str:
 
 
 _FIXUP_TAG = re.compile(
-    # [^<>]*: a tag never runs past the next "<", so a run of unterminated tags stays linear.
-    r"<!--|<(/?)(" + _trie(sorted(_HTML5_VOID | _RAW | _DROPPED | _REMOVED)) + r")(?=[\s/>])[^<>]*>",
+    # [^<>]*: the regex stops at the next "<"; a tag with no ">" before it (an attribute name
+    # may hold "<") is run on to its ">" by a cached search, so such tags stay linear.
+    r"<!--|<(/?)(" + _trie(sorted(_HTML5_VOID | _RAW | _DROPPED | _REMOVED)) + r")(?=[\s/>])[^<>]*(>)?",
     re.I,
 )
+_GT = re.compile(">")
 _RAW_END = {name: re.compile(rf"</{name}(?=[\s/>])", re.I) for name in _RAW}
 # HTML tags that end SVG/MathML content in a browser (the HTML5 "breakout" start tags).
 _BREAKOUT = re.compile(
@@ -202,25 +204,32 @@ def browser_like(text: str) -> str:
             pos = close + 3
             continue
         name = m.group(2).lower()
-        pos = m.end()
+        pos = end = m.end()
+        if m.group(3) is None:
+            # A "<" before the tag's ">": in a browser the tag runs on to that ">" (swallowing
+            # what is between); with no ">" left it is dropped, so nothing needs closing.
+            gt = _next(ends, ">", end, _GT, text)
+            if gt is None:
+                continue
+            pos = end = gt + 1
         if name in _REMOVED:
-            cuts.append((m.start(), m.end(), ""))
+            cuts.append((m.start(), end, ""))
         elif m.group(1):  # an end tag
             if stacks.get(name):
                 stacks[name].pop()
         elif name in _HTML5_VOID:
-            cuts.append((m.end(), m.end(), f"</{name}>"))
+            cuts.append((end, end, f"</{name}>"))
         elif name in _RAW:
-            end_at = _next(ends, name, m.end(), _RAW_END[name], text)
+            end_at = _next(ends, name, end, _RAW_END[name], text)
             if end_at is None:
-                cuts.append((m.end(), m.end(), f"</{name}>"))
+                cuts.append((end, end, f"</{name}>"))
             else:
-                if name in _RAW_AS_MARKUP and "<" in text[m.end() : end_at]:
-                    cuts.append((m.end(), end_at, text[m.end() : end_at].replace("<", "&lt;")))
+                if name in _RAW_AS_MARKUP and "<" in text[end:end_at]:
+                    cuts.append((end, end_at, text[end:end_at].replace("<", "&lt;")))
                 pos = end_at  # the end tag itself is read next
         else:
             stacks.setdefault(name, []).append(len(cuts))
-            cuts.append((m.end(), m.end(), f"</{name}>"))  # kept only if no end tag matches it
+            cuts.append((end, end, f"</{name}>"))  # kept only if no end tag matches it
     if not cuts:
         return text
     matched = {i for i, (_s, _e, rep) in enumerate(cuts) if rep.startswith("</") and rep[2:-1] in _DROPPED}
