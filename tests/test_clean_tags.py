@@ -88,9 +88,69 @@ def test_rewrite_leaves_ordinary_html_alone() -> None:
 def test_every_fixed_up_tag_is_recognised() -> None:
     from newsdesk.clean import guard
 
-    names = guard._HTML5_VOID | guard._RAW | guard._DROPPED | {"plaintext"}
+    names = guard._HTML5_VOID | guard._RAW | guard._DROPPED | guard._REMOVED
     for name in names:
         for tag in (f"<{name}>", f"<{name.upper()} a='1'>", f"</{name}>", f"<{name}/>"):
             assert guard._FIXUP_TAG.fullmatch(tag), tag
         assert guard._FIXUP_TAG.match(f"<{name}x>") is None
     assert guard._FIXUP_TAG.match("<p>") is None and guard._FIXUP_TAG.match("<sv>") is None
+
+
+# XSS corpus vectors (tests/data/xss/vectors.json) inside an article: what is left must be safe.
+UNSAFE = (
+    "onerror",
+    "__xss",
+    "javascript:",
+    "<style",
+    "<script",
+    "<noscript",
+    "<iframe",
+    "<math",
+    "<form",
+    "<mg",
+)
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [
+        # A browser running scripts reads a <noscript>'s content as raw text: the <style> or
+        # <script> in it opens nothing, and what follows </noscript> is shown. libxml2 parses
+        # that content as markup, so the <style> used to swallow the rest of the article.
+        "<noscript><style></noscript><img src=x onerror=__xss(139)>",  # v139
+        '<noscript><p title="</noscript><img src=x onerror=__xss(132)>"></noscript>',  # v132
+        "<div><noscript><script></noscript><b>x</b></div>",
+        # libxml2 nested the rest in the <mglyph> (after a <table>), which the sanitiser drops
+        # with its content; the unclosed <style> is empty, as everywhere else.
+        "<math><mtext><table><mglyph><style><img src=x onerror=__xss(130)>",  # v130
+        "<form><math><mtext></form><form><mglyph><style></math><img src=x onerror=__xss(137)>",  # v137
+        "<table><malignmark><b>x</b>",
+        # An unterminated start tag runs to the next ">" (Chromium: <iframe src=… <="" <p="">);
+        # the <iframe> left unclosed is then empty, as everywhere else, and the text is kept.
+        "<iframe src=javascript:__xss(84) <",  # v084
+        "<embed src=x <",
+        "<object data=x <br",
+    ],
+)
+def test_the_rest_of_the_article_is_kept_after_the_vector(vector: str) -> None:
+    art = clean_article(f"<p>第一段。</p>\n{vector}\n{REST}", url=URL)
+    lines = art.text.split("\n")
+    assert lines[0] == "第一段。" and lines[-2:] == LINES[1:], art.text
+    assert "<p>第二段，<b>粗体</b>。</p>" in art.html
+    assert not any(bad in art.html for bad in UNSAFE), art.html
+
+
+def test_a_tag_with_a_less_than_sign_runs_to_the_next_greater_than_sign() -> None:
+    assert browser_like("<iframe a <\n<p>x</p>") == "<iframe a <\n<p></iframe>x</p>"
+    assert browser_like("<p>a<iframe b <p") == "<p>a<iframe b <p"  # no ">" left: nothing to close
+    assert browser_like("<iframe title='a<b'>x</iframe>") == "<iframe title='a<b'>x</iframe>"
+
+
+def test_noscript_content_is_escaped_only_up_to_its_end_tag() -> None:
+    assert browser_like("<noscript><style></noscript><p>x") == "<noscript>&lt;style></noscript><p>x"
+    assert browser_like("<noscript>无脚本</noscript><p>x") == "<noscript>无脚本</noscript><p>x"
+    assert browser_like("<noscript><b>x") == "<noscript></noscript><b>x"  # unclosed: empty
+    # An end tag moved to a breakout tag inside the escaped text goes after it, not into it.
+    svg = browser_like("<svg><noscript>a<p>x</noscript><p>y")
+    assert svg == "<svg><noscript>a&lt;p>x</svg></noscript><p>y"
+    assert browser_like("<table><mglyph><p>x</mglyph></table>") == "<table><p>x</table>"

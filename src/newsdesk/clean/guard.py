@@ -132,6 +132,13 @@ def text_of(el: etree._Element) -> str:
 _HTML5_VOID = frozenset(["embed", "source", "track", "wbr", "keygen", "bgsound"])
 # Raw text (and RCDATA) elements: their content runs to their first end tag, tags in it are text.
 _RAW = frozenset(["script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title"])
+# Of those, what libxml2 parses as markup: a <style> in a <noscript> would swallow the rest of
+# the document (a browser running scripts reads "<style>" there as text, up to </noscript>).
+_RAW_AS_MARKUP = frozenset(["noscript"])
+# Tags removed, content kept: <plaintext> (libxml2 would read the rest as text); <mglyph> and
+# <malignmark>, unknown inline elements to a browser outside MathML, which the sanitiser drops
+# with their content (libxml2 nests the rest of a document in them after a stray <table>).
+_REMOVED = frozenset(["plaintext", "mglyph", "malignmark"])
 # Containers whose content is dropped: matched with their end tags (they nest).
 _DROPPED = frozenset(
     [
@@ -159,10 +166,12 @@ def _trie(words: list[str]) -> str:
 
 
 _FIXUP_TAG = re.compile(
-    # [^<>]*: a tag never runs past the next "<", so a run of unterminated tags stays linear.
-    r"<!--|<(/?)(" + _trie(sorted(_HTML5_VOID | _RAW | _DROPPED | {"plaintext"})) + r")(?=[\s/>])[^<>]*>",
+    # [^<>]*: the regex stops at the next "<"; a tag with no ">" before it (an attribute name
+    # may hold "<") is run on to its ">" by a cached search, so such tags stay linear.
+    r"<!--|<(/?)(" + _trie(sorted(_HTML5_VOID | _RAW | _DROPPED | _REMOVED)) + r")(?=[\s/>])[^<>]*(>)?",
     re.I,
 )
+_GT = re.compile(">")
 _RAW_END = {name: re.compile(rf"</{name}(?=[\s/>])", re.I) for name in _RAW}
 # HTML tags that end SVG/MathML content in a browser (the HTML5 "breakout" start tags).
 _BREAKOUT = re.compile(
@@ -175,9 +184,11 @@ _BREAKOUT = re.compile(
 def browser_like(text: str) -> str:
     """``text`` rewritten so that libxml2 keeps what a browser shows after the elements above:
     an HTML5 void element gets its end tag; an unclosed raw-text or dropped element is closed
-    right after its start tag (it is empty, not the rest of the document); ``<plaintext>``
-    tags go (what follows is parsed as HTML). One linear scan; comments are skipped, so Sina's
-    marker comments holding HTML are left alone."""
+    right after its start tag (it is empty, not the rest of the document); ``<plaintext>``,
+    ``<mglyph>`` and ``<malignmark>`` tags go (what follows or what they hold is parsed as
+    HTML); markup in a ``<noscript>`` is escaped up to its end tag (raw text in a browser that
+    runs scripts). One linear scan; comments are skipped, so Sina's marker comments holding
+    HTML are left alone."""
     cuts: list[tuple[int, int, str]] = []  # (start, end, replacement) of text, in order
     stacks: dict[str, list[int]] = {}
     # Each search's answer is kept: thousands of unclosed tags must not rescan the rest of the
@@ -193,26 +204,35 @@ def browser_like(text: str) -> str:
             pos = close + 3
             continue
         name = m.group(2).lower()
-        pos = m.end()
-        if name == "plaintext":
-            cuts.append((m.start(), m.end(), ""))
+        pos = end = m.end()
+        if m.group(3) is None:
+            # A "<" before the tag's ">": in a browser the tag runs on to that ">" (swallowing
+            # what is between); with no ">" left it is dropped, so nothing needs closing.
+            gt = _next(ends, ">", end, _GT, text)
+            if gt is None:
+                continue
+            pos = end = gt + 1
+        if name in _REMOVED:
+            cuts.append((m.start(), end, ""))
         elif m.group(1):  # an end tag
             if stacks.get(name):
                 stacks[name].pop()
         elif name in _HTML5_VOID:
-            cuts.append((m.end(), m.end(), f"</{name}>"))
+            cuts.append((end, end, f"</{name}>"))
         elif name in _RAW:
-            end_at = _next(ends, name, m.end(), _RAW_END[name], text)
+            end_at = _next(ends, name, end, _RAW_END[name], text)
             if end_at is None:
-                cuts.append((m.end(), m.end(), f"</{name}>"))
+                cuts.append((end, end, f"</{name}>"))
             else:
+                if name in _RAW_AS_MARKUP and "<" in text[end:end_at]:
+                    cuts.append((end, end_at, text[end:end_at].replace("<", "&lt;")))
                 pos = end_at  # the end tag itself is read next
         else:
             stacks.setdefault(name, []).append(len(cuts))
-            cuts.append((m.end(), m.end(), f"</{name}>"))  # kept only if no end tag matches it
+            cuts.append((end, end, f"</{name}>"))  # kept only if no end tag matches it
     if not cuts:
         return text
-    matched = {i for i, (_s, _e, rep) in enumerate(cuts) if rep and rep[2:-1] in _DROPPED}
+    matched = {i for i, (_s, _e, rep) in enumerate(cuts) if rep.startswith("</") and rep[2:-1] in _DROPPED}
     for name, stack in stacks.items():
         matched.difference_update(stack)  # left on a stack: unclosed, so the end tag is inserted
         if name in ("svg", "math"):
@@ -227,8 +247,10 @@ def browser_like(text: str) -> str:
     for i, (start, end, rep) in sorted(enumerate(cuts), key=lambda c: c[1][0]):
         if i in matched:
             continue
+        # An end tag moved to a breakout tag inside an escaped <noscript> goes after it instead.
+        start = max(start, last)
         out += (text[last:start], rep)
-        last = end
+        last = max(end, start)
     out.append(text[last:])
     return "".join(out)
 
