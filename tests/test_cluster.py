@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.cluster import Item, cluster_items, link_key, similarity, text_key, update_clusters
+from newsdesk.search.cluster import Item, cluster_items, link_key, similarity, text_key, update_clusters
 from newsdesk.store import SQLiteStore
 from test_search_fixtures import Doc, feed, labelled_set, save, story_text
 
@@ -74,7 +74,7 @@ def test_exact_keys() -> None:
 
 
 def test_similarity_of_edits() -> None:
-    from newsdesk.cluster import features
+    from newsdesk.search.cluster import features
 
     base = story_text("s000")
     edited = (

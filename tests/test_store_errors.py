@@ -34,9 +34,8 @@ from damage_helpers import (
     small_disk,
     write_config,
 )
-from newsdesk.cluster import ClusterMember
 from newsdesk.errors import StoreCorruptError, StoreError, StoreIOError, StoreLockedError
-from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.models import Article, ClusterMember, FeedSpec, FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import SQLiteStore, open_store
 from server import FeedServer
 
@@ -169,7 +168,7 @@ def test_crash_while_creating_leaves_no_archive(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
-        from newsdesk.store import sqlite as backend
+        from newsdesk.store.sqlite import base as backend
 
         every = backend.migrations()
 
@@ -178,7 +177,8 @@ def test_crash_while_creating_leaves_no_archive(tmp_path: Path) -> None:
             os._exit(9)  # killed after the first migration
 
         backend.migrations = dying
-        backend.SQLiteStore({str(db)!r})
+        from newsdesk.store import SQLiteStore
+        SQLiteStore({str(db)!r})
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], check=False)

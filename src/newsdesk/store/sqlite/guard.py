@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
-from .. import procs
-from ..errors import StoreCorruptError, StoreError, StoreFullError, StoreIOError, StoreLockedError
+from ... import procs
+from ...errors import StoreCorruptError, StoreError, StoreFullError, StoreIOError, StoreLockedError
 
 _PRIMARY = 0xFF  # extended result codes carry the primary code in their low byte
 
@@ -120,9 +120,11 @@ C = TypeVar("C", bound=type)
 
 
 def guard_driver_errors(cls: C) -> C:
-    """Class decorator: every public method of `cls` raises `self._driver_error(e)` (a
-    StoreError) instead of a driver error `e`, generators while they are iterated too."""
-    for name, attr in list(vars(cls).items()):
+    """Class decorator: every public method of `cls`, those it inherits from its domain mixins
+    included, raises `self._driver_error(e)` (a StoreError) instead of a driver error `e`,
+    generators while they are iterated too."""
+    for name in dir(cls):
+        attr = inspect.getattr_static(cls, name)
         if not name.startswith("_") and inspect.isfunction(attr):
             setattr(cls, name, _guard(attr))
     return cls
