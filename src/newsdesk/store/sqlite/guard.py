@@ -258,12 +258,14 @@ except sqlite3.Error as e:
 class QuickCheck:
     """`PRAGMA quick_check` of the archive in another process, started now: it reads every page
     of the file (a tenth of a second per 100 MB once cached) on the other core while the
-    caller works. `problems()` waits for it: [] when the archive's structure holds."""
+    caller works. `problems()` waits for it: [] when the archive's structure holds (asked
+    again, the same answer)."""
 
     def __init__(self, path: Path, *, busy_timeout: float) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
         self._proc: subprocess.Popen[bytes] | None
+        self._found: list[str] | None = None
         try:
             timeout_ms = f"{busy_timeout * 1000:.0f}"
             self._proc = procs.python(_QUICK_CHECK, connect_uri(path, "ro"), timeout_ms)
@@ -271,9 +273,15 @@ class QuickCheck:
             self._proc = None
 
     def problems(self) -> list[str]:
+        if self._found is None:
+            self._found = self._wait()
+        return self._found
+
+    def _wait(self) -> list[str]:
         if self._proc is None:
             return []
         out, _ = self._proc.communicate()
+        self._proc = None
         try:
             result = json.loads(out)
         except ValueError:  # the checker itself failed (killed, no memory): nothing known
@@ -289,6 +297,7 @@ class QuickCheck:
             self._proc.kill()
         if self._proc is not None:
             self._proc.communicate()
+            self._proc = None
 
     def damage(self) -> StoreCorruptError | None:
         """The error to raise when the check found damage, else None (waits for the check)."""
