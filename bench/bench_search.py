@@ -55,8 +55,8 @@ sys.path.insert(0, str(HERE))
 
 from articles import make_article  # noqa: E402
 
-from newsdesk.cluster import Item, cluster_items, update_clusters  # noqa: E402
 from newsdesk.models import FeedSpec, FetchResult, ParsedEntry  # noqa: E402
+from newsdesk.search.cluster import Item, cluster_items, update_clusters  # noqa: E402
 from newsdesk.search.index import TantivyIndex  # noqa: E402
 from newsdesk.search.query import AnyOf, Filters, Match, ParsedQuery, parse_query  # noqa: E402
 from newsdesk.search.segment import normalise  # noqa: E402

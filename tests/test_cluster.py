@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
-from pathlib import Path
 
-import pytest
-
-from newsdesk.cluster import Item, cluster_items, link_key, similarity, text_key, update_clusters
-from newsdesk.store import SQLiteStore
-from test_search_fixtures import Doc, feed, labelled_set, save, story_text
+from newsdesk.search.cluster import Item, cluster_items, link_key, similarity, text_key
+from test_search_fixtures import feed, labelled_set, story_text
 
 SINA = feed("金融", "新浪财经", "国内")
 PAPER = feed("金融", "澎湃新闻", "财经")
@@ -74,7 +70,7 @@ def test_exact_keys() -> None:
 
 
 def test_similarity_of_edits() -> None:
-    from newsdesk.cluster import features
+    from newsdesk.search.cluster import features
 
     base = story_text("s000")
     edited = (
@@ -87,57 +83,3 @@ def test_similarity_of_edits() -> None:
     assert f[0].signature and f[1].signature and f[2].signature
     assert similarity(f[0].signature, f[1].signature) > 0.7
     assert similarity(f[0].signature, f[2].signature) < 0.2
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "archive.db")
-
-
-def test_clusters_persist_across_runs_and_follow_updates(store: SQLiteStore) -> None:
-    text = story_text("s005")
-    save(store, [Doc(SINA, "a", "央行开展逆回购", text, hours=5)])
-    assert update_clusters(store) == 1
-    assert store.list_clusters() == []  # one entry is no cluster
-    # A later run brings copies: one republished later, one (from HK, Traditional) earlier.
-    import opencc
-
-    trad = opencc.OpenCC("s2t").convert(text)
-    save(store, [Doc(PAPER, "b", "央行开展逆回购_澎湃新闻", text + "\n（本文来自澎湃新闻）", hours=9)])
-    save(store, [Doc(HK, "c", "人行逆回購", trad, hours=1)])
-    assert update_clusters(store) == 2
-    assert update_clusters(store) == 0  # caught up
-    [summary] = store.list_clusters()
-    assert (summary.size, summary.sources) == (3, 3)
-    found = store.get_cluster(summary.id)
-    assert found is not None
-    info, members = found
-    assert info.canonical == Doc(HK, "c", "", "").uid  # the earliest, though it came last
-    assert [m.feed_key for m in members] == [HK.key, SINA.key, PAPER.key]
-    assert {m.reason for m in members} == {"first", "text", "near"}
-    assert store.get_cluster(members[1].uid) == found  # any member's id finds the cluster
-    refs = store.cluster_refs([m.uid for m in members])
-    assert {r.id for r in refs.values()} == {summary.id}
-    # The copy is rewritten into a different story: it leaves the cluster.
-    save(store, [Doc(PAPER, "b", "另一篇报道", story_text("s020"), hours=9)])
-    assert update_clusters(store) == 1
-    [summary] = store.list_clusters()
-    assert summary.size == 2
-    # reset + update (what `newsdesk reindex` does) gives the same clusters.
-    store.reset_clusters()
-    assert update_clusters(store) == 3
-    assert [(c.size, c.canonical) for c in store.list_clusters()] == [(2, info.canonical)]
-
-
-def test_same_link_clusters_even_when_text_changed(store: SQLiteStore) -> None:
-    link = "https://finance.sina.com.cn/china/2021-12-20/doc-ikyamrmz0000.shtml"
-    save(
-        store,
-        [
-            Doc(SINA, "a", "工信部部署重点任务", story_text("s000"), link=link),
-            Doc(PAPER, "b", "工信部：六方面重点任务", story_text("s010"), link=link + "?from=wap"),
-        ],
-    )
-    update_clusters(store)
-    [c] = store.list_clusters()
-    assert c.size == 2

@@ -183,26 +183,3 @@ def test_stalled_and_gzip_garbage_feeds_fail_quickly_and_clearly(
     )
     assert states["g/s/fine"].last_error is None and states["g/s/fine"].last_success is not None
     assert (feed_server.hits("/stalled.xml"), feed_server.hits("/garbage.xml")) == (3, 1)
-
-
-def test_store_keeps_the_latest_hold_per_host(tmp_path: Path) -> None:
-    now = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
-    store = archive(tmp_path)
-    try:
-        store.hold_host("a.example", now + timedelta(hours=1), "HTTP 429 Too Many Requests")
-        store.hold_host("b.example", now - timedelta(seconds=1), "HTTP 503 Service Unavailable")
-        assert store.host_holds(now) == {
-            "a.example": (now + timedelta(hours=1), "HTTP 429 Too Many Requests")
-        }
-        # The server's latest answer replaces the earlier one, shorter or not.
-        store.hold_host("a.example", now + timedelta(minutes=5), "HTTP 503 Service Unavailable")
-    finally:
-        store.close()
-    reopened = archive(tmp_path)
-    try:
-        assert reopened.host_holds(now) == {
-            "a.example": (now + timedelta(minutes=5), "HTTP 503 Service Unavailable")
-        }
-        assert reopened.host_holds(now + timedelta(minutes=5)) == {}
-    finally:
-        reopened.close()

@@ -13,9 +13,9 @@ from pathlib import Path
 import opencc
 import pytest
 
-from newsdesk.cluster import update_clusters
 from newsdesk.config import Config
 from newsdesk.search import SearchError, index_path, open_index, update_index
+from newsdesk.search.cluster import update_clusters
 from newsdesk.search.index import SCHEMA_VERSION, SIDECAR, TantivyIndex
 from newsdesk.search.query import Filters
 from newsdesk.store import SQLiteStore, Store

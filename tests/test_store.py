@@ -1,7 +1,10 @@
-"""The storage Protocol, run against every backend (SQLite now; PostgreSQL joins the params)."""
+"""The storage Protocol, run against every backend (SQLite now; a second joins
+`store_backends.BACKENDS`): every public method of `Store` is called here, clusters and host
+holds included (`test_every_protocol_method_is_tested` keeps it so)."""
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 import subprocess
 import sys
@@ -14,8 +17,11 @@ from pathlib import Path
 import pytest
 
 from newsdesk.errors import StoreError
-from newsdesk.models import Article, Cleaned, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.models import Article, Cleaned, ClusterMember, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.search.cluster import update_clusters
 from newsdesk.store import Store, open_store
+from store_backends import BACKENDS, open_backend, protocol_methods
+from test_search_fixtures import Doc, feed, save, story_text
 
 FEED = FeedSpec(group="金融", site="新浪财经", name="新浪财经－国內", url="http://127.0.0.1:9/feed.xml")
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -39,11 +45,31 @@ def entry(n: int, **kw: object) -> ParsedEntry:
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = open_store(str(tmp_path / "archive.db"))
+    s = open_backend(request.param, tmp_path)
     yield s
     s.close()
+
+
+def methods_called_by_tests(source: str) -> set[str]:
+    """Names of the methods the test functions of `source` call."""
+    return {
+        node.func.attr
+        for test in ast.parse(source).body
+        if isinstance(test, ast.FunctionDef) and test.name.startswith("test_")
+        for node in ast.walk(test)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    }
+
+
+def test_every_protocol_method_is_tested() -> None:
+    """Each method of the Store Protocol is called by a test of this suite (so runs against
+    every backend): a method added to the Protocol fails here until a test calls it."""
+    untested = protocol_methods() - methods_called_by_tests(Path(__file__).read_text(encoding="utf-8"))
+    assert not untested, f"test these Store methods in tests/test_store.py: {sorted(untested)}"
+    assert methods_called_by_tests("def test_x(store):\n    store.close()\n") == {"close"}
+    assert methods_called_by_tests("def helper(store):\n    store.close()\n") == set()
 
 
 def test_new_entries_are_stored_once(store: Store) -> None:
@@ -287,3 +313,175 @@ def test_entry_heads_are_entries_without_bodies(store: Store) -> None:
             assert (h.summary, h.summary_is_html) == (e.summary or e.content, True)
     assert heads[uids[1]].summary == "<b>摘要</b>二" and heads[uids[2]].published is None
     assert heads[uids[3]].summary_is_html  # a cleaned article without a summary: the raw one
+
+
+def test_uids_hashes_and_revs_of_every_entry(store: Store) -> None:
+    other = replace(FEED, name="另一个源", url="http://127.0.0.1:9/other.xml")
+    store.save_fetch(FEED, OK, [entry(1), entry(3)], NOW)
+    store.save_fetch(other, OK, [entry(2)], NOW)
+    uids = [entry_uid(FEED.key, entry(n).id) for n in (1, 3)]
+    theirs = entry_uid(other.key, entry(2).id)
+    assert list(store.iter_uids()) == [uids[1], theirs, uids[0]]  # newest first
+    assert list(store.iter_uids(feed_key=FEED.key)) == [uids[1], uids[0]]
+    hashes = dict(store.entry_hashes())
+    assert hashes.keys() == {*uids, theirs}
+    assert hashes[uids[0]] == store.known_hashes(FEED.key)[entry(1).id]
+    revs = dict(store.entry_revs())
+    assert sorted(revs.values()) == [1, 2, 3] and revs[theirs] == store.max_rev()
+    store.set_article(uids[0], ARTICLE)  # a new article is a change: a new rev, the same hash
+    assert dict(store.entry_revs())[uids[0]] == store.max_rev() == 4
+    assert dict(store.entry_hashes()) == hashes
+
+
+def test_entry_texts_are_what_search_reads(store: Store) -> None:
+    store.save_fetch(
+        FEED,
+        OK,
+        [entry(1), entry(2, content="", summary="<p>摘要二</p>"), entry(3, published=None)],
+        NOW,
+        articles={entry(1).id: ARTICLE},
+    )
+    uids = [entry_uid(FEED.key, entry(n).id) for n in (1, 2, 3)]
+    texts = {t.uid: t for t in store.entry_texts([*uids, "missing"])}
+    assert texts.keys() == set(uids)
+    one, two, three = (texts[u] for u in uids)
+    assert (one.feed_key, one.group, one.site, one.feed) == (FEED.key, FEED.group, FEED.site, FEED.name)
+    assert (one.title, one.link, one.when) == (entry(1).title, entry(1).link, entry(1).published)
+    assert (one.cleaned, one.html, one.source) == (ARTICLE.text, entry(1).content, ARTICLE.source)
+    assert (two.cleaned, two.html, two.source) == (None, "<p>摘要二</p>", None)  # no content: the summary
+    assert three.when == NOW and three.when.tzinfo is not None  # no date: first seen
+
+
+def test_reopen_is_a_second_connection_to_the_same_archive(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(1)], NOW)
+    other = store.reopen()
+    try:
+        other.save_fetch(FEED, OK, [entry(2)], NOW)
+        assert store.count_entries() == 2 and other.max_rev() == store.max_rev() == 2
+    finally:
+        other.close()
+    assert store.count_entries() == 2  # closing one connection leaves the other working
+
+
+def test_health_checks_of_a_sound_archive(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
+    uid = entry_uid(FEED.key, entry(1).id)
+    store.set_publish_marks("hexo:/x", {uid: "1", "gone": "2"})
+    store.set_publish_marks("site:/y", {uid: "1"})
+    assert store.integrity_problems() == []
+    assert store.foreign_key_problems() == []
+    # A mark of an entry no longer in the archive is counted apart.
+    assert store.mark_summary() == {"hexo:/x": (2, 1), "site:/y": (1, 0)}
+    check = store.start_quick_check()
+    assert check.problems() == [] and check.damage() is None
+    check.cancel()  # after it finished: nothing to stop
+
+
+# story clusters ------------------------------------------------------------------------------
+SINA = feed("金融", "新浪财经", "国内")
+PAPER = feed("金融", "澎湃新闻", "财经")
+HK = feed("金融", "香港经济日报", "内地")
+
+
+def test_clusters_persist_across_runs_and_follow_updates(store: Store) -> None:
+    text = story_text("s005")
+    save(store, [Doc(SINA, "a", "央行开展逆回购", text, hours=5)])
+    assert update_clusters(store) == 1
+    assert store.list_clusters() == []  # one entry is no cluster
+    # A later run brings copies: one republished later, one (from HK, Traditional) earlier.
+    import opencc
+
+    trad = opencc.OpenCC("s2t").convert(text)
+    save(store, [Doc(PAPER, "b", "央行开展逆回购_澎湃新闻", text + "\n（本文来自澎湃新闻）", hours=9)])
+    save(store, [Doc(HK, "c", "人行逆回購", trad, hours=1)])
+    assert update_clusters(store) == 2
+    assert update_clusters(store) == 0  # caught up
+    [summary] = store.list_clusters()
+    assert (summary.size, summary.sources) == (3, 3)
+    found = store.get_cluster(summary.id)
+    assert found is not None
+    info, members = found
+    assert info.canonical == Doc(HK, "c", "", "").uid  # the earliest, though it came last
+    assert [m.feed_key for m in members] == [HK.key, SINA.key, PAPER.key]
+    assert {m.reason for m in members} == {"first", "text", "near"}
+    assert store.get_cluster(members[1].uid) == found  # any member's id finds the cluster
+    refs = store.cluster_refs([m.uid for m in members])
+    assert {r.id for r in refs.values()} == {summary.id}
+    # The copy is rewritten into a different story: it leaves the cluster.
+    save(store, [Doc(PAPER, "b", "另一篇报道", story_text("s020"), hours=9)])
+    assert update_clusters(store) == 1
+    [summary] = store.list_clusters()
+    assert summary.size == 2
+    # reset + update (what `newsdesk reindex` does) gives the same clusters.
+    store.reset_clusters()
+    assert update_clusters(store) == 3
+    assert [(c.size, c.canonical) for c in store.list_clusters()] == [(2, info.canonical)]
+
+
+def test_same_link_clusters_even_when_text_changed(store: Store) -> None:
+    link = "https://finance.sina.com.cn/china/2021-12-20/doc-ikyamrmz0000.shtml"
+    save(
+        store,
+        [
+            Doc(SINA, "a", "工信部部署重点任务", story_text("s000"), link=link),
+            Doc(PAPER, "b", "工信部：六方面重点任务", story_text("s010"), link=link + "?from=wap"),
+        ],
+    )
+    update_clusters(store)
+    [c] = store.list_clusters()
+    assert c.size == 2
+
+
+def test_cluster_records_round_trip(store: Store) -> None:
+    """The cluster tables through the Protocol alone: members and bands saved in one step are
+    found by link, text and band, summarised, listed and forgotten."""
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    a, b, c = (entry_uid(FEED.key, entry(n).id) for n in (1, 2, 3))
+    t = entry(1).published
+    assert t is not None
+    assert store.cluster_mark() == 0
+    assert store.cluster_lookup(links=["l1"], texts=["t1"], bands=[7]) == ({}, {}, {}, {})
+    members = [
+        ClusterMember(a, a, FEED.key, t, "first", 1.0, "l1", "t1", b"sig-a"),
+        ClusterMember(b, a, FEED.key, t + timedelta(hours=1), "near", 0.6, "l2", "t2", b"sig-b"),
+        ClusterMember(c, c, FEED.key, t + timedelta(hours=2), "first", 1.0, "l3", None, b"sig-c"),
+    ]
+    store.save_clusters(members, [(7, a), (8, c)], detached=[], mark=3)
+    assert store.cluster_mark() == 3
+    links, texts, bands, signatures = store.cluster_lookup(links=["l1", "l3"], texts=["t2"], bands=[7, 8, 9])
+    assert links == {"l1": (a, a), "l3": (c, c)} and texts == {"t2": (a, b)}
+    assert bands == {7: [(a, a)], 8: [(c, c)]} and signatures == {a: b"sig-a", c: b"sig-c"}
+    assert store.cluster_lookup(links=[], texts=[], bands=[7], exclude=[a]) == ({}, {}, {}, {})
+    [summary] = store.list_clusters()  # c alone is no cluster
+    assert (summary.id, summary.size, summary.sources, summary.canonical) == (a, 2, 1, a)
+    assert (summary.first, summary.last, summary.title) == (t, t + timedelta(hours=1), entry(1).title)
+    assert store.list_clusters(offset=1) == []
+    ref = store.cluster_refs([a, b, c])
+    assert ref.keys() == {a, b} and (ref[b].id, ref[b].size, ref[b].canonical) == (a, 2, a)
+    assert list(store.cluster_member_uids()) == [(a, a), (a, b)]
+    got = store.get_cluster(b)
+    assert got is not None and [m.uid for m in got[1]] == [a, b] and got[0] == summary
+    # b leaves: the cluster shrinks to one entry, no longer listed.
+    store.save_clusters([], [], detached=[b], mark=4)
+    assert store.list_clusters() == [] and store.cluster_refs([a, b]) == {}
+    store.reset_clusters()
+    assert store.cluster_mark() == 0 and store.get_cluster(a) is None
+    assert list(store.cluster_member_uids()) == []
+
+
+# host holds ----------------------------------------------------------------------------------
+def test_store_keeps_the_latest_hold_per_host(store: Store) -> None:
+    now = datetime(2026, 12, 6, 7, 0, tzinfo=UTC)
+    store.hold_host("a.example", now + timedelta(hours=1), "HTTP 429 Too Many Requests")
+    store.hold_host("b.example", now - timedelta(seconds=1), "HTTP 503 Service Unavailable")
+    assert store.host_holds(now) == {"a.example": (now + timedelta(hours=1), "HTTP 429 Too Many Requests")}
+    # The server's latest answer replaces the earlier one, shorter or not.
+    store.hold_host("a.example", now + timedelta(minutes=5), "HTTP 503 Service Unavailable")
+    reopened = store.reopen()
+    try:
+        assert reopened.host_holds(now) == {
+            "a.example": (now + timedelta(minutes=5), "HTTP 503 Service Unavailable")
+        }
+        assert reopened.host_holds(now + timedelta(minutes=5)) == {}
+    finally:
+        reopened.close()

@@ -9,7 +9,6 @@ fail with one line each, `run` still printing its summary, and nothing stored is
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
 import random
@@ -34,11 +33,20 @@ from damage_helpers import (
     small_disk,
     write_config,
 )
-from newsdesk.cluster import ClusterMember
 from newsdesk.errors import StoreCorruptError, StoreError, StoreIOError, StoreLockedError
-from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry, entry_uid
-from newsdesk.store import SQLiteStore, open_store
+from newsdesk.models import Article, ClusterMember, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.store import Store, open_store
 from server import FeedServer
+from store_backends import (
+    BACKENDS,
+    driver_lock_error,
+    let_locks_stop_reads,
+    locked_message_ok,
+    locked_out,
+    open_backend,
+    protocol_methods,
+    public_methods,
+)
 
 FEED = FeedSpec(group="金融", site="新浪财经", name="国内", url="http://127.0.0.1:9/feed.xml")
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -65,7 +73,7 @@ MEMBER = ClusterMember(UID, UID, FEED.key, NOW, "first", 1.0, "link", "text", b"
 
 # Every public method of the store, called with valid arguments. A method added to the store
 # fails `test_every_public_method_reports_a_lock` until it is added here.
-CALLS: dict[str, Callable[[SQLiteStore], object]] = {
+CALLS: dict[str, Callable[[Store], object]] = {
     "reopen": lambda s: s.reopen(),
     "sync_feeds": lambda s: s.sync_feeds([FEED]),
     "feed_states": lambda s: s.feed_states(),
@@ -105,44 +113,36 @@ CALLS: dict[str, Callable[[SQLiteStore], object]] = {
 NOT_READING = {"close", "start_quick_check"}
 
 
-def public_methods() -> set[str]:
-    return {n for n, f in inspect.getmembers(SQLiteStore, inspect.isfunction) if not n.startswith("_")}
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_public_method_is_exercised(backend: str) -> None:
+    assert protocol_methods() - NOT_READING == set(CALLS), "add the new store methods to CALLS"
+    assert public_methods(backend) == protocol_methods(), "a public method outside the Store Protocol"
 
 
-def test_every_public_method_is_exercised() -> None:
-    assert public_methods() - NOT_READING == set(CALLS), "add the new store methods to CALLS"
-
-
-def test_every_public_method_reports_a_lock(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_public_method_reports_a_lock(backend: str, tmp_path: Path) -> None:
     """Another connection holds an exclusive lock: each method raises StoreLockedError (one line
-    naming the file), not sqlite3.OperationalError, and works again once the lock is gone."""
-    store = SQLiteStore(tmp_path / "archive.db", busy_timeout=0.05)  # waits 50 ms for a lock
-    # In WAL mode readers never wait for a writer: the lock would only stop the writing methods.
-    # In rollback-journal mode an exclusive lock stops every access, reads included.
-    store._db.execute("PRAGMA journal_mode=DELETE")
-    other = sqlite3.connect(store.path, isolation_level=None)
+    naming the archive), not the driver's error, and works again once the lock is gone."""
+    store = open_backend(backend, tmp_path, lock_wait=0.05)  # waits 50 ms for a lock
+    let_locks_stop_reads(backend, store)
     wrong: dict[str, str] = {}
     try:
         for call in ("save_fetch", "set_publish_marks", "save_clusters"):  # something to read
             CALLS[call](store)
         for method, call in sorted(CALLS.items()):
-            other.execute("BEGIN EXCLUSIVE")
-            try:
-                call(store)
-                wrong[method] = "no error"
-            except StoreLockedError as e:
-                message = str(e)
-                if not (str(store.path) in message and "locked" in message and "\n" not in message):
-                    wrong[method] = message
-                elif not isinstance(e.__cause__, sqlite3.OperationalError):
-                    wrong[method] = f"caused by {e.__cause__!r}"
-            except Exception as e:
-                wrong[method] = repr(e)
-            finally:
-                other.execute("ROLLBACK")
+            with locked_out(backend, store):
+                try:
+                    call(store)
+                    wrong[method] = "no error"
+                except StoreLockedError as e:
+                    if not locked_message_ok(backend, store, str(e)):
+                        wrong[method] = str(e)
+                    elif not isinstance(e.__cause__, driver_lock_error(backend)):
+                        wrong[method] = f"caused by {e.__cause__!r}"
+                except Exception as e:
+                    wrong[method] = repr(e)
             call(store)  # the lock gone, the same call succeeds
     finally:
-        other.close()
         store.close()
     assert not wrong
 
@@ -169,7 +169,7 @@ def test_crash_while_creating_leaves_no_archive(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
-        from newsdesk.store import sqlite as backend
+        from newsdesk.store.sqlite import base as backend
 
         every = backend.migrations()
 
@@ -178,7 +178,8 @@ def test_crash_while_creating_leaves_no_archive(tmp_path: Path) -> None:
             os._exit(9)  # killed after the first migration
 
         backend.migrations = dying
-        backend.SQLiteStore({str(db)!r})
+        from newsdesk.store import SQLiteStore
+        SQLiteStore({str(db)!r})
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], check=False)

@@ -28,7 +28,7 @@ from typing import Any
 from .config import Config
 from .errors import NewsdeskError, StoreCorruptError
 from .store import Store, open_store
-from .store.sqlite_guard import recover_hint
+from .store.sqlite.guard import recover_hint
 
 
 @dataclass(frozen=True)

@@ -68,3 +68,7 @@ class StoreIOError(StoreError):
 
 class PublishError(NewsdeskError):
     """A publisher could not write its output."""
+
+
+class SearchError(NewsdeskError):
+    """The search index cannot be used, or a query cannot be understood."""

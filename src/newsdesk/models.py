@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 FullText = Literal["auto"] | bool
@@ -198,3 +198,98 @@ class FeedReport:
     unchanged: int = 0
     error: str | None = None
     warning: str | None = None
+
+
+# content identity ----------------------------------------------------------------------------
+# UTC timestamps in one fixed-width format, so text order is time order (the store keeps times
+# in it; an entry's content hash covers them in it).
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def content_hash(entry: ParsedEntry) -> str:
+    """Hash of everything that, when changed, makes an entry 'updated'."""
+    h = hashlib.sha1()
+    for part in (
+        entry.title,
+        entry.link or "",
+        format_time(entry.published) or "",
+        format_time(entry.updated) or "",
+        entry.author or "",
+        entry.content,
+        entry.summary,
+    ):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def format_time(dt: datetime | None) -> str | None:
+    """A UTC time in `TIME_FORMAT`."""
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime reached the store")
+    return dt.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+# search and story clusters -------------------------------------------------------------------
+@dataclass(frozen=True)
+class EntryText:
+    """What the index and clustering read of an entry (`Store.entry_texts`): no page, no
+    parsed article, one query per batch."""
+
+    uid: str
+    feed_key: str
+    group: str
+    site: str
+    feed: str
+    title: str
+    link: str | None
+    when: datetime  # published, else first seen (UTC)
+    cleaned: str | None  # the cleaned article's text, when there is one
+    html: str  # the entry's content, else its summary
+    source: str | None  # the cleaned article's 来源
+
+
+# How an entry joined its cluster: founded it, same link, same text, near-duplicate.
+ClusterReason = Literal["first", "link", "text", "near"]
+
+# What the store finds for a batch: link key → (cluster id, uid), text key → (cluster id, uid),
+# band → [(cluster id, uid)], uid → signature (of the members found by band).
+ClusterLookup = tuple[
+    dict[str, tuple[str, str]], dict[str, tuple[str, str]], dict[int, list[tuple[str, str]]], dict[str, bytes]
+]
+
+
+@dataclass(frozen=True)
+class ClusterMember:
+    uid: str
+    cluster_id: str
+    feed_key: str
+    sort_time: datetime
+    reason: ClusterReason
+    similarity: float  # estimated Jaccard similarity to the member it matched (1.0 for exact)
+    link: str | None = None
+    text: str | None = None
+    signature: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """A cluster as search results show it."""
+
+    id: str
+    size: int  # entries
+    sources: int  # distinct feeds
+    canonical: str  # uid of the earliest member
+
+
+@dataclass(frozen=True)
+class ClusterSummary:
+    id: str
+    size: int
+    sources: int
+    first: datetime
+    last: datetime
+    canonical: str  # uid of the earliest member
+    title: str  # the canonical entry's title

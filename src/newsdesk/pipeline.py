@@ -22,12 +22,11 @@ from .errors import CleanError, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
 from .holds import Hold
 from .locks import LockBusy
-from .models import Cleaned, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry
+from .models import Cleaned, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry, content_hash
 from .parse import parse_feed
 from .publish.base import PublishReport, get_publisher, run_publisher
 from .search import changes_behind, update_index
 from .store import Store
-from .store.common import content_hash
 
 log = logging.getLogger("newsdesk")
 

@@ -5,7 +5,7 @@ build's render workers, `publish/site_pool.py`; the search catch-up's text worke
 `search/update.py`), `process` (one process running a function: the run's index
 follower, `pipeline._IndexProcess`) and `python` (a few lines of Python in a fresh, isolated
 interpreter that imports nothing of newsdesk: the build's archive check,
-`store/sqlite_guard.QuickCheck`, which must start in milliseconds). Each child, first thing:
+`store/sqlite/guard.QuickCheck`, which must start in milliseconds). Each child, first thing:
 
 * asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG`` = SIGKILL, through
   ctypes' prctl, Linux), then checks that its parent is still the process that started it (the

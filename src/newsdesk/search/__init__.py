@@ -11,11 +11,11 @@ imported on use, so `import newsdesk.search.segment` stays cheap.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NewsdeskError
+from ..errors import SearchError
+from .sidecar import SIDECAR, applied_rev
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -32,12 +32,6 @@ __all__ = [
     "open_index",
     "update_index",
 ]
-
-SIDECAR = "newsdesk-index.json"  # in the index folder: schema version and the store rev applied
-
-
-class SearchError(NewsdeskError):
-    """The search index cannot be used, or a query cannot be understood."""
 
 
 def index_path(config: Config) -> Path:
@@ -60,14 +54,14 @@ def open_index(config: Config, *, store: Store | None = None) -> SearchIndex:
 def index_is_behind(config: Config, store: Store) -> bool:
     """True when clusters or the search index have changes to catch up (a few cheap queries)."""
     head = store.max_rev()
-    return store.cluster_mark() != head or _applied_rev(index_path(config)) != head
+    return store.cluster_mark() != head or applied_rev(index_path(config)) != head
 
 
 def changes_behind(config: Config, store: Store) -> int:
     """How many changes the clusters or the search index (whichever is further back) have to
     catch up; the whole archive when either must be rebuilt. A few cheap queries."""
     head = store.max_rev()
-    marks = [store.cluster_mark(), _applied_rev(index_path(config))]
+    marks = [store.cluster_mark(), applied_rev(index_path(config))]
     return head - min(m if m is not None and m <= head else 0 for m in marks)
 
 
@@ -88,11 +82,3 @@ def update_index(config: Config, store: Store, *, follow: Follow | None = None) 
         return catch_up(store, index, clusters=True, follow=follow)[0]
     finally:
         index.close()
-
-
-def _applied_rev(path: Path) -> int | None:
-    try:
-        rev = json.loads((path / SIDECAR).read_text(encoding="utf-8")).get("rev")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return rev if isinstance(rev, int) else None

@@ -19,7 +19,7 @@ from . import SearchError, open_index, update_index
 # Segmentation (rjieba loads its dictionary on import), tantivy and numpy are imported by the
 # commands that need them: every other `newsdesk` command loads this module too.
 if TYPE_CHECKING:
-    from ..cluster import ClusterSummary
+    from ..models import ClusterSummary
     from .index import SearchHit
     from .query import Sort
 
@@ -179,7 +179,7 @@ def clusters_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List stories carried more than once (clusters of two or more entries)."""
-    from ..cluster import update_clusters
+    from .cluster import update_clusters
 
     config = current_config()
     with open_archive(config) as store:
@@ -209,7 +209,7 @@ def clusters_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a cluster: its canonical (earliest) entry and every member, which outlet and when."""
-    from ..cluster import update_clusters
+    from .cluster import update_clusters
 
     config = current_config()
     with open_archive(config) as store:

@@ -37,13 +37,14 @@ from typing import Any, Protocol
 import tantivy
 
 from .. import atomic
-from ..cluster import ClusterRef
+from ..errors import SearchError
+from ..models import ClusterRef, EntryText
 from ..store import Store, open_store
-from . import SIDECAR, SearchError
 from .query import AnyOf, Filters, Match, ParsedQuery, QuerySyntaxError, Sort, parse_query
 from .segment import normalise
+from .sidecar import SIDECAR
 from .snippet import Snippet, make_snippet
-from .text import EntryText, entry_text
+from .text import entry_text
 from .update import Prepared
 
 __all__ = ["SearchError", "SearchHit", "SearchIndex", "TantivyIndex"]

@@ -9,30 +9,10 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
-from datetime import datetime
 
 from ..models import StoredEntry
 
-__all__ = ["EntryText", "entry_text", "html_text", "strip_html"]
-
-
-@dataclass(frozen=True)
-class EntryText:
-    """What the index and clustering read of an entry (`Store.entry_texts`): no page, no
-    parsed article, one query per batch."""
-
-    uid: str
-    feed_key: str
-    group: str
-    site: str
-    feed: str
-    title: str
-    link: str | None
-    when: datetime  # published, else first seen (UTC)
-    cleaned: str | None  # the cleaned article's text, when there is one
-    html: str  # the entry's content, else its summary
-    source: str | None  # the cleaned article's 来源
+__all__ = ["entry_text", "html_text", "strip_html"]
 
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)

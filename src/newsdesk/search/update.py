@@ -16,21 +16,24 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .. import procs
-from ..cluster import Item, Session, shingle_text, update_clusters
+from ..models import EntryText
+from .cluster import Item, Session, shingle_text, update_clusters
 from .segment import cut_joined, normalise
-from .text import EntryText, html_text
+from .text import html_text
 
 if TYPE_CHECKING:
-    from ..store import Store
-    from .index import TantivyIndex
+    import tantivy
 
-__all__ = ["Follow", "Prepared", "catch_up", "prepare"]
+    from ..store import Store
+
+__all__ = ["CatchUpTarget", "Follow", "Prepared", "catch_up", "prepare"]
 
 log = logging.getLogger("newsdesk.search")
 
@@ -148,8 +151,29 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class CatchUpTarget(Protocol):
+    """What a catch-up needs of the index (`index.TantivyIndex`, which calls `catch_up`)."""
+
+    def ready(self, head: int) -> int: ...
+
+    def doc_count(self) -> int: ...
+
+    def writer(self) -> AbstractContextManager[tantivy.IndexWriter]: ...
+
+    def apply(
+        self,
+        writer: tantivy.IndexWriter,
+        changes: Sequence[tuple[int, str, bool]],
+        docs: Mapping[str, tuple[EntryText, Prepared]],
+        *,
+        added: set[str] | None = None,
+    ) -> None: ...
+
+    def commit(self, writer: tantivy.IndexWriter, rev: int) -> None: ...
+
+
 def catch_up(
-    store: Store, index: TantivyIndex, *, clusters: bool, follow: Follow | None = None
+    store: Store, index: CatchUpTarget, *, clusters: bool, follow: Follow | None = None
 ) -> tuple[int, int]:
     """Apply the store's changes to the index and (if `clusters`) the story clusters, each
     from its own mark. Returns how many changes each took in: (index, clusters).

@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from ..errors import StoreError
-from .protocol import Store
+from .protocol import (
+    ArchiveStore,
+    BackgroundCheck,
+    ChangeFeed,
+    ClusterStore,
+    HostHoldStore,
+    IntegrityChecks,
+    PublishMarkStore,
+    Store,
+)
 from .sqlite import SQLiteStore
 
-__all__ = ["SQLiteStore", "Store", "open_store"]
+__all__ = [
+    "ArchiveStore",
+    "BackgroundCheck",
+    "ChangeFeed",
+    "ClusterStore",
+    "HostHoldStore",
+    "IntegrityChecks",
+    "PublishMarkStore",
+    "SQLiteStore",
+    "Store",
+    "open_store",
+]
 
 
 def open_store(database: str) -> Store:

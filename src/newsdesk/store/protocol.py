@@ -1,20 +1,27 @@
-"""The storage interface every archive backend satisfies (SQLite now, PostgreSQL later).
+"""The storage interface, split by role as each caller needs it (SQLite now, PostgreSQL later).
 
-All SQL lives in the backend modules; the rest of newsdesk only sees this Protocol and
-the records from `newsdesk.models`.
+Small Protocols, one per domain: the archive (feeds, entries, articles), the change feed
+(`rev`), publishers' marks, story clusters, host holds and integrity checks; `Store` is all of
+them, for code that needs the whole archive. All SQL lives in the backends; the rest of
+newsdesk sees these Protocols and the records in `newsdesk.models`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ..errors import StoreError
 from ..models import (
     Article,
     Cleaned,
+    ClusterLookup,
+    ClusterMember,
+    ClusterRef,
+    ClusterSummary,
     EntryHead,
+    EntryText,
     FeedSpec,
     FeedState,
     FetchResult,
@@ -22,6 +29,17 @@ from ..models import (
     StoredEntry,
     UpsertCounts,
 )
+
+__all__ = [
+    "ArchiveStore",
+    "BackgroundCheck",
+    "ChangeFeed",
+    "ClusterStore",
+    "HostHoldStore",
+    "IntegrityChecks",
+    "PublishMarkStore",
+    "Store",
+]
 
 
 class BackgroundCheck(Protocol):
@@ -34,14 +52,9 @@ class BackgroundCheck(Protocol):
     def cancel(self) -> None: ...
 
 
-class Store(Protocol):
-    def close(self) -> None: ...
+class ArchiveStore(Protocol):
+    """Feeds, their entries and the entries' cleaned articles."""
 
-    def reopen(self) -> Store:
-        """A new connection to the same archive, e.g. for a forked worker process (a
-        connection must not be shared across processes)."""
-
-    # feeds -----------------------------------------------------------------
     def sync_feeds(self, specs: Sequence[FeedSpec]) -> None:
         """Register configured feeds; a feed whose source changed starts a fresh fetch state."""
 
@@ -71,22 +84,8 @@ class Store(Protocol):
 
     def iter_uids(self, *, feed_key: str | None = None) -> Iterator[str]: ...
 
-    def max_rev(self) -> int: ...
-
-    def changes_since(self, rev: int, limit: int = 1000) -> list[tuple[int, str, bool]]:
-        """(rev, uid, removed) of every change after `rev`, oldest first."""
-
     def record_failure(self, key: str, error: str, now: datetime) -> None: ...
 
-    def host_holds(self, now: datetime) -> dict[str, tuple[datetime, str]]:
-        """host → (not before, reason) of every host that asked not to be requested before a
-        time still after `now`."""
-
-    def hold_host(self, host: str, until: datetime, reason: str) -> None:
-        """Record that `host` is not to be requested before `until` (replaces its earlier hold:
-        the server's latest answer counts)."""
-
-    # entries ---------------------------------------------------------------
     def get_entry(self, uid: str) -> StoredEntry | None: ...
 
     def get_entries(self, uids: Iterable[str]) -> list[StoredEntry]: ...
@@ -102,34 +101,42 @@ class Store(Protocol):
     def entry_hashes(self) -> Iterator[tuple[str, str]]:
         """(uid, content_hash) of every entry: cheap change detection for publishers."""
 
+    def count_entries(self) -> int: ...
+
+    def entry_texts(self, uids: Iterable[str]) -> list[EntryText]:
+        """What search and clustering read of these entries (those that exist), cheaply."""
+
+
+class ChangeFeed(Protocol):
+    """Every write bumps the entry's `rev`, a store-wide counter; derived data (the search
+    index, clusters, publishers) catches up from it."""
+
+    def max_rev(self) -> int: ...
+
+    def changes_since(self, rev: int, limit: int = 1000) -> list[tuple[int, str, bool]]:
+        """(rev, uid, removed) of every change after `rev`, oldest first."""
+
     def entry_revs(self) -> Iterator[tuple[str, int]]:
         """(uid, rev) of every entry: rev changes with the entry or its cleaned article."""
 
-    def count_entries(self) -> int: ...
 
-    # publishers' bookkeeping -------------------------------------------------
+class PublishMarkStore(Protocol):
+    """Per-entry marks each publisher keeps of what it last wrote."""
+
     def publish_marks(self, publisher: str) -> dict[str, str]: ...
 
     def set_publish_marks(
         self, publisher: str, marks: Mapping[str, str], removed: Iterable[str] = ()
     ) -> None: ...
 
-    # health (newsdesk check) -------------------------------------------------
-    def integrity_problems(self, limit: int = 20) -> list[str]:
-        """What the backend's full consistency check finds wrong (at most `limit`); [] when all holds."""
-
-    def foreign_key_problems(self, limit: int = 20) -> list[str]:
-        """Rows that refer to rows that do not exist (at most `limit`)."""
-
     def mark_summary(self) -> dict[str, tuple[int, int]]:
         """publisher → (its marks, those of entries no longer in the archive)."""
 
-    def start_quick_check(self) -> BackgroundCheck:
-        """Start a quick structural check of the archive beside the caller's work."""
 
-    # --- search & clusters ---------------------------------------------------------------------
-    # Story clusters (newsdesk.cluster). A backend keeps cluster members, their LSH bands and
-    # the multi-member clusters, and the rev up to which they are current.
+class ClusterStore(Protocol):
+    """Story clusters (`newsdesk.search.cluster`): members, their LSH bands, the clusters of two
+    or more entries and the rev up to which they are current."""
+
     def cluster_mark(self) -> int:
         """The store rev up to which clusters are current."""
 
@@ -172,14 +179,39 @@ class Store(Protocol):
         """(cluster id, uid) of every member of a cluster of two or more, a cluster's rows
         together, earliest member first (the static site's "also reported by" lists)."""
 
-    def entry_texts(self, uids: Iterable[str]) -> list[EntryText]:
-        """What search and clustering read of these entries (those that exist), cheaply."""
 
-    # --- end search & clusters -----------------------------------------------------------------
+class HostHoldStore(Protocol):
+    """Hosts that asked not to be requested before a time (`Retry-After`)."""
+
+    def host_holds(self, now: datetime) -> dict[str, tuple[datetime, str]]:
+        """host → (not before, reason) of every host that asked not to be requested before a
+        time still after `now`."""
+
+    def hold_host(self, host: str, until: datetime, reason: str) -> None:
+        """Record that `host` is not to be requested before `until` (replaces its earlier hold:
+        the server's latest answer counts)."""
 
 
-# --- search & clusters (types) ------------------------------------------------------------------
-if TYPE_CHECKING:
-    from ..cluster import ClusterLookup, ClusterMember, ClusterRef, ClusterSummary
-    from ..search.text import EntryText
-# --- end search & clusters ---------------------------------------------------------------------
+class IntegrityChecks(Protocol):
+    """What `newsdesk check` and the build's background check ask of the backend."""
+
+    def integrity_problems(self, limit: int = 20) -> list[str]:
+        """What the backend's full consistency check finds wrong (at most `limit`); [] when all holds."""
+
+    def foreign_key_problems(self, limit: int = 20) -> list[str]:
+        """Rows that refer to rows that do not exist (at most `limit`)."""
+
+    def start_quick_check(self) -> BackgroundCheck:
+        """Start a quick structural check of the archive beside the caller's work."""
+
+
+class Store(
+    ArchiveStore, ChangeFeed, PublishMarkStore, ClusterStore, HostHoldStore, IntegrityChecks, Protocol
+):
+    """The whole archive, for code that needs all of it (the pipeline, the CLI)."""
+
+    def close(self) -> None: ...
+
+    def reopen(self) -> Store:
+        """A new connection to the same archive, e.g. for a forked worker process (a
+        connection must not be shared across processes)."""

@@ -28,24 +28,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from .search.segment import normalise
-from .search.text import entry_text
+from ..models import ClusterMember, ClusterReason
+from .segment import normalise
+from .text import entry_text
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from .models import StoredEntry
-    from .store import Store
+    from ..models import StoredEntry
+    from ..store import Store
 
 __all__ = [
-    "ClusterLookup",
-    "ClusterMember",
-    "ClusterRef",
-    "ClusterSummary",
     "Features",
     "Item",
     "Session",
@@ -69,16 +66,8 @@ MIN_TEXT = 20  # normalised characters below which text says too little to clust
 CANDIDATES = 8  # candidates per entry checked against their signatures
 BAND_CLUSTERS = 16  # clusters remembered per LSH band
 
-Reason = Literal["first", "link", "text", "near"]
-# What the store finds for a batch: link key → (cluster id, uid), text key → (cluster id, uid),
-# band → [(cluster id, uid)], uid → signature (of the members found by band).
-ClusterLookup = tuple[
-    dict[str, tuple[str, str]], dict[str, tuple[str, str]], dict[int, list[tuple[str, str]]], dict[str, bytes]
-]
-
 _NON_WORD = re.compile(r"[\W_]+")
 _TRACKING = re.compile(r"^(utm_\w+|spm|from|source|share_\w+|fbclid|gclid|wfr|cre|mod|loc|r|s|f)$", re.I)
-_MASK64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -92,40 +81,6 @@ class Features:
     text: str | None  # hash of the normalised text (None when too short)
     signature: bytes | None  # BINS uint16 MinHash values (None when too short)
     bands: tuple[int, ...]  # LSH band keys (empty without a signature)
-
-
-@dataclass(frozen=True)
-class ClusterMember:
-    uid: str
-    cluster_id: str
-    feed_key: str
-    sort_time: datetime
-    reason: Reason  # how it joined: founded the cluster, same link, same text, near-duplicate
-    similarity: float  # estimated Jaccard similarity to the member it matched (1.0 for exact)
-    link: str | None = None
-    text: str | None = None
-    signature: bytes | None = None
-
-
-@dataclass(frozen=True)
-class ClusterRef:
-    """A cluster as search results show it."""
-
-    id: str
-    size: int  # entries
-    sources: int  # distinct feeds
-    canonical: str  # uid of the earliest member
-
-
-@dataclass(frozen=True)
-class ClusterSummary:
-    id: str
-    size: int
-    sources: int
-    first: datetime
-    last: datetime
-    canonical: str  # uid of the earliest member
-    title: str  # the canonical entry's title
 
 
 # pure functions ------------------------------------------------------------------------------
@@ -305,7 +260,7 @@ def cluster_batch(
     members: list[ClusterMember] = []
     band_rows: list[tuple[int, str]] = []
     for f in sorted(batch, key=lambda f: (f.sort_time, f.uid)):
-        found: tuple[str, Reason, float] | None = None
+        found: tuple[str, ClusterReason, float] | None = None
         if f.link and f.link in known.by_link:
             found = (known.by_link[f.link][0], "link", 1.0)
         elif f.text and f.text in known.by_text:
@@ -339,7 +294,7 @@ def cluster_batch(
     return members, band_rows
 
 
-def _nearest(f: Features, known: _Known) -> tuple[str, Reason, float] | None:
+def _nearest(f: Features, known: _Known) -> tuple[str, ClusterReason, float] | None:
     """The first member sharing a band whose signature is similar enough, checking at most
     CANDIDATES members. A republished copy shares most bands with its original, so the first
     candidate is nearly always the one: no voting, one comparison per copy."""

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
-from .. import atomic, procs
-from ..errors import StoreCorruptError, StoreError, StoreFullError, StoreIOError, StoreLockedError
+from ... import atomic, procs
+from ...errors import StoreCorruptError, StoreError, StoreFullError, StoreIOError, StoreLockedError
 
 _PRIMARY = 0xFF  # extended result codes carry the primary code in their low byte
 
@@ -120,9 +120,11 @@ C = TypeVar("C", bound=type)
 
 
 def guard_driver_errors(cls: C) -> C:
-    """Class decorator: every public method of `cls` raises `self._driver_error(e)` (a
-    StoreError) instead of a driver error `e`, generators while they are iterated too."""
-    for name, attr in list(vars(cls).items()):
+    """Class decorator: every public method of `cls`, those it inherits from its domain mixins
+    included, raises `self._driver_error(e)` (a StoreError) instead of a driver error `e`,
+    generators while they are iterated too."""
+    for name in dir(cls):
+        attr = inspect.getattr_static(cls, name)
         if not name.startswith("_") and inspect.isfunction(attr):
             setattr(cls, name, _guard(attr))
     return cls
@@ -247,12 +249,14 @@ except sqlite3.Error as e:
 class QuickCheck:
     """`PRAGMA quick_check` of the archive in another process, started now: it reads every page
     of the file (a tenth of a second per 100 MB once cached) on the other core while the
-    caller works. `problems()` waits for it: [] when the archive's structure holds."""
+    caller works. `problems()` waits for it: [] when the archive's structure holds (asked
+    again, the same answer)."""
 
     def __init__(self, path: Path, *, busy_timeout: float) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
         self._proc: subprocess.Popen[bytes] | None
+        self._found: list[str] | None = None
         try:
             timeout_ms = f"{busy_timeout * 1000:.0f}"
             self._proc = procs.python(_QUICK_CHECK, connect_uri(path, "ro"), timeout_ms)
@@ -260,9 +264,15 @@ class QuickCheck:
             self._proc = None
 
     def problems(self) -> list[str]:
+        if self._found is None:
+            self._found = self._wait()
+        return self._found
+
+    def _wait(self) -> list[str]:
         if self._proc is None:
             return []
         out, _ = self._proc.communicate()
+        self._proc = None
         try:
             result = json.loads(out)
         except ValueError:  # the checker itself failed (killed, no memory): nothing known
@@ -278,6 +288,7 @@ class QuickCheck:
             self._proc.kill()
         if self._proc is not None:
             self._proc.communicate()
+            self._proc = None
 
     def damage(self) -> StoreCorruptError | None:
         """The error to raise when the check found damage, else None (waits for the check)."""

@@ -1,0 +1,25 @@
+"""The archive in one SQLite file: one mixin per domain over one shared connection."""
+
+from __future__ import annotations
+
+from .archive import ArchiveMixin
+from .base import BUSY_TIMEOUT, migrations
+from .changes import ChangesMixin
+from .clusters import ClustersMixin
+from .guard import guard_driver_errors
+from .health import HealthMixin
+from .holds import HoldsMixin
+from .marks import MarksMixin
+
+__all__ = ["BUSY_TIMEOUT", "SQLiteStore", "migrations"]
+
+
+@guard_driver_errors  # every public method, inherited ones too: driver errors become StoreErrors
+class SQLiteStore(ArchiveMixin, ChangesMixin, MarksMixin, ClustersMixin, HoldsMixin, HealthMixin):
+    """The archive in one SQLite file. One instance per process; not shared across threads."""
+
+    def close(self) -> None:
+        self._db.close()
+
+    def reopen(self) -> SQLiteStore:
+        return SQLiteStore(self.path, busy_timeout=self.busy_timeout)

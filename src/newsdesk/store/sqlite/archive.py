@@ -1,0 +1,358 @@
+"""Feeds, entries and their cleaned articles: the archive itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ...models import (
+    Article,
+    Cleaned,
+    EntryHead,
+    EntryText,
+    FeedSpec,
+    FeedState,
+    FetchResult,
+    ParsedEntry,
+    StoredEntry,
+    UpsertCounts,
+    content_hash,
+    entry_uid,
+)
+from ..common import format_time, parse_time
+from .base import ENTRY_FROM, SQLiteBase, chunks
+
+_ENTRY_COLUMNS = (
+    "e.uid, e.feed_key, f.grp, f.site, f.name, e.entry_id, e.title, e.link, e.published, e.updated,"
+    " e.author, e.content, e.summary, e.first_seen, e.last_changed, e.content_hash,"
+    " e.clean_error, e.page, e.rev,"
+    " a.uid, a.html, a.text, a.summary, a.char_count, a.images, a.header_image, a.source, a.editor,"
+    " a.reporters, a.dateline, a.keywords, a.profile"
+)
+_ARTICLE_INSERT = (
+    "INSERT INTO articles (uid, html, text, summary, char_count, images, header_image, source, editor,"
+    " reporters, dateline, keywords, profile) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (uid) DO UPDATE SET html=excluded.html, text=excluded.text, summary=excluded.summary,"
+    " char_count=excluded.char_count, images=excluded.images, header_image=excluded.header_image,"
+    " source=excluded.source, editor=excluded.editor, reporters=excluded.reporters,"
+    " dateline=excluded.dateline, keywords=excluded.keywords, profile=excluded.profile"
+)
+
+
+class ArchiveMixin(SQLiteBase):
+    # feeds -----------------------------------------------------------------
+    def sync_feeds(self, specs: Sequence[FeedSpec]) -> None:
+        with self._tx():
+            for s in specs:
+                row = self._db.execute("SELECT source FROM feeds WHERE key=?", (s.key,)).fetchone()
+                if row is None:
+                    self._db.execute(
+                        "INSERT INTO feeds (key, grp, site, name, source, url) VALUES (?,?,?,?,?,?)",
+                        (s.key, s.group, s.site, s.name, s.source, s.url),
+                    )
+                elif row[0] != s.source:
+                    # A new source means the old validators and redirect target no longer apply.
+                    self._db.execute(
+                        "UPDATE feeds SET source=?, url=?, etag=NULL, last_modified=NULL WHERE key=?",
+                        (s.source, s.url, s.key),
+                    )
+
+    def feed_states(self) -> dict[str, FeedState]:
+        rows = self._db.execute(
+            "SELECT key, url, etag, last_modified, last_success, last_error, last_attempt,"
+            " consecutive_failures FROM feeds"
+        )
+        return {
+            r[0]: FeedState(
+                key=r[0],
+                url=r[1],
+                etag=r[2],
+                last_modified=r[3],
+                last_success=parse_time(r[4]),
+                last_error=r[5],
+                last_attempt=parse_time(r[6]),
+                consecutive_failures=r[7],
+            )
+            for r in rows
+        }
+
+    def save_fetch(
+        self,
+        spec: FeedSpec,
+        result: FetchResult,
+        entries: Sequence[ParsedEntry],
+        now: datetime,
+        *,
+        feed_title: str | None = None,
+        warning: str | None = None,
+        articles: Mapping[str, Article | Cleaned] | None = None,
+        pages: Mapping[str, str] | None = None,
+    ) -> UpsertCounts:
+        stamp = format_time(now)
+        new = updated = unchanged = 0
+        articles = articles or {}
+        pages = pages or {}
+        with self._tx():
+            rev = self._max_rev()
+            self._ensure_feed(spec)
+            existing = dict(
+                self._db.execute(
+                    "SELECT entry_id, content_hash FROM entries WHERE feed_key=?", (spec.key,)
+                ).fetchall()
+            )
+            for e in entries:
+                h = content_hash(e)
+                old = existing.get(e.id)
+                if old == h:
+                    unchanged += 1
+                    continue
+                published = format_time(e.published)
+                rev += 1
+                uid = entry_uid(spec.key, e.id)
+                outcome = articles.get(e.id)
+                values = (
+                    e.title,
+                    e.link,
+                    published,
+                    format_time(e.updated),
+                    e.author,
+                    e.content,
+                    e.summary,
+                    stamp,
+                    h,
+                    rev,
+                    outcome.error if isinstance(outcome, Cleaned) else None,
+                    pages.get(e.id),
+                )
+                if old is None:
+                    self._db.execute(
+                        "INSERT INTO entries (title, link, published, updated, author, content, summary,"
+                        " last_changed, content_hash, rev, clean_error, page, uid, feed_key, entry_id,"
+                        " first_seen, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (*values, uid, spec.key, e.id, stamp, published or stamp),
+                    )
+                    new += 1
+                else:
+                    self._db.execute(
+                        "UPDATE entries SET title=?, link=?, published=?, updated=?, author=?, content=?,"
+                        " summary=?, last_changed=?, content_hash=?, rev=?, clean_error=?, page=?,"
+                        " sort_time=COALESCE(?, first_seen) WHERE feed_key=? AND entry_id=?",
+                        (*values, published, spec.key, e.id),
+                    )
+                    updated += 1
+                self._write_article(uid, outcome)
+                existing[e.id] = h
+            self._db.execute(
+                "UPDATE feeds SET url=?, etag=?, last_modified=?, last_attempt=?, last_success=?,"
+                " last_error=NULL, last_warning=?, consecutive_failures=0, title=COALESCE(?, title)"
+                " WHERE key=?",
+                (
+                    result.permanent_url or self._current_url(spec),
+                    result.etag,
+                    result.last_modified,
+                    stamp,
+                    stamp,
+                    warning,
+                    feed_title,
+                    spec.key,
+                ),
+            )
+        return UpsertCounts(new=new, updated=updated, unchanged=unchanged)
+
+    def known_hashes(self, feed_key: str) -> dict[str, str]:
+        return dict(
+            self._db.execute("SELECT entry_id, content_hash FROM entries WHERE feed_key=?", (feed_key,))
+        )
+
+    def set_article(self, uid: str, article: Article | Cleaned, *, page: str | None = None) -> None:
+        with self._tx():
+            rev = self._max_rev() + 1
+            self._db.execute(
+                "UPDATE entries SET rev=?, clean_error=?, page=COALESCE(?, page) WHERE uid=?",
+                (rev, article.error if isinstance(article, Cleaned) else None, page, uid),
+            )
+            self._write_article(uid, article)
+
+    def iter_uids(self, *, feed_key: str | None = None) -> Iterator[str]:
+        if feed_key is None:
+            rows = self._db.execute("SELECT uid FROM entries ORDER BY sort_time DESC")
+        else:
+            rows = self._db.execute(
+                "SELECT uid FROM entries WHERE feed_key=? ORDER BY sort_time DESC", (feed_key,)
+            )
+        for (uid,) in rows.fetchall():
+            yield uid
+
+    def _write_article(self, uid: str, outcome: Article | Cleaned | None) -> None:
+        if outcome is not None:
+            a = outcome.article if isinstance(outcome, Cleaned) else outcome
+            self._db.execute(
+                _ARTICLE_INSERT,
+                (
+                    uid,
+                    a.html,
+                    a.text,
+                    a.summary,
+                    a.char_count,
+                    json.dumps(list(a.images), ensure_ascii=False),
+                    a.header_image,
+                    a.source,
+                    a.editor,
+                    json.dumps(list(a.reporters), ensure_ascii=False),
+                    a.dateline,
+                    json.dumps(list(a.keywords), ensure_ascii=False),
+                    a.profile,
+                ),
+            )
+        else:
+            # No article (clean: false): a stale article must not linger.
+            self._db.execute("DELETE FROM articles WHERE uid=?", (uid,))
+
+    def record_failure(self, key: str, error: str, now: datetime) -> None:
+        with self._tx():
+            self._db.execute(
+                "UPDATE feeds SET last_attempt=?, last_error=?, consecutive_failures=consecutive_failures+1"
+                " WHERE key=?",
+                (format_time(now), error, key),
+            )
+
+    def _ensure_feed(self, spec: FeedSpec) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO feeds (key, grp, site, name, source, url) VALUES (?,?,?,?,?,?)",
+            (spec.key, spec.group, spec.site, spec.name, spec.source, spec.url),
+        )
+
+    def _current_url(self, spec: FeedSpec) -> str | None:
+        row = self._db.execute("SELECT url FROM feeds WHERE key=?", (spec.key,)).fetchone()
+        return row[0] if row else spec.url
+
+    # entries ---------------------------------------------------------------
+    def get_entry(self, uid: str) -> StoredEntry | None:
+        rows = self.get_entries([uid])
+        return rows[0] if rows else None
+
+    def get_entries(self, uids: Iterable[str]) -> list[StoredEntry]:
+        out: list[StoredEntry] = []
+        ids = list(uids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE e.uid IN ({marks})",
+                chunk,
+            )
+            out.extend(_row_to_entry(r) for r in rows)
+        return out
+
+    def get_entry_heads(self, uids: Iterable[str]) -> list[EntryHead]:
+        out: list[EntryHead] = []
+        ids = list(uids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = self._db.execute(
+                "SELECT e.uid, f.grp, f.site, f.name, e.title, e.published, e.first_seen, e.rev,"
+                " e.content_hash, CASE WHEN a.summary != '' THEN a.summary WHEN e.summary != ''"
+                " THEN e.summary ELSE e.content END, COALESCE(a.summary, '') = '', a.header_image,"
+                f" a.source FROM {ENTRY_FROM} WHERE e.uid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for r in rows:
+                first_seen = parse_time(r[6])
+                assert first_seen is not None
+                out.append(
+                    EntryHead(
+                        r[0],
+                        r[1],
+                        r[2],
+                        r[3],
+                        r[4],
+                        parse_time(r[5]),
+                        first_seen,
+                        r[7],
+                        r[8],
+                        r[9],
+                        bool(r[10]),
+                        r[11],
+                        r[12],
+                    )
+                )
+        return out
+
+    def list_entries(
+        self, *, feed_key: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[StoredEntry]:
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM {ENTRY_FROM}"
+        params: list[object] = []
+        if feed_key is not None:
+            sql += " WHERE e.feed_key=?"
+            params.append(feed_key)
+        sql += " ORDER BY e.sort_time DESC, e.uid LIMIT ? OFFSET ?"
+        params += [-1 if limit is None else limit, offset]
+        return [_row_to_entry(r) for r in self._db.execute(sql, params)]
+
+    def entry_hashes(self) -> Iterator[tuple[str, str]]:
+        yield from self._db.execute("SELECT uid, content_hash FROM entries")
+
+    def count_entries(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    def entry_texts(self, uids: Iterable[str]) -> list[EntryText]:
+        out: list[EntryText] = []
+        for chunk in chunks(list(uids)):
+            rows = self._db.execute(
+                "SELECT e.uid, e.feed_key, f.grp, f.site, f.name, e.title, e.link,"
+                " COALESCE(e.published, e.first_seen), a.text,"
+                " CASE WHEN e.content != '' THEN e.content ELSE e.summary END, a.source"
+                f" FROM {ENTRY_FROM} WHERE e.uid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            # fromisoformat reads our fixed format (…Z) about 50 times faster than strptime.
+            for uid, key, grp, site, name, title, link, when, cleaned, html, source in rows:
+                when_utc = datetime.fromisoformat(when)
+                out.append(EntryText(uid, key, grp, site, name, title, link, when_utc, cleaned, html, source))
+        return out
+
+
+def _row_to_entry(r: Any) -> StoredEntry:
+    first_seen = parse_time(r[13])
+    last_changed = parse_time(r[14])
+    assert first_seen is not None and last_changed is not None
+    return StoredEntry(
+        uid=r[0],
+        feed_key=r[1],
+        group=r[2],
+        site=r[3],
+        feed=r[4],
+        entry_id=r[5],
+        title=r[6],
+        link=r[7],
+        published=parse_time(r[8]),
+        updated=parse_time(r[9]),
+        author=r[10],
+        content=r[11],
+        summary=r[12],
+        first_seen=first_seen,
+        last_changed=last_changed,
+        content_hash=r[15],
+        clean_error=r[16],
+        page=r[17],
+        rev=r[18],
+        article=None
+        if r[19] is None
+        else Article(
+            html=r[20],
+            text=r[21],
+            summary=r[22],
+            char_count=r[23],
+            images=tuple(json.loads(r[24])),
+            header_image=r[25],
+            source=r[26],
+            editor=r[27],
+            reporters=tuple(json.loads(r[28])),
+            dateline=r[29],
+            keywords=tuple(json.loads(r[30])),
+            profile=r[31],
+        ),
+    )
