@@ -412,7 +412,7 @@ def test_worker_processes_build_the_same_site(
     documents, the search index's closed segments are written later, as chores of the build
     process while the workers have batches queued (or at the end), in one process or two."""
     if small_segments:
-        from newsdesk.publish import site_search
+        from newsdesk.publish.site import search as site_search
 
         monkeypatch.setattr(site_search, "SEG_SIZE", 256)
     store = SQLiteStore(tmp_path / "archive.db")
@@ -439,8 +439,8 @@ def test_worker_processes_build_the_same_site(
     a = build_site(store, inline, related=related, parallel=False)
     # The build process takes over batches often; with one worker, it renders their pages and
     # the worker cuts their terms, so this process never loads the tokenizer.
-    from newsdesk.publish import site as site_module
-    from newsdesk.publish import site_pool
+    from newsdesk.publish.site import build as site_module
+    from newsdesk.publish.site import pool as site_pool
 
     monkeypatch.setattr(site_pool, "STEAL_FROM", 1)
     # One worker whatever the machine (CI may have more cores): the path under test.
@@ -511,7 +511,7 @@ def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
     """From 20 changed entries (and below the full pool's 5,000) one worker renders the article
     pages and cuts the search terms, loading the tokenizer itself, while the build process
     renders lists and feeds: the site is byte for byte the one a single process builds."""
-    from newsdesk.publish import site_pool
+    from newsdesk.publish.site import pool as site_pool
 
     forks: list[int] = []
     real_fork = site_pool._fork_workers
@@ -552,7 +552,7 @@ def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
     assert len(forks) == 2
     # So does one over a larger archive (forked after reading the manifest, a worker would copy
     # much of the build process's memory).
-    from newsdesk.publish import site as site_module
+    from newsdesk.publish.site import build as site_module
 
     monkeypatch.setattr(site_module, "ARTICLES_POOL_UP_TO", 80)
     add(300, 30)
@@ -613,7 +613,7 @@ def test_search_tail_grows_then_folds_and_always_equals_a_fresh_index(
     """Small builds append to the newest segment's tail (a few small files); past the tail's
     limit, or when the segment fills up, the tail is folded into the segment's postings and its
     files go. At every step the index reads (as search.js reads it) exactly like a fresh one."""
-    from newsdesk.publish import site_search
+    from newsdesk.publish.site import search as site_search
 
     monkeypatch.setattr(site_search, "SEG_SIZE", 64)  # small segments and tails: many of each
     monkeypatch.setattr(site_search, "TAIL_MAX", 20)
@@ -672,7 +672,7 @@ def test_search_tail_grows_then_folds_and_always_equals_a_fresh_index(
 
 def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> None:
     """Large builds make the list records from entries read without bodies: the same records."""
-    from newsdesk.publish.site_model import Meta, entry_summary, item_details
+    from newsdesk.publish.site.model import Meta, entry_summary, item_details
 
     def whole_uid(metas: dict[str, Meta], title: str) -> str:
         return next(u for u, m in metas.items() if m.title == title)
@@ -713,7 +713,7 @@ def test_manifest_is_trusted_within_one_boot_only(tmp_path: Path, monkeypatch: p
     """Pages are not synced: the manifest records the machine's boot id, and a manifest written
     in another boot (pages the kernel had not yet written may be lost) makes a full build.
     Where the kernel tells no boot id, the build syncs and the manifest carries none."""
-    from newsdesk.publish import site_output
+    from newsdesk.publish.site import output as site_output
 
     spec = FeedSpec("金融", "站", "源", url="http://x/")
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -771,7 +771,7 @@ def test_a_second_build_in_one_process_remakes_folders_deleted_since(
     process (a reader app, a test) must not trust that memory after the site was deleted."""
     import shutil
 
-    from newsdesk.publish import site_pool
+    from newsdesk.publish.site import pool as site_pool
 
     monkeypatch.setattr(site_pool, "STEAL_FROM", 1)  # this process renders batches too
     spec = FeedSpec("金融", "站", "源", url="http://x/")
@@ -789,9 +789,9 @@ def test_the_build_process_takes_back_batches_no_worker_has_started(tmp_path: Pa
     writes the search index and feeds; when it is done, it renders the batches they have not
     started itself. Every page is still written once, recorded in the order sent, and the
     same as rendered in one process."""
-    from newsdesk.publish.site_output import Output
-    from newsdesk.publish.site_pool import BATCH, PageRenderer
-    from newsdesk.publish.site_render import Renderer
+    from newsdesk.publish.site.output import Output
+    from newsdesk.publish.site.pool import BATCH, PageRenderer
+    from newsdesk.publish.site.render import Renderer
 
     def render_all(root: Path, parallel: bool) -> tuple[Output, PageRenderer]:
         renderer = Renderer(None, {"site_title": "新闻台", "nav": [("金融", "c/jr/")]})

@@ -1,7 +1,7 @@
 """Worker processes that die with their parent, and stopping cleanly on SIGINT/SIGTERM.
 
 Every process newsdesk starts is started here: `pool` (a ProcessPoolExecutor: the site
-build's render workers, `publish/site_pool.py`; the search catch-up's text workers,
+build's render workers, `publish/site/pool.py`; the search catch-up's text workers,
 `search/update.py`), `process` (one process running a function: the run's index
 follower, `pipeline._IndexProcess`) and `python` (a few lines of Python in a fresh, isolated
 interpreter that imports nothing of newsdesk: the build's archive check,

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import procs
-from ..atomic import sweep_temp
-from ..errors import PublishError
-from .site_output import Output, is_unchanged, make_folder, page_hash, write_atomic
-from .site_render import Renderer
+from ... import procs
+from ...atomic import sweep_temp
+from ...errors import PublishError
+from .output import Output, is_unchanged, make_folder, page_hash, write_atomic
+from .render import Renderer
 
 if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for it
     from concurrent.futures import ProcessPoolExecutor
@@ -61,7 +61,7 @@ class EntryJob:
     reads itself (one query per batch): the build process sends the entry's small record,
     not its body, and reads no bodies at all."""
 
-    meta: Any  # the entry's record (site_model.Meta)
+    meta: Any  # the entry's record (model.EntryRecord)
     related: list[Any]  # records of the other entries of its story
     render: bool  # render the page (else only cut the terms)
     terms: bool  # cut its search terms

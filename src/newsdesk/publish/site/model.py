@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from ..dates import SHANGHAI
-from ..models import EntryHead, StoredEntry
+from ...dates import SHANGHAI
+from ...models import EntryHead, StoredEntry
 
 # Anything a file name on Linux, macOS or Windows, or a URL path segment, could trip over.
 _UNSAFE = re.compile(r"[^\w\u00b7-]+|_+")
@@ -58,7 +58,7 @@ def clean_text(text: str) -> str:
 def plain(html_text: str) -> str:
     """Visible text of an HTML fragment, roughly (for summaries of uncleaned entries): the text of
     the sanitiser's output, so script and style sources never pass for text."""
-    from ..clean.sanitise import allow_list  # the cleaning stage: only raw bodies need it
+    from ...clean.sanitise import allow_list  # the cleaning stage: only raw bodies need it
 
     return clean_text(html.unescape(_TAGS.sub(" ", allow_list(CONTROL.sub("", html_text)))))
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from .site_model import Meta, day_path, local_time, month_path
+from .model import Meta, day_path, local_time, month_path
 
 
 @dataclass

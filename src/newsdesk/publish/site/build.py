@@ -9,7 +9,7 @@ Output (all links relative, so it works from any static host and from `file://`)
     categories.html, search.html, 404.html, sitemap.xml (+ sitemaps/), static/, search/
     rss.xml, atom.xml, feed.json     the whole site's feeds
 
-Incremental (see site_output): the store's revision counter says which entries changed
+Incremental (see output.py): the store's revision counter says which entries changed
 since the manifest's revision; only those are read from the store (in batches, bodies are
 never all in memory), while every list page, feed and sitemap is re-planned from the small
 per-entry records the manifest keeps and rendered only if its inputs' key changed.
@@ -32,17 +32,17 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from .. import locks, procs
-from ..config import Config
-from ..errors import PublishError
-from ..models import StoredEntry
-from ..store import Store
-from . import feeds as fmt
-from .base import Progress, PublishReport, register
-from .site_lists import Listing, newest_on_page, page_at, page_count, plan
-from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
-from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
-from .site_pool import (
+from ... import locks, procs
+from ...config import Config
+from ...errors import PublishError
+from ...models import StoredEntry
+from ...store import Store
+from ..base import Progress, PublishReport, register
+from . import feed_formats as fmt
+from .lists import Listing, newest_on_page, page_at, page_count, plan
+from .model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
+from .output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
+from .pool import (
     ARTICLES_POOL_FROM,
     ARTICLES_POOL_UP_TO,
     POOL_FROM,
@@ -52,8 +52,8 @@ from .site_pool import (
     page_renderer,
     worker_count,
 )
-from .site_render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
-from .site_search import SearchIndex, load_segmenter, search_doc, segmenter_id
+from .render import STATIC, DetailsLookup, Renderer, article_body, fmt_time, safe_body
+from .search import SearchIndex, load_segmenter, search_doc, segmenter_id
 
 FORMAT = "6"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries;
 # 5: a page's key and hash in one string; 6: records as rows, their names by index
@@ -151,7 +151,7 @@ class _Build:
         parallel = not self.feeds_only and (
             self.parallel if self.parallel is not None else len(changed) >= POOL_FROM
         )
-        # A smaller build: one worker for the article pages and search terms only (see site_pool).
+        # A smaller build: one worker for the article pages and search terms only (see pool.py).
         articles_only = (
             not parallel
             and not self.feeds_only
@@ -349,7 +349,7 @@ class _Build:
         size = self.opts.page_size
         # In the order of their newest item, not list by list: an article is on six lists'
         # pages, which then come close together, so the renderer's small cache of rendered
-        # list items (site_render.ITEM_CACHE) renders it once, at any size of archive.
+        # list items (render.ITEM_CACHE) renders it once, at any size of archive.
         # Pages are made when needed, not all at once (30,000 pages of 20 items at 100,000
         # articles were 19 MB): here sorted as (newest item, path, list, page number).
         todo: list[tuple[tuple[int, str], str, Listing, int]] = []
@@ -557,7 +557,7 @@ class _Build:
         index = {n: i for i, n in enumerate(names)}
         head: dict[str, Any] = {"format": self.fmt, "rev": rev, "search": search_state, "names": names}
         # Pages on disk before the manifest that vouches for them: synced now, or trusted only
-        # within this boot of the machine (see site_output).
+        # within this boot of the machine (see output.py).
         boot = boot_id()
         if boot is not None:
             head["boot"] = boot

@@ -23,8 +23,8 @@ from functools import lru_cache
 
 import orjson
 
-from .hexo_format import rfc822_gmt
-from .site_model import CONTROL
+from ..hexo_format import rfc822_gmt
+from .model import CONTROL
 
 # A fixed namespace: the GUID of an entry depends on its uid alone.
 GUID_NAMESPACE = uuid.UUID("6f1c2a43-3f59-5a0e-9a4e-5e1e2f0b6d11")

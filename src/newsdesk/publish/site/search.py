@@ -62,8 +62,8 @@ from typing import Any
 
 import orjson
 
-from .site_model import Meta, local_time, shorten
-from .site_output import Output
+from .model import Meta, local_time, shorten
+from .output import Output
 
 FORMAT = "3"  # 3: tail postings
 SEG_SIZE = 4096
