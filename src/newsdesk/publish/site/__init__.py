@@ -1,6 +1,9 @@
 """The static news site (publisher "site") and its feeds alone (publisher "feeds").
 
-    build.py         one build: the plan (what changed, which pages are stale) and its steps
+    plan.py          what a build starts from and ends with: the manifest, the changed
+                     entries, the per-entry records
+    build.py         one build of the site (publisher "site"): its steps
+    feeds.py         the feeds of the lists, and publisher "feeds" (the feeds alone)
     model.py         the per-entry records the manifest keeps, and the site's paths
     lists.py         the list pages: home, groups, sites, feeds, date archives
     render.py        Jinja templates to bytes
@@ -13,6 +16,16 @@
 The scheduling of the worker processes is described in docs/site-build.md.
 """
 
-from .build import FeedsPublisher, SitePublisher, build_site
+from .build import SitePublisher, SiteReport, build_site
+from .feeds import FeedsPublisher, build_feeds
+from .pool import PoolOptions, PoolStats
 
-__all__ = ["FeedsPublisher", "SitePublisher", "build_site"]
+__all__ = [
+    "FeedsPublisher",
+    "PoolOptions",
+    "PoolStats",
+    "SitePublisher",
+    "SiteReport",
+    "build_feeds",
+    "build_site",
+]

@@ -114,7 +114,7 @@ def _static_source(name: str) -> bytes:
     return (resources.files("newsdesk.publish") / "static" / name).read_bytes()
 
 
-# uids → what their list items show beyond the Meta (summary, image): read from the store.
+# uids → what their list items show beyond the EntryRecord (summary, image): read from the store.
 DetailsLookup = Callable[[list[str]], dict[str, ItemDetails]]
 
 
