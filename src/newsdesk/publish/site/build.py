@@ -36,11 +36,12 @@ from ... import locks, procs
 from ...config import Config
 from ...errors import PublishError
 from ...models import StoredEntry
+from ...search.text import entry_text
 from ...store import Store
 from ..base import Progress, PublishReport, register
 from .feeds import FeedWriter, http_link, marks
 from .lists import Listing, newest_on_page, page_at, page_count, plan
-from .model import EntryRecord, entry_mark, item_details, plain, shorten
+from .model import EntryRecord, entry_mark, item_details, shorten
 from .output import STATE_DIR, digest, quick_key
 from .plan import BATCH, FORMAT, ArchivePlan, absolute_url, nav_groups
 from .pool import EntryJob, EntryPages, PageRenderer, PoolOptions, PoolStats, page_renderer
@@ -178,7 +179,7 @@ class SitePlan(ArchivePlan):
                 else:
                     m = had
                 if first_pass and self.search is not None and self.search.needs(m):
-                    self.search.add(m, e.article.text if e.article is not None else plain(e.content))
+                    self.search.add(m, entry_text(e))
                 # Article pages need the related entries' records current: with a cluster
                 # provider they are rendered in the second pass, once every record is read.
                 if self.related is None or not first_pass:
@@ -357,7 +358,8 @@ def _article_context(m: EntryRecord, e: StoredEntry, related: list[EntryRecord])
 
 
 def _search_text(m: EntryRecord, e: StoredEntry) -> str:
-    return search_doc(m, e.article.text if e.article is not None else plain(e.content))
+    # The text the archive search indexes too (one HTML-to-text conversion for both searches).
+    return search_doc(m, entry_text(e))
 
 
 def _archive_per_process(store: Store) -> Callable[[], Store]:

@@ -56,8 +56,9 @@ def clean_text(text: str) -> str:
 
 
 def plain(html_text: str) -> str:
-    """Visible text of an HTML fragment, roughly (for summaries of uncleaned entries): the text of
-    the sanitiser's output, so script and style sources never pass for text."""
+    """Visible text of an HTML fragment on one line, for the summaries of uncleaned entries
+    shown on list pages and in feeds: the text of the sanitiser's output, so script and style
+    sources never pass for text. (What both searches index is `search.text.entry_text`.)"""
     from ...clean.sanitise import allow_list  # the cleaning stage: only raw bodies need it
 
     return clean_text(html.unescape(_TAGS.sub(" ", allow_list(CONTROL.sub("", html_text)))))
