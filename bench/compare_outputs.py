@@ -71,7 +71,7 @@ def publish_all(src: Path, archive_dir: Path, work: Path) -> Path:
     """A copy of the archive in `work`, and every output of version `src` made from it."""
     work.mkdir(parents=True)
     for name in os.listdir(archive_dir):
-        if name.startswith("newsdesk.db") or name == "newsdesk.yaml":
+        if (name.startswith("newsdesk.db") or name == "newsdesk.yaml") and (archive_dir / name).is_file():
             shutil.copy2(archive_dir / name, work / name)
     config = work / "newsdesk.yaml"
     newsdesk(src, config, "build", "--out", str(work / "out" / "site"))

@@ -21,8 +21,10 @@ from ..base import Progress, PublishReport
 from .model import EntryRecord, category_paths
 from .output import Output, boot_id, load_manifest, save_manifest
 
-FORMAT = "6"  # 2: entry records without the unused link; 3: SHA-256 page hashes; 4: no summaries;
-# 5: a page's key and hash in one string; 6: records as rows, their names by index
+# The manifest's layout (and part of every page's key): a manifest of another format is not
+# read, so changing what the manifest holds or how keys are made means a new number, and the
+# next build is a full one. (Its history is in git log.)
+FORMAT = "6"
 BATCH = 200  # entries read from the store at a time (with their bodies)
 HEAD_BATCH = BATCH * 5  # records read at a time without the bodies
 

@@ -65,7 +65,7 @@ import orjson
 from .model import EntryRecord, local_time, shorten
 from .output import Output
 
-FORMAT = "3"  # 3: tail postings
+FORMAT = "3"  # the index files' layout: an index of another format is rebuilt from scratch
 SEG_SIZE = 4096
 POST_BUCKETS = 512
 TAIL_BUCKETS = 64
