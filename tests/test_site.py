@@ -786,3 +786,31 @@ def test_the_build_process_takes_back_batches_no_worker_has_started(tmp_path: Pa
     assert forked.pages == inline.pages
     one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
     assert len(two) == 20 * BATCH and one == two
+
+
+def test_publisher_feeds_writes_the_feeds_alone_linking_to_the_originals(tmp_path: Path) -> None:
+    """Publisher "feeds" has its own plan and manifest: the same lists' feeds as the site's,
+    no pages, items linking to the original articles; a second run writes nothing, and a new
+    entry rewrites only the feeds that show it."""
+    from newsdesk.publish.base import get_publisher, run_publisher
+
+    specs = [FeedSpec("金融", "站", "源", url="http://x/"), FeedSpec("政策", "部", "令", url="http://y/")]
+    store = _store_with(tmp_path, specs, 5, datetime(2024, 3, 1, tzinfo=UTC))
+    config = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "feeds"})
+    first = run_publisher(get_publisher("feeds"), store, config)
+    tree = _tree(tmp_path / "feeds")
+    assert first.publisher == "feeds" and first.written == len(tree) > 0
+    assert {k.rpartition("/")[2] for k in tree} == {"rss.xml", "atom.xml", "feed.json"}
+    assert "rss.xml" in tree and not any(k.endswith(".html") for k in tree)
+    rss = ET.fromstring(tree["rss.xml"])
+    assert [i.findtext("link") for i in rss.iter("item")][:1] == ["https://news.example.cn/4.html"]
+    assert (tmp_path / "feeds" / ".newsdesk" / "feeds-manifest.json").exists()
+    assert run_publisher(get_publisher("feeds"), store, config).written == 0
+    spec = specs[1]
+    new = [_entry(99, "新文章", "<p>新</p>", datetime(2024, 3, 2, tzinfo=UTC))]
+    store.save_fetch(spec, FetchResult(spec.source, 200), new, datetime.now(UTC))
+    again = run_publisher(get_publisher("feeds"), store, config)
+    # The site's, the group's, the site's and the feed's three files; 金融's are unchanged.
+    assert again.written == 4 * 3
+    assert _tree(tmp_path / "feeds").keys() == tree.keys()
+    store.close()
