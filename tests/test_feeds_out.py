@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdesk.publish import feeds as F
+from newsdesk.publish.site import feed_formats as F
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 INFO = F.FeedInfo(

@@ -4,7 +4,6 @@ then the files it wrote: pages, links, feeds, sitemap, search index, incremental
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -20,7 +19,7 @@ from cli_helpers import feeds_yaml, run_cli
 from newsdesk.config import Config
 from newsdesk.errors import PublishError
 from newsdesk.models import Article, FeedSpec, FetchResult, ParsedEntry
-from newsdesk.publish.site import build_site
+from newsdesk.publish.site import PoolOptions, build_site
 from newsdesk.store import SQLiteStore
 from server import FeedServer
 
@@ -412,7 +411,7 @@ def test_worker_processes_build_the_same_site(
     documents, the search index's closed segments are written later, as chores of the build
     process while the workers have batches queued (or at the end), in one process or two."""
     if small_segments:
-        from newsdesk.publish import site_search
+        from newsdesk.publish.site import search as site_search
 
         monkeypatch.setattr(site_search, "SEG_SIZE", 256)
     store = SQLiteStore(tmp_path / "archive.db")
@@ -436,35 +435,16 @@ def test_worker_processes_build_the_same_site(
     related = (lambda uid: pairs.get(uid, [])) if with_clusters else None
     inline = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "one"})
     forked = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "two"})
-    a = build_site(store, inline, related=related, parallel=False)
-    # The build process takes over batches often; with one worker, it renders their pages and
-    # the worker cuts their terms, so this process never loads the tokenizer.
-    from newsdesk.publish import site as site_module
-    from newsdesk.publish import site_pool
-
-    monkeypatch.setattr(site_pool, "STEAL_FROM", 1)
-    # One worker whatever the machine (CI may have more cores): the path under test.
-    monkeypatch.setattr(site_pool, "worker_count", lambda: 1)
-    monkeypatch.setattr(site_module, "worker_count", lambda: 1)
-    loaded_in: list[int] = []
-    real_loader = site_module.load_segmenter
-    monkeypatch.setattr(
-        site_module, "load_segmenter", lambda: (loaded_in.append(os.getpid()), real_loader())[1]
-    )
-    taken: list[bool] = []  # per batch rendered here: whether its terms went to the worker
-    real_here = site_pool.PageRenderer._render_here
-
-    def counting(self: site_pool.PageRenderer, seq: int, tags: list[Any], jobs: list[Any]) -> Any:
-        got = real_here(self, seq, tags, jobs)
-        taken.append(got[4] is not None)
-        return got
-
-    monkeypatch.setattr(site_pool.PageRenderer, "_render_here", counting)
-    b = build_site(store, forked, related=related, parallel=True)
+    a = build_site(store, inline, related=related, pool=PoolOptions(parallel=False))
+    # The build process takes over batches often (from one batch queued); with one worker
+    # (whatever the machine: the path under test), it renders their pages and the worker cuts
+    # their terms, so this process never loads the tokenizer.
+    pool = PoolOptions(parallel=True, workers=1, steal_from=1)
+    b = build_site(store, forked, related=related, pool=pool)
     assert a.written == b.written > 1200
-    assert any(taken) and os.getpid() not in loaded_in
+    assert b.pool.workers == 1 and b.pool.terms_to_workers > 0 and not b.tokenizer_loaded
     # Again with workers and nothing changed: every file found fresh, once.
-    again = build_site(store, forked, related=related, parallel=True)
+    again = build_site(store, forked, related=related, pool=pool)
     assert (again.written, again.unchanged, again.removed) == (0, b.written, 0)
     one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
     assert one.keys() == two.keys()
@@ -506,21 +486,13 @@ def test_worker_processes_build_the_same_site(
 
 @pytest.mark.parametrize("with_clusters", [True, False])
 def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_clusters: bool
+    tmp_path: Path, with_clusters: bool
 ) -> None:
     """From 20 changed entries (and below the full pool's 5,000) one worker renders the article
     pages and cuts the search terms, loading the tokenizer itself, while the build process
     renders lists and feeds: the site is byte for byte the one a single process builds."""
-    from newsdesk.publish import site_pool
+    forks: list[int] = []  # per automatic build: the workers it forked
 
-    forks: list[int] = []
-    real_fork = site_pool._fork_workers
-
-    def counting_fork(*args: Any) -> Any:
-        forks.append(1)
-        return real_fork(*args)
-
-    monkeypatch.setattr(site_pool, "_fork_workers", counting_fork)
     store = SQLiteStore(tmp_path / "archive.db")
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
     spec = FeedSpec("金融", "站", "源", url="http://x/")
@@ -540,25 +512,23 @@ def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
     inline = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "one"})
     auto = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "two"})
     for _ in range(2):  # a first build of 60 entries, then 30 more
-        a = build_site(store, inline, related=related, parallel=False)
+        a = build_site(store, inline, related=related, pool=PoolOptions(parallel=False))
         b = build_site(store, auto, related=related)
+        forks.append(b.pool.workers > 0)
         assert a.written == b.written > 30
         assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
         add(100, 30)
-    assert len(forks) == 2  # the automatic builds forked; the single-process ones did not
+    assert forks == [True, True]  # the automatic builds forked; the single-process ones did not
     # A build of fewer changes stays in one process.
     add(200, 3)
-    build_site(store, auto, related=related)
-    assert len(forks) == 2
+    assert build_site(store, auto, related=related).pool.workers == 0
     # So does one over a larger archive (forked after reading the manifest, a worker would copy
     # much of the build process's memory).
-    from newsdesk.publish import site as site_module
-
-    monkeypatch.setattr(site_module, "ARTICLES_POOL_UP_TO", 80)
+    smaller = PoolOptions(articles_pool_up_to=80)
     add(300, 30)
-    a = build_site(store, inline, related=related, parallel=False)
-    b = build_site(store, auto, related=related)
-    assert len(forks) == 2 and a.written > b.written > 30  # "one" also takes the 3 above
+    a = build_site(store, inline, related=related, pool=PoolOptions(parallel=False))
+    b = build_site(store, auto, related=related, pool=smaller)
+    assert b.pool.workers == 0 and a.written > b.written > 30  # "one" also takes the 3 above
     assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
     store.close()
 
@@ -600,7 +570,7 @@ def test_a_worker_that_cannot_write_fails_the_build_with_a_clear_error(tmp_path:
     (site / "a").write_text("not a folder", "utf-8")  # article pages cannot go anywhere
     config = SiteConfig.model_validate({"base_dir": tmp_path})
     with pytest.raises(PublishError, match=r"/site/a/\w\w: cannot create folder"):
-        build_site(store, config, parallel=True)
+        build_site(store, config, pool=PoolOptions(parallel=True))
     # Nothing vouches for pages that were not written: the next build (folder fixed) does them all.
     (site / "a").unlink()
     assert build_site(store, config).written > 300
@@ -613,7 +583,7 @@ def test_search_tail_grows_then_folds_and_always_equals_a_fresh_index(
     """Small builds append to the newest segment's tail (a few small files); past the tail's
     limit, or when the segment fills up, the tail is folded into the segment's postings and its
     files go. At every step the index reads (as search.js reads it) exactly like a fresh one."""
-    from newsdesk.publish import site_search
+    from newsdesk.publish.site import search as site_search
 
     monkeypatch.setattr(site_search, "SEG_SIZE", 64)  # small segments and tails: many of each
     monkeypatch.setattr(site_search, "TAIL_MAX", 20)
@@ -672,9 +642,9 @@ def test_search_tail_grows_then_folds_and_always_equals_a_fresh_index(
 
 def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> None:
     """Large builds make the list records from entries read without bodies: the same records."""
-    from newsdesk.publish.site_model import Meta, entry_summary, item_details
+    from newsdesk.publish.site.model import EntryRecord, entry_summary, item_details
 
-    def whole_uid(metas: dict[str, Meta], title: str) -> str:
+    def whole_uid(metas: dict[str, EntryRecord], title: str) -> str:
         return next(u for u, m in metas.items() if m.title == title)
 
     store = SQLiteStore(tmp_path / "archive.db")
@@ -695,8 +665,8 @@ def test_records_from_heads_equal_records_from_whole_entries(tmp_path: Path) -> 
     )
     uids = [e.uid for e in store.list_entries(limit=None)]
     got = store.get_entry_heads(uids)
-    heads = {h.uid: Meta.from_head(h) for h in got}
-    whole = {e.uid: Meta.from_entry(e) for e in store.get_entries(uids)}
+    heads = {h.uid: EntryRecord.from_head(h) for h in got}
+    whole = {e.uid: EntryRecord.from_entry(e) for e in store.get_entries(uids)}
     assert heads == whole and len(whole) == 3
     assert {m.source for m in whole.values()} == {"中国新闻网", None}
     # A list item's summary and image, read from the head, are the feeds' summary and image.
@@ -713,7 +683,7 @@ def test_manifest_is_trusted_within_one_boot_only(tmp_path: Path, monkeypatch: p
     """Pages are not synced: the manifest records the machine's boot id, and a manifest written
     in another boot (pages the kernel had not yet written may be lost) makes a full build.
     Where the kernel tells no boot id, the build syncs and the manifest carries none."""
-    from newsdesk.publish import site_output
+    from newsdesk.publish.site import output as site_output
 
     spec = FeedSpec("金融", "站", "源", url="http://x/")
     t0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -764,22 +734,18 @@ def test_manifest_records_round_trip_and_a_damaged_one_means_a_full_build(tmp_pa
     store.close()
 
 
-def test_a_second_build_in_one_process_remakes_folders_deleted_since(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_second_build_in_one_process_remakes_folders_deleted_since(tmp_path: Path) -> None:
     """The rendering processes remember which folders they made; a later build in the same
     process (a reader app, a test) must not trust that memory after the site was deleted."""
     import shutil
 
-    from newsdesk.publish import site_pool
-
-    monkeypatch.setattr(site_pool, "STEAL_FROM", 1)  # this process renders batches too
     spec = FeedSpec("金融", "站", "源", url="http://x/")
     store = _store_with(tmp_path, [spec], 400, datetime(2024, 3, 1, tzinfo=UTC))
     config = SiteConfig.model_validate({"base_dir": tmp_path})
-    first = build_site(store, config, parallel=True).written
+    pool = PoolOptions(parallel=True, steal_from=1)  # this process renders batches too
+    first = build_site(store, config, pool=pool).written
     shutil.rmtree(tmp_path / "site")
-    again = build_site(store, config, parallel=True)
+    again = build_site(store, config, pool=pool)
     assert again.written == first and (tmp_path / "site" / "index.html").exists()
     store.close()
 
@@ -789,14 +755,14 @@ def test_the_build_process_takes_back_batches_no_worker_has_started(tmp_path: Pa
     writes the search index and feeds; when it is done, it renders the batches they have not
     started itself. Every page is still written once, recorded in the order sent, and the
     same as rendered in one process."""
-    from newsdesk.publish.site_output import Output
-    from newsdesk.publish.site_pool import BATCH, PageRenderer
-    from newsdesk.publish.site_render import Renderer
+    from newsdesk.publish.site.output import Output
+    from newsdesk.publish.site.pool import BATCH, PageRenderer, PoolOptions
+    from newsdesk.publish.site.render import Renderer
 
     def render_all(root: Path, parallel: bool) -> tuple[Output, PageRenderer]:
         renderer = Renderer(None, {"site_title": "新闻台", "nav": [("金融", "c/jr/")]})
         out = Output(root, {})
-        pages = PageRenderer(renderer, out, parallel=parallel)
+        pages = PageRenderer(renderer, out, PoolOptions(), parallel=parallel)
         pages.steal = False  # as at the end of `_lists`: everything goes to the worker
         try:
             for i in range(20 * BATCH):
@@ -815,8 +781,36 @@ def test_the_build_process_takes_back_batches_no_worker_has_started(tmp_path: Pa
 
     inline, _ = render_all(tmp_path / "one", parallel=False)
     forked, pool = render_all(tmp_path / "two", parallel=True)
-    assert pool.reclaimed > 0  # the worker had not started them: rendered here
+    assert pool.stats.reclaimed > 0  # the worker had not started them: rendered here
     assert list(forked.pages) == list(inline.pages)  # recorded in the order sent
     assert forked.pages == inline.pages
     one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
     assert len(two) == 20 * BATCH and one == two
+
+
+def test_publisher_feeds_writes_the_feeds_alone_linking_to_the_originals(tmp_path: Path) -> None:
+    """Publisher "feeds" has its own plan and manifest: the same lists' feeds as the site's,
+    no pages, items linking to the original articles; a second run writes nothing, and a new
+    entry rewrites only the feeds that show it."""
+    from newsdesk.publish.base import get_publisher, run_publisher
+
+    specs = [FeedSpec("金融", "站", "源", url="http://x/"), FeedSpec("政策", "部", "令", url="http://y/")]
+    store = _store_with(tmp_path, specs, 5, datetime(2024, 3, 1, tzinfo=UTC))
+    config = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "feeds"})
+    first = run_publisher(get_publisher("feeds"), store, config)
+    tree = _tree(tmp_path / "feeds")
+    assert first.publisher == "feeds" and first.written == len(tree) > 0
+    assert {k.rpartition("/")[2] for k in tree} == {"rss.xml", "atom.xml", "feed.json"}
+    assert "rss.xml" in tree and not any(k.endswith(".html") for k in tree)
+    rss = ET.fromstring(tree["rss.xml"])
+    assert [i.findtext("link") for i in rss.iter("item")][:1] == ["https://news.example.cn/4.html"]
+    assert (tmp_path / "feeds" / ".newsdesk" / "feeds-manifest.json").exists()
+    assert run_publisher(get_publisher("feeds"), store, config).written == 0
+    spec = specs[1]
+    new = [_entry(99, "新文章", "<p>新</p>", datetime(2024, 3, 2, tzinfo=UTC))]
+    store.save_fetch(spec, FetchResult(spec.source, 200), new, datetime.now(UTC))
+    again = run_publisher(get_publisher("feeds"), store, config)
+    # The site's, the group's, the site's and the feed's three files; 金融's are unchanged.
+    assert again.written == 4 * 3
+    assert _tree(tmp_path / "feeds").keys() == tree.keys()
+    store.close()

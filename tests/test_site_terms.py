@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from newsdesk.publish.site_search import MAX_TOKEN, Segmenter, load_segmenter, terms
+from newsdesk.publish.site.search import MAX_TOKEN, Segmenter, load_segmenter, terms
 from newsdesk.search import segment
 
 TEXTS = [
@@ -57,7 +57,7 @@ def test_raw_tokens_are_tokenize_with_punctuation_kept() -> None:
 def test_the_light_normaliser_is_the_tokenizers_own() -> None:
     # The Traditional → Simplified table of the static search is made with `load_normaliser`
     # when no article was cut in the build process: it must fold exactly as the tokenizer does.
-    from newsdesk.publish.site_search import load_normaliser
+    from newsdesk.publish.site.search import load_normaliser
 
     normalise = load_normaliser()
     assert normalise is not None and normalise is load_segmenter().normalise

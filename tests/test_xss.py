@@ -39,7 +39,7 @@ import pytest
 
 from cli_helpers import feeds_yaml, run_cli
 from newsdesk.models import entry_uid
-from newsdesk.publish.site_model import article_path
+from newsdesk.publish.site.model import article_path
 from server import FeedServer
 from test_browser import ARGS as BROWSER_ARGS
 from test_hexo_real import NODE, NPM, hexo_generate, install_hexo, make_site

@@ -529,9 +529,10 @@ def build(
     The archive is checked for damage meanwhile (a quick check in a second process): a damaged
     archive fails the build (exit 1) even when the pages it changed could be read."""
     from .check import verifying
+    from .publish.site.pool import build_process_settings
 
     config = current_config()
-    with locks.waiting(wait), open_archive(config) as store, verifying(store):
+    with locks.waiting(wait), open_archive(config) as store, verifying(store), build_process_settings():
         report = run_publisher(get_publisher("site"), store, config, out_dir)
     if as_json:
         print_json(asdict(report))

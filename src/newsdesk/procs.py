@@ -1,7 +1,7 @@
 """Worker processes that die with their parent, and stopping cleanly on SIGINT/SIGTERM.
 
 Every process newsdesk starts is started here: `pool` (a ProcessPoolExecutor: the site
-build's render workers, `publish/site_pool.py`; the search catch-up's text workers,
+build's render workers, `publish/site/pool.py`; the search catch-up's text workers,
 `search/update.py`), `process` (one process running a function: the run's index
 follower, `pipeline._IndexProcess`) and `python` (a few lines of Python in a fresh, isolated
 interpreter that imports nothing of newsdesk: the build's archive check,
@@ -93,16 +93,23 @@ def available(method: Method) -> bool:
     return method in multiprocessing.get_all_start_methods()
 
 
-def pool(workers: int, *, method: Method = "fork") -> ProcessPoolExecutor:
+def pool(
+    workers: int, *, method: Method = "fork", initializer: Callable[[], None] | None = None
+) -> ProcessPoolExecutor:
     """`workers` processes, all started before this returns (on the calling thread, which
     must be the main thread; for fork, one that no other thread of this process runs beside).
-    Raises OSError (or another Exception) when processes cannot be started here."""
+    `initializer`: the worker's own start (its process-wide settings), run in each worker
+    after the common start. Raises OSError (or another Exception) when processes cannot be
+    started here."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = multiprocessing.get_context(method)
     executor = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_child_start, initargs=(os.getpid(),)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_child_start,
+        initargs=(os.getpid(), initializer),
     )
     try:
         with _signals_blocked():
@@ -183,7 +190,7 @@ def _child_main(parent: int, target: Callable[..., None], args: tuple[Any, ...])
     target(*args)
 
 
-def _child_start(parent: int) -> None:
+def _child_start(parent: int, initializer: Callable[[], None] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if not _die_with_parent():
@@ -192,6 +199,8 @@ def _child_start(parent: int) -> None:
         os._exit(1)
     locks.forget_in_child()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    if initializer is not None:
+        initializer()
 
 
 def _die_with_parent() -> bool:

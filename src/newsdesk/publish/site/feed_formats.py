@@ -23,8 +23,8 @@ from functools import lru_cache
 
 import orjson
 
-from .hexo_format import rfc822_gmt
-from .site_model import CONTROL
+from ..hexo_format import rfc822_gmt
+from .model import CONTROL
 
 # A fixed namespace: the GUID of an entry depends on its uid alone.
 GUID_NAMESPACE = uuid.UUID("6f1c2a43-3f59-5a0e-9a4e-5e1e2f0b6d11")
@@ -38,16 +38,16 @@ def guid(uid: str) -> str:
     return f"urn:uuid:{uuid.uuid5(GUID_NAMESPACE, uid)}"
 
 
-def x(text: str | None) -> str:
+def xml_text(text: str | None) -> str:
     """XML-safe text: forbidden characters removed, markup characters escaped."""
     if not text:
         return ""
     if len(text) > 200:
-        return _x_long(text)
-    return _x(text)
+        return _escape_xml_cached(text)
+    return _escape_xml(text)
 
 
-def _x(text: str) -> str:
+def _escape_xml(text: str) -> str:
     return (
         CONTROL.sub("", text)
         .replace("&", "&amp;")
@@ -59,7 +59,7 @@ def _x(text: str) -> str:
 
 # Bodies: the same article is in the site's, its group's, site's and feed's RSS and Atom
 # files, so each body is escaped once per build, not eight times.
-_x_long = lru_cache(maxsize=1024)(_x)
+_escape_xml_cached = lru_cache(maxsize=1024)(_escape_xml)
 
 
 def _iso(dt: datetime) -> str:
@@ -104,20 +104,20 @@ def render_rss(info: FeedInfo, items: Sequence[FeedItem]) -> bytes:
     out = [
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n',
-        f"<title>{x(info.title)}</title>\n<link>{x(info.home_url)}</link>\n",
-        f"<description>{x(info.description)}</description>\n<language>zh-cn</language>\n",
+        f"<title>{xml_text(info.title)}</title>\n<link>{xml_text(info.home_url)}</link>\n",
+        f"<description>{xml_text(info.description)}</description>\n<language>zh-cn</language>\n",
         f"<generator>{GENERATOR}</generator>\n",
-        f'<atom:link href="{x(info.rss_url)}" rel="self" type="application/rss+xml"/>\n',
+        f'<atom:link href="{xml_text(info.rss_url)}" rel="self" type="application/rss+xml"/>\n',
         f"<lastBuildDate>{rfc822_gmt(_updated(items))}</lastBuildDate>\n",
     ]
     for i in items:
         out.append(
-            f"<item>\n<title>{x(i.title)}</title>\n<link>{x(i.url)}</link>\n"
+            f"<item>\n<title>{xml_text(i.title)}</title>\n<link>{xml_text(i.url)}</link>\n"
             f'<guid isPermaLink="false">{guid(i.uid)}</guid>\n'
             f"<pubDate>{rfc822_gmt(i.published)}</pubDate>\n"
         )
-        out.extend(f"<category>{x(t)}</category>\n" for t in i.tags)
-        out.append(f"<description>{x(i.content_html)}</description>\n</item>\n")
+        out.extend(f"<category>{xml_text(t)}</category>\n" for t in i.tags)
+        out.append(f"<description>{xml_text(i.content_html)}</description>\n</item>\n")
     out.append("</channel>\n</rss>\n")
     return "".join(out).encode("utf-8")
 
@@ -126,26 +126,26 @@ def render_atom(info: FeedInfo, items: Sequence[FeedItem]) -> bytes:
     out = [
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">\n',
-        f"<id>{guid('feed:' + info.key)}</id>\n<title>{x(info.title)}</title>\n",
-        f"<subtitle>{x(info.description)}</subtitle>\n<updated>{_iso(_updated(items))}</updated>\n",
-        f'<link rel="alternate" type="text/html" href="{x(info.home_url)}"/>\n',
-        f'<link rel="self" type="application/atom+xml" href="{x(info.atom_url)}"/>\n',
-        f"<author><name>{x(info.title)}</name></author>\n<generator>{GENERATOR}</generator>\n",
+        f"<id>{guid('feed:' + info.key)}</id>\n<title>{xml_text(info.title)}</title>\n",
+        f"<subtitle>{xml_text(info.description)}</subtitle>\n<updated>{_iso(_updated(items))}</updated>\n",
+        f'<link rel="alternate" type="text/html" href="{xml_text(info.home_url)}"/>\n',
+        f'<link rel="self" type="application/atom+xml" href="{xml_text(info.atom_url)}"/>\n',
+        f"<author><name>{xml_text(info.title)}</name></author>\n<generator>{GENERATOR}</generator>\n",
     ]
     for i in items:
         out.append(
-            f"<entry>\n<id>{guid(i.uid)}</id>\n<title>{x(i.title)}</title>\n"
+            f"<entry>\n<id>{guid(i.uid)}</id>\n<title>{xml_text(i.title)}</title>\n"
             f"<published>{_iso(i.published)}</published>\n<updated>{_iso(i.updated)}</updated>\n"
-            f'<link rel="alternate" type="text/html" href="{x(i.url)}"/>\n'
+            f'<link rel="alternate" type="text/html" href="{xml_text(i.url)}"/>\n'
         )
         if i.external_url:
-            out.append(f'<link rel="related" type="text/html" href="{x(i.external_url)}"/>\n')
+            out.append(f'<link rel="related" type="text/html" href="{xml_text(i.external_url)}"/>\n')
         if i.author:
-            out.append(f"<author><name>{x(i.author)}</name></author>\n")
-        out.extend(f'<category term="{x(t)}"/>\n' for t in i.tags)
+            out.append(f"<author><name>{xml_text(i.author)}</name></author>\n")
+        out.extend(f'<category term="{xml_text(t)}"/>\n' for t in i.tags)
         out.append(
-            f'<summary type="text">{x(i.summary)}</summary>\n'
-            f'<content type="html">{x(i.content_html)}</content>\n</entry>\n'
+            f'<summary type="text">{xml_text(i.summary)}</summary>\n'
+            f'<content type="html">{xml_text(i.content_html)}</content>\n</entry>\n'
         )
     out.append("</feed>\n")
     return "".join(out).encode("utf-8")

@@ -30,29 +30,65 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import procs
-from ..atomic import sweep_temp
-from ..errors import PublishError
-from .site_output import Output, is_unchanged, make_folder, page_hash, write_atomic
-from .site_render import Renderer
+from ... import procs
+from ...atomic import sweep_temp
+from ...errors import PublishError
+from .output import Output, is_unchanged, make_folder, page_hash, write_atomic
+from .render import Renderer
 
 if TYPE_CHECKING:  # imported when a pool is made: a small build should not pay for it
     from concurrent.futures import ProcessPoolExecutor
 
-POOL_FROM = 5000  # changed entries from which worker processes render every page
-# Changed entries from which a smaller build forks one worker for its article pages and search
-# terms only (loading the tokenizer there), while the build process renders the list pages and
-# feeds itself: at 100 new articles, two thirds of a second of work runs beside the rest.
-ARTICLES_POOL_FROM = 20
-# ... in an archive of at most this many entries: the worker is forked after the manifest is
-# read, and from a large build process (300 MB at 100,000 entries) the pages both then write
-# are copied, which cost 110 MB more memory (PSS) for a +100 build at 100,000.
-ARTICLES_POOL_UP_TO = 30_000
 BATCH = 64  # pages sent to the worker at a time
 IN_FLIGHT = 32  # batches waiting or being rendered (bounds the memory of queued contexts)
-STEAL_FROM = 4  # batches queued for the workers from which the build process renders one itself
 CHORE_FROM = 8  # batches queued from which it does a chore (`PageRenderer.chore`) instead
-SWITCH_INTERVAL = 0.0005  # seconds; see `page_renderer`
+# Process-wide settings of a process that builds the site, set by that process's entry
+# (`build_process_settings`) and by each worker's own start (`_worker_start`):
+# The cyclic garbage collector less often (Python's default is 700): a build makes millions of
+# small containers, almost none in cycles, and the collector's passes over them cost ~1-2 % of a
+# cold build. Not higher: at 50,000 the garbage waiting between collections cost 14 MB more at
+# 100,000 entries (both processes).
+GC_GEN0 = 5_000
+# The pool's threads in the build process (which hand batches to the workers and take their
+# results) wait for the GIL while its main thread renders: by default up to 5 ms each time, in
+# which a worker may sit idle (a tenth of a second of a 10,000 cold build).
+SWITCH_INTERVAL = 0.0005  # seconds
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """Whether and how worker processes render a build's pages (see docs/site-build.md)."""
+
+    parallel: bool | None = None  # True/False: always/never; None: decided by the sizes below
+    workers: int | None = None  # worker processes; None: one per core but one
+    pool_from: int = 5000  # changed entries from which worker processes render every page
+    # Changed entries from which a smaller build forks one worker for its article pages and
+    # search terms only (loading the tokenizer there), while the build process renders the list
+    # pages and feeds itself: at 100 new articles, two thirds of a second of work runs beside the rest.
+    articles_pool_from: int = 20
+    # ... in an archive of at most this many entries: the worker is forked after the manifest is
+    # read, and from a large build process (300 MB at 100,000 entries) the pages both then write
+    # are copied, which cost 110 MB more memory (PSS) for a +100 build at 100,000.
+    articles_pool_up_to: int = 30_000
+    # Batches queued for the workers from which the build process renders one itself.
+    steal_from: int = 4
+
+    def worker_count(self) -> int:
+        """Worker processes a parallel build forks: by default one per core but one (the
+        build process renders too, whenever the workers are busy)."""
+        if self.workers is not None:
+            return self.workers
+        return max(0, (os.cpu_count() or 1) - 1)
+
+
+@dataclass
+class PoolStats:
+    """How a build's pages were rendered, for its report."""
+
+    workers: int = 0  # worker processes forked
+    rendered_here: int = 0  # batches the build process took over from the workers
+    terms_to_workers: int = 0  # ... of which a worker cut the search terms
+    reclaimed: int = 0  # batches taken back at the end (`PageRenderer.drain`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +97,13 @@ class EntryJob:
     reads itself (one query per batch): the build process sends the entry's small record,
     not its body, and reads no bodies at all."""
 
-    meta: Any  # the entry's record (site_model.Meta)
+    meta: Any  # the entry's record (model.EntryRecord)
     related: list[Any]  # records of the other entries of its story
     render: bool  # render the page (else only cut the terms)
     terms: bool  # cut its search terms
 
     def __reduce__(self) -> tuple[type[EntryJob], tuple[Any, list[Any], bool, bool]]:
-        return (EntryJob, (self.meta, self.related, self.render, self.terms))  # see Meta.__reduce__
+        return (EntryJob, (self.meta, self.related, self.render, self.terms))  # see EntryRecord.__reduce__
 
 
 @dataclass(frozen=True)
@@ -146,6 +182,7 @@ class PageRenderer:
         self,
         renderer: Renderer,
         out: Output,
+        options: PoolOptions,
         *,
         parallel: bool,
         cut: Callable[[str], str] | None = None,
@@ -154,6 +191,8 @@ class PageRenderer:
         cut_here: bool = True,
     ) -> None:
         self.renderer = renderer
+        self.options = options
+        self.stats = PoolStats()
         self.entries = entries
         self.out = out
         self._pool: ProcessPoolExecutor | None = None
@@ -175,7 +214,6 @@ class PageRenderer:
         self.chore_waiting: Callable[[], bool] = _nothing_waiting
         # Pages given to `page` are rendered here, only `entry_page`s go to the workers.
         self.inline = False
-        self.reclaimed = 0  # batches taken back from the workers (`drain`)
         self._sink = sink
         self._cut = cut or _no_terms
         # Whether this process cuts search terms itself. Not with one worker: the tokenizer's
@@ -185,7 +223,9 @@ class PageRenderer:
         # Folders made by an earlier build in this process may have been deleted since.
         _folders.clear()
         if parallel:
-            self._pool = _fork_workers(renderer, out.root, self._cut, entries)
+            self._pool = _fork_workers(renderer, out.root, self._cut, entries, options.worker_count())
+            if self._pool is not None:
+                self.stats.workers = options.worker_count()
 
     @property
     def parallel(self) -> bool:
@@ -220,7 +260,7 @@ class PageRenderer:
             if chore and busy and queued >= CHORE_FROM:
                 assert self.chore is not None
                 self.chore()
-            if self.steal and not chore and busy and queued >= STEAL_FROM:
+            if self.steal and not chore and busy and queued >= self.options.steal_from:
                 # The workers have work queued: the build process renders this batch itself
                 # (one worker per core but one, so the two cores here are both busy). Its
                 # results queue behind the workers' so they are recorded in the order sent.
@@ -236,6 +276,7 @@ class PageRenderer:
     def _render_here(self, seq: int, tags: list[Any], jobs: list[Job]) -> Pending:
         """Render a batch in this process; its search terms too, or (`cut_here` off) they go
         to a worker as a batch of terms alone."""
+        self.stats.rendered_here += 1
         if self.cut_here or not any(_cuts(job) for job in jobs):
             done: Future[list[Done]] = Future()
             done.set_result(_render_jobs(self.renderer, self.out.root, self._cut, self.entries, jobs))
@@ -247,6 +288,7 @@ class PageRenderer:
             if isinstance(c, EntryJob) and c.terms
         ]
         fut = self._pool.submit(_render_batch, terms_only)
+        self.stats.terms_to_workers += 1
         pages_only: list[Job] = [
             (t, p, k, EntryJob(c.meta, c.related, c.render, False), h)
             if isinstance(c, EntryJob)
@@ -299,7 +341,7 @@ class PageRenderer:
             if not fut.cancel():
                 return  # started (so have all before it)
             self._pending[i] = self._render_here(seq, tags, jobs)
-            self.reclaimed += 1
+            self.stats.reclaimed += 1
             return
 
     def mark(self) -> int:
@@ -342,40 +384,54 @@ def _cuts(job: Job) -> bool:
     return isinstance(ctx, EntryJob) and ctx.terms
 
 
-def worker_count() -> int:
-    """Worker processes a parallel build forks here: one per core but one."""
-    return max(0, (os.cpu_count() or 1) - 1)
-
-
 def _nothing_waiting() -> bool:
     return False
 
 
 def _fork_workers(
-    renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None
+    renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None, workers: int
 ) -> ProcessPoolExecutor | None:
     global _inherited
-    workers = worker_count()  # the build process renders too, whenever the workers are busy
     if workers < 1 or not procs.available("fork"):
         return None
     _inherited = (renderer, root, cut, entries)
-    # Objects the workers inherit stay out of their garbage collector's reach: a collection
-    # writes to every object it visits, which would copy the parent's pages into each worker.
-    gc.freeze()
     try:
         # Every worker forked now, while the build runs no thread of its own (see procs).
-        return procs.pool(workers, method="fork")
+        return procs.pool(workers, method="fork", initializer=_worker_start)
     except Exception:  # cannot fork here (limits, sandbox): render inline instead
         return None
     finally:
-        gc.unfreeze()
         _inherited = None  # the parent does not need it; the worker has its own copy
+
+
+def _worker_start() -> None:
+    """A worker's own process-wide settings. What it inherited stays out of its garbage
+    collector's reach: a collection writes to every object it visits, which would copy the
+    parent's pages into the worker."""
+    gc.freeze()
+    gc.set_threshold(GC_GEN0, *gc.get_threshold()[1:])
+
+
+@contextlib.contextmanager
+def build_process_settings() -> Iterator[None]:
+    """The process-wide settings for a process that builds the site, for the entry of the
+    process (the CLI command) to hold around the build; restored after."""
+    threshold = gc.get_threshold()
+    switch = sys.getswitchinterval()
+    gc.set_threshold(GC_GEN0, *threshold[1:])
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        sys.setswitchinterval(switch)
 
 
 @contextlib.contextmanager
 def page_renderer(
     renderer: Renderer,
     out: Output,
+    options: PoolOptions,
     *,
     parallel: bool,
     cut: Callable[[str], str] | None = None,
@@ -384,14 +440,8 @@ def page_renderer(
     cut_here: bool = True,
 ) -> Iterator[PageRenderer]:
     pages = PageRenderer(
-        renderer, out, parallel=parallel, cut=cut, sink=sink, entries=entries, cut_here=cut_here
+        renderer, out, options, parallel=parallel, cut=cut, sink=sink, entries=entries, cut_here=cut_here
     )
-    switch = sys.getswitchinterval()
-    if pages.parallel:
-        # The pool's threads in this process (which hand batches to the workers and take
-        # their results) wait for the GIL while this thread renders: by default up to 5 ms
-        # each time, in which a worker may sit idle. A tenth of a second of a 10,000 cold build.
-        sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         yield pages
     except BaseException:
@@ -406,5 +456,3 @@ def page_renderer(
         raise
     else:
         pages.close()
-    finally:
-        sys.setswitchinterval(switch)

@@ -1,6 +1,6 @@
 """What the static site knows about each entry between builds, and where every page lives.
 
-`Meta` is the small per-entry record kept in the build manifest: list pages, feeds' item
+`EntryRecord` is the small per-entry record kept in the build manifest: list pages, feeds' item
 lists, the sitemap and the search result table are all made from it, so an incremental
 build never reads the bodies of entries that did not change. Bodies are only read (from
 the store, in batches) to render article pages, feeds' full content and search tokens.
@@ -21,8 +21,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from ..dates import SHANGHAI
-from ..models import EntryHead, StoredEntry
+from ...dates import SHANGHAI
+from ...models import EntryHead, StoredEntry
 
 # Anything a file name on Linux, macOS or Windows, or a URL path segment, could trip over.
 _UNSAFE = re.compile(r"[^\w\u00b7-]+|_+")
@@ -56,9 +56,10 @@ def clean_text(text: str) -> str:
 
 
 def plain(html_text: str) -> str:
-    """Visible text of an HTML fragment, roughly (for summaries of uncleaned entries): the text of
-    the sanitiser's output, so script and style sources never pass for text."""
-    from ..clean.sanitise import allow_list  # the cleaning stage: only raw bodies need it
+    """Visible text of an HTML fragment on one line, for the summaries of uncleaned entries
+    shown on list pages and in feeds: the text of the sanitiser's output, so script and style
+    sources never pass for text. (What both searches index is `search.text.entry_text`.)"""
+    from ...clean.sanitise import allow_list  # the cleaning stage: only raw bodies need it
 
     return clean_text(html.unescape(_TAGS.sub(" ", allow_list(CONTROL.sub("", html_text)))))
 
@@ -68,7 +69,7 @@ def shorten(text: str, limit: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Meta:
+class EntryRecord:
     """One entry as list pages, feeds and search results know it between builds: small (the
     build holds one per entry of the archive). A list item's summary and image are read from
     the store when the item is rendered (`item_details`)."""
@@ -84,7 +85,7 @@ class Meta:
     source: str | None  # 来源 of the cleaned article
 
     @classmethod
-    def from_entry(cls, e: StoredEntry) -> Meta:
+    def from_entry(cls, e: StoredEntry) -> EntryRecord:
         a = e.article
         return cls._make(
             e.uid,
@@ -100,7 +101,7 @@ class Meta:
         )
 
     @classmethod
-    def from_head(cls, h: EntryHead) -> Meta:
+    def from_head(cls, h: EntryHead) -> EntryRecord:
         """`from_entry` from an entry read without its bodies (the same record)."""
         return cls._make(
             h.uid,
@@ -128,7 +129,7 @@ class Meta:
         when: datetime,
         published: bool,
         source: str | None,
-    ) -> Meta:
+    ) -> EntryRecord:
         return cls(
             uid=uid,
             mark=mark_of(rev, content_hash),
@@ -142,11 +143,11 @@ class Meta:
             source=sys.intern(clean_text(source)) if source else None,
         )
 
-    def __reduce__(self) -> tuple[type[Meta], tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[type[EntryRecord], tuple[Any, ...]]:
         # Sent to the page workers by the thousand: a dataclass with slots is pickled through
         # `fields()` per record by default, five times slower than this tuple.
         return (
-            Meta,
+            EntryRecord,
             (
                 self.uid,
                 self.mark,
@@ -177,7 +178,7 @@ class Meta:
         ]
 
     @classmethod
-    def from_row(cls, row: list[Any], names: list[str]) -> Meta:
+    def from_row(cls, row: list[Any], names: list[str]) -> EntryRecord:
         """`to_row` reversed (`names`: the manifest's list of names, interned)."""
         uid, mark, title, g, s, f, ts, published, source = row
         n = len(names)
@@ -217,7 +218,7 @@ class Meta:
         return (self.ts, self.uid)
 
 
-# What a list item shows beyond its Meta: summary and header image.
+# What a list item shows beyond its EntryRecord: summary and header image.
 ItemDetails = tuple[str, "str | None"]
 
 

@@ -21,8 +21,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ..dates import SHANGHAI
-from .site_model import CONTROL, ItemDetails, href, local_time
+from ...dates import SHANGHAI
+from .model import CONTROL, ItemDetails, href, local_time
 
 TEMPLATES = (
     "base.html",
@@ -47,7 +47,7 @@ def safe_body(html: str) -> str:
     # Bodies of uncleaned entries are the portal's HTML as served: through the cleaning stage's
     # allow-list, so no script, style or foreign request survives except images, which keep
     # referrerpolicy="no-referrer" (hotlink-protected portals still serve them).
-    from ..clean.sanitise import allow_list  # the cleaning stage: only raw bodies need it
+    from ...clean.sanitise import allow_list  # the cleaning stage: only raw bodies need it
 
     return allow_list(CONTROL.sub("", html))
 
@@ -114,7 +114,7 @@ def _static_source(name: str) -> bytes:
     return (resources.files("newsdesk.publish") / "static" / name).read_bytes()
 
 
-# uids → what their list items show beyond the Meta (summary, image): read from the store.
+# uids → what their list items show beyond the EntryRecord (summary, image): read from the store.
 DetailsLookup = Callable[[list[str]], dict[str, ItemDetails]]
 
 

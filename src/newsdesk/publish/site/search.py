@@ -62,10 +62,10 @@ from typing import Any
 
 import orjson
 
-from .site_model import Meta, local_time, shorten
-from .site_output import Output
+from .model import EntryRecord, local_time, shorten
+from .output import Output
 
-FORMAT = "3"  # 3: tail postings
+FORMAT = "3"  # the index files' layout: an index of another format is rebuilt from scratch
 SEG_SIZE = 4096
 POST_BUCKETS = 512
 TAIL_BUCKETS = 64
@@ -195,7 +195,7 @@ def terms(seg: Segmenter, text: str) -> set[str]:
     return tokens
 
 
-def search_doc(m: Meta, text: str) -> str:
+def search_doc(m: EntryRecord, text: str) -> str:
     """What the index cuts for an entry: its title and plain body."""
     return f"{m.title}\n{text}"
 
@@ -261,7 +261,7 @@ def _encode_postings(ids: Sequence[int]) -> list[int]:
     return out
 
 
-class SearchIndex:
+class OfflineSearchIndex:
     """Builds and extends the index; `finish` writes what changed through the `Output`."""
 
     def __init__(
@@ -314,11 +314,16 @@ class SearchIndex:
             self._seg = self._load_seg()
         return self._seg
 
-    def needs(self, m: Meta) -> bool:
+    @property
+    def tokenizer_loaded(self) -> bool:
+        """Whether this process has loaded the tokenizer (a forked worker has its own copy)."""
+        return self._seg is not None
+
+    def needs(self, m: EntryRecord) -> bool:
         have = self.ids.get(m.uid)
         return have is None or have[1] != m.mark
 
-    def add(self, m: Meta, text: str) -> None:
+    def add(self, m: EntryRecord, text: str) -> None:
         """Index (or re-index) an entry; `text` is its plain body."""
         self.add_terms(m, terms(self.seg, search_doc(m, text)))
 
@@ -332,7 +337,7 @@ class SearchIndex:
             return lambda doc: "\n".join(terms(seg, doc))
         return lambda doc: "\n".join(terms(self.seg, doc))
 
-    def add_terms(self, m: Meta, doc_terms: Iterable[str] | str) -> None:
+    def add_terms(self, m: EntryRecord, doc_terms: Iterable[str] | str) -> None:
         """Index (or re-index) an entry from its terms (`terms` of its `search_doc`, or what
         `cutter` made of it)."""
         if isinstance(doc_terms, str):

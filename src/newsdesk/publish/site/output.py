@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from .. import atomic
-from ..errors import PublishError
+from ... import atomic
+from ...errors import PublishError
 
 STATE_DIR = ".newsdesk"
 T = TypeVar("T")

@@ -9,11 +9,11 @@ page of a 10,000-article feed by one item.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from .site_model import Meta, day_path, local_time, month_path
+from .model import EntryRecord, day_path, local_time, month_path
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Listing:
     kind: str  # home, group, site, feed, month, day
     title: str
     crumbs: list[tuple[str, str]]  # (label, folder) from the top down, this list excluded
-    items: list[Meta] = field(default_factory=list)  # oldest first
+    items: list[EntryRecord] = field(default_factory=list)  # oldest first
     children: list[tuple[str, str, int]] = field(default_factory=list)  # (label, folder, count)
 
     @property
@@ -34,12 +34,12 @@ class Listing:
 class Page:
     path: str
     number: int  # 0 for the folder's index
-    items: list[Meta]  # newest first
+    items: list[EntryRecord]  # newest first
     older: str | None  # path of the page with older items
     newer: str | None  # path of the page with newer items
 
 
-def plan(metas: Iterable[Meta], home_title: str) -> dict[str, Listing]:
+def plan(metas: Iterable[EntryRecord], home_title: str) -> dict[str, Listing]:
     """All lists, keyed by folder, from the entries in chronological order."""
     lists: dict[str, Listing] = {"": Listing("", "home", home_title, [])}
     home = lists[""]
@@ -109,18 +109,13 @@ def _parent(lst: Listing) -> str | None:
     return None
 
 
-def pages(lst: Listing, size: int) -> Iterator[Page]:
-    for k in range(page_count(lst, size)):
-        yield page_at(lst, size, k)
-
-
 def page_count(lst: Listing, size: int) -> int:
     """Pages of the list: its index, and numbered pages past one page of items."""
     n = len(lst.items)
     return (n - 1) // size + 2 if n > size else 1
 
 
-def newest_on_page(lst: Listing, size: int, k: int) -> Meta | None:
+def newest_on_page(lst: Listing, size: int, k: int) -> EntryRecord | None:
     """The newest item of page k (0: the index), without making the page."""
     n = len(lst.items)
     if not n:
