@@ -38,7 +38,7 @@ from ..errors import PublishError
 from ..models import StoredEntry
 from ..store import Store
 from . import feeds as fmt
-from .base import Progress, PublishReport, register
+from .base import Need, Progress, PublishReport
 from .site_lists import Listing, newest_on_page, page_at, page_count, plan
 from .site_model import Meta, category_paths, entry_mark, entry_summary, href, item_details, plain, shorten
 from .site_output import STATE_DIR, Output, boot_id, digest, load_manifest, quick_key, save_manifest
@@ -695,6 +695,7 @@ def _fewer_collections() -> Iterator[None]:
 
 class SitePublisher:
     name = "site"
+    needs: frozenset[Need] = frozenset({"clusters"})  # related stories on article pages
 
     def __init__(self, related: RelatedProvider | None = None) -> None:
         self.related = related
@@ -722,12 +723,9 @@ class FeedsPublisher:
     """Only the feeds (site root, groups, sites, feeds), e.g. for a folder a feed reader polls."""
 
     name = "feeds"
+    needs: frozenset[Need] = frozenset({"clusters"})
 
     def publish(
         self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
     ) -> PublishReport:
         return build_site(store, config, out_dir, progress=progress, feeds_only=True)
-
-
-register("site", SitePublisher)
-register("feeds", FeedsPublisher)
