@@ -27,7 +27,7 @@ RSS = (
 )
 
 # The plugin: one file listing every stored entry's title, newest first.
-PLUGIN = '''
+PLUGIN = """
 from pathlib import Path
 
 from newsdesk.publish.base import PublishReport
@@ -43,7 +43,7 @@ class TitlesPublisher:
         titles = [e.title for e in store.list_entries(limit=100, offset=0)]
         (out / "titles.txt").write_text("\\n".join(titles) + "\\n", encoding="utf-8")
         return PublishReport(self.name, out, written=1)
-'''
+"""
 
 
 def _install_plugin(root: Path) -> Path:
@@ -157,6 +157,8 @@ def test_help_imports_no_fetching_search_or_site_code() -> None:
         print(",".join(m for m in heavy if m in sys.modules))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert "newsdesk: Chinese finance" in proc.stdout
     assert proc.stdout.splitlines()[-1] == ""
