@@ -34,5 +34,6 @@ def reclean(
     if as_json:
         print_json({"cleaned": counts.cleaned, "failed": counts.failed, "skipped": counts.skipped})
     else:
-        c = counts
-        out.print(f"{c.cleaned} cleaned, {c.failed} failed, {c.skipped} not cleaned (clean: false)")
+        out.print(
+            f"{counts.cleaned} cleaned, {counts.failed} failed, {counts.skipped} not cleaned (clean: false)"
+        )
