@@ -162,3 +162,26 @@ def test_help_imports_no_fetching_search_or_site_code() -> None:
     )
     assert "newsdesk: Chinese finance" in proc.stdout
     assert proc.stdout.splitlines()[-1] == ""
+
+
+def test_an_installed_plugin_is_found_and_a_broken_one_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugins = _install_plugin(tmp_path)
+    broken = tmp_path / "broken"
+    (broken / "newsdesk_broken-0.1.dist-info").mkdir(parents=True)
+    (broken / "newsdesk_broken-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: newsdesk-broken\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (broken / "newsdesk_broken-0.1.dist-info" / "entry_points.txt").write_text(
+        "[newsdesk.publishers]\nbroken = newsdesk_not_there:Publisher\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(plugins))
+    monkeypatch.syspath_prepend(str(broken))
+    assert publisher_names() == ["broken", "feeds", "hexo", "site", "titles"]
+    assert get_publisher("titles").name == "titles"
+    with pytest.raises(PublishError) as info:
+        get_publisher("broken")
+    assert str(info.value) == (
+        "publisher 'broken' (newsdesk_not_there:Publisher) cannot be loaded: No module named 'newsdesk_not_there'"
+    )

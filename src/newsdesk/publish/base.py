@@ -88,6 +88,6 @@ def get_publisher(name: str) -> Publisher:
     ep = found[name]
     try:
         factory: Callable[[], Publisher] = ep.load()
-        return factory()
-    except Exception as e:  # a plugin's bug or missing dependency: one line, not a traceback
+    except (ImportError, AttributeError) as e:  # e.g. a plugin's missing dependency
         raise PublishError(f"publisher {name!r} ({ep.value}) cannot be loaded: {e}") from e
+    return factory()
