@@ -30,7 +30,7 @@ app = typer.Typer(
 
 
 @app.callback()
-def _main(
+def _global_options(
     config: Annotated[
         Path | None,
         typer.Option("--config", "-c", help="Config file (else $NEWSDESK_CONFIG, else ./newsdesk.yaml)."),
