@@ -417,3 +417,48 @@ def test_feeds_list_shows_the_url_in_use_after_a_permanent_redirect(
     assert row["url"] == feed_server.url("/new.xml")
     text = newsdesk(config, "feeds", "list", check=True).stdout
     assert feed_server.url("/new.xml") in text and "moved permanently" in text
+
+
+def test_reclean_in_the_pipeline_counts_and_says_what_was_done_when_stopped(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    import signal
+
+    from newsdesk import pipeline, procs
+    from newsdesk.config import load_config
+    from newsdesk.store import open_store
+
+    items = [(f"g{i}", f"标题{i}", f"<p>正文第{i}段，讲述央行操作。</p>") for i in range(3)]
+    config_path = write_config(
+        tmp_path,
+        [
+            ("金融", "新浪财经", "国内", feed_server.route("/f.xml", rss(items))),
+            (
+                "金融",
+                "新浪财经",
+                "原样",
+                feed_server.route("/g.xml", rss([("h", "原样标题", "<p>原样</p>")])),
+            ),
+        ],
+    )
+    newsdesk(config_path, "run", check=True)
+    config_path.write_text(config_path.read_text("utf-8").replace("clean: false", "clean: true", 1), "utf-8")
+    config = load_config(config_path)
+    store = open_store(config.database_url)
+    try:
+        seen: list[tuple[int, int]] = []
+        counts = pipeline.reclean(
+            config, store, pipeline.select_feeds(config), lambda d, t: seen.append((d, t))
+        )
+        assert (counts.cleaned, counts.failed, counts.skipped) == (3, 0, 1)
+        assert seen == [(1, 4), (2, 4), (3, 4)]
+
+        def stop_after_two(done: int, total: int) -> None:
+            if done == 2:
+                raise procs.Stopped(signal.SIGTERM)
+
+        with pytest.raises(procs.Stopped) as info:
+            pipeline.reclean(config, store, pipeline.select_feeds(config), stop_after_two)
+        assert info.value.__notes__ == ["reclean: 2 cleaned, 0 failed, then stopped"]
+    finally:
+        store.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,7 +104,8 @@ class Config(BaseModel):
     # Keep the search index and story clusters in step on every `run` (off: `newsdesk search`
     # and `reindex` still catch up on demand).
     search_index: bool = True
-    # What `newsdesk run` publishes after fetching: any of hexo, site, feeds.
+    # What `newsdesk run` publishes after fetching: any of hexo, site, feeds or an installed
+    # publisher (checked against the registry by `load_config(publishers=...)`).
     publishers: list[str] = Field(default_factory=lambda: ["hexo"])
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     hexo: HexoConfig = Field(default_factory=HexoConfig)
@@ -119,15 +120,6 @@ class Config(BaseModel):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"RSSHub instance must be an http(s) URL, got {url!r}")
         return [u.rstrip("/") for u in v]
-
-    @field_validator("publishers")
-    @classmethod
-    def _known_publishers(cls, v: list[str]) -> list[str]:
-        known = {"hexo", "site", "feeds"}
-        for name in v:
-            if name not in known:
-                raise ValueError(f"unknown publisher {name!r} (known: {', '.join(sorted(known))})")
-        return v
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> Config:
@@ -247,7 +239,11 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
-def parse_config(text: str, path: Path, env: Mapping[str, str] | None = None) -> Config:
+def parse_config(
+    text: str, path: Path, env: Mapping[str, str] | None = None, *, publishers: Collection[str] | None = None
+) -> Config:
+    """`publishers`: the registered publishers' names (`publish.base.publisher_names`), when the
+    config's `publishers` are to be checked against them."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -268,9 +264,22 @@ def parse_config(text: str, path: Path, env: Mapping[str, str] | None = None) ->
     data = _apply_env(dict(data), os.environ if env is None else env)
     data["base_dir"] = path.parent.resolve()
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format_validation(path, text, e)) from e
+    if publishers is not None:
+        _check_publishers(config.publishers, set(publishers), path, text)
+    return config
+
+
+def _check_publishers(names: list[str], known: set[str], path: Path, text: str) -> None:
+    for i, name in enumerate(names):
+        if name not in known:
+            index = _line_index(text)
+            line = index.get(("publishers", str(i))) or index.get(("publishers",))  # the name's own line
+            where = f"{path}:{line}" if line else str(path)
+            problem = f"unknown publisher {name!r} (known: {', '.join(sorted(known))})"
+            raise ConfigError(f"invalid configuration:\n  {where}: publishers: {problem}")
 
 
 Problem = tuple[tuple[str, ...], str]  # key path, what is wrong there
@@ -323,11 +332,13 @@ def _repeated_feed(data: dict[str, Any], text: str) -> Problem | None:
     return None
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, *, publishers: Collection[str] | None = None
+) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: config file not found (run `newsdesk init` to create one)") from e
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read config file: {e}") from e
-    return parse_config(text, path, env)
+    return parse_config(text, path, env, publishers=publishers)

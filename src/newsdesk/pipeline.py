@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import os
@@ -24,7 +25,7 @@ from .holds import Hold
 from .locks import LockBusy
 from .models import Cleaned, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry, content_hash
 from .parse import parse_feed
-from .publish.base import PublishReport, get_publisher, run_publisher
+from .publish.base import Publisher, PublishReport, get_publisher, run_publisher
 from .search import changes_behind, update_index
 from .store import Store
 
@@ -162,6 +163,51 @@ def reclean_entry(entry: StoredEntry, spec: FeedSpec) -> Cleaned | None:
     return _clean(entry.page or entry.content, entry.link, entry.title)
 
 
+@dataclass
+class RecleanCounts:
+    cleaned: int = 0
+    failed: int = 0  # cleaning failed: the sanitised fallback was stored, and why
+    skipped: int = 0  # feeds with clean: false
+
+
+RECLEAN_BATCH = 200  # entries read from the store at a time
+
+
+def reclean(
+    config: Config,
+    store: Store,
+    feeds: Sequence[FeedSpec],
+    progress: Callable[[int, int], None] | None = None,
+) -> RecleanCounts:
+    """Clean the stored entries of `feeds` again and store the new articles; `progress` is
+    called with (done, total). Holds the archive's fetch lock: a run storing the same entries
+    meanwhile would race it. Stopped by a signal, the counts so far are a note on `Stopped`."""
+    specs = {f.key: f for f in feeds}
+    counts = RecleanCounts()
+    with locks.hold(locks.fetch_lock_path(config.database_url), "recleaning"):
+        uids = [u for key in specs for u in store.iter_uids(feed_key=key)]
+        done = 0
+        try:
+            for start in range(0, len(uids), RECLEAN_BATCH):
+                for entry in store.get_entries(uids[start : start + RECLEAN_BATCH]):
+                    outcome = reclean_entry(entry, specs[entry.feed_key])
+                    if outcome is None:
+                        counts.skipped += 1
+                        continue
+                    store.set_article(entry.uid, outcome)
+                    if outcome.error is None:
+                        counts.cleaned += 1
+                    else:
+                        counts.failed += 1
+                    done += 1
+                    if progress:
+                        progress(done, len(uids))
+        except procs.Stopped as e:
+            e.add_note(f"reclean: {counts.cleaned} cleaned, {counts.failed} failed, then stopped")
+            raise
+    return counts
+
+
 def _wants_page(spec: FeedSpec, entry: ParsedEntry, cleaned: Cleaned) -> bool:
     if not entry.link or spec.full_text is False:
         return False
@@ -279,8 +325,8 @@ def run(
     specs = list(feeds) if feeds is not None else select_feeds(config)
     # Story clusters and the search index catch up from the store's change counter. When there
     # is much to do, a second process follows the store while feeds are fetched and stored
-    # (the two cores both work); it finishes once fetching has ended and it has caught up. The
-    # site and its feeds show clusters, so they wait for it; Hexo posts are written beside it.
+    # (the two cores both work); it finishes once fetching has ended and it has caught up.
+    # Publishers that need clusters (`Publisher.needs`) wait for it; the others run beside it.
     follower: _IndexProcess | None = None
     stored = 0
 
@@ -299,18 +345,19 @@ def run(
             if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
                 follower = _IndexProcess(config)
             report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))
+            chosen = _publishers(publishers, report)
             if follower is not None:
                 follower.fetching_done()
-                if "site" in publishers or "feeds" in publishers:
+                if any("clusters" in publisher.needs for _, publisher in chosen):
                     follower.finish(report)
                     follower = None
             elif config.search_index:
                 _update_index(config, store, report)  # little to do: here, no second process
             if follower is None:
                 fetching.close()  # the next fetch may start while this run publishes
-            for name in publishers:
+            for name, publisher in chosen:
                 try:
-                    report.published.append(run_publisher(get_publisher(name), store, config))
+                    report.published.append(run_publisher(publisher, store, config))
                 except LockBusy as e:
                     report.publish_errors.append(f"publish {name}: {e}")
                     report.busy = True
@@ -329,6 +376,17 @@ def run(
             if follower is not None:
                 follower.finish(report)
     return report
+
+
+def _publishers(names: Sequence[str], report: RunReport) -> list[tuple[str, Publisher]]:
+    """The publishers named, from the registry; one that cannot be had is a publish error."""
+    chosen = []
+    for name in names:
+        try:
+            chosen.append((name, get_publisher(name)))
+        except NewsdeskError as e:
+            report.publish_errors.append(f"publish {name}: {e}")
+    return chosen
 
 
 def _update_index(config: Config, store: Store, report: RunReport) -> None:
@@ -385,6 +443,9 @@ def _index_worker(config: Config, fetched: Event, results: Queue[int | str]) -> 
     parent = multiprocessing.parent_process()
     # Background work: fetching and publishing in the parent come first when the cores are busy.
     os.nice(INDEX_NICENESS)
+    # This process only catches the index up: millions of objects that form no cycles, where
+    # the cyclic collector's full passes cost ~10 % of a large catch-up.
+    gc.disable()
 
     def follow(timeout: float) -> bool:
         # Fetching has ended, or the parent died without saying so: catch up, then stop.

@@ -21,7 +21,6 @@ from newsdesk.clean.profiles import Profile
 from newsdesk.clean.selectors import Matcher
 from newsdesk.clean.tree import ALLOWED_TAGS, CONTENT_DROP, UNWRAP_INLINE, drop_keep_tail, has, unwrap
 
-_CONTENT_DROP_TAGS = tuple(sorted(CONTENT_DROP))
 _ANGLES = str.maketrans({"<": "＜", ">": "＞"})
 
 

@@ -58,10 +58,6 @@ def _condition(attr: str, op: str | None, val: str | None) -> str:
     return f"substring(@{attr}, string-length(@{attr}) - {len(val) - 1}) = {lit}"
 
 
-def _one(selector: str) -> str:
-    return "/".join(axis + step for axis, step in _steps(selector))
-
-
 def _steps(selector: str) -> list[tuple[str, str]]:
     """(axis, ``tag[cond]…``) per compound selector of one complex selector."""
     steps: list[tuple[str, str]] = []

@@ -1,11 +1,13 @@
-"""The publisher interface: Hexo posts, the static site and feeds all plug in here."""
+"""The publisher interface and registry: Hexo posts, the static site, its feeds and any
+installed plugin are found the same way, as `newsdesk.publishers` entry points."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ..config import Config
 from ..store import Store
@@ -24,8 +26,17 @@ class PublishReport:
     errors: list[str] = field(default_factory=list)
 
 
+# What a publisher can need before it runs. "clusters": story clusters (and the search index)
+# caught up with the archive, so `newsdesk run` waits for its indexing process first.
+Need = Literal["clusters"]
+
+
 class Publisher(Protocol):
+    """Registered under `ENTRY_POINT_GROUP`; the entry point names a class (or any callable)
+    that takes no arguments and returns the publisher."""
+
     name: str
+    needs: frozenset[Need]
 
     def publish(
         self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
@@ -50,25 +61,33 @@ def run_publisher(
         raise PublishError(f"{where}: {e.strerror or e}") from e
 
 
-_REGISTRY: dict[str, Callable[[], Publisher]] = {}
+# The registry: publishers are entry points in this group, ours included (pyproject.toml);
+# an installed package adds one by declaring its own.
+ENTRY_POINT_GROUP = "newsdesk.publishers"
 
 
-def register(name: str, factory: Callable[[], Publisher]) -> None:
-    _REGISTRY[name] = factory
-
-
-def get_publisher(name: str) -> Publisher:
-    from . import hexo, site  # noqa: F401  (built-ins register themselves on import)
-
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        from ..errors import PublishError
-
-        raise PublishError(f"unknown publisher {name!r} (known: {', '.join(sorted(_REGISTRY))})") from None
+def _entry_points() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep)  # the first on sys.path wins, as for an import
+    return found
 
 
 def publisher_names() -> list[str]:
-    from . import hexo, site  # noqa: F401
+    """Every registered publisher's name, sorted (nothing is imported)."""
+    return sorted(_entry_points())
 
-    return sorted(_REGISTRY)
+
+def get_publisher(name: str) -> Publisher:
+    """The publisher registered as `name`, made by calling what its entry point names."""
+    from ..errors import PublishError
+
+    found = _entry_points()
+    if name not in found:
+        raise PublishError(f"unknown publisher {name!r} (known: {', '.join(sorted(found))})")
+    ep = found[name]
+    try:
+        factory: Callable[[], Publisher] = ep.load()
+    except (ImportError, AttributeError) as e:  # e.g. a plugin's missing dependency
+        raise PublishError(f"publisher {name!r} ({ep.value}) cannot be loaded: {e}") from e
+    return factory()

@@ -16,7 +16,7 @@ from .. import atomic, locks, procs
 from ..config import Config
 from ..errors import PublishError
 from ..store import Store
-from .base import Progress, PublishReport, register
+from .base import Need, Progress, PublishReport
 from .hexo_format import post_filename, render_post, write_atomic
 
 # Bump when the output format changes, so every post is rewritten once.
@@ -29,6 +29,7 @@ LOCK_NAME = ".newsdesk-publish.lock"  # hidden: Hexo skips it (see `locks`)
 
 class HexoPublisher:
     name = "hexo"
+    needs: frozenset[Need] = frozenset()  # posts show no clusters
 
     def publish(
         self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
@@ -101,5 +102,3 @@ class HexoPublisher:
                 if progress:
                     progress(min(start + _BATCH, total), total)
 
-
-register("hexo", HexoPublisher)

@@ -5,7 +5,7 @@
     index.search("千兆光网", filters=Filters(site="新浪财经"), sort="relevance", limit=10)
 
 Submodules: `segment` (tokenize), `query` (the query language), `index` (SearchIndex and
-the tantivy implementation), `snippet`, `text`, `commands` (the CLI). Heavy modules are
+the tantivy implementation), `snippet`, `text` (the commands are in `cli/search.py`). Heavy modules are
 imported on use, so `import newsdesk.search.segment` stays cheap.
 """
 

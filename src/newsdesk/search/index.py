@@ -89,6 +89,13 @@ class SearchIndex(Protocol):
     def rebuild(self, store: Store) -> int:
         """Index the whole archive afresh; returns how many entries were indexed."""
 
+    def reset(self) -> None:
+        """Empty the index (the next sync indexes the whole archive)."""
+
+    def catch_up(self, store: Store, *, clusters: bool) -> tuple[int, int]:
+        """Apply the store's changes to the index and (if `clusters`) the story clusters in one
+        pass; returns how many changes each took in: (index, clusters)."""
+
     def search(
         self,
         query: str | ParsedQuery,
@@ -275,9 +282,12 @@ class TantivyIndex:
             self._index.reload()
 
     def sync(self, store: Store) -> int:
+        return self.catch_up(store, clusters=False)[0]
+
+    def catch_up(self, store: Store, *, clusters: bool) -> tuple[int, int]:
         from .update import catch_up
 
-        return catch_up(store, self, clusters=False)[0]
+        return catch_up(store, self, clusters=clusters)
 
     def reset(self) -> None:
         """Empty the index (the next sync indexes the whole archive)."""

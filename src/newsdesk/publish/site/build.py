@@ -38,7 +38,7 @@ from ...errors import PublishError
 from ...models import StoredEntry
 from ...search.text import entry_text
 from ...store import Store
-from ..base import Progress, PublishReport, register
+from ..base import Need, Progress, PublishReport
 from .feeds import FeedWriter, http_link, marks
 from .lists import Listing, newest_on_page, page_at, page_count, plan
 from .model import EntryRecord, entry_mark, item_details, shorten
@@ -427,6 +427,7 @@ def build_site(
 
 class SitePublisher:
     name = "site"
+    needs: frozenset[Need] = frozenset({"clusters"})  # related stories on article pages
 
     def __init__(self, related: RelatedProvider | None = None) -> None:
         self.related = related
@@ -449,5 +450,3 @@ def _cluster_provider(store: Store) -> RelatedProvider:
             others[uid] = [u for u in uids if u != uid]
     return lambda uid: others.get(uid, ())
 
-
-register("site", SitePublisher)

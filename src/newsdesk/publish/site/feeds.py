@@ -15,7 +15,7 @@ from ...config import Config
 from ...errors import PublishError
 from ...models import StoredEntry
 from ...store import Store
-from ..base import Progress, PublishReport, register
+from ..base import Need, Progress, PublishReport
 from . import feed_formats as fmt
 from .lists import Listing, plan
 from .model import EntryRecord, entry_summary, href
@@ -176,11 +176,10 @@ class FeedsPublisher:
     """Only the feeds (site root, groups, sites, feeds), e.g. for a folder a feed reader polls."""
 
     name = "feeds"
+    needs: frozenset[Need] = frozenset({"clusters"})
 
     def publish(
         self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
     ) -> PublishReport:
         return build_feeds(store, config, out_dir, progress=progress)
 
-
-register("feeds", FeedsPublisher)

@@ -11,17 +11,17 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import locks
-from ..cli_common import JsonOpt, WaitOpt, current_config, err, open_archive, out, print_json
 from ..dates import SHANGHAI
 from ..errors import NewsdeskError
-from . import SearchError, open_index, update_index
+from ..search import SearchError, open_index, update_index
+from .common import JsonOpt, WaitOpt, current_config, err, gc_paused, open_archive, out, print_json
 
 # Segmentation (rjieba loads its dictionary on import), tantivy and numpy are imported by the
 # commands that need them: every other `newsdesk` command loads this module too.
 if TYPE_CHECKING:
     from ..models import ClusterSummary
-    from .index import SearchHit
-    from .query import Sort
+    from ..search.index import SearchHit
+    from ..search.query import Sort
 
 clusters_app = typer.Typer(
     help="Story clusters: the same story carried by several sources.", no_args_is_help=True
@@ -100,7 +100,7 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the archive (Simplified and Traditional alike); copies of one story show once."""
-    from .query import Filters
+    from ..search.query import Filters
 
     if sort not in ("relevance", "date"):
         raise NewsdeskError(f"--sort must be relevance or date, not {sort!r}")
@@ -109,7 +109,8 @@ def search(
     config = current_config()
     with open_archive(config) as store:
         try:
-            update_index(config, store)
+            with gc_paused():
+                update_index(config, store)
         except SearchError as e:  # e.g. a `run` is writing the index right now: search what is there
             err.print(f"[yellow]warning:[/] {escape(str(e))}; searching the index as it is")
         index = open_index(config, store=store)
@@ -139,19 +140,15 @@ def search(
 
 def reindex(as_json: JsonOpt = False, wait: WaitOpt = locks.DEFAULT_WAIT) -> None:
     """Rebuild the story clusters and the search index from the archive."""
-    from .index import TantivyIndex
-    from .update import catch_up
-
     config = current_config()
     # Under the archive's fetch lock, like a run's indexing (see `locks`).
     fetch_lock = locks.hold(locks.fetch_lock_path(config.database_url), "reindexing")
-    with locks.waiting(wait), fetch_lock, open_archive(config) as store:
+    with locks.waiting(wait), fetch_lock, open_archive(config) as store, gc_paused():
         store.reset_clusters()
         index = open_index(config, store=store)
         try:
-            assert isinstance(index, TantivyIndex)
             index.reset()
-            indexed, clustered = catch_up(store, index, clusters=True)
+            indexed, clustered = index.catch_up(store, clusters=True)
         finally:
             index.close()
     if as_json:
@@ -179,7 +176,7 @@ def clusters_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List stories carried more than once (clusters of two or more entries)."""
-    from .cluster import update_clusters
+    from ..search.cluster import update_clusters
 
     config = current_config()
     with open_archive(config) as store:
@@ -209,7 +206,7 @@ def clusters_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a cluster: its canonical (earliest) entry and every member, which outlet and when."""
-    from .cluster import update_clusters
+    from ..search.cluster import update_clusters
 
     config = current_config()
     with open_archive(config) as store:

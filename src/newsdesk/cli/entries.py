@@ -1,0 +1,102 @@
+"""`newsdesk entries list|show`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import NewsdeskError
+from ..models import StoredEntry
+from .common import JsonOpt, current_config, open_archive, out, print_json
+
+entries_app = typer.Typer(help="Show what the archive holds.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(entries_app, name="entries")
+
+
+def _entry_dict(e: StoredEntry, full: bool) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "id": e.uid,
+        "title": e.title,
+        "link": e.link,
+        "group": e.group,
+        "site": e.site,
+        "feed": e.feed,
+        "published": e.published,
+        "updated": e.updated,
+        "author": e.author,
+        "first_seen": e.first_seen,
+        "last_changed": e.last_changed,
+        "entry_id": e.entry_id,
+    }
+    a = e.article
+    d.update(
+        {
+            "source": a.source if a else None,
+            "editor": a.editor if a else None,
+            "reporters": list(a.reporters) if a else [],
+            "dateline": a.dateline if a else None,
+            "keywords": list(a.keywords) if a else [],
+            "images": list(a.images) if a else [],
+            "header_image": a.header_image if a else None,
+            "summary": a.summary if a else e.summary,
+            "char_count": a.char_count if a else None,
+            "profile": a.profile if a else None,
+            "clean_error": e.clean_error,
+        }
+    )
+    if full:
+        d["text"] = a.text if a else None
+        d["html"] = a.html if a else None
+        d["feed_summary"] = e.summary
+        d["content"] = e.content
+        d["page"] = e.page
+    return d
+
+
+@entries_app.command("list")
+def entries_list(
+    feed: Annotated[str | None, typer.Option(help="Only this feed (group/site/name key).")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored entries, newest first."""
+    config = current_config()
+    with open_archive(config) as store:
+        rows = store.list_entries(feed_key=feed, limit=limit, offset=offset)
+    if as_json:
+        print_json([_entry_dict(e, False) for e in rows])
+        return
+    table = Table()
+    for col in ("id", "published", "feed", "title"):
+        table.add_column(col)
+    for e in rows:
+        when = e.published or e.first_seen
+        table.add_row(e.uid, f"{when:%Y-%m-%d %H:%M}", escape(e.feed), escape(e.title))
+    out.print(table)
+
+
+@entries_app.command("show")
+def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOpt = False) -> None:
+    """Show one entry in full."""
+    config = current_config()
+    with open_archive(config) as store:
+        e = store.get_entry(uid)
+    if e is None:
+        raise NewsdeskError(f"no entry with id {uid!r} (see `newsdesk entries list`)")
+    if as_json:
+        print_json(_entry_dict(e, True))
+        return
+    out.print(f"[bold]{escape(e.title)}")
+    out.print(f"{e.group} → {e.site} → {e.feed}", markup=False)
+    out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}", markup=False)
+    if e.clean_error:
+        out.print(f"clean error: {e.clean_error}", markup=False, highlight=False)
+    out.print("", markup=False)
+    out.print(e.content, markup=False, highlight=False)
