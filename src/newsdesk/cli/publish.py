@@ -54,10 +54,13 @@ def _publish(name: str, out_dir: Path | None, as_json: bool, wait: float, *, ver
         store = stack.enter_context(open_archive(config))
         if verify:
             from ..check import verifying
-            from ..publish.site.pool import build_process_settings
 
             stack.enter_context(verifying(store))
-            stack.enter_context(build_process_settings())
+        # This process's collector and switch interval as a site build wants them (harmless
+        # for other publishers): set here, by the process that owns them.
+        from ..publish.site.pool import build_process_settings
+
+        stack.enter_context(build_process_settings())
         report = run_publisher(publisher, store, config, out_dir)
     if as_json:
         print_json(asdict(report))
