@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import time
 
 import pytest
 from hypothesis import given
@@ -136,13 +135,13 @@ def test_unknown_or_dangerous_labels_are_ignored() -> None:
         assert decode_document(doc.encode(), f"text/xml; charset={label}") == (doc, "utf-8")
 
 
-def test_common_utf8_feed_is_fast() -> None:
-    body = rss(SIMPLIFIED * 200).encode()  # ~60 KB
-    start = time.perf_counter()
-    for _ in range(100):
-        decode_document(body, "application/rss+xml; charset=utf-8")
-        decode_document(body, None)
-    assert time.perf_counter() - start < 0.5
+def test_common_utf8_feed_takes_the_fast_path() -> None:
+    # Its speed is measured by bench/bench_parse.py; here, that the common case decodes as UTF-8
+    # whether or not the server names the charset.
+    doc = rss(SIMPLIFIED * 200)  # ~60 KB
+    body = doc.encode()
+    assert decode_document(body, "application/rss+xml; charset=utf-8") == (doc, "utf-8")
+    assert decode_document(body, None) == (doc, "utf-8")
 
 
 @given(
