@@ -48,8 +48,6 @@ entry's docid is marked dead. Closed segments are never rewritten. When dead doc
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import re
 import zlib
@@ -104,72 +102,33 @@ def bucket(text: str, n: int) -> int:
     return zlib.crc32(text.encode("utf-8", "surrogatepass")) % n
 
 
+SEGMENTER_ID = "segment:1"  # recorded in the manifest: another tokenizer means a fresh index
+
+
 def load_segmenter() -> Segmenter:
-    """The archive search's tokenizer, or a stand-in while that module is not there."""
-    try:
-        mod: Any = importlib.import_module("newsdesk.search.segment")
-        return Segmenter(
-            tokenize=mod.tokenize,
-            id=segmenter_id(),
-            subwords=getattr(mod, "subwords", None),
-            normalise=getattr(mod, "normalise", None),
-            raw_tokens=getattr(mod, "raw_tokens", None),
-        )
-    except (ImportError, AttributeError):
-        return _fallback_segmenter()
+    """The archive search's tokenizer (imported here: loading jieba's dictionary takes half a
+    second, which a build with nothing new to index does not pay)."""
+    from ...search import segment
+
+    return Segmenter(
+        tokenize=segment.tokenize,
+        id=SEGMENTER_ID,
+        subwords=segment.subwords,
+        normalise=segment.normalise,
+        raw_tokens=segment.raw_tokens,
+    )
 
 
-def load_normaliser() -> Callable[[str], str] | None:
+def load_normaliser() -> Callable[[str], str]:
     """`Segmenter.normalise` of `load_segmenter`, without loading the tokenizer."""
-    try:
-        # Without either, `load_segmenter` gives the stand-in, whose normalisation differs.
-        found = all(importlib.util.find_spec(m) is not None for m in ("newsdesk.search.segment", "rjieba"))
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        return load_segmenter().normalise
-    try:
-        fn: Callable[[str], str] = importlib.import_module("newsdesk.search.normalise").normalise
-        return fn
-    except (ImportError, AttributeError):
-        return load_segmenter().normalise
+    from ...search.normalise import normalise
+
+    return normalise
 
 
 def segmenter_id() -> str:
-    """Which tokenizer `load_segmenter` will give, without importing it: loading jieba's
-    dictionary takes half a second, which a build with nothing new to index should not pay."""
-    try:
-        found = importlib.util.find_spec("newsdesk.search.segment") is not None
-    except (ImportError, ValueError):
-        found = False
-    return "segment:1" if found else _fallback_segmenter().id
-
-
-def _fallback_segmenter() -> Segmenter:
-    # Same recipe as the search stage (OpenCC t2s + lowercase + jieba), from whichever of the
-    # packages is installed; without them, a character-level cut still finds CJK text.
-    convert: Callable[[str], str] = str
-    cut: Callable[[str], list[str]] = list
-    name = "fallback"
-    try:
-        opencc: Any = importlib.import_module("opencc")
-        convert = opencc.OpenCC("t2s").convert
-        name += "+opencc"
-    except (ImportError, AttributeError):
-        pass
-    for mod_name in ("rjieba", "jieba"):
-        try:
-            jieba: Any = importlib.import_module(mod_name)
-            cut = jieba.lcut if hasattr(jieba, "lcut") else jieba.cut
-            name += "+" + mod_name
-            break
-        except ImportError:
-            continue
-
-    def tokenize(text: str) -> list[str]:
-        return [t for t in cut(convert(text).lower()) if t.strip()]
-
-    return Segmenter(tokenize, name)
+    """Which tokenizer `load_segmenter` gives, without importing it."""
+    return SEGMENTER_ID
 
 
 def terms(seg: Segmenter, text: str) -> set[str]:
