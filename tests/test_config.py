@@ -150,3 +150,8 @@ def test_control_characters_in_names_are_refused(tmp_path: Path, text: str, wher
         parse_config(text, tmp_path / "c.yaml", env={})
     assert where in str(info.value)
     assert "control character" in str(info.value)
+
+
+def test_no_installed_publisher_says_to_reinstall(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"c\.yaml:1: publishers: unknown publisher 'hexo': no publisher is installed"):
+        parse_config("publishers: [hexo]\n", tmp_path / "c.yaml", env={}, publishers=[])

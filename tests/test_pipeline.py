@@ -462,3 +462,16 @@ def test_reclean_in_the_pipeline_counts_and_says_what_was_done_when_stopped(
         assert info.value.__notes__ == ["reclean: 2 cleaned, 0 failed, then stopped"]
     finally:
         store.close()
+
+
+def test_run_and_reclean_take_only_the_feeds_named(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.route("/a.xml", rss([("a1", "甲", "<p>甲的正文。</p>")]))
+    feed_server.route("/b.xml", rss([("b1", "乙", "<p>乙的正文。</p>")]))
+    config = write_config(
+        tmp_path, [("g", "s", "甲源", feed_server.url("/a.xml")), ("g", "s", "乙源", feed_server.url("/b.xml"))]
+    )
+    report = json.loads(newsdesk(config, "run", "--feed", "乙源", "--json", check=True).stdout)
+    assert [f["key"] for f in report["feeds"]] == ["g/s/乙源"]
+    assert feed_server.hits("/a.xml") == 0 and feed_server.hits("/b.xml") == 1
+    counts = json.loads(newsdesk(config, "reclean", "--feed", "乙源", "--json", check=True).stdout)
+    assert counts["skipped"] == 1  # clean: false

@@ -279,6 +279,8 @@ def _check_publishers(names: list[str], known: set[str], path: Path, text: str) 
             line = index.get(("publishers", str(i))) or index.get(("publishers",))  # the name's own line
             where = f"{path}:{line}" if line else str(path)
             problem = f"unknown publisher {name!r} (known: {', '.join(sorted(known))})"
+            if not known:  # the entry points are read from the installed package's metadata
+                problem = f"unknown publisher {name!r}: no publisher is installed (reinstall newsdesk)"
             raise ConfigError(f"invalid configuration:\n  {where}: publishers: {problem}")
 
 

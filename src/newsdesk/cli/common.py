@@ -29,6 +29,7 @@ err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("newsdesk")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+FeedOpt = Annotated[list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")]
 # Commands that write the archive or an output folder take a lock (see `locks`).
 WaitOpt = Annotated[
     float,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from .. import locks
-from .common import JsonOpt, WaitOpt, current_config, open_archive, out, print_json, progress_bar
+from .common import FeedOpt, JsonOpt, WaitOpt, current_config, open_archive, out, print_json, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -15,9 +13,7 @@ def register(app: typer.Typer) -> None:
 
 
 def reclean(
-    feed: Annotated[
-        list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
-    ] = None,
+    feed: FeedOpt = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -15,6 +15,7 @@ from ..errors import NewsdeskError
 from ..models import FeedReport
 from ..store import Store
 from .common import (
+    FeedOpt,
     JsonOpt,
     WaitOpt,
     current_config,
@@ -133,9 +134,7 @@ def _print_run(report: pipeline.RunReport, as_json: bool, stopped: procs.Stopped
 
 
 def run(
-    feed: Annotated[
-        list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
-    ] = None,
+    feed: FeedOpt = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
@@ -150,9 +149,7 @@ def run(
 
 
 def fetch(
-    feed: Annotated[
-        list[str] | None, typer.Option("--feed", help="Only these feeds (name/site/group).")
-    ] = None,
+    feed: FeedOpt = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = locks.DEFAULT_WAIT,
 ) -> None:
