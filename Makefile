@@ -45,6 +45,7 @@ bench: $(STAMP) .venv-bench/.installed
 # The cleaners we compare with are not our dependencies: they live in their own venv.
 .venv-bench/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
 	.venv-bench/bin/pip install --quiet -e . trafilatura==2.3.1 readability-lxml==0.9 gne==0.4.3 \
 		lxml_html_clean==0.4.6 pytest==9.2.0 hypothesis==6.170.17
 	touch .venv-bench/.installed
