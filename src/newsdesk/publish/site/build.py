@@ -32,9 +32,7 @@ from typing import Any, ClassVar
 
 from markupsafe import Markup
 
-from ... import locks, procs
 from ...config import Config
-from ...errors import PublishError
 from ...models import StoredEntry
 from ...search.text import entry_text
 from ...store import Store
@@ -43,7 +41,7 @@ from .feeds import FeedWriter, http_link, marks
 from .lists import Listing, newest_on_page, page_at, page_count, plan
 from .model import EntryRecord, entry_mark, item_details, shorten
 from .output import STATE_DIR, digest, quick_key
-from .plan import BATCH, FORMAT, ArchivePlan, absolute_url, nav_groups
+from .plan import BATCH, FORMAT, ArchivePlan, absolute_url, run_in_folder
 from .pool import EntryJob, EntryPages, PageRenderer, PoolOptions, PoolStats, page_renderer
 from .render import STATIC, DetailsLookup, Renderer, article_body, safe_body
 from .search import OfflineSearchIndex, load_segmenter, search_doc, segmenter_id
@@ -410,19 +408,11 @@ def build_site(
     `pool`: whether and how worker processes render (default: when the build is large enough
     to gain, one per core but one)."""
     root = (out_dir or config.path(config.site_dir)).resolve()
-    try:
-        (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PublishError(f"{root}: cannot create the site folder: {e.strerror or e}") from e
-    # One build at a time in a folder, the site's and its feeds' alike (see `locks`).
-    with locks.hold(root / STATE_DIR / "publish.lock", f"publishing to {root}"):
-        build = SitePlan(store, config, root, related=related, progress=progress, pool=pool or PoolOptions())
-        try:
-            return build.run(nav_groups(config))
-        except procs.Stopped as e:  # what was done, for the CLI's last lines
-            out = build.out
-            e.add_note(f"{root}: {out.written} files written, {out.unchanged} unchanged, then stopped")
-            raise
+    return run_in_folder(
+        root,
+        config,
+        lambda: SitePlan(store, config, root, related=related, progress=progress, pool=pool or PoolOptions()),
+    )
 
 
 class SitePublisher:

@@ -10,17 +10,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from ... import locks, procs
 from ...config import Config
-from ...errors import PublishError
 from ...models import StoredEntry
 from ...store import Store
 from ..base import Need, Progress, PublishReport
 from . import feed_formats as fmt
 from .lists import Listing, plan
 from .model import EntryRecord, entry_summary, href
-from .output import STATE_DIR, Output, digest, quick_key
-from .plan import BATCH, FORMAT, ArchivePlan, SiteOptions, absolute_url, nav_groups
+from .output import Output, digest, quick_key
+from .plan import BATCH, FORMAT, ArchivePlan, SiteOptions, absolute_url, run_in_folder
 from .render import article_body, safe_body
 
 FEED_FILES = ("rss.xml", "atom.xml", "feed.json")
@@ -157,19 +155,7 @@ def build_feeds(
 ) -> PublishReport:
     """Write (or bring up to date) the feeds alone in `out_dir` (default: the site_dir)."""
     root = (out_dir or config.path(config.site_dir)).resolve()
-    try:
-        (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PublishError(f"{root}: cannot create the site folder: {e.strerror or e}") from e
-    # One build at a time in a folder, the site's and its feeds' alike (see `locks`).
-    with locks.hold(root / STATE_DIR / "publish.lock", f"publishing to {root}"):
-        feeds = FeedsPlan(store, config, root, progress)
-        try:
-            return feeds.run(nav_groups(config))
-        except procs.Stopped as e:  # what was done, for the CLI's last lines
-            out = feeds.out
-            e.add_note(f"{root}: {out.written} files written, {out.unchanged} unchanged, then stopped")
-            raise
+    return run_in_folder(root, config, lambda: FeedsPlan(store, config, root, progress))
 
 
 class FeedsPublisher:

@@ -12,14 +12,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
+from ... import locks, procs
 from ...config import Config
+from ...errors import PublishError
 from ...store import Store
 from ..base import Progress, PublishReport
 from .model import EntryRecord, category_paths
-from .output import Output, boot_id, load_manifest, save_manifest
+from .output import STATE_DIR, Output, boot_id, load_manifest, save_manifest
 
 # The manifest's layout (and part of every page's key): a manifest of another format is not
 # read, so changing what the manifest holds or how keys are made means a new number, and the
@@ -175,3 +177,32 @@ class ArchivePlan:
 def absolute_url(opts: SiteOptions, path: str) -> str:
     """`path` (relative to the site's root) at the site's base URL, or as it is without one."""
     return (opts.base_url or "") + quote(path, safe="/")
+
+
+_Report = TypeVar("_Report", bound=PublishReport, covariant=True)
+
+
+class FolderPlan(Protocol[_Report]):
+    """A plan writing into one output folder (`SitePlan`, `FeedsPlan`)."""
+
+    out: Output
+
+    def run(self, groups: list[tuple[str, str]]) -> _Report: ...
+
+
+def run_in_folder(root: Path, config: Config, start: Callable[[], FolderPlan[_Report]]) -> _Report:
+    """Create `root`, hold its publish lock (one build at a time in a folder, the site's and its
+    feeds' alike: see `locks`), make the plan with `start` and run it; a stop by a signal notes
+    what was written, for the CLI's last lines."""
+    try:
+        (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PublishError(f"{root}: cannot create the site folder: {e.strerror or e}") from e
+    with locks.hold(root / STATE_DIR / "publish.lock", f"publishing to {root}"):
+        plan = start()
+        try:
+            return plan.run(nav_groups(config))
+        except procs.Stopped as e:
+            out = plan.out
+            e.add_note(f"{root}: {out.written} files written, {out.unchanged} unchanged, then stopped")
+            raise
