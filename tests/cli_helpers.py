@@ -50,3 +50,29 @@ def feeds_yaml(feeds: Sequence[Feed], *, clean: bool, head: Sequence[str] = ()) 
                     f"        clean: {str(clean).lower()}",
                 ]
     return "\n".join(lines) + "\n"
+
+
+def write_desk_config(
+    tmp: Path,
+    feeds: Sequence[Feed],
+    *,
+    clean: bool = True,
+    database: str = "archive.db",
+    site_dir: str = "site",
+    publishers: Sequence[str] = ("hexo",),
+    timeout: float = 5,
+) -> Path:
+    """`tmp/newsdesk.yaml`: the archive, posts (`posts`) and site folders, publishers, no
+    retries, and `feeds`."""
+    head = [
+        f"database: {database}",
+        "hexo_dir: posts",
+        f"site_dir: {site_dir}",
+        f"publishers: [{', '.join(publishers)}]",
+        "fetch:",
+        f"  timeout: {timeout:g}",
+        "  retries: 0",
+    ]
+    path = tmp / "newsdesk.yaml"
+    path.write_text(feeds_yaml(feeds, clean=clean, head=head), encoding="utf-8")
+    return path

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import feeds_yaml, run_cli
+from cli_helpers import run_cli, write_desk_config
 from server import FeedServer
 
 PARAGRAPH = "中国人民银行决定下调金融机构存款准备金率0.5个百分点，释放长期资金约1.2万亿元。"
@@ -55,18 +55,7 @@ def write_config(
     site_dir: str = "site",
     publishers: Sequence[str] = ("hexo",),
 ) -> Path:
-    head = [
-        f"database: {database}",
-        "hexo_dir: posts",
-        f"site_dir: {site_dir}",
-        f"publishers: [{', '.join(publishers)}]",
-        "fetch:",
-        "  timeout: 5",
-        "  retries: 0",
-    ]
-    path = tmp / "newsdesk.yaml"
-    path.write_text(feeds_yaml(feeds, clean=True, head=head), encoding="utf-8")
-    return path
+    return write_desk_config(tmp, feeds, database=database, site_dir=site_dir, publishers=publishers)
 
 
 def newsdesk(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import feeds_yaml, run_cli
+from cli_helpers import run_cli, write_desk_config
 from newsdesk import atomic, locks
 from newsdesk.models import FeedSpec, FetchResult, ParsedEntry
 from newsdesk.store import SQLiteStore
@@ -40,18 +40,8 @@ def _rss(prefix: str, n: int, day: int = 20) -> str:
 
 
 def _config(tmp: Path, feeds: list[tuple[str, str, str, str]], *, publishers: str = "[hexo]") -> Path:
-    head = [
-        "database: archive.db",
-        "site_dir: site",
-        "hexo_dir: posts",
-        f"publishers: {publishers}",
-        "fetch:",
-        "  timeout: 60",
-        "  retries: 0",
-    ]
-    path = tmp / "newsdesk.yaml"
-    path.write_text(feeds_yaml(feeds, clean=False, head=head), encoding="utf-8")
-    return path
+    names = [p.strip() for p in publishers.strip("[]").split(",")]
+    return write_desk_config(tmp, feeds, clean=False, publishers=names, timeout=60)
 
 
 def _seed(tmp: Path, n: int) -> None:
