@@ -88,6 +88,49 @@ class HexoConfig(BaseModel):
     extra_front_matter: bool = False
 
 
+class ServeConfig(BaseModel):
+    """`newsdesk serve`: where it listens and how it publishes (flags override)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # The path prefix a reverse proxy serves the desk under, e.g. /news ("" for none).
+    base_path: str = ""
+    # Seconds to wait after new entries arrive before publishing, so a burst publishes once.
+    publish_debounce: float = Field(default=30.0, ge=0)
+    # Clients that may read /metrics (addresses or networks); loopback only unless configured.
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    # Days a browser login lasts.
+    session_days: int = Field(default=30, ge=1, le=3650)
+
+    @field_validator("base_path")
+    @classmethod
+    def _base_path_is_a_path(cls, v: str) -> str:
+        v = v.rstrip("/")
+        if v and not v.startswith("/"):
+            raise ValueError("base_path must start with '/' (e.g. /news)")
+        return v
+
+
+class ScheduleConfig(BaseModel):
+    """The scheduler's bounds (seconds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    new_feed: float = Field(default=30 * 60, gt=0)  # how often a feed is checked before its rate is known
+    min_interval: float = Field(default=5 * 60, gt=0)
+    max_interval: float = Field(default=24 * 3600, gt=0)
+    max_backoff: float = Field(default=24 * 3600, gt=0)  # cap of the backoff after consecutive errors
+    jitter: float = Field(default=0.1, ge=0, le=0.5)  # ± this fraction of each interval
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> ScheduleConfig:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not exceed max_interval")
+        return self
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
@@ -109,6 +152,8 @@ class Config(BaseModel):
     publishers: list[str] = Field(default_factory=lambda: ["hexo"])
     fetch: FetchConfig = Field(default_factory=FetchConfig)
     hexo: HexoConfig = Field(default_factory=HexoConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     groups: dict[str, dict[str, list[FeedConfig]]] = Field(default_factory=dict)
     # Folder the config file lives in; relative paths are resolved against it.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -66,9 +66,17 @@ class StoreIOError(StoreError):
     """The archive file cannot be opened, read or written: I/O error, read-only, permissions."""
 
 
+class UserExistsError(StoreError):
+    """A user of that name already exists."""
+
+
 class PublishError(NewsdeskError):
     """A publisher could not write its output."""
 
 
 class SearchError(NewsdeskError):
     """The search index cannot be used, or a query cannot be understood."""
+
+
+class ServeError(NewsdeskError):
+    """`newsdesk serve` cannot start or run: address in use, bad settings."""

@@ -293,3 +293,53 @@ class ClusterSummary:
     last: datetime
     canonical: str  # uid of the earliest member
     title: str  # the canonical entry's title
+
+
+# the service: users, their read state, the feed schedule -------------------------------------
+@dataclass(frozen=True)
+class User:
+    """A person who reads the desk. Admins also manage feeds and users."""
+
+    id: int
+    name: str
+    admin: bool
+    created: datetime
+
+
+EntryStatus = Literal["unread", "read", "all"]
+
+
+@dataclass(frozen=True)
+class EntryQuery:
+    """Which entries one reader lists (the API's `GET /entries` filters). Times are UTC."""
+
+    group: str | None = None
+    site: str | None = None
+    feed: str | None = None  # a feed key: group/site/name
+    status: EntryStatus = "all"
+    starred: bool | None = None
+    since: datetime | None = None  # sort time (published, else first seen) at or after
+    until: datetime | None = None  # sort time before
+    uids: tuple[str, ...] | None = None  # only these (e.g. the hits of a search)
+
+
+@dataclass(frozen=True)
+class ReaderEntry:
+    """An entry as one reader sees it: the stored entry and that reader's state of it."""
+
+    entry: StoredEntry
+    read: bool
+    starred: bool
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    """When the scheduler next checks a feed, and why (`newsdesk.schedule`)."""
+
+    key: str
+    next_check: datetime
+    interval: float  # seconds between checks the scheduler settled on (before jitter)
+    reason: str  # why this interval, for people: "new feed", "publishes about every 8 min", "ttl 60 min", …
+    errors: int = 0  # consecutive failed checks (the backoff's exponent)
+    # Why the scheduler does not check the feed at all: 410 Gone, removed from the config, an admin.
+    paused: str | None = None

@@ -21,13 +21,16 @@ from ..models import (
     ClusterRef,
     ClusterSummary,
     EntryHead,
+    EntryQuery,
     EntryText,
     FeedSpec,
     FeedState,
     FetchResult,
     ParsedEntry,
+    ReaderEntry,
     StoredEntry,
     UpsertCounts,
+    User,
 )
 
 __all__ = [
@@ -38,7 +41,9 @@ __all__ = [
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
+    "ReadingStore",
     "Store",
+    "UserStore",
 ]
 
 
@@ -205,6 +210,72 @@ class IntegrityChecks(Protocol):
         """Start a quick structural check of the archive beside the caller's work."""
 
 
+class UserStore(Protocol):
+    """People, their API tokens and browser sessions. Secrets arrive hashed: passwords by argon2
+    (`newsdesk.accounts`), tokens and session ids (random, 256 bits) by SHA-256; the store never
+    sees a secret itself. Names are unique; adding a taken name raises `UserExistsError`."""
+
+    def add_user(self, name: str, password_hash: str, *, admin: bool, now: datetime) -> User: ...
+
+    def get_user(self, name: str) -> User | None: ...
+
+    def user_by_id(self, user_id: int) -> User | None: ...
+
+    def list_users(self) -> list[User]: ...
+
+    def password_hash(self, name: str) -> str | None: ...
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        """False when there is no such user. Ends the user's browser sessions."""
+
+    def remove_user(self, name: str) -> bool:
+        """Remove the user with their tokens, sessions and read state; False when there is none."""
+
+    def add_token(self, user_id: int, token_hash: str, *, label: str, now: datetime) -> None: ...
+
+    def user_for_token(self, token_hash: str, now: datetime) -> User | None:
+        """The token's user (and note when the token was last used)."""
+
+    def add_session(self, user_id: int, session_hash: str, *, expires: datetime, now: datetime) -> None: ...
+
+    def user_for_session(self, session_hash: str, now: datetime) -> User | None:
+        """The session's user while it has not expired."""
+
+    def remove_session(self, session_hash: str) -> None: ...
+
+
+class ReadingStore(Protocol):
+    """Each reader's read and starred state over the one shared archive."""
+
+    def reader_entries(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[ReaderEntry], str | None]:
+        """One page of entries, newest first (sort time, then uid), and the cursor of the next
+        page (None on the last). `after` is a cursor this method returned; a malformed one
+        raises `StoreError`."""
+
+    def reader_entry(self, user_id: int, uid: str) -> ReaderEntry | None: ...
+
+    def set_entry_state(
+        self,
+        user_id: int,
+        uids: Sequence[str],
+        *,
+        read: bool | None = None,
+        starred: bool | None = None,
+        now: datetime,
+    ) -> int:
+        """Set read and/or starred (None leaves it) on these entries; how many exist."""
+
+    def mark_read(self, user_id: int, query: EntryQuery, *, before: datetime, now: datetime) -> int:
+        """Mark read every entry the query lists whose first-seen time is before `before`
+        (entries that arrived after the reader looked stay unread); how many changed."""
+
+    def unread_counts(self, user_id: int) -> dict[str, tuple[int, int]]:
+        """feed key → (unread, all) entries of every feed in the archive."""
+
+
+# `Store` gains UserStore and ReadingStore once a backend implements them (issue 14).
 class Store(
     ArchiveStore, ChangeFeed, PublishMarkStore, ClusterStore, HostHoldStore, IntegrityChecks, Protocol
 ):
