@@ -263,9 +263,11 @@ class SchedulerThread:
         clock: Callable[[], datetime] = _utcnow,
         rng: random.Random | None = None,
         on_ingest: Callable[[RunReport], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         apply_config: bool = True,
     ) -> None:
         self._config = config
+        self._sleep = sleep
         self._open_store = open_store
         self._clock = clock
         self._rng = rng
@@ -305,7 +307,12 @@ class SchedulerThread:
             return
         try:
             scheduler = Scheduler(
-                self._config, store, clock=self._clock, rng=self._rng, on_ingest=self._on_ingest
+                self._config,
+                store,
+                clock=self._clock,
+                rng=self._rng,
+                on_ingest=self._on_ingest,
+                sleep=self._sleep,
             )
             if self._apply:
                 scheduler.apply_config()
