@@ -27,7 +27,7 @@ CATALOGUE_COLUMNS = (
     " last_success, last_error, last_attempt, consecutive_failures, next_check, check_interval,"
     " schedule_reason, paused, title, source"
 )
-_ORDER = " ORDER BY position, rowid"
+_ORDER = " ORDER BY origin = 'api', position, rowid"  # the config's order, then the API's
 # Every column of an entry row, for moving a feed's entries under a new key.
 _ENTRY_COPY = (
     "entry_id, title, link, published, updated, author, content, summary, first_seen, last_changed,"
