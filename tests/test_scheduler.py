@@ -177,6 +177,7 @@ def test_the_loop_waits_on_the_clock_until_each_feed_is_due(
     waits: list[float] = []
     reports: list[RunReport] = []
     times: list[datetime] = []
+    lags: list[float] = []
 
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
@@ -188,6 +189,7 @@ def test_the_loop_waits_on_the_clock_until_each_feed_is_due(
         def ingested(report: RunReport) -> None:
             reports.append(report)
             times.append(clock())
+            lags.extend(s.last_lags)
             if len(reports) == 6:
                 stop.set()
 
@@ -205,6 +207,8 @@ def test_the_loop_waits_on_the_clock_until_each_feed_is_due(
     # The loop only waited (never fetched early), and at most MAX_WAIT at a time.
     assert sum(waits) == (times[-1] - times[0]).total_seconds() and max(waits) <= MAX_WAIT
     assert feed_server.hits("/fast") == 6 and feed_server.hits("/slow") == 1
+    # Each check of the fast feed went out exactly when it was due (no lag on this clock).
+    assert lags == [0.0] * 5
 
 
 def test_refresh_from_another_thread_wakes_the_loop(
