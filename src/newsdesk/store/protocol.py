@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from ..errors import StoreError
 from ..models import (
@@ -36,12 +37,14 @@ from ..models import (
 __all__ = [
     "ArchiveStore",
     "BackgroundCheck",
+    "BackupStore",
     "ChangeFeed",
     "ClusterStore",
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
     "ReadingStore",
+    "StatsStore",
     "Store",
     "UserStore",
 ]
@@ -286,3 +289,25 @@ class Store(
     def reopen(self) -> Store:
         """A new connection to the same archive, e.g. for a forked worker process (a
         connection must not be shared across processes)."""
+
+
+@runtime_checkable
+class BackupStore(Protocol):
+    """Copies of the archive taken while other processes write to it (`newsdesk backup`)."""
+
+    def backup_to(self, path: Path) -> dict[str, int]:
+        """Write a consistent copy of the whole archive, as of one commit, to the new file
+        `path` (complete or absent, never half-written), while writers carry on; what the copy
+        holds: the counts of `StatsStore.archive_counts`."""
+
+
+@runtime_checkable
+class StatsStore(Protocol):
+    """What the archive holds in numbers (`newsdesk stats`)."""
+
+    def archive_counts(self) -> dict[str, int]:
+        """Rows per kind: feeds, entries, articles, clean_errors, clusters, users (when the
+        archive has users), plus `rev` (the change counter) and `schema` (its version)."""
+
+    def newest_entry_time(self) -> datetime | None:
+        """When the newest entry was first seen; None in an empty archive."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .archive import ArchiveMixin
+from .backup import BackupMixin
 from .base import BUSY_TIMEOUT, migrations
 from .changes import ChangesMixin
 from .clusters import ClustersMixin
@@ -15,7 +16,9 @@ __all__ = ["BUSY_TIMEOUT", "SQLiteStore", "migrations"]
 
 
 @guard_driver_errors  # every public method, inherited ones too: driver errors become StoreErrors
-class SQLiteStore(ArchiveMixin, ChangesMixin, MarksMixin, ClustersMixin, HoldsMixin, HealthMixin):
+class SQLiteStore(
+    ArchiveMixin, ChangesMixin, MarksMixin, ClustersMixin, HoldsMixin, HealthMixin, BackupMixin
+):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 
     def close(self) -> None:
