@@ -92,7 +92,7 @@ def stats(as_json: JsonOpt = False) -> None:
         print_json(data)
         return
     counts = ", ".join(
-        f"{v} {k.replace('_', ' ')}" for k, v in data["counts"].items() if k not in ("rev", "schema")
+        f"{k.replace('_', ' ')} {v}" for k, v in data["counts"].items() if k not in ("rev", "schema")
     )
     out.print(f"archive {data['database']}: {counts}", highlight=False)
     out.print(

@@ -14,7 +14,7 @@ import sqlite3
 from glob import escape as glob_escape
 from pathlib import Path
 
-from ...errors import StoreError
+from ...errors import StoreCorruptError, StoreError, StoreFullError
 from .guard import connect_uri, driver_error, is_bug
 
 log = logging.getLogger("newsdesk.store")
@@ -44,7 +44,10 @@ def online_copy(db: sqlite3.Connection, target: Path, *, busy_timeout: float) ->
     except sqlite3.Error as e:
         if is_bug(e):
             raise
-        raise driver_error(e, target, busy_timeout=busy_timeout) from e
+        failed = driver_error(e, target, busy_timeout=busy_timeout)
+        if isinstance(failed, StoreFullError | StoreCorruptError):
+            raise failed from e
+        raise StoreError(f"{target}: cannot write the backup ({e})") from e
     except OSError as e:
         raise StoreError(f"{target}: cannot write the backup: {e.strerror or e}") from e
     finally:
