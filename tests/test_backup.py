@@ -196,7 +196,9 @@ def live_counts(config_path: Path) -> dict[str, int]:
         store.close()
 
 
-def test_restore_refuses_while_a_fetch_holds_the_lock_or_the_archive_is_open(desk: Path, tmp_path: Path) -> None:
+def test_restore_refuses_while_a_fetch_holds_the_lock_or_the_archive_is_open(
+    desk: Path, tmp_path: Path
+) -> None:
     run_cli(desk, "backup", str(tmp_path / "bk"))
     config = load_config(desk)
     with locks.hold(locks.fetch_lock_path(config.database_url), "test"):

@@ -11,29 +11,16 @@ from pathlib import Path
 
 from cli_helpers import run_cli, write_desk_config
 from newsdesk.config import load_config
-from newsdesk.models import Article, Cleaned, FetchResult, ParsedEntry
+from newsdesk.models import Cleaned, FetchResult, ParsedEntry
 from newsdesk.search import update_index
 from newsdesk.store import open_store
+from test_store import ARTICLE
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FEEDS = [
     ("金融", "新浪财经", "新浪财经－国內", "http://127.0.0.1:9/a.xml"),
     ("政策", "中国政府网", "最新政策", "http://127.0.0.1:9/b.xml"),
 ]
-ARTICLE = Article(
-    html="<p>正文</p>",
-    text="正文",
-    summary="正文",
-    char_count=2,
-    images=(),
-    header_image=None,
-    source=None,
-    editor=None,
-    reporters=(),
-    dateline=None,
-    keywords=(),
-    profile="generic",
-)
 
 
 def folder_bytes(folder: Path) -> int:

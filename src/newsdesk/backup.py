@@ -365,16 +365,7 @@ def _size(path: Path | str) -> int:
 
 
 def _walk(folder: Path) -> Iterator[str]:
-    """Every file below `folder` (symlinks not followed); nothing when it does not exist."""
-    todo = [str(folder)]
-    while todo:
-        try:
-            entries = os.scandir(todo.pop())
-        except OSError:
-            continue
-        with entries:
-            for e in entries:
-                if e.is_dir(follow_symlinks=False):
-                    todo.append(e.path)
-                else:
-                    yield e.path
+    """Every file below `folder` (links counted as themselves); nothing when it does not exist."""
+    for root, dirs, files in os.walk(folder):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            yield os.path.join(root, name)

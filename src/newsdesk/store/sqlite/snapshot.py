@@ -14,6 +14,7 @@ import sqlite3
 from glob import escape as glob_escape
 from pathlib import Path
 
+from ... import atomic
 from ...errors import StoreCorruptError, StoreError, StoreFullError
 from .guard import connect_uri, driver_error, is_bug
 
@@ -30,17 +31,15 @@ def online_copy(db: sqlite3.Connection, target: Path, *, busy_timeout: float) ->
     try:
         copy = sqlite3.connect(tmp, isolation_level=None)
         try:
-            db.backup(copy)  # pages=-1: one step, one read transaction, one consistent state
+            # pages=-1: one step, one read transaction, one consistent state; the copy's commit
+            # syncs it (a new connection's synchronous=FULL).
+            db.backup(copy)
             # The copy is one file: no -wal beside it to lose when it is moved or copied.
             copy.execute("PRAGMA journal_mode=DELETE")
         finally:
             copy.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp, target)
+        atomic.sync_folder(target.parent)
     except sqlite3.Error as e:
         if is_bug(e):
             raise
