@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -38,6 +39,8 @@ from . import __version__, atomic, locks
 from .config import Config
 from .errors import NewsdeskError, SearchError
 from .store import BackupStore, StatsStore, open_store
+
+log = logging.getLogger("newsdesk.backup")
 
 __all__ = [
     "ARCHIVE",
@@ -90,7 +93,7 @@ def backup(config: Config, dest: Path, *, now: datetime | None = None) -> dict[s
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir(parents=True)
-        index = _copy_index(_index_path(config), tmp / INDEX)  # first: at or behind the archive
+        index, note = _copy_index(_index_path(config), tmp / INDEX)  # first: at or behind the archive
         store = open_store(config.database_url)
         try:
             if not isinstance(store, BackupStore):
@@ -105,6 +108,7 @@ def backup(config: Config, dest: Path, *, now: datetime | None = None) -> dict[s
             "sqlite": sqlite3.sqlite_version,
             "archive": {"file": ARCHIVE, "from": str(db.absolute()), **counts},
             "index": index,
+            "index_note": note,
             "files": {rel: _describe(tmp / rel) for rel in _files(tmp)},
         }
         atomic.write_bytes(tmp / MANIFEST, _json(manifest), sync=True)
@@ -118,9 +122,10 @@ def backup(config: Config, dest: Path, *, now: datetime | None = None) -> dict[s
     return manifest
 
 
-def _copy_index(src: Path, dest: Path) -> dict[str, Any] | None:
-    """Copy the search index at `src` as of one of its commits; None when there is none (a
-    restore leaves it to be built again)."""
+def _copy_index(src: Path, dest: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """Copy the search index at `src` as of one of its commits: what it holds, or None and why
+    not. The index is derived from the archive: a backup without it is whole, and after a
+    restore the next run or search builds it again."""
     from .search.index import inspect_index
     from .search.sidecar import SIDECAR
 
@@ -132,12 +137,12 @@ def _copy_index(src: Path, dest: Path) -> dict[str, Any] | None:
             state = json.loads(sidecar)
             meta = (src / "meta.json").read_bytes()
         except FileNotFoundError:
-            return None
+            return None, f"{src}: no search index yet"
         except (OSError, ValueError) as e:
             failure = str(e)
             continue
         if not isinstance(state, dict) or not isinstance(state.get("rev"), int):
-            return None  # an index newsdesk cannot tell the rev of: the next run rebuilds it
+            return None, f"{src / SIDECAR}: unreadable, so the index's rev is unknown"
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir()
         for entry in os.scandir(src):
@@ -153,8 +158,12 @@ def _copy_index(src: Path, dest: Path) -> dict[str, Any] | None:
         except SearchError as e:  # a segment of our meta.json was merged away meanwhile
             failure = str(e)
             continue
-        return {"folder": INDEX, "rev": state["rev"], "documents": documents, "engine": state.get("engine")}
-    raise BackupError(f"{src}: the search index kept changing while it was copied ({failure}); try again")
+        info = {"folder": INDEX, "rev": state["rev"], "documents": documents, "engine": state.get("engine")}
+        return info, None
+    shutil.rmtree(dest, ignore_errors=True)
+    note = f"{src}: not copied, it kept changing or cannot be read ({failure})"
+    log.warning("backup: %s; a restore builds the index again", note)
+    return None, note
 
 
 def _skipped(name: str) -> bool:
@@ -264,7 +273,7 @@ def restore(config: Config, source: Path, *, now: datetime | None = None) -> Res
             with contextlib.suppress(FileNotFoundError):
                 new_db.unlink()
             shutil.rmtree(new_index, ignore_errors=True)
-        counts = _verify(db)
+        counts = _settle(config, db)
     return Restored(db, kept, kept_index, counts, manifest)
 
 
@@ -311,17 +320,20 @@ def _keep_aside(db: Path, stamp: str) -> Path | None:
     return kept
 
 
-def _verify(db: Path) -> dict[str, int]:
-    """Open the restored archive (migrating it when the backup is of an older version) and run
-    SQLite's integrity check on it."""
+def _settle(config: Config, db: Path) -> dict[str, int]:
+    """Open the restored archive (migrating it when the backup is of an older version), run
+    SQLite's integrity check on it, and bring the search index and story clusters up to date
+    with it (from the index's own mark; the whole archive when the backup held no index)."""
+    from .search import update_index
+
     store = open_store(str(db))
     try:
         problems = store.integrity_problems()
         if problems:
             raise BackupError(f"{db}: the restored archive fails its integrity check: {problems[0]}")
-        if not isinstance(store, StatsStore):
-            return {}
-        return store.archive_counts()
+        if config.search_index:
+            update_index(config, store)
+        return store.archive_counts() if isinstance(store, StatsStore) else {}
     finally:
         store.close()
 

@@ -32,7 +32,11 @@ def backup(folder: FolderArg, as_json: JsonOpt = False) -> None:
     archive = manifest["archive"]
     index = manifest["index"]
     size = sum(f["bytes"] for f in manifest["files"].values())
-    indexed = f"index at rev {index['rev']} ({index['documents']} documents)" if index else "no search index"
+    indexed = (
+        f"index at rev {index['rev']} ({index['documents']} documents)"
+        if index
+        else f"no search index ({manifest['index_note']})"
+    )
     out.print(
         f"backed up {archive.get('entries', 0)} entries (rev {archive['rev']}, schema {archive['schema']}),"
         f" {indexed}: {_mb(size)} in {folder}",
