@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -313,3 +314,17 @@ def test_an_index_that_cannot_be_copied_is_left_out_and_rebuilt_on_restore(
     check = json.loads(run_cli(desk, "check", "--json").stdout)
     assert all(r["ok"] for r in check), check
     assert any(r["check"] == "search index" and "50 documents" in r["detail"] for r in check), check
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_behind(desk: Path, tmp_path: Path) -> None:
+    from damage_helpers import small_disk
+
+    with small_disk(tmp_path / "small", "16k") as small:
+        proc = run_cli(desk, "backup", str(small / "bk"), check=False)  # the index fills it
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1 and "No space left on device" in lines[0], proc.stderr
+        shutil.rmtree(tmp_path / "archive.db.search")
+        proc = run_cli(desk, "backup", str(small / "bk"), check=False)  # now the archive does
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1 and "the disk is full" in lines[0], proc.stderr
+        assert list(small.iterdir()) == []  # no half-written backup

@@ -12,12 +12,15 @@ archive; after a restore it catches up from its own mark (`search.update.catch_u
 any run that stopped between storing and indexing. The index is copied without stopping its
 writer: segment files never change once written, and `meta.json` (which segments make the
 index) is replaced atomically on commit. The copy takes `meta.json` first, then the files; a
-merge that removed a segment meanwhile makes the copy fail to open, and it is taken again.
+merge that removed a segment meanwhile makes the copy fail to open, and it is taken again. An
+index that cannot be copied in a few attempts is left out (the manifest says why): it is
+derived from the archive, and the restore builds it again.
 
 A restore checks every file against the manifest, refuses while another process holds the
 archive's fetch lock or has the archive open, keeps the replaced archive and index beside it
-(`<db>.before-restore-<time>`, `<db>.search.before-restore-<time>`), and replaces the archive
-in one rename, so the archive's path always holds a whole archive.
+(`<db>.before-restore-<time>`, `<db>.search.before-restore-<time>`), replaces the archive in
+one rename, so the archive's path always holds a whole archive, and brings the index and
+story clusters up to date with it, so `newsdesk check` passes at once.
 """
 
 from __future__ import annotations

@@ -44,7 +44,11 @@ def online_copy(db: sqlite3.Connection, target: Path, *, busy_timeout: float) ->
         if is_bug(e):
             raise
         failed = driver_error(e, target, busy_timeout=busy_timeout)
-        if isinstance(failed, StoreFullError | StoreCorruptError):
+        if isinstance(failed, StoreFullError):
+            raise StoreFullError(
+                f"{target}: the disk is full ({e}): free space there, or copy elsewhere"
+            ) from e
+        if isinstance(failed, StoreCorruptError):
             raise failed from e
         raise StoreError(f"{target}: cannot write the backup ({e})") from e
     except OSError as e:
