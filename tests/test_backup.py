@@ -173,6 +173,12 @@ def test_restore_checks_the_backup_before_touching_the_archive(desk: Path, tmp_p
     refused(bad, "unreadable")
     (bad / "manifest.json").write_text('{"format": "something else"}', encoding="utf-8")
     refused(bad, "not a manifest")
+    newer = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
+    newer["archive"]["schema"] = 9999
+    (bad / "manifest.json").write_text(json.dumps(newer), encoding="utf-8")
+    for name in ("archive.db", "search"):
+        (bad / name).symlink_to(tmp_path / "bk" / name)
+    refused(bad, "schema 9999, newer than this newsdesk's")
     (tmp_path / "bk" / "search" / "meta.json").unlink()
     refused(tmp_path / "bk", "meta.json", "missing from the backup")
     run_cli(desk, "backup", str(tmp_path / "bk2"))

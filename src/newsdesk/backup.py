@@ -42,6 +42,7 @@ from . import __version__, atomic, locks
 from .config import Config
 from .errors import NewsdeskError, SearchError
 from .store import BackupStore, StatsStore, open_store
+from .store.sqlite import migrations
 
 log = logging.getLogger("newsdesk.backup")
 
@@ -248,6 +249,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 def restore(config: Config, source: Path, *, now: datetime | None = None) -> Restored:
     """Put the backup in `source` in place of `config`'s archive and search index."""
     manifest = read_manifest(source)
+    schema, known = manifest["archive"].get("schema"), migrations()[-1][0]
+    if not isinstance(schema, int) or schema > known:
+        raise BackupError(
+            f"{source}: the backup's archive is at schema {schema}, newer than this newsdesk's"
+            f" ({known}): restore it with the version that made it ({manifest.get('newsdesk')})"
+        )
     db = database_path(config)
     index = _index_path(config)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
