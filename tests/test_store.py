@@ -487,11 +487,8 @@ def test_store_keeps_the_latest_hold_per_host(store: Store) -> None:
         reopened.close()
 
 
-# backups and counts (`BackupStore`, `StatsStore`; not yet part of `Store`) ----------------------
+# backups and counts --------------------------------------------------------------------------
 def test_store_counts_its_records_and_backs_itself_up(store: Store, tmp_path: Path) -> None:
-    from newsdesk.store import BackupStore, StatsStore
-
-    assert isinstance(store, BackupStore) and isinstance(store, StatsStore)
     empty = store.archive_counts()
     assert {k: empty[k] for k in ("feeds", "entries", "articles", "clean_errors", "clusters", "rev")} == {
         "feeds": 0,

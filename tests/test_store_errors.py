@@ -8,14 +8,17 @@ fail with one line each, `run` still printing its summary, and nothing stored is
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -69,6 +72,8 @@ ARTICLE = Article(
     keywords=(),
     profile="generic",
 )
+COPIES = Path(tempfile.mkdtemp(prefix="newsdesk-test-copies-"))  # where `backup_to` writes
+atexit.register(shutil.rmtree, COPIES, True)
 MEMBER = ClusterMember(UID, UID, FEED.key, NOW, "first", 1.0, "link", "text", b"sig")
 
 # Every public method of the store, called with valid arguments. A method added to the store
@@ -107,6 +112,9 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "entry_texts": lambda s: s.entry_texts([UID]),
     "host_holds": lambda s: s.host_holds(NOW),
     "hold_host": lambda s: s.hold_host("example.com", NOW, "HTTP 429"),
+    "backup_to": lambda s: s.backup_to(COPIES / "copy.db"),
+    "archive_counts": lambda s: s.archive_counts(),
+    "newest_entry_time": lambda s: s.newest_entry_time(),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

@@ -41,7 +41,7 @@ from typing import Any
 from . import __version__, atomic, locks
 from .config import Config
 from .errors import NewsdeskError, SearchError
-from .store import BackupStore, StatsStore, open_store
+from .store import open_store
 from .store.sqlite import migrations
 
 log = logging.getLogger("newsdesk.backup")
@@ -100,8 +100,6 @@ def backup(config: Config, dest: Path, *, now: datetime | None = None) -> dict[s
         index, note = _copy_index(_index_path(config), tmp / INDEX)  # first: at or behind the archive
         store = open_store(config.database_url)
         try:
-            if not isinstance(store, BackupStore):
-                raise BackupError(f"{db}: this storage backend cannot be backed up")
             counts = store.backup_to(tmp / ARCHIVE)
         finally:
             store.close()
@@ -343,7 +341,7 @@ def _settle(config: Config, db: Path) -> dict[str, int]:
             raise BackupError(f"{db}: the restored archive fails its integrity check: {problems[0]}")
         if config.search_index:
             update_index(config, store)
-        return store.archive_counts() if isinstance(store, StatsStore) else {}
+        return store.archive_counts()
     finally:
         store.close()
 
@@ -356,8 +354,6 @@ def stats(config: Config) -> dict[str, Any]:
         raise BackupError(f"{db}: no archive yet (`newsdesk run` makes one)")
     store = open_store(config.database_url)
     try:
-        if not isinstance(store, StatsStore):
-            raise BackupError(f"{db}: this storage backend cannot count its records")
         counts = store.archive_counts()
         newest = store.newest_entry_time()
     finally:

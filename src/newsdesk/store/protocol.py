@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from ..errors import StoreError
 from ..models import (
@@ -278,20 +278,6 @@ class ReadingStore(Protocol):
         """feed key → (unread, all) entries of every feed in the archive."""
 
 
-# `Store` gains UserStore and ReadingStore once a backend implements them (issue 14).
-class Store(
-    ArchiveStore, ChangeFeed, PublishMarkStore, ClusterStore, HostHoldStore, IntegrityChecks, Protocol
-):
-    """The whole archive, for code that needs all of it (the pipeline, the CLI)."""
-
-    def close(self) -> None: ...
-
-    def reopen(self) -> Store:
-        """A new connection to the same archive, e.g. for a forked worker process (a
-        connection must not be shared across processes)."""
-
-
-@runtime_checkable
 class BackupStore(Protocol):
     """Copies of the archive taken while other processes write to it (`newsdesk backup`)."""
 
@@ -301,7 +287,6 @@ class BackupStore(Protocol):
         holds: the counts of `StatsStore.archive_counts`."""
 
 
-@runtime_checkable
 class StatsStore(Protocol):
     """What the archive holds in numbers (`newsdesk stats`)."""
 
@@ -311,3 +296,25 @@ class StatsStore(Protocol):
 
     def newest_entry_time(self) -> datetime | None:
         """When the newest entry was first seen; None in an empty archive."""
+
+
+# `Store` gains UserStore and ReadingStore once a backend implements them (issue 14).
+class Store(
+    ArchiveStore,
+    ChangeFeed,
+    PublishMarkStore,
+    ClusterStore,
+    HostHoldStore,
+    IntegrityChecks,
+    BackupStore,
+    StatsStore,
+    Protocol,
+):
+    """The whole archive, for code that needs all of it (the pipeline, the CLI)."""
+
+    def close(self) -> None: ...
+
+    def reopen(self) -> Store:
+        """A new connection to the same archive, e.g. for a forked worker process (a
+        connection must not be shared across processes)."""
+

@@ -14,7 +14,7 @@ from .snapshot import count_rows, online_copy
 class BackupMixin(SQLiteBase):
     def backup_to(self, path: Path) -> dict[str, int]:
         target = Path(path)
-        online_copy(self._db, target, busy_timeout=self.busy_timeout)
+        online_copy(self._db, self.path, target, busy_timeout=self.busy_timeout)
         copy = sqlite3.connect(connect_uri(target, "ro"), uri=True)
         try:
             return count_rows(copy)

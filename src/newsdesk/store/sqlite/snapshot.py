@@ -15,7 +15,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 from ... import atomic
-from ...errors import StoreCorruptError, StoreError, StoreFullError
+from ...errors import StoreCorruptError, StoreError, StoreFullError, StoreLockedError
 from .guard import connect_uri, driver_error, is_bug
 
 log = logging.getLogger("newsdesk.store")
@@ -23,39 +23,58 @@ log = logging.getLogger("newsdesk.store")
 KEEP_PRE_MIGRATION = 3  # backups taken before migrations kept beside the archive (the newest)
 
 
-def online_copy(db: sqlite3.Connection, target: Path, *, busy_timeout: float) -> None:
-    """Copy the archive open on `db` into a new single-file database at `target` (written under
-    a temporary name beside it, then renamed, so `target` is complete or absent)."""
+def online_copy(db: sqlite3.Connection, source: Path, target: Path, *, busy_timeout: float) -> None:
+    """Copy the archive `source`, open on `db` (no transaction open), into a new single-file
+    database at `target` (written under a temporary name beside it, then renamed, so `target`
+    is complete or absent)."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _unlink(tmp)
     try:
-        copy = sqlite3.connect(tmp, isolation_level=None)
+        # The read transaction first, waiting up to the busy timeout like any read: the backup
+        # API itself would retry a lock forever. It also fixes the state the copy is of.
+        db.execute("BEGIN")
         try:
-            # pages=-1: one step, one read transaction, one consistent state; the copy's commit
-            # syncs it (a new connection's synchronous=FULL).
-            db.backup(copy)
-            # The copy is one file: no -wal beside it to lose when it is moved or copied.
-            copy.execute("PRAGMA journal_mode=DELETE")
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as e:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            if is_bug(e):
+                raise
+            raise driver_error(e, source, busy_timeout=busy_timeout) from e
+        try:
+            copy = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                # pages=-1: every page in one step, inside the read transaction above; the
+                # copy's commit syncs it (a new connection's synchronous=FULL).
+                db.backup(copy)
+                # The copy is one file: no -wal beside it to lose when it is moved or copied.
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
         finally:
-            copy.close()
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")  # a read: nothing to undo
         os.replace(tmp, target)
         atomic.sync_folder(target.parent)
     except sqlite3.Error as e:
         if is_bug(e):
             raise
-        failed = driver_error(e, target, busy_timeout=busy_timeout)
-        if isinstance(failed, StoreFullError):
-            raise StoreFullError(
-                f"{target}: the disk is full ({e}): free space there, or copy elsewhere"
-            ) from e
-        if isinstance(failed, StoreCorruptError):
-            raise failed from e
-        raise StoreError(f"{target}: cannot write the backup ({e})") from e
+        raise _copy_error(e, source, target, busy_timeout) from e
     except OSError as e:
         raise StoreError(f"{target}: cannot write the backup: {e.strerror or e}") from e
     finally:
         _unlink(tmp)
         _unlink(tmp.with_name(tmp.name + "-journal"))
+
+
+def _copy_error(e: sqlite3.Error, source: Path, target: Path, busy_timeout: float) -> StoreError:
+    """The copy is a new file of this process's, so a lock or damage is the archive's."""
+    failed = driver_error(e, target, busy_timeout=busy_timeout)
+    if isinstance(failed, StoreFullError):
+        return StoreFullError(f"{target}: the disk is full ({e}): free space there, or copy elsewhere")
+    if isinstance(failed, StoreLockedError | StoreCorruptError):
+        return driver_error(e, source, busy_timeout=busy_timeout)
+    return StoreError(f"{target}: cannot write the backup ({e})")
 
 
 def _unlink(path: Path) -> None:
@@ -107,7 +126,7 @@ def backup_before_migrating(db: sqlite3.Connection, path: Path, latest: int, *, 
     if not db.execute("SELECT EXISTS(SELECT 1 FROM feeds) OR EXISTS(SELECT 1 FROM entries)").fetchone()[0]:
         return  # nothing in it to lose
     target = pre_migration_path(path, current, latest)
-    online_copy(db, target, busy_timeout=busy_timeout)
+    online_copy(db, path, target, busy_timeout=busy_timeout)
     log.warning(
         "%s: schema %d is older than %d: backed up to %s before migrating", path, current, latest, target
     )
