@@ -3,16 +3,26 @@
 Writes demo/out/newsdesk.yaml (pointing at demo/feeds/), then runs `newsdesk run` twice:
 the first run cleans, stores and publishes everything (Hexo posts and the static site), the
 second finds nothing new and writes nothing.
+
+The articles' images are ours (demo/images/, drawn by demo/make_images.py). The feeds name
+them at `DEMO_URL` + `demo-images/…`: the site's own address (`base_url`, also where `newsdesk
+serve` listens by default), where the demo puts them, inside the site folder. The site links
+images at its own address relatively, so they show when the site is opened from disk as well
+as when it is served.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
+IMAGES = HERE / "images"
+DEMO_URL = "http://127.0.0.1:8080/"  # the demo site's address (`serve`'s default host and port)
+IMAGE_FOLDER = "demo-images"  # in the site folder: DEMO_URL + "demo-images/NAME.png"
 
 # Which bundled feed sits where in group → site → feed.
 FEEDS = [
@@ -25,13 +35,15 @@ FEEDS = [
 ]
 
 
-def write_config() -> Path:
-    OUT.mkdir(parents=True, exist_ok=True)
+def write_config(out: Path = OUT) -> Path:
+    """The demo's config in `out` (its archive, posts and site go there too), images installed."""
+    out.mkdir(parents=True, exist_ok=True)
     lines = [
         "# Written by demo/run_demo.py: the bundled sample feeds, read from disk.",
         "database: newsdesk.db",
         "hexo_dir: hexo/source/_posts",
         "site_dir: site",
+        f"base_url: {DEMO_URL}",
         "publishers: [hexo, site]",
         "groups:",
     ]
@@ -45,9 +57,20 @@ def write_config() -> Path:
             for name, file in feeds:
                 lines.append(f"      - name: {name}")
                 lines.append(f"        url: {HERE / 'feeds' / file}")
-    path = OUT / "newsdesk.yaml"
+    path = out / "newsdesk.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    install_images(out / "site")
     return path
+
+
+def install_images(site: Path) -> None:
+    """Put the demo's images where the feeds say they are: `demo-images/` in the site."""
+    target = site / IMAGE_FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    for image in sorted(IMAGES.glob("*.png")):
+        dest = target / image.name
+        if not dest.exists() or dest.read_bytes() != image.read_bytes():
+            shutil.copyfile(image, dest)
 
 
 def main() -> int:

@@ -659,3 +659,35 @@ def test_applying_an_unchanged_config_writes_nothing(backend: str, tmp_path: Pat
                 store.apply_config([FEED], NOW)
     finally:
         store.close()
+# backups and counts --------------------------------------------------------------------------
+def test_store_counts_its_records_and_backs_itself_up(store: Store, tmp_path: Path) -> None:
+    empty = store.archive_counts()
+    assert {k: empty[k] for k in ("feeds", "entries", "articles", "clean_errors", "clusters", "rev")} == {
+        "feeds": 0,
+        "entries": 0,
+        "articles": 0,
+        "clean_errors": 0,
+        "clusters": 0,
+        "rev": 0,
+    }
+    assert empty["schema"] >= 4 and store.newest_entry_time() is None
+    fallback = replace(ARTICLE, profile="fallback", source=None)
+    store.sync_feeds([FEED])
+    store.save_fetch(
+        FEED, OK, [entry(1), entry(2), entry(3)], NOW, articles={entry(1).id: Cleaned(fallback, "broken")}
+    )
+    store.save_fetch(FEED, OK, [entry(4)], NOW + timedelta(hours=1), articles={entry(4).id: ARTICLE})
+    counts = store.archive_counts()
+    assert (counts["feeds"], counts["entries"], counts["articles"], counts["clean_errors"]) == (1, 4, 2, 1)
+    assert counts["rev"] == store.max_rev() and store.newest_entry_time() == NOW + timedelta(hours=1)
+    copied = store.backup_to(tmp_path / "copy.db")
+    assert copied == counts
+    copy = open_store(str(tmp_path / "copy.db"))
+    try:
+        assert copy.count_entries() == 4 and copy.integrity_problems() == []
+    finally:
+        copy.close()
+    store.save_fetch(FEED, OK, [entry(5)], NOW)  # a second backup replaces the first
+    assert store.backup_to(tmp_path / "copy.db")["entries"] == 5
+    with pytest.raises(StoreError, match="backup"):
+        store.backup_to(tmp_path / "no such folder" / "copy.db")

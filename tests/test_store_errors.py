@@ -8,14 +8,17 @@ fail with one line each, `run` still printing its summary, and nothing stored is
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -77,6 +80,8 @@ ARTICLE = Article(
     keywords=(),
     profile="generic",
 )
+COPIES = Path(tempfile.mkdtemp(prefix="newsdesk-test-copies-"))  # where `backup_to` writes
+atexit.register(shutil.rmtree, COPIES, True)
 MEMBER = ClusterMember(UID, UID, FEED.key, NOW, "first", 1.0, "link", "text", b"sig")
 
 # Every public method of the store, called with valid arguments. A method added to the store
@@ -128,6 +133,9 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "next_check_time": lambda s: s.next_check_time(),
     "save_schedule": lambda s: s.save_schedule(FeedSchedule(FEED.key, NOW, 60.0, "test")),
     "entry_times": lambda s: s.entry_times(FEED.key),
+    "backup_to": lambda s: s.backup_to(COPIES / "copy.db"),
+    "archive_counts": lambda s: s.archive_counts(),
+    "newest_entry_time": lambda s: s.newest_entry_time(),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

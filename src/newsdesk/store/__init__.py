@@ -6,11 +6,13 @@ from ..errors import StoreError
 from .protocol import (
     ArchiveStore,
     BackgroundCheck,
+    BackupStore,
     ChangeFeed,
     ClusterStore,
     HostHoldStore,
     IntegrityChecks,
     PublishMarkStore,
+    StatsStore,
     Store,
 )
 from .sqlite import SQLiteStore
@@ -18,12 +20,14 @@ from .sqlite import SQLiteStore
 __all__ = [
     "ArchiveStore",
     "BackgroundCheck",
+    "BackupStore",
     "ChangeFeed",
     "ClusterStore",
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
     "SQLiteStore",
+    "StatsStore",
     "Store",
     "open_store",
 ]

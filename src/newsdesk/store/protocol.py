@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from ..errors import StoreError
@@ -41,6 +42,7 @@ __all__ = [
     "ArchiveStore",
     "BackgroundCheck",
     "CatalogueStore",
+    "BackupStore",
     "ChangeFeed",
     "ClusterStore",
     "HostHoldStore",
@@ -48,6 +50,7 @@ __all__ = [
     "PublishMarkStore",
     "ReadingStore",
     "ScheduleStore",
+    "StatsStore",
     "Store",
     "UserStore",
 ]
@@ -352,6 +355,24 @@ class ScheduleStore(Protocol):
     def entry_times(self, feed_key: str, limit: int = 20) -> list[datetime]:
         """Sort times (published, else first seen) of a feed's newest entries, newest first:
         what its publishing rate is estimated from."""
+class BackupStore(Protocol):
+    """Copies of the archive taken while other processes write to it (`newsdesk backup`)."""
+
+    def backup_to(self, path: Path) -> dict[str, int]:
+        """Write a consistent copy of the whole archive, as of one commit, to the new file
+        `path` (complete or absent, never half-written), while writers carry on; what the copy
+        holds: the counts of `StatsStore.archive_counts`."""
+
+
+class StatsStore(Protocol):
+    """What the archive holds in numbers (`newsdesk stats`)."""
+
+    def archive_counts(self) -> dict[str, int]:
+        """Rows per kind: feeds, entries, articles, clean_errors, clusters, users (when the
+        archive has users), plus `rev` (the change counter) and `schema` (its version)."""
+
+    def newest_entry_time(self) -> datetime | None:
+        """When the newest entry was first seen; None in an empty archive."""
 
 
 # `Store` gains UserStore and ReadingStore once a backend implements them (issue 14).
@@ -364,6 +385,8 @@ class Store(
     IntegrityChecks,
     CatalogueStore,
     ScheduleStore,
+    BackupStore,
+    StatsStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""
@@ -373,3 +396,4 @@ class Store(
     def reopen(self) -> Store:
         """A new connection to the same archive, e.g. for a forked worker process (a
         connection must not be shared across processes)."""
+

@@ -91,6 +91,7 @@ class SitePlan(ArchivePlan):
             {"site_title": self.opts.title, "nav": groups},
             cache_dir=self.root / STATE_DIR / "jinja",
             details=_details_lookup(self.archive),
+            own_url=self.opts.base_url,
         )
         # Everything every page depends on: format, templates, options, the navigation.
         self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)

@@ -126,6 +126,7 @@ class Renderer:
         *,
         cache_dir: Path | None = None,
         details: DetailsLookup | None = None,
+        own_url: str | None = None,
     ) -> None:
         loaders: list[jinja2.BaseLoader] = []
         if templates_dir is not None:
@@ -165,6 +166,9 @@ class Renderer:
         # uids → summaries and images, read on the calling process's own archive connection.
         self._details = details
         self._prefetched: dict[str, ItemDetails] = {}
+        # Images at the site's own address (`base_url`, ending in "/") are linked relatively,
+        # so they show on a site opened from disk too (the demo's images are such).
+        self._own_src = f' src="{own_url}' if own_url else None
 
     def static(self, name: str) -> bytes:
         """A static file: the user's `templates_dir/static/NAME` if present, else the package's."""
@@ -209,9 +213,10 @@ class Renderer:
         def item(m: Any) -> Markup:
             return self.item(m, prefix, url)
 
-        return self._run(tpl, dict(url=url, root=root, path=path, item=item, **ctx)).encode(
-            "utf-8", "surrogatepass"
-        )
+        html = self._run(tpl, dict(url=url, root=root, path=path, item=item, **ctx))
+        if self._own_src is not None and self._own_src in html and abs_root is None:
+            html = html.replace(self._own_src, f' src="{root}')
+        return html.encode("utf-8", "surrogatepass")
 
     def prefetch(self, metas: Iterable[Any]) -> None:
         """Read the details of the items among `metas` that are not rendered yet, at once."""

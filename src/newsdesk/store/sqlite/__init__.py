@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .archive import ArchiveMixin
+from .backup import BackupMixin
 from .base import BUSY_TIMEOUT, migrations
 from .catalogue import CatalogueMixin
 from .changes import ChangesMixin
@@ -26,6 +27,7 @@ class SQLiteStore(
     HealthMixin,
     CatalogueMixin,
     ScheduleMixin,
+    BackupMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

@@ -14,6 +14,7 @@ from typing import Any
 from ...errors import StoreError, StoreIOError
 from ..common import parse_time
 from .guard import connect_uri, create_archive, driver_error, empty_file_error, is_bug
+from .snapshot import backup_before_migrating
 
 # Generous: the search catch-up may write from a second process while posts are published.
 BUSY_TIMEOUT = 60.0
@@ -46,6 +47,7 @@ class SQLiteBase:
             # last commits, and never leaves a half-written one.
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
+            backup_before_migrating(db, self.path, migrations()[-1][0], busy_timeout=busy_timeout)
             migrate(db, self.path, self._driver_error)
         except sqlite3.Error as e:
             if db is not None:
