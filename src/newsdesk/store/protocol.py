@@ -41,8 +41,8 @@ from ..models import (
 __all__ = [
     "ArchiveStore",
     "BackgroundCheck",
-    "CatalogueStore",
     "BackupStore",
+    "CatalogueStore",
     "ChangeFeed",
     "ClusterStore",
     "HostHoldStore",
