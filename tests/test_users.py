@@ -61,6 +61,11 @@ def dump(db: Path) -> str:
         return "\n".join(con.iterdump())
 
 
+def save_three_entries(store: SQLiteStore) -> None:
+    entries = [ParsedEntry(id=f"e{n}", title=f"标题{n}", link=None, published=NOW) for n in range(3)]
+    store.save_fetch(FEED, OK, entries, NOW)
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "newsdesk.yaml"
@@ -186,12 +191,7 @@ def test_removing_a_user_drops_their_tokens_sessions_and_state(config: Path) -> 
         assert newsdesk(config, "users", "add", name, stdin="pw\n").returncode == 0
     store = SQLiteStore(db)
     try:
-        store.save_fetch(
-            FEED,
-            OK,
-            [ParsedEntry(id=f"e{n}", title=f"标题{n}", link=None, published=NOW) for n in range(3)],
-            NOW,
-        )
+        save_three_entries(store)
         uids = list(store.iter_uids())
         for name in ("ann", "bob"):
             user = store.get_user(name)
@@ -211,15 +211,11 @@ def test_removing_a_user_drops_their_tokens_sessions_and_state(config: Path) -> 
 
 
 def test_an_entry_removed_from_the_archive_takes_its_state_along(tmp_path: Path) -> None:
-    """Whatever removes entries (an archive purge) leaves no state rows behind (ON DELETE CASCADE)."""
+    """Whatever removes entries (an archive purge) leaves no state rows behind (a trigger), and
+    the per-feed entry counts follow."""
     store = SQLiteStore(tmp_path / "archive.db")
     try:
-        store.save_fetch(
-            FEED,
-            OK,
-            [ParsedEntry(id=f"e{n}", title=f"标题{n}", link=None, published=NOW) for n in range(3)],
-            NOW,
-        )
+        save_three_entries(store)
         user = store.add_user("ann", "hash", admin=False, now=NOW)
         store.set_entry_state(user.id, list(store.iter_uids()), starred=True, now=NOW)
         gone = entry_uid(FEED.key, "e1")
@@ -240,9 +236,7 @@ def test_reader_lists_walk_an_index_without_sorting(tmp_path: Path) -> None:
     timing. The statements are those `reader_entries` runs, caught by a trace."""
     store = SQLiteStore(tmp_path / "archive.db")
     try:
-        store.save_fetch(
-            FEED, OK, [ParsedEntry(id=f"e{n}", title="t", link=None, published=NOW) for n in range(3)], NOW
-        )
+        save_three_entries(store)
         user = store.add_user("ann", "hash", admin=False, now=NOW).id
         _, cursor = store.reader_entries(user, EntryQuery(), limit=1)
         statements: list[str] = []
