@@ -533,6 +533,9 @@ def test_users_are_unique_by_name_and_keep_hashed_secrets(store: Store) -> None:
     assert store.remove_user("alice") is True and store.remove_user("alice") is False
     assert store.user_for_token("sha-token-1", NOW) is None
     assert [u.name for u in store.list_users()] == ["鲍勃"]
+    carol = store.add_user("carol", "h", admin=False, now=NOW)
+    assert store.remove_user("carol")
+    assert store.add_user("dave", "h", admin=False, now=NOW).id > carol.id  # an id is never given again
     assert store.foreign_key_problems() == []
 
 
