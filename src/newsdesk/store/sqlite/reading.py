@@ -43,6 +43,9 @@ _STATE_JOIN = "LEFT JOIN entry_state s ON s.user_id=:user AND s.feed_key=e.feed_
 # fewer rows than taking all the feeds' entries from the feed index and sorting them (a sorted
 # row costs about this many skipped ones).
 _SORT_COST = 2
+# Rows an unread list may walk without first asking which feeds have anything unread (that
+# question costs about as much as walking this many).
+_WALK_ENOUGH = 2000
 # Each feed with its entries and the reader's read count (`c`, `r`; the feed itself is `f`).
 _FEED_UNREAD = (
     "feed_counts c JOIN feeds f ON f.key=c.feed_key"
@@ -262,14 +265,28 @@ class ReadingMixin(SQLiteBase):
         planned = limit is not None and t == "e"
         if planned and query.status == "unread":
             assert limit is not None
-            unread, spread, archive = self._db.execute(
-                f"SELECT SUM({_UNREAD}), SUM(CASE WHEN {_UNREAD}>0 THEN c.entries END),"
-                f" (SELECT MAX(rowid) FROM entries) FROM {_FEED_UNREAD} WHERE {chosen}",
-                params,
-            ).fetchone()
+            if chosen == "1":  # every feed: two sums, without looking at each feed
+                unread, archive = self._db.execute(
+                    "SELECT (SELECT SUM(entries) FROM feed_counts)"
+                    " - COALESCE((SELECT SUM(read) FROM reader_feed_counts WHERE user_id=:user), 0),"
+                    " (SELECT MAX(rowid) FROM entries)",
+                    params,
+                ).fetchone()
+                spread = None
+            else:
+                unread, spread, archive = self._db.execute(
+                    f"SELECT SUM({_UNREAD}), SUM(CASE WHEN {_UNREAD}>0 THEN c.entries END),"
+                    f" (SELECT MAX(rowid) FROM entries) FROM {_FEED_UNREAD} WHERE {chosen}",
+                    params,
+                ).fetchone()
             if not unread or unread <= 0:
                 return None
-            if query.feed is None and _SORT_COST * spread < limit * archive / unread:
+            walk_rows = limit * archive / unread  # unread entries spread evenly over the archive
+            if spread is None and walk_rows > _WALK_ENOUGH:
+                spread = self._db.execute(
+                    f"SELECT SUM(c.entries) FROM {_FEED_UNREAD} WHERE {_UNREAD}>0", params
+                ).fetchone()[0]
+            if query.feed is None and spread is not None and _SORT_COST * spread < walk_rows:
                 where.append(
                     f"e.feed_key IN (SELECT c.feed_key FROM {_FEED_UNREAD} WHERE {chosen} AND {_UNREAD}>0)"
                 )
