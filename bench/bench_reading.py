@@ -161,6 +161,7 @@ def main() -> int:
     timed("reader_entry (one, with its bodies)", lambda: store.reader_entry(user, some), args.repeat)
     for n in range(3):  # a new reader marks everything read, in one statement
         name = f"marker{n}"
+        store.remove_user(name)  # left by an interrupted run
         other = store.add_user(name, "not-a-real-hash", admin=False, now=NOW).id
         w, c = time.perf_counter(), time.process_time()
         changed = store.mark_read(other, EntryQuery(), before=NOW + dt.timedelta(days=1), now=NOW)
