@@ -5,6 +5,7 @@ holds included (`test_every_protocol_method_is_tested` keeps it so)."""
 from __future__ import annotations
 
 import ast
+import random
 import sqlite3
 import subprocess
 import sys
@@ -13,18 +14,21 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from newsdesk.errors import FeedExistsError, StoreError, StoreLockedError
+from newsdesk.errors import FeedExistsError, StoreError, StoreLockedError, UserExistsError
 from newsdesk.models import (
     Article,
     Cleaned,
     ClusterMember,
+    EntryQuery,
     FeedSchedule,
     FeedSpec,
     FetchResult,
     ParsedEntry,
+    ReaderEntry,
     entry_uid,
 )
 from newsdesk.search.cluster import update_clusters
@@ -691,3 +695,247 @@ def test_store_counts_its_records_and_backs_itself_up(store: Store, tmp_path: Pa
     assert store.backup_to(tmp_path / "copy.db")["entries"] == 5
     with pytest.raises(StoreError, match="backup"):
         store.backup_to(tmp_path / "no such folder" / "copy.db")
+# users, tokens, sessions -------------------------------------------------------------------
+def test_users_are_unique_by_name_and_keep_hashed_secrets(store: Store) -> None:
+    alice = store.add_user("alice", "argon2-hash-a", admin=True, now=NOW)
+    bob = store.add_user("鲍勃", "argon2-hash-b", admin=False, now=NOW)
+    assert (alice.name, alice.admin, alice.created) == ("alice", True, NOW)
+    with pytest.raises(UserExistsError, match="alice"):
+        store.add_user("alice", "other", admin=False, now=NOW)
+    assert [u.name for u in store.list_users()] == ["alice", "鲍勃"]
+    assert store.get_user("鲍勃") == bob and store.user_by_id(alice.id) == alice
+    assert store.get_user("carol") is None and store.user_by_id(9999) is None
+    assert store.password_hash("alice") == "argon2-hash-a" and store.password_hash("carol") is None
+
+    store.add_token(alice.id, "sha-token-1", label="phone", now=NOW)
+    assert store.user_for_token("sha-token-1", NOW) == alice
+    assert store.user_for_token("sha-unknown", NOW) is None
+
+    later = NOW + timedelta(days=1)
+    store.add_session(bob.id, "sha-session-1", expires=later, now=NOW)
+    assert store.user_for_session("sha-session-1", NOW) == bob
+    assert store.user_for_session("sha-session-1", later) is None  # expired
+    store.add_session(bob.id, "sha-session-2", expires=later, now=NOW)
+    store.remove_session("sha-session-2")
+    assert store.user_for_session("sha-session-2", NOW) is None
+
+    # A new password ends the user's sessions; tokens stay.
+    store.add_session(alice.id, "sha-session-3", expires=later, now=NOW)
+    assert store.set_password("alice", "argon2-hash-a2") is True
+    assert store.password_hash("alice") == "argon2-hash-a2"
+    assert store.user_for_session("sha-session-3", NOW) is None
+    assert store.user_for_token("sha-token-1", NOW) == alice
+    assert store.set_password("carol", "x") is False
+
+    assert store.remove_user("alice") is True and store.remove_user("alice") is False
+    assert store.user_for_token("sha-token-1", NOW) is None
+    assert [u.name for u in store.list_users()] == ["鲍勃"]
+    carol = store.add_user("carol", "h", admin=False, now=NOW)
+    assert store.remove_user("carol")
+    assert store.add_user("dave", "h", admin=False, now=NOW).id > carol.id  # an id is never given again
+    assert store.foreign_key_problems() == []
+
+
+# per-reader state and lists ----------------------------------------------------------------
+def _uids(page: list[ReaderEntry]) -> list[str]:
+    return [r.entry.uid for r in page]
+
+
+def test_read_and_starred_state_is_per_reader(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    a = store.add_user("a", "h", admin=False, now=NOW).id
+    b = store.add_user("b", "h", admin=False, now=NOW).id
+    one, two = entry_uid(FEED.key, entry(1).id), entry_uid(FEED.key, entry(2).id)
+
+    assert store.set_entry_state(a, [one, one, "0000000000000000"], read=True, now=NOW) == 1
+    assert store.set_entry_state(b, [one], starred=True, now=NOW) == 1
+    ra, rb = store.reader_entry(a, one), store.reader_entry(b, one)
+    assert ra is not None and rb is not None and ra.entry == rb.entry
+    assert (ra.read, ra.starred, rb.read, rb.starred) == (True, False, False, True)
+    assert store.reader_entry(a, "0000000000000000") is None
+    assert store.unread_counts(a) == {FEED.key: (2, 3)}
+    assert store.unread_counts(b) == {FEED.key: (3, 3)}
+
+    assert _uids(store.reader_entries(a, EntryQuery(status="read"), limit=10)[0]) == [one]
+    assert one not in _uids(store.reader_entries(a, EntryQuery(status="unread"), limit=10)[0])
+    assert _uids(store.reader_entries(b, EntryQuery(starred=True), limit=10)[0]) == [one]
+    assert _uids(store.reader_entries(a, EntryQuery(starred=True), limit=10)[0]) == []
+
+    # Unread again and unstarred: back to the default, for that reader only.
+    assert store.set_entry_state(a, [one, two], read=False, starred=False, now=NOW) == 2
+    assert store.unread_counts(a) == {FEED.key: (3, 3)}
+    assert store.set_entry_state(b, [one], read=True, now=NOW) == 1
+    rb = store.reader_entry(b, one)
+    assert rb is not None and (rb.read, rb.starred) == (True, True)
+    assert store.set_entry_state(b, [two], now=NOW) == 1  # neither given: only counts
+    assert store.remove_user("b") and store.reader_entry(a, one) is not None
+    assert store.foreign_key_problems() == []
+
+
+def test_reader_pages_cover_every_entry_once_while_newer_entries_arrive(store: Store) -> None:
+    # 30 dated entries and 5 without a date (all sorting by the same first-seen time: ties go by uid).
+    store.save_fetch(
+        FEED, OK, [entry(n) for n in range(30)] + [entry(n, published=None) for n in range(30, 35)], NOW
+    )
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    expected = list(store.iter_uids())
+    seen: list[str] = []
+    page, cursor = store.reader_entries(user, EntryQuery(), limit=4)
+    seen += _uids(page)
+    newer = 100
+    fetcher = store.reopen()  # another connection, as the scheduler's would be
+    try:
+        while cursor is not None:
+            # A fetch between two pages adds entries newer than any listed: they never shift a page.
+            fetcher.save_fetch(FEED, OK, [entry(newer, published=NOW + timedelta(days=newer))], NOW)
+            newer += 1
+            page, cursor = store.reader_entries(user, EntryQuery(), limit=4, after=cursor)
+            assert 1 <= len(page) <= 4
+            seen += _uids(page)
+    finally:
+        fetcher.close()
+    assert len(seen) == len(set(seen)) == 35
+    assert set(seen) == set(expected)
+    assert seen == [e.uid for e in store.list_entries(limit=35, offset=newer - 100)]  # newest first
+    with pytest.raises(StoreError, match="cursor"):
+        store.reader_entries(user, EntryQuery(), limit=4, after="not-a-cursor")
+
+
+def test_reader_list_filters(store: Store) -> None:
+    other = FeedSpec(group="政策", site="国务院", name="政策文件", url="http://127.0.0.1:9/gov.xml")
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    store.save_fetch(other, OK, [entry(4), entry(5)], NOW)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    u = {n: entry_uid(FEED.key if n <= 3 else other.key, entry(n).id) for n in range(1, 6)}
+    store.set_entry_state(user, [u[2], u[4]], read=True, now=NOW)
+    store.set_entry_state(user, [u[3]], starred=True, now=NOW)
+
+    def listed(**kw: Any) -> list[int]:
+        page, _ = store.reader_entries(user, EntryQuery(**kw), limit=50)
+        by_uid = {v: k for k, v in u.items()}
+        return [by_uid[r.entry.uid] for r in page]
+
+    assert listed() == [5, 4, 3, 2, 1]
+    assert listed(group="政策") == [5, 4] and listed(site="新浪财经") == [3, 2, 1]
+    assert listed(group="金融", site="国务院") == []
+    assert listed(feed=other.key, status="unread") == [5]
+    assert listed(status="read") == [4, 2] and listed(status="unread") == [5, 3, 1]
+    assert listed(starred=True) == [3] and listed(starred=False, status="unread") == [5, 1]
+    t = entry(2).published
+    assert t is not None
+    assert listed(since=t) == [5, 4, 3, 2] and listed(until=t) == [1]
+    assert listed(since=t, until=t + timedelta(hours=2)) == [3, 2]
+    assert listed(uids=(u[1], u[5], "0000000000000000")) == [5, 1]
+    # Pages of one entry: a group filter then walks the time index (few rows to skip) instead
+    # of sorting its feeds' entries; both ways list the same.
+    for query in (EntryQuery(group="政策"), EntryQuery(site="新浪财经", status="unread")):
+        walked: list[ReaderEntry] = []
+        page, cursor = store.reader_entries(user, query, limit=1)
+        while True:
+            walked += page
+            if cursor is None:
+                break
+            page, cursor = store.reader_entries(user, query, limit=1, after=cursor)
+        assert _uids(walked) == _uids(store.reader_entries(user, query, limit=50)[0])
+    assert [u[5], u[4]] == _uids(store.reader_entries(user, EntryQuery(group="政策"), limit=50)[0])
+    assert listed(uids=()) == []
+    with pytest.raises(StoreError, match="limit"):
+        store.reader_entries(user, EntryQuery(), limit=0)
+
+
+def test_mark_read_leaves_what_arrived_later_unread(store: Store) -> None:
+    other = FeedSpec(group="政策", site="国务院", name="政策文件", url="http://127.0.0.1:9/gov.xml")
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
+    store.save_fetch(other, OK, [entry(3)], NOW)
+    later = NOW + timedelta(minutes=10)
+    # Arrived after the reader looked: its publication time is older, its first-seen time later.
+    store.save_fetch(FEED, OK, [entry(0)], later)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    store.set_entry_state(user, [entry_uid(FEED.key, entry(1).id)], read=True, starred=True, now=NOW)
+
+    assert store.mark_read(user, EntryQuery(feed=FEED.key), before=later, now=later) == 1
+    assert store.unread_counts(user) == {FEED.key: (1, 3), other.key: (1, 1)}
+    page, _ = store.reader_entries(user, EntryQuery(status="unread"), limit=10)
+    assert _uids(page) == [entry_uid(other.key, entry(3).id), entry_uid(FEED.key, entry(0).id)]
+    starred = store.reader_entry(user, entry_uid(FEED.key, entry(1).id))
+    assert starred is not None and (starred.read, starred.starred) == (True, True)
+    assert store.mark_read(user, EntryQuery(), before=later + timedelta(seconds=1), now=later) == 2
+    assert store.mark_read(user, EntryQuery(), before=later + timedelta(seconds=1), now=later) == 0
+    assert store.unread_counts(user) == {FEED.key: (0, 3), other.key: (0, 1)}
+
+
+def test_reader_lists_follow_an_entry_whose_time_changed(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    uids = [entry_uid(FEED.key, entry(n).id) for n in (3, 2, 1)]
+    store.set_entry_state(user, uids, starred=True, now=NOW)
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=10)[0]) == uids
+    # The feed now dates entry 1 after the others: it moves to the top of every list.
+    store.save_fetch(FEED, OK, [entry(1, published=NOW)], NOW)
+    moved = [uids[2], uids[0], uids[1]]
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=10)[0]) == moved
+    assert _uids(store.reader_entries(user, EntryQuery(), limit=10)[0]) == moved
+    page, cursor = store.reader_entries(user, EntryQuery(starred=True), limit=2)
+    assert _uids(page) == moved[:2] and cursor is not None
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=2, after=cursor)[0]) == moved[2:]
+
+
+def test_reader_lists_leave_bodies_out_unless_asked(store: Store) -> None:
+    article = Article(
+        html="<p>正文</p>", text="正文", summary="摘要", char_count=2, images=("https://img.example/1.jpg",),
+        header_image=None, source="新华社", editor="王编辑", reporters=("记者甲",), dateline="北京",
+        keywords=("央行",), profile="generic",
+    )  # fmt: skip
+    one = entry(1)
+    store.save_fetch(FEED, OK, [one], NOW, articles={one.id: article}, pages={one.id: "<html>页面</html>"})
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    whole = store.get_entry(entry_uid(FEED.key, one.id))
+    [light], _ = store.reader_entries(user, EntryQuery(), limit=1)
+    [full], _ = store.reader_entries(user, EntryQuery(), limit=1, bodies=True)
+    assert whole is not None and full.entry == whole
+    assert (light.entry.content, light.entry.page, light.entry.article) == (
+        "",
+        None,
+        replace(article, html="", text=""),
+    )
+    assert replace(light.entry, content=whole.content, page=whole.page, article=article) == whole
+    single = store.reader_entry(user, whole.uid)
+    assert single is not None and single.entry == whole
+
+
+def test_unread_counts_and_lists_agree_through_any_sequence_of_changes(store: Store) -> None:
+    """Seeded random reading, marking, starring and fetching by two readers: each feed's
+    unread count is what its unread list holds, and the unread list is every entry not read."""
+    seed = 1414
+    rng = random.Random(seed)
+    feeds = [replace(FEED, name=f"源{n}", url=f"http://127.0.0.1:9/{n}.xml") for n in range(4)]
+    readers = [store.add_user(name, "h", admin=False, now=NOW).id for name in ("甲", "乙")]
+    read: dict[int, set[str]] = {r: set() for r in readers}
+    fetched = 0
+    for step in range(40):
+        now = NOW + timedelta(minutes=step)
+        user = rng.choice(readers)
+        action = rng.choice(["fetch", "read", "unread", "star", "mark_feed", "mark_all"])
+        uids = list(store.iter_uids())
+        if action == "fetch" or not uids:
+            feed = rng.choice(feeds)
+            store.save_fetch(feed, OK, [entry(fetched + k) for k in range(rng.randint(1, 5))], now)
+            fetched += 5
+        elif action in ("read", "unread"):
+            some = rng.sample(uids, rng.randint(1, len(uids)))
+            store.set_entry_state(user, some, read=action == "read", now=now)
+            read[user] = read[user] | set(some) if action == "read" else read[user] - set(some)
+        elif action == "star":
+            store.set_entry_state(user, rng.sample(uids, 1), starred=rng.random() < 0.7, now=now)
+        else:
+            feed_key = rng.choice(feeds).key if action == "mark_feed" else None
+            store.mark_read(user, EntryQuery(feed=feed_key), before=now + timedelta(seconds=1), now=now)
+            read[user] |= {e.uid for e in store.list_entries() if feed_key in (None, e.feed_key)}
+        for r in readers:
+            counts = store.unread_counts(r)
+            unread, _ = store.reader_entries(r, EntryQuery(status="unread"), limit=1000)
+            assert set(_uids(unread)) == set(store.iter_uids()) - read[r], f"seed {seed}, step {step}"
+            for key, (n_unread, n_all) in counts.items():
+                listed, _ = store.reader_entries(r, EntryQuery(feed=key, status="unread"), limit=1000)
+                assert n_unread == len(listed), f"seed {seed}, step {step}, {key}"
+                assert n_all == len(list(store.iter_uids(feed_key=key)))

@@ -18,7 +18,7 @@ from rich.markup import escape
 from .. import __version__, procs
 from ..config import find_config_path
 from ..errors import NewsdeskError
-from . import entries, feeds, ops, publish, reclean, run, search
+from . import entries, feeds, ops, publish, reclean, run, search, users
 from .common import JsonOpt, current_config, err, out, print_json, state
 
 app = typer.Typer(
@@ -87,6 +87,7 @@ publish.register(app)
 feeds.register(app)
 entries.register(app)
 ops.register(app)
+users.register(app)
 
 
 @app.command()

@@ -12,8 +12,10 @@ from .protocol import (
     HostHoldStore,
     IntegrityChecks,
     PublishMarkStore,
+    ReadingStore,
     StatsStore,
     Store,
+    UserStore,
 )
 from .sqlite import SQLiteStore
 
@@ -26,9 +28,11 @@ __all__ = [
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
+    "ReadingStore",
     "SQLiteStore",
     "StatsStore",
     "Store",
+    "UserStore",
     "open_store",
 ]
 

@@ -12,7 +12,9 @@ from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
 from .marks import MarksMixin
+from .reading import ReadingMixin
 from .schedule import ScheduleMixin
+from .users import UsersMixin
 
 __all__ = ["BUSY_TIMEOUT", "SQLiteStore", "migrations"]
 
@@ -28,6 +30,8 @@ class SQLiteStore(
     CatalogueMixin,
     ScheduleMixin,
     BackupMixin,
+    UsersMixin,
+    ReadingMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 
