@@ -70,8 +70,11 @@ class Hooks:
 
     # Check this feed now (the scheduler's `refresh`); raises NewsdeskError for an unknown feed.
     refresh: Callable[[str], None] | None = None
-    # The catalogue changed through the API: the scheduler reloads it.
+    # The catalogue changed through the API: the scheduler looks at it again.
     catalogue_changed: Callable[[], None] | None = None
+    # What keeps the desk from working besides the archive (a scheduler that stopped), else None:
+    # /readyz answers 503 with it.
+    problem: Callable[[], str | None] | None = None
 
 
 @dataclass

@@ -66,6 +66,9 @@ def router(desk: Desk) -> APIRouter:
         except NewsdeskError as e:
             desk.stores.drop()  # the next probe opens the archive again
             raise ApiError(503, f"the archive cannot be read: {e}", code="not_ready") from e
+        problem = desk.hooks.problem() if desk.hooks.problem else None
+        if problem is not None:
+            raise ApiError(503, problem, code="not_ready")
         return JSONBytes({"status": "ready"})
 
     @ops.get(
