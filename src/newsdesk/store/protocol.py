@@ -275,9 +275,16 @@ class ReadingStore(Protocol):
         """feed key → (unread, all) entries of every feed in the archive."""
 
 
-# `Store` gains UserStore and ReadingStore once a backend implements them (issue 14).
 class Store(
-    ArchiveStore, ChangeFeed, PublishMarkStore, ClusterStore, HostHoldStore, IntegrityChecks, Protocol
+    ArchiveStore,
+    ChangeFeed,
+    PublishMarkStore,
+    ClusterStore,
+    HostHoldStore,
+    IntegrityChecks,
+    UserStore,
+    ReadingStore,
+    Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""
 

@@ -10,12 +10,16 @@ from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
 from .marks import MarksMixin
+from .reading import ReadingMixin
+from .users import UsersMixin
 
 __all__ = ["BUSY_TIMEOUT", "SQLiteStore", "migrations"]
 
 
 @guard_driver_errors  # every public method, inherited ones too: driver errors become StoreErrors
-class SQLiteStore(ArchiveMixin, ChangesMixin, MarksMixin, ClustersMixin, HoldsMixin, HealthMixin):
+class SQLiteStore(
+    ArchiveMixin, ChangesMixin, MarksMixin, ClustersMixin, HoldsMixin, HealthMixin, UsersMixin, ReadingMixin
+):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 
     def close(self) -> None:
