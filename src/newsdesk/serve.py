@@ -42,14 +42,16 @@ from pydantic import ValidationError
 from . import procs
 from .config import Config, ServeConfig
 from .errors import NewsdeskError, ServeError
-from .models import FeedReport
-from .store import open_store
+from .models import FeedReport, FeedSpec
+from .pipeline import RunReport, fetch_feeds
+from .store import Store, open_store
 from .web import Hooks, Metrics, create_app
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
     from multiprocessing.queues import Queue
 
+    from .fetch import Fetcher
     from .scheduler import Scheduler
 
 log = logging.getLogger("newsdesk.serve")
@@ -123,6 +125,13 @@ def _logfmt(**fields: object) -> str:
     return " ".join(parts)
 
 
+class _OwnFetchLines(logging.Filter):
+    """Drops the scheduler's own line per fetch: `Ingests` writes one with timings instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("fetch feed="))
+
+
 class Ingests:
     """What the scheduler reports after each feed: one structured log line, the metrics, and a
     publish request when something was stored."""
@@ -147,31 +156,30 @@ class Ingests:
             ),
         )
         self.metrics.fetched(report.outcome, seconds, new=report.new, updated=report.updated, lag=lag)
-        if report.new or report.updated:
+
+    def batch_done(self, report: RunReport) -> None:
+        """After a batch (its feeds stored, the search index caught up): publish if anything
+        was stored."""
+        for problem in report.publish_errors:
+            log.warning("%s", _logfmt(event="index", outcome="failed", error=problem))
+            self.metrics.error("index")
+        if any(f.new or f.updated for f in report.feeds):
             self.publish()
 
 
 # the publish process -------------------------------------------------------------------------
-PublishResult = tuple[str, float, str | None]  # (step: "index" or a publisher, seconds, error or None)
+PublishResult = tuple[str, float, str | None]  # (publisher, seconds, error or None)
 
 
 def publish_child(config: Config, results: Queue[PublishResult]) -> None:
-    """The publish process: catch the search index and clusters up, then run each configured
-    publisher (incrementally: only what changed). A step that fails is reported and the next
-    one still runs."""
+    """The publish process: each configured publisher, incrementally (only what changed); one
+    that fails is reported and the next one still runs. (The scheduler keeps the search index
+    and story clusters caught up after each batch, before it asks for a publish.)"""
     from .publish.base import get_publisher, run_publisher
-    from .search import update_index
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     store = open_store(config.database_url)
     try:
-        if config.search_index:
-            started = time.monotonic()
-            try:
-                update_index(config, store)
-                results.put(("index", time.monotonic() - started, None))
-            except NewsdeskError as e:
-                results.put(("index", time.monotonic() - started, str(e)))
         for name in config.publishers:
             started = time.monotonic()
             try:
@@ -255,11 +263,7 @@ class PublishLoop:
                     child.kill()
             ok = child.exitcode == 0
             for step, seconds, error in _drain(results):
-                if step == "index":
-                    if error:
-                        self._metrics.error("index")
-                else:
-                    self._metrics.published(step, seconds, error is None)
+                self._metrics.published(step, seconds, error is None)
                 if error:
                     ok = False
                     log.warning("%s", _logfmt(event="publish", step=step, outcome="failed", error=error))
@@ -285,28 +289,58 @@ def _drain(results: Queue[PublishResult]) -> Iterator[PublishResult]:
 
 
 # the scheduler thread ------------------------------------------------------------------------
+def metered_scheduler(config: Config, store: Store, ingests: Ingests) -> Scheduler:
+    """The scheduler, reporting each feed's check to `ingests` as it finishes (an adapter:
+    `Scheduler` tells only its batches, through `on_ingest`)."""
+    from .scheduler import BATCH, Scheduler
+
+    class MeteredScheduler(Scheduler):
+        def due(self, now: datetime | None = None) -> list[FeedSpec]:
+            when = now if now is not None else self.clock()
+            feeds = self.store.due_feeds(when, limit=BATCH)
+            # How late each check starts after it was due: the scheduler's lag.
+            self._lags = {f.key: (when - f.schedule.next_check).total_seconds() for f in feeds}
+            self._batch_started = time.monotonic()
+            return [f.spec for f in feeds]
+
+        async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
+            def done(report: FeedReport) -> None:
+                # From the batch's start to this feed's result stored (waiting for a per-host
+                # slot included): the feeds of a batch are fetched side by side.
+                seconds = time.monotonic() - self._batch_started
+                ingests.feed_done(report, seconds, self._lags.get(report.key))
+
+            return await fetch_feeds(
+                self.config, self.store, specs, done, clock=self.clock, rng=self.rng, fetcher=fetcher
+            )
+
+    return MeteredScheduler(config, store, clock=_utcnow, rng=random.Random(), on_ingest=ingests.batch_done)
+
+
 class SchedulerThread:
-    """`Scheduler.run` on its own thread and event loop, with its own archive connection."""
+    """The scheduler on its own thread and event loop, with its own archive connection."""
 
     def __init__(self, config: Config, ingests: Ingests) -> None:
         self._config = config
         self._ingests = ingests
+        self._scheduler: Scheduler | None = None
+        self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._scheduler: Scheduler | None = None
+        self._stopping = False
         self._started = threading.Event()
         self.failure: str | None = None  # why the scheduler ended, when it ended by itself
         self._thread = threading.Thread(target=self._main, name="newsdesk-scheduler", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
-        self._started.wait(30)
+        self._started.wait()
 
     def _main(self) -> None:
         try:
             store = open_store(self._config.database_url)
         except NewsdeskError as e:
-            self.failure = str(e)
+            self.failure = f"the scheduler cannot open the archive: {e}"
             self._started.set()
             return
         try:
@@ -320,35 +354,34 @@ class SchedulerThread:
             with contextlib.suppress(NewsdeskError):
                 store.close()
 
-    async def _run(self, store: Any) -> None:
-        from .scheduler import Scheduler
-
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self._scheduler = Scheduler(
-            self._config, store, clock=_utcnow, rng=random.Random(), on_ingest=self._ingests.feed_done
-        )
+    async def _run(self, store: Store) -> None:
+        self._scheduler = metered_scheduler(self._config, store, self._ingests)
+        stop = asyncio.Event()
+        with self._lock:
+            self._loop, self._stop = asyncio.get_running_loop(), stop
+            if self._stopping:
+                return
         self._started.set()
-        await self._scheduler.run(self._stop)
-
-    def _call(self, fn: Callable[[], None]) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            raise ServeError("the scheduler is not running")
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: stopping anyway
-            loop.call_soon_threadsafe(fn)
+        await self._scheduler.run(stop)
 
     def refresh(self, key: str) -> None:
-        scheduler = self._scheduler
-        if scheduler is None:
+        if self._scheduler is None:
             raise ServeError("the scheduler is not running")
-        self._call(lambda: scheduler.refresh(key))
+        self._scheduler.refresh(key)
+
+    def wake(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.wake()
 
     def stop(self) -> None:
-        stop = self._stop
-        if stop is not None:
-            with contextlib.suppress(ServeError):
-                self._call(stop.set)
+        """Ask the scheduler to stop (thread-safe): the batch in flight is cancelled at its next
+        await, between feeds' transactions."""
+        with self._lock:
+            self._stopping = True
+            loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed: it stopped anyway
+                loop.call_soon_threadsafe(stop.set)
 
     def join(self, timeout: float) -> bool:
         self._thread.join(timeout)
@@ -367,6 +400,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
     import uvicorn
 
     settings = config.serve
+    logging.getLogger("newsdesk.scheduler").addFilter(_OwnFetchLines())
     sock = bind(settings.host, settings.port)
     listen = Listen(settings.host, sock.getsockname()[1], settings.base_path)
     with contextlib.closing(sock):
