@@ -35,7 +35,16 @@ from damage_helpers import (
     write_config,
 )
 from newsdesk.errors import StoreCorruptError, StoreError, StoreIOError, StoreLockedError
-from newsdesk.models import Article, ClusterMember, EntryQuery, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.models import (
+    Article,
+    ClusterMember,
+    EntryQuery,
+    FeedSchedule,
+    FeedSpec,
+    FetchResult,
+    ParsedEntry,
+    entry_uid,
+)
 from newsdesk.store import Store, open_store
 from server import FeedServer
 from store_backends import (
@@ -133,6 +142,19 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "set_entry_state": lambda s: s.set_entry_state(1, [UID], read=True, starred=True, now=NOW),
     "mark_read": lambda s: s.mark_read(1, EntryQuery(), before=NOW, now=NOW),
     "unread_counts": lambda s: s.unread_counts(1),
+    "catalogue": lambda s: s.catalogue(),
+    "catalogue_feed": lambda s: s.catalogue_feed(FEED.key),
+    "apply_config": lambda s: s.apply_config([FEED], NOW),
+    "add_feed": lambda s: s.add_feed(FeedSpec("g", "s", "n", route="/r"), NOW),
+    "update_feed": lambda s: s.update_feed(FEED.key, now=NOW, clean=False),
+    "delete_feed": lambda s: s.delete_feed(FEED.key),
+    "pause_feed": lambda s: s.pause_feed(FEED.key, "admin"),
+    "resume_feed": lambda s: s.resume_feed(FEED.key, NOW),
+    "refresh_feed": lambda s: s.refresh_feed(FEED.key, NOW),
+    "due_feeds": lambda s: s.due_feeds(NOW),
+    "next_check_time": lambda s: s.next_check_time(),
+    "save_schedule": lambda s: s.save_schedule(FeedSchedule(FEED.key, NOW, 60.0, "test")),
+    "entry_times": lambda s: s.entry_times(FEED.key),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

@@ -58,7 +58,7 @@ log = logging.getLogger("newsdesk.serve")
 fetch_log = logging.getLogger("newsdesk.fetch")
 
 STOP_WITHIN = 10.0  # seconds from SIGTERM to exit, everything stopped
-_HTTP_GRACE = 3.0  # of which open HTTP requests may take this long to finish
+_HTTP_GRACE = 3  # of which open HTTP requests may take this long to finish
 _CHILD_GRACE = 2.0  # and the publish child this long after SIGTERM before SIGKILL
 
 
