@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+import prometheus_client
 from pydantic import ValidationError
 
 from . import procs
@@ -401,6 +402,9 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
 
     settings = config.serve
     logging.getLogger("newsdesk.scheduler").addFilter(_OwnFetchLines())
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start and stop chatter
+    # The `_created` series only repeat the start time.
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     sock = bind(settings.host, settings.port)
     listen = Listen(settings.host, sock.getsockname()[1], settings.base_path)
     with contextlib.closing(sock):
@@ -423,7 +427,9 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         publisher = PublishLoop(config, metrics, debounce=settings.publish_debounce)
         ingests = Ingests(metrics, publisher.request)
         scheduler = SchedulerThread(config, ingests)
-        hooks = Hooks(refresh=scheduler.refresh, problem=lambda: scheduler.failure)
+        hooks = Hooks(
+            refresh=scheduler.refresh, catalogue_changed=scheduler.wake, problem=lambda: scheduler.failure
+        )
         app = create_app(config, metrics=metrics, hooks=hooks)
         desk = app.state.desk
         metrics.feed_status = lambda: _status_counts(desk)

@@ -370,6 +370,8 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                 store.remove_session(secret_hash(session))
 
         await in_thread(request, work)
+        if session is not None:
+            request.app.state.user_cache.forget_session(session)
         response = Response(status_code=204)
         response.delete_cookie(
             SESSION_COOKIE, path=(desk.config.serve.base_path or "") + "/", httponly=True, samesite="lax"

@@ -21,10 +21,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from ..errors import (
+    FeedExistsError,
     NewsdeskError,
     SearchError,
     StoreCorruptError,
-    StoreError,
+    StoreFullError,
+    StoreIOError,
     StoreLockedError,
     UserExistsError,
 )
@@ -101,14 +103,16 @@ def _validation_message(errors: Sequence[Any]) -> str:
 
 def newsdesk_error_status(e: NewsdeskError) -> tuple[int, str]:
     """The HTTP status and code of an error newsdesk raised on purpose."""
-    if isinstance(e, UserExistsError):
+    if isinstance(e, UserExistsError | FeedExistsError):
         return 409, "conflict"
     if isinstance(e, StoreLockedError):
         return 503, "busy"
     if isinstance(e, StoreCorruptError):
         return 503, "archive_damaged"
-    if isinstance(e, StoreError):
+    if isinstance(e, StoreFullError | StoreIOError):
         return 503, "archive_unavailable"
+    # Other store errors say what was wrong with the request (a malformed cursor, a feed
+    # without a source); any other error newsdesk raises on purpose likewise.
     if isinstance(e, SearchError):
         return 422, "bad_query"
     return 400, "bad_request"
