@@ -78,7 +78,7 @@ def desk_config(
         f"  base_path: '{base_path}'",
         f"  publish_debounce: {debounce}",
         *extra,
-        "groups:",
+        "groups:" if feeds else "groups: {}",
     ]
     tree: dict[str, dict[str, list[tuple[str, str]]]] = {}
     for group, site, name, url in feeds:
