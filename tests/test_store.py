@@ -649,6 +649,22 @@ def test_mark_read_leaves_what_arrived_later_unread(store: Store) -> None:
     assert store.unread_counts(user) == {FEED.key: (0, 3), other.key: (0, 1)}
 
 
+def test_reader_lists_follow_an_entry_whose_time_changed(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    uids = [entry_uid(FEED.key, entry(n).id) for n in (3, 2, 1)]
+    store.set_entry_state(user, uids, starred=True, now=NOW)
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=10)[0]) == uids
+    # The feed now dates entry 1 after the others: it moves to the top of every list.
+    store.save_fetch(FEED, OK, [entry(1, published=NOW)], NOW)
+    moved = [uids[2], uids[0], uids[1]]
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=10)[0]) == moved
+    assert _uids(store.reader_entries(user, EntryQuery(), limit=10)[0]) == moved
+    page, cursor = store.reader_entries(user, EntryQuery(starred=True), limit=2)
+    assert _uids(page) == moved[:2] and cursor is not None
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=2, after=cursor)[0]) == moved[2:]
+
+
 # the feed catalogue and its schedule ---------------------------------------------------------
 ROUTE = FeedSpec(group="金融", site="新浪财经", name="滚动", route="/sina/finance/roll", full_text="auto")
 
