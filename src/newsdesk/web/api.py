@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Security
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..dates import SHANGHAI
@@ -343,8 +342,8 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     async def open_session(request: Request, body: Annotated[LoginIn, Body()]) -> Response:
         desk = desk_of(request)
         client = request.client.host if request.client else "unknown"
-        user, session, expires = await run_in_threadpool(
-            login, desk, throttle, client, body.name, body.password
+        user, session, expires = await desk.run(
+            lambda: login(desk, throttle, client, body.name, body.password)
         )
         response = JSONBytes({"user": user_dict(user), "expires": expires})
         response.set_cookie(

@@ -22,7 +22,6 @@ from typing import TypeVar
 
 from fastapi import Request
 from fastapi.security import APIKeyCookie, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -154,7 +153,7 @@ class AuthMiddleware:
         user = self.cache.get(key)
         if user is None:
             desk = self.desk
-            user = await run_in_threadpool(lambda: authenticate(desk.store(), token, session, desk.clock()))
+            user = await desk.run(lambda: authenticate(desk.store(), token, session, desk.clock()))
             self.cache.put(key, user)
         return user
 
@@ -173,7 +172,7 @@ async def in_thread(request: Request, work: Callable[[Store, User], T], *, admin
     user = current_user(request)
     if admin and not user.admin:
         raise ApiError(403, f"{user.name} is a reader: only admins may do this")
-    return await run_in_threadpool(lambda: work(desk.store(), user))
+    return await desk.run(lambda: work(desk.store(), user))
 
 
 class LoginThrottle:
