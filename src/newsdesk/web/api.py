@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Security
 from starlette.responses import Response
 
 from ..dates import SHANGHAI
-from ..entry_json import entry_dict
+from ..entry_json import cluster_dict, cluster_member_dicts, entry_dict
 from ..errors import StoreError
 from ..models import ClusterRef, EntryQuery, ReaderEntry, User
 from ..store import Store
@@ -38,8 +38,7 @@ from .schemas import (
 )
 
 if TYPE_CHECKING:
-    from ..models import ClusterSummary
-    from ..search.index import SearchHit
+    pass
 
 # Documented on every route: the envelope for what can go wrong anywhere.
 _COMMON = documented(400, 401, 422, 503)
@@ -74,35 +73,6 @@ def reader_dict(r: ReaderEntry, ref: ClusterRef | None, *, full: bool = False) -
     d["starred"] = r.starred
     d["cluster"] = ref_dict(ref)
     return d
-
-
-def _hit_dict(h: SearchHit) -> dict[str, Any]:
-    return {
-        "id": h.uid,
-        "title": h.title,
-        "link": h.link,
-        "group": h.group,
-        "site": h.site,
-        "feed": h.feed,
-        "published": h.published,
-        "snippet": h.snippet.to_html(),
-        "score": None if h.score is None else round(h.score, 4),
-        "cluster": None
-        if h.cluster is None
-        else {"id": h.cluster.id, "size": h.cluster.size, "sources": h.cluster.sources, "also_in": h.also_in},
-    }
-
-
-def _summary_dict(c: ClusterSummary) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "size": c.size,
-        "sources": c.sources,
-        "first": c.first,
-        "last": c.last,
-        "canonical": c.canonical,
-        "title": c.title,
-    }
 
 
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
@@ -281,7 +251,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
         def work(store: Store, user: User) -> dict[str, Any]:
             hits = searching.search(desk_of(request), store, q, filters, sort=sort, limit=limit)
-            return {"hits": [_hit_dict(h) for h in hits]}
+            return {"hits": [h.as_dict() for h in hits]}
 
         return JSONBytes(await in_thread(request, work))
 
@@ -294,7 +264,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> Response:
         def work(store: Store, user: User) -> dict[str, Any]:
-            return {"clusters": [_summary_dict(c) for c in store.list_clusters(limit=limit, offset=offset)]}
+            return {"clusters": [cluster_dict(c) for c in store.list_clusters(limit=limit, offset=offset)]}
 
         return JSONBytes(await in_thread(request, work))
 
@@ -312,18 +282,8 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             if found is None:
                 raise ApiError(404, f"no cluster or entry with id {cluster_id!r}")
             summary, members = found
-            data = _summary_dict(summary)
-            data["members"] = [
-                {
-                    "id": m.uid,
-                    "feed": m.feed_key,
-                    "published": m.sort_time,
-                    "reason": m.reason,
-                    "similarity": round(m.similarity, 3),
-                    "canonical": m.uid == summary.canonical,
-                }
-                for m in members
-            ]
+            data = cluster_dict(summary)
+            data["members"] = cluster_member_dicts(summary, members)
             return data
 
         return JSONBytes(await in_thread(request, work))
