@@ -75,6 +75,14 @@ def reader_dict(r: ReaderEntry, ref: ClusterRef | None, *, full: bool = False) -
     return d
 
 
+def full_entry(store: Store, user: User, entry_id: str) -> dict[str, Any]:
+    """One entry in full with the reader's state; 404 when there is none."""
+    r = store.reader_entry(user.id, entry_id)
+    if r is None:
+        raise ApiError(404, f"no entry with id {entry_id!r}")
+    return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
+
+
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
     # Either credential satisfies the API; listed here so the OpenAPI document says so.
     api = APIRouter(
@@ -166,13 +174,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         responses=documented(404),
     )
     async def get_entry(request: Request, entry_id: _ID) -> Response:
-        def work(store: Store, user: User) -> dict[str, Any]:
-            r = store.reader_entry(user.id, entry_id)
-            if r is None:
-                raise ApiError(404, f"no entry with id {entry_id!r}")
-            return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
-
-        return JSONBytes(await in_thread(request, work))
+        return JSONBytes(await in_thread(request, lambda store, user: full_entry(store, user, entry_id)))
 
     @api.patch(
         "/entries/{entry_id}",
@@ -182,13 +184,9 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     )
     async def patch_entry(request: Request, entry_id: _ID, state: EntryStateIn) -> Response:
         def work(store: Store, user: User) -> dict[str, Any]:
-            found = store.set_entry_state(
-                user.id, [entry_id], read=state.read, starred=state.starred, now=desk_of(request).clock()
-            )
-            r = store.reader_entry(user.id, entry_id) if found else None
-            if r is None:
-                raise ApiError(404, f"no entry with id {entry_id!r}")
-            return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
+            now = desk_of(request).clock()
+            store.set_entry_state(user.id, [entry_id], read=state.read, starred=state.starred, now=now)
+            return full_entry(store, user, entry_id)
 
         return JSONBytes(await in_thread(request, work))
 
