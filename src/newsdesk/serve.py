@@ -193,12 +193,18 @@ def publish_child(config: Config, results: Queue[PublishResult]) -> None:
         store.close()
 
 
-class PublishLoop:
-    """Runs `publish_child` in a child process after ingests, debounced: the first request
-    after a quiet spell starts a run `debounce` seconds later (later requests meanwhile join
-    it); a request during a run makes exactly one more run after it. Runs one at a time."""
+PublishTarget = Callable[[Config, "Queue[PublishResult]"], None]
 
-    def __init__(self, config: Config, metrics: Metrics, *, debounce: float) -> None:
+
+class PublishLoop:
+    """Runs `target` (`publish_child`) in a child process after ingests, debounced: the first
+    request after a quiet spell starts a run `debounce` seconds later (later requests meanwhile
+    join it); a request during a run makes exactly one more run after it. Runs one at a time."""
+
+    def __init__(
+        self, config: Config, metrics: Metrics, *, debounce: float, target: PublishTarget = publish_child
+    ) -> None:
+        self._target = target
         self._config = config
         self._metrics = metrics
         self._debounce = debounce
@@ -250,7 +256,7 @@ class PublishLoop:
         ctx = multiprocessing.get_context("spawn")
         results: Queue[PublishResult] = ctx.Queue()
         started = time.monotonic()
-        child = procs.process(publish_child, (self._config, results), name="newsdesk-publish")
+        child = procs.process(self._target, (self._config, results), name="newsdesk-publish")
         self._child = child
         try:
             stopped_at: float | None = None
