@@ -461,20 +461,23 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         )
 
         def later_signal(signum: int, frame: FrameType | None) -> None:
-            # After uvicorn has let go of the signals (it raises the one it caught again):
-            # the first is expected; a further one means "now".
+            # Outside uvicorn's own handling: before it runs (it stops at once, then), and
+            # after it let go of the signals (it raises the one it caught again, expected);
+            # a further signal during the clean-up means "now".
             if stopping:
                 os._exit(128 + signum)
             stopping.append(signum)
+            server.handle_exit(signum, frame)
 
-        publisher.request()  # what arrived while the desk was down is published on start
-        publisher.start()
-        scheduler.start()
         previous = {sig: signal.signal(sig, later_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        started = time.monotonic()
         try:
+            publisher.request()  # what arrived while the desk was down is published on start
+            publisher.start()
+            scheduler.start()
             announce(f"newsdesk serving on {listen.url()} (API: {listen.url()}api/v1/)")
-            started = time.monotonic()
-            server.run(sockets=[sock])
+            if not stopping:
+                server.run(sockets=[sock])
         finally:
             stop_all()
             budget = STOP_WITHIN - 1.0 - (time.monotonic() - server.exit_requested_at(started))
@@ -526,6 +529,9 @@ class _Server:
 
     def run(self, sockets: list[socket.socket]) -> None:
         self._server.run(sockets=sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._server.handle_exit(sig, frame)
 
     def exit_requested_at(self, default: float) -> float:
         return self._requested[0] if self._requested else default
