@@ -73,21 +73,38 @@ class EntryStateIn(BaseModel):
     starred: bool | None = None
 
 
-class MarkReadIn(BaseModel):
+class EntryFilters(BaseModel):
+    """Which entries: what `GET /entries` lists and `POST /entries/mark-read` marks."""
+
+    group: str | None = Field(default=None, max_length=200)
+    site: str | None = Field(default=None, max_length=200)
+    feed: str | None = Field(default=None, max_length=600, description="a feed key: group/site/name")
+    status: Literal["unread", "read", "all"] = "all"
+    starred: bool | None = None
+    since: datetime | None = Field(
+        default=None, description="sort time (published, else first seen) at or after"
+    )
+    until: datetime | None = Field(default=None, description="sort time before")
+    q: str | None = Field(
+        default=None, min_length=1, max_length=500, description="search query (the newest 1,000 matches)"
+    )
+
+
+class EntriesQuery(EntryFilters):
+    """`GET /entries`'s query string (validated as one model: one call per request)."""
+
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=500, description="`next` of the previous page")
+
+
+class MarkReadIn(EntryFilters):
     """Either `ids`, or the list's filters and `before` (entries first seen before it: what the
     reader saw when they looked)."""
 
     model_config = _STRICT
 
     ids: list[str] | None = Field(default=None, max_length=10_000)
-    group: str | None = None
-    site: str | None = None
-    feed: str | None = None
     status: Literal["unread", "read", "all"] = "unread"
-    starred: bool | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    q: str | None = None
     before: datetime | None = None
 
 
