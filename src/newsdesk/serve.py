@@ -5,9 +5,9 @@
                        each feed checked when due (fetch, parse, clean, store)
     publish thread     after new entries, debounced (`serve.publish_debounce`): one child
                        process (spawned through `procs`, never forked from this threaded
-                       process) catches the search index and story clusters up and runs the
-                       configured publishers, incrementally; never two at once, and a request
-                       during a run makes one more run after it
+                       process) runs the configured publishers, incrementally; never two at
+                       once, and a request during a run makes one more run after it (the
+                       scheduler keeps the search index and story clusters caught up itself)
     worker threads     the app's routes, each thread with its own archive connection
 
 At start the config's `groups:` are applied to the archive's catalogue. SIGTERM or SIGINT:
@@ -47,6 +47,8 @@ from .models import FeedReport, FeedSpec
 from .pipeline import RunReport, fetch_feeds
 from .store import Store, open_store
 from .web import Hooks, Metrics, create_app
+from .web.catalogue import overdue_seconds, status_counts
+from .web.context import Desk
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -435,7 +437,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
             refresh=scheduler.refresh, catalogue_changed=scheduler.wake, problem=lambda: scheduler.failure
         )
         app = create_app(config, metrics=metrics, hooks=hooks)
-        desk = app.state.desk
+        desk: Desk = app.state.desk
         metrics.feed_status = lambda: _status_counts(desk)
         metrics.overdue = lambda: _overdue(desk)
 
@@ -493,18 +495,12 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
     return 0
 
 
-def _status_counts(desk: Any) -> dict[str, int]:
-    from .web.catalogue import status_counts
-
-    counts: dict[str, int] = status_counts(desk.store())
-    return counts
+def _status_counts(desk: Desk) -> dict[str, int]:
+    return status_counts(desk.store())
 
 
-def _overdue(desk: Any) -> float:
-    from .web.catalogue import overdue_seconds
-
-    value: float = overdue_seconds(desk.store(), _utcnow())
-    return value
+def _overdue(desk: Desk) -> float:
+    return overdue_seconds(desk.store(), _utcnow())
 
 
 class _Server:
