@@ -1,10 +1,11 @@
 -- People who read the desk, their API tokens and browser sessions, and each reader's read and
 -- starred state over the one shared archive. Secrets are stored hashed only: passwords by
 -- argon2, tokens and session ids by SHA-256 (hex). Removing a user removes their tokens,
--- sessions and state; removing an entry removes every reader's state of it (foreign keys
--- with ON DELETE CASCADE: the connection runs with foreign_keys=ON).
+-- sessions and state (foreign keys with ON DELETE CASCADE: the connection runs with
+-- foreign_keys=ON); removing an entry removes every reader's state of it (a trigger, below).
+-- AUTOINCREMENT: a removed user's id is never given to someone else.
 CREATE TABLE users (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
     admin INTEGER NOT NULL DEFAULT 0,
