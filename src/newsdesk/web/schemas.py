@@ -20,8 +20,8 @@ class ClusterRefOut(BaseModel):
     canonical: str = Field(description="id of the earliest entry")
 
 
-class EntryOut(BaseModel):
-    """An entry: the keys of `newsdesk entries list --json`, and the reader's state."""
+class EntryRefOut(BaseModel):
+    """What every answer naming an entry says of it."""
 
     id: str
     title: str
@@ -30,6 +30,11 @@ class EntryOut(BaseModel):
     site: str
     feed: str
     published: datetime | None
+
+
+class EntryOut(EntryRefOut):
+    """An entry: the keys of `newsdesk entries list --json`, and the reader's state."""
+
     updated: datetime | None
     author: str | None
     first_seen: datetime
@@ -219,14 +224,7 @@ class SearchClusterOut(BaseModel):
     also_in: int = Field(description="other sources carrying the story")
 
 
-class SearchHitOut(BaseModel):
-    id: str
-    title: str
-    link: str | None
-    group: str
-    site: str
-    feed: str
-    published: datetime | None
+class SearchHitOut(EntryRefOut):
     snippet: str = Field(description="HTML: the matched words in <mark>")
     score: float | None
     cluster: SearchClusterOut | None
