@@ -5,6 +5,7 @@ holds included (`test_every_protocol_method_is_tested` keeps it so)."""
 from __future__ import annotations
 
 import ast
+import random
 import sqlite3
 import subprocess
 import sys
@@ -706,6 +707,44 @@ def test_reader_lists_leave_bodies_out_unless_asked(store: Store) -> None:
     assert replace(light.entry, content=whole.content, page=whole.page, article=article) == whole
     single = store.reader_entry(user, whole.uid)
     assert single is not None and single.entry == whole
+
+
+def test_unread_counts_and_lists_agree_through_any_sequence_of_changes(store: Store) -> None:
+    """Seeded random reading, marking, starring and fetching by two readers: each feed's
+    unread count is what its unread list holds, and the unread list is every entry not read."""
+    seed = 1414
+    rng = random.Random(seed)
+    feeds = [replace(FEED, name=f"源{n}", url=f"http://127.0.0.1:9/{n}.xml") for n in range(4)]
+    readers = [store.add_user(name, "h", admin=False, now=NOW).id for name in ("甲", "乙")]
+    read: dict[int, set[str]] = {r: set() for r in readers}
+    fetched = 0
+    for step in range(40):
+        now = NOW + timedelta(minutes=step)
+        user = rng.choice(readers)
+        action = rng.choice(["fetch", "read", "unread", "star", "mark_feed", "mark_all"])
+        uids = list(store.iter_uids())
+        if action == "fetch" or not uids:
+            feed = rng.choice(feeds)
+            store.save_fetch(feed, OK, [entry(fetched + k) for k in range(rng.randint(1, 5))], now)
+            fetched += 5
+        elif action in ("read", "unread"):
+            some = rng.sample(uids, rng.randint(1, len(uids)))
+            store.set_entry_state(user, some, read=action == "read", now=now)
+            read[user] = read[user] | set(some) if action == "read" else read[user] - set(some)
+        elif action == "star":
+            store.set_entry_state(user, rng.sample(uids, 1), starred=rng.random() < 0.7, now=now)
+        else:
+            feed_key = rng.choice(feeds).key if action == "mark_feed" else None
+            store.mark_read(user, EntryQuery(feed=feed_key), before=now + timedelta(seconds=1), now=now)
+            read[user] |= {e.uid for e in store.list_entries() if feed_key in (None, e.feed_key)}
+        for r in readers:
+            counts = store.unread_counts(r)
+            unread, _ = store.reader_entries(r, EntryQuery(status="unread"), limit=1000)
+            assert set(_uids(unread)) == set(store.iter_uids()) - read[r], f"seed {seed}, step {step}"
+            for key, (n_unread, n_all) in counts.items():
+                listed, _ = store.reader_entries(r, EntryQuery(feed=key, status="unread"), limit=1000)
+                assert n_unread == len(listed), f"seed {seed}, step {step}, {key}"
+                assert n_all == len(list(store.iter_uids(feed_key=key)))
 
 
 # the feed catalogue and its schedule ---------------------------------------------------------
