@@ -1,0 +1,117 @@
+"""What every route shares: the config, the archive (one connection per worker thread), the
+clock, the metrics and the hooks into the scheduler that `serve` provides.
+
+A SQLite connection must not cross threads. FastAPI runs the (sync) routes in a pool of
+worker threads that live as long as the server, so each of those threads opens its archive
+connection once, on its first request, and keeps it: no request opens a store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ..config import Config
+from ..errors import NewsdeskError
+from ..store import Store, open_store
+from .metrics import Metrics
+
+T = TypeVar("T")
+
+# More threads than this only add contention: on two cores, SQLite reads and the JSON of a
+# page hold the GIL for much of their time, and every thread keeps its own connection and page
+# cache warm only if it is used often (measured: docs/serve.md).
+WORKER_THREADS = 4
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ThreadStores:
+    """One open archive per thread, opened on first use."""
+
+    def __init__(self, database_url: str, opener: Callable[[str], Store] = open_store) -> None:
+        self._url = database_url
+        self._opener = opener
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[Store] = []
+
+    def get(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._opener(self._url)
+            self._local.store = store
+            with self._lock:
+                self._opened.append(store)
+        return store
+
+    def drop(self) -> None:
+        """Forget this thread's store (after an error that may have left it unusable)."""
+        store: Store | None = getattr(self._local, "store", None)
+        if store is not None:
+            self._local.store = None
+            with self._lock:
+                if store in self._opened:
+                    self._opened.remove(store)
+            with contextlib.suppress(Exception):
+                store.close()
+
+    def close_all(self) -> None:
+        """At shutdown: close what can be closed (a connection made by another thread may refuse;
+        the process ends right after)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for store in opened:
+            with contextlib.suppress(Exception):
+                store.close()
+
+
+@dataclass
+class Hooks:
+    """What the app may ask of the running service (none in tests of the app alone)."""
+
+    # Check this feed now (the scheduler's `refresh`); raises NewsdeskError for an unknown feed.
+    refresh: Callable[[str], None] | None = None
+    # The catalogue changed through the API: the scheduler looks at it again.
+    catalogue_changed: Callable[[], None] | None = None
+    # What keeps the desk from working besides the archive (a scheduler that stopped), else None:
+    # /readyz answers 503 with it.
+    problem: Callable[[], str | None] | None = None
+
+
+@dataclass
+class Desk:
+    config: Config
+    stores: ThreadStores
+    metrics: Metrics = field(default_factory=Metrics)
+    clock: Callable[[], datetime] = utcnow
+    hooks: Hooks = field(default_factory=Hooks)
+    # Session cookies get `Secure` when the request came over https (directly, or as a trusted
+    # proxy's X-Forwarded-Proto says); this forces it on.
+    secure_cookies: bool = False
+    # Worker threads the routes' archive work runs on (`run`).
+    threads: int = WORKER_THREADS
+    _limiter: anyio.CapacityLimiter | None = field(default=None, init=False, repr=False)
+
+    def store(self) -> Store:
+        return self.stores.get()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """`fn()` on one of the desk's worker threads (each with its archive connection)."""
+        if self._limiter is None:  # made on the event loop, at the first request
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
+
+    def refresh(self, key: str) -> None:
+        if self.hooks.refresh is None:
+            raise NewsdeskError("the scheduler is not running in this process")
+        self.hooks.refresh(key)
