@@ -400,14 +400,13 @@ class _IndexProcess:
     """`update_index` following the store in a second process while this one fetches."""
 
     def __init__(self, config: Config) -> None:
-        # spawn, not fork (see procs): the parent runs an event loop, may run threads (a
-        # progress bar) and holds an open SQLite connection, none of which a forked child may
-        # inherit safely. The child opens its own.
-        ctx = multiprocessing.get_context("spawn")
+        # Started in the middle of a run (its event loop, threads, open connection: none of
+        # them reach the child, see procs); the child opens its own connection.
+        ctx = procs.context()
         self._results: Queue[int | str] = ctx.Queue()
         self._fetched = ctx.Event()
         self._process = procs.process(
-            _index_worker, (config, self._fetched, self._results), name="newsdesk-index", method="spawn"
+            _index_worker, (config, self._fetched, self._results), name="newsdesk-index"
         )
 
     def fetching_done(self) -> None:

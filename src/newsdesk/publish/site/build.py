@@ -23,7 +23,6 @@ docs/site-build.md); how and when is `PoolOptions`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -43,7 +42,7 @@ from .model import EntryRecord, entry_mark, item_details, shorten
 from .output import STATE_DIR, digest, quick_key
 from .plan import BATCH, FORMAT, ArchivePlan, absolute_url, run_in_folder
 from .pool import EntryJob, EntryPages, PageRenderer, PoolOptions, PoolStats, page_renderer
-from .render import STATIC, DetailsLookup, Renderer, article_body, safe_body
+from .render import STATIC, Renderer, article_body, safe_body
 from .search import OfflineSearchIndex, load_segmenter, search_doc, segmenter_id
 from .sitemap import write_sitemaps
 
@@ -68,7 +67,6 @@ class SitePlan(ArchivePlan):
         pool: PoolOptions,
     ) -> None:
         super().__init__(store, config, out_root, kind="site", progress=progress)
-        self.archive = _archive_per_process(store)  # the archive for whichever process renders
         self.related = related
         self.pool = pool
         self.renderer: Renderer | None = None
@@ -90,7 +88,7 @@ class SitePlan(ArchivePlan):
             self.opts.templates_dir,
             {"site_title": self.opts.title, "nav": groups},
             cache_dir=self.root / STATE_DIR / "jinja",
-            details=_details_lookup(self.archive),
+            details=partial(_read_details, self.store),
         )
         # Everything every page depends on: format, templates, options, the navigation.
         self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
@@ -109,10 +107,10 @@ class SitePlan(ArchivePlan):
         for uid in removed:
             search.remove(uid)
         # With one worker, it alone cuts search terms (this process never loads the
-        # tokenizer); with more, the tokenizer is loaded before the fork and shared.
+        # tokenizer); with more, this process cuts some too.
         shared_cut = parallel and pool.worker_count() > 1
-        # Workers are forked first, before anything of this build starts a thread. They also
-        # cut the articles they render into search terms; `add_terms` takes them in order.
+        # Workers render pages and cut the articles they render into search terms;
+        # `add_terms` takes them in order.
         with page_renderer(
             self.renderer,
             self.out,
@@ -120,7 +118,7 @@ class SitePlan(ArchivePlan):
             parallel=parallel or articles_only,
             cut=search.cutter(load_now=shared_cut) if parallel or articles_only else None,
             sink=search.add_terms,
-            entries=EntryPages(_entry_reader(self.archive), _article_context, _search_text),
+            entries=EntryPages(partial(_read_entries, self.store), _article_context, _search_text),
             cut_here=shared_cut,
         ) as self.pages:
             if articles_only:
@@ -360,31 +358,16 @@ def _search_text(m: EntryRecord, e: StoredEntry) -> str:
     return search_doc(m, entry_text(e))
 
 
-def _archive_per_process(store: Store) -> Callable[[], Store]:
-    """The archive for the process that calls: `store` in the build process, one connection
-    of its own (opened once, shared by its lookups) in a forked worker."""
-    owner = os.getpid()
-    opened: dict[int, Store] = {}
-
-    def archive() -> Store:
-        pid = os.getpid()
-        if pid == owner:
-            return store
-        if pid not in opened:
-            opened[pid] = store.reopen()
-        return opened[pid]
-
-    return archive
+# Given to the renderer and the entry pages with the build's store, as partials: pickled to a
+# worker process, the store arrives as a connection of the worker's own (one for both).
+def _read_entries(archive: Store, uids: list[str]) -> dict[str, StoredEntry]:
+    """uids → their entries."""
+    return {e.uid: e for e in archive.get_entries(uids)}
 
 
-def _entry_reader(archive: Callable[[], Store]) -> Callable[[list[str]], dict[str, StoredEntry]]:
-    """uids → their entries, read on the archive connection of whichever process calls."""
-    return lambda uids: {e.uid: e for e in archive().get_entries(uids)}
-
-
-def _details_lookup(archive: Callable[[], Store]) -> DetailsLookup:
-    """uids → their list items' summaries and images, read like `_entry_reader`."""
-    return lambda uids: {h.uid: item_details(h) for h in archive().get_entry_heads(uids)}
+def _read_details(archive: Store, uids: list[str]) -> dict[str, Any]:
+    """uids → their list items' summaries and images."""
+    return {h.uid: item_details(h) for h in archive.get_entry_heads(uids)}
 
 
 @dataclass
