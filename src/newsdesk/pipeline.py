@@ -316,11 +316,14 @@ def run(
     publishers: Sequence[str] = ("hexo",),
     progress: FeedProgress | None = None,
     report: RunReport | None = None,
+    settings: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
 ) -> RunReport:
     """Fetch, store, index, publish. Holds the archive's fetch lock while it fetches and
     indexes (`locks`; `LockBusy` when another process holds it past the wait), and each
     publisher its output folder's lock. `report` (returned) is filled in as feeds finish, so
-    a caller stopped by a signal (`procs.Stopped`) can say what was done."""
+    a caller stopped by a signal (`procs.Stopped`) can say what was done. `settings(name)`:
+    the process-wide settings the caller's process holds while publisher `name` runs (set
+    by the process's entry, which owns them, e.g. `cli.publish.publisher_settings`)."""
     report = report if report is not None else RunReport()
     specs = list(feeds) if feeds is not None else select_feeds(config)
     # Story clusters and the search index catch up from the store's change counter. When there
@@ -357,7 +360,8 @@ def run(
                 fetching.close()  # the next fetch may start while this run publishes
             for name, publisher in chosen:
                 try:
-                    report.published.append(run_publisher(publisher, store, config))
+                    with settings(name) if settings is not None else contextlib.nullcontext():
+                        report.published.append(run_publisher(publisher, store, config))
                 except LockBusy as e:
                     report.publish_errors.append(f"publish {name}: {e}")
                     report.busy = True
