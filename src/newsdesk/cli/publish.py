@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .. import locks, procs
+from .. import locks
 from ..publish.base import get_publisher, run_publisher
 from .common import JsonOpt, WaitOpt, current_config, open_archive, print_json, print_publish
 
@@ -64,10 +64,6 @@ def publisher_settings(name: str) -> contextlib.AbstractContextManager[object]:
 def _publish(name: str, out_dir: Path | None, as_json: bool, wait: float, *, verify: bool) -> None:
     config = current_config()
     publisher = get_publisher(name)
-    if name == "site":
-        # A cold or +100 build starts a worker: its fork server starts now, beside the build's
-        # own start (imports, the archive, the manifest, the changes), not when it is needed.
-        procs.start_server()
     with contextlib.ExitStack() as stack:
         stack.enter_context(locks.waiting(wait))
         store = stack.enter_context(open_archive(config))

@@ -41,7 +41,7 @@ from .lists import Listing, newest_on_page, page_at, page_count, plan
 from .model import EntryRecord, entry_mark, item_details, shorten
 from .output import STATE_DIR, digest, quick_key
 from .plan import BATCH, FORMAT, ArchivePlan, absolute_url, run_in_folder
-from .pool import EntryJob, EntryPages, PageRenderer, PoolOptions, PoolStats, page_renderer
+from .pool import EntryJob, EntryPages, PageRenderer, PoolOptions, PoolStats, page_renderer, start_early
 from .render import STATIC, Renderer, article_body, safe_body
 from .search import OfflineSearchIndex, load_segmenter, search_doc, segmenter_id
 from .sitemap import write_sitemaps
@@ -84,14 +84,6 @@ class SitePlan(ArchivePlan):
         self.touched = bool(changed or removed)
         for uid in removed:
             self.records.pop(uid, None)
-        self.renderer = Renderer(
-            self.opts.templates_dir,
-            {"site_title": self.opts.title, "nav": groups},
-            cache_dir=self.root / STATE_DIR / "jinja",
-            details=partial(_read_details, self.store),
-        )
-        # Everything every page depends on: format, templates, options, the navigation.
-        self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
         pool = self.pool
         parallel = pool.parallel if pool.parallel is not None else len(changed) >= pool.pool_from
         # A smaller build: one worker for the article pages and search terms only (see pool.py).
@@ -101,6 +93,16 @@ class SitePlan(ArchivePlan):
             and len(changed) >= pool.articles_pool_from
             and len(self.records) <= pool.articles_pool_up_to
         )
+        if parallel or articles_only:
+            start_early(pool)
+        self.renderer = Renderer(
+            self.opts.templates_dir,
+            {"site_title": self.opts.title, "nav": groups},
+            cache_dir=self.root / STATE_DIR / "jinja",
+            details=partial(_read_details, self.store),
+        )
+        # Everything every page depends on: format, templates, options, the navigation.
+        self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
         search = self.search = OfflineSearchIndex(
             self.out, self.old.get("search"), segmenter_id(), load_segmenter
         )

@@ -389,6 +389,14 @@ def _nothing_waiting() -> bool:
     return False
 
 
+def start_early(options: PoolOptions) -> None:
+    """Start, without waiting, what the workers will be forked from (`procs.start_server`): for
+    a build that has decided to use workers, so the fork server's preload runs beside the
+    build's own preparation instead of delaying its first worker."""
+    if options.worker_count() >= 1 and procs.available():
+        procs.start_server()
+
+
 def _start_workers(
     renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None, workers: int
 ) -> ProcessPoolExecutor | None:
