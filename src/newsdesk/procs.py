@@ -17,7 +17,9 @@ thread, of any process (a run's fetch with its event loop and progress bar, a th
 Fork would inherit all of those; spawn would make every worker import newsdesk again (a third
 of a second, and its own copy of the dictionary). What a worker needs of its caller is passed:
 `process`'s arguments, the pool's `initargs` (pickled once per worker at its start; the site
-build's renderer, and the archive as a connection of the worker's own).
+build's renderer, and the archive as a connection of the worker's own). The fork server's
+start costs its preload once per process (about half a second on a busy machine), which the
+first worker waits for; `start_server` starts it early, without waiting.
 
 Each worker, first thing:
 
