@@ -3,16 +3,22 @@ real Hexo post files. Faults are served by the server; every feed's result is ch
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import re
 import socket
 import sqlite3
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli_helpers import run_cli
+from newsdesk.config import load_config
+from newsdesk.store import SQLiteStore
 from server import FeedServer, Reply
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -475,3 +481,48 @@ def test_run_and_reclean_take_only_the_feeds_named(tmp_path: Path, feed_server: 
     assert feed_server.hits("/a.xml") == 0 and feed_server.hits("/b.xml") == 1
     counts = json.loads(newsdesk(config, "reclean", "--feed", "乙源", "--json", check=True).stdout)
     assert counts["skipped"] == 1  # clean: false
+
+
+def test_run_holds_a_site_builds_process_settings_around_the_site_alone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """The collector's threshold and the switch interval a site build wants are set by the
+    process's entry (the CLI) around the site's build alone, and restored; a run without the
+    site does not even import the site's pool."""
+    feed_server.route("/a.xml", rss([("a1", "央行开展公开市场操作", "<p>稳妥推进千兆光网建设。</p>")]))
+    config = write_config(tmp_path, [("金融", "站", "甲", feed_server.url("/a.xml"))])
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('pool imported:', 'newsdesk.publish.site.pool' in sys.modules))\n"
+        "from newsdesk.cli import main\n"
+        "sys.argv = ['newsdesk', '--config', sys.argv[1], 'run', '--json']\n"
+        "main()\n"
+    )
+    hexo_only = subprocess.run(
+        [sys.executable, "-c", probe, str(config)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert hexo_only.returncode == 0, hexo_only.stderr
+    assert hexo_only.stdout.rstrip().endswith("pool imported: False")
+
+    from newsdesk import pipeline
+    from newsdesk.cli.publish import publisher_settings
+    from newsdesk.publish.site.pool import GC_GEN0, SWITCH_INTERVAL
+
+    seen: list[tuple[str, int, float]] = []
+
+    @contextlib.contextmanager
+    def recording(name: str) -> Iterator[None]:
+        with publisher_settings(name):
+            seen.append((name, gc.get_threshold()[0], sys.getswitchinterval()))
+            yield
+
+    before = (gc.get_threshold(), sys.getswitchinterval())
+    assert before[0][0] != GC_GEN0 and before[1] != SWITCH_INTERVAL
+    store = SQLiteStore(tmp_path / "archive.db")
+    try:
+        report = pipeline.run(load_config(config), store, publishers=("hexo", "site"), settings=recording)
+    finally:
+        store.close()
+    assert report.publish_errors == [] and len(report.published) == 2 and report.published[1].written > 0
+    assert seen == [("hexo", before[0][0], before[1]), ("site", GC_GEN0, SWITCH_INTERVAL)]
+    assert (gc.get_threshold(), sys.getswitchinterval()) == before

@@ -103,18 +103,21 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        found += [child, *_descendants(child)]
+    return found
+
+
 def _workers(pid: int) -> list[int]:
-    """Children of `pid` running its own command line: forked workers, not a helper program
-    such as the build's archive check."""
-    try:
-        own = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
+    """Worker processes of `pid`: the children of its fork server (procs), not a helper
+    program such as the build's archive check."""
     found = []
     for child in _children(pid):
         try:
-            if Path(f"/proc/{child}/cmdline").read_bytes() == own:
-                found.append(child)
+            if b"multiprocessing.forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found += _children(child)
         except OSError:
             continue
     return found
@@ -293,7 +296,7 @@ def test_a_killed_build_leaves_no_worker_and_no_temp_file(
     config = _config(tmp_path, [("金融", "种子站", "种子", "http://seed.invalid/")])
     build = _popen(config, "build")
     procs_cleanup.append(build)
-    # 600 changed entries: the build forks a worker for its article pages (site_pool).
+    # 600 changed entries: the build starts a worker for its article pages (publish/site/pool.py).
     workers = _poll("the build's worker process", lambda: _workers(build.pid))
     assert isinstance(workers, list)
     if sig == signal.SIGINT:
@@ -347,38 +350,50 @@ def _script(tmp: Path, body: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
 
 
-@pytest.mark.parametrize("method", ["pool-fork", "process-spawn"])
-def test_every_started_process_dies_with_its_parent(tmp_path: Path, method: str) -> None:
-    """The one helper that starts processes (procs): killed with SIGKILL, the parent leaves
-    no child behind, for both start methods."""
+@pytest.mark.parametrize("how", ["pool", "pool-from-a-thread", "process"])
+def test_every_started_process_dies_with_its_parent(tmp_path: Path, how: str) -> None:
+    """The one helper that starts processes (procs), its one start method: workers run
+    (also when the thread that started them has ended, as in a threaded server), and killed
+    with SIGKILL, the parent leaves no process behind (the fork server and its workers)."""
     parent = _script(
         tmp_path,
         f"""
-        import os, time
+        import os, threading, time
         from newsdesk import procs
 
         if __name__ == "__main__":
-            if {method!r} == "pool-fork":
-                pool = procs.pool(2, method="fork")
+            if {how!r} == "process":
+                child = procs.process(time.sleep, (600,), name="sleeper")
+                print(child.pid, flush=True)
             else:
-                child = procs.process(time.sleep, (600,), name="sleeper", method="spawn")
-            print("started", flush=True)
+                pools = []
+                if {how!r} == "pool":
+                    pools.append(procs.pool(2))
+                else:
+                    starter = threading.Thread(target=lambda: pools.append(procs.pool(2)))
+                    starter.start()
+                    starter.join()
+                pids = {{pools[0].submit(os.getpid).result() for _ in range(50)}}
+                print(" ".join(map(str, sorted(pids))), flush=True)
             time.sleep(600)
         """,
     )
     with parent:
-        assert parent.stdout is not None and parent.stdout.readline() == "started\n"
-        children = _children(parent.pid)
-        assert children
+        assert parent.stdout is not None
+        answered = [int(pid) for pid in parent.stdout.readline().split()]
+        assert answered and parent.pid not in answered  # the work ran in other processes
+        workers = _workers(parent.pid)
+        assert set(answered) <= set(workers)
+        assert len(workers) == (1 if how == "process" else 2)
+        started = _descendants(parent.pid)
         parent.kill()
-    _poll("the children to end", lambda: not any(_alive(c) for c in children))
+    _poll("the processes to end", lambda: not any(_alive(c) for c in started))
 
 
 def test_sigterm_stops_a_run_and_its_index_process(
     tmp_path: Path, feed_server: FeedServer, procs_cleanup: list[subprocess.Popen[str]]
 ) -> None:
-    """1,200 changes behind the search index: the run starts its index process (spawned) at
-    once. SIGTERM to the run alone stops both: no orphan, no leaked semaphore, no EOFError."""
+    """1,200 changes behind the search index: the run starts its index process at once. SIGTERM to the run alone stops both: no orphan, no leaked semaphore, no EOFError."""
     _seed(tmp_path, 1200)
     feed_server.route("/slow.xml", _rss("w", 2), delay=120)
     config = _config(
@@ -387,8 +402,9 @@ def test_sigterm_stops_a_run_and_its_index_process(
     run = _popen(config, "run")
     procs_cleanup.append(run)
     _poll("the run's request", lambda: feed_server.hits("/slow.xml"))
-    children = _poll("the index process", lambda: _children(run.pid))
+    children = _poll("the index process", lambda: _workers(run.pid))
     assert isinstance(children, list)
+    children += _descendants(run.pid)
     run.send_signal(signal.SIGTERM)
     code, out, err = _finish(run)
     assert code == 143, err

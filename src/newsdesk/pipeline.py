@@ -372,11 +372,14 @@ def run(
     publishers: Sequence[str] = ("hexo",),
     progress: FeedProgress | None = None,
     report: RunReport | None = None,
+    settings: Callable[[str], contextlib.AbstractContextManager[object]] | None = None,
 ) -> RunReport:
     """Fetch, store, index, publish. Holds the archive's fetch lock while it fetches and
     indexes (`locks`; `LockBusy` when another process holds it past the wait), and each
     publisher its output folder's lock. `report` (returned) is filled in as feeds finish, so
-    a caller stopped by a signal (`procs.Stopped`) can say what was done."""
+    a caller stopped by a signal (`procs.Stopped`) can say what was done. `settings(name)`:
+    the process-wide settings the caller's process holds while publisher `name` runs (set
+    by the process's entry, which owns them, e.g. `cli.publish.publisher_settings`)."""
     report = report if report is not None else RunReport()
     specs = list(feeds) if feeds is not None else select_feeds(config, store=store)
     # Story clusters and the search index catch up from the store's change counter. When there
@@ -413,7 +416,8 @@ def run(
                 fetching.close()  # the next fetch may start while this run publishes
             for name, publisher in chosen:
                 try:
-                    report.published.append(run_publisher(publisher, store, config))
+                    with settings(name) if settings is not None else contextlib.nullcontext():
+                        report.published.append(run_publisher(publisher, store, config))
                 except LockBusy as e:
                     report.publish_errors.append(f"publish {name}: {e}")
                     report.busy = True
@@ -456,14 +460,13 @@ class _IndexProcess:
     """`update_index` following the store in a second process while this one fetches."""
 
     def __init__(self, config: Config) -> None:
-        # spawn, not fork (see procs): the parent runs an event loop, may run threads (a
-        # progress bar) and holds an open SQLite connection, none of which a forked child may
-        # inherit safely. The child opens its own.
-        ctx = multiprocessing.get_context("spawn")
+        # Started in the middle of a run (its event loop, threads, open connection: none of
+        # them reach the child, see procs); the child opens its own connection.
+        ctx = procs.context()
         self._results: Queue[int | str] = ctx.Queue()
         self._fetched = ctx.Event()
         self._process = procs.process(
-            _index_worker, (config, self._fetched, self._results), name="newsdesk-index", method="spawn"
+            _index_worker, (config, self._fetched, self._results), name="newsdesk-index"
         )
 
     def fetching_done(self) -> None:

@@ -1,36 +1,43 @@
 """Worker processes that die with their parent, and stopping cleanly on SIGINT/SIGTERM.
 
-Every process newsdesk starts is started here: `pool` (a ProcessPoolExecutor: the site
-build's render workers, `publish/site/pool.py`; the search catch-up's text workers,
-`search/update.py`), `process` (one process running a function: the run's index
-follower, `pipeline._IndexProcess`) and `python` (a few lines of Python in a fresh, isolated
-interpreter that imports nothing of newsdesk: the build's archive check,
-`store/sqlite/guard.QuickCheck`, which must start in milliseconds). Each child, first thing:
+Every worker process newsdesk starts is started here, with one start method, **forkserver**:
+`pool` (a ProcessPoolExecutor: the site build's render workers, `publish/site/pool.py`; the
+search catch-up's text workers, `search/update.py`) and `process` (one process running a
+function: the run's index follower, `pipeline._IndexProcess`). `context()` is that method's
+multiprocessing context, for the queues and events a worker shares with its starter.
 
-* asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG`` = SIGKILL, through
-  ctypes' prctl, Linux), then checks that its parent is still the process that started it (the
-  parent may have died before the request), and where prctl is not available watches
-  multiprocessing's parent sentinel (a pipe that closes when the parent dies) from a thread;
-  so a killed build or run (SIGKILL included) leaves no worker behind holding the database;
+Why forkserver. The first start in a process starts a fork server: a fresh interpreter (not a
+fork of the caller) that imports `PRELOAD` once (the site's renderer and Jinja, the tokenizer
+with its 34 MB dictionary, the catch-up and the store) and then forks every worker from itself.
+So a worker starts in milliseconds with those modules already loaded, and shares their pages
+with the server and its sibling workers (what it inherited stays out of its garbage collector's
+reach: `gc.freeze`). Nothing of the caller is inherited: no thread, no lock some thread held, no
+open SQLite connection, no lock descriptor, so a worker may be started at any moment, from any
+thread, of any process (a run's fetch with its event loop and progress bar, a threaded server).
+Fork would inherit all of those; spawn would make every worker import newsdesk again (a third
+of a second, and its own copy of the dictionary). What a worker needs of its caller is passed:
+`process`'s arguments, the pool's `initargs` (pickled once per worker at its start; the site
+build's renderer, and the archive as a connection of the worker's own). The fork server's
+start costs its preload once per process (about half a second on a busy machine), which the
+first worker waits for; `start_server` starts it early, without waiting.
+
+Each worker, first thing:
+
 * ignores SIGINT (Ctrl-C reaches the whole process group: the parent stops its workers) and
-  dies on SIGTERM (the default, not the parent's handler it inherits through fork);
-* closes the lock descriptors it inherited (`locks.forget_in_child`).
+  dies on SIGTERM (the default). The fork server ignores SIGINT from its start (`_fork_server`
+  below), so a worker never runs a moment with Python's KeyboardInterrupt handler;
+* dies with the process that started it: a thread waits on multiprocessing's parent sentinel
+  (a pipe that closes when that process dies, SIGKILL included) and ends the worker; and
+  ``PR_SET_PDEATHSIG`` (Linux, through ctypes' prctl) kills it should the fork server die. The
+  fork server itself ends when its starter has gone and its last worker with it, so a killed
+  build or run leaves no process behind holding the database.
 
-SIGINT and SIGTERM are blocked around the start, so a signal in that moment waits until the
-child has set this up (and the parent receives it right after).
-
-Start methods. The two pools **fork**: their workers inherit what the parent has loaded (the
-site's renderer and templates, the tokenizer's 34 MB dictionary, frozen out of the garbage
-collector's reach so the pages stay shared) instead of loading it again, and they are forked at
-a point of the build or catch-up where the process runs no thread of its own. The index
-follower is **spawned**: it is started in the middle of a run, from the fetch's event loop,
-while threads run (aiohttp's resolver, the progress bar), where a forked child could inherit a
-lock some thread held. One method for all would cost: forkserver or spawn for the pools would
-make every render worker load templates and the tokenizer again (and hold its own copy), and
-fork for the follower would need it started at a thread-free point before every large run.
-``PR_SET_PDEATHSIG`` fires when the *thread* that started the child ends: every start here
-happens on the main thread (a ProcessPoolExecutor with fork starts all its workers in the
-first `submit`, which `pool` makes).
+Not a worker: `python` runs a few lines of stdlib Python (the build's archive check,
+`store/sqlite/guard.QuickCheck`) in an exec'd isolated interpreter, `python -I -c`. It runs no
+newsdesk code and needs nothing preloaded; it starts in about 20 ms even where no fork server
+runs yet (a small incremental build starts none), where starting the fork server costs its
+preload first (see docs/site-build.md for the figures); and an exec'd program, like any
+subprocess, inherits nothing of its caller either.
 
 Stopping: `stop_on_signals` (the CLI's `main`) turns SIGINT and SIGTERM into `Stopped`, raised
 in the main thread, so `finally` blocks and context managers run: the current transaction rolls
@@ -41,6 +48,7 @@ during that clean-up ends the process at once (its workers die with it).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -48,15 +56,26 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import locks
 
 if TYPE_CHECKING:  # imported when a process is started: the CLI imports this module for every command
     from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.context import ForkServerContext
     from multiprocessing.process import BaseProcess
 
-Method = Literal["fork", "spawn"]
+METHOD = "forkserver"
+# Imported once by the fork server, before it forks any worker: what workers need, loaded once
+# and shared. `newsdesk.cli`: multiprocessing runs `python -m newsdesk`'s main module in every
+# worker (as `__mp_main__`), which imports the CLI.
+PRELOAD = (
+    "newsdesk.procs",
+    "newsdesk.cli",
+    "newsdesk.store.sqlite",
+    "newsdesk.publish.site.build",
+    "newsdesk.search.update",
+)
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
@@ -87,58 +106,71 @@ def stop_on_signals() -> None:
         signal.signal(sig, handler)
 
 
-def available(method: Method) -> bool:
+def available() -> bool:
+    """Whether worker processes can be started here (the start method exists: POSIX)."""
     import multiprocessing
 
-    return method in multiprocessing.get_all_start_methods()
+    return METHOD in multiprocessing.get_all_start_methods()
+
+
+def context() -> ForkServerContext:
+    """The multiprocessing context of the one start method (its queues and events are the
+    ones a worker can be given)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context(METHOD)
+    ctx.set_forkserver_preload(list(PRELOAD))  # taken when the fork server starts
+    return ctx  # type: ignore[return-value]
+
+
+def start_server() -> None:
+    """Start the fork server now, without waiting for it: its preload (a third of a second or
+    more) then runs beside the caller's own work instead of delaying the first worker. For a
+    process's entry that will probably start workers (`newsdesk build`); it stays idle if none
+    is started."""
+    from multiprocessing import forkserver
+
+    context()
+    forkserver.ensure_running()
 
 
 def pool(
-    workers: int, *, method: Method = "fork", initializer: Callable[[], None] | None = None
+    workers: int,
+    *,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
 ) -> ProcessPoolExecutor:
-    """`workers` processes, all started before this returns (on the calling thread, which
-    must be the main thread; for fork, one that no other thread of this process runs beside).
-    `initializer`: the worker's own start (its process-wide settings), run in each worker
-    after the common start. Raises OSError (or another Exception) when processes cannot be
-    started here."""
-    import multiprocessing
+    """`workers` processes, all started before this returns. `initializer(*initargs)`: the
+    worker's own start (its process-wide settings, and what it needs of the caller:
+    `initargs` are pickled once per worker), run in each worker after the common start.
+    Raises OSError (or another Exception) when processes cannot be started here."""
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = multiprocessing.get_context(method)
     executor = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=ctx,
+        mp_context=context(),
         initializer=_child_start,
-        initargs=(os.getpid(), initializer),
+        initargs=(initializer, initargs),
     )
     try:
-        with _signals_blocked():
-            for f in [executor.submit(_started) for _ in range(workers)]:
-                f.result()
+        # One task per worker: each submit made while none is idle starts a worker.
+        for f in [executor.submit(_started) for _ in range(workers)]:
+            f.result()
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     return executor
 
 
-def process(
-    target: Callable[..., None], args: tuple[Any, ...], *, name: str, method: Method = "spawn"
-) -> BaseProcess:
-    """A started process running `target(*args)` (a module-level function, for spawn)."""
-    import multiprocessing
-
-    run_args = (os.getpid(), target, args)
-    child: BaseProcess
-    if method == "spawn":
-        child = multiprocessing.get_context("spawn").Process(target=_child_main, args=run_args, name=name)
-    else:
-        child = multiprocessing.get_context("fork").Process(target=_child_main, args=run_args, name=name)
-    with _signals_blocked():
-        child.start()
+def process(target: Callable[..., None], args: tuple[Any, ...], *, name: str) -> BaseProcess:
+    """A started process running `target(*args)` (a module-level function; `args` pickled)."""
+    child = context().Process(target=_child_main, args=(target, args), name=name)
+    child.start()
     return child
 
 
-# What `python` runs before its code: the same start as `_child_start`, without newsdesk.
+# What `python` runs before its code: the same start as `_child_start`, without newsdesk. The
+# parent is the caller itself here (an exec'd child, no fork server), so its death signal is it.
 _PYTHON_START = """\
 import ctypes, os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -155,8 +187,9 @@ signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGINT, signal.SIGTERM}})
 
 def python(code: str, *args: str) -> subprocess.Popen[bytes]:
     """`python -I -c CODE ARGS…` started now, dying with this process; its standard output is
-    a pipe (read it with `communicate`), its input and errors go nowhere. Raises OSError when
-    no process can be started."""
+    a pipe (read it with `communicate`), its input and errors go nowhere. Not a worker (see
+    the module's docstring). Raises OSError when no process can be started. Call it on the
+    main thread: the kernel's death signal follows the thread that started the child."""
     start = _PYTHON_START.format(pdeathsig=PR_SET_PDEATHSIG, parent=os.getpid())
     with _signals_blocked():
         return subprocess.Popen(
@@ -185,27 +218,27 @@ def _started() -> None:
     """The first task of every pool worker: it proves the worker runs."""
 
 
-def _child_main(parent: int, target: Callable[..., None], args: tuple[Any, ...]) -> None:
-    _child_start(parent)
+def _child_main(target: Callable[..., None], args: tuple[Any, ...]) -> None:
+    _child_start()
     target(*args)
 
 
-def _child_start(parent: int, initializer: Callable[[], None] | None = None) -> None:
+def _child_start(initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if not _die_with_parent():
-        _watch_parent()
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-    locks.forget_in_child()
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    _die_with_fork_server()
+    _watch_parent()
+    # What the fork server loaded stays out of this worker's collector: a collection writes to
+    # every object it visits, which would copy the shared pages into the worker.
+    gc.freeze()
+    locks.forget_in_child()  # none are inherited from the fork server; kept should that change
     if initializer is not None:
-        initializer()
+        initializer(*initargs)
 
 
-def _die_with_parent() -> bool:
-    """PR_SET_PDEATHSIG: the kernel sends SIGKILL when the parent dies. False where prctl is
-    not available (not Linux)."""
+def _die_with_fork_server() -> bool:
+    """PR_SET_PDEATHSIG: the kernel sends SIGKILL when the parent (the fork server) dies.
+    False where prctl is not available (not Linux)."""
     import ctypes
 
     try:
@@ -217,8 +250,8 @@ def _die_with_parent() -> bool:
 
 
 def _watch_parent() -> None:
-    """Without prctl: a thread waits on the parent's sentinel (readable once the parent is
-    gone) and ends this process."""
+    """A thread waits on the sentinel of the process that started this one (readable once
+    that process is gone, also when it already is) and ends this process."""
     import multiprocessing
     from multiprocessing.connection import wait as wait_for_ready
 
@@ -231,3 +264,16 @@ def _watch_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, args=(parent.sentinel,), name="parent-watch", daemon=True).start()
+
+
+def _fork_server() -> bool:
+    """Whether this module is being imported by the fork server (as one of `PRELOAD`): the
+    server's command is `from multiprocessing.forkserver import main; main(...)`."""
+    server = sys.modules.get("multiprocessing.forkserver")
+    return server is not None and getattr(sys.modules.get("__main__"), "main", None) is server.main
+
+
+if _fork_server():
+    # The fork server gives each worker the signal dispositions it had before its own loop:
+    # SIGINT ignored from a worker's first instruction, not from its `_child_start` on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -4,7 +4,7 @@
     scheduler thread   `Scheduler.run` on its own event loop with its own archive connection:
                        each feed checked when due (fetch, parse, clean, store)
     publish thread     after new entries, debounced (`serve.publish_debounce`): one child
-                       process (spawned through `procs`, never forked from this threaded
+                       process (started through `procs`' fork server, never forked from this threaded
                        process) runs the configured publishers, incrementally; never two at
                        once, and a request during a run makes one more run after it (the
                        scheduler keeps the search index and story clusters caught up itself)
@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import errno
 import logging
-import multiprocessing
 import os
 import queue
 import random
@@ -255,8 +254,7 @@ class PublishLoop:
                 self._metrics.error("publish")
 
     def _run_once(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        results: Queue[PublishResult] = ctx.Queue()
+        results: Queue[PublishResult] = procs.context().Queue()
         started = time.monotonic()
         child = procs.process(self._target, (self._config, results), name="newsdesk-publish")
         self._child = child

@@ -46,6 +46,21 @@ def build(
     _publish("site", out_dir, as_json, wait, verify=True)
 
 
+# Publishers that build the site (its pages, its feeds).
+SITE_BUILDS = frozenset({"site", "feeds"})
+
+
+def publisher_settings(name: str) -> contextlib.AbstractContextManager[object]:
+    """The process-wide settings this process (the CLI's: it owns them) holds while publisher
+    `name` runs: a site build's collector and switch interval (`build_process_settings`) for
+    the site and its feeds; none for the others, which then need not import the site's pool."""
+    if name not in SITE_BUILDS:
+        return contextlib.nullcontext()
+    from ..publish.site.pool import build_process_settings
+
+    return build_process_settings()
+
+
 def _publish(name: str, out_dir: Path | None, as_json: bool, wait: float, *, verify: bool) -> None:
     config = current_config()
     publisher = get_publisher(name)
@@ -56,11 +71,7 @@ def _publish(name: str, out_dir: Path | None, as_json: bool, wait: float, *, ver
             from ..check import verifying
 
             stack.enter_context(verifying(store))
-        # This process's collector and switch interval as a site build wants them (harmless
-        # for other publishers): set here, by the process that owns them.
-        from ..publish.site.pool import build_process_settings
-
-        stack.enter_context(build_process_settings())
+        stack.enter_context(publisher_settings(name))
         report = run_publisher(publisher, store, config, out_dir)
     if as_json:
         print_json(asdict(report))

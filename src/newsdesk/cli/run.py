@@ -50,6 +50,7 @@ def _fetch_with_progress(
     # Imported here: fetching pulls in aiohttp and the cleaning stage, which `build`,
     # `search` and friends do not need (half a second of every incremental build).
     from .. import pipeline
+    from .publish import publisher_settings
 
     # The config is applied to the archive's catalogue first; `--due`: only feeds whose next check has come.
     specs = pipeline.select_feeds(config, names, store=store, due=datetime.now(UTC) if due else None)
@@ -68,7 +69,13 @@ def _fetch_with_progress(
                 show(done, None)
 
             return pipeline.run(
-                config, store, feeds=specs, publishers=publishers, progress=tick, report=report
+                config,
+                store,
+                feeds=specs,
+                publishers=publishers,
+                progress=tick,
+                report=report,
+                settings=publisher_settings,
             )
 
     # Under cron: one plain log line per feed.
@@ -82,7 +89,15 @@ def _fetch_with_progress(
         else:
             log.info("%s: %s new, %s updated, %s unchanged", r.key, r.new, r.updated, r.unchanged)
 
-    return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=line, report=report)
+    return pipeline.run(
+        config,
+        store,
+        feeds=specs,
+        publishers=publishers,
+        progress=line,
+        report=report,
+        settings=publisher_settings,
+    )
 
 
 def _run_command(names: list[str], as_json: bool, *, publish: bool, wait: float, due: bool = False) -> None:

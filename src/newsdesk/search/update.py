@@ -6,8 +6,8 @@ cutting it happen once for both: they are most of the cost.
 
 Large catch-ups (the first sync of a big archive, `newsdesk run` after a long pause) prepare
 text in worker processes, one per core, a batch ahead of the main process, which reads the
-store, clusters and feeds tantivy. Workers are forked before the tantivy writer starts its
-threads; `spawn` would re-run `python -m newsdesk` in each worker.
+store, clusters and feeds tantivy. Workers come from `procs.pool` (the fork server has this
+module and the tokenizer loaded); `prepare` and its rows are all they need.
 """
 
 from __future__ import annotations
@@ -126,10 +126,10 @@ def _batches(
 @contextlib.contextmanager
 def _pool(behind: int) -> Iterator[ProcessPoolExecutor | None]:
     cores = os.cpu_count() or 1
-    if behind < POOL_FROM or cores < 2 or not procs.available("fork"):
+    if behind < POOL_FROM or cores < 2 or not procs.available():
         yield None
         return
-    pool = procs.pool(cores, method="fork")  # every worker forked now, before any other thread starts
+    pool = procs.pool(cores)
     try:
         yield pool
     finally:

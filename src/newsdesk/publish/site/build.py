@@ -23,7 +23,6 @@ docs/site-build.md); how and when is `PoolOptions`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -42,8 +41,8 @@ from .lists import Listing, newest_on_page, page_at, page_count, plan
 from .model import EntryRecord, entry_mark, item_details, shorten
 from .output import STATE_DIR, digest, quick_key
 from .plan import BATCH, FORMAT, ArchivePlan, absolute_url, run_in_folder
-from .pool import EntryJob, EntryPages, PageRenderer, PoolOptions, PoolStats, page_renderer
-from .render import STATIC, DetailsLookup, Renderer, article_body, safe_body
+from .pool import EntryJob, EntryPages, PageRenderer, PoolOptions, PoolStats, page_renderer, start_early
+from .render import STATIC, Renderer, article_body, safe_body
 from .search import OfflineSearchIndex, load_segmenter, search_doc, segmenter_id
 from .sitemap import write_sitemaps
 
@@ -68,7 +67,6 @@ class SitePlan(ArchivePlan):
         pool: PoolOptions,
     ) -> None:
         super().__init__(store, config, out_root, kind="site", progress=progress)
-        self.archive = _archive_per_process(store)  # the archive for whichever process renders
         self.related = related
         self.pool = pool
         self.renderer: Renderer | None = None
@@ -86,15 +84,6 @@ class SitePlan(ArchivePlan):
         self.touched = bool(changed or removed)
         for uid in removed:
             self.records.pop(uid, None)
-        self.renderer = Renderer(
-            self.opts.templates_dir,
-            {"site_title": self.opts.title, "nav": groups},
-            cache_dir=self.root / STATE_DIR / "jinja",
-            details=_details_lookup(self.archive),
-            own_url=self.opts.base_url,
-        )
-        # Everything every page depends on: format, templates, options, the navigation.
-        self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
         pool = self.pool
         parallel = pool.parallel if pool.parallel is not None else len(changed) >= pool.pool_from
         # A smaller build: one worker for the article pages and search terms only (see pool.py).
@@ -104,16 +93,27 @@ class SitePlan(ArchivePlan):
             and len(changed) >= pool.articles_pool_from
             and len(self.records) <= pool.articles_pool_up_to
         )
+        if parallel or articles_only:
+            start_early(pool)
+        self.renderer = Renderer(
+            self.opts.templates_dir,
+            {"site_title": self.opts.title, "nav": groups},
+            cache_dir=self.root / STATE_DIR / "jinja",
+            details=partial(_read_details, self.store),
+            own_url=self.opts.base_url,
+        )
+        # Everything every page depends on: format, templates, options, the navigation.
+        self.global_key = digest(FORMAT, self.renderer.digest, self.opts, groups)
         search = self.search = OfflineSearchIndex(
             self.out, self.old.get("search"), segmenter_id(), load_segmenter
         )
         for uid in removed:
             search.remove(uid)
         # With one worker, it alone cuts search terms (this process never loads the
-        # tokenizer); with more, the tokenizer is loaded before the fork and shared.
+        # tokenizer); with more, this process cuts some too.
         shared_cut = parallel and pool.worker_count() > 1
-        # Workers are forked first, before anything of this build starts a thread. They also
-        # cut the articles they render into search terms; `add_terms` takes them in order.
+        # Workers render pages and cut the articles they render into search terms;
+        # `add_terms` takes them in order.
         with page_renderer(
             self.renderer,
             self.out,
@@ -121,7 +121,7 @@ class SitePlan(ArchivePlan):
             parallel=parallel or articles_only,
             cut=search.cutter(load_now=shared_cut) if parallel or articles_only else None,
             sink=search.add_terms,
-            entries=EntryPages(_entry_reader(self.archive), _article_context, _search_text),
+            entries=EntryPages(partial(_read_entries, self.store), _article_context, _search_text),
             cut_here=shared_cut,
         ) as self.pages:
             if articles_only:
@@ -361,31 +361,16 @@ def _search_text(m: EntryRecord, e: StoredEntry) -> str:
     return search_doc(m, entry_text(e))
 
 
-def _archive_per_process(store: Store) -> Callable[[], Store]:
-    """The archive for the process that calls: `store` in the build process, one connection
-    of its own (opened once, shared by its lookups) in a forked worker."""
-    owner = os.getpid()
-    opened: dict[int, Store] = {}
-
-    def archive() -> Store:
-        pid = os.getpid()
-        if pid == owner:
-            return store
-        if pid not in opened:
-            opened[pid] = store.reopen()
-        return opened[pid]
-
-    return archive
+# Given to the renderer and the entry pages with the build's store, as partials: pickled to a
+# worker process, the store arrives as a connection of the worker's own (one for both).
+def _read_entries(archive: Store, uids: list[str]) -> dict[str, StoredEntry]:
+    """uids → their entries."""
+    return {e.uid: e for e in archive.get_entries(uids)}
 
 
-def _entry_reader(archive: Callable[[], Store]) -> Callable[[list[str]], dict[str, StoredEntry]]:
-    """uids → their entries, read on the archive connection of whichever process calls."""
-    return lambda uids: {e.uid: e for e in archive().get_entries(uids)}
-
-
-def _details_lookup(archive: Callable[[], Store]) -> DetailsLookup:
-    """uids → their list items' summaries and images, read like `_entry_reader`."""
-    return lambda uids: {h.uid: item_details(h) for h in archive().get_entry_heads(uids)}
+def _read_details(archive: Store, uids: list[str]) -> dict[str, Any]:
+    """uids → their list items' summaries and images."""
+    return {h.uid: item_details(h) for h in archive.get_entry_heads(uids)}
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 A cold build of 10,000 articles renders about 13,000 pages and tokenizes every article for
 the search index. Jinja rendering and jieba hold the GIL, so threads would not help: worker
-processes, one per core but one, forked at the start of the build (before any thread of the
-build starts), render article and list pages, write them, and cut each article's text into
-search terms. The build process sends each page's template context in batches, or for an
-article an `EntryJob` (the entry's small record: the worker reads the entry itself, on its own
+processes, one per core but one, started at the start of the build (`procs.pool`: forked by
+the fork server, which has the renderer's modules and the tokenizer loaded; each worker gets
+the build's renderer and a connection of its own to the archive, pickled once at its start),
+render article and list pages, write them, and cut each article's text into search terms.
+The build process sends each page's template context in batches, or for an article an
+`EntryJob` (the entry's small record: the worker reads the entry itself, on its own
 connection), and records what comes back (path, key, hash; terms) in its manifest and search
 index, in the order it sent them, exactly as if it had done the work itself. Whenever the
 workers have batches queued, the build process renders the next batch itself: so every core
@@ -13,8 +15,8 @@ works in every phase with one worker fewer, which at 100,000 articles is 75 MB l
 At the end it leaves the last batches to the workers while it writes the search index and
 feeds, then takes back (`drain`) those no worker has started.
 
-Small builds (an incremental one after a fetch) render in the build process: forking and
-sending contexts would cost more than they save.
+Small builds (an incremental one after a fetch) render in the build process: starting a
+worker and sending contexts would cost more than they save.
 """
 
 from __future__ import annotations
@@ -62,19 +64,17 @@ class PoolOptions:
     parallel: bool | None = None  # True/False: always/never; None: decided by the sizes below
     workers: int | None = None  # worker processes; None: one per core but one
     pool_from: int = 5000  # changed entries from which worker processes render every page
-    # Changed entries from which a smaller build forks one worker for its article pages and
-    # search terms only (loading the tokenizer there), while the build process renders the list
+    # Changed entries from which a smaller build starts one worker for its article pages and
+    # search terms only (the tokenizer is used there), while the build process renders the list
     # pages and feeds itself: at 100 new articles, two thirds of a second of work runs beside the rest.
     articles_pool_from: int = 20
-    # ... in an archive of at most this many entries: the worker is forked after the manifest is
-    # read, and from a large build process (300 MB at 100,000 entries) the pages both then write
-    # are copied, which cost 110 MB more memory (PSS) for a +100 build at 100,000.
+    # ... in an archive of at most this many entries (see docs/site-build.md).
     articles_pool_up_to: int = 30_000
     # Batches queued for the workers from which the build process renders one itself.
     steal_from: int = 4
 
     def worker_count(self) -> int:
-        """Worker processes a parallel build forks: by default one per core but one (the
+        """Worker processes a parallel build starts: by default one per core but one (the
         build process renders too, whenever the workers are busy)."""
         if self.workers is not None:
             return self.workers
@@ -85,7 +85,7 @@ class PoolOptions:
 class PoolStats:
     """How a build's pages were rendered, for its report."""
 
-    workers: int = 0  # worker processes forked
+    workers: int = 0  # worker processes started
     rendered_here: int = 0  # batches the build process took over from the workers
     terms_to_workers: int = 0  # ... of which a worker cut the search terms
     reclaimed: int = 0  # batches taken back at the end (`PageRenderer.drain`)
@@ -129,14 +129,15 @@ Pending = tuple[int, "Future[list[Done]]", list[Any], list[Job], "list[Done] | N
 # Called, in the order pages were sent, with the search terms of a page's text.
 TermsSink = Callable[[Any, str], None]
 
-# What a forked worker inherits: set just before the fork, read only in the worker.
-_inherited: tuple[Renderer, Path, Callable[[str], str], EntryPages | None] | None = None
+# What a worker renders with: the build's (renderer, site root, cutter, entry pages), given to
+# each worker at its start (`_worker_start`), read only in the worker.
+_given: tuple[Renderer, Path, Callable[[str], str], EntryPages | None] | None = None
 _folders: set[str] = set()  # folders a worker has made (each worker fills its own copy)
 
 
 def _render_batch(jobs: list[Job]) -> list[Done]:
-    assert _inherited is not None, "the worker must be forked after `_inherited` is set"
-    return _render_jobs(*_inherited, jobs)
+    assert _given is not None, "a worker renders with what `_worker_start` was given"
+    return _render_jobs(*_given, jobs)
 
 
 def _render_jobs(
@@ -176,7 +177,7 @@ def _render_jobs(
 
 
 class PageRenderer:
-    """Renders pages inline, or (for large builds) in a forked worker process."""
+    """Renders pages inline, or (for large builds) in worker processes."""
 
     def __init__(
         self,
@@ -223,7 +224,7 @@ class PageRenderer:
         # Folders made by an earlier build in this process may have been deleted since.
         _folders.clear()
         if parallel:
-            self._pool = _fork_workers(renderer, out.root, self._cut, entries, options.worker_count())
+            self._pool = _start_workers(renderer, out.root, self._cut, entries, options.worker_count())
             if self._pool is not None:
                 self.stats.workers = options.worker_count()
 
@@ -388,28 +389,36 @@ def _nothing_waiting() -> bool:
     return False
 
 
-def _fork_workers(
+def start_early(options: PoolOptions) -> None:
+    """Start, without waiting, what the workers will be forked from (`procs.start_server`): for
+    a build that has decided to use workers, so the fork server's preload runs beside the
+    build's own preparation instead of delaying its first worker."""
+    if options.worker_count() >= 1 and procs.available():
+        procs.start_server()
+
+
+def _start_workers(
     renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None, workers: int
 ) -> ProcessPoolExecutor | None:
-    global _inherited
-    if workers < 1 or not procs.available("fork"):
+    if workers < 1 or not procs.available():
         return None
-    _inherited = (renderer, root, cut, entries)
     try:
-        # Every worker forked now, while the build runs no thread of its own (see procs).
-        return procs.pool(workers, method="fork", initializer=_worker_start)
-    except Exception:  # cannot fork here (limits, sandbox): render inline instead
+        # The renderer, the cutter and the entry pages are pickled once per worker: the
+        # renderer as its arguments (the worker compiles the templates from their bytecode
+        # cache), the archive as a connection of the worker's own.
+        given = (renderer, root, cut, entries)
+        return procs.pool(workers, initializer=_worker_start, initargs=given)
+    except Exception:  # cannot start processes here (limits, sandbox): render inline instead
         return None
-    finally:
-        _inherited = None  # the parent does not need it; the worker has its own copy
 
 
-def _worker_start() -> None:
-    """A worker's own process-wide settings. What it inherited stays out of its garbage
-    collector's reach: a collection writes to every object it visits, which would copy the
-    parent's pages into the worker."""
-    gc.freeze()
+def _worker_start(
+    renderer: Renderer, root: Path, cut: Callable[[str], str], entries: EntryPages | None
+) -> None:
+    """A worker's own start: its process-wide settings, and what the build gave it."""
+    global _given
     gc.set_threshold(GC_GEN0, *gc.get_threshold()[1:])
+    _given = (renderer, root, cut, entries)
 
 
 @contextlib.contextmanager

@@ -151,6 +151,7 @@ class Renderer:
         self.env.filters["item"] = _item_filter  # `m|item` is `item(m)`, likewise
         self.env.globals.update(globals_)
         self.templates_dir = templates_dir
+        self._args = (templates_dir, globals_, cache_dir, details, own_url)
         h = hashlib.blake2b(digest_size=12)
         for name in TEMPLATES:
             source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
@@ -169,6 +170,11 @@ class Renderer:
         # Images at the site's own address (`base_url`, ending in "/") are linked relatively,
         # so they show on a site opened from disk too (the demo's images are such).
         self._own_src = f' src="{own_url}' if own_url else None
+
+    def __reduce__(self) -> tuple[Callable[..., Renderer], tuple[Any, ...]]:
+        # Pickled to a worker process: it makes its own from the same arguments (its templates
+        # compiled from the bytecode cache), with none of this one's caches.
+        return (_renderer, self._args)
 
     def static(self, name: str) -> bytes:
         """A static file: the user's `templates_dir/static/NAME` if present, else the package's."""
@@ -264,3 +270,13 @@ class Renderer:
         summary, image = self._item_details(m.uid)
         html = self._run(self._template("_item.html"), dict(url=rooted, m=m, summary=summary, image=image))
         return html if html.count(_ROOT) == links else None
+
+
+def _renderer(
+    templates_dir: Path | None,
+    globals_: dict[str, Any],
+    cache_dir: Path | None,
+    details: DetailsLookup | None,
+    own_url: str | None,
+) -> Renderer:
+    return Renderer(templates_dir, globals_, cache_dir=cache_dir, details=details, own_url=own_url)

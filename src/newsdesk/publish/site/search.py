@@ -220,6 +220,21 @@ def _encode_postings(ids: Sequence[int]) -> list[int]:
     return out
 
 
+@dataclass
+class TermCutter:
+    """`terms` of a `search_doc` joined by newlines: one string crosses between processes faster
+    than 250 small ones. Pickled to a worker process at its start: the tokenizer's functions go
+    by name (the worker has the module loaded), or, not loaded yet, the function that loads it."""
+
+    load: Callable[[], Segmenter]
+    seg: Segmenter | None = None
+
+    def __call__(self, doc: str) -> str:
+        if self.seg is None:
+            self.seg = self.load()
+        return "\n".join(terms(self.seg, doc))
+
+
 class OfflineSearchIndex:
     """Builds and extends the index; `finish` writes what changed through the `Output`."""
 
@@ -286,15 +301,11 @@ class OfflineSearchIndex:
         """Index (or re-index) an entry; `text` is its plain body."""
         self.add_terms(m, terms(self.seg, search_doc(m, text)))
 
-    def cutter(self, *, load_now: bool = True) -> Callable[[str], str]:
-        """`terms` of a `search_doc` joined by newlines, for a worker process to run: one string
-        crosses between processes faster than 250 small ones. `load_now`: load the tokenizer
-        now (before the workers are forked, which then share it), else in the first process
-        that cuts a text."""
-        if load_now:
-            seg = self.seg
-            return lambda doc: "\n".join(terms(seg, doc))
-        return lambda doc: "\n".join(terms(self.seg, doc))
+    def cutter(self, *, load_now: bool = True) -> TermCutter:
+        """`terms` of a `search_doc` joined by newlines, for a worker process to run (see
+        `TermCutter`). `load_now`: load the tokenizer now (this process cuts texts too), else
+        in the first process that cuts a text."""
+        return TermCutter(self._load_seg, self.seg if load_now else None)
 
     def add_terms(self, m: EntryRecord, doc_terms: Iterable[str] | str) -> None:
         """Index (or re-index) an entry from its terms (`terms` of its `search_doc`, or what

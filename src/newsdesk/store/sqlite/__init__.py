@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+from typing import Any
+
 from .archive import ArchiveMixin
 from .backup import BackupMixin
 from .base import BUSY_TIMEOUT, migrations
@@ -40,3 +44,8 @@ class SQLiteStore(
 
     def reopen(self) -> SQLiteStore:
         return SQLiteStore(self.path, busy_timeout=self.busy_timeout)
+
+    def __reduce__(self) -> tuple[Any, tuple[Path]]:
+        # Pickled (to a worker process, procs.pool's initargs): arrives as `reopen` would make
+        # it, a connection of the receiving process's own; a connection is never shared.
+        return (partial(SQLiteStore, busy_timeout=self.busy_timeout), (self.path,))
