@@ -452,3 +452,29 @@ def test_a_lock_waits_until_its_deadline_then_names_its_holder(tmp_path: Path) -
     assert locks.holder(lock) is None  # emptied when let go
     with locks.waiting(0), locks.hold(lock, "again"):
         pass
+
+
+def test_a_signal_inside_an_asyncio_callback_still_stops_the_process() -> None:
+    """asyncio logs and drops any BaseException raised in a callback or a socket write except
+    SystemExit and KeyboardInterrupt: a SIGTERM landing there must still stop the run."""
+    code = textwrap.dedent(
+        """
+        import asyncio, os, signal
+        from newsdesk import procs
+        procs.stop_on_signals()
+
+        async def main():
+            # The signal arrives while a callback runs (its handler raises there).
+            asyncio.get_running_loop().call_soon(lambda: os.kill(os.getpid(), signal.SIGTERM))
+            await asyncio.sleep(30)
+            print("not stopped")
+
+        try:
+            asyncio.run(main())
+        except procs.Stopped as e:
+            print("stopped", e.exit_code)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["stopped", "143"], (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "Exception in callback" not in done.stderr, done.stderr

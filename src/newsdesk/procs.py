@@ -80,15 +80,19 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-class Stopped(BaseException):
-    """SIGINT or SIGTERM arrived. A BaseException, like KeyboardInterrupt, so that handlers of
-    ordinary errors let it through to the clean-up and the CLI."""
+class Stopped(SystemExit):
+    """SIGINT or SIGTERM arrived. Not an `Exception`, so handlers of ordinary errors let it
+    through to the clean-up and the CLI; a `SystemExit` because asyncio re-raises only
+    SystemExit and KeyboardInterrupt from a callback or a socket write it was raised in (any
+    other BaseException there is logged as "Fatal write error on socket transport" and lost,
+    and the run would go on). Escaping every handler, it ends the process with `exit_code`."""
 
     def __init__(self, signum: int) -> None:
         self.signum = signum
         self.signame = signal.Signals(signum).name
         self.exit_code = 128 + signum  # 130 for SIGINT, 143 for SIGTERM, as a shell reports them
         super().__init__(f"stopped by {self.signame}")
+        self.code = self.exit_code
 
 
 def stop_on_signals() -> None:
