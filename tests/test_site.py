@@ -488,9 +488,10 @@ def test_worker_processes_build_the_same_site(
 def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
     tmp_path: Path, with_clusters: bool
 ) -> None:
-    """From 20 changed entries (and below the full pool's 5,000) one worker renders the article
-    pages and cuts the search terms, loading the tokenizer itself, while the build process
-    renders lists and feeds: the site is byte for byte the one a single process builds."""
+    """From `articles_pool_from` changed entries (400 by default; 20 here, to keep the test
+    small) and below the full pool's 5,000 one worker renders the article pages and cuts the
+    search terms, loading the tokenizer itself, while the build process renders lists and
+    feeds: the site is byte for byte the one a single process builds."""
     forks: list[int] = []  # per automatic build: the workers it forked
 
     store = SQLiteStore(tmp_path / "archive.db")
@@ -511,9 +512,10 @@ def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
     )
     inline = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "one"})
     auto = SiteConfig.model_validate({"base_dir": tmp_path, "site_dir": "two"})
+    mid = PoolOptions(articles_pool_from=20)
     for _ in range(2):  # a first build of 60 entries, then 30 more
         a = build_site(store, inline, related=related, pool=PoolOptions(parallel=False))
-        b = build_site(store, auto, related=related)
+        b = build_site(store, auto, related=related, pool=mid)
         forks.append(b.pool.workers > 0)
         assert a.written == b.written > 30
         assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
@@ -521,10 +523,10 @@ def test_a_mid_sized_build_forks_one_worker_for_its_articles_only(
     assert forks == [True, True]  # the automatic builds forked; the single-process ones did not
     # A build of fewer changes stays in one process.
     add(200, 3)
-    assert build_site(store, auto, related=related).pool.workers == 0
+    assert build_site(store, auto, related=related, pool=mid).pool.workers == 0
     # So does one over a larger archive (forked after reading the manifest, a worker would copy
     # much of the build process's memory).
-    smaller = PoolOptions(articles_pool_up_to=80)
+    smaller = PoolOptions(articles_pool_from=20, articles_pool_up_to=80)
     add(300, 30)
     a = build_site(store, inline, related=related, pool=PoolOptions(parallel=False))
     b = build_site(store, auto, related=related, pool=smaller)
