@@ -233,6 +233,7 @@ class Desk:
             "database: db/newsdesk.db",
             "hexo_dir: posts",
             "site_dir: site",
+            "site_workers_from: 20",  # the trials' 160 new entries are built with the site's worker
             f"publishers: [{', '.join(publishers)}]",
             "fetch:",
             "  timeout: 60",
@@ -526,8 +527,9 @@ class Process:
     def stderr_now(self) -> str:
         return self.err_path.read_text("utf-8", errors="replace")
 
-    def children(self) -> list[int]:
-        """Pids of this process's live children."""
+    def children(self, pid: int | None = None) -> list[int]:
+        """Pids of the live children of this process (or of `pid`)."""
+        parent = self.pid if pid is None else pid
         found = []
         for name in os.listdir("/proc"):
             if not name.isdigit():
@@ -537,20 +539,18 @@ class Process:
                     fields = f.read().rpartition(b")")[2].split()
             except (FileNotFoundError, ProcessLookupError):
                 continue
-            if len(fields) > 1 and fields[0] not in (b"Z", b"X") and int(fields[1]) == self.pid:
+            if len(fields) > 1 and fields[0] not in (b"Z", b"X") and int(fields[1]) == parent:
                 found.append(int(name))
         return found
 
     def workers(self) -> list[int]:
-        """Pids of the children it forked (same command line: the site's render workers), not
-        those it started with a command of their own (a resource tracker, a helper process)."""
+        """Pids of its worker processes: the children of its fork server (`procs`), not those
+        it started with a command of their own (the build's archive check)."""
         found = []
-        with contextlib.suppress(OSError):
-            mine = Path(f"/proc/{self.pid}/cmdline").read_bytes()
-            for pid in self.children():
-                with contextlib.suppress(OSError):
-                    if Path(f"/proc/{pid}/cmdline").read_bytes() == mine:
-                        found.append(pid)
+        for pid in self.children():
+            with contextlib.suppress(OSError):
+                if b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found += self.children(pid)
         return found
 
     def open_files(self) -> list[str]:

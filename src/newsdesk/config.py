@@ -144,6 +144,9 @@ class Config(BaseModel):
     templates_dir: str | None = None  # user templates (and static/) that override the built-in ones
     page_size: int = Field(default=20, ge=1, le=500)
     feed_items: int = Field(default=20, ge=1, le=1000)
+    # Changed entries from which the site build starts a worker process for its article pages
+    # (below, it renders them itself: starting a worker costs about 0.6 s; docs/site-build.md).
+    site_workers_from: int = Field(default=400, ge=1)
     # Keep the search index and story clusters in step on every `run` (off: `newsdesk search`
     # and `reindex` still catch up on demand).
     search_index: bool = True

@@ -397,8 +397,14 @@ def build_site(
     return run_in_folder(
         root,
         config,
-        lambda: SitePlan(store, config, root, related=related, progress=progress, pool=pool or PoolOptions()),
+        lambda: SitePlan(
+            store, config, root, related=related, progress=progress, pool=pool or _pool_options(config)
+        ),
     )
+
+
+def _pool_options(config: Config) -> PoolOptions:
+    return PoolOptions(articles_pool_from=config.site_workers_from)
 
 
 class SitePublisher:
