@@ -5,8 +5,9 @@ the first run cleans, stores and publishes everything (Hexo posts and the static
 second finds nothing new and writes nothing.
 
 The articles' images are ours (demo/images/, drawn by demo/make_images.py). The feeds name
-them at `DEMO_URL` + `demo-images/…`: the site's own address (`base_url`, also where `newsdesk
-serve` listens by default), where the demo puts them, inside the site folder. The site links
+them at `DEMO_URL` + `demo-images/…`: the site's own address (`base_url`; `newsdesk serve`
+serves the site folder at /site/ on its default address), where the demo puts them, inside
+the site folder. The site links
 images at its own address relatively, so they show when the site is opened from disk as well
 as when it is served.
 """
@@ -21,7 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 IMAGES = HERE / "images"
-DEMO_URL = "http://127.0.0.1:8080/"  # the demo site's address (`serve`'s default host and port)
+# The demo site's address: where `newsdesk serve` (default host and port) serves the site folder.
+DEMO_URL = "http://127.0.0.1:8080/site/"
 IMAGE_FOLDER = "demo-images"  # in the site folder: DEMO_URL + "demo-images/NAME.png"
 
 # Which bundled feed sits where in group → site → feed.

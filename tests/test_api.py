@@ -295,3 +295,30 @@ def test_search_and_clusters(desk: Desk) -> None:
         assert isinstance(clusters, list)
         for c in clusters[:1]:
             assert bob.get(f"/clusters/{c['id']}").json()["members"]
+
+
+def test_the_published_site_is_served_under_its_path_with_a_strict_csp(desk: Desk) -> None:
+    """The static site folder is served at {base}/site/ without login, as published, each file
+    with the site's CSP; before the first build the path answers the 404 envelope."""
+    site = desk.database.parent / "site"
+    missing = httpx.get(f"{desk.url}/site/")
+    _envelope(missing, 404, "not_found")
+    (site / "demo-images").mkdir(parents=True)
+    (site / "index.html").write_text("<!doctype html><title>新闻台</title>", encoding="utf-8")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+    (site / "demo-images" / "a.png").write_bytes(png)
+    try:
+        page = httpx.get(f"{desk.url}/site/")
+        assert page.status_code == 200 and "新闻台" in page.text
+        csp = page.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert page.headers["x-content-type-options"] == "nosniff"
+        image = httpx.get(f"{desk.url}/site/demo-images/a.png")
+        assert image.status_code == 200 and image.content == png
+        assert image.headers["content-type"] == "image/png"
+        _envelope(httpx.get(f"{desk.url}/site/no-such-page.html"), 404)
+        _envelope(httpx.get(f"{desk.url}/site/../archive.db"), 404)
+    finally:
+        for path in sorted(site.rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        site.rmdir()

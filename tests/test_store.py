@@ -29,6 +29,7 @@ from newsdesk.models import (
     FetchResult,
     ParsedEntry,
     ReaderEntry,
+    UpsertCounts,
     entry_uid,
 )
 from newsdesk.search.cluster import update_clusters
@@ -581,6 +582,25 @@ def test_update_pause_resume_refresh_and_delete(store: Store) -> None:
     changes = store.changes_since(rev)
     assert {u for _, u, removed in changes if removed} == uids and len(changes) == 2
     assert store.foreign_key_problems() == []
+
+
+def test_a_fetch_in_flight_does_not_bring_back_a_removed_feed(store: Store) -> None:
+    """The scheduler may finish a fetch of a feed an admin deleted (or renamed) meanwhile: it
+    stores nothing, and the feed stays gone until it is added again."""
+    store.apply_config([FEED, ROUTE], NOW)
+    store.save_fetch(FEED, OK, [entry(1)], NOW)
+    assert store.delete_feed(FEED.key) == 1
+    assert store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW) == UpsertCounts()
+    assert store.catalogue_feed(FEED.key) is None and store.count_entries() == 0
+    # Renamed away: the old key is gone for good too.
+    store.save_fetch(ROUTE, OK, [entry(3)], NOW)
+    moved = store.update_feed(ROUTE.key, now=NOW, name="改名")
+    assert moved is not None and store.save_fetch(ROUTE, OK, [entry(4)], NOW) == UpsertCounts()
+    assert store.catalogue_feed(ROUTE.key) is None and store.count_entries() == 1
+    # Added again, it is stored as any feed.
+    store.add_feed(FEED, NOW)
+    assert store.save_fetch(FEED, OK, [entry(5)], NOW).new == 1 and store.count_entries() == 2
+    assert [f.key for f in store.catalogue()] == [moved.key, FEED.key]
 
 
 def test_renaming_a_feed_moves_its_entries_under_new_ids(store: Store) -> None:

@@ -134,7 +134,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "apply_config": lambda s: s.apply_config([FEED], NOW),
     "add_feed": lambda s: s.add_feed(FeedSpec("g", "s", "n", route="/r"), NOW),
     "update_feed": lambda s: s.update_feed(FEED.key, now=NOW, clean=False),
-    "delete_feed": lambda s: s.delete_feed(FEED.key),
+    "delete_feed": lambda s: s.delete_feed("g/s/n"),  # the feed add_feed added (FEED stays: later calls read it)
     "pause_feed": lambda s: s.pause_feed(FEED.key, "admin"),
     "resume_feed": lambda s: s.resume_feed(FEED.key, NOW),
     "refresh_feed": lambda s: s.refresh_feed(FEED.key, NOW),

@@ -4,16 +4,21 @@
 {base}/api/v1/openapi.json     its OpenAPI document; {base}/api/v1/docs the browsable one
 {base}/healthz, /readyz        without auth (ops.py)
 {base}/metrics                 Prometheus, to `serve.metrics_allow` only
+{base}/site/...                the static site the desk publishes (`site_dir`), as published:
+                               public, like the site itself, under a strict CSP
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..config import Config
@@ -23,6 +28,13 @@ from .context import Desk, Hooks, ThreadStores, utcnow
 from .metrics import Metrics
 
 API_PREFIX = "/api/v1"
+SITE_PREFIX = "/site"
+# The static site's pages load only their own scripts, styles and images (article images from
+# any https host, as published); nothing may frame them.
+SITE_CSP = (
+    "default-src 'self'; img-src 'self' https: http: data:; script-src 'self'; style-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def create_app(
@@ -67,6 +79,9 @@ def create_app(
     app.include_router(api.router(LoginThrottle()), prefix=api_root)
     app.include_router(feeds_api.router(), prefix=api_root)
     app.include_router(ops.router(desk), prefix=base)
+    folder = config.path(config.site_dir)
+    site = StaticFiles(directory=folder, html=True, check_dir=False)
+    app.mount(f"{base}{SITE_PREFIX}", _Secured(site, folder), name="site")
     app.openapi = lambda: _document(app, api_root, open_routes)  # type: ignore[method-assign]
     return app
 
@@ -83,3 +98,37 @@ def _document(app: FastAPI, api_root: str, open_routes: set[tuple[str, str]]) ->
                     operation["security"] = SECURITY
         app.openapi_schema = doc
     return app.openapi_schema
+
+
+class _Secured:
+    """The site's files with its CSP and no content sniffing; 404 until the first build made
+    the folder (StaticFiles would fail on a missing one)."""
+
+    def __init__(self, app: ASGIApp, folder: Path) -> None:
+        self.app = app
+        self.folder = folder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.folder.is_dir():
+            body = b'{"error":{"code":"not_found","message":"the site has not been built yet"}}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", b"%d" % len(body)),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"content-security-policy", SITE_CSP.encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_secured)

@@ -48,7 +48,8 @@ class ArchiveMixin(SQLiteBase):
         with self._tx():
             for s in specs:
                 row = self._db.execute("SELECT source FROM feeds WHERE key=?", (s.key,)).fetchone()
-                if row is None:
+                if row is None:  # registered on purpose: a feed removed earlier comes back
+                    self._db.execute("DELETE FROM feed_tombstones WHERE key=?", (s.key,))
                     self._ensure_feed(s)
                 elif row[0] != s.source:
                     # A new source means the old validators and redirect target no longer apply.
@@ -79,7 +80,8 @@ class ArchiveMixin(SQLiteBase):
         pages = pages or {}
         with self._tx():
             rev = self._max_rev()
-            self._ensure_feed(spec)
+            if not self._ensure_feed(spec):
+                return UpsertCounts()
             existing = dict(
                 self._db.execute(
                     "SELECT entry_id, content_hash FROM entries WHERE feed_key=?", (spec.key,)
@@ -201,13 +203,17 @@ class ArchiveMixin(SQLiteBase):
                 (format_time(now), error, key),
             )
 
-    def _ensure_feed(self, spec: FeedSpec) -> None:
+    def _ensure_feed(self, spec: FeedSpec) -> bool:
+        """Register a feed saved before the catalogue knew it; False when the feed was removed
+        from the catalogue (deleted or renamed) meanwhile: then nothing of it is stored."""
         self._db.execute(
             "INSERT OR IGNORE INTO feeds (key, source, url, grp, site, name, spec_url, route, clean,"
-            " full_text, enabled, position) VALUES (?,?,?,?,?,?,?,?,?,?,?,"
-            " (SELECT COALESCE(MAX(position), -1) + 1 FROM feeds))",
-            (spec.key, spec.source, spec.url, *feed_definition(spec)),
+            " full_text, enabled, position) SELECT ?,?,?,?,?,?,?,?,?,?,?,"
+            " (SELECT COALESCE(MAX(position), -1) + 1 FROM feeds)"
+            " WHERE NOT EXISTS (SELECT 1 FROM feed_tombstones WHERE key=?)",
+            (spec.key, spec.source, spec.url, *feed_definition(spec), spec.key),
         )
+        return self._db.execute("SELECT 1 FROM feeds WHERE key=?", (spec.key,)).fetchone() is not None
 
     def _current_url(self, spec: FeedSpec) -> str | None:
         row = self._db.execute("SELECT url FROM feeds WHERE key=?", (spec.key,)).fetchone()

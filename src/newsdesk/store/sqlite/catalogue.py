@@ -206,6 +206,7 @@ class CatalogueMixin(SQLiteBase):
             self._forget_entries(uids)
             self._db.execute("DELETE FROM entries WHERE feed_key=?", (key,))
             self._db.execute("DELETE FROM feeds WHERE key=?", (key,))
+            self._bury(key)
         return len(uids)
 
     def pause_feed(self, key: str, reason: str) -> bool:
@@ -231,6 +232,7 @@ class CatalogueMixin(SQLiteBase):
 
     # helpers (inside a transaction) ---------------------------------------------------------
     def _insert_feed(self, spec: FeedSpec, origin: FeedOrigin, position: int, stamp: str | None) -> None:
+        self._db.execute("DELETE FROM feed_tombstones WHERE key=?", (spec.key,))
         self._db.execute(
             "INSERT INTO feeds (key, grp, site, name, spec_url, route, clean, full_text, enabled, source,"
             " url, origin, position, next_check) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -263,6 +265,7 @@ class CatalogueMixin(SQLiteBase):
         self._db.execute(
             f"INSERT INTO feeds (key, {listed}) SELECT ?, {listed} FROM feeds WHERE key=?", (new_key, key)
         )
+        self._db.execute("DELETE FROM feed_tombstones WHERE key=?", (new_key,))
         rev = self._max_rev()
         moved = self._db.execute("SELECT uid, entry_id FROM entries WHERE feed_key=?", (key,)).fetchall()
         for uid, entry_id in moved:
@@ -277,6 +280,15 @@ class CatalogueMixin(SQLiteBase):
         self._forget_entries([uid for uid, _ in moved])
         self._db.execute("DELETE FROM entries WHERE feed_key=?", (key,))
         self._db.execute("DELETE FROM feeds WHERE key=?", (key,))
+        self._bury(key)
+
+    def _bury(self, key: str) -> None:
+        """The key left the catalogue: a fetch of it still in flight must not bring it back."""
+        self._db.execute(
+            "INSERT INTO feed_tombstones (key, removed) VALUES (?, datetime('now'))"
+            " ON CONFLICT (key) DO UPDATE SET removed=excluded.removed",
+            (key,),
+        )
 
     def _forget_entries(self, uids: Sequence[str]) -> None:
         """Record entries as removed (derived data drops them) and delete their articles; the
