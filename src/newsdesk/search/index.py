@@ -45,7 +45,7 @@ from .segment import normalise
 from .sidecar import SIDECAR
 from .snippet import Snippet, make_snippet
 from .text import entry_text
-from .update import Prepared
+from .update import LARGE_HEAP, Prepared
 
 __all__ = ["SearchError", "SearchHit", "SearchIndex", "TantivyIndex"]
 
@@ -253,10 +253,11 @@ class TantivyIndex:
         return rev
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator[tantivy.IndexWriter]:
-        """The index writer (one per index across processes); rolled back on error."""
+    def writer(self, heap_size: int = LARGE_HEAP) -> Iterator[tantivy.IndexWriter]:
+        """The index writer (one per index across processes); rolled back on error. `heap_size`:
+        the memory it indexes in before writing a segment (`SMALL_HEAP` for a few changes)."""
         try:
-            writer = self._index.writer(heap_size=256_000_000)
+            writer = self._index.writer(heap_size=heap_size)
         except ValueError as e:
             raise SearchError(
                 f"{self.path}: the search index is being written by another process ({e})"

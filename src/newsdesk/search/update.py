@@ -38,6 +38,12 @@ log = logging.getLogger("newsdesk.search")
 
 BATCH = 5000  # changes read from the store at a time
 FOLLOW_POLL = 0.5  # seconds between looks at the store while following it
+# The index writer's memory budget: large for a rebuild or a big catch-up (fewer, larger
+# segments), small for the few changes of a scheduler batch, where the large one would be most
+# of a long-running `serve`'s peak memory.
+LARGE_HEAP = 256_000_000
+SMALL_HEAP = 48_000_000
+SMALL_CATCH_UP = 2_000  # changes up to which a catch-up writes with SMALL_HEAP
 POOL_FROM = 20_000  # changes behind before worker processes pay for themselves
 COMMIT_EVERY = 100_000  # documents per tantivy commit during a long catch-up
 
@@ -143,7 +149,7 @@ class CatchUpTarget(Protocol):
 
     def doc_count(self) -> int: ...
 
-    def writer(self) -> AbstractContextManager[tantivy.IndexWriter]: ...
+    def writer(self, heap_size: int = ...) -> AbstractContextManager[tantivy.IndexWriter]: ...
 
     def apply(
         self,
@@ -189,7 +195,8 @@ def catch_up(
     # these can need deleting before an add (a first build skips a delete per document). None
     # when the index held documents: every change deletes first.
     added: set[str] | None = set() if imark == 0 and index.doc_count() == 0 else None
-    with _pool(head - start) as pool, index.writer() as writer:
+    heap = SMALL_HEAP if follow is None and head - start <= SMALL_CATCH_UP else LARGE_HEAP
+    with _pool(head - start) as pool, index.writer(heap) as writer:
         pending = 0
         last = imark
         for batch in _batches(store, start, pool, follow):
