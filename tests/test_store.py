@@ -13,11 +13,23 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from newsdesk.errors import StoreError
-from newsdesk.models import Article, Cleaned, ClusterMember, FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.errors import FeedExistsError, StoreError, UserExistsError
+from newsdesk.models import (
+    Article,
+    Cleaned,
+    ClusterMember,
+    EntryQuery,
+    FeedSchedule,
+    FeedSpec,
+    FetchResult,
+    ParsedEntry,
+    ReaderEntry,
+    entry_uid,
+)
 from newsdesk.search.cluster import update_clusters
 from newsdesk.store import Store, open_store
 from store_backends import BACKENDS, open_backend, protocol_methods
@@ -485,3 +497,273 @@ def test_store_keeps_the_latest_hold_per_host(store: Store) -> None:
         assert reopened.host_holds(now + timedelta(minutes=5)) == {}
     finally:
         reopened.close()
+
+
+# the feed catalogue and its schedule ---------------------------------------------------------
+ROUTE = FeedSpec(group="金融", site="新浪财经", name="滚动", route="/sina/finance/roll", full_text="auto")
+
+
+def test_config_is_applied_to_the_catalogue(store: Store) -> None:
+    changes = store.apply_config([FEED, ROUTE], NOW)
+    assert (changes.added, changes.updated, changes.paused) == ((FEED.key, ROUTE.key), (), ())
+    listed = store.catalogue()
+    assert [f.spec for f in listed] == [FEED, ROUTE]
+    assert {f.origin for f in listed} == {"config"}
+    first = listed[0]
+    assert first.schedule.next_check == NOW and first.schedule.paused is None and first.state.etag is None
+    # Applying the same config again changes nothing.
+    assert store.apply_config([FEED, ROUTE], NOW) == type(changes)()
+
+    # A changed feed is updated (a new source drops its validators and is due at once).
+    store.save_fetch(FEED, OK, [entry(1)], NOW)
+    later = NOW + timedelta(hours=1)
+    moved = replace(FEED, url="http://127.0.0.1:9/other.xml", clean=False)
+    assert store.apply_config([moved, ROUTE], later).updated == (FEED.key,)
+    got = store.catalogue_feed(FEED.key)
+    assert got is not None and got.spec == moved and got.state.etag is None
+    assert got.schedule.next_check == later
+
+    # A config feed gone from the YAML is paused with its entries kept; back, it resumes.
+    assert store.apply_config([ROUTE], later).paused == (FEED.key,)
+    gone = store.catalogue_feed(FEED.key)
+    assert gone is not None and gone.paused == "removed from the config"
+    assert store.count_entries() == 1
+    assert [f.key for f in store.due_feeds(later)] == [ROUTE.key]
+    assert store.apply_config([moved, ROUTE], later).resumed == (FEED.key,)
+    assert store.catalogue_feed(FEED.key).paused is None  # type: ignore[union-attr]
+
+
+def test_feeds_added_through_the_api_are_left_alone_by_the_config(store: Store) -> None:
+
+    store.apply_config([FEED], NOW)
+    added = store.add_feed(ROUTE, NOW)
+    assert (added.origin, added.spec, added.schedule.next_check) == ("api", ROUTE, NOW)
+    with pytest.raises(FeedExistsError, match=ROUTE.key):
+        store.add_feed(ROUTE, NOW)
+    with pytest.raises(StoreError, match="exactly one of url or route"):
+        store.add_feed(replace(ROUTE, name="两个", url="http://x/"), NOW)
+    assert store.apply_config([FEED], NOW).paused == ()
+    assert [f.key for f in store.catalogue()] == [FEED.key, ROUTE.key]
+    # The config naming the same key takes the feed over.
+    assert store.apply_config([FEED, ROUTE], NOW).updated == (ROUTE.key,)
+    assert store.catalogue_feed(ROUTE.key).origin == "config"  # type: ignore[union-attr]
+
+
+def test_update_pause_resume_refresh_and_delete(store: Store) -> None:
+    store.apply_config([FEED], NOW)
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
+    assert store.update_feed("no/such/feed", now=NOW, clean=False) is None
+    later = NOW + timedelta(minutes=5)
+    got = store.update_feed(FEED.key, now=later, enabled=False, full_text=True)
+    assert got is not None and (got.spec.enabled, got.spec.full_text, got.spec.url) == (False, True, FEED.url)
+    assert got.state.etag == '"v1"'  # same source: validators kept
+    assert store.due_feeds(later) == []
+    got = store.update_feed(FEED.key, now=later, enabled=True, route="/sina/x")
+    assert got is not None and (got.spec.url, got.spec.route, got.state.etag) == (None, "/sina/x", None)
+
+    assert store.pause_feed(FEED.key, "admin: paused") and not store.pause_feed("x/y/z", "r")
+    assert store.catalogue_feed(FEED.key).paused == "admin: paused"  # type: ignore[union-attr]
+    assert store.next_check_time() is None
+    assert store.resume_feed(FEED.key, later) and not store.resume_feed("x/y/z", later)
+    store.save_schedule(
+        replace(store.catalogue_feed(FEED.key).schedule, next_check=later + timedelta(hours=1))
+    )  # type: ignore[union-attr]
+    assert store.next_check_time() == later + timedelta(hours=1)
+    assert store.refresh_feed(FEED.key, later) and not store.refresh_feed("x/y/z", later)
+    assert [f.key for f in store.due_feeds(later)] == [FEED.key]
+
+    rev = store.max_rev()
+    uids = set(store.iter_uids(feed_key=FEED.key))
+    assert store.delete_feed(FEED.key) == 2 and store.delete_feed(FEED.key) is None
+    assert store.catalogue() == [] and store.count_entries() == 0
+    changes = store.changes_since(rev)
+    assert {u for _, u, removed in changes if removed} == uids and len(changes) == 2
+    assert store.foreign_key_problems() == []
+
+
+def test_renaming_a_feed_moves_its_entries_under_new_ids(store: Store) -> None:
+    store.apply_config([FEED, ROUTE], NOW)
+    store.save_fetch(FEED, OK, [entry(1)], NOW, articles={entry(1).id: ARTICLE})
+    old_uid = entry_uid(FEED.key, entry(1).id)
+    rev = store.max_rev()
+    with pytest.raises(FeedExistsError):
+        store.update_feed(FEED.key, now=NOW, name=ROUTE.name)
+    got = store.update_feed(FEED.key, now=NOW, group="宏观", name="国内")
+    assert got is not None and got.key == "宏观/新浪财经/国内" and got.state.etag == '"v1"'
+    new_uid = entry_uid(got.key, entry(1).id)
+    moved = store.get_entry(new_uid)
+    assert moved is not None and moved.feed_key == got.key and moved.article == ARTICLE
+    assert store.get_entry(old_uid) is None and store.catalogue_feed(FEED.key) is None
+    assert sorted((u, r) for _, u, r in store.changes_since(rev)) == [(new_uid, False), (old_uid, True)]
+    assert store.foreign_key_problems() == []
+    # Stored again under the new key, the entry is the same entry (not a second one).
+    assert store.save_fetch(got.spec, OK, [entry(1)], NOW).unchanged == 1
+
+
+def test_schedule_is_stored_and_entry_times_read_newest_first(store: Store) -> None:
+
+    store.apply_config([FEED, ROUTE], NOW)
+    store.save_fetch(FEED, OK, [entry(1), entry(3), entry(2, published=None)], NOW)
+    assert store.entry_times(FEED.key) == [NOW, entry(3).published, entry(1).published]
+    assert store.entry_times(FEED.key, limit=1) == [NOW]
+    later = NOW + timedelta(minutes=30)
+    store.save_schedule(FeedSchedule(FEED.key, later, 1800.0, "new feed", errors=2))
+    store.save_schedule(FeedSchedule(ROUTE.key, NOW, 600.0, "gone", errors=1, paused="HTTP 410 Gone"))
+    got = store.catalogue_feed(FEED.key)
+    assert got is not None and got.schedule == FeedSchedule(FEED.key, later, 1800.0, "new feed", 2)
+    assert got.state.consecutive_failures == 2
+    assert store.due_feeds(NOW) == [] and store.next_check_time() == later
+    # A schedule without a pause leaves the pause (only resume_feed ends it).
+    store.save_schedule(FeedSchedule(ROUTE.key, NOW, 600.0, "ok"))
+    assert store.catalogue_feed(ROUTE.key).paused == "HTTP 410 Gone"  # type: ignore[union-attr]
+    assert [f.key for f in store.due_feeds(later, limit=5)] == [FEED.key]
+
+
+# users, tokens, sessions -------------------------------------------------------------------
+def test_users_are_unique_by_name_and_keep_hashed_secrets(store: Store) -> None:
+    alice = store.add_user("alice", "argon2-hash-a", admin=True, now=NOW)
+    bob = store.add_user("鲍勃", "argon2-hash-b", admin=False, now=NOW)
+    assert (alice.name, alice.admin, alice.created) == ("alice", True, NOW)
+    with pytest.raises(UserExistsError, match="alice"):
+        store.add_user("alice", "other", admin=False, now=NOW)
+    assert [u.name for u in store.list_users()] == ["alice", "鲍勃"]
+    assert store.get_user("鲍勃") == bob and store.user_by_id(alice.id) == alice
+    assert store.get_user("carol") is None and store.user_by_id(9999) is None
+    assert store.password_hash("alice") == "argon2-hash-a" and store.password_hash("carol") is None
+
+    store.add_token(alice.id, "sha-token-1", label="phone", now=NOW)
+    assert store.user_for_token("sha-token-1", NOW) == alice
+    assert store.user_for_token("sha-unknown", NOW) is None
+
+    later = NOW + timedelta(days=1)
+    store.add_session(bob.id, "sha-session-1", expires=later, now=NOW)
+    assert store.user_for_session("sha-session-1", NOW) == bob
+    assert store.user_for_session("sha-session-1", later) is None  # expired
+    store.add_session(bob.id, "sha-session-2", expires=later, now=NOW)
+    store.remove_session("sha-session-2")
+    assert store.user_for_session("sha-session-2", NOW) is None
+
+    # A new password ends the user's sessions; tokens stay.
+    store.add_session(alice.id, "sha-session-3", expires=later, now=NOW)
+    assert store.set_password("alice", "argon2-hash-a2") is True
+    assert store.password_hash("alice") == "argon2-hash-a2"
+    assert store.user_for_session("sha-session-3", NOW) is None
+    assert store.user_for_token("sha-token-1", NOW) == alice
+    assert store.set_password("carol", "x") is False
+
+    assert store.remove_user("alice") is True and store.remove_user("alice") is False
+    assert store.user_for_token("sha-token-1", NOW) is None
+    assert [u.name for u in store.list_users()] == ["鲍勃"]
+    assert store.foreign_key_problems() == []
+
+
+# per-reader state and lists ----------------------------------------------------------------
+def _uids(page: list[ReaderEntry]) -> list[str]:
+    return [r.entry.uid for r in page]
+
+
+def test_read_and_starred_state_is_per_reader(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    a = store.add_user("a", "h", admin=False, now=NOW).id
+    b = store.add_user("b", "h", admin=False, now=NOW).id
+    one, two = entry_uid(FEED.key, entry(1).id), entry_uid(FEED.key, entry(2).id)
+
+    assert store.set_entry_state(a, [one, one, "0000000000000000"], read=True, now=NOW) == 1
+    assert store.set_entry_state(b, [one], starred=True, now=NOW) == 1
+    ra, rb = store.reader_entry(a, one), store.reader_entry(b, one)
+    assert ra is not None and rb is not None and ra.entry == rb.entry
+    assert (ra.read, ra.starred, rb.read, rb.starred) == (True, False, False, True)
+    assert store.reader_entry(a, "0000000000000000") is None
+    assert store.unread_counts(a) == {FEED.key: (2, 3)}
+    assert store.unread_counts(b) == {FEED.key: (3, 3)}
+
+    assert _uids(store.reader_entries(a, EntryQuery(status="read"), limit=10)[0]) == [one]
+    assert one not in _uids(store.reader_entries(a, EntryQuery(status="unread"), limit=10)[0])
+    assert _uids(store.reader_entries(b, EntryQuery(starred=True), limit=10)[0]) == [one]
+    assert _uids(store.reader_entries(a, EntryQuery(starred=True), limit=10)[0]) == []
+
+    # Unread again and unstarred: back to the default, for that reader only.
+    assert store.set_entry_state(a, [one, two], read=False, starred=False, now=NOW) == 2
+    assert store.unread_counts(a) == {FEED.key: (3, 3)}
+    assert store.set_entry_state(b, [one], read=True, now=NOW) == 1
+    rb = store.reader_entry(b, one)
+    assert rb is not None and (rb.read, rb.starred) == (True, True)
+    assert store.set_entry_state(b, [two], now=NOW) == 1  # neither given: only counts
+    assert store.remove_user("b") and store.reader_entry(a, one) is not None
+    assert store.foreign_key_problems() == []
+
+
+def test_reader_pages_cover_every_entry_once_while_newer_entries_arrive(store: Store) -> None:
+    # 30 dated entries and 5 without a date (all sorting by the same first-seen time: ties go by uid).
+    store.save_fetch(
+        FEED, OK, [entry(n) for n in range(30)] + [entry(n, published=None) for n in range(30, 35)], NOW
+    )
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    expected = list(store.iter_uids())
+    seen: list[str] = []
+    page, cursor = store.reader_entries(user, EntryQuery(), limit=4)
+    seen += _uids(page)
+    newer = 100
+    while cursor is not None:
+        # A fetch between two pages adds entries newer than any listed: they never shift a page.
+        store.save_fetch(FEED, OK, [entry(newer, published=NOW + timedelta(days=newer))], NOW)
+        newer += 1
+        page, cursor = store.reader_entries(user, EntryQuery(), limit=4, after=cursor)
+        assert 1 <= len(page) <= 4
+        seen += _uids(page)
+    assert len(seen) == len(set(seen)) == 35
+    assert set(seen) == set(expected)
+    assert seen == [e.uid for e in store.list_entries(limit=35, offset=newer - 100)]  # newest first
+    with pytest.raises(StoreError, match="cursor"):
+        store.reader_entries(user, EntryQuery(), limit=4, after="not-a-cursor")
+
+
+def test_reader_list_filters(store: Store) -> None:
+    other = FeedSpec(group="政策", site="国务院", name="政策文件", url="http://127.0.0.1:9/gov.xml")
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    store.save_fetch(other, OK, [entry(4), entry(5)], NOW)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    u = {n: entry_uid(FEED.key if n <= 3 else other.key, entry(n).id) for n in range(1, 6)}
+    store.set_entry_state(user, [u[2], u[4]], read=True, now=NOW)
+    store.set_entry_state(user, [u[3]], starred=True, now=NOW)
+
+    def listed(**kw: Any) -> list[int]:
+        page, _ = store.reader_entries(user, EntryQuery(**kw), limit=50)
+        by_uid = {v: k for k, v in u.items()}
+        return [by_uid[r.entry.uid] for r in page]
+
+    assert listed() == [5, 4, 3, 2, 1]
+    assert listed(group="政策") == [5, 4] and listed(site="新浪财经") == [3, 2, 1]
+    assert listed(group="金融", site="国务院") == []
+    assert listed(feed=other.key, status="unread") == [5]
+    assert listed(status="read") == [4, 2] and listed(status="unread") == [5, 3, 1]
+    assert listed(starred=True) == [3] and listed(starred=False, status="unread") == [5, 1]
+    t = entry(2).published
+    assert t is not None
+    assert listed(since=t) == [5, 4, 3, 2] and listed(until=t) == [1]
+    assert listed(since=t, until=t + timedelta(hours=2)) == [3, 2]
+    assert listed(uids=(u[1], u[5], "0000000000000000")) == [5, 1]
+    assert listed(uids=()) == []
+    with pytest.raises(StoreError, match="limit"):
+        store.reader_entries(user, EntryQuery(), limit=0)
+
+
+def test_mark_read_leaves_what_arrived_later_unread(store: Store) -> None:
+    other = FeedSpec(group="政策", site="国务院", name="政策文件", url="http://127.0.0.1:9/gov.xml")
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
+    store.save_fetch(other, OK, [entry(3)], NOW)
+    later = NOW + timedelta(minutes=10)
+    # Arrived after the reader looked: its publication time is older, its first-seen time later.
+    store.save_fetch(FEED, OK, [entry(0)], later)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    store.set_entry_state(user, [entry_uid(FEED.key, entry(1).id)], read=True, starred=True, now=NOW)
+
+    assert store.mark_read(user, EntryQuery(feed=FEED.key), before=later, now=later) == 1
+    assert store.unread_counts(user) == {FEED.key: (1, 3), other.key: (1, 1)}
+    page, _ = store.reader_entries(user, EntryQuery(status="unread"), limit=10)
+    assert _uids(page) == [entry_uid(other.key, entry(3).id), entry_uid(FEED.key, entry(0).id)]
+    starred = store.reader_entry(user, entry_uid(FEED.key, entry(1).id))
+    assert starred is not None and (starred.read, starred.starred) == (True, True)
+    assert store.mark_read(user, EntryQuery(), before=later + timedelta(seconds=1), now=later) == 2
+    assert store.mark_read(user, EntryQuery(), before=later + timedelta(seconds=1), now=later) == 0
+    assert store.unread_counts(user) == {FEED.key: (0, 3), other.key: (0, 1)}

@@ -38,6 +38,10 @@ class FetchDeferred(FetchError):
         self.until = until
 
 
+class FeedGone(FetchError):
+    """The server answered 410 Gone: the feed was removed for good (the scheduler pauses it)."""
+
+
 class ParseError(NewsdeskError):
     """Feed bytes could not be turned into entries."""
 
@@ -80,3 +84,7 @@ class SearchError(NewsdeskError):
 
 class ServeError(NewsdeskError):
     """`newsdesk serve` cannot start or run: address in use, bad settings."""
+
+
+class FeedExistsError(StoreError):
+    """A feed with that key (group/site/name) is already in the catalogue."""

@@ -43,11 +43,11 @@ from yarl import URL
 from . import USER_AGENT
 from .config import FetchConfig
 from .encoding import decode_document
-from .errors import FetchDeferred, FetchError
+from .errors import FeedGone, FetchDeferred, FetchError
 from .holds import Hold, host_key, retry_after_seconds, until_text
 from .models import FeedSpec, FetchResult
 
-__all__ = ["ACCEPT", "Fetcher", "fetch_feed"]
+__all__ = ["ACCEPT", "Fetcher", "cache_hints", "fetch_feed"]
 
 # Feeds first; pages (full-text extraction uses this fetcher too) still acceptable.
 ACCEPT = (
@@ -205,7 +205,15 @@ class Fetcher:
         except _Failure as f:
             if f.deferred is not None:
                 raise FetchDeferred(str(f), url=url, until=f.deferred.until) from None
+            if f.status == 410:
+                raise FeedGone(str(f), url=url, status=410) from f.__cause__
             raise FetchError(str(f), url=url, status=f.status) from f.__cause__
+
+    def holds(self) -> dict[str, tuple[datetime, str]]:
+        """host → (until, reason) of every hold this fetcher still keeps (those it started
+        with and those servers asked for since), as `feed_hold` reads them."""
+        now = self._clock()
+        return {h.host: (h.until, h.reason) for h in self._holds.values() if h.until > now}
 
     async def _fetch_http(
         self,
@@ -346,6 +354,7 @@ class Fetcher:
         final = str(current) if redirects else url
         moved = str(current) if redirects and permanent else None
         content_type = hop.headers.get("Content-Type")
+        max_age, expires = cache_hints(hop.headers)
         if hop.status == 304:
             return FetchResult(
                 url=final,
@@ -354,6 +363,8 @@ class Fetcher:
                 last_modified=hop.headers.get("Last-Modified") or last_modified,
                 permanent_url=moved,
                 content_type=content_type,
+                max_age=max_age,
+                expires=expires,
             )
         assert hop.body is not None  # _hop reads the body of every 2xx response
         if len(hop.body) > _DECODE_IN_THREAD:
@@ -369,6 +380,8 @@ class Fetcher:
             last_modified=hop.headers.get("Last-Modified"),
             permanent_url=moved,
             content_type=content_type,
+            max_age=max_age,
+            expires=expires,
         )
 
     async def _hop(self, url: URL, headers: dict[str, str], budget: float, deadline: Deadline) -> _Hop:
@@ -525,6 +538,12 @@ async def fetch_feed(
         message = str(deferred[0]) if len(deferred) == 1 else "; ".join(map(str, deferred))
         raise FetchDeferred(message, url=spec.source, until=min(e.until for e in deferred))
     statuses = {e.status for e in errors}
+    if statuses == {410}:  # every instance says the route is gone for good
+        raise FeedGone(
+            "; ".join(f"{i.rstrip('/')}: {e}" for i, e in zip(rsshub, errors, strict=True)),
+            url=spec.source,
+            status=410,
+        ) from errors[-1]
     detail = "; ".join(f"{instance.rstrip('/')}: {e}" for instance, e in zip(rsshub, errors, strict=True))
     raise FetchError(
         f"all RSSHub instances failed: {detail}",
@@ -574,6 +593,31 @@ def _status_failure(status: int, headers: CIMultiDictProxy[str], now: datetime) 
         retry_after_seconds(headers.get("Retry-After"), now) if status in _RETRY_AFTER_STATUSES else None
     )
     return _Failure(message, status=status, retry=retry, retry_after=retry_after)
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
+
+
+def cache_hints(headers: CIMultiDictProxy[str]) -> tuple[float | None, datetime | None]:
+    """(max_age, expires) for a FetchResult: seconds from Cache-Control's max-age, else the
+    Expires time (UTC); neither when the response says not to cache it."""
+    control = ", ".join(headers.getall("Cache-Control", []))
+    if _NO_CACHE.search(control):
+        return None, None
+    found = _MAX_AGE.search(control)
+    if found:
+        return float(found.group(1)), None
+    expires = None
+    value = headers.get("Expires")
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            when = None  # "0", "-1": already expired, which says nothing about the next change
+        if when is not None:
+            expires = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    return None, expires
 
 
 def _same_second(http_date: str | None, mtime: float) -> bool:

@@ -49,6 +49,10 @@ class FetchResult:
     last_modified: str | None = None
     permanent_url: str | None = None  # set when a permanent redirect moved the feed
     content_type: str | None = None
+    # Cache hints the server sent (newsdesk.schedule checks no sooner): Cache-Control max-age
+    # in seconds, and the Expires time (UTC) when there was no max-age.
+    max_age: float | None = None
+    expires: datetime | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -78,6 +82,10 @@ class ParsedFeed:
     entries: tuple[ParsedEntry, ...]
     # Set when the document was broken but some entries could still be read.
     warning: str | None = None
+    # How often the feed says it changes, in seconds: RSS <ttl>, and the syndication module's
+    # sy:updatePeriod / sy:updateFrequency (newsdesk.schedule checks no more often).
+    ttl: float | None = None
+    update_period: float | None = None
 
 
 @dataclass(frozen=True)
@@ -343,3 +351,41 @@ class FeedSchedule:
     errors: int = 0  # consecutive failed checks (the backoff's exponent)
     # Why the scheduler does not check the feed at all: 410 Gone, removed from the config, an admin.
     paused: str | None = None
+
+
+# The feed catalogue in the archive ------------------------------------------------------------
+# Where a feed of the catalogue came from: the config's `groups:` (applied at each start) or the API.
+FeedOrigin = Literal["config", "api"]
+
+# The pause reason of a config feed gone from the YAML (cleared when it comes back).
+REMOVED_FROM_CONFIG = "removed from the config"
+
+
+@dataclass(frozen=True)
+class CatalogueFeed:
+    """One feed of the archive's catalogue: what it is, where it came from, how its fetches
+    went and when it is checked next."""
+
+    spec: FeedSpec
+    origin: FeedOrigin
+    state: FeedState
+    schedule: FeedSchedule
+    title: str | None = None  # the feed's own title, as last fetched
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def paused(self) -> str | None:
+        return self.schedule.paused
+
+
+@dataclass(frozen=True)
+class CatalogueChanges:
+    """What applying the config's feeds changed in the catalogue (feed keys)."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    paused: tuple[str, ...] = ()  # config feeds gone from the YAML
+    resumed: tuple[str, ...] = ()  # config feeds back in the YAML

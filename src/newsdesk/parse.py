@@ -60,6 +60,7 @@ RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
 XHTML = "http://www.w3.org/1999/xhtml"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _DCTERMS = "{http://purl.org/dc/terms/}"
+_SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 _CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _ATOM_LINK = f"{{{ATOM}}}link"
 _ATOM_UPDATED = f"{{{ATOM}}}updated"
@@ -278,7 +279,14 @@ def _parse_with_feedparser(doc: str, base_url: str | None) -> ParsedFeed | None:
         )
         if entry is not None:
             entries.append(entry)
-    return ParsedFeed(title=title or None, link=link or None, entries=tuple(entries))
+    ttl, period = refresh_hints(
+        str(dict.get(info, "ttl") or ""),
+        str(dict.get(info, "sy_updateperiod") or ""),
+        str(dict.get(info, "sy_updatefrequency") or ""),
+    )
+    return ParsedFeed(
+        title=title or None, link=link or None, entries=tuple(entries), ttl=ttl, update_period=period
+    )
 
 
 # --- shared helpers --------------------------------------------------------------------------------
@@ -292,6 +300,36 @@ class _Ctx(NamedTuple):
     # inside it (a description inside an unclosed <category>, the next <item> inside this one), so
     # fields are looked for among all descendants that do not belong to a nested item.
     nested: str | None = None
+
+
+_PERIODS = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 604800.0,
+    "monthly": 2592000.0,
+    "yearly": 31536000.0,
+}
+
+
+def refresh_hints(ttl: str, period: str, frequency: str) -> tuple[float | None, float | None]:
+    """(ttl, update period) in seconds from RSS <ttl> (minutes) and sy:updatePeriod /
+    sy:updateFrequency (times per period; period "daily" and frequency 1 by default); None for
+    what is missing or not understood."""
+    ttl_seconds = None
+    if ttl.strip().isdigit() and int(ttl) > 0:
+        ttl_seconds = int(ttl) * 60.0
+    update = None
+    period, frequency = period.strip().lower(), frequency.strip()
+    if period or frequency:
+        per = _PERIODS.get(period or "daily")
+        times = int(frequency) if frequency.isdigit() else 1 if not frequency else 0
+        if per is not None and times > 0:
+            update = per / times
+    return ttl_seconds, update
+
+
+def _sy(fields: dict[str, etree._Element]) -> tuple[str, str]:
+    return _text(fields.get(_SY + "updatePeriod")), _text(fields.get(_SY + "updateFrequency"))
 
 
 def _local(tag: object) -> str:
@@ -486,7 +524,10 @@ def _rss(
         if entry is not None:
             entries.append(entry)
     title = _clean_text(_first(ch, p + "title", _DC + "title"))
-    return ParsedFeed(title=title or None, link=link or None, entries=tuple(entries))
+    ttl, period = refresh_hints(_text(ch.get(p + "ttl")), *_sy(ch))
+    return ParsedFeed(
+        title=title or None, link=link or None, entries=tuple(entries), ttl=ttl, update_period=period
+    )
 
 
 def _rss_item(item: etree._Element, p: str, ctx: _Ctx) -> ParsedEntry | None:
@@ -537,7 +578,8 @@ def _atom(root: etree._Element, a: str, base_url: str | None, recovered: bool) -
         if entry is not None:
             entries.append(entry)
     title = _atom_title(f.get(a + "title"))
-    return ParsedFeed(title=title or None, link=link or None, entries=tuple(entries))
+    _, period = refresh_hints("", *_sy(f))
+    return ParsedFeed(title=title or None, link=link or None, entries=tuple(entries), update_period=period)
 
 
 def _atom_entry(el: etree._Element, a: str, ctx: _Ctx) -> ParsedEntry | None:

@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,13 +20,14 @@ from multiprocessing.synchronize import Event
 from . import locks, procs
 from .clean import clean_article, fallback_article
 from .config import Config
-from .errors import CleanError, FetchDeferred, NewsdeskError
+from .errors import CleanError, FeedGone, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
-from .holds import Hold
+from .holds import Hold, feed_hold
 from .locks import LockBusy
 from .models import Cleaned, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry, content_hash
 from .parse import parse_feed
 from .publish.base import Publisher, PublishReport, get_publisher, run_publisher
+from .schedule import Check, Hints, next_schedule
 from .search import changes_behind, update_index
 from .store import Store
 
@@ -91,8 +93,15 @@ def _unique(entries: Sequence[ParsedEntry]) -> list[ParsedEntry]:
 
 
 async def _update_feed(
-    fetcher: Fetcher, store: Store, config: Config, spec: FeedSpec, state: FeedState | None
-) -> FeedReport:
+    fetcher: Fetcher,
+    store: Store,
+    config: Config,
+    spec: FeedSpec,
+    state: FeedState | None,
+    clock: Callable[[], datetime],
+) -> tuple[FeedReport, Check]:
+    """Fetch, parse, clean and store one feed: what happened, and what the check found for
+    its schedule (`newsdesk.schedule`)."""
     # A permanent redirect recorded earlier replaces the configured URL.
     if spec.url and state and state.url and state.url != spec.url:
         spec = replace(spec, url=state.url)
@@ -104,10 +113,11 @@ async def _update_feed(
             last_modified=state.last_modified if state else None,
             rsshub=config.rsshub,
         )
-        now = datetime.now(UTC)
+        now = clock()
+        cache = Hints(max_age=result.max_age, expires=result.expires)
         if result.not_modified:
             store.save_fetch(spec, result, (), now)
-            return FeedReport(spec.key, "not_modified")
+            return FeedReport(spec.key, "not_modified"), Check("not_modified", hints=cache)
         parsed = parse_feed(result.text or "", base_url=result.url)
         entries = _unique(parsed.entries)
         articles, pages = await _prepare_articles(fetcher, store, spec, entries)
@@ -121,19 +131,24 @@ async def _update_feed(
             articles=articles,
             pages=pages,
         )
-        return FeedReport(
+        report = FeedReport(
             spec.key, "ok", counts.new, counts.updated, counts.unchanged, warning=parsed.warning
         )
+        return report, Check("ok", hints=replace(cache, ttl=parsed.ttl, update_period=parsed.update_period))
     except FetchDeferred as e:
         # Not tried, so not a failure of the feed: its fetch state stays as it was.
-        return FeedReport(spec.key, "deferred", error=str(e))
+        return FeedReport(spec.key, "deferred", error=str(e)), Check("deferred", until=e.until)
     except NewsdeskError as e:
         message = str(e)
         try:
-            store.record_failure(spec.key, message, datetime.now(UTC))
+            store.record_failure(spec.key, message, clock())
         except NewsdeskError as e2:
             message += f" (and recording the failure failed: {e2})"
-        return FeedReport(spec.key, "failed", error=message)
+        # A host that asked to wait (this feed's answer, or every RSSHub instance's) is not
+        # checked before then.
+        hold = feed_hold(spec.url, spec.route, config.rsshub, fetcher.holds())
+        check = Check("gone" if isinstance(e, FeedGone) else "failed", until=hold.until if hold else None)
+        return FeedReport(spec.key, "failed", error=message), check
 
 
 # Feed text shorter than this (in characters, after cleaning) makes `full_text: auto` fetch the page.
@@ -266,12 +281,49 @@ async def fetch_feeds(
     progress: FeedProgress | None = None,
     *,
     clock: Callable[[], datetime] = _utcnow,
+    rng: random.Random | None = None,
+    fetcher: Fetcher | None = None,
 ) -> list[FeedReport]:
-    """Fetch, parse and store these feeds concurrently. Hosts on hold (newsdesk.holds) are not
-    requested; holds that servers ask for are kept in the archive as they come."""
+    """Fetch, parse and store these feeds concurrently, and after each its next check
+    (`newsdesk.schedule`, spread by `rng`). Hosts on hold (newsdesk.holds) are not requested;
+    holds that servers ask for are kept in the archive as they come. `fetcher`: an open one to
+    share (the scheduler keeps one for its life, so its per-host limits hold across batches);
+    by default one for this call."""
     store.sync_feeds(specs)
-    states = store.feed_states()
+    catalogue = {s.key: store.catalogue_feed(s.key) for s in specs}
+    rng = rng if rng is not None else random.Random()
     reports: dict[str, FeedReport] = {}
+
+    async def one(spec: FeedSpec, fetcher: Fetcher) -> None:
+        known = catalogue.get(spec.key)
+        report, check = await _update_feed(
+            fetcher, store, config, spec, known.state if known else None, clock
+        )
+        reports[spec.key] = report
+        try:
+            times = store.entry_times(spec.key)
+            now = clock()
+            previous = known.schedule if known else None
+            store.save_schedule(
+                next_schedule(spec.key, previous, replace(check, times=times), config.schedule, now, rng)
+            )
+        except NewsdeskError as e:
+            # The feed is stored; it is only checked again sooner or later than it might be.
+            log.warning("%s: cannot record its next check: %s", spec.key, e)
+        if progress:
+            progress(report)
+
+    if fetcher is not None:
+        await asyncio.gather(*(one(s, fetcher) for s in specs))
+    else:
+        async with open_fetcher(config, store, clock) as own:
+            await asyncio.gather(*(one(s, own) for s in specs))
+    return [reports[s.key] for s in specs]
+
+
+def open_fetcher(config: Config, store: Store, clock: Callable[[], datetime] = _utcnow) -> Fetcher:
+    """A Fetcher (use as `async with`) that starts from the holds the archive keeps and keeps
+    the ones servers ask for there."""
 
     def keep(hold: Hold) -> None:
         try:
@@ -280,22 +332,26 @@ async def fetch_feeds(
             # Not worth failing the run for: the hold still applies for the rest of this one.
             log.warning("cannot record that %s: %s", hold, e)
 
-    holds = store.host_holds(clock())
-    async with Fetcher(config.fetch, holds=holds, on_hold=keep, clock=clock) as fetcher:
-
-        async def one(spec: FeedSpec) -> None:
-            report = await _update_feed(fetcher, store, config, spec, states.get(spec.key))
-            reports[spec.key] = report
-            if progress:
-                progress(report)
-
-        await asyncio.gather(*(one(s) for s in specs))
-    return [reports[s.key] for s in specs]
+    return Fetcher(config.fetch, holds=store.host_holds(clock()), on_hold=keep, clock=clock)
 
 
-def select_feeds(config: Config, names: Sequence[str] = ()) -> list[FeedSpec]:
-    """Enabled feeds, or only those whose name, site, group or key is given."""
-    feeds = [f for f in config.feeds() if f.enabled]
+def select_feeds(
+    config: Config,
+    names: Sequence[str] = (),
+    *,
+    store: Store | None = None,
+    due: datetime | None = None,
+) -> list[FeedSpec]:
+    """Enabled feeds, or only those whose name, site, group or key is given. With `store`,
+    from the archive's catalogue: the config applied to it first, paused feeds left out, and
+    with `due` only those whose next check is at or before that time."""
+    if store is None:
+        feeds = [f for f in config.feeds() if f.enabled]
+    else:
+        now = due or _utcnow()
+        store.apply_config(config.feeds(), now)
+        listed = store.due_feeds(due) if due is not None else store.catalogue()
+        feeds = [f.spec for f in listed if f.spec.enabled and f.paused is None]
     if names:
         wanted = set(names)
         feeds = [f for f in feeds if wanted & {f.name, f.site, f.group, f.key}]
@@ -322,7 +378,7 @@ def run(
     publisher its output folder's lock. `report` (returned) is filled in as feeds finish, so
     a caller stopped by a signal (`procs.Stopped`) can say what was done."""
     report = report if report is not None else RunReport()
-    specs = list(feeds) if feeds is not None else select_feeds(config)
+    specs = list(feeds) if feeds is not None else select_feeds(config, store=store)
     # Story clusters and the search index catch up from the store's change counter. When there
     # is much to do, a second process follows the store while feeds are fetched and stored
     # (the two cores both work); it finishes once fetching has ended and it has caught up.

@@ -8,11 +8,13 @@ as `route:` feeds so they can fail over to the other instances.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+import yaml
 from lxml import etree
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -77,9 +79,7 @@ def read_opml(data: bytes, *, source: str, rsshub: list[str]) -> list[ImportedFe
 
 
 def write_opml(specs: list[FeedSpec], *, rsshub: list[str], title: str = "newsdesk feeds") -> str:
-    tree: dict[str, dict[str, list[FeedSpec]]] = {}
-    for s in specs:
-        tree.setdefault(s.group, {}).setdefault(s.site, []).append(s)
+    tree = spec_tree(specs)
     out = io.StringIO()
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n')
     out.write(f"  <head><title>{_esc(title)}</title></head>\n  <body>\n")
@@ -187,7 +187,36 @@ def remove_feed(path: Path, name: str, *, group: str | None = None, site: str | 
 
 
 def feed_tree(config: Config) -> dict[str, dict[str, list[FeedSpec]]]:
+    return spec_tree(config.feeds())
+
+
+def spec_tree(specs: Iterable[FeedSpec]) -> dict[str, dict[str, list[FeedSpec]]]:
+    """group → site → feeds, each in the order first met."""
     tree: dict[str, dict[str, list[FeedSpec]]] = {}
-    for f in config.feeds():
+    for f in specs:
         tree.setdefault(f.group, {}).setdefault(f.site, []).append(f)
     return tree
+
+
+def write_groups_yaml(specs: Iterable[FeedSpec]) -> str:
+    """The feeds as the config's `groups:` mapping (keys left at their defaults are left out),
+    ready to paste into a config: loading it gives the same feeds."""
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for group, sites in spec_tree(specs).items():
+        groups[group] = {}
+        for site, feeds in sites.items():
+            items = []
+            for f in feeds:
+                item: dict[str, Any] = {"name": f.name}
+                item.update({"route": f.route} if f.route is not None else {"url": f.url})
+                if not f.clean:
+                    item["clean"] = False
+                if f.full_text is not False:
+                    item["full_text"] = f.full_text
+                if not f.enabled:
+                    item["enabled"] = False
+                items.append(item)
+            groups[group][site] = items
+    # PyYAML, as the config is read with: it quotes what YAML 1.1 would read as another type
+    # (a feed called "yes" or "404").
+    return str(yaml.safe_dump({"groups": groups}, allow_unicode=True, sort_keys=False, width=4096))

@@ -19,6 +19,7 @@ from .. import __version__, procs
 from ..config import find_config_path
 from ..errors import NewsdeskError
 from . import entries, feeds, publish, reclean, run, search
+from . import serve as serve_cli
 from .common import JsonOpt, current_config, err, out, print_json, state
 
 app = typer.Typer(
@@ -86,6 +87,7 @@ search.register(app)
 publish.register(app)
 feeds.register(app)
 entries.register(app)
+serve_cli.register(app)
 
 
 @app.command()

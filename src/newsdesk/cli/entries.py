@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..entry_json import entry_dict
 from ..errors import NewsdeskError
-from ..models import StoredEntry
 from .common import JsonOpt, current_config, open_archive, out, print_json
 
 entries_app = typer.Typer(help="Show what the archive holds.", no_args_is_help=True)
@@ -17,46 +17,6 @@ entries_app = typer.Typer(help="Show what the archive holds.", no_args_is_help=T
 
 def register(app: typer.Typer) -> None:
     app.add_typer(entries_app, name="entries")
-
-
-def _entry_dict(e: StoredEntry, full: bool) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "id": e.uid,
-        "title": e.title,
-        "link": e.link,
-        "group": e.group,
-        "site": e.site,
-        "feed": e.feed,
-        "published": e.published,
-        "updated": e.updated,
-        "author": e.author,
-        "first_seen": e.first_seen,
-        "last_changed": e.last_changed,
-        "entry_id": e.entry_id,
-    }
-    a = e.article
-    d.update(
-        {
-            "source": a.source if a else None,
-            "editor": a.editor if a else None,
-            "reporters": list(a.reporters) if a else [],
-            "dateline": a.dateline if a else None,
-            "keywords": list(a.keywords) if a else [],
-            "images": list(a.images) if a else [],
-            "header_image": a.header_image if a else None,
-            "summary": a.summary if a else e.summary,
-            "char_count": a.char_count if a else None,
-            "profile": a.profile if a else None,
-            "clean_error": e.clean_error,
-        }
-    )
-    if full:
-        d["text"] = a.text if a else None
-        d["html"] = a.html if a else None
-        d["feed_summary"] = e.summary
-        d["content"] = e.content
-        d["page"] = e.page
-    return d
 
 
 @entries_app.command("list")
@@ -71,7 +31,7 @@ def entries_list(
     with open_archive(config) as store:
         rows = store.list_entries(feed_key=feed, limit=limit, offset=offset)
     if as_json:
-        print_json([_entry_dict(e, False) for e in rows])
+        print_json([entry_dict(e, False) for e in rows])
         return
     table = Table()
     for col in ("id", "published", "feed", "title"):
@@ -91,7 +51,7 @@ def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: Jso
     if e is None:
         raise NewsdeskError(f"no entry with id {uid!r} (see `newsdesk entries list`)")
     if as_json:
-        print_json(_entry_dict(e, True))
+        print_json(entry_dict(e, True))
         return
     out.print(f"[bold]{escape(e.title)}")
     out.print(f"{e.group} → {e.site} → {e.feed}", markup=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -38,13 +39,22 @@ def register(app: typer.Typer) -> None:
 
 
 def _fetch_with_progress(
-    config: Config, store: Store, names: list[str], *, publish: bool, report: pipeline.RunReport
+    config: Config,
+    store: Store,
+    names: list[str],
+    *,
+    publish: bool,
+    report: pipeline.RunReport,
+    due: bool = False,
 ) -> pipeline.RunReport:
     # Imported here: fetching pulls in aiohttp and the cleaning stage, which `build`,
     # `search` and friends do not need (half a second of every incremental build).
     from .. import pipeline
 
-    specs = pipeline.select_feeds(config, names)
+    # The config is applied to the archive's catalogue first; `--due`: only feeds whose next check has come.
+    specs = pipeline.select_feeds(config, names, store=store, due=datetime.now(UTC) if due else None)
+    if not specs and due:
+        return report  # nothing due: nothing to do, and nothing wrong
     if not specs:
         raise NewsdeskError("no enabled feeds match" + (f": {', '.join(names)}" if names else ""))
     publishers = tuple(config.publishers) if publish else ()
@@ -75,14 +85,14 @@ def _fetch_with_progress(
     return pipeline.run(config, store, feeds=specs, publishers=publishers, progress=line, report=report)
 
 
-def _run_command(names: list[str], as_json: bool, *, publish: bool, wait: float) -> None:
+def _run_command(names: list[str], as_json: bool, *, publish: bool, wait: float, due: bool = False) -> None:
     from .. import pipeline
 
     config = current_config()
     with locks.waiting(wait), open_archive(config) as store:
         report = pipeline.RunReport()
         try:
-            report = _fetch_with_progress(config, store, names, publish=publish, report=report)
+            report = _fetch_with_progress(config, store, names, publish=publish, report=report, due=due)
         except procs.Stopped as e:
             _print_run(report, as_json, stopped=e)
             raise
@@ -137,6 +147,9 @@ def run(
     feed: FeedOpt = None,
     as_json: JsonOpt = False,
     wait: WaitOpt = locks.DEFAULT_WAIT,
+    due: Annotated[
+        bool, typer.Option("--due", help="Only the feeds whose next scheduled check has come.")
+    ] = False,
 ) -> None:
     """Fetch every enabled feed, store new and changed entries, then publish Hexo posts.
 
@@ -144,8 +157,11 @@ def run(
     published); 4 a publisher failed; 5 another process held the archive's fetch lock or an
     output folder past --wait; 1 nothing could run (config or database error); 130/143
     stopped by SIGINT/SIGTERM.
+
+    Every run records each feed's next check (`newsdesk feeds list` shows it); with --due only
+    the feeds whose check has come are fetched, as `newsdesk serve` would.
     """
-    _run_command(feed or [], as_json, publish=True, wait=wait)
+    _run_command(feed or [], as_json, publish=True, wait=wait, due=due)
 
 
 def fetch(

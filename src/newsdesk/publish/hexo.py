@@ -101,4 +101,3 @@ class HexoPublisher:
                 store.set_publish_marks(key, done)
                 if progress:
                     progress(min(start + _BATCH, total), total)
-

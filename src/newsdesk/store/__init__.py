@@ -11,7 +11,9 @@ from .protocol import (
     HostHoldStore,
     IntegrityChecks,
     PublishMarkStore,
+    ReadingStore,
     Store,
+    UserStore,
 )
 from .sqlite import SQLiteStore
 
@@ -23,8 +25,10 @@ __all__ = [
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
+    "ReadingStore",
     "SQLiteStore",
     "Store",
+    "UserStore",
     "open_store",
 ]
 

@@ -15,6 +15,8 @@ from typing import Protocol
 from ..errors import StoreError
 from ..models import (
     Article,
+    CatalogueChanges,
+    CatalogueFeed,
     Cleaned,
     ClusterLookup,
     ClusterMember,
@@ -23,9 +25,11 @@ from ..models import (
     EntryHead,
     EntryQuery,
     EntryText,
+    FeedSchedule,
     FeedSpec,
     FeedState,
     FetchResult,
+    FullText,
     ParsedEntry,
     ReaderEntry,
     StoredEntry,
@@ -36,12 +40,14 @@ from ..models import (
 __all__ = [
     "ArchiveStore",
     "BackgroundCheck",
+    "CatalogueStore",
     "ChangeFeed",
     "ClusterStore",
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
     "ReadingStore",
+    "ScheduleStore",
     "Store",
     "UserStore",
 ]
@@ -275,9 +281,91 @@ class ReadingStore(Protocol):
         """feed key → (unread, all) entries of every feed in the archive."""
 
 
-# `Store` gains UserStore and ReadingStore once a backend implements them (issue 14).
+class CatalogueStore(Protocol):
+    """The feed catalogue: every feed's definition (url or route, clean, full_text, enabled),
+    where it came from (the config's `groups:`, applied at each start, or the API), its fetch
+    state and schedule, and why it is paused. Keys are group/site/name."""
+
+    def catalogue(self) -> list[CatalogueFeed]:
+        """Every feed, paused and disabled ones included, in catalogue order (the config's
+        order, then feeds added through the API)."""
+
+    def catalogue_feed(self, key: str) -> CatalogueFeed | None: ...
+
+    def apply_config(self, specs: Sequence[FeedSpec], now: datetime) -> CatalogueChanges:
+        """Make the catalogue hold the config's feeds, in one transaction: new ones added (due
+        `now`), changed ones updated (a new source drops the old validators and is due `now`),
+        config feeds gone from `specs` paused (`REMOVED_FROM_CONFIG`; their entries stay) and
+        resumed when they come back. Feeds added through the API are left alone, unless the
+        config names the same key: then the config's definition wins."""
+
+    def add_feed(self, spec: FeedSpec, now: datetime) -> CatalogueFeed:
+        """Add a feed (origin "api"), due `now`; `FeedExistsError` when the key is taken."""
+
+    def update_feed(
+        self,
+        key: str,
+        *,
+        now: datetime,
+        group: str | None = None,
+        site: str | None = None,
+        name: str | None = None,
+        url: str | None = None,
+        route: str | None = None,
+        clean: bool | None = None,
+        full_text: FullText | None = None,
+        enabled: bool | None = None,
+    ) -> CatalogueFeed | None:
+        """Change what is given (None leaves it; a url or route replaces the other); None when
+        there is no such feed. A new source is due `now`. A new group, site or name is a new
+        key: the entries move with it under new ids (the old ones recorded as removed, and each
+        reader's state of them dropped); `FeedExistsError` when the new key is taken."""
+
+    def delete_feed(self, key: str) -> int | None:
+        """Remove a feed with its entries and their articles, recording the entries as removed
+        (`changes_since`) so derived data drops them; how many entries went, None when there
+        is no such feed."""
+
+    def pause_feed(self, key: str, reason: str) -> bool:
+        """Stop checking a feed, saying why; False when there is no such feed."""
+
+    def resume_feed(self, key: str, now: datetime) -> bool:
+        """Check a paused feed again, from `now`; False when there is no such feed."""
+
+    def refresh_feed(self, key: str, now: datetime) -> bool:
+        """Make a feed due `now`; False when there is no such feed."""
+
+
+class ScheduleStore(Protocol):
+    """When each feed is checked next (`newsdesk.schedule` decides; `newsdesk.scheduler` asks)."""
+
+    def due_feeds(self, now: datetime, limit: int | None = None) -> list[CatalogueFeed]:
+        """Enabled, unpaused feeds whose next check is at or before `now`, most overdue first."""
+
+    def next_check_time(self) -> datetime | None:
+        """The earliest next check of an enabled, unpaused feed; None when there is none."""
+
+    def save_schedule(self, schedule: FeedSchedule) -> None:
+        """Store a feed's next check, interval, reason, error count and pause (a schedule
+        without one leaves a pause as it is: only `resume_feed` ends it)."""
+
+    def entry_times(self, feed_key: str, limit: int = 20) -> list[datetime]:
+        """Sort times (published, else first seen) of a feed's newest entries, newest first:
+        what its publishing rate is estimated from."""
+
+
 class Store(
-    ArchiveStore, ChangeFeed, PublishMarkStore, ClusterStore, HostHoldStore, IntegrityChecks, Protocol
+    ArchiveStore,
+    ChangeFeed,
+    PublishMarkStore,
+    ClusterStore,
+    HostHoldStore,
+    IntegrityChecks,
+    CatalogueStore,
+    ScheduleStore,
+    UserStore,
+    ReadingStore,
+    Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""
 

@@ -439,4 +439,3 @@ def _cluster_provider(store: Store) -> RelatedProvider:
         for uid in uids:
             others[uid] = [u for u in uids if u != uid]
     return lambda uid: others.get(uid, ())
-

@@ -168,4 +168,3 @@ class FeedsPublisher:
         self, store: Store, config: Config, out_dir: Path | None = None, progress: Progress | None = None
     ) -> PublishReport:
         return build_feeds(store, config, out_dir, progress=progress)
-

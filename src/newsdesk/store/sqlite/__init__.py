@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from .archive import ArchiveMixin
 from .base import BUSY_TIMEOUT, migrations
+from .catalogue import CatalogueMixin
 from .changes import ChangesMixin
 from .clusters import ClustersMixin
 from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
 from .marks import MarksMixin
+from .reading import ReadingMixin
+from .schedule import ScheduleMixin
+from .users import UsersMixin
 
 __all__ = ["BUSY_TIMEOUT", "SQLiteStore", "migrations"]
 
 
 @guard_driver_errors  # every public method, inherited ones too: driver errors become StoreErrors
-class SQLiteStore(ArchiveMixin, ChangesMixin, MarksMixin, ClustersMixin, HoldsMixin, HealthMixin):
+class SQLiteStore(
+    ArchiveMixin,
+    ChangesMixin,
+    MarksMixin,
+    ClustersMixin,
+    HoldsMixin,
+    HealthMixin,
+    CatalogueMixin,
+    ScheduleMixin,
+    UsersMixin,
+    ReadingMixin,
+):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 
     def close(self) -> None:

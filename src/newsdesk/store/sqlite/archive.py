@@ -23,6 +23,7 @@ from ...models import (
 )
 from ..common import format_time, parse_time
 from .base import ENTRY_FROM, SQLiteBase, chunks
+from .catalogue import feed_definition
 
 _ENTRY_COLUMNS = (
     "e.uid, e.feed_key, f.grp, f.site, f.name, e.entry_id, e.title, e.link, e.published, e.updated,"
@@ -48,15 +49,13 @@ class ArchiveMixin(SQLiteBase):
             for s in specs:
                 row = self._db.execute("SELECT source FROM feeds WHERE key=?", (s.key,)).fetchone()
                 if row is None:
-                    self._db.execute(
-                        "INSERT INTO feeds (key, grp, site, name, source, url) VALUES (?,?,?,?,?,?)",
-                        (s.key, s.group, s.site, s.name, s.source, s.url),
-                    )
+                    self._ensure_feed(s)
                 elif row[0] != s.source:
                     # A new source means the old validators and redirect target no longer apply.
                     self._db.execute(
-                        "UPDATE feeds SET source=?, url=?, etag=NULL, last_modified=NULL WHERE key=?",
-                        (s.source, s.url, s.key),
+                        "UPDATE feeds SET source=?, url=?, spec_url=?, route=?, etag=NULL, last_modified=NULL"
+                        " WHERE key=?",
+                        (s.source, s.url, s.url, s.route, s.key),
                     )
 
     def feed_states(self) -> dict[str, FeedState]:
@@ -220,8 +219,10 @@ class ArchiveMixin(SQLiteBase):
 
     def _ensure_feed(self, spec: FeedSpec) -> None:
         self._db.execute(
-            "INSERT OR IGNORE INTO feeds (key, grp, site, name, source, url) VALUES (?,?,?,?,?,?)",
-            (spec.key, spec.group, spec.site, spec.name, spec.source, spec.url),
+            "INSERT OR IGNORE INTO feeds (key, source, url, grp, site, name, spec_url, route, clean,"
+            " full_text, enabled, position) VALUES (?,?,?,?,?,?,?,?,?,?,?,"
+            " (SELECT COALESCE(MAX(position), -1) + 1 FROM feeds))",
+            (spec.key, spec.source, spec.url, *feed_definition(spec)),
         )
 
     def _current_url(self, spec: FeedSpec) -> str | None:

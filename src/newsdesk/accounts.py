@@ -1,0 +1,112 @@
+"""Secrets of the desk's users: password hashes, API tokens, session ids and user names.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's low-memory profile:
+64 MiB, 3 passes, 4 lanes; about 0.1–0.2 s a hash on a small server, which is the point).
+Tokens and session ids are 256 random bits; the archive keeps only their SHA-256
+(`secret_hash`): a 256-bit secret needs no slow hash, and a lookup by hash is one index probe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import NewsdeskError
+
+__all__ = [
+    "MAX_NAME",
+    "MAX_PASSWORD",
+    "TOKEN_PREFIX",
+    "hash_password",
+    "needs_rehash",
+    "new_session_id",
+    "new_token",
+    "secret_hash",
+    "validate_name",
+    "validate_password",
+    "verify_password",
+]
+
+MAX_NAME = 64
+# Long enough for any passphrase; short enough that a login form cannot make argon2 chew on
+# megabytes.
+MAX_PASSWORD = 1024
+TOKEN_PREFIX = "nd_"  # recognisable in logs and by secret scanners
+
+_hasher = PasswordHasher()
+# Verified against when a login names no user, so that answer takes as long as a wrong password.
+_dummy_hash: str | None = None
+
+
+def validate_name(name: str) -> str:
+    """The user name to store (Unicode NFC) or a `NewsdeskError` saying what is wrong:
+    one line of printable characters, no spaces at either end, at most 64 characters."""
+    name = unicodedata.normalize("NFC", name)
+    if not name:
+        raise NewsdeskError("a user name cannot be empty")
+    if len(name) > MAX_NAME:
+        raise NewsdeskError(f"user name {name[:MAX_NAME]!r}…: longer than {MAX_NAME} characters")
+    if not name.isprintable():
+        raise NewsdeskError(f"user name {name!r}: only printable characters on one line")
+    if name != name.strip():
+        raise NewsdeskError(f"user name {name!r}: no spaces at the start or end")
+    return name
+
+
+def validate_password(password: str) -> None:
+    """A `NewsdeskError` for an empty or overlong password."""
+    if not password:
+        raise NewsdeskError("the password is empty")
+    if len(password) > MAX_PASSWORD:
+        raise NewsdeskError(f"the password is longer than {MAX_PASSWORD} characters")
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of `password` (salted; encodes its own parameters)."""
+    validate_password(password)
+    return _hasher.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> bool:
+    """Whether `password` matches the `stored` hash. `stored` None (no such user) is checked
+    against a dummy hash and is False: both answers take as long."""
+    global _dummy_hash
+    if len(password) > MAX_PASSWORD:
+        return False
+    known = stored is not None
+    if stored is None:
+        if _dummy_hash is None:
+            _dummy_hash = _hasher.hash(secrets.token_urlsafe(32))
+        stored = _dummy_hash
+    try:
+        return _hasher.verify(stored, password) and known and password != ""
+    except (VerificationError, InvalidHashError):  # VerifyMismatchError is a VerificationError
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a stored hash was made with other parameters than today's (rehash it at the
+    next successful login)."""
+    try:
+        return _hasher.check_needs_rehash(stored)
+    except InvalidHashError:
+        return True
+
+
+def new_token() -> str:
+    """A new API token: `nd_` and 256 random bits, URL-safe. Shown once; store `secret_hash`."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_session_id() -> str:
+    """A new browser session id (256 random bits, URL-safe); store `secret_hash`."""
+    return secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> str:
+    """SHA-256 of a token or session id, hex: what the archive keeps and looks up."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

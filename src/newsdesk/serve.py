@@ -1,0 +1,521 @@
+"""`newsdesk serve`: the always-on desk in one process on the embedded SQLite archive.
+
+    main thread        uvicorn serving the app (`web.create_app`), the signal handling
+    scheduler thread   `Scheduler.run` on its own event loop with its own archive connection:
+                       each feed checked when due (fetch, parse, clean, store)
+    publish thread     after new entries, debounced (`serve.publish_debounce`): one child
+                       process (spawned through `procs`, never forked from this threaded
+                       process) catches the search index and story clusters up and runs the
+                       configured publishers, incrementally; never two at once, and a request
+                       during a run makes one more run after it
+    worker threads     the app's routes, each thread with its own archive connection
+
+At start the config's `groups:` are applied to the archive's catalogue. SIGTERM or SIGINT:
+the scheduler stops between feeds (each feed's fetch is one transaction: nothing half-stored),
+the publish child is stopped, uvicorn closes its connections, all within `STOP_WITHIN`
+seconds; the next start resumes from the archive (the schedule is stored there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import multiprocessing
+import os
+import queue
+import random
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from . import procs
+from .config import Config, ServeConfig
+from .errors import NewsdeskError, ServeError
+from .models import FeedReport, FeedSpec
+from .pipeline import RunReport, fetch_feeds
+from .store import Store, open_store
+from .web import Hooks, Metrics, create_app
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.queues import Queue
+
+    from .fetch import Fetcher
+    from .scheduler import Scheduler
+
+log = logging.getLogger("newsdesk.serve")
+fetch_log = logging.getLogger("newsdesk.fetch")
+
+STOP_WITHIN = 10.0  # seconds from SIGTERM to exit, everything stopped
+_HTTP_GRACE = 3.0  # of which open HTTP requests may take this long to finish
+_CHILD_GRACE = 2.0  # and the publish child this long after SIGTERM before SIGKILL
+
+
+@dataclass(frozen=True)
+class Listen:
+    host: str
+    port: int
+    base_path: str
+
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.base_path}/"
+
+
+def serve_settings(
+    config: Config, *, host: str | None = None, port: int | None = None, base_path: str | None = None
+) -> Config:
+    """`config` with the command's flags over its `serve:` settings (checked as the file's are)."""
+    data = config.serve.model_dump()
+    for key, value in (("host", host), ("port", port), ("base_path", base_path)):
+        if value is not None:
+            data[key] = value
+    try:
+        settings = ServeConfig.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        raise ServeError(f"serve settings: {problems.replace('Value error, ', '')}") from e
+    return config.model_copy(update={"serve": settings})
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now so that a taken address is one clear error."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror}") from e
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise ServeError(f"cannot listen on {host}:{port}: address already in use") from e
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    sock.set_inheritable(False)
+    return sock
+
+
+def _logfmt(**fields: object) -> str:
+    """key=value pairs; values with spaces, quotes or '=' quoted."""
+    parts = []
+    for key, value in fields.items():
+        if value is None:
+            continue
+        text = f"{value:.3f}" if isinstance(value, float) else str(value)
+        if not text or any(c in text for c in ' "=\n'):
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+class _OwnFetchLines(logging.Filter):
+    """Drops the scheduler's own line per fetch: `Ingests` writes one with timings instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("fetch feed="))
+
+
+class Ingests:
+    """What the scheduler reports after each feed: one structured log line, the metrics, and a
+    publish request when something was stored."""
+
+    def __init__(self, metrics: Metrics, publish: Callable[[], None]) -> None:
+        self.metrics = metrics
+        self.publish = publish
+
+    def feed_done(self, report: FeedReport, seconds: float, lag: float | None = None) -> None:
+        fetch_log.info(
+            "%s",
+            _logfmt(
+                event="fetch",
+                feed=report.key,
+                outcome=report.outcome,
+                new=report.new,
+                updated=report.updated,
+                seconds=seconds,
+                lag=lag,
+                error=report.error,
+                warning=report.warning,
+            ),
+        )
+        self.metrics.fetched(report.outcome, seconds, new=report.new, updated=report.updated, lag=lag)
+
+    def batch_done(self, report: RunReport) -> None:
+        """After a batch (its feeds stored, the search index caught up): publish if anything
+        was stored."""
+        for problem in report.publish_errors:
+            log.warning("%s", _logfmt(event="index", outcome="failed", error=problem))
+            self.metrics.error("index")
+        if any(f.new or f.updated for f in report.feeds):
+            self.publish()
+
+
+# the publish process -------------------------------------------------------------------------
+PublishResult = tuple[str, float, str | None]  # (publisher, seconds, error or None)
+
+
+def publish_child(config: Config, results: Queue[PublishResult]) -> None:
+    """The publish process: each configured publisher, incrementally (only what changed); one
+    that fails is reported and the next one still runs. (The scheduler keeps the search index
+    and story clusters caught up after each batch, before it asks for a publish.)"""
+    from .publish.base import get_publisher, run_publisher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    store = open_store(config.database_url)
+    try:
+        for name in config.publishers:
+            started = time.monotonic()
+            try:
+                run_publisher(get_publisher(name), store, config)
+                results.put((name, time.monotonic() - started, None))
+            except NewsdeskError as e:
+                results.put((name, time.monotonic() - started, str(e)))
+    finally:
+        store.close()
+
+
+class PublishLoop:
+    """Runs `publish_child` in a child process after ingests, debounced: the first request
+    after a quiet spell starts a run `debounce` seconds later (later requests meanwhile join
+    it); a request during a run makes exactly one more run after it. Runs one at a time."""
+
+    def __init__(self, config: Config, metrics: Metrics, *, debounce: float) -> None:
+        self._config = config
+        self._metrics = metrics
+        self._debounce = debounce
+        self._cond = threading.Condition()
+        self._due: float | None = None  # monotonic time of the next run, None: none requested
+        self._stopping = False
+        self._child: BaseProcess | None = None
+        self.runs = 0
+        # The thread that starts each child lives as long as the loop: a child's
+        # PR_SET_PDEATHSIG fires when the thread that started it ends (see procs).
+        self._thread = threading.Thread(target=self._main, name="newsdesk-publish", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request(self) -> None:
+        with self._cond:
+            if self._due is None:
+                self._due = time.monotonic() + self._debounce
+                self._cond.notify()
+
+    def stop(self) -> None:
+        """Stop now: no new run; a running child gets SIGTERM (from the loop's own thread)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        child = self._child
+        if child is not None and child.is_alive():  # the loop could not: do it here
+            child.kill()
+
+    def _main(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and (self._due is None or time.monotonic() < self._due):
+                    self._cond.wait(None if self._due is None else max(0.0, self._due - time.monotonic()))
+                if self._stopping:
+                    return
+                self._due = None
+            try:
+                self._run_once()
+            except Exception:  # a bug in a run must not end publishing for good
+                log.exception("publish run failed")
+                self._metrics.error("publish")
+
+    def _run_once(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        results: Queue[PublishResult] = ctx.Queue()
+        started = time.monotonic()
+        child = procs.process(publish_child, (self._config, results), name="newsdesk-publish")
+        self._child = child
+        try:
+            stopped_at: float | None = None
+            while child.is_alive():
+                child.join(0.2)
+                with self._cond:
+                    stopping = self._stopping
+                if stopping and stopped_at is None:
+                    child.terminate()
+                    stopped_at = time.monotonic()
+                elif stopped_at is not None and time.monotonic() - stopped_at > _CHILD_GRACE:
+                    child.kill()
+            ok = child.exitcode == 0
+            for step, seconds, error in _drain(results):
+                self._metrics.published(step, seconds, error is None)
+                if error:
+                    ok = False
+                    log.warning("%s", _logfmt(event="publish", step=step, outcome="failed", error=error))
+                else:
+                    log.info("%s", _logfmt(event="publish", step=step, outcome="ok", seconds=seconds))
+            if child.exitcode not in (0, None) and not self._stopping:
+                log.warning("%s", _logfmt(event="publish", outcome="crashed", exitcode=child.exitcode))
+            self._metrics.publish_run(ok)
+            self.runs += 1
+            log.debug("publish run took %.1f s", time.monotonic() - started)
+        finally:
+            self._child = None
+            results.close()
+            results.join_thread()
+
+
+def _drain(results: Queue[PublishResult]) -> Iterator[PublishResult]:
+    while True:
+        try:
+            yield results.get(timeout=0.5)
+        except queue.Empty:
+            return
+
+
+# the scheduler thread ------------------------------------------------------------------------
+def metered_scheduler(config: Config, store: Store, ingests: Ingests) -> Scheduler:
+    """The scheduler, reporting each feed's check to `ingests` as it finishes (an adapter:
+    `Scheduler` tells only its batches, through `on_ingest`)."""
+    from .scheduler import BATCH, Scheduler
+
+    class MeteredScheduler(Scheduler):
+        def due(self, now: datetime | None = None) -> list[FeedSpec]:
+            when = now if now is not None else self.clock()
+            feeds = self.store.due_feeds(when, limit=BATCH)
+            # How late each check starts after it was due: the scheduler's lag.
+            self._lags = {f.key: (when - f.schedule.next_check).total_seconds() for f in feeds}
+            self._batch_started = time.monotonic()
+            return [f.spec for f in feeds]
+
+        async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
+            def done(report: FeedReport) -> None:
+                # From the batch's start to this feed's result stored (waiting for a per-host
+                # slot included): the feeds of a batch are fetched side by side.
+                seconds = time.monotonic() - self._batch_started
+                ingests.feed_done(report, seconds, self._lags.get(report.key))
+
+            return await fetch_feeds(
+                self.config, self.store, specs, done, clock=self.clock, rng=self.rng, fetcher=fetcher
+            )
+
+    return MeteredScheduler(config, store, clock=_utcnow, rng=random.Random(), on_ingest=ingests.batch_done)
+
+
+class SchedulerThread:
+    """The scheduler on its own thread and event loop, with its own archive connection."""
+
+    def __init__(self, config: Config, ingests: Ingests) -> None:
+        self._config = config
+        self._ingests = ingests
+        self._scheduler: Scheduler | None = None
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopping = False
+        self._started = threading.Event()
+        self.failure: str | None = None  # why the scheduler ended, when it ended by itself
+        self._thread = threading.Thread(target=self._main, name="newsdesk-scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait()
+
+    def _main(self) -> None:
+        try:
+            store = open_store(self._config.database_url)
+        except NewsdeskError as e:
+            self.failure = f"the scheduler cannot open the archive: {e}"
+            self._started.set()
+            return
+        try:
+            asyncio.run(self._run(store))
+        except Exception as e:
+            self.failure = f"the scheduler stopped: {e}"
+            log.exception("the scheduler stopped")
+            self._ingests.metrics.error("scheduler")
+        finally:
+            self._started.set()
+            with contextlib.suppress(NewsdeskError):
+                store.close()
+
+    async def _run(self, store: Store) -> None:
+        self._scheduler = metered_scheduler(self._config, store, self._ingests)
+        stop = asyncio.Event()
+        with self._lock:
+            self._loop, self._stop = asyncio.get_running_loop(), stop
+            if self._stopping:
+                return
+        self._started.set()
+        await self._scheduler.run(stop)
+
+    def refresh(self, key: str) -> None:
+        if self._scheduler is None:
+            raise ServeError("the scheduler is not running")
+        self._scheduler.refresh(key)
+
+    def wake(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.wake()
+
+    def stop(self) -> None:
+        """Ask the scheduler to stop (thread-safe): the batch in flight is cancelled at its next
+        await, between feeds' transactions."""
+        with self._lock:
+            self._stopping = True
+            loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed: it stopped anyway
+                loop.call_soon_threadsafe(stop.set)
+
+    def join(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# the whole ----------------------------------------------------------------------------------
+def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
+    """Run the desk until SIGTERM or SIGINT; 0 after a clean stop. `config.serve` holds the
+    host, port and base path (flags applied: `serve_settings`). Raises ServeError when the
+    address cannot be had, NewsdeskError for an archive that cannot be opened."""
+    import uvicorn
+
+    settings = config.serve
+    logging.getLogger("newsdesk.scheduler").addFilter(_OwnFetchLines())
+    sock = bind(settings.host, settings.port)
+    listen = Listen(settings.host, sock.getsockname()[1], settings.base_path)
+    with contextlib.closing(sock):
+        store = open_store(config.database_url)
+        try:
+            changes = store.apply_config(config.feeds(), _utcnow())
+        finally:
+            store.close()
+        log.info(
+            "%s",
+            _logfmt(
+                event="catalogue",
+                added=len(changes.added),
+                updated=len(changes.updated),
+                paused=len(changes.paused),
+                resumed=len(changes.resumed),
+            ),
+        )
+        metrics = Metrics()
+        publisher = PublishLoop(config, metrics, debounce=settings.publish_debounce)
+        ingests = Ingests(metrics, publisher.request)
+        scheduler = SchedulerThread(config, ingests)
+        hooks = Hooks(refresh=scheduler.refresh, problem=lambda: scheduler.failure)
+        app = create_app(config, metrics=metrics, hooks=hooks)
+        desk = app.state.desk
+        metrics.feed_status = lambda: _status_counts(desk)
+        metrics.overdue = lambda: _overdue(desk)
+
+        stopping: list[int] = []
+
+        def stop_all() -> None:
+            scheduler.stop()
+            publisher.stop()
+
+        server = _Server(
+            uvicorn.Config(
+                app,
+                loop="uvloop",
+                http="httptools",
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=_HTTP_GRACE,
+                proxy_headers=True,
+                server_header=False,
+            ),
+            on_exit=stop_all,
+        )
+
+        def later_signal(signum: int, frame: FrameType | None) -> None:
+            # After uvicorn has let go of the signals (it raises the one it caught again):
+            # the first is expected; a further one means "now".
+            if stopping:
+                os._exit(128 + signum)
+            stopping.append(signum)
+
+        publisher.request()  # what arrived while the desk was down is published on start
+        publisher.start()
+        scheduler.start()
+        previous = {sig: signal.signal(sig, later_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            announce(f"newsdesk serving on {listen.url()} (API: {listen.url()}api/v1/)")
+            started = time.monotonic()
+            server.run(sockets=[sock])
+        finally:
+            stop_all()
+            budget = STOP_WITHIN - 1.0 - (time.monotonic() - server.exit_requested_at(started))
+            if not scheduler.join(max(0.5, budget - _CHILD_GRACE)):
+                log.warning("the scheduler did not stop in time: its open transaction is rolled back")
+            publisher.join(max(0.5, _CHILD_GRACE + 0.5))
+            desk.stores.close_all()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    if scheduler.failure:
+        raise ServeError(scheduler.failure)
+    log.info("stopped")
+    return 0
+
+
+def _status_counts(desk: Any) -> dict[str, int]:
+    from .web.catalogue import status_counts
+
+    counts: dict[str, int] = status_counts(desk.store())
+    return counts
+
+
+def _overdue(desk: Any) -> float:
+    from .web.catalogue import overdue_seconds
+
+    value: float = overdue_seconds(desk.store(), _utcnow())
+    return value
+
+
+class _Server:
+    """uvicorn's server, stopping the scheduler and the publisher the moment a signal
+    arrives (not only after the HTTP side has shut down)."""
+
+    def __init__(self, config: Any, *, on_exit: Callable[[], None]) -> None:
+        import uvicorn
+
+        on_exit_first = on_exit
+        requested: list[float] = []
+        self._requested = requested
+
+        class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+                if not requested:
+                    requested.append(time.monotonic())
+                    on_exit_first()
+                super().handle_exit(sig, frame)
+
+        self._server = Server(config)
+
+    def run(self, sockets: list[socket.socket]) -> None:
+        self._server.run(sockets=sockets)
+
+    def exit_requested_at(self, default: float) -> float:
+        return self._requested[0] if self._requested else default

@@ -1,0 +1,379 @@
+"""The JSON API under `/api/v1`: entries with each reader's state, the feed tree, search,
+story clusters, the caller (`/me`) and browser sessions. The feed catalogue's routes are in
+`feeds_api.py`. Every route but `POST /session` needs a token or a session (`auth.py`).
+
+Times in query strings are ISO 8601; one without a zone is Beijing time, as on the command
+line. Answers give every time in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request, Security
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ..dates import SHANGHAI
+from ..entry_json import entry_dict
+from ..errors import StoreError
+from ..models import ClusterRef, EntryQuery, ReaderEntry, User
+from ..store import Store
+from . import searching
+from .auth import SESSION_COOKIE, LoginThrottle, bearer_scheme, cookie_scheme, desk_of, in_thread, login
+from .errors import ApiError, JSONBytes, documented
+from .schemas import (
+    ClusterDetail,
+    ClusterList,
+    EntryFull,
+    EntryPage,
+    EntryStateIn,
+    LoginIn,
+    MarkedOut,
+    MarkReadIn,
+    SearchOut,
+    SessionOut,
+    TreeOut,
+    UserOut,
+)
+
+if TYPE_CHECKING:
+    from ..models import ClusterSummary
+    from ..search.index import SearchHit
+
+# Documented on every route: the envelope for what can go wrong anywhere.
+_COMMON = documented(400, 401, 422, 503)
+_ID = Annotated[str, Path(min_length=1, max_length=200, description="an entry id")]
+# Search hits a text filter of the entry list draws from (newest first, one per story).
+Q_HITS = 1000
+
+
+def utc(value: datetime | None, what: str) -> datetime | None:
+    """A time from a request in UTC (without a zone: Beijing time); 422 when out of range."""
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=SHANGHAI)).astimezone(UTC)
+    except (OverflowError, ValueError) as e:
+        raise ApiError(422, f"{what}: {value.isoformat()} is out of range") from e
+
+
+def user_dict(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "admin": user.admin, "created": user.created}
+
+
+def ref_dict(ref: ClusterRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {"id": ref.id, "size": ref.size, "sources": ref.sources, "canonical": ref.canonical}
+
+
+def reader_dict(r: ReaderEntry, ref: ClusterRef | None, *, full: bool = False) -> dict[str, Any]:
+    d = entry_dict(r.entry, full)
+    d["read"] = r.read
+    d["starred"] = r.starred
+    d["cluster"] = ref_dict(ref)
+    return d
+
+
+def _hit_dict(h: SearchHit) -> dict[str, Any]:
+    return {
+        "id": h.uid,
+        "title": h.title,
+        "link": h.link,
+        "group": h.group,
+        "site": h.site,
+        "feed": h.feed,
+        "published": h.published,
+        "snippet": h.snippet.to_html(),
+        "score": None if h.score is None else round(h.score, 4),
+        "cluster": None
+        if h.cluster is None
+        else {"id": h.cluster.id, "size": h.cluster.size, "sources": h.cluster.sources, "also_in": h.also_in},
+    }
+
+
+def _summary_dict(c: ClusterSummary) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "size": c.size,
+        "sources": c.sources,
+        "first": c.first,
+        "last": c.last,
+        "canonical": c.canonical,
+        "title": c.title,
+    }
+
+
+def router(throttle: LoginThrottle | None = None) -> APIRouter:
+    # Either credential satisfies the API; listed here so the OpenAPI document says so.
+    api = APIRouter(
+        tags=["reader"],
+        dependencies=[Security(bearer_scheme), Security(cookie_scheme)],
+        responses=_COMMON,
+    )
+    throttle = throttle or LoginThrottle()
+
+    def query_of(
+        request: Request,
+        store: Store,
+        *,
+        group: str | None,
+        site: str | None,
+        feed: str | None,
+        status: Literal["unread", "read", "all"],
+        starred: bool | None,
+        since: datetime | None,
+        until: datetime | None,
+        q: str | None,
+    ) -> EntryQuery:
+        uids = None
+        if q is not None:
+            from ..search.query import Filters
+
+            filters = Filters(group=group, site=site, feed=feed, since=since, until=until)
+            hits = searching.search(desk_of(request), store, q, filters, sort="date", limit=Q_HITS)
+            uids = tuple(h.uid for h in hits)
+        return EntryQuery(
+            group=group,
+            site=site,
+            feed=feed,
+            status=status,
+            starred=starred,
+            since=since,
+            until=until,
+            uids=uids,
+        )
+
+    @api.get("/entries", response_model=EntryPage, summary="List entries, newest first")
+    async def list_entries(
+        request: Request,
+        group: Annotated[str | None, Query(max_length=200)] = None,
+        site: Annotated[str | None, Query(max_length=200)] = None,
+        feed: Annotated[str | None, Query(max_length=600, description="a feed key: group/site/name")] = None,
+        status: Literal["unread", "read", "all"] = "all",
+        starred: bool | None = None,
+        since: Annotated[
+            datetime | None, Query(description="sort time (published, else first seen) at or after")
+        ] = None,
+        until: Annotated[datetime | None, Query(description="sort time before")] = None,
+        q: Annotated[str | None, Query(min_length=1, max_length=500, description="search query")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        cursor: Annotated[
+            str | None, Query(max_length=500, description="`next` of the previous page")
+        ] = None,
+    ) -> Response:
+        since_utc, until_utc = utc(since, "since"), utc(until, "until")
+
+        def work(store: Store, user: User) -> dict[str, Any]:
+            query = query_of(
+                request,
+                store,
+                group=group,
+                site=site,
+                feed=feed,
+                status=status,
+                starred=starred,
+                since=since_utc,
+                until=until_utc,
+                q=q,
+            )
+            try:
+                rows, following = store.reader_entries(user.id, query, limit=limit, after=cursor)
+            except StoreError as e:
+                if cursor is not None and type(e) is StoreError:  # the cursor was not one of ours
+                    raise ApiError(422, str(e), code="bad_cursor") from e
+                raise
+            refs = store.cluster_refs(r.entry.uid for r in rows) if rows else {}
+            return {"entries": [reader_dict(r, refs.get(r.entry.uid)) for r in rows], "next": following}
+
+        return JSONBytes(await in_thread(request, work))
+
+    @api.get(
+        "/entries/{entry_id}",
+        response_model=EntryFull,
+        summary="One entry in full",
+        responses=documented(404),
+    )
+    async def get_entry(request: Request, entry_id: _ID) -> Response:
+        def work(store: Store, user: User) -> dict[str, Any]:
+            r = store.reader_entry(user.id, entry_id)
+            if r is None:
+                raise ApiError(404, f"no entry with id {entry_id!r}")
+            return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
+
+        return JSONBytes(await in_thread(request, work))
+
+    @api.patch(
+        "/entries/{entry_id}",
+        response_model=EntryFull,
+        summary="Mark an entry read or unread, starred or not",
+        responses=documented(404),
+    )
+    async def patch_entry(request: Request, entry_id: _ID, state: EntryStateIn) -> Response:
+        def work(store: Store, user: User) -> dict[str, Any]:
+            found = store.set_entry_state(
+                user.id, [entry_id], read=state.read, starred=state.starred, now=desk_of(request).clock()
+            )
+            r = store.reader_entry(user.id, entry_id) if found else None
+            if r is None:
+                raise ApiError(404, f"no entry with id {entry_id!r}")
+            return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
+
+        return JSONBytes(await in_thread(request, work))
+
+    @api.post(
+        "/entries/mark-read",
+        response_model=MarkedOut,
+        summary="Mark entries read: by id, or every entry the filters list that arrived before `before`",
+    )
+    async def mark_read(request: Request, body: MarkReadIn) -> Response:
+        if body.ids is None and body.before is None:
+            raise ApiError(422, "give `ids`, or the list's filters with `before` (when you looked at it)")
+        before = utc(body.before, "before")
+        since, until = utc(body.since, "since"), utc(body.until, "until")
+
+        def work(store: Store, user: User) -> dict[str, Any]:
+            now = desk_of(request).clock()
+            if body.ids is not None:
+                return {"marked": store.set_entry_state(user.id, body.ids, read=True, now=now)}
+            query = query_of(
+                request,
+                store,
+                group=body.group,
+                site=body.site,
+                feed=body.feed,
+                status=body.status,
+                starred=body.starred,
+                since=since,
+                until=until,
+                q=body.q,
+            )
+            assert before is not None
+            return {"marked": store.mark_read(user.id, query, before=before, now=now)}
+
+        return JSONBytes(await in_thread(request, work))
+
+    @api.get("/tree", response_model=TreeOut, summary="Group → site → feed, with unread counts")
+    async def tree(request: Request) -> Response:
+        from .catalogue import feed_tree
+
+        return JSONBytes(await in_thread(request, lambda store, user: feed_tree(store, user)))
+
+    @api.get("/search", response_model=SearchOut, summary="Search the archive (one hit per story)")
+    async def search(
+        request: Request,
+        q: Annotated[
+            str, Query(min_length=1, max_length=500, description='words, "a phrase", -excluded, a OR b')
+        ],
+        group: Annotated[str | None, Query(max_length=200)] = None,
+        site: Annotated[str | None, Query(max_length=200)] = None,
+        feed: Annotated[str | None, Query(max_length=600, description="a feed name or key")] = None,
+        source: Annotated[str | None, Query(max_length=200, description="来源, e.g. 中国新闻网")] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        sort: Literal["relevance", "date"] = "relevance",
+        limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    ) -> Response:
+        from ..search.query import Filters
+
+        filters = Filters(group, site, feed, source, utc(since, "since"), utc(until, "until"))
+
+        def work(store: Store, user: User) -> dict[str, Any]:
+            hits = searching.search(desk_of(request), store, q, filters, sort=sort, limit=limit)
+            return {"hits": [_hit_dict(h) for h in hits]}
+
+        return JSONBytes(await in_thread(request, work))
+
+    @api.get(
+        "/clusters", response_model=ClusterList, summary="Stories carried by several sources, latest first"
+    )
+    async def clusters(
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=500)] = 20,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    ) -> Response:
+        def work(store: Store, user: User) -> dict[str, Any]:
+            return {"clusters": [_summary_dict(c) for c in store.list_clusters(limit=limit, offset=offset)]}
+
+        return JSONBytes(await in_thread(request, work))
+
+    @api.get(
+        "/clusters/{cluster_id}",
+        response_model=ClusterDetail,
+        summary="A story and every entry carrying it (by cluster id or a member's entry id)",
+        responses=documented(404),
+    )
+    async def cluster(
+        request: Request, cluster_id: Annotated[str, Path(min_length=1, max_length=200)]
+    ) -> Response:
+        def work(store: Store, user: User) -> dict[str, Any]:
+            found = store.get_cluster(cluster_id)
+            if found is None:
+                raise ApiError(404, f"no cluster or entry with id {cluster_id!r}")
+            summary, members = found
+            data = _summary_dict(summary)
+            data["members"] = [
+                {
+                    "id": m.uid,
+                    "feed": m.feed_key,
+                    "published": m.sort_time,
+                    "reason": m.reason,
+                    "similarity": round(m.similarity, 3),
+                    "canonical": m.uid == summary.canonical,
+                }
+                for m in members
+            ]
+            return data
+
+        return JSONBytes(await in_thread(request, work))
+
+    @api.get("/me", response_model=UserOut, summary="Who the token or session belongs to")
+    async def me(request: Request) -> Response:
+        return JSONBytes(await in_thread(request, lambda store, user: user_dict(user)))
+
+    @api.post(
+        "/session",
+        response_model=SessionOut,
+        summary="Log in: sets the session cookie (HttpOnly, SameSite=Lax; Secure over https)",
+        responses=documented(429),
+        openapi_extra={"security": []},
+    )
+    async def open_session(request: Request, body: Annotated[LoginIn, Body()]) -> Response:
+        desk = desk_of(request)
+        client = request.client.host if request.client else "unknown"
+        user, session, expires = await run_in_threadpool(
+            login, desk, throttle, client, body.name, body.password
+        )
+        response = JSONBytes({"user": user_dict(user), "expires": expires})
+        response.set_cookie(
+            SESSION_COOKIE,
+            session,
+            max_age=desk.config.serve.session_days * 86400,
+            path=(desk.config.serve.base_path or "") + "/",
+            httponly=True,
+            samesite="lax",
+            secure=desk.secure_cookies or request.url.scheme == "https",
+        )
+        return response
+
+    @api.delete("/session", status_code=204, summary="Log out: ends this browser session")
+    async def close_session(request: Request) -> Response:
+        desk = desk_of(request)
+        session = request.cookies.get(SESSION_COOKIE)
+
+        def work(store: Store, user: User) -> None:
+            if session is not None:
+                from ..accounts import secret_hash
+
+                store.remove_session(secret_hash(session))
+
+        await in_thread(request, work)
+        response = Response(status_code=204)
+        response.delete_cookie(
+            SESSION_COOKIE, path=(desk.config.serve.base_path or "") + "/", httponly=True, samesite="lax"
+        )
+        return response
+
+    return api

@@ -1,0 +1,59 @@
+"""`create_app`: the desk's ASGI app (FastAPI), every route under `serve.base_path`:
+
+{base}/api/v1/...              the JSON API (api.py, feeds_api.py), token or session
+{base}/api/v1/openapi.json     its OpenAPI document; {base}/api/v1/docs the browsable one
+{base}/healthz, /readyz        without auth (ops.py)
+{base}/metrics                 Prometheus, to `serve.metrics_allow` only
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..config import Config
+from . import api, errors, feeds_api, ops
+from .auth import LoginThrottle
+from .context import Desk, Hooks, ThreadStores, utcnow
+from .metrics import Metrics
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    config: Config,
+    *,
+    metrics: Metrics | None = None,
+    hooks: Hooks | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    stores: ThreadStores | None = None,
+    base_path: str | None = None,
+) -> FastAPI:
+    """The app over `config`'s archive. `base_path` (else `serve.base_path`) is the prefix a
+    reverse proxy serves it under, e.g. `/news`: routes answer under it, and only there."""
+    base = (config.serve.base_path if base_path is None else base_path).rstrip("/")
+    desk = Desk(
+        config=config,
+        stores=stores or ThreadStores(config.database_url),
+        metrics=metrics or Metrics(),
+        clock=clock,
+        hooks=hooks or Hooks(),
+    )
+    app = FastAPI(
+        title="newsdesk",
+        version=__version__,
+        summary="The always-on news desk: entries with each reader's state, feeds, search, stories.",
+        openapi_url=f"{base}{API_PREFIX}/openapi.json",
+        docs_url=f"{base}{API_PREFIX}/docs",
+        redoc_url=None,
+        default_response_class=errors.JSONBytes,
+    )
+    app.state.desk = desk
+    errors.install(app)
+    app.include_router(api.router(LoginThrottle()), prefix=f"{base}{API_PREFIX}")
+    app.include_router(feeds_api.router(), prefix=f"{base}{API_PREFIX}")
+    app.include_router(ops.router(desk), prefix=base)
+    return app

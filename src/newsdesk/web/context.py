@@ -1,0 +1,97 @@
+"""What every route shares: the config, the archive (one connection per worker thread), the
+clock, the metrics and the hooks into the scheduler that `serve` provides.
+
+A SQLite connection must not cross threads. FastAPI runs the (sync) routes in a pool of
+worker threads that live as long as the server, so each of those threads opens its archive
+connection once, on its first request, and keeps it: no request opens a store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ..config import Config
+from ..errors import NewsdeskError
+from ..store import Store, open_store
+from .metrics import Metrics
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ThreadStores:
+    """One open archive per thread, opened on first use."""
+
+    def __init__(self, database_url: str, opener: Callable[[str], Store] = open_store) -> None:
+        self._url = database_url
+        self._opener = opener
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[Store] = []
+
+    def get(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._opener(self._url)
+            self._local.store = store
+            with self._lock:
+                self._opened.append(store)
+        return store
+
+    def drop(self) -> None:
+        """Forget this thread's store (after an error that may have left it unusable)."""
+        store: Store | None = getattr(self._local, "store", None)
+        if store is not None:
+            self._local.store = None
+            with self._lock:
+                if store in self._opened:
+                    self._opened.remove(store)
+            with contextlib.suppress(Exception):
+                store.close()
+
+    def close_all(self) -> None:
+        """At shutdown: close what can be closed (a connection made by another thread may refuse;
+        the process ends right after)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for store in opened:
+            with contextlib.suppress(Exception):
+                store.close()
+
+
+@dataclass
+class Hooks:
+    """What the app may ask of the running service (none in tests of the app alone)."""
+
+    # Check this feed now (the scheduler's `refresh`); raises NewsdeskError for an unknown feed.
+    refresh: Callable[[str], None] | None = None
+    # The catalogue changed through the API: the scheduler looks at it again.
+    catalogue_changed: Callable[[], None] | None = None
+    # What keeps the desk from working besides the archive (a scheduler that stopped), else None:
+    # /readyz answers 503 with it.
+    problem: Callable[[], str | None] | None = None
+
+
+@dataclass
+class Desk:
+    config: Config
+    stores: ThreadStores
+    metrics: Metrics = field(default_factory=Metrics)
+    clock: Callable[[], datetime] = utcnow
+    hooks: Hooks = field(default_factory=Hooks)
+    # Session cookies get `Secure` when the request came over https (directly, or as a trusted
+    # proxy's X-Forwarded-Proto says); this forces it on.
+    secure_cookies: bool = False
+
+    def store(self) -> Store:
+        return self.stores.get()
+
+    def refresh(self, key: str) -> None:
+        if self.hooks.refresh is None:
+            raise NewsdeskError("the scheduler is not running in this process")
+        self.hooks.refresh(key)

@@ -1,0 +1,254 @@
+"""The API's request and response models: what the OpenAPI document says each route takes and
+answers. Responses are written from plain dicts (`errors.JSONBytes`), so these models are the
+contract, checked by the schema tests (schemathesis) rather than per request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Requests refuse unknown keys: a misspelt "stared" must not be silently ignored.
+_STRICT = ConfigDict(extra="forbid")
+
+
+class ClusterRefOut(BaseModel):
+    id: str
+    size: int = Field(description="entries in the story")
+    sources: int = Field(description="distinct feeds carrying it")
+    canonical: str = Field(description="id of the earliest entry")
+
+
+class EntryOut(BaseModel):
+    """An entry: the keys of `newsdesk entries list --json`, and the reader's state."""
+
+    id: str
+    title: str
+    link: str | None
+    group: str
+    site: str
+    feed: str
+    published: datetime | None
+    updated: datetime | None
+    author: str | None
+    first_seen: datetime
+    last_changed: datetime
+    entry_id: str
+    source: str | None = Field(description="来源")
+    editor: str | None = Field(description="责任编辑")
+    reporters: list[str]
+    dateline: str | None = Field(description="电头")
+    keywords: list[str]
+    images: list[str]
+    header_image: str | None
+    summary: str
+    char_count: int | None
+    profile: str | None
+    clean_error: str | None
+    read: bool
+    starred: bool
+    cluster: ClusterRefOut | None = Field(description="the story this entry belongs to, when others carry it")
+
+
+class EntryFull(EntryOut):
+    """One entry with its bodies (`newsdesk entries show --json`)."""
+
+    text: str | None
+    html: str | None = Field(description="the cleaned, sanitised article")
+    feed_summary: str
+    content: str = Field(description="the item's HTML as the feed served it (not sanitised)")
+    page: str | None = Field(description="the article page as fetched (full-text feeds)")
+
+
+class EntryPage(BaseModel):
+    entries: list[EntryOut]
+    next: str | None = Field(description="cursor of the next page (pass as `cursor`); null on the last")
+
+
+class EntryStateIn(BaseModel):
+    model_config = _STRICT
+
+    read: bool | None = None
+    starred: bool | None = None
+
+
+class MarkReadIn(BaseModel):
+    """Either `ids`, or the list's filters and `before` (entries first seen before it: what the
+    reader saw when they looked)."""
+
+    model_config = _STRICT
+
+    ids: list[str] | None = Field(default=None, max_length=10_000)
+    group: str | None = None
+    site: str | None = None
+    feed: str | None = None
+    status: Literal["unread", "read", "all"] = "unread"
+    starred: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str | None = None
+    before: datetime | None = None
+
+
+class MarkedOut(BaseModel):
+    marked: int
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    admin: bool
+    created: datetime
+
+
+class LoginIn(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    expires: datetime
+
+
+class FeedOut(BaseModel):
+    key: str = Field(description="group/site/name")
+    group: str
+    site: str
+    name: str
+    url: str | None
+    route: str | None
+    clean: bool
+    enabled: bool
+    full_text: bool | Literal["auto"]
+    origin: str = Field(description="config (from the YAML's groups:) or api")
+    title: str | None
+    paused: str | None = Field(description="why the scheduler does not check it, when it does not")
+    next_check: datetime | None
+    interval: float | None = Field(description="seconds between checks")
+    reason: str | None = Field(description="why this interval")
+    errors: int = Field(description="consecutive failed checks")
+    last_success: datetime | None
+    last_attempt: datetime | None
+    last_error: str | None
+
+
+class FeedIn(BaseModel):
+    model_config = _STRICT
+
+    group: str = Field(min_length=1, max_length=200)
+    site: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    url: str | None = Field(default=None, max_length=4000)
+    route: str | None = Field(default=None, max_length=4000)
+    clean: bool = True
+    enabled: bool = True
+    full_text: bool | Literal["auto"] = False
+
+
+class FeedPatch(BaseModel):
+    """Only the fields given change. `paused`: a reason pauses the feed, null resumes it."""
+
+    model_config = _STRICT
+
+    url: str | None = Field(default=None, max_length=4000)
+    route: str | None = Field(default=None, max_length=4000)
+    clean: bool | None = None
+    enabled: bool | None = None
+    full_text: bool | Literal["auto"] | None = None
+    paused: str | None = Field(default=None, max_length=500)
+
+
+class QueuedOut(BaseModel):
+    key: str
+    queued: bool
+
+
+class TreeFeed(BaseModel):
+    key: str
+    name: str
+    unread: int
+    total: int
+    paused: str | None
+
+
+class TreeSite(BaseModel):
+    name: str
+    unread: int
+    total: int
+    feeds: list[TreeFeed]
+
+
+class TreeGroup(BaseModel):
+    name: str
+    unread: int
+    total: int
+    sites: list[TreeSite]
+
+
+class TreeOut(BaseModel):
+    unread: int
+    total: int
+    groups: list[TreeGroup]
+
+
+class SearchClusterOut(BaseModel):
+    id: str
+    size: int
+    sources: int
+    also_in: int = Field(description="other sources carrying the story")
+
+
+class SearchHitOut(BaseModel):
+    id: str
+    title: str
+    link: str | None
+    group: str
+    site: str
+    feed: str
+    published: datetime | None
+    snippet: str = Field(description="HTML: the matched words in <mark>")
+    score: float | None
+    cluster: SearchClusterOut | None
+
+
+class SearchOut(BaseModel):
+    hits: list[SearchHitOut]
+
+
+class ClusterOut(BaseModel):
+    id: str
+    size: int
+    sources: int
+    first: datetime
+    last: datetime
+    canonical: str
+    title: str
+
+
+class ClusterMemberOut(BaseModel):
+    id: str
+    feed: str = Field(description="feed key")
+    published: datetime
+    reason: str = Field(description="first, link, text or near")
+    similarity: float
+    canonical: bool
+
+
+class ClusterDetail(ClusterOut):
+    members: list[ClusterMemberOut]
+
+
+class ClusterList(BaseModel):
+    clusters: list[ClusterOut]
+
+
+class FeedList(BaseModel):
+    feeds: list[FeedOut]
+
+
+class Status(BaseModel):
+    status: str

@@ -1,0 +1,192 @@
+"""Shared by the `newsdesk serve` tests: the real server process on a free loopback port, users
+with tokens in its archive, feeds on the local feed server, and polling with a deadline."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import IO, TypeVar
+
+import httpx
+
+from newsdesk import accounts
+from newsdesk.store import open_store
+
+T = TypeVar("T")
+
+DEADLINE = 60.0  # seconds a poll waits before the test fails
+BASE_TIME = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def rss(feed: int, count: int, *, start: int = 0) -> str:
+    """Feed `feed`'s items `start` … `start + count - 1`, newest first; each has its own guid,
+    time and words (央行 in every one, 第{feed}源 per feed) for search."""
+    items = []
+    for number in reversed(range(start, start + count)):
+        published = BASE_TIME + timedelta(minutes=number * 3 + feed)
+        items.append(
+            f"<item><title>第{feed}源第{number}条：央行开展公开市场操作</title>"
+            f"<link>https://news.example.cn/{feed}/{number}.html</link>"
+            f'<guid isPermaLink="false">f{feed}-n{number}</guid>'
+            f"<pubDate>{format_datetime(published)}</pubDate>"
+            f"<description><![CDATA[<p>第{feed}源第{number}条正文：稳妥推进千兆光网建设，"
+            f"加强金融市场基础设施。</p>]]></description></item>"
+        )
+    head = f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>源{feed}</title>'
+    return head + "".join(items) + "</channel></rss>"
+
+
+def desk_config(
+    tmp: Path,
+    feeds: Sequence[tuple[str, str, str, str]],
+    *,
+    publishers: Sequence[str] = (),
+    base_path: str = "",
+    debounce: float = 0.0,
+    extra: Sequence[str] = (),
+) -> Path:
+    """tmp/newsdesk.yaml: archive, posts and site folders, `serve:` on any free loopback port,
+    quick fetches without retries, and the feeds (group, site, name, url)."""
+    lines = [
+        "database: archive.db",
+        "hexo_dir: posts",
+        "site_dir: site",
+        f"publishers: [{', '.join(publishers)}]",
+        "fetch:",
+        "  timeout: 10",
+        "  retries: 0",
+        "serve:",
+        "  host: 127.0.0.1",
+        "  port: 0",
+        f"  base_path: '{base_path}'",
+        f"  publish_debounce: {debounce}",
+        *extra,
+        "groups:",
+    ]
+    tree: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for group, site, name, url in feeds:
+        tree.setdefault(group, {}).setdefault(site, []).append((name, url))
+    for group, sites in tree.items():
+        lines.append(f'  "{group}":')
+        for site, items in sites.items():
+            lines.append(f'    "{site}":')
+            for name, url in items:
+                lines += [f'      - name: "{name}"', f"        url: {url}"]
+    path = tmp / "newsdesk.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def add_user(database: Path, name: str, *, admin: bool) -> tuple[str, str]:
+    """A user in the archive (made if missing): (password, a new API token)."""
+    password = f"pw-{name}-secret"
+    now = datetime.now(UTC)
+    store = open_store(str(database))
+    try:
+        user = store.add_user(name, accounts.hash_password(password), admin=admin, now=now)
+        token = accounts.new_token()
+        store.add_token(user.id, accounts.secret_hash(token), label="test", now=now)
+    finally:
+        store.close()
+    return password, token
+
+
+def poll(check: Callable[[], T | None], what: str, deadline: float = DEADLINE) -> T:
+    """`check()` until it returns something other than None or False; fails after `deadline`."""
+    end = time.monotonic() + deadline
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {deadline:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class ServeProcess:
+    """`newsdesk --config CONFIG serve` as a child process; `url` is where it listens (read
+    from the line it prints). Its standard error goes to `log` (read it with `log_text`)."""
+
+    def __init__(self, config: Path, *args: str) -> None:
+        self.config = config
+        self.log = config.parent / f"serve-{time.monotonic_ns()}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+        self._err = self.log.open("w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "newsdesk", "--config", str(config), "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            text=True,
+            env=env,
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        assert self.proc.stdout is not None
+        threading.Thread(target=_pump, args=(self.proc.stdout, self._lines), daemon=True).start()
+        self.url = self._announced()
+
+    def _announced(self) -> str:
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            try:
+                line = self._lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            found = re.search(r"serving on (http://\S+?)/? ", line + " ")
+            if found:
+                return found.group(1).rstrip("/")
+        self.kill()
+        raise AssertionError(f"serve did not announce its URL; exit {self.proc.poll()}:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        self._err.flush()
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_healthy(self) -> None:
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        poll(healthy, "/healthz")
+
+    def stop(self, sig: int = signal.SIGTERM, within: float = 10.0) -> tuple[int, float]:
+        """Send `sig`; (exit status, seconds it took to exit). Fails when it took over `within`."""
+        started = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"serve did not stop within {within} s after {sig}:\n{self.log_text()}") from None
+        self._err.close()
+        return code, time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._err.close()
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    for line in stream:
+        lines.put(line.rstrip("\n"))
+    lines.put(None)
+
+
+def client(url: str, token: str | None = None, **kwargs: object) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
