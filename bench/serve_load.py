@@ -155,20 +155,20 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.every = pid, every
         self.samples: list[tuple[float, float, float, int]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 cpu = proc_cpu_seconds(self.pid)
                 rss = proc_mem_kb(self.pid).get("VmRSS", 0)
             except (OSError, IndexError, ValueError):
                 return
             self.samples.append((time.monotonic(), time.time(), cpu, rss))
-            self._stop.wait(self.every)
+            self._halt.wait(self.every)
 
     def finish(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(5)
 
     def cpu_percent(self, t0: float, t1: float) -> float | None:
