@@ -232,13 +232,24 @@ class Serve:
 # ---------------------------------------------------------------- phases
 
 
+def _migrations() -> list[str]:
+    return sorted(p.name for p in (ROOT / "src/newsdesk/store/sqlite/migrations").glob("*.sql"))
+
+
+def _cached(folder: Path) -> bool:
+    """The archive in `folder` was built, by a newsdesk with today's schema (an older one would be
+    migrated, and backed up first, at every session's start)."""
+    done = folder / "done.json"
+    return done.exists() and json.loads(done.read_text()).get("migrations") == _migrations()
+
+
 def phase_archive(args: argparse.Namespace) -> dict[str, Any]:
     """Build (or reuse) the newsdesk archive and reader's database of the same feeds."""
     out: dict[str, Any] = {}
     nd, rd = args.archive_dir, args.reader_dir
     site: Child | None = None
     try:
-        if not (nd / "done.json").exists():
+        if not _cached(nd):
             if nd.exists():
                 shutil.rmtree(nd)
             nd.mkdir(parents=True)
@@ -251,7 +262,8 @@ def phase_archive(args: argparse.Namespace) -> dict[str, Any]:
             if run.returncode != 0:
                 raise SystemExit(f"newsdesk run exited {run.returncode}: {run.stderr[-2000:]}")
             totals = json.loads(run.stdout)["totals"]
-            (nd / "done.json").write_text(json.dumps({"seconds": round(seconds, 1), "totals": totals}))
+            done = {"seconds": round(seconds, 1), "totals": totals, "migrations": _migrations()}
+            (nd / "done.json").write_text(json.dumps(done))
         out["newsdesk"] = json.loads((nd / "done.json").read_text())
         if args.reader:
             if not (rd / "done.json").exists():
