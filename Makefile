@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-deps lint bench bench-serve clean
+.PHONY: install demo serve test test-deps lint bench bench-serve clean
 
 install: $(STAMP)
 
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python demo/run_demo.py
+
+# `newsdesk serve` on the demo feeds with a demo user (its password and a token are printed);
+# ARGS passes flags on, e.g. `make serve ARGS="--port 9000"`.
+serve: $(STAMP)
+	$(BIN)/python demo/serve_demo.py $(ARGS)
 
 test: $(STAMP) test-deps
 	$(BIN)/ruff check src tests bench demo

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import random
 import re
 import signal
 import subprocess
@@ -28,9 +29,15 @@ DEADLINE = 60.0  # seconds a poll waits before the test fails
 BASE_TIME = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 
+def _text(feed: int, number: int) -> str:
+    """Text of its own for each item (no two alike, so none are taken for copies of one story)."""
+    rng = random.Random(feed * 100_003 + number)
+    return "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(160))
+
+
 def rss(feed: int, count: int, *, start: int = 0) -> str:
     """Feed `feed`'s items `start` … `start + count - 1`, newest first; each has its own guid,
-    time and words (央行 in every one, 第{feed}源 per feed) for search."""
+    time and text (央行 in every title, 第{feed}源 per feed, for search)."""
     items = []
     for number in reversed(range(start, start + count)):
         published = BASE_TIME + timedelta(minutes=number * 3 + feed)
@@ -39,8 +46,8 @@ def rss(feed: int, count: int, *, start: int = 0) -> str:
             f"<link>https://news.example.cn/{feed}/{number}.html</link>"
             f'<guid isPermaLink="false">f{feed}-n{number}</guid>'
             f"<pubDate>{format_datetime(published)}</pubDate>"
-            f"<description><![CDATA[<p>第{feed}源第{number}条正文：稳妥推进千兆光网建设，"
-            f"加强金融市场基础设施。</p>]]></description></item>"
+            f"<description><![CDATA[<p>第{feed}源第{number}条正文：{_text(feed, number)}。</p>]]>"
+            "</description></item>"
         )
     head = f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>源{feed}</title>'
     return head + "".join(items) + "</channel></rss>"
@@ -71,7 +78,7 @@ def desk_config(
         f"  base_path: '{base_path}'",
         f"  publish_debounce: {debounce}",
         *extra,
-        "groups:",
+        "groups:" if feeds else "groups: {}",
     ]
     tree: dict[str, dict[str, list[tuple[str, str]]]] = {}
     for group, site, name, url in feeds:
@@ -150,7 +157,8 @@ class ServeProcess:
         raise AssertionError(f"serve did not announce its URL; exit {self.proc.poll()}:\n{self.log_text()}")
 
     def log_text(self) -> str:
-        self._err.flush()
+        if not self._err.closed:
+            self._err.flush()
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def wait_healthy(self) -> None:
@@ -170,15 +178,22 @@ class ServeProcess:
             code = self.proc.wait(timeout=within)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"serve did not stop within {within} s after {sig}:\n{self.log_text()}") from None
-        self._err.close()
+            raise AssertionError(
+                f"serve did not stop within {within} s after {sig}:\n{self.log_text()}"
+            ) from None
+        self._close()
         return code, time.monotonic() - started
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._close()
+
+    def _close(self) -> None:
         self._err.close()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from newsdesk import USER_AGENT
 from newsdesk.config import FetchConfig
-from newsdesk.errors import FetchDeferred, FetchError
+from newsdesk.errors import FeedGone, FetchDeferred, FetchError
 from newsdesk.fetch import Fetcher, fetch_feed
 from newsdesk.holds import MAX_HOLD, Hold, host_key, retry_after_seconds
 from newsdesk.models import FeedSpec, FetchResult
@@ -588,3 +588,45 @@ def test_gzip_garbage_is_one_clear_failure(feed_server: FeedServer) -> None:
     assert str(err) == ("the body is not valid gzip data although the server declared Content-Encoding: gzip")
     assert err.url == url
     assert feed_server.hits("/feed.xml") == 1
+
+
+# -- what the scheduler reads: cache hints, 410 Gone -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "max_age", "expires"),
+    [
+        ({"Cache-Control": "public, max-age=600"}, 600.0, None),
+        ({"Cache-Control": "max-age=60", "Expires": "Sun, 06 Dec 2026 10:00:00 GMT"}, 60.0, None),
+        ({"Expires": "Sun, 06 Dec 2026 10:00:00 GMT"}, None, datetime(2026, 12, 6, 10, 0, tzinfo=UTC)),
+        ({"Cache-Control": "no-cache, max-age=600"}, None, None),
+        ({"Expires": "0"}, None, None),
+        ({}, None, None),
+    ],
+)
+def test_cache_hints_of_200_and_304(
+    feed_server: FeedServer, headers: dict[str, str], max_age: float | None, expires: datetime | None
+) -> None:
+    url = feed_server.route("/feed.xml", Reply(RSS, headers={"ETag": '"v1"', **headers}))
+    got = fetch(url)
+    assert (got.max_age, got.expires) == (max_age, expires)
+    feed_server.route("/feed.xml", Reply(b"", 304, headers=headers))
+    unchanged = fetch(url, etag='"v1"')
+    assert unchanged.not_modified and (unchanged.max_age, unchanged.expires) == (max_age, expires)
+
+
+def test_410_is_feed_gone_for_a_url_and_for_a_route_every_instance_removed(feed_server: FeedServer) -> None:
+
+    url = feed_server.route("/gone.xml", Reply(b"", 410))
+    assert isinstance(fetch_error(url), FeedGone)
+    feed_server.route("/a/route", Reply(b"", 410))
+    config = FetchConfig(retries=0, backoff=0.01, timeout=5)
+    spec = FeedSpec(group="g", site="s", name="n", route="/route")
+    instances = [feed_server.url("/a"), feed_server.url("/b")]
+    # One instance says gone, another does not know the route: not gone for good.
+    with pytest.raises(FetchError) as mixed:
+        run(config, lambda f: fetch_feed(f, spec, rsshub=instances))
+    assert not isinstance(mixed.value, FeedGone)
+    feed_server.route("/b/route", Reply(b"", 410))
+    with pytest.raises(FeedGone, match="410"):
+        run(config, lambda f: fetch_feed(f, spec, rsshub=instances))

@@ -431,3 +431,54 @@ def test_a_control_character_does_not_garble_the_entities_after_it() -> None:
     assert entry.title == "甲乙 > & <"
     assert entry.content == "<p>正文</p>"
     assert feed.warning is not None and "repaired" in feed.warning
+
+
+# -- how often the feed says it changes -------------------------------------------------------
+_SY_NS = 'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"'
+
+
+@pytest.mark.parametrize(
+    ("channel", "ttl", "period"),
+    [
+        ("<ttl>60</ttl>", 3600.0, None),
+        ("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>", None, 1800.0),
+        ("<sy:updatePeriod> weekly </sy:updatePeriod>", None, 604800.0),
+        ("<sy:updateFrequency>4</sy:updateFrequency>", None, 21600.0),  # period daily by default
+        ("<ttl>soon</ttl><sy:updatePeriod>fortnightly</sy:updatePeriod>", None, None),
+        ("<ttl>0</ttl><sy:updateFrequency>0</sy:updateFrequency>", None, None),
+        ("", None, None),
+    ],
+)
+def test_ttl_and_syndication_hints(channel: str, ttl: float | None, period: float | None) -> None:
+    item = "<item><title>标题</title><guid>1</guid></item>"
+    rss = f'<rss version="2.0" {_SY_NS}><channel><title>t</title>{channel}{item}</channel></rss>'
+    got = parse_feed(rss)
+    assert (got.ttl, got.update_period) == (ttl, period)
+    # Broken XML read by lxml's recovery or feedparser keeps them too.
+    broken = parse_feed(rss.replace("<title>t</title>", "<title>t & co</title>"))
+    assert broken.warning is not None and (broken.ttl, broken.update_period) == (ttl, period)
+
+
+def test_syndication_hints_in_rdf_and_atom() -> None:
+    rdf = (
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"'
+        f' {_SY_NS}><channel rdf:about="x"><title>t</title><sy:updatePeriod>daily</sy:updatePeriod>'
+        '</channel><item rdf:about="https://e.cn/1"><title>a</title></item></rdf:RDF>'
+    )
+    assert parse_feed(rdf).update_period == 86400.0
+    atom = (
+        f'<feed xmlns="http://www.w3.org/2005/Atom" {_SY_NS}><title>t</title>'
+        "<sy:updatePeriod>hourly</sy:updatePeriod><entry><id>1</id><title>a</title></entry></feed>"
+    )
+    assert parse_feed(atom).update_period == 3600.0
+
+
+def test_feedparser_fallback_reads_the_hints(monkeypatch: pytest.MonkeyPatch) -> None:
+    # lxml's recovery gives up on this document; feedparser still reads it.
+    monkeypatch.setattr(parse_mod, "_try_parse", lambda doc, recover: None)
+    rss = (
+        f'<rss version="2.0" {_SY_NS}><channel><title>t & co</title><ttl>30</ttl>'
+        "<sy:updatePeriod>hourly</sy:updatePeriod><item><title>a</title><guid>1</guid></item></channel></rss>"
+    )
+    got = parse_feed(rss)
+    assert got.warning is not None and (got.ttl, got.update_period) == (1800.0, 3600.0)

@@ -499,126 +499,6 @@ def test_store_keeps_the_latest_hold_per_host(store: Store) -> None:
         reopened.close()
 
 
-# the feed catalogue and its schedule ---------------------------------------------------------
-ROUTE = FeedSpec(group="金融", site="新浪财经", name="滚动", route="/sina/finance/roll", full_text="auto")
-
-
-def test_config_is_applied_to_the_catalogue(store: Store) -> None:
-    changes = store.apply_config([FEED, ROUTE], NOW)
-    assert (changes.added, changes.updated, changes.paused) == ((FEED.key, ROUTE.key), (), ())
-    listed = store.catalogue()
-    assert [f.spec for f in listed] == [FEED, ROUTE]
-    assert {f.origin for f in listed} == {"config"}
-    first = listed[0]
-    assert first.schedule.next_check == NOW and first.schedule.paused is None and first.state.etag is None
-    # Applying the same config again changes nothing.
-    assert store.apply_config([FEED, ROUTE], NOW) == type(changes)()
-
-    # A changed feed is updated (a new source drops its validators and is due at once).
-    store.save_fetch(FEED, OK, [entry(1)], NOW)
-    later = NOW + timedelta(hours=1)
-    moved = replace(FEED, url="http://127.0.0.1:9/other.xml", clean=False)
-    assert store.apply_config([moved, ROUTE], later).updated == (FEED.key,)
-    got = store.catalogue_feed(FEED.key)
-    assert got is not None and got.spec == moved and got.state.etag is None
-    assert got.schedule.next_check == later
-
-    # A config feed gone from the YAML is paused with its entries kept; back, it resumes.
-    assert store.apply_config([ROUTE], later).paused == (FEED.key,)
-    gone = store.catalogue_feed(FEED.key)
-    assert gone is not None and gone.paused == "removed from the config"
-    assert store.count_entries() == 1
-    assert [f.key for f in store.due_feeds(later)] == [ROUTE.key]
-    assert store.apply_config([moved, ROUTE], later).resumed == (FEED.key,)
-    assert store.catalogue_feed(FEED.key).paused is None  # type: ignore[union-attr]
-
-
-def test_feeds_added_through_the_api_are_left_alone_by_the_config(store: Store) -> None:
-
-    store.apply_config([FEED], NOW)
-    added = store.add_feed(ROUTE, NOW)
-    assert (added.origin, added.spec, added.schedule.next_check) == ("api", ROUTE, NOW)
-    with pytest.raises(FeedExistsError, match=ROUTE.key):
-        store.add_feed(ROUTE, NOW)
-    with pytest.raises(StoreError, match="exactly one of url or route"):
-        store.add_feed(replace(ROUTE, name="两个", url="http://x/"), NOW)
-    assert store.apply_config([FEED], NOW).paused == ()
-    assert [f.key for f in store.catalogue()] == [FEED.key, ROUTE.key]
-    # The config naming the same key takes the feed over.
-    assert store.apply_config([FEED, ROUTE], NOW).updated == (ROUTE.key,)
-    assert store.catalogue_feed(ROUTE.key).origin == "config"  # type: ignore[union-attr]
-
-
-def test_update_pause_resume_refresh_and_delete(store: Store) -> None:
-    store.apply_config([FEED], NOW)
-    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
-    assert store.update_feed("no/such/feed", now=NOW, clean=False) is None
-    later = NOW + timedelta(minutes=5)
-    got = store.update_feed(FEED.key, now=later, enabled=False, full_text=True)
-    assert got is not None and (got.spec.enabled, got.spec.full_text, got.spec.url) == (False, True, FEED.url)
-    assert got.state.etag == '"v1"'  # same source: validators kept
-    assert store.due_feeds(later) == []
-    got = store.update_feed(FEED.key, now=later, enabled=True, route="/sina/x")
-    assert got is not None and (got.spec.url, got.spec.route, got.state.etag) == (None, "/sina/x", None)
-
-    assert store.pause_feed(FEED.key, "admin: paused") and not store.pause_feed("x/y/z", "r")
-    assert store.catalogue_feed(FEED.key).paused == "admin: paused"  # type: ignore[union-attr]
-    assert store.next_check_time() is None
-    assert store.resume_feed(FEED.key, later) and not store.resume_feed("x/y/z", later)
-    store.save_schedule(
-        replace(store.catalogue_feed(FEED.key).schedule, next_check=later + timedelta(hours=1))
-    )  # type: ignore[union-attr]
-    assert store.next_check_time() == later + timedelta(hours=1)
-    assert store.refresh_feed(FEED.key, later) and not store.refresh_feed("x/y/z", later)
-    assert [f.key for f in store.due_feeds(later)] == [FEED.key]
-
-    rev = store.max_rev()
-    uids = set(store.iter_uids(feed_key=FEED.key))
-    assert store.delete_feed(FEED.key) == 2 and store.delete_feed(FEED.key) is None
-    assert store.catalogue() == [] and store.count_entries() == 0
-    changes = store.changes_since(rev)
-    assert {u for _, u, removed in changes if removed} == uids and len(changes) == 2
-    assert store.foreign_key_problems() == []
-
-
-def test_renaming_a_feed_moves_its_entries_under_new_ids(store: Store) -> None:
-    store.apply_config([FEED, ROUTE], NOW)
-    store.save_fetch(FEED, OK, [entry(1)], NOW, articles={entry(1).id: ARTICLE})
-    old_uid = entry_uid(FEED.key, entry(1).id)
-    rev = store.max_rev()
-    with pytest.raises(FeedExistsError):
-        store.update_feed(FEED.key, now=NOW, name=ROUTE.name)
-    got = store.update_feed(FEED.key, now=NOW, group="宏观", name="国内")
-    assert got is not None and got.key == "宏观/新浪财经/国内" and got.state.etag == '"v1"'
-    new_uid = entry_uid(got.key, entry(1).id)
-    moved = store.get_entry(new_uid)
-    assert moved is not None and moved.feed_key == got.key and moved.article == ARTICLE
-    assert store.get_entry(old_uid) is None and store.catalogue_feed(FEED.key) is None
-    assert sorted((u, r) for _, u, r in store.changes_since(rev)) == [(new_uid, False), (old_uid, True)]
-    assert store.foreign_key_problems() == []
-    # Stored again under the new key, the entry is the same entry (not a second one).
-    assert store.save_fetch(got.spec, OK, [entry(1)], NOW).unchanged == 1
-
-
-def test_schedule_is_stored_and_entry_times_read_newest_first(store: Store) -> None:
-
-    store.apply_config([FEED, ROUTE], NOW)
-    store.save_fetch(FEED, OK, [entry(1), entry(3), entry(2, published=None)], NOW)
-    assert store.entry_times(FEED.key) == [NOW, entry(3).published, entry(1).published]
-    assert store.entry_times(FEED.key, limit=1) == [NOW]
-    later = NOW + timedelta(minutes=30)
-    store.save_schedule(FeedSchedule(FEED.key, later, 1800.0, "new feed", errors=2))
-    store.save_schedule(FeedSchedule(ROUTE.key, NOW, 600.0, "gone", errors=1, paused="HTTP 410 Gone"))
-    got = store.catalogue_feed(FEED.key)
-    assert got is not None and got.schedule == FeedSchedule(FEED.key, later, 1800.0, "new feed", 2)
-    assert got.state.consecutive_failures == 2
-    assert store.due_feeds(NOW) == [] and store.next_check_time() == later
-    # A schedule without a pause leaves the pause (only resume_feed ends it).
-    store.save_schedule(FeedSchedule(ROUTE.key, NOW, 600.0, "ok"))
-    assert store.catalogue_feed(ROUTE.key).paused == "HTTP 410 Gone"  # type: ignore[union-attr]
-    assert [f.key for f in store.due_feeds(later, limit=5)] == [FEED.key]
-
-
 # users, tokens, sessions -------------------------------------------------------------------
 def test_users_are_unique_by_name_and_keep_hashed_secrets(store: Store) -> None:
     alice = store.add_user("alice", "argon2-hash-a", admin=True, now=NOW)
@@ -767,3 +647,139 @@ def test_mark_read_leaves_what_arrived_later_unread(store: Store) -> None:
     assert store.mark_read(user, EntryQuery(), before=later + timedelta(seconds=1), now=later) == 2
     assert store.mark_read(user, EntryQuery(), before=later + timedelta(seconds=1), now=later) == 0
     assert store.unread_counts(user) == {FEED.key: (0, 3), other.key: (0, 1)}
+
+
+def test_reader_lists_follow_an_entry_whose_time_changed(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    uids = [entry_uid(FEED.key, entry(n).id) for n in (3, 2, 1)]
+    store.set_entry_state(user, uids, starred=True, now=NOW)
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=10)[0]) == uids
+    # The feed now dates entry 1 after the others: it moves to the top of every list.
+    store.save_fetch(FEED, OK, [entry(1, published=NOW)], NOW)
+    moved = [uids[2], uids[0], uids[1]]
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=10)[0]) == moved
+    assert _uids(store.reader_entries(user, EntryQuery(), limit=10)[0]) == moved
+    page, cursor = store.reader_entries(user, EntryQuery(starred=True), limit=2)
+    assert _uids(page) == moved[:2] and cursor is not None
+    assert _uids(store.reader_entries(user, EntryQuery(starred=True), limit=2, after=cursor)[0]) == moved[2:]
+
+
+# the feed catalogue and its schedule ---------------------------------------------------------
+ROUTE = FeedSpec(group="金融", site="新浪财经", name="滚动", route="/sina/finance/roll", full_text="auto")
+
+
+def test_config_is_applied_to_the_catalogue(store: Store) -> None:
+    changes = store.apply_config([FEED, ROUTE], NOW)
+    assert (changes.added, changes.updated, changes.paused) == ((FEED.key, ROUTE.key), (), ())
+    listed = store.catalogue()
+    assert [f.spec for f in listed] == [FEED, ROUTE]
+    assert {f.origin for f in listed} == {"config"}
+    first = listed[0]
+    assert first.schedule.next_check == NOW and first.schedule.paused is None and first.state.etag is None
+    # Applying the same config again changes nothing.
+    assert store.apply_config([FEED, ROUTE], NOW) == type(changes)()
+
+    # A changed feed is updated (a new source drops its validators and is due at once).
+    store.save_fetch(FEED, OK, [entry(1)], NOW)
+    later = NOW + timedelta(hours=1)
+    moved = replace(FEED, url="http://127.0.0.1:9/other.xml", clean=False)
+    assert store.apply_config([moved, ROUTE], later).updated == (FEED.key,)
+    got = store.catalogue_feed(FEED.key)
+    assert got is not None and got.spec == moved and got.state.etag is None
+    assert got.schedule.next_check == later
+
+    # A config feed gone from the YAML is paused with its entries kept; back, it resumes.
+    assert store.apply_config([ROUTE], later).paused == (FEED.key,)
+    gone = store.catalogue_feed(FEED.key)
+    assert gone is not None and gone.paused == "removed from the config"
+    assert store.count_entries() == 1
+    assert [f.key for f in store.due_feeds(later)] == [ROUTE.key]
+    assert store.apply_config([moved, ROUTE], later).resumed == (FEED.key,)
+    assert store.catalogue_feed(FEED.key).paused is None  # type: ignore[union-attr]
+
+
+def test_feeds_added_through_the_api_are_left_alone_by_the_config(store: Store) -> None:
+
+    store.apply_config([FEED], NOW)
+    added = store.add_feed(ROUTE, NOW)
+    assert (added.origin, added.spec, added.schedule.next_check) == ("api", ROUTE, NOW)
+    with pytest.raises(FeedExistsError, match=ROUTE.key):
+        store.add_feed(ROUTE, NOW)
+    with pytest.raises(StoreError, match="exactly one of url or route"):
+        store.add_feed(replace(ROUTE, name="两个", url="http://x/"), NOW)
+    assert store.apply_config([FEED], NOW).paused == ()
+    assert [f.key for f in store.catalogue()] == [FEED.key, ROUTE.key]
+    # The config naming the same key takes the feed over.
+    assert store.apply_config([FEED, ROUTE], NOW).updated == (ROUTE.key,)
+    assert store.catalogue_feed(ROUTE.key).origin == "config"  # type: ignore[union-attr]
+
+
+def test_update_pause_resume_refresh_and_delete(store: Store) -> None:
+    store.apply_config([FEED], NOW)
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
+    assert store.update_feed("no/such/feed", now=NOW, clean=False) is None
+    later = NOW + timedelta(minutes=5)
+    got = store.update_feed(FEED.key, now=later, enabled=False, full_text=True)
+    assert got is not None and (got.spec.enabled, got.spec.full_text, got.spec.url) == (False, True, FEED.url)
+    assert got.state.etag == '"v1"'  # same source: validators kept
+    assert store.due_feeds(later) == []
+    got = store.update_feed(FEED.key, now=later, enabled=True, route="/sina/x")
+    assert got is not None and (got.spec.url, got.spec.route, got.state.etag) == (None, "/sina/x", None)
+
+    assert store.pause_feed(FEED.key, "admin: paused") and not store.pause_feed("x/y/z", "r")
+    assert store.catalogue_feed(FEED.key).paused == "admin: paused"  # type: ignore[union-attr]
+    assert store.next_check_time() is None
+    assert store.resume_feed(FEED.key, later) and not store.resume_feed("x/y/z", later)
+    store.save_schedule(
+        replace(store.catalogue_feed(FEED.key).schedule, next_check=later + timedelta(hours=1))
+    )  # type: ignore[union-attr]
+    assert store.next_check_time() == later + timedelta(hours=1)
+    assert store.refresh_feed(FEED.key, later) and not store.refresh_feed("x/y/z", later)
+    assert [f.key for f in store.due_feeds(later)] == [FEED.key]
+
+    rev = store.max_rev()
+    uids = set(store.iter_uids(feed_key=FEED.key))
+    assert store.delete_feed(FEED.key) == 2 and store.delete_feed(FEED.key) is None
+    assert store.catalogue() == [] and store.count_entries() == 0
+    changes = store.changes_since(rev)
+    assert {u for _, u, removed in changes if removed} == uids and len(changes) == 2
+    assert store.foreign_key_problems() == []
+
+
+def test_renaming_a_feed_moves_its_entries_under_new_ids(store: Store) -> None:
+    store.apply_config([FEED, ROUTE], NOW)
+    store.save_fetch(FEED, OK, [entry(1)], NOW, articles={entry(1).id: ARTICLE})
+    old_uid = entry_uid(FEED.key, entry(1).id)
+    rev = store.max_rev()
+    with pytest.raises(FeedExistsError):
+        store.update_feed(FEED.key, now=NOW, name=ROUTE.name)
+    got = store.update_feed(FEED.key, now=NOW, group="宏观", name="国内")
+    assert got is not None and got.key == "宏观/新浪财经/国内" and got.state.etag == '"v1"'
+    new_uid = entry_uid(got.key, entry(1).id)
+    moved = store.get_entry(new_uid)
+    assert moved is not None and moved.feed_key == got.key and moved.article == ARTICLE
+    assert store.get_entry(old_uid) is None and store.catalogue_feed(FEED.key) is None
+    assert sorted((u, r) for _, u, r in store.changes_since(rev)) == [(new_uid, False), (old_uid, True)]
+    assert store.foreign_key_problems() == []
+    # Stored again under the new key, the entry is the same entry (not a second one).
+    assert store.save_fetch(got.spec, OK, [entry(1)], NOW).unchanged == 1
+
+
+def test_schedule_is_stored_and_entry_times_read_newest_first(store: Store) -> None:
+
+    store.apply_config([FEED, ROUTE], NOW)
+    store.save_fetch(FEED, OK, [entry(1), entry(3), entry(2, published=None)], NOW)
+    assert store.entry_times(FEED.key) == [NOW, entry(3).published, entry(1).published]
+    assert store.entry_times(FEED.key, limit=1) == [NOW]
+    later = NOW + timedelta(minutes=30)
+    store.save_schedule(FeedSchedule(FEED.key, later, 1800.0, "new feed", errors=2))
+    store.save_schedule(FeedSchedule(ROUTE.key, NOW, 600.0, "gone", errors=1, paused="HTTP 410 Gone"))
+    got = store.catalogue_feed(FEED.key)
+    assert got is not None and got.schedule == FeedSchedule(FEED.key, later, 1800.0, "new feed", 2)
+    assert got.state.consecutive_failures == 2
+    assert store.due_feeds(NOW) == [] and store.next_check_time() == later
+    # A schedule without a pause leaves the pause (only resume_feed ends it).
+    store.save_schedule(FeedSchedule(ROUTE.key, NOW, 600.0, "ok"))
+    assert store.catalogue_feed(ROUTE.key).paused == "HTTP 410 Gone"  # type: ignore[union-attr]
+    assert [f.key for f in store.due_feeds(later, limit=5)] == [FEED.key]

@@ -52,6 +52,8 @@ RATE_SAMPLE = 20
 RATE_MIN_TIMES = 3
 # A feed quiet for longer than this many of its intervals is checked at this share of its silence.
 QUIET_SHARE = 8
+# How the reasons that come from the document itself begin (kept across a 304).
+_DOCUMENT_HINTS = ("feed ttl", "feed updates every")
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,11 @@ class Hints:
         """(seconds, why) of every hint given."""
         out: list[tuple[float, str]] = []
         if self.ttl:
-            out.append((self.ttl, f"feed ttl {duration_text(self.ttl)}"))
+            out.append((self.ttl, f"{_DOCUMENT_HINTS[0]} {duration_text(self.ttl)}"))
         if self.update_period:
-            out.append((self.update_period, f"feed updates every {duration_text(self.update_period)} (sy:)"))
+            out.append(
+                (self.update_period, f"{_DOCUMENT_HINTS[1]} {duration_text(self.update_period)} (sy:)")
+            )
         if self.max_age:
             out.append((self.max_age, f"Cache-Control max-age {duration_text(self.max_age)}"))
         elif self.expires is not None:
@@ -120,7 +124,15 @@ def _normal_interval(
         if quiet / QUIET_SHARE > interval:
             interval = quiet / QUIET_SHARE
             reason = f"quiet for {duration_text(quiet)} (usually every {duration_text(spacing)})"
-    for bound, why in check.hints.bounds(now):
+    bounds = check.hints.bounds(now)
+    if (
+        check.outcome == "not_modified"
+        and previous is not None
+        and previous.reason.startswith(_DOCUMENT_HINTS)
+    ):
+        # A 304 has no document to read <ttl> or sy: from: the one read last still holds.
+        bounds.append((previous.interval, previous.reason))
+    for bound, why in bounds:
         if bound > interval:
             interval, reason = bound, why
     if interval < config.min_interval:

@@ -94,6 +94,8 @@ class Scheduler:
         self._stop: asyncio.Event | None = None
         self._fetcher: Fetcher | None = None
         self.batches = 0  # batches run (that fetched anything)
+        # Seconds each feed of the last batch was fetched after its next check (scheduler lag).
+        self.last_lags: list[float] = []
 
     # from any thread ----------------------------------------------------------------------
     def refresh(self, key: str) -> None:
@@ -141,9 +143,11 @@ class Scheduler:
         A batch that finds the fetch lock held fetches nothing (`report.busy`)."""
         self._take_refreshes()
         report = RunReport()
-        specs = self.due()
-        if not specs:
+        now = self.clock()
+        due = self.store.due_feeds(now, limit=BATCH)
+        if not due:
             return report
+        specs = [f.spec for f in due]
         try:
             with (
                 locks.waiting(self.lock_wait),
@@ -164,6 +168,10 @@ class Scheduler:
             report.busy = True
             return report
         self.batches += 1
+        # New feeds (never checked) are due from when they were added, which is no lag of ours.
+        self.last_lags = [
+            max((now - f.schedule.next_check).total_seconds(), 0.0) for f in due if f.schedule.interval > 0
+        ]
         for f in report.feeds:
             log.info(
                 "fetch feed=%s outcome=%s new=%d updated=%d error=%s",
@@ -174,7 +182,10 @@ class Scheduler:
                 f.error,
             )
         if self.on_ingest is not None:
-            self.on_ingest(report)
+            try:
+                self.on_ingest(report)
+            except Exception:  # a failing publisher never stops fetching
+                log.exception("scheduler: on_ingest failed")
         return report
 
     async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
@@ -263,9 +274,11 @@ class SchedulerThread:
         clock: Callable[[], datetime] = _utcnow,
         rng: random.Random | None = None,
         on_ingest: Callable[[RunReport], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         apply_config: bool = True,
     ) -> None:
         self._config = config
+        self._sleep = sleep
         self._open_store = open_store
         self._clock = clock
         self._rng = rng
@@ -293,6 +306,8 @@ class SchedulerThread:
     def stop(self, timeout: float = 10.0) -> bool:
         if self.scheduler is not None:
             self.scheduler.request_stop()
+        if self._thread.ident is None:  # never started
+            return True
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -305,7 +320,12 @@ class SchedulerThread:
             return
         try:
             scheduler = Scheduler(
-                self._config, store, clock=self._clock, rng=self._rng, on_ingest=self._on_ingest
+                self._config,
+                store,
+                clock=self._clock,
+                rng=self._rng,
+                on_ingest=self._on_ingest,
+                sleep=self._sleep,
             )
             if self._apply:
                 scheduler.apply_config()

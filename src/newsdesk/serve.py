@@ -31,12 +31,13 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+import prometheus_client
 from pydantic import ValidationError
 
 from . import procs
@@ -58,7 +59,7 @@ log = logging.getLogger("newsdesk.serve")
 fetch_log = logging.getLogger("newsdesk.fetch")
 
 STOP_WITHIN = 10.0  # seconds from SIGTERM to exit, everything stopped
-_HTTP_GRACE = 3.0  # of which open HTTP requests may take this long to finish
+_HTTP_GRACE = 3  # of which open HTTP requests may take this long to finish
 _CHILD_GRACE = 2.0  # and the publish child this long after SIGTERM before SIGKILL
 
 
@@ -140,7 +141,7 @@ class Ingests:
         self.metrics = metrics
         self.publish = publish
 
-    def feed_done(self, report: FeedReport, seconds: float, lag: float | None = None) -> None:
+    def feed_done(self, report: FeedReport, seconds: float) -> None:
         fetch_log.info(
             "%s",
             _logfmt(
@@ -150,16 +151,17 @@ class Ingests:
                 new=report.new,
                 updated=report.updated,
                 seconds=seconds,
-                lag=lag,
                 error=report.error,
                 warning=report.warning,
             ),
         )
-        self.metrics.fetched(report.outcome, seconds, new=report.new, updated=report.updated, lag=lag)
+        self.metrics.fetched(report.outcome, seconds, new=report.new, updated=report.updated)
 
-    def batch_done(self, report: RunReport) -> None:
-        """After a batch (its feeds stored, the search index caught up): publish if anything
-        was stored."""
+    def batch_done(self, report: RunReport, lags: Sequence[float]) -> None:
+        """After a batch (its feeds stored, the search index caught up): the scheduler's lag
+        for each of its feeds; publish if anything was stored."""
+        for lag in lags:
+            self.metrics.lagged(lag)
         for problem in report.publish_errors:
             log.warning("%s", _logfmt(event="index", outcome="failed", error=problem))
             self.metrics.error("index")
@@ -291,30 +293,27 @@ def _drain(results: Queue[PublishResult]) -> Iterator[PublishResult]:
 # the scheduler thread ------------------------------------------------------------------------
 def metered_scheduler(config: Config, store: Store, ingests: Ingests) -> Scheduler:
     """The scheduler, reporting each feed's check to `ingests` as it finishes (an adapter:
-    `Scheduler` tells only its batches, through `on_ingest`)."""
-    from .scheduler import BATCH, Scheduler
+    `Scheduler` tells only of whole batches, through `on_ingest`)."""
+    from .scheduler import Scheduler
 
     class MeteredScheduler(Scheduler):
-        def due(self, now: datetime | None = None) -> list[FeedSpec]:
-            when = now if now is not None else self.clock()
-            feeds = self.store.due_feeds(when, limit=BATCH)
-            # How late each check starts after it was due: the scheduler's lag.
-            self._lags = {f.key: (when - f.schedule.next_check).total_seconds() for f in feeds}
-            self._batch_started = time.monotonic()
-            return [f.spec for f in feeds]
-
         async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
+            started = time.monotonic()
+
             def done(report: FeedReport) -> None:
                 # From the batch's start to this feed's result stored (waiting for a per-host
                 # slot included): the feeds of a batch are fetched side by side.
-                seconds = time.monotonic() - self._batch_started
-                ingests.feed_done(report, seconds, self._lags.get(report.key))
+                ingests.feed_done(report, time.monotonic() - started)
 
             return await fetch_feeds(
                 self.config, self.store, specs, done, clock=self.clock, rng=self.rng, fetcher=fetcher
             )
 
-    return MeteredScheduler(config, store, clock=_utcnow, rng=random.Random(), on_ingest=ingests.batch_done)
+    def batch_done(report: RunReport) -> None:
+        ingests.batch_done(report, scheduler.last_lags)
+
+    scheduler = MeteredScheduler(config, store, clock=_utcnow, rng=random.Random(), on_ingest=batch_done)
+    return scheduler
 
 
 class SchedulerThread:
@@ -401,6 +400,9 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
 
     settings = config.serve
     logging.getLogger("newsdesk.scheduler").addFilter(_OwnFetchLines())
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start and stop chatter
+    # The `_created` series only repeat the start time.
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     sock = bind(settings.host, settings.port)
     listen = Listen(settings.host, sock.getsockname()[1], settings.base_path)
     with contextlib.closing(sock):
@@ -423,7 +425,9 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         publisher = PublishLoop(config, metrics, debounce=settings.publish_debounce)
         ingests = Ingests(metrics, publisher.request)
         scheduler = SchedulerThread(config, ingests)
-        hooks = Hooks(refresh=scheduler.refresh, problem=lambda: scheduler.failure)
+        hooks = Hooks(
+            refresh=scheduler.refresh, catalogue_changed=scheduler.wake, problem=lambda: scheduler.failure
+        )
         app = create_app(config, metrics=metrics, hooks=hooks)
         desk = app.state.desk
         metrics.feed_status = lambda: _status_counts(desk)

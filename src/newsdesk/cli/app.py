@@ -18,7 +18,7 @@ from rich.markup import escape
 from .. import __version__, procs
 from ..config import find_config_path
 from ..errors import NewsdeskError
-from . import entries, feeds, publish, reclean, run, search
+from . import entries, feeds, publish, reclean, run, search, users
 from . import serve as serve_cli
 from .common import JsonOpt, current_config, err, out, print_json, state
 
@@ -87,6 +87,7 @@ search.register(app)
 publish.register(app)
 feeds.register(app)
 entries.register(app)
+users.register(app)
 serve_cli.register(app)
 
 

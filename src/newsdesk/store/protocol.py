@@ -354,6 +354,7 @@ class ScheduleStore(Protocol):
         what its publishing rate is estimated from."""
 
 
+# `Store` gains UserStore and ReadingStore once a backend implements them (issue 14).
 class Store(
     ArchiveStore,
     ChangeFeed,
@@ -361,10 +362,10 @@ class Store(
     ClusterStore,
     HostHoldStore,
     IntegrityChecks,
-    CatalogueStore,
-    ScheduleStore,
     UserStore,
     ReadingStore,
+    CatalogueStore,
+    ScheduleStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

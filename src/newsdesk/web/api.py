@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Security
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..dates import SHANGHAI
@@ -343,8 +342,8 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     async def open_session(request: Request, body: Annotated[LoginIn, Body()]) -> Response:
         desk = desk_of(request)
         client = request.client.host if request.client else "unknown"
-        user, session, expires = await run_in_threadpool(
-            login, desk, throttle, client, body.name, body.password
+        user, session, expires = await desk.run(
+            lambda: login(desk, throttle, client, body.name, body.password)
         )
         response = JSONBytes({"user": user_dict(user), "expires": expires})
         response.set_cookie(
@@ -370,6 +369,8 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                 store.remove_session(secret_hash(session))
 
         await in_thread(request, work)
+        if session is not None:
+            request.app.state.user_cache.forget_session(session)
         response = Response(status_code=204)
         response.delete_cookie(
             SESSION_COOKIE, path=(desk.config.serve.base_path or "") + "/", httponly=True, samesite="lax"

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..config import Config
 from . import api, errors, feeds_api, ops
-from .auth import LoginThrottle
+from .auth import AuthMiddleware, LoginThrottle, UserCache
 from .context import Desk, Hooks, ThreadStores, utcnow
 from .metrics import Metrics
 
@@ -52,8 +52,22 @@ def create_app(
         default_response_class=errors.JSONBytes,
     )
     app.state.desk = desk
+    app.state.user_cache = cache = UserCache()
     errors.install(app)
-    app.include_router(api.router(LoginThrottle()), prefix=f"{base}{API_PREFIX}")
-    app.include_router(feeds_api.router(), prefix=f"{base}{API_PREFIX}")
+    api_root = f"{base}{API_PREFIX}"
+    app.add_middleware(
+        AuthMiddleware,
+        desk=desk,
+        prefix=api_root,
+        open_routes={
+            ("POST", f"{api_root}/session"),
+            ("GET", f"{api_root}/openapi.json"),
+            ("GET", f"{api_root}/docs"),
+            ("GET", f"{api_root}/docs/oauth2-redirect"),
+        },
+        cache=cache,
+    )
+    app.include_router(api.router(LoginThrottle()), prefix=api_root)
+    app.include_router(feeds_api.router(), prefix=api_root)
     app.include_router(ops.router(desk), prefix=base)
     return app

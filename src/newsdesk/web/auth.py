@@ -3,10 +3,12 @@
 (`accounts.secret_hash`) in the archive. No credential, or an unknown one: 401. A reader on an
 admin's route: 403.
 
-Every API route runs its work through `in_thread`: one hop to a worker thread that checks the
-caller and then does the route's store work with that thread's archive connection, so a request
-costs one thread hand-off (a separate sync dependency would cost a second one) and the event
-loop never waits on SQLite.
+The check is an ASGI middleware in front of the API (`AuthMiddleware`), so an anonymous
+request is refused before its parameters are even read. A checked credential is trusted for
+`CACHE_SECONDS` (`UserCache`), so a client's following requests need no trip to the archive;
+every route then does its store work through `in_thread`: one hop to a worker thread with
+that thread's archive connection (a sync dependency per step would cost a hop each), and the
+event loop never waits on SQLite.
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ from typing import TypeVar
 
 from fastapi import Request
 from fastapi.security import APIKeyCookie, HTTPBearer
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import accounts
+from ..errors import NewsdeskError
 from ..models import User
 from ..store import Store
 from .context import Desk
-from .errors import ApiError
+from .errors import ApiError, error_response, newsdesk_error_status
 
 T = TypeVar("T")
 
 SESSION_COOKIE = "newsdesk_session"
+CACHE_SECONDS = 10.0  # how long a checked token or session is trusted without asking the archive
 
 # For the OpenAPI document only (both optional there: either one will do); `in_thread` reads
 # the headers itself.
@@ -47,16 +52,22 @@ def desk_of(request: Request) -> Desk:
     return desk
 
 
-def credentials(request: Request) -> tuple[str | None, str | None]:
+def credentials(headers: Headers) -> tuple[str | None, str | None]:
     """(bearer token, session id) as sent; either may be None."""
     token = None
-    header = request.headers.get("authorization")
+    header = headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise ApiError(401, "the Authorization header must be 'Bearer <token>'", headers=_UNAUTHORIZED)
         token = value.strip()
-    return token, request.cookies.get(SESSION_COOKIE)
+    session = None
+    for part in headers.getlist("cookie"):
+        for item in part.split(";"):
+            name, _, value = item.strip().partition("=")
+            if name == SESSION_COOKIE and value:
+                session = value
+    return token, session
 
 
 def authenticate(store: Store, token: str | None, session: str | None, now: datetime) -> User:
@@ -75,19 +86,93 @@ def authenticate(store: Store, token: str | None, session: str | None, now: date
     )
 
 
+class UserCache:
+    """Who a token or session id belonged to, for `ttl` seconds: a client's requests after its
+    first are checked without a trip to the archive. A revoked token or ended session (from
+    the command line, another process) is refused at most `ttl` seconds later; logging out
+    through the API forgets the session here at once."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._users: dict[tuple[str | None, str | None], tuple[User, float]] = {}
+
+    def get(self, key: tuple[str | None, str | None]) -> User | None:
+        found = self._users.get(key)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, key: tuple[str | None, str | None], user: User) -> None:
+        if len(self._users) >= self.size:
+            self._users.clear()
+        self._users[key] = (user, time.monotonic() + self.ttl)
+
+    def forget_session(self, session: str) -> None:
+        for key in [k for k in self._users if k[1] == session]:
+            del self._users[key]
+
+
+class AuthMiddleware:
+    """Every request under the API's prefix but the open ones (logging in, the OpenAPI
+    document) needs a known token or session, checked before anything else (routing, body
+    validation): 401 otherwise. The user is left in `request.state.user`."""
+
+    def __init__(
+        self, app: ASGIApp, *, desk: Desk, prefix: str, open_routes: set[tuple[str, str]], cache: UserCache
+    ) -> None:
+        self.app = app
+        self.desk = desk
+        self.prefix = prefix + "/"
+        self.open_routes = open_routes
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith(self.prefix)
+            or (scope["method"], scope["path"]) in self.open_routes
+        ):
+            await self.app(scope, receive, send)
+            return
+        try:
+            user = await self._user(Headers(scope=scope))
+        except ApiError as e:
+            await error_response(e.status, e.message, e.code, e.headers)(scope, receive, send)
+            return
+        except NewsdeskError as e:  # the archive cannot be read
+            status, code = newsdesk_error_status(e)
+            await error_response(status, str(e), code)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["user"] = user
+        await self.app(scope, receive, send)
+
+    async def _user(self, headers: Headers) -> User:
+        token, session = credentials(headers)
+        key = (token, None) if token is not None else (None, session)
+        user = self.cache.get(key)
+        if user is None:
+            desk = self.desk
+            user = await desk.run(lambda: authenticate(desk.store(), token, session, desk.clock()))
+            self.cache.put(key, user)
+        return user
+
+
+def current_user(request: Request) -> User:
+    user: User | None = getattr(request.state, "user", None)
+    if user is None:  # a route outside the middleware's prefix: a bug
+        raise ApiError(401, "not logged in", headers=_UNAUTHORIZED)
+    return user
+
+
 async def in_thread(request: Request, work: Callable[[Store, User], T], *, admin: bool = False) -> T:
-    """Check the caller, then `work(store, user)`, on a worker thread with its own archive."""
+    """`work(store, user)` on a worker thread with its own archive, for the caller the
+    middleware let in (403 for a reader when `admin`)."""
     desk = desk_of(request)
-    token, session = credentials(request)
-
-    def run() -> T:
-        store = desk.store()
-        user = authenticate(store, token, session, desk.clock())
-        if admin and not user.admin:
-            raise ApiError(403, f"{user.name} is a reader: only admins may do this")
-        return work(store, user)
-
-    return await run_in_threadpool(run)
+    user = current_user(request)
+    if admin and not user.admin:
+        raise ApiError(403, f"{user.name} is a reader: only admins may do this")
+    return await desk.run(lambda: work(desk.store(), user))
 
 
 class LoginThrottle:

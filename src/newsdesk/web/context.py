@@ -13,11 +13,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
 
 from ..config import Config
 from ..errors import NewsdeskError
 from ..store import Store, open_store
 from .metrics import Metrics
+
+T = TypeVar("T")
+
+# More threads than this only add contention: on two cores, SQLite reads and the JSON of a
+# page hold the GIL for much of their time, and every thread keeps its own connection and page
+# cache warm only if it is used often (measured: docs/serve.md).
+WORKER_THREADS = 4
 
 
 def utcnow() -> datetime:
@@ -87,9 +98,18 @@ class Desk:
     # Session cookies get `Secure` when the request came over https (directly, or as a trusted
     # proxy's X-Forwarded-Proto says); this forces it on.
     secure_cookies: bool = False
+    # Worker threads the routes' archive work runs on (`run`).
+    threads: int = WORKER_THREADS
+    _limiter: anyio.CapacityLimiter | None = field(default=None, init=False, repr=False)
 
     def store(self) -> Store:
         return self.stores.get()
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """`fn()` on one of the desk's worker threads (each with its archive connection)."""
+        if self._limiter is None:  # made on the event loop, at the first request
+            self._limiter = anyio.CapacityLimiter(self.threads)
+        return await anyio.to_thread.run_sync(fn, limiter=self._limiter)
 
     def refresh(self, key: str) -> None:
         if self.hooks.refresh is None:

@@ -18,13 +18,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from ..errors import (
+    FeedExistsError,
     NewsdeskError,
     SearchError,
     StoreCorruptError,
-    StoreError,
+    StoreFullError,
+    StoreIOError,
     StoreLockedError,
     UserExistsError,
 )
@@ -48,13 +50,11 @@ _CODES = {
 }
 
 
-class JSONBytes(Response):
+class JSONBytes(JSONResponse):
     """orjson-encoded JSON (datetimes as ISO 8601). Routes return it with plain dicts, so a
     list of entries is encoded once, without building and validating models per request; the
     routes' pydantic models still describe it in the OpenAPI document (and schemathesis checks
-    the two agree)."""
-
-    media_type = "application/json"
+    the two agree; a JSONResponse, so FastAPI puts those models in the document)."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
@@ -101,14 +101,16 @@ def _validation_message(errors: Sequence[Any]) -> str:
 
 def newsdesk_error_status(e: NewsdeskError) -> tuple[int, str]:
     """The HTTP status and code of an error newsdesk raised on purpose."""
-    if isinstance(e, UserExistsError):
+    if isinstance(e, UserExistsError | FeedExistsError):
         return 409, "conflict"
     if isinstance(e, StoreLockedError):
         return 503, "busy"
     if isinstance(e, StoreCorruptError):
         return 503, "archive_damaged"
-    if isinstance(e, StoreError):
+    if isinstance(e, StoreFullError | StoreIOError):
         return 503, "archive_unavailable"
+    # Other store errors say what was wrong with the request (a malformed cursor, a feed
+    # without a source); any other error newsdesk raises on purpose likewise.
     if isinstance(e, SearchError):
         return 422, "bad_query"
     return 400, "bad_request"

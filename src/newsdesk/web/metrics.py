@@ -40,11 +40,12 @@ _PUBLISH_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, float("inf")
 class Reporter(Protocol):
     """What the scheduler and the publisher tell the metrics (and nothing else of them)."""
 
-    def fetched(
-        self, outcome: str, seconds: float, *, new: int = 0, updated: int = 0, lag: float | None = None
-    ) -> None:
-        """One feed checked: its outcome (a `FeedReport.outcome`), how long it took, what it
-        stored and how late after its due time the check started."""
+    def fetched(self, outcome: str, seconds: float, *, new: int = 0, updated: int = 0) -> None:
+        """One feed checked: its outcome (a `FeedReport.outcome`), how long it took and what it
+        stored."""
+
+    def lagged(self, seconds: float) -> None:
+        """How late after its due time one feed's check started."""
 
     def error(self, kind: str) -> None:
         """Something failed: fetch, publish, index, api, scheduler."""
@@ -102,9 +103,7 @@ class Metrics:
         self._lock = threading.Lock()
 
     # Reporter -----------------------------------------------------------------------------
-    def fetched(
-        self, outcome: str, seconds: float, *, new: int = 0, updated: int = 0, lag: float | None = None
-    ) -> None:
+    def fetched(self, outcome: str, seconds: float, *, new: int = 0, updated: int = 0) -> None:
         self._fetch.labels(outcome).observe(max(0.0, seconds))
         if new:
             self._ingested.labels("new").inc(new)
@@ -112,8 +111,9 @@ class Metrics:
             self._ingested.labels("updated").inc(updated)
         if outcome == "failed":
             self._errors.labels("fetch").inc()
-        if lag is not None:
-            self._lag.observe(max(0.0, lag))
+
+    def lagged(self, seconds: float) -> None:
+        self._lag.observe(max(0.0, seconds))
 
     def error(self, kind: str) -> None:
         self._errors.labels(kind).inc()

@@ -8,7 +8,6 @@ import ipaddress
 from collections.abc import Sequence
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ..errors import NewsdeskError
@@ -62,7 +61,7 @@ def router(desk: Desk) -> APIRouter:
             desk.store().max_rev()
 
         try:
-            await run_in_threadpool(probe)
+            await desk.run(probe)
         except NewsdeskError as e:
             desk.stores.drop()  # the next probe opens the archive again
             raise ApiError(503, f"the archive cannot be read: {e}", code="not_ready") from e
@@ -80,7 +79,7 @@ def router(desk: Desk) -> APIRouter:
     async def metrics(request: Request) -> Response:
         if not allowed(request.client.host if request.client else None, networks):
             raise ApiError(404, f"no such route: GET {request.url.path}")
-        body = await run_in_threadpool(desk.metrics.exposition)
+        body = await desk.run(desk.metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE)
 
     return ops

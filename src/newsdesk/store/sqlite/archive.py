@@ -23,7 +23,7 @@ from ...models import (
 )
 from ..common import format_time, parse_time
 from .base import ENTRY_FROM, SQLiteBase, chunks
-from .catalogue import feed_definition
+from .catalogue import STATE_COLUMNS, feed_definition, row_to_state
 
 _ENTRY_COLUMNS = (
     "e.uid, e.feed_key, f.grp, f.site, f.name, e.entry_id, e.title, e.link, e.published, e.updated,"
@@ -59,23 +59,7 @@ class ArchiveMixin(SQLiteBase):
                     )
 
     def feed_states(self) -> dict[str, FeedState]:
-        rows = self._db.execute(
-            "SELECT key, url, etag, last_modified, last_success, last_error, last_attempt,"
-            " consecutive_failures FROM feeds"
-        )
-        return {
-            r[0]: FeedState(
-                key=r[0],
-                url=r[1],
-                etag=r[2],
-                last_modified=r[3],
-                last_success=parse_time(r[4]),
-                last_error=r[5],
-                last_attempt=parse_time(r[6]),
-                consecutive_failures=r[7],
-            )
-            for r in rows
-        }
+        return {r[0]: row_to_state(r) for r in self._db.execute(f"SELECT {STATE_COLUMNS} FROM feeds")}
 
     def save_fetch(
         self,

@@ -139,9 +139,17 @@ def migrate(db: sqlite3.Connection, path: Path, error: Callable[[sqlite3.Error],
 
 
 def _split_sql(script: str) -> list[str]:
-    """Split a migration into statements (our migrations contain no ';' inside literals)."""
+    """Split a migration into statements (our migrations contain no ';' inside literals; a
+    trigger's body, BEGIN … END, holds several and stays one statement)."""
     lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    out: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    return [s for s in out if s]
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

@@ -27,7 +27,7 @@ CATALOGUE_COLUMNS = (
     " last_success, last_error, last_attempt, consecutive_failures, next_check, check_interval,"
     " schedule_reason, paused, title, source"
 )
-_ORDER = " ORDER BY position, rowid"
+_ORDER = " ORDER BY origin = 'api', position, rowid"  # the config's order, then the API's
 # Every column of an entry row, for moving a feed's entries under a new key.
 _ENTRY_COPY = (
     "entry_id, title, link, published, updated, author, content, summary, first_seen, last_changed,"
@@ -57,20 +57,28 @@ def row_to_feed(r: Sequence[Any]) -> CatalogueFeed:
         enabled=bool(r[8]),
     )
     origin: FeedOrigin = "api" if r[9] == "api" else "config"
-    state = FeedState(
-        key=r[0],
-        url=r[10],
-        etag=r[11],
-        last_modified=r[12],
-        last_success=parse_time(r[13]),
-        last_error=r[14],
-        last_attempt=parse_time(r[15]),
-        consecutive_failures=r[16],
-    )
+    state = row_to_state((r[0], *r[10:17]))
     schedule = FeedSchedule(
         key=r[0], next_check=utc(r[17]), interval=r[18], reason=r[19], errors=r[16], paused=r[20]
     )
     return CatalogueFeed(spec=spec, origin=origin, state=state, schedule=schedule, title=r[21])
+
+
+STATE_COLUMNS = "key, url, etag, last_modified, last_success, last_error, last_attempt, consecutive_failures"
+
+
+def row_to_state(r: Sequence[Any]) -> FeedState:
+    """A feed's fetch state from its row (`STATE_COLUMNS`, in that order)."""
+    return FeedState(
+        key=r[0],
+        url=r[1],
+        etag=r[2],
+        last_modified=r[3],
+        last_success=parse_time(r[4]),
+        last_error=r[5],
+        last_attempt=parse_time(r[6]),
+        consecutive_failures=r[7],
+    )
 
 
 def feed_definition(spec: FeedSpec) -> tuple[Any, ...]:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,10 @@ from .base import ENTRY_FROM, SQLiteBase, chunks
 
 # The reader's state of the entry `e`: NULLs when the entry has none (unread, unstarred).
 _STATE_JOIN = "LEFT JOIN entry_state s ON s.user_id=:user AND s.uid=e.uid"
+# A group or site filter walks the time index and skips other feeds' entries when that reads
+# fewer rows than taking all the feeds' entries from the feed index and sorting them (a sorted
+# row costs about this many skipped ones).
+_SORT_COST = 2
 
 
 class ReadingMixin(SQLiteBase):
@@ -34,20 +39,27 @@ class ReadingMixin(SQLiteBase):
     ) -> tuple[list[ReaderEntry], str | None]:
         if limit < 1:
             raise StoreError(f"limit must be at least 1, not {limit}")
-        where, params = _filters(query)
-        params["user"] = user_id
+        if query.uids is not None and not query.uids:
+            return [], None
+        params: dict[str, Any] = {"user": user_id, "n": limit + 1}  # one more: is there a next page
+        if query.starred:
+            # Starred entries are few: their own index, in list order, drives the page.
+            where = ["s.user_id=:user", "s.starred=1", *self._where(query, "s", params, limit)]
+            source, t = "entry_state s", "s"
+        else:
+            where = self._where(query, "e", params, limit)
+            source, t = f"entries e {_STATE_JOIN}", "e"
         if after is not None:
             when, uid = _decode_cursor(after)
             # Written so the index seeks to the cursor: `sort_time <= t` bounds the range, the
             # rest drops the cursor's own entry and those before it at the same time.
-            where.append("e.sort_time<=:at AND (e.sort_time<:at OR e.uid>:auid)")
+            where.append(f"{t}.sort_time<=:at AND ({t}.sort_time<:at OR {t}.uid>:auid)")
             params.update(at=when, auid=uid)
-        params["n"] = limit + 1  # one more says whether a next page exists
         # The page's uids first, from the indexes alone; only then its rows: the filters never
         # read an entry's bodies, which sit in the same table row.
         page = (
-            f"SELECT e.uid, e.sort_time FROM entries e {_STATE_JOIN}"
-            f" WHERE {' AND '.join(where) or '1'} ORDER BY e.sort_time DESC, e.uid LIMIT :n"
+            f"SELECT {t}.uid, {t}.sort_time FROM {source} WHERE {' AND '.join(where) or '1'}"
+            f" ORDER BY {t}.sort_time DESC, {t}.uid LIMIT :n"
         )
         rows = self._db.execute(
             f"WITH page AS MATERIALIZED ({page}) SELECT {ENTRY_COLUMNS}, s.read, s.starred, p.sort_time"
@@ -99,9 +111,11 @@ class ReadingMixin(SQLiteBase):
                     continue
                 # A time is kept while its flag stays set, so marking again keeps the first.
                 self._db.execute(
-                    "INSERT INTO entry_state (user_id, uid, feed_key, read, starred, read_at, starred_at)"
-                    " SELECT :user, e.uid, e.feed_key, COALESCE(:read, 0), COALESCE(:starred, 0),"
-                    " CASE WHEN :read THEN :now END, CASE WHEN :starred THEN :now END FROM entries e"
+                    "INSERT INTO entry_state"
+                    " (user_id, uid, feed_key, sort_time, read, starred, read_at, starred_at)"
+                    " SELECT :user, e.uid, e.feed_key, e.sort_time, COALESCE(:read, 0),"
+                    " COALESCE(:starred, 0), CASE WHEN :read THEN :now END,"
+                    " CASE WHEN :starred THEN :now END FROM entries e"
                     " WHERE e.uid IN (SELECT value FROM json_each(:uids))"
                     " ON CONFLICT (user_id, uid) DO UPDATE"
                     " SET read=COALESCE(:read, read), starred=COALESCE(:starred, starred),"
@@ -112,70 +126,99 @@ class ReadingMixin(SQLiteBase):
                 )
                 # Back at the default (unread, unstarred): no row, as for an entry never touched.
                 self._db.execute(
-                    "DELETE FROM entry_state WHERE user_id=:user AND NOT read AND NOT starred"
+                    "DELETE FROM entry_state WHERE user_id=:user AND read=0 AND starred=0"
                     " AND uid IN (SELECT value FROM json_each(:uids))",
                     params,
                 )
         return int(found)
 
     def mark_read(self, user_id: int, query: EntryQuery, *, before: datetime, now: datetime) -> int:
-        where, params = _filters(query)
-        where += ["e.first_seen<:before", "s.read IS NOT 1"]
-        params.update(user=user_id, before=format_time(before), now=format_time(now))
+        if query.status == "read" or (query.uids is not None and not query.uids):
+            return 0
+        params: dict[str, Any] = {"user": user_id, "before": format_time(before), "now": format_time(now)}
+        # Only the starred filter needs the reader's state; without it the statement reads
+        # entries alone (no join of the table it writes, which SQLite would copy first).
+        where = self._where(replace(query, status="all"), "e", params, None)
+        where.append("e.first_seen<:before")
+        source = f"entries e {_STATE_JOIN}" if query.starred is not None else "entries e"
+        if query.starred:
+            where.append("s.starred=1")
         with self._tx():
+            # The upsert's WHERE leaves rows already read untouched, so they are not counted.
             cur = self._db.execute(
-                "INSERT INTO entry_state (user_id, uid, feed_key, read, read_at)"
-                f" SELECT :user, e.uid, e.feed_key, 1, :now FROM entries e {_STATE_JOIN}"
+                "INSERT INTO entry_state (user_id, uid, feed_key, sort_time, read, read_at)"
+                f" SELECT :user, e.uid, e.feed_key, e.sort_time, 1, :now FROM {source}"
                 f" WHERE {' AND '.join(where)}"
-                " ON CONFLICT (user_id, uid) DO UPDATE SET read=1, read_at=excluded.read_at",
+                " ON CONFLICT (user_id, uid) DO UPDATE SET read=1, read_at=excluded.read_at WHERE read=0",
                 params,
             )
             return cur.rowcount
 
     def unread_counts(self, user_id: int) -> dict[str, tuple[int, int]]:
-        rows = self._db.execute(
-            "SELECT f.key, (SELECT COUNT(*) FROM entries e WHERE e.feed_key=f.key),"
-            " (SELECT COUNT(*) FROM entry_state s WHERE s.user_id=? AND s.feed_key=f.key AND s.read)"
-            " FROM feeds f",
-            (user_id,),
+        totals = dict(self._db.execute("SELECT feed_key, COUNT(*) FROM entries GROUP BY feed_key"))
+        read = dict(
+            self._db.execute(
+                "SELECT feed_key, COUNT(*) FROM entry_state WHERE user_id=? AND read=1 GROUP BY feed_key",
+                (user_id,),
+            )
         )
-        return {key: (total - read, total) for key, total, read in rows}
+        return {
+            key: (totals.get(key, 0) - read.get(key, 0), totals.get(key, 0))
+            for (key,) in self._db.execute("SELECT key FROM feeds")
+        }
 
+    def _where(self, query: EntryQuery, t: str, params: dict[str, Any], limit: int | None) -> list[str]:
+        """The WHERE terms over `t` (`e`: entries, with the reader's state `s` joined as
+        `_STATE_JOIN` does; `s`: entry_state alone; both have uid, feed_key and sort_time) that
+        pick the query's entries, their parameters put in `params`. The starred=True filter is
+        the caller's. `limit`: the page's size, None when every match is wanted."""
+        where: list[str] = []
+        if query.feed is not None:
+            where.append(f"{t}.feed_key=:feed")
+            params["feed"] = query.feed
+        if query.group is not None or query.site is not None:
+            terms = []
+            if query.group is not None:
+                terms.append("grp=:group")
+                params["group"] = query.group
+            if query.site is not None:
+                terms.append("site=:site")
+                params["site"] = query.site
+            feeds = f"SELECT key FROM feeds WHERE {' AND '.join(terms)}"
+            # `+` keeps SQLite off the feed index: the list walks the time index instead.
+            walk = limit is not None and t == "e" and self._walk_time_index(feeds, params, limit)
+            where.append(f"{'+' if walk else ''}{t}.feed_key IN ({feeds})")
+        if query.status == "unread":
+            where.append("s.read IS NOT 1")
+        elif query.status == "read":
+            # IS, not `=`: an `=` on the joined state would let SQLite start from the reader's
+            # read rows and sort them all; walking the time index finds a page sooner.
+            where.append("s.read IS 1")
+        if query.starred is False:
+            where.append("s.starred IS NOT 1")
+        if query.since is not None:
+            where.append(f"{t}.sort_time>=:since")
+            params["since"] = format_time(query.since)
+        if query.until is not None:
+            where.append(f"{t}.sort_time<:until")
+            params["until"] = format_time(query.until)
+        if query.uids is not None:
+            where.append(f"{t}.uid IN (SELECT value FROM json_each(:only))")
+            params["only"] = json.dumps(list(query.uids))
+        return where
 
-def _filters(query: EntryQuery) -> tuple[list[str], dict[str, Any]]:
-    """The WHERE terms over `entries e` and `entry_state s` (see `_STATE_JOIN`) that pick the
-    query's entries, and their parameters."""
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if query.feed is not None:
-        where.append("e.feed_key=:feed")
-        params["feed"] = query.feed
-    if query.group is not None or query.site is not None:
-        # A subquery, not a join: the list still walks the time index, feed keys from it.
-        terms = []
-        if query.group is not None:
-            terms.append("grp=:group")
-            params["group"] = query.group
-        if query.site is not None:
-            terms.append("site=:site")
-            params["site"] = query.site
-        where.append(f"e.feed_key IN (SELECT key FROM feeds WHERE {' AND '.join(terms)})")
-    if query.status == "unread":
-        where.append("s.read IS NOT 1")
-    elif query.status == "read":
-        where.append("s.read=1")
-    if query.starred is not None:
-        where.append("s.starred=1" if query.starred else "s.starred IS NOT 1")
-    if query.since is not None:
-        where.append("e.sort_time>=:since")
-        params["since"] = format_time(query.since)
-    if query.until is not None:
-        where.append("e.sort_time<:until")
-        params["until"] = format_time(query.until)
-    if query.uids is not None:
-        where.append("e.uid IN (SELECT value FROM json_each(:only))")
-        params["only"] = json.dumps(list(query.uids))
-    return where, params
+    def _walk_time_index(self, feeds: str, params: dict[str, Any], limit: int) -> bool:
+        """Whether a page of `limit` entries of these feeds is found sooner by walking the
+        archive newest first (about limit × all feeds / these feeds rows) than by sorting
+        these feeds' entries (about entries × these feeds / all feeds), entries spread evenly."""
+        chosen, every, entries = self._db.execute(
+            f"SELECT (SELECT COUNT(*) FROM ({feeds})), (SELECT COUNT(*) FROM feeds),"
+            " (SELECT MAX(rowid) FROM entries)",  # the rowid: the number of entries, near enough
+            params,
+        ).fetchone()
+        if not chosen or not entries:
+            return False
+        return bool(limit * every / chosen < _SORT_COST * entries * chosen / every)
 
 
 def _reader_entry(row: Any) -> ReaderEntry:

@@ -30,13 +30,15 @@ CREATE TABLE sessions (
 
 CREATE INDEX sessions_user ON sessions (user_id);
 
--- One row per reader and entry that has state: the default is unread and unstarred, so a new
--- entry costs no rows, and a row back at the default is deleted. feed_key repeats the entry's
--- (a uid never changes feed) so per-feed unread counts read this table's index alone.
+-- One row per reader and entry that is read or starred: the default is unread and unstarred,
+-- so a new entry costs no rows, and a row back at the default is deleted. feed_key and
+-- sort_time repeat the entry's (kept equal by the trigger below; a uid never changes feed) so
+-- per-feed unread counts and the starred list read this table's indexes alone.
 CREATE TABLE entry_state (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     uid TEXT NOT NULL REFERENCES entries(uid) ON DELETE CASCADE,
     feed_key TEXT NOT NULL,
+    sort_time TEXT NOT NULL,
     read INTEGER NOT NULL DEFAULT 0,
     starred INTEGER NOT NULL DEFAULT 0,
     read_at TEXT,
@@ -44,10 +46,17 @@ CREATE TABLE entry_state (
     PRIMARY KEY (user_id, uid)
 ) WITHOUT ROWID;
 
--- The cascade from entries looks rows up by uid.
+-- The cascade from entries looks rows up by uid. The partial indexes' conditions are written
+-- as the queries write them (`read=1`), which is how SQLite knows it may use them.
 CREATE INDEX entry_state_uid ON entry_state (uid);
-CREATE INDEX entry_state_read ON entry_state (user_id, feed_key) WHERE read;
-CREATE INDEX entry_state_starred ON entry_state (user_id) WHERE starred;
+CREATE INDEX entry_state_read ON entry_state (user_id, feed_key) WHERE read=1;
+CREATE INDEX entry_state_starred ON entry_state (user_id, sort_time DESC, uid) WHERE starred=1;
+
+CREATE TRIGGER entry_state_sort_time AFTER UPDATE OF sort_time ON entries
+WHEN new.sort_time IS NOT old.sort_time
+BEGIN
+    UPDATE entry_state SET sort_time=new.sort_time WHERE uid=new.uid;
+END;
 
 -- Readers' lists page by (sort_time DESC, uid): these indexes give that order without a sort,
 -- carry feed_key for the group/site filters, and seek straight to a page's cursor. They
