@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from newsdesk.errors import FeedExistsError, StoreError, UserExistsError
+from newsdesk.errors import FeedExistsError, StoreError, StoreLockedError, UserExistsError
 from newsdesk.models import (
     Article,
     Cleaned,
@@ -32,7 +32,8 @@ from newsdesk.models import (
 )
 from newsdesk.search.cluster import update_clusters
 from newsdesk.store import Store, open_store
-from store_backends import BACKENDS, open_backend, protocol_methods
+from newsdesk.store.sqlite import SQLiteStore, migrations
+from store_backends import BACKENDS, locked_out, open_backend, protocol_methods
 from test_search_fixtures import Doc, feed, save, story_text
 
 FEED = FeedSpec(group="金融", site="新浪财经", name="新浪财经－国內", url="http://127.0.0.1:9/feed.xml")
@@ -783,3 +784,47 @@ def test_schedule_is_stored_and_entry_times_read_newest_first(store: Store) -> N
     store.save_schedule(FeedSchedule(ROUTE.key, NOW, 600.0, "ok"))
     assert store.catalogue_feed(ROUTE.key).paused == "HTTP 410 Gone"  # type: ignore[union-attr]
     assert [f.key for f in store.due_feeds(later, limit=5)] == [FEED.key]
+
+
+def test_an_archive_from_before_the_catalogue_is_migrated_with_its_feeds(tmp_path: Path) -> None:
+    """Feeds stored before migration 0005 keep their definition (`source` told url from route)
+    and are due at once; their entries stay theirs."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, _, sql in migrations():
+        if number < 5:
+            db.executescript(sql)
+            db.execute(f"PRAGMA user_version={number}")
+    db.execute(
+        "INSERT INTO feeds (key, grp, site, name, source, url) VALUES"
+        " ('g/s/a', 'g', 's', 'a', 'http://old.example/a.xml', 'http://moved.example/a.xml'),"
+        " ('g/s/r', 'g', 's', 'r', 'rsshub:/sina/roll', NULL)"
+    )
+    db.close()
+    store = SQLiteStore(path)
+    try:
+        a, r = store.catalogue()
+        assert (a.spec.url, a.spec.route, a.state.url) == (
+            "http://old.example/a.xml",
+            None,
+            "http://moved.example/a.xml",
+        )
+        assert (r.spec.url, r.spec.route, r.origin) == (None, "/sina/roll", "config")
+        assert [f.key for f in store.due_feeds(NOW)] == ["g/s/a", "g/s/r"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_applying_an_unchanged_config_writes_nothing(backend: str, tmp_path: Path) -> None:
+    """`run`, `feeds list` and serve apply the config at each start: when nothing changed, a
+    writer holding the archive does not hold them up."""
+    store = open_backend(backend, tmp_path, lock_wait=0.2)
+    try:
+        store.apply_config([FEED, ROUTE], NOW)
+        with locked_out(backend, store):
+            assert store.apply_config([FEED, ROUTE], NOW + timedelta(hours=1)).added == ()
+            with pytest.raises(StoreLockedError):
+                store.apply_config([FEED], NOW)
+    finally:
+        store.close()

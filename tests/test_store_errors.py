@@ -260,12 +260,14 @@ def test_driver_errors_are_named(tmp_path: Path) -> None:
     store = open_store(str(db))
     store.save_fetch(FEED, OK, [ENTRY], NOW)
     store.close()
+    # The entries table's pages (the schema may take more than the first page).
     with contextlib.closing(sqlite3.connect(db)) as con:
-        [(root,)] = con.execute("SELECT rootpage FROM sqlite_master WHERE name='entries'")
-        page_size = con.execute("PRAGMA page_size").fetchone()[0]
-    with open(db, "r+b") as f:  # the entries table's page (the schema spans several pages)
-        f.seek((root - 1) * page_size)
-        f.write(b"\xff" * page_size)
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+        pages = [p for (p,) in con.execute("SELECT pageno FROM dbstat WHERE name='entries'")]
+    with open(db, "r+b") as f:
+        for page in pages:
+            f.seek((page - 1) * size)
+            f.write(b"\xff" * size)
     store = open_store(str(db))
     try:
         with pytest.raises(StoreCorruptError) as caught:

@@ -25,7 +25,7 @@ from .base import SQLiteBase, utc
 CATALOGUE_COLUMNS = (
     "key, grp, site, name, spec_url, route, clean, full_text, enabled, origin, url, etag, last_modified,"
     " last_success, last_error, last_attempt, consecutive_failures, next_check, check_interval,"
-    " schedule_reason, paused, title, source"
+    " schedule_reason, paused, title, source, position"
 )
 _ORDER = " ORDER BY origin = 'api', position, rowid"  # the config's order, then the API's
 # Every column of an entry row, for moving a feed's entries under a new key.
@@ -110,6 +110,8 @@ class CatalogueMixin(SQLiteBase):
         paused: list[str] = []
         resumed: list[str] = []
         stamp = format_time(now)
+        if self._config_applied(specs):
+            return CatalogueChanges()  # the usual case at a start: no write, so no waiting for one
         with self._tx():
             rows = {r[0]: r for r in self._db.execute(f"SELECT {CATALOGUE_COLUMNS} FROM feeds").fetchall()}
             for position, spec in enumerate(specs):
@@ -135,6 +137,19 @@ class CatalogueMixin(SQLiteBase):
                     self._db.execute("UPDATE feeds SET paused=? WHERE key=?", (REMOVED_FROM_CONFIG, key))
                     paused.append(key)
         return CatalogueChanges(tuple(added), tuple(updated), tuple(paused), tuple(resumed))
+
+    def _config_applied(self, specs: Sequence[FeedSpec]) -> bool:
+        """Whether the catalogue already holds exactly these config feeds, in this order."""
+        rows = {r[0]: r for r in self._db.execute(f"SELECT {CATALOGUE_COLUMNS} FROM feeds").fetchall()}
+        for position, spec in enumerate(specs):
+            old = rows.pop(spec.key, None)
+            if old is None or old[23] != position:
+                return False
+            before = row_to_feed(old)
+            if before.spec != spec or before.origin != "config" or before.paused == REMOVED_FROM_CONFIG:
+                return False
+        # Config feeds left over must all be paused already.
+        return all(r[9] != "config" or r[20] is not None for r in rows.values())
 
     def add_feed(self, spec: FeedSpec, now: datetime) -> CatalogueFeed:
         _check_source(spec)
