@@ -828,3 +828,26 @@ def test_applying_an_unchanged_config_writes_nothing(backend: str, tmp_path: Pat
                 store.apply_config([FEED], NOW)
     finally:
         store.close()
+
+
+def test_reader_lists_leave_bodies_out_unless_asked(store: Store) -> None:
+    article = Article(
+        html="<p>正文</p>", text="正文", summary="摘要", char_count=2, images=("https://img.example/1.jpg",),
+        header_image=None, source="新华社", editor="王编辑", reporters=("记者甲",), dateline="北京",
+        keywords=("央行",), profile="generic",
+    )  # fmt: skip
+    one = entry(1)
+    store.save_fetch(FEED, OK, [one], NOW, articles={one.id: article}, pages={one.id: "<html>页面</html>"})
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    whole = store.get_entry(entry_uid(FEED.key, one.id))
+    [light], _ = store.reader_entries(user, EntryQuery(), limit=1)
+    [full], _ = store.reader_entries(user, EntryQuery(), limit=1, bodies=True)
+    assert whole is not None and full.entry == whole
+    assert (light.entry.content, light.entry.page, light.entry.article) == (
+        "",
+        None,
+        replace(article, html="", text=""),
+    )
+    assert replace(light.entry, content=whole.content, page=whole.page, article=article) == whole
+    single = store.reader_entry(user, whole.uid)
+    assert single is not None and single.entry == whole

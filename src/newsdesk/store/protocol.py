@@ -227,7 +227,8 @@ class UserStore(Protocol):
 
     def user_by_id(self, user_id: int) -> User | None: ...
 
-    def list_users(self) -> list[User]: ...
+    def list_users(self) -> list[User]:
+        """Every user, by name."""
 
     def password_hash(self, name: str) -> str | None: ...
 
@@ -240,9 +241,11 @@ class UserStore(Protocol):
     def add_token(self, user_id: int, token_hash: str, *, label: str, now: datetime) -> None: ...
 
     def user_for_token(self, token_hash: str, now: datetime) -> User | None:
-        """The token's user (and note when the token was last used)."""
+        """The token's user (and note when the token was last used, at most once a minute: a
+        write per request would queue every reader behind the archive's one writer)."""
 
-    def add_session(self, user_id: int, session_hash: str, *, expires: datetime, now: datetime) -> None: ...
+    def add_session(self, user_id: int, session_hash: str, *, expires: datetime, now: datetime) -> None:
+        """Start a session (and forget the sessions that expired by `now`)."""
 
     def user_for_session(self, session_hash: str, now: datetime) -> User | None:
         """The session's user while it has not expired."""
@@ -251,16 +254,31 @@ class UserStore(Protocol):
 
 
 class ReadingStore(Protocol):
-    """Each reader's read and starred state over the one shared archive."""
+    """Each reader's read and starred state over the one shared archive. An entry is unread
+    and unstarred until its reader says otherwise; an entry removed from the archive takes
+    every reader's state of it along."""
 
     def reader_entries(
-        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+        self,
+        user_id: int,
+        query: EntryQuery,
+        *,
+        limit: int,
+        after: str | None = None,
+        bodies: bool = False,
     ) -> tuple[list[ReaderEntry], str | None]:
         """One page of entries, newest first (sort time, then uid), and the cursor of the next
-        page (None on the last). `after` is a cursor this method returned; a malformed one
-        raises `StoreError`."""
+        page (None on the last). `after` is a cursor this method returned (an opaque string,
+        safe in a URL); a malformed one raises `StoreError`, as does a `limit` below 1. Pages
+        are keyset pages: entries that arrive while a reader pages (newer than the cursor)
+        never shift or repeat the pages that follow.
 
-    def reader_entry(self, user_id: int, uid: str) -> ReaderEntry | None: ...
+        Without `bodies` (a list's case) the entries come without their bodies: `content` is
+        "", `page` None and their article's `html` and `text` are ""; every other field is
+        there. `reader_entry` gives an entry whole."""
+
+    def reader_entry(self, user_id: int, uid: str) -> ReaderEntry | None:
+        """The entry, whole, with the reader's state; None when the archive has no such entry."""
 
     def set_entry_state(
         self,
@@ -271,11 +289,13 @@ class ReadingStore(Protocol):
         starred: bool | None = None,
         now: datetime,
     ) -> int:
-        """Set read and/or starred (None leaves it) on these entries; how many exist."""
+        """Set read and/or starred (None leaves it) on these entries; how many exist (unknown
+        uids are skipped)."""
 
     def mark_read(self, user_id: int, query: EntryQuery, *, before: datetime, now: datetime) -> int:
         """Mark read every entry the query lists whose first-seen time is before `before`
-        (entries that arrived after the reader looked stay unread); how many changed."""
+        (entries that arrived after the reader looked stay unread); how many changed (entries
+        already read do not count). One statement, however many entries."""
 
     def unread_counts(self, user_id: int) -> dict[str, tuple[int, int]]:
         """feed key → (unread, all) entries of every feed in the archive."""

@@ -25,8 +25,20 @@ from .archive import _ENTRY_COLUMNS as ENTRY_COLUMNS
 from .archive import _row_to_entry as row_to_entry
 from .base import ENTRY_FROM, SQLiteBase, chunks
 
+
+def _without_bodies(columns: str) -> str:
+    """ENTRY_COLUMNS with the bodies (raw content, page, cleaned html and text) left empty: a
+    list shows none of them, and reading and copying them is a third of a page's cost."""
+    for body, empty in (("e.content,", "'',"), ("e.page,", "NULL,"), ("a.html,", "'',"), ("a.text,", "'',")):
+        if body not in columns:
+            raise RuntimeError(f"archive columns changed: {body} is gone; update reading.py")
+        columns = columns.replace(body, empty)
+    return columns
+
+
+LIST_COLUMNS = _without_bodies(ENTRY_COLUMNS)
 # The reader's state of the entry `e`: NULLs when the entry has none (unread, unstarred).
-_STATE_JOIN = "LEFT JOIN entry_state s ON s.user_id=:user AND s.uid=e.uid"
+_STATE_JOIN = "LEFT JOIN entry_state s ON s.user_id=:user AND s.feed_key=e.feed_key AND s.uid=e.uid"
 # A group or site filter walks the time index and skips other feeds' entries when that reads
 # fewer rows than taking all the feeds' entries from the feed index and sorting them (a sorted
 # row costs about this many skipped ones).
@@ -35,7 +47,13 @@ _SORT_COST = 2
 
 class ReadingMixin(SQLiteBase):
     def reader_entries(
-        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+        self,
+        user_id: int,
+        query: EntryQuery,
+        *,
+        limit: int,
+        after: str | None = None,
+        bodies: bool = False,
     ) -> tuple[list[ReaderEntry], str | None]:
         if limit < 1:
             raise StoreError(f"limit must be at least 1, not {limit}")
@@ -62,7 +80,8 @@ class ReadingMixin(SQLiteBase):
             f" ORDER BY {t}.sort_time DESC, {t}.uid LIMIT :n"
         )
         rows = self._db.execute(
-            f"WITH page AS MATERIALIZED ({page}) SELECT {ENTRY_COLUMNS}, s.read, s.starred, p.sort_time"
+            f"WITH page AS MATERIALIZED ({page})"
+            f" SELECT {ENTRY_COLUMNS if bodies else LIST_COLUMNS}, s.read, s.starred, p.sort_time"
             # CROSS JOIN: SQLite keeps the page as the outer loop.
             f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN} WHERE e.uid=p.uid"
             " ORDER BY p.sort_time DESC, p.uid",
@@ -112,12 +131,12 @@ class ReadingMixin(SQLiteBase):
                 # A time is kept while its flag stays set, so marking again keeps the first.
                 self._db.execute(
                     "INSERT INTO entry_state"
-                    " (user_id, uid, feed_key, sort_time, read, starred, read_at, starred_at)"
-                    " SELECT :user, e.uid, e.feed_key, e.sort_time, COALESCE(:read, 0),"
+                    " (user_id, feed_key, uid, sort_time, read, starred, read_at, starred_at)"
+                    " SELECT :user, e.feed_key, e.uid, e.sort_time, COALESCE(:read, 0),"
                     " COALESCE(:starred, 0), CASE WHEN :read THEN :now END,"
                     " CASE WHEN :starred THEN :now END FROM entries e"
-                    " WHERE e.uid IN (SELECT value FROM json_each(:uids))"
-                    " ON CONFLICT (user_id, uid) DO UPDATE"
+                    " WHERE e.uid IN (SELECT value FROM json_each(:uids)) ORDER BY e.feed_key, e.uid"
+                    " ON CONFLICT (user_id, feed_key, uid) DO UPDATE"
                     " SET read=COALESCE(:read, read), starred=COALESCE(:starred, starred),"
                     " read_at=CASE WHEN NOT COALESCE(:read, read) THEN NULL ELSE COALESCE(read_at, :now) END,"
                     " starred_at=CASE WHEN NOT COALESCE(:starred, starred) THEN NULL"
@@ -127,7 +146,8 @@ class ReadingMixin(SQLiteBase):
                 # Back at the default (unread, unstarred): no row, as for an entry never touched.
                 self._db.execute(
                     "DELETE FROM entry_state WHERE user_id=:user AND read=0 AND starred=0"
-                    " AND uid IN (SELECT value FROM json_each(:uids))",
+                    " AND (feed_key, uid) IN (SELECT feed_key, uid FROM entries"
+                    " WHERE uid IN (SELECT value FROM json_each(:uids)))",
                     params,
                 )
         return int(found)
@@ -146,26 +166,28 @@ class ReadingMixin(SQLiteBase):
         with self._tx():
             # The upsert's WHERE leaves rows already read untouched, so they are not counted.
             cur = self._db.execute(
-                "INSERT INTO entry_state (user_id, uid, feed_key, sort_time, read, read_at)"
-                f" SELECT :user, e.uid, e.feed_key, e.sort_time, 1, :now FROM {source}"
-                f" WHERE {' AND '.join(where)}"
-                " ON CONFLICT (user_id, uid) DO UPDATE SET read=1, read_at=excluded.read_at WHERE read=0",
+                "INSERT INTO entry_state (user_id, feed_key, uid, sort_time, read, read_at)"
+                f" SELECT :user, e.feed_key, e.uid, e.sort_time, 1, :now FROM {source}"
+                # In feed order, the order of the table's key (and of the feed index, which holds
+                # all it reads): each row lands beside the last one instead of anywhere in the
+                # table (several times faster at 100,000 rows).
+                f" WHERE {' AND '.join(where)} ORDER BY e.feed_key"
+                " ON CONFLICT (user_id, feed_key, uid) DO UPDATE SET read=1, read_at=excluded.read_at"
+                " WHERE read=0",
                 params,
             )
             return cur.rowcount
 
     def unread_counts(self, user_id: int) -> dict[str, tuple[int, int]]:
-        totals = dict(self._db.execute("SELECT feed_key, COUNT(*) FROM entries GROUP BY feed_key"))
         read = dict(
             self._db.execute(
-                "SELECT feed_key, COUNT(*) FROM entry_state WHERE user_id=? AND read=1 GROUP BY feed_key",
-                (user_id,),
+                "SELECT feed_key, SUM(read) FROM entry_state WHERE user_id=? GROUP BY feed_key", (user_id,)
             )
         )
-        return {
-            key: (totals.get(key, 0) - read.get(key, 0), totals.get(key, 0))
-            for (key,) in self._db.execute("SELECT key FROM feeds")
-        }
+        rows = self._db.execute(
+            "SELECT f.key, COALESCE(c.entries, 0) FROM feeds f LEFT JOIN feed_counts c ON c.feed_key=f.key"
+        )
+        return {key: (total - read.get(key, 0), total) for key, total in rows}
 
     def _where(self, query: EntryQuery, t: str, params: dict[str, Any], limit: int | None) -> list[str]:
         """The WHERE terms over `t` (`e`: entries, with the reader's state `s` joined as
