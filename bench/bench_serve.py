@@ -158,6 +158,19 @@ def make_token(config: Path, database: Path) -> str:
     return token
 
 
+def make_all_due(database: Path) -> int:
+    """Make every feed of the archive due now (as `POST /feeds/{key}/refresh` would): the
+    archive's `newsdesk run` scheduled them by its own clock and bounds."""
+    from newsdesk.store import open_store
+
+    now = datetime.now(UTC)
+    store = open_store(str(database))
+    try:
+        return sum(store.refresh_feed(feed.key, now) for feed in store.catalogue())
+    finally:
+        store.close()
+
+
 def start_feed_site(
     work: Path, port: int, feeds: int, items: int, seed: int, *, live: float = 0.0, ttl: int = 5
 ) -> Child:
@@ -458,6 +471,7 @@ def quiet_since(feed_port: int, *, quiet: float, deadline: float) -> float:
 def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
     folder = args.work / "run-newsdesk-ingest"
     copy_archive(args.archive_dir, folder)
+    make_all_due(folder / "newsdesk.db")
     site = start_feed_site(
         args.work, args.feed_port, args.feeds, args.items, args.seed, live=args.live, ttl=0
     )
@@ -582,6 +596,7 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
         mark0 = feed_stats(port_feeds)["log_length"]
         folder = args.work / "run-sched"
         copy_archive(archive, folder)
+        make_all_due(folder / "newsdesk.db")
         config = write_config(folder, port_feeds, feeds, serve_port=(port := free_port()), schedule=schedule)
         serve = Serve(folder, config, port)
         out["uptime_start"] = uptime()
