@@ -49,8 +49,11 @@ from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from serve_load import Child, Sampler, free_port, http_get, proc_mem_kb, uptime, wait_for, wrk_run
+
+from cli_helpers import feeds_yaml  # the tests' config writer
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -79,23 +82,14 @@ def log(msg: str) -> None:
 # ---------------------------------------------------------------- configs and processes
 
 
-def feed_yaml(feed_port: int, feeds: int) -> list[str]:
-    """groups: 5 groups × 20 sites, feeds spread over them (10 a site at 1,000 feeds)."""
-    tree: dict[str, dict[str, list[int]]] = {}
+def bench_feeds(feed_port: int, feeds: int) -> list[tuple[str, str, str, str]]:
+    """(group, site, name, url) of every feed: 5 groups × 20 sites (10 feeds a site at 1,000)."""
+    out = []
     for n in range(feeds):
         group = GROUPS[n % len(GROUPS)]
-        tree.setdefault(group, {}).setdefault(f"{group}站{n % 100 // len(GROUPS):02d}", []).append(n)
-    lines = ["groups:"]
-    for group, sites in tree.items():
-        lines.append(f"  {group}:")
-        for site, numbers in sites.items():
-            lines.append(f"    {site}:")
-            for n in numbers:
-                lines += [
-                    f"      - name: 基准源{n}",
-                    f"        url: http://127.0.0.1:{feed_port}/feed/{n}.xml",
-                ]
-    return lines
+        site = f"{group}站{n % 100 // len(GROUPS):02d}"
+        out.append((group, site, f"基准源{n}", f"http://127.0.0.1:{feed_port}/feed/{n}.xml"))
+    return out
 
 
 def write_config(
@@ -116,7 +110,7 @@ def write_config(
         lines.append("schedule:")
         lines += [f"  {k}: {v:g}" for k, v in schedule.items()]
     path = folder / "newsdesk.yaml"
-    path.write_text("\n".join(lines + feed_yaml(feed_port, feeds)) + "\n", encoding="utf-8")
+    path.write_text(feeds_yaml(bench_feeds(feed_port, feeds), clean=True, head=lines), encoding="utf-8")
     return path
 
 
