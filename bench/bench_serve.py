@@ -33,6 +33,7 @@ printed as JSON and written to --work/results-<time>.json.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -241,7 +242,11 @@ class Serve:
 
 
 def _migrations() -> list[str]:
-    return sorted(p.name for p in (ROOT / "src/newsdesk/store/sqlite/migrations").glob("*.sql"))
+    """The schema's migrations, by name and content (one edited in place changes the schema too)."""
+    return [
+        f"{p.name}:{hashlib.sha1(p.read_bytes()).hexdigest()[:12]}"
+        for p in sorted((ROOT / "src/newsdesk/store/sqlite/migrations").glob("*.sql"))
+    ]
 
 
 def _cached(folder: Path) -> bool:
