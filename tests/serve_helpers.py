@@ -20,6 +20,7 @@ from typing import IO, TypeVar
 
 import httpx
 
+from cli_helpers import feeds_yaml
 from newsdesk import accounts
 from newsdesk.store import open_store
 
@@ -78,19 +79,10 @@ def desk_config(
         f"  base_path: '{base_path}'",
         f"  publish_debounce: {debounce}",
         *extra,
-        "groups:" if feeds else "groups: {}",
     ]
-    tree: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    for group, site, name, url in feeds:
-        tree.setdefault(group, {}).setdefault(site, []).append((name, url))
-    for group, sites in tree.items():
-        lines.append(f'  "{group}":')
-        for site, items in sites.items():
-            lines.append(f'    "{site}":')
-            for name, url in items:
-                lines += [f'      - name: "{name}"', f"        url: {url}"]
+    text = feeds_yaml(feeds, clean=True, head=lines) if feeds else "\n".join([*lines, "groups: {}"]) + "\n"
     path = tmp / "newsdesk.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -12,12 +12,15 @@ import shutil
 import signal
 import threading
 from collections.abc import Iterator
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import httpx
 import pytest
 
+from newsdesk.config import Config
 from newsdesk.models import entry_uid
+from newsdesk.serve import PublishResult
 from newsdesk.store import open_store
 from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss
 from server import FeedServer, Reply
@@ -251,3 +254,43 @@ def test_a_taken_port_is_one_line_and_exit_1(tmp_path: Path, feeds: FeedServer) 
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines == [f"error: cannot listen on 127.0.0.1:{port}: address already in use"], proc.stderr
+
+
+def _slow_publish(config: Config, results: Queue[PublishResult]) -> None:
+    """A publish run for the loop test (in the child): notes its start and end in a file
+    beside the archive, taking a moment in between."""
+    import os
+    import time
+
+    marks = config.path("runs.txt")
+    with marks.open("a", encoding="utf-8") as f:
+        f.write(f"start {os.getpid()} {time.monotonic()}\n")
+    (config.path("started")).touch()
+    time.sleep(0.6)  # the run's own work, not a wait for the test
+    with marks.open("a", encoding="utf-8") as f:
+        f.write(f"end {os.getpid()} {time.monotonic()}\n")
+    results.put(("slow", 0.6, None))
+
+
+def test_publish_runs_one_at_a_time_and_once_more_after_requests_during_a_run(tmp_path: Path) -> None:
+    from newsdesk.serve import PublishLoop
+    from newsdesk.web import Metrics
+
+    config = Config(base_dir=tmp_path)
+    runs = tmp_path / "runs.txt"
+    loop = PublishLoop(config, Metrics(), debounce=0.0, target=_slow_publish)
+    loop.start()
+    try:
+        loop.request()
+        poll(lambda: (tmp_path / "started").exists(), "the first run")
+        for _ in range(5):  # during the first run: one more run, not five
+            loop.request()
+        poll(lambda: loop.runs == 2, "the second run")
+        lines = [line.split() for line in runs.read_text(encoding="utf-8").splitlines()]
+        assert [kind for kind, _, _ in lines] == ["start", "end", "start", "end"], lines
+        assert lines[0][1] == lines[1][1] != lines[2][1] == lines[3][1]  # two processes, in turn
+        assert float(lines[2][2]) >= float(lines[1][2])  # the second began after the first ended
+    finally:
+        loop.stop()
+        loop.join(10)
+    assert loop.runs == 2

@@ -1,12 +1,12 @@
-"""An entry as JSON: the keys `newsdesk entries list --json` prints and the API's
-`GET /api/v1/entries` answers (which adds the reader's `read`, `starred` and `cluster`).
-One function, so the command and the API never drift apart."""
+"""Records as JSON, for the command line's `--json` and the API alike, so the two never drift
+apart: an entry (the keys `newsdesk entries list --json` prints and `GET /api/v1/entries`
+answers, which adds the reader's `read`, `starred` and `cluster`) and a story cluster."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .models import StoredEntry
+from .models import ClusterMember, ClusterSummary, StoredEntry
 
 
 def entry_dict(e: StoredEntry, full: bool = False) -> dict[str, Any]:
@@ -50,3 +50,31 @@ def entry_dict(e: StoredEntry, full: bool = False) -> dict[str, Any]:
         d["content"] = e.content
         d["page"] = e.page
     return d
+
+
+def cluster_dict(c: ClusterSummary) -> dict[str, Any]:
+    """A story cluster (`clusters list --json`, `GET /api/v1/clusters`)."""
+    return {
+        "id": c.id,
+        "size": c.size,
+        "sources": c.sources,
+        "first": c.first,
+        "last": c.last,
+        "canonical": c.canonical,
+        "title": c.title,
+    }
+
+
+def cluster_member_dicts(summary: ClusterSummary, members: list[ClusterMember]) -> list[dict[str, Any]]:
+    """A cluster's members, earliest first (`clusters show --json`, `GET /api/v1/clusters/{id}`)."""
+    return [
+        {
+            "id": m.uid,
+            "feed": m.feed_key,
+            "published": m.sort_time,
+            "reason": m.reason,
+            "similarity": round(m.similarity, 3),
+            "canonical": m.uid == summary.canonical,
+        }
+        for m in members
+    ]

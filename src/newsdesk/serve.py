@@ -5,9 +5,9 @@
                        each feed checked when due (fetch, parse, clean, store)
     publish thread     after new entries, debounced (`serve.publish_debounce`): one child
                        process (spawned through `procs`, never forked from this threaded
-                       process) catches the search index and story clusters up and runs the
-                       configured publishers, incrementally; never two at once, and a request
-                       during a run makes one more run after it
+                       process) runs the configured publishers, incrementally; never two at
+                       once, and a request during a run makes one more run after it (the
+                       scheduler keeps the search index and story clusters caught up itself)
     worker threads     the app's routes, each thread with its own archive connection
 
 At start the config's `groups:` are applied to the archive's catalogue. SIGTERM or SIGINT:
@@ -47,6 +47,8 @@ from .models import FeedReport, FeedSpec
 from .pipeline import RunReport, fetch_feeds
 from .store import Store, open_store
 from .web import Hooks, Metrics, create_app
+from .web.catalogue import overdue_seconds, status_counts
+from .web.context import Desk
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -193,12 +195,18 @@ def publish_child(config: Config, results: Queue[PublishResult]) -> None:
         store.close()
 
 
-class PublishLoop:
-    """Runs `publish_child` in a child process after ingests, debounced: the first request
-    after a quiet spell starts a run `debounce` seconds later (later requests meanwhile join
-    it); a request during a run makes exactly one more run after it. Runs one at a time."""
+PublishTarget = Callable[[Config, "Queue[PublishResult]"], None]
 
-    def __init__(self, config: Config, metrics: Metrics, *, debounce: float) -> None:
+
+class PublishLoop:
+    """Runs `target` (`publish_child`) in a child process after ingests, debounced: the first
+    request after a quiet spell starts a run `debounce` seconds later (later requests meanwhile
+    join it); a request during a run makes exactly one more run after it. Runs one at a time."""
+
+    def __init__(
+        self, config: Config, metrics: Metrics, *, debounce: float, target: PublishTarget = publish_child
+    ) -> None:
+        self._target = target
         self._config = config
         self._metrics = metrics
         self._debounce = debounce
@@ -250,7 +258,7 @@ class PublishLoop:
         ctx = multiprocessing.get_context("spawn")
         results: Queue[PublishResult] = ctx.Queue()
         started = time.monotonic()
-        child = procs.process(publish_child, (self._config, results), name="newsdesk-publish")
+        child = procs.process(self._target, (self._config, results), name="newsdesk-publish")
         self._child = child
         try:
             stopped_at: float | None = None
@@ -429,7 +437,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
             refresh=scheduler.refresh, catalogue_changed=scheduler.wake, problem=lambda: scheduler.failure
         )
         app = create_app(config, metrics=metrics, hooks=hooks)
-        desk = app.state.desk
+        desk: Desk = app.state.desk
         metrics.feed_status = lambda: _status_counts(desk)
         metrics.overdue = lambda: _overdue(desk)
 
@@ -455,20 +463,23 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         )
 
         def later_signal(signum: int, frame: FrameType | None) -> None:
-            # After uvicorn has let go of the signals (it raises the one it caught again):
-            # the first is expected; a further one means "now".
+            # Outside uvicorn's own handling: before it runs (it stops at once, then), and
+            # after it let go of the signals (it raises the one it caught again, expected);
+            # a further signal during the clean-up means "now".
             if stopping:
                 os._exit(128 + signum)
             stopping.append(signum)
+            server.handle_exit(signum, frame)
 
-        publisher.request()  # what arrived while the desk was down is published on start
-        publisher.start()
-        scheduler.start()
         previous = {sig: signal.signal(sig, later_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        started = time.monotonic()
         try:
+            publisher.request()  # what arrived while the desk was down is published on start
+            publisher.start()
+            scheduler.start()
             announce(f"newsdesk serving on {listen.url()} (API: {listen.url()}api/v1/)")
-            started = time.monotonic()
-            server.run(sockets=[sock])
+            if not stopping:
+                server.run(sockets=[sock])
         finally:
             stop_all()
             budget = STOP_WITHIN - 1.0 - (time.monotonic() - server.exit_requested_at(started))
@@ -484,18 +495,12 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
     return 0
 
 
-def _status_counts(desk: Any) -> dict[str, int]:
-    from .web.catalogue import status_counts
-
-    counts: dict[str, int] = status_counts(desk.store())
-    return counts
+def _status_counts(desk: Desk) -> dict[str, int]:
+    return status_counts(desk.store())
 
 
-def _overdue(desk: Any) -> float:
-    from .web.catalogue import overdue_seconds
-
-    value: float = overdue_seconds(desk.store(), _utcnow())
-    return value
+def _overdue(desk: Desk) -> float:
+    return overdue_seconds(desk.store(), _utcnow())
 
 
 class _Server:
@@ -520,6 +525,9 @@ class _Server:
 
     def run(self, sockets: list[socket.socket]) -> None:
         self._server.run(sockets=sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._server.handle_exit(sig, frame)
 
     def exit_requested_at(self, default: float) -> float:
         return self._requested[0] if self._requested else default

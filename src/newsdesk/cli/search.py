@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,7 @@ from rich.text import Text
 
 from .. import locks
 from ..dates import SHANGHAI
+from ..entry_json import cluster_dict, cluster_member_dicts
 from ..errors import NewsdeskError
 from ..search import SearchError, open_index, update_index
 from .common import JsonOpt, WaitOpt, current_config, err, gc_paused, open_archive, out, print_json
@@ -19,7 +20,6 @@ from .common import JsonOpt, WaitOpt, current_config, err, gc_paused, open_archi
 # Segmentation (rjieba loads its dictionary on import), tantivy and numpy are imported by the
 # commands that need them: every other `newsdesk` command loads this module too.
 if TYPE_CHECKING:
-    from ..models import ClusterSummary
     from ..search.index import SearchHit
     from ..search.query import Sort
 
@@ -50,23 +50,6 @@ def _when(value: str | None, *, end: bool) -> datetime | None:
     if end and len(value) <= 10:
         dt += timedelta(days=1)
     return dt
-
-
-def _hit_dict(h: SearchHit) -> dict[str, Any]:
-    return {
-        "id": h.uid,
-        "title": h.title,
-        "link": h.link,
-        "group": h.group,
-        "site": h.site,
-        "feed": h.feed,
-        "published": h.published,
-        "snippet": h.snippet.to_html(),
-        "score": None if h.score is None else round(h.score, 4),
-        "cluster": None
-        if h.cluster is None
-        else {"id": h.cluster.id, "size": h.cluster.size, "sources": h.cluster.sources, "also_in": h.also_in},
-    }
 
 
 def _snippet_text(h: SearchHit) -> Text:
@@ -119,7 +102,7 @@ def search(
         finally:
             index.close()
     if as_json:
-        print_json([_hit_dict(h) for h in hits])
+        print_json([h.as_dict() for h in hits])
         return
     if not hits:
         err.print("no results")
@@ -157,18 +140,6 @@ def reindex(as_json: JsonOpt = False, wait: WaitOpt = locks.DEFAULT_WAIT) -> Non
         err.print(f"indexed {indexed} entries, clustered {clustered}")
 
 
-def _summary_dict(c: ClusterSummary) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "size": c.size,
-        "sources": c.sources,
-        "first": c.first,
-        "last": c.last,
-        "canonical": c.canonical,
-        "title": c.title,
-    }
-
-
 @clusters_app.command("list")
 def clusters_list(
     limit: Annotated[int, typer.Option(min=1, help="How many, most recently grown first.")] = 20,
@@ -183,7 +154,7 @@ def clusters_list(
         update_clusters(store)
         rows = store.list_clusters(limit=limit, offset=offset)
     if as_json:
-        print_json([_summary_dict(c) for c in rows])
+        print_json([cluster_dict(c) for c in rows])
         return
     table = Table()
     for col in ("id", "entries", "sources", "first", "last", "title"):
@@ -216,18 +187,8 @@ def clusters_show(
         raise NewsdeskError(f"no cluster or entry with id {cluster_id!r} (see `newsdesk clusters list`)")
     summary, members = found
     if as_json:
-        data = _summary_dict(summary)
-        data["members"] = [
-            {
-                "id": m.uid,
-                "feed": m.feed_key,
-                "published": m.sort_time,
-                "reason": m.reason,
-                "similarity": round(m.similarity, 3),
-                "canonical": m.uid == summary.canonical,
-            }
-            for m in members
-        ]
+        data = cluster_dict(summary)
+        data["members"] = cluster_member_dicts(summary, members)
         print_json(data)
         return
     out.print(f"[bold]{escape(summary.title)}")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .common import current_config
+from .common import current_config, state
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +24,9 @@ def serve(
     base_path: Annotated[
         str | None, typer.Option("--base-path", help="Path prefix behind a reverse proxy, e.g. /news.")
     ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Config file (as `newsdesk --config`).")
+    ] = None,
 ) -> None:
     """Run the desk: fetch each feed when due, publish after new entries, answer the JSON API.
 
@@ -30,5 +34,7 @@ def serve(
     from ..serve import serve as run_desk
     from ..serve import serve_settings
 
-    config = serve_settings(current_config(), host=host, port=port, base_path=base_path)
-    raise typer.Exit(run_desk(config, announce=lambda line: print(line, flush=True)))
+    if config is not None:
+        state.config_path = config
+    settings = serve_settings(current_config(), host=host, port=port, base_path=base_path)
+    raise typer.Exit(run_desk(settings, announce=lambda line: print(line, flush=True)))

@@ -79,6 +79,28 @@ class SearchHit:
         """Other sources carrying the same story."""
         return max(0, self.cluster.sources - 1) if self.cluster else 0
 
+    def as_dict(self) -> dict[str, Any]:
+        """The hit as JSON (`search --json`, `GET /api/v1/search`)."""
+        return {
+            "id": self.uid,
+            "title": self.title,
+            "link": self.link,
+            "group": self.group,
+            "site": self.site,
+            "feed": self.feed,
+            "published": self.published,
+            "snippet": self.snippet.to_html(),
+            "score": None if self.score is None else round(self.score, 4),
+            "cluster": None
+            if self.cluster is None
+            else {
+                "id": self.cluster.id,
+                "size": self.cluster.size,
+                "sources": self.cluster.sources,
+                "also_in": self.also_in,
+            },
+        }
+
 
 class SearchIndex(Protocol):
     """What every search backend offers (tantivy now; PostgreSQL later)."""

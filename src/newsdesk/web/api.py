@@ -11,20 +11,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query, Request, Security
+from fastapi import APIRouter, Body, Path, Query, Request
 from starlette.responses import Response
 
 from ..dates import SHANGHAI
-from ..entry_json import entry_dict
+from ..entry_json import cluster_dict, cluster_member_dicts, entry_dict
 from ..errors import StoreError
 from ..models import ClusterRef, EntryQuery, ReaderEntry, User
 from ..store import Store
 from . import searching
-from .auth import SESSION_COOKIE, LoginThrottle, bearer_scheme, cookie_scheme, desk_of, in_thread, login
+from .auth import SESSION_COOKIE, LoginThrottle, desk_of, in_thread, login
 from .errors import ApiError, JSONBytes, documented
 from .schemas import (
     ClusterDetail,
     ClusterList,
+    EntriesQuery,
+    EntryFilters,
     EntryFull,
     EntryPage,
     EntryStateIn,
@@ -38,8 +40,7 @@ from .schemas import (
 )
 
 if TYPE_CHECKING:
-    from ..models import ClusterSummary
-    from ..search.index import SearchHit
+    pass
 
 # Documented on every route: the envelope for what can go wrong anywhere.
 _COMMON = documented(400, 401, 422, 503)
@@ -76,112 +77,53 @@ def reader_dict(r: ReaderEntry, ref: ClusterRef | None, *, full: bool = False) -
     return d
 
 
-def _hit_dict(h: SearchHit) -> dict[str, Any]:
-    return {
-        "id": h.uid,
-        "title": h.title,
-        "link": h.link,
-        "group": h.group,
-        "site": h.site,
-        "feed": h.feed,
-        "published": h.published,
-        "snippet": h.snippet.to_html(),
-        "score": None if h.score is None else round(h.score, 4),
-        "cluster": None
-        if h.cluster is None
-        else {"id": h.cluster.id, "size": h.cluster.size, "sources": h.cluster.sources, "also_in": h.also_in},
-    }
-
-
-def _summary_dict(c: ClusterSummary) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "size": c.size,
-        "sources": c.sources,
-        "first": c.first,
-        "last": c.last,
-        "canonical": c.canonical,
-        "title": c.title,
-    }
+def full_entry(store: Store, user: User, entry_id: str) -> dict[str, Any]:
+    """One entry in full with the reader's state; 404 when there is none."""
+    r = store.reader_entry(user.id, entry_id)
+    if r is None:
+        raise ApiError(404, f"no entry with id {entry_id!r}")
+    return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
 
 
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
-    # Either credential satisfies the API; listed here so the OpenAPI document says so.
     api = APIRouter(
         tags=["reader"],
-        dependencies=[Security(bearer_scheme), Security(cookie_scheme)],
         responses=_COMMON,
     )
     throttle = throttle or LoginThrottle()
 
-    def query_of(
-        request: Request,
-        store: Store,
-        *,
-        group: str | None,
-        site: str | None,
-        feed: str | None,
-        status: Literal["unread", "read", "all"],
-        starred: bool | None,
-        since: datetime | None,
-        until: datetime | None,
-        q: str | None,
-    ) -> EntryQuery:
+    def query_of(request: Request, store: Store, f: EntryFilters) -> EntryQuery:
+        since, until = utc(f.since, "since"), utc(f.until, "until")
         uids = None
-        if q is not None:
+        if f.q is not None:
             from ..search.query import Filters
 
-            filters = Filters(group=group, site=site, feed=feed, since=since, until=until)
-            hits = searching.search(desk_of(request), store, q, filters, sort="date", limit=Q_HITS)
+            filters = Filters(group=f.group, site=f.site, feed=f.feed, since=since, until=until)
+            hits = searching.search(desk_of(request), store, f.q, filters, sort="date", limit=Q_HITS)
             uids = tuple(h.uid for h in hits)
         return EntryQuery(
-            group=group,
-            site=site,
-            feed=feed,
-            status=status,
-            starred=starred,
+            group=f.group,
+            site=f.site,
+            feed=f.feed,
+            status=f.status,
+            starred=f.starred,
             since=since,
             until=until,
             uids=uids,
         )
 
     @api.get("/entries", response_model=EntryPage, summary="List entries, newest first")
-    async def list_entries(
-        request: Request,
-        group: Annotated[str | None, Query(max_length=200)] = None,
-        site: Annotated[str | None, Query(max_length=200)] = None,
-        feed: Annotated[str | None, Query(max_length=600, description="a feed key: group/site/name")] = None,
-        status: Literal["unread", "read", "all"] = "all",
-        starred: bool | None = None,
-        since: Annotated[
-            datetime | None, Query(description="sort time (published, else first seen) at or after")
-        ] = None,
-        until: Annotated[datetime | None, Query(description="sort time before")] = None,
-        q: Annotated[str | None, Query(min_length=1, max_length=500, description="search query")] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        cursor: Annotated[
-            str | None, Query(max_length=500, description="`next` of the previous page")
-        ] = None,
-    ) -> Response:
-        since_utc, until_utc = utc(since, "since"), utc(until, "until")
+    async def list_entries(request: Request, params: Annotated[EntriesQuery, Query()]) -> Response:
+        utc(params.since, "since"), utc(params.until, "until")  # out of range: 422 before any work
 
         def work(store: Store, user: User) -> dict[str, Any]:
-            query = query_of(
-                request,
-                store,
-                group=group,
-                site=site,
-                feed=feed,
-                status=status,
-                starred=starred,
-                since=since_utc,
-                until=until_utc,
-                q=q,
-            )
+            query = query_of(request, store, params)
             try:
-                rows, following = store.reader_entries(user.id, query, limit=limit, after=cursor)
+                rows, following = store.reader_entries(
+                    user.id, query, limit=params.limit, after=params.cursor
+                )
             except StoreError as e:
-                if cursor is not None and type(e) is StoreError:  # the cursor was not one of ours
+                if params.cursor is not None and type(e) is StoreError:  # the cursor was not one of ours
                     raise ApiError(422, str(e), code="bad_cursor") from e
                 raise
             refs = store.cluster_refs(r.entry.uid for r in rows) if rows else {}
@@ -196,13 +138,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         responses=documented(404),
     )
     async def get_entry(request: Request, entry_id: _ID) -> Response:
-        def work(store: Store, user: User) -> dict[str, Any]:
-            r = store.reader_entry(user.id, entry_id)
-            if r is None:
-                raise ApiError(404, f"no entry with id {entry_id!r}")
-            return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
-
-        return JSONBytes(await in_thread(request, work))
+        return JSONBytes(await in_thread(request, lambda store, user: full_entry(store, user, entry_id)))
 
     @api.patch(
         "/entries/{entry_id}",
@@ -212,13 +148,9 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     )
     async def patch_entry(request: Request, entry_id: _ID, state: EntryStateIn) -> Response:
         def work(store: Store, user: User) -> dict[str, Any]:
-            found = store.set_entry_state(
-                user.id, [entry_id], read=state.read, starred=state.starred, now=desk_of(request).clock()
-            )
-            r = store.reader_entry(user.id, entry_id) if found else None
-            if r is None:
-                raise ApiError(404, f"no entry with id {entry_id!r}")
-            return reader_dict(r, store.cluster_refs([entry_id]).get(entry_id), full=True)
+            now = desk_of(request).clock()
+            store.set_entry_state(user.id, [entry_id], read=state.read, starred=state.starred, now=now)
+            return full_entry(store, user, entry_id)
 
         return JSONBytes(await in_thread(request, work))
 
@@ -231,24 +163,13 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         if body.ids is None and body.before is None:
             raise ApiError(422, "give `ids`, or the list's filters with `before` (when you looked at it)")
         before = utc(body.before, "before")
-        since, until = utc(body.since, "since"), utc(body.until, "until")
+        utc(body.since, "since"), utc(body.until, "until")  # out of range: 422 before any work
 
         def work(store: Store, user: User) -> dict[str, Any]:
             now = desk_of(request).clock()
             if body.ids is not None:
                 return {"marked": store.set_entry_state(user.id, body.ids, read=True, now=now)}
-            query = query_of(
-                request,
-                store,
-                group=body.group,
-                site=body.site,
-                feed=body.feed,
-                status=body.status,
-                starred=body.starred,
-                since=since,
-                until=until,
-                q=body.q,
-            )
+            query = query_of(request, store, body)
             assert before is not None
             return {"marked": store.mark_read(user.id, query, before=before, now=now)}
 
@@ -281,7 +202,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
         def work(store: Store, user: User) -> dict[str, Any]:
             hits = searching.search(desk_of(request), store, q, filters, sort=sort, limit=limit)
-            return {"hits": [_hit_dict(h) for h in hits]}
+            return {"hits": [h.as_dict() for h in hits]}
 
         return JSONBytes(await in_thread(request, work))
 
@@ -294,7 +215,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> Response:
         def work(store: Store, user: User) -> dict[str, Any]:
-            return {"clusters": [_summary_dict(c) for c in store.list_clusters(limit=limit, offset=offset)]}
+            return {"clusters": [cluster_dict(c) for c in store.list_clusters(limit=limit, offset=offset)]}
 
         return JSONBytes(await in_thread(request, work))
 
@@ -312,18 +233,8 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             if found is None:
                 raise ApiError(404, f"no cluster or entry with id {cluster_id!r}")
             summary, members = found
-            data = _summary_dict(summary)
-            data["members"] = [
-                {
-                    "id": m.uid,
-                    "feed": m.feed_key,
-                    "published": m.sort_time,
-                    "reason": m.reason,
-                    "similarity": round(m.similarity, 3),
-                    "canonical": m.uid == summary.canonical,
-                }
-                for m in members
-            ]
+            data = cluster_dict(summary)
+            data["members"] = cluster_member_dicts(summary, members)
             return data
 
         return JSONBytes(await in_thread(request, work))
@@ -337,7 +248,6 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         response_model=SessionOut,
         summary="Log in: sets the session cookie (HttpOnly, SameSite=Lax; Secure over https)",
         responses=documented(429),
-        openapi_extra={"security": []},
     )
     async def open_session(request: Request, body: Annotated[LoginIn, Body()]) -> Response:
         desk = desk_of(request)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from .. import __version__
 from ..config import Config
 from . import api, errors, feeds_api, ops
-from .auth import AuthMiddleware, LoginThrottle, UserCache
+from .auth import SECURITY, SECURITY_SCHEMES, AuthMiddleware, LoginThrottle, UserCache
 from .context import Desk, Hooks, ThreadStores, utcnow
 from .metrics import Metrics
 
@@ -55,19 +57,29 @@ def create_app(
     app.state.user_cache = cache = UserCache()
     errors.install(app)
     api_root = f"{base}{API_PREFIX}"
-    app.add_middleware(
-        AuthMiddleware,
-        desk=desk,
-        prefix=api_root,
-        open_routes={
-            ("POST", f"{api_root}/session"),
-            ("GET", f"{api_root}/openapi.json"),
-            ("GET", f"{api_root}/docs"),
-            ("GET", f"{api_root}/docs/oauth2-redirect"),
-        },
-        cache=cache,
-    )
+    open_routes = {
+        ("POST", f"{api_root}/session"),
+        ("GET", f"{api_root}/openapi.json"),
+        ("GET", f"{api_root}/docs"),
+        ("GET", f"{api_root}/docs/oauth2-redirect"),
+    }
+    app.add_middleware(AuthMiddleware, desk=desk, prefix=api_root, open_routes=open_routes, cache=cache)
     app.include_router(api.router(LoginThrottle()), prefix=api_root)
     app.include_router(feeds_api.router(), prefix=api_root)
     app.include_router(ops.router(desk), prefix=base)
+    app.openapi = lambda: _document(app, api_root, open_routes)  # type: ignore[method-assign]
     return app
+
+
+def _document(app: FastAPI, api_root: str, open_routes: set[tuple[str, str]]) -> dict[str, Any]:
+    """The OpenAPI document, saying which operations need a token or a session (the auth
+    middleware's, so it lists every API route but the open ones)."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path, operations in doc["paths"].items():
+            for method, operation in operations.items():
+                if path.startswith(api_root + "/") and (method.upper(), path) not in open_routes:
+                    operation["security"] = SECURITY
+        app.openapi_schema = doc
+    return app.openapi_schema

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from fastapi import Request
-from fastapi.security import APIKeyCookie, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -37,12 +36,22 @@ T = TypeVar("T")
 SESSION_COOKIE = "newsdesk_session"
 CACHE_SECONDS = 10.0  # how long a checked token or session is trusted without asking the archive
 
-# For the OpenAPI document only (both optional there: either one will do); `in_thread` reads
-# the headers itself.
-bearer_scheme = HTTPBearer(auto_error=False, description="An API token from `newsdesk users token NAME`.")
-cookie_scheme = APIKeyCookie(
-    name=SESSION_COOKIE, auto_error=False, description="The session `POST /api/v1/session` sets."
-)
+# For the OpenAPI document (`app.py` puts them on every API operation but logging in): either
+# credential will do. The middleware reads the headers itself, so no route pays for them.
+SECURITY_SCHEMES = {
+    "token": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from `newsdesk users token NAME`.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The session cookie `POST /api/v1/session` sets.",
+    },
+}
+SECURITY: list[dict[str, list[str]]] = [{"token": []}, {"session": []}]
 
 _UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="newsdesk"'}
 

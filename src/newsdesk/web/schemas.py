@@ -20,8 +20,8 @@ class ClusterRefOut(BaseModel):
     canonical: str = Field(description="id of the earliest entry")
 
 
-class EntryOut(BaseModel):
-    """An entry: the keys of `newsdesk entries list --json`, and the reader's state."""
+class EntryRefOut(BaseModel):
+    """What every answer naming an entry says of it."""
 
     id: str
     title: str
@@ -30,6 +30,11 @@ class EntryOut(BaseModel):
     site: str
     feed: str
     published: datetime | None
+
+
+class EntryOut(EntryRefOut):
+    """An entry: the keys of `newsdesk entries list --json`, and the reader's state."""
+
     updated: datetime | None
     author: str | None
     first_seen: datetime
@@ -73,21 +78,38 @@ class EntryStateIn(BaseModel):
     starred: bool | None = None
 
 
-class MarkReadIn(BaseModel):
+class EntryFilters(BaseModel):
+    """Which entries: what `GET /entries` lists and `POST /entries/mark-read` marks."""
+
+    group: str | None = Field(default=None, max_length=200)
+    site: str | None = Field(default=None, max_length=200)
+    feed: str | None = Field(default=None, max_length=600, description="a feed key: group/site/name")
+    status: Literal["unread", "read", "all"] = "all"
+    starred: bool | None = None
+    since: datetime | None = Field(
+        default=None, description="sort time (published, else first seen) at or after"
+    )
+    until: datetime | None = Field(default=None, description="sort time before")
+    q: str | None = Field(
+        default=None, min_length=1, max_length=500, description="search query (the newest 1,000 matches)"
+    )
+
+
+class EntriesQuery(EntryFilters):
+    """`GET /entries`'s query string (validated as one model: one call per request)."""
+
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=500, description="`next` of the previous page")
+
+
+class MarkReadIn(EntryFilters):
     """Either `ids`, or the list's filters and `before` (entries first seen before it: what the
     reader saw when they looked)."""
 
     model_config = _STRICT
 
     ids: list[str] | None = Field(default=None, max_length=10_000)
-    group: str | None = None
-    site: str | None = None
-    feed: str | None = None
     status: Literal["unread", "read", "all"] = "unread"
-    starred: bool | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    q: str | None = None
     before: datetime | None = None
 
 
@@ -202,14 +224,7 @@ class SearchClusterOut(BaseModel):
     also_in: int = Field(description="other sources carrying the story")
 
 
-class SearchHitOut(BaseModel):
-    id: str
-    title: str
-    link: str | None
-    group: str
-    site: str
-    feed: str
-    published: datetime | None
+class SearchHitOut(EntryRefOut):
     snippet: str = Field(description="HTML: the matched words in <mark>")
     score: float | None
     cluster: SearchClusterOut | None

@@ -43,6 +43,16 @@ _STATE_JOIN = "LEFT JOIN entry_state s ON s.user_id=:user AND s.feed_key=e.feed_
 # fewer rows than taking all the feeds' entries from the feed index and sorting them (a sorted
 # row costs about this many skipped ones).
 _SORT_COST = 2
+# Rows an unread list may walk without first asking which feeds have anything unread (that
+# question costs about as much as walking this many).
+_WALK_ENOUGH = 2000
+# Each feed with its entries and the reader's read count (`c`, `r`; the feed itself is `f`).
+_FEED_UNREAD = (
+    "feed_counts c JOIN feeds f ON f.key=c.feed_key"
+    " LEFT JOIN reader_feed_counts r ON r.user_id=:user AND r.feed_key=c.feed_key"
+)
+_UNREAD = "(c.entries-COALESCE(r.read, 0))"
+_FEEDS_OF_UIDS = "SELECT DISTINCT feed_key FROM entries WHERE uid IN (SELECT value FROM json_each(:uids))"
 
 
 class ReadingMixin(SQLiteBase):
@@ -62,11 +72,15 @@ class ReadingMixin(SQLiteBase):
         params: dict[str, Any] = {"user": user_id, "n": limit + 1}  # one more: is there a next page
         if query.starred:
             # Starred entries are few: their own index, in list order, drives the page.
-            where = ["s.user_id=:user", "s.starred=1", *self._where(query, "s", params, limit)]
+            where = self._where(query, "s", params, limit)
+            if where is not None:
+                where += ["s.user_id=:user", "s.starred=1"]
             source, t = "entry_state s", "s"
         else:
             where = self._where(query, "e", params, limit)
             source, t = f"entries e {_STATE_JOIN}", "e"
+        if where is None:
+            return [], None
         if after is not None:
             when, uid = _decode_cursor(after)
             # Written so the index seeks to the cursor: `sort_time <= t` bounds the range, the
@@ -150,6 +164,8 @@ class ReadingMixin(SQLiteBase):
                     " WHERE uid IN (SELECT value FROM json_each(:uids)))",
                     params,
                 )
+                if read is not None:
+                    self._count_read(user_id, _FEEDS_OF_UIDS, params)
         return int(found)
 
     def mark_read(self, user_id: int, query: EntryQuery, *, before: datetime, now: datetime) -> int:
@@ -159,6 +175,7 @@ class ReadingMixin(SQLiteBase):
         # Only the starred filter needs the reader's state; without it the statement reads
         # entries alone (no join of the table it writes, which SQLite would copy first).
         where = self._where(replace(query, status="all"), "e", params, None)
+        assert where is not None  # only a page's plan (a limit) knows a list empty beforehand
         where.append("e.first_seen<:before")
         source = f"entries e {_STATE_JOIN}" if query.starred is not None else "entries e"
         if query.starred:
@@ -176,40 +193,44 @@ class ReadingMixin(SQLiteBase):
                 " WHERE read=0",
                 params,
             )
+            if cur.rowcount:
+                chosen = _chosen_feeds(query, params)
+                self._count_read(user_id, f"SELECT f.key AS feed_key FROM feeds f WHERE {chosen}", params)
             return cur.rowcount
 
     def unread_counts(self, user_id: int) -> dict[str, tuple[int, int]]:
-        read = dict(
-            self._db.execute(
-                "SELECT feed_key, SUM(read) FROM entry_state WHERE user_id=? GROUP BY feed_key", (user_id,)
-            )
-        )
         rows = self._db.execute(
-            "SELECT f.key, COALESCE(c.entries, 0) FROM feeds f LEFT JOIN feed_counts c ON c.feed_key=f.key"
+            "SELECT f.key, COALESCE(c.entries, 0), COALESCE(r.read, 0) FROM feeds f"
+            " LEFT JOIN feed_counts c ON c.feed_key=f.key"
+            " LEFT JOIN reader_feed_counts r ON r.user_id=? AND r.feed_key=f.key",
+            (user_id,),
         )
-        return {key: (total - read.get(key, 0), total) for key, total in rows}
+        return {key: (total - read, total) for key, total, read in rows}
 
-    def _where(self, query: EntryQuery, t: str, params: dict[str, Any], limit: int | None) -> list[str]:
+    def _count_read(self, user_id: int, feeds: str, params: dict[str, Any]) -> None:
+        """Count again what the reader has read of the feeds `feeds` selects (in the
+        transaction that changed their state): one key range of entry_state per feed."""
+        self._db.execute(
+            "INSERT INTO reader_feed_counts (user_id, feed_key, read)"
+            " SELECT :user, k.feed_key, (SELECT COUNT(*) FROM entry_state s"
+            " WHERE s.user_id=:user AND s.feed_key=k.feed_key AND s.read=1)"
+            f" FROM ({feeds}) k WHERE 1"
+            " ON CONFLICT (user_id, feed_key) DO UPDATE SET read=excluded.read",
+            {**params, "user": user_id},
+        )
+
+    def _where(
+        self, query: EntryQuery, t: str, params: dict[str, Any], limit: int | None
+    ) -> list[str] | None:
         """The WHERE terms over `t` (`e`: entries, with the reader's state `s` joined as
         `_STATE_JOIN` does; `s`: entry_state alone; both have uid, feed_key and sort_time) that
-        pick the query's entries, their parameters put in `params`. The starred=True filter is
-        the caller's. `limit`: the page's size, None when every match is wanted."""
-        where: list[str] = []
-        if query.feed is not None:
-            where.append(f"{t}.feed_key=:feed")
-            params["feed"] = query.feed
-        if query.group is not None or query.site is not None:
-            terms = []
-            if query.group is not None:
-                terms.append("grp=:group")
-                params["group"] = query.group
-            if query.site is not None:
-                terms.append("site=:site")
-                params["site"] = query.site
-            feeds = f"SELECT key FROM feeds WHERE {' AND '.join(terms)}"
-            # `+` keeps SQLite off the feed index: the list walks the time index instead.
-            walk = limit is not None and t == "e" and self._walk_time_index(feeds, params, limit)
-            where.append(f"{'+' if walk else ''}{t}.feed_key IN ({feeds})")
+        pick the query's entries, their parameters put in `params`; None when a page of
+        `limit` (None: every match) is sure to be empty. The starred=True filter is the
+        caller's."""
+        feeds = self._feed_terms(query, t, params, limit)
+        if feeds is None:
+            return None
+        where = feeds
         if query.status == "unread":
             where.append("s.read IS NOT 1")
         elif query.status == "read":
@@ -229,18 +250,83 @@ class ReadingMixin(SQLiteBase):
             params["only"] = json.dumps(list(query.uids))
         return where
 
-    def _walk_time_index(self, feeds: str, params: dict[str, Any], limit: int) -> bool:
-        """Whether a page of `limit` entries of these feeds is found sooner by walking the
+    def _feed_terms(
+        self, query: EntryQuery, t: str, params: dict[str, Any], limit: int | None
+    ) -> list[str] | None:
+        """The terms of the feed, group and site filters, written for the cheaper of two ways to
+        a page of entries: walking the time index and skipping what does not match, or taking
+        the feeds' entries from the feed index and sorting them. An unread list also leaves
+        out the feeds with nothing unread (for a reader who keeps up: nearly all of them), and
+        is known empty when none is left. None: nothing can match."""
+        chosen = _chosen_feeds(query, params)
+        where = []
+        if query.feed is not None:
+            where.append(f"{t}.feed_key=:feed")  # one feed: its index range is in list order
+        planned = limit is not None and t == "e"
+        if planned and query.status == "unread":
+            assert limit is not None
+            if chosen == "1":  # every feed: two sums, without looking at each feed
+                unread, archive = self._db.execute(
+                    "SELECT (SELECT SUM(entries) FROM feed_counts)"
+                    " - COALESCE((SELECT SUM(read) FROM reader_feed_counts WHERE user_id=:user), 0),"
+                    " (SELECT MAX(rowid) FROM entries)",
+                    params,
+                ).fetchone()
+                spread = None
+            else:
+                unread, spread, archive = self._db.execute(
+                    f"SELECT SUM({_UNREAD}), SUM(CASE WHEN {_UNREAD}>0 THEN c.entries END),"
+                    f" (SELECT MAX(rowid) FROM entries) FROM {_FEED_UNREAD} WHERE {chosen}",
+                    params,
+                ).fetchone()
+            if not unread or unread <= 0:
+                return None
+            walk_rows = limit * archive / unread  # unread entries spread evenly over the archive
+            if spread is None and walk_rows > _WALK_ENOUGH:
+                spread = self._db.execute(
+                    f"SELECT SUM(c.entries) FROM {_FEED_UNREAD} WHERE {_UNREAD}>0", params
+                ).fetchone()[0]
+            if query.feed is None and spread is not None and _SORT_COST * spread < walk_rows:
+                where.append(
+                    f"e.feed_key IN (SELECT c.feed_key FROM {_FEED_UNREAD} WHERE {chosen} AND {_UNREAD}>0)"
+                )
+                return where
+            walk = True
+        else:
+            some = query.feed is None and (query.group is not None or query.site is not None)
+            walk = planned and some and self._walk_time_index(chosen, params, limit or 0)
+        if query.group is not None or query.site is not None:
+            # `+` keeps SQLite off the feed index: the list walks the time index instead.
+            where.append(f"{'+' if walk else ''}{t}.feed_key IN (SELECT f.key FROM feeds f WHERE {chosen})")
+        return where
+
+    def _walk_time_index(self, chosen: str, params: dict[str, Any], limit: int) -> bool:
+        """Whether a page of `limit` entries of the `chosen` feeds is found sooner by walking the
         archive newest first (about limit × all feeds / these feeds rows) than by sorting
         these feeds' entries (about entries × these feeds / all feeds), entries spread evenly."""
-        chosen, every, entries = self._db.execute(
-            f"SELECT (SELECT COUNT(*) FROM ({feeds})), (SELECT COUNT(*) FROM feeds),"
+        count, every, entries = self._db.execute(
+            f"SELECT (SELECT COUNT(*) FROM feeds f WHERE {chosen}), (SELECT COUNT(*) FROM feeds),"
             " (SELECT MAX(rowid) FROM entries)",  # the rowid: the number of entries, near enough
             params,
         ).fetchone()
-        if not chosen or not entries:
+        if not count or not entries:
             return False
-        return bool(limit * every / chosen < _SORT_COST * entries * chosen / every)
+        return bool(limit * every / count < _SORT_COST * entries * count / every)
+
+
+def _chosen_feeds(query: EntryQuery, params: dict[str, Any]) -> str:
+    """The condition on `feeds f` of the query's feed, group and site filters ("1": every
+    feed), its parameters put in `params`."""
+    terms = []
+    for term, name, value in (
+        ("f.key=:feed", "feed", query.feed),
+        ("f.grp=:group", "group", query.group),
+        ("f.site=:site", "site", query.site),
+    ):
+        if value is not None:
+            terms.append(term)
+            params[name] = value
+    return " AND ".join(terms) or "1"
 
 
 def _reader_entry(row: Any) -> ReaderEntry:

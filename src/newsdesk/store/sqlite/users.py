@@ -6,7 +6,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from ...errors import UserExistsError
+from ...errors import StoreLockedError, UserExistsError
 from ...models import User
 from ..common import format_time
 from .base import SQLiteBase, utc
@@ -77,11 +77,22 @@ class UsersMixin(SQLiteBase):
         if row is None:
             return None
         if row[4] is None or utc(row[4]) <= now - LAST_USED_PRECISION:
+            self._note_token_use(token_hash, now)
+        return _user(row)
+
+    def _note_token_use(self, token_hash: str, now: datetime) -> None:
+        """Note the token's use unless another process is writing right now: a reader is never
+        kept waiting for a fetch's transaction for this (a later request notes it)."""
+        self._db.execute("PRAGMA busy_timeout=0")
+        try:
             with self._tx():
                 self._db.execute(
                     "UPDATE api_tokens SET last_used=? WHERE token_hash=?", (format_time(now), token_hash)
                 )
-        return _user(row)
+        except StoreLockedError:
+            pass
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
 
     def add_session(self, user_id: int, session_hash: str, *, expires: datetime, now: datetime) -> None:
         with self._tx():

@@ -1,10 +1,11 @@
 -- People who read the desk, their API tokens and browser sessions, and each reader's read and
 -- starred state over the one shared archive. Secrets are stored hashed only: passwords by
 -- argon2, tokens and session ids by SHA-256 (hex). Removing a user removes their tokens,
--- sessions and state; removing an entry removes every reader's state of it (foreign keys
--- with ON DELETE CASCADE: the connection runs with foreign_keys=ON).
+-- sessions and state (foreign keys with ON DELETE CASCADE: the connection runs with
+-- foreign_keys=ON); removing an entry removes every reader's state of it (a trigger, below).
+-- AUTOINCREMENT: a removed user's id is never given to someone else.
 CREATE TABLE users (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
     admin INTEGER NOT NULL DEFAULT 0,
@@ -53,11 +54,26 @@ CREATE TABLE entry_state (
 CREATE INDEX entry_state_starred ON entry_state (user_id, starred, sort_time DESC, uid, feed_key)
 WHERE starred=1;
 
+-- How many entries of each feed each reader has read, kept with entry_state in the same
+-- transactions (store/sqlite/reading.py): with feed_counts below it gives every feed's unread
+-- count at once, and tells a reader's unread list which feeds have anything unread at all.
+CREATE TABLE reader_feed_counts (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    feed_key TEXT NOT NULL,
+    read INTEGER NOT NULL,
+    PRIMARY KEY (user_id, feed_key)
+) WITHOUT ROWID;
+
 -- An entry removed from the archive takes every reader's state of it along. A trigger, not a
 -- foreign key: a key on uid would need an index on it, which every mark-read would update.
--- `user_id IN users` turns the delete into one key lookup per reader.
+-- `user_id IN users` turns each statement into one key lookup per reader.
 CREATE TRIGGER entry_state_entry_gone AFTER DELETE ON entries
 BEGIN
+    UPDATE reader_feed_counts SET read=read-1
+    WHERE feed_key=old.feed_key AND user_id IN (
+        SELECT user_id FROM entry_state
+        WHERE user_id IN (SELECT id FROM users) AND feed_key=old.feed_key AND uid=old.uid AND read=1
+    );
     DELETE FROM entry_state
     WHERE user_id IN (SELECT id FROM users) AND feed_key=old.feed_key AND uid=old.uid;
 END;
