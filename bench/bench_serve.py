@@ -73,6 +73,7 @@ SEARCH_QUERIES = [  # each finds entries in the archive (the search check fails 
     "專項債",  # Traditional: finds the Simplified text
     "社会消费品零售总额",
 ]
+SCHED_ITEMS = 10  # articles in each of the scheduler phase's feeds
 PASSWORD = "bench-password-不是秘密"
 
 
@@ -314,6 +315,17 @@ def phase_archive(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if site is not None:
             site.stop()
+    if "sched" in args.phases:
+        archive = args.sched_archive
+        if not _cached(archive):
+            site = start_feed_site(
+                args.work, args.feed_port + 1, args.sched_feeds, SCHED_ITEMS, args.seed, ttl=0
+            )
+            try:
+                build_archive(archive, args.feed_port + 1, args.sched_feeds, SCHED_ITEMS)
+            finally:
+                site.stop()
+        out["sched_archive"] = json.loads((archive / "done.json").read_text())
     return out
 
 
@@ -581,9 +593,9 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
     """10,000 feeds already in the archive (their validators known: the feed server answers 304),
     each checked every 300 s ± 10 %: the first round at the start, then a quiet stretch, then the
     second round, whose lag is measured against the schedule read between the two."""
-    feeds, items = args.sched_feeds, 10
+    feeds, items = args.sched_feeds, SCHED_ITEMS
     port_feeds = args.feed_port + 1
-    archive = args.work / f"archive-sched-f{feeds}-i{items}-s{args.seed}"
+    archive = args.sched_archive
     site = start_feed_site(args.work, port_feeds, feeds, items, args.seed, ttl=0)
     schedule = {"new_feed": 300, "min_interval": 300, "max_interval": 300, "jitter": 0.1}
     out: dict[str, Any] = {"feeds": feeds, "items_per_feed": items, "schedule": schedule}
@@ -735,6 +747,7 @@ def main() -> None:
     tag = f"f{args.feeds}-i{args.items}-s{args.seed}"
     args.archive_dir = args.work / f"archive-newsdesk-{tag}"
     args.reader_dir = args.work / f"archive-reader-{tag}"
+    args.sched_archive = args.work / f"archive-sched-f{args.sched_feeds}-i{SCHED_ITEMS}-s{args.seed}"
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     result: dict[str, Any] = {
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
