@@ -489,7 +489,8 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"live_seconds": args.live}
     serve: Serve | None = None
     try:
-        schedule = {"new_feed": 30, "min_interval": 30, "max_interval": 60, "jitter": 0.1}
+        # The widest jitter spreads the feeds over time, so that fetching never pauses for long.
+        schedule = {"new_feed": 30, "min_interval": 30, "max_interval": 60, "jitter": 0.5}
         out["schedule"] = schedule
         config = write_config(
             folder, args.feed_port, args.feeds, serve_port=(port := free_port()), schedule=schedule
@@ -497,10 +498,10 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
         serve = Serve(folder, config, port).start()
         sampler = Sampler(serve.child.pid)
         sampler.start()
-        # Every feed checked once, then the second round under way: the scheduler ingests steadily.
+        # Two rounds of checks first: by then the jitter has spread the feeds and ingesting is steady.
         wait_for(
             "the ingest's second round",
-            lambda: feed_stats(args.feed_port)["requests"] >= args.feeds * 1.2,
+            lambda: feed_stats(args.feed_port)["requests"] >= args.feeds * 2,
             deadline=300,
         )
         out["uptime_start"] = uptime()
