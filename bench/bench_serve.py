@@ -6,23 +6,23 @@ and lemon24/reader's web app on the same entries, side by side.
         [--work /tmp/newsdesk-bench-serve] [--reader-venv .venv-reader] [--no-reader]
 
 Needs Debian's wrk (`apt-get install -y wrk`) and, for the baseline, reader in its own venv
-(`python3 -m venv .venv-reader && .venv-reader/bin/pip install 'reader[app]' gunicorn
-sgmllib3k`). Phases:
+(`make .venv-reader/.installed`: reader[app] 3.26, gunicorn, sgmllib3k). Phases:
 
 * archive — 1,000 feeds × 100 synthetic articles (`feed_site.py`, deterministic for a seed)
   served on loopback; `newsdesk run` stores them once (100,000 entries, cleaned, indexed), and
-  reader (`reader_side.py`) fetches the same feeds into its own database. Both are cached under
-  --work and copied for each session, so every session starts from the same archive.
-* entries — `newsdesk serve` (scheduler idle: the feeds answer 304) and reader's app under
-  gunicorn (2 sync workers, one per core) side by side; wrk (1 thread, 1 and 16 connections)
-  alternates between them: `GET /api/v1/entries?status=unread&limit=50` against reader's entry
-  list page (`/`, unread, its fixed 64 per page); then `GET /api/v1/search` (ten queries in turn).
-* ingest — serve again on a fresh copy, the feeds now publishing (each feed a new article
-  every --live seconds) and the scheduler checking each feed every 30–60 s: the same entries load
-  while it ingests.
-* sched — 10,000 feeds × 10 articles on the loopback server, an empty archive, the scheduler's
-  bounds at 60–120 s: after the first round, the schedule (`newsdesk feeds list --json`) gives
-  each feed's next check; the lag is when the feed server saw the feed's request minus that
+  reader (`reader_side.py`) fetches the same feeds into its own database; with the sched phase,
+  also the archive of 10,000 feeds × 10 articles. They are cached under --work (rebuilt when the
+  schema's migrations change) and copied for each session, so every session starts alike.
+* entries — `newsdesk serve` (the scheduler has nothing due) and reader's app under gunicorn
+  (2 sync workers, one per core) side by side; wrk (1 thread, 1 and 16 connections) alternates
+  between them: `GET /api/v1/entries?status=unread&limit=50` against reader's entry list page
+  (`/`, unread, its fixed 64 per page); then `GET /api/v1/search` (ten queries in turn).
+* ingest — serve again on a fresh copy, every feed due and publishing a new article every
+  --live seconds, the scheduler checking each feed every 30–60 s (±50 % jitter): after two
+  rounds of checks, the same entries load while it ingests.
+* sched — the 10,000 feeds, all due at the start, checked every 300 s ± 10 %; the feed server
+  answers 304. After the first round, the schedule (`newsdesk feeds list --json`) gives each
+  feed's next check; the lag is when the feed server saw the feed's next request minus that
   time. The serve process's CPU is sampled every 0.5 s; "between fetches" counts the seconds in
   which the feed server saw no request.
 
