@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test test-deps lint bench clean
+.PHONY: install demo serve test test-deps lint bench bench-serve clean
 
 install: $(STAMP)
 
@@ -54,6 +54,18 @@ bench: $(STAMP) .venv-bench/.installed
 	.venv-bench/bin/pip install --quiet -e . trafilatura==2.3.1 readability-lxml==0.9 gne==0.4.3 \
 		lxml_html_clean==0.4.6 pytest==9.2.0 hypothesis==6.170.17
 	touch .venv-bench/.installed
+
+# The service benchmark (issue 14): needs Debian's wrk (apt-get install -y wrk); ~15 minutes.
+bench-serve: $(STAMP) .venv-reader/.installed
+	$(BIN)/python bench/bench_serve.py
+
+# lemon24/reader's web app is that benchmark's baseline, in its own venv (not our dependency):
+# reader 3.26 is the last release for Python 3.11; its vendored feedparser imports sgmllib.
+.venv-reader/.installed:
+	$(PYTHON) -m venv .venv-reader
+	.venv-reader/bin/pip install --quiet --upgrade pip
+	.venv-reader/bin/pip install --quiet 'reader[app]==3.26' gunicorn==27.0.1 sgmllib3k==1.0.0
+	touch .venv-reader/.installed
 
 clean:
 	rm -rf $(VENV) demo/out test-output .pytest_cache .mypy_cache .ruff_cache
