@@ -258,7 +258,8 @@ def test_a_taken_port_is_one_line_and_exit_1(tmp_path: Path, feeds: FeedServer) 
 
 def _slow_publish(config: Config, results: Queue[PublishResult]) -> None:
     """A publish run for the loop test (in the child): notes its start and end in a file
-    beside the archive, taking a moment in between."""
+    beside the archive, and lasts until the test creates `release` (so the test's requests
+    land during the run however slow the machine)."""
     import os
     import time
 
@@ -266,10 +267,12 @@ def _slow_publish(config: Config, results: Queue[PublishResult]) -> None:
     with marks.open("a", encoding="utf-8") as f:
         f.write(f"start {os.getpid()} {time.monotonic()}\n")
     (config.path("started")).touch()
-    time.sleep(0.6)  # the run's own work, not a wait for the test
+    deadline = time.monotonic() + 60
+    while not config.path("release").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
     with marks.open("a", encoding="utf-8") as f:
         f.write(f"end {os.getpid()} {time.monotonic()}\n")
-    results.put(("slow", 0.6, None))
+    results.put(("slow", 0.0, None))
 
 
 def test_publish_runs_one_at_a_time_and_once_more_after_requests_during_a_run(tmp_path: Path) -> None:
@@ -285,6 +288,7 @@ def test_publish_runs_one_at_a_time_and_once_more_after_requests_during_a_run(tm
         poll(lambda: (tmp_path / "started").exists(), "the first run")
         for _ in range(5):  # during the first run: one more run, not five
             loop.request()
+        (tmp_path / "release").touch()  # the first run ends; the second, when it comes, at once
         poll(lambda: loop.runs == 2, "the second run")
         lines = [line.split() for line in runs.read_text(encoding="utf-8").splitlines()]
         assert [kind for kind, _, _ in lines] == ["start", "end", "start", "end"], lines
