@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "demo"))
 
 import site_corpus
-from run_demo import FEEDS
+from run_demo import groups_yaml
 
 STATE_DIR = ".newsdesk"
 FEEDS_ONLY = """\
@@ -112,15 +112,7 @@ def demo_archive(src: Path, work: Path) -> Path:
     work.mkdir(parents=True)
     feeds_dir = Path(__file__).resolve().parents[1] / "demo" / "feeds"
     lines = ["database: newsdesk.db", "hexo_dir: hexo", "site_dir: site", "groups:"]
-    groups: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    for group, site, name, file in FEEDS:
-        groups.setdefault(group, {}).setdefault(site, []).append((name, file))
-    for group, sites in groups.items():
-        lines.append(f"  {group}:")
-        for site, feeds in sites.items():
-            lines.append(f"    {site}:")
-            for name, file in feeds:
-                lines += [f"      - name: {name}", f"        url: {feeds_dir / file}"]
+    lines += groups_yaml(feeds_dir)
     config = work / "newsdesk.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     newsdesk(src, config, "fetch")

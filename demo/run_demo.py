@@ -37,6 +37,21 @@ FEEDS = [
 ]
 
 
+def groups_yaml(feeds_dir: Path) -> list[str]:
+    """The config's `groups:` entries (the lines under it) for the bundled feeds in `feeds_dir`."""
+    groups: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for group, site, name, file in FEEDS:
+        groups.setdefault(group, {}).setdefault(site, []).append((name, file))
+    lines = []
+    for group, sites in groups.items():
+        lines.append(f"  {group}:")
+        for site, feeds in sites.items():
+            lines.append(f"    {site}:")
+            for name, file in feeds:
+                lines += [f"      - name: {name}", f"        url: {feeds_dir / file}"]
+    return lines
+
+
 def write_config(out: Path = OUT) -> Path:
     """The demo's config in `out` (its archive, posts and site go there too), images installed."""
     out.mkdir(parents=True, exist_ok=True)
@@ -49,16 +64,7 @@ def write_config(out: Path = OUT) -> Path:
         "publishers: [hexo, site]",
         "groups:",
     ]
-    groups: dict[str, dict[str, list[tuple[str, str]]]] = {}
-    for group, site, name, file in FEEDS:
-        groups.setdefault(group, {}).setdefault(site, []).append((name, file))
-    for group, sites in groups.items():
-        lines.append(f"  {group}:")
-        for site, feeds in sites.items():
-            lines.append(f"    {site}:")
-            for name, file in feeds:
-                lines.append(f"      - name: {name}")
-                lines.append(f"        url: {HERE / 'feeds' / file}")
+    lines += groups_yaml(HERE / "feeds")
     path = out / "newsdesk.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     install_images(out / "site")
