@@ -198,23 +198,30 @@ class LoginThrottle:
         self._lock = threading.Lock()
 
     def check(self, client: str) -> None:
+        """429 when `client` has used up its failed logins."""
+        wait = self.wait_seconds(client)
+        if wait is not None:
+            raise ApiError(
+                429,
+                f"too many failed logins from {client}: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def wait_seconds(self, client: str) -> int | None:
+        """Seconds until `client` may try again; None: it may now."""
         with self._lock:
             now = self._clock()
             failures = self._failures.get(client)
             if failures is None:
-                return
+                return None
             while failures and failures[0] <= now - self.window:
                 failures.popleft()
             if not failures:
                 del self._failures[client]
-                return
+                return None
             if len(failures) >= self.attempts:
-                wait = int(failures[0] + self.window - now) + 1
-                raise ApiError(
-                    429,
-                    f"too many failed logins from {client}: try again in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
+                return int(failures[0] + self.window - now) + 1
+            return None
 
     def failed(self, client: str) -> None:
         with self._lock:
