@@ -10,7 +10,7 @@ shared by every process would not spread them: a process that wakes for a connec
 every one waiting, so a burst of clients lands on one process and stays there.)
 
 Each worker runs the same app over its own archive connections. What only the main process
-has reaches a worker through a pipe (`HookServer` answers in the main process, `RemoteHooks`
+has reaches a worker through a pipe (`HookServer` answers in the main process, `_Channel`
 asks from the worker): a feed's "refresh now" and a catalogue edit go to the scheduler,
 `/readyz` asks whether the scheduler still runs, `/metrics` gets the main process's metrics
 (the scheduler's and the publisher's: the workers record none), and failed logins are counted
@@ -299,6 +299,7 @@ def http_worker(config: Config, host: str, port: int, conn: Connection) -> None:
     process's) until SIGTERM (uvicorn's own handling: open requests finish first)."""
     import uvicorn
 
+    procs.limit_malloc_arenas()  # as serve's own process
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     channel = _Channel(conn)

@@ -380,6 +380,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
     address cannot be had, NewsdeskError for an archive that cannot be opened."""
 
     settings = config.serve
+    procs.limit_malloc_arenas()  # before any thread starts
     logging.getLogger("newsdesk.scheduler").addFilter(_OwnFetchLines())
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start and stop chatter
     # The `_created` series only repeat the start time.
