@@ -21,7 +21,7 @@ from ..errors import StoreError
 from ..models import ClusterRef, EntryQuery, ReaderEntry, User
 from ..store import Store
 from . import searching
-from .auth import SESSION_COOKIE, LoginThrottle, desk_of, in_thread, login
+from .auth import SESSION_COOKIE, LoginThrottle, desk_of, in_thread, login, on_loop
 from .errors import ApiError, JSONBytes, documented
 from .schemas import (
     ClusterDetail,
@@ -130,7 +130,9 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             # The entries come as JSON texts from the archive: only the envelope is made here.
             return b'{"entries":[%s],"next":%s}' % (",".join(rows).encode(), orjson.dumps(following))
 
-        return Response(await in_thread(request, work), media_type="application/json")
+        # A page is a short read: on the event loop itself, but a text filter (a search first).
+        body = await in_thread(request, work) if params.q is not None else on_loop(request, work)
+        return Response(body, media_type="application/json")
 
     @api.get(
         "/entries/{entry_id}",
@@ -139,7 +141,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         responses=documented(404),
     )
     async def get_entry(request: Request, entry_id: _ID) -> Response:
-        return JSONBytes(await in_thread(request, lambda store, user: full_entry(store, user, entry_id)))
+        return JSONBytes(on_loop(request, lambda store, user: full_entry(store, user, entry_id)))
 
     @api.patch(
         "/entries/{entry_id}",

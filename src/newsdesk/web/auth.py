@@ -7,8 +7,9 @@ The check is an ASGI middleware in front of the API (`AuthMiddleware`), so an an
 request is refused before its parameters are even read. A checked credential is trusted for
 `CACHE_SECONDS` (`UserCache`), so a client's following requests need no trip to the archive;
 every route then does its store work through `in_thread`: one hop to a worker thread with
-that thread's archive connection (a sync dependency per step would cost a hop each), and the
-event loop never waits on SQLite.
+that thread's archive connection (a sync dependency per step would cost a hop each), so the
+event loop never waits on a write. The entry list and one entry, short reads that never wait
+for a writer, run on the loop itself (`on_loop`).
 """
 
 from __future__ import annotations
@@ -182,6 +183,15 @@ async def in_thread(request: Request, work: Callable[[Store, User], T], *, admin
     if admin and not user.admin:
         raise ApiError(403, f"{user.name} is a reader: only admins may do this")
     return await desk.run(lambda: work(desk.store(), user))
+
+
+def on_loop(request: Request, work: Callable[[Store, User], T]) -> T:
+    """`work(store, user)` on the event loop's own thread and archive connection, for short
+    reads only: a read of the WAL archive never waits for a writer, and for a page of entries
+    the hop to a worker thread and back cost as much as the read (serve took a third more
+    requests a second without it: docs/serve.md). Writes and long work go through `in_thread`."""
+    desk = desk_of(request)
+    return work(desk.store(), current_user(request))
 
 
 class LoginThrottle:
