@@ -100,46 +100,37 @@ class ReadingMixin(SQLiteBase):
         after: str | None = None,
         bodies: bool = False,
     ) -> tuple[list[ReaderEntry], str | None]:
-        plan = self._page(user_id, query, limit, after)
-        if plan is None:
-            return [], None
-        page, params = plan
-        rows = self._db.execute(
-            f"WITH page AS MATERIALIZED ({page})"
-            f" SELECT {ENTRY_COLUMNS if bodies else LIST_COLUMNS}, s.read, s.starred, p.sort_time"
-            # CROSS JOIN: SQLite keeps the page as the outer loop.
-            f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN} WHERE e.uid=p.uid"
-            " ORDER BY p.sort_time DESC, p.uid",
-            params,
-        ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        out = [_reader_entry(r) for r in rows]
-        if not more:
-            return out, None
-        last = rows[-1]
-        return out, _encode_cursor(last[-1], last[0])
+        columns = f"{ENTRY_COLUMNS if bodies else LIST_COLUMNS}, s.read, s.starred"
+        rows, following = self._page_rows(user_id, query, limit, after, columns)
+        return [_reader_entry(r) for r in rows], following
 
     def reader_entries_json(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[str], str | None]:
+        clusters = " LEFT JOIN cluster_members m ON m.uid=e.uid LEFT JOIN clusters c ON c.id=m.cluster_id"
+        rows, following = self._page_rows(user_id, query, limit, after, _ENTRY_JSON, clusters)
+        return [r[0] for r in rows], following
+
+    def _page_rows(
+        self, user_id: int, query: EntryQuery, limit: int, after: str | None, columns: str, joins: str = ""
+    ) -> tuple[list[Any], str | None]:
+        """The page's rows (`columns` over ENTRY_FROM, the reader's state `s` and `joins`, then
+        the entry's uid and sort time) and the next page's cursor (None on the last)."""
         plan = self._page(user_id, query, limit, after)
         if plan is None:
             return [], None
         page, params = plan
         rows = self._db.execute(
-            f"WITH page AS MATERIALIZED ({page}) SELECT {_ENTRY_JSON}, p.uid, p.sort_time"
-            f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN}"
-            " LEFT JOIN cluster_members m ON m.uid=e.uid LEFT JOIN clusters c ON c.id=m.cluster_id"
-            " WHERE e.uid=p.uid ORDER BY p.sort_time DESC, p.uid",
+            f"WITH page AS MATERIALIZED ({page}) SELECT {columns}, p.uid, p.sort_time"
+            # CROSS JOIN: SQLite keeps the page as the outer loop.
+            f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN}{joins} WHERE e.uid=p.uid"
+            " ORDER BY p.sort_time DESC, p.uid",
             params,
         ).fetchall()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        out = [r[0] for r in rows]
-        if not more:
-            return out, None
-        return out, _encode_cursor(rows[-1][2], rows[-1][1])
+        if len(rows) <= limit:
+            return rows, None
+        last = rows[limit - 1]
+        return rows[:limit], _encode_cursor(last[-1], last[-2])
 
     def _page(
         self, user_id: int, query: EntryQuery, limit: int, after: str | None
@@ -178,7 +169,7 @@ class ReadingMixin(SQLiteBase):
 
     def reader_entry(self, user_id: int, uid: str) -> ReaderEntry | None:
         row = self._db.execute(
-            f"SELECT {ENTRY_COLUMNS}, s.read, s.starred, e.sort_time FROM {ENTRY_FROM} {_STATE_JOIN}"
+            f"SELECT {ENTRY_COLUMNS}, s.read, s.starred, e.uid, e.sort_time FROM {ENTRY_FROM} {_STATE_JOIN}"
             " WHERE e.uid=:uid",
             {"user": user_id, "uid": uid},
         ).fetchone()
@@ -397,8 +388,9 @@ def _chosen_feeds(query: EntryQuery, params: dict[str, Any]) -> str:
 
 
 def _reader_entry(row: Any) -> ReaderEntry:
-    """An ENTRY_COLUMNS row followed by the reader's read, starred and the entry's sort time."""
-    return ReaderEntry(entry=row_to_entry(row), read=bool(row[-3]), starred=bool(row[-2]))
+    """An ENTRY_COLUMNS row followed by the reader's read and starred, the entry's uid and its
+    sort time."""
+    return ReaderEntry(entry=row_to_entry(row), read=bool(row[-4]), starred=bool(row[-3]))
 
 
 def _encode_cursor(sort_time: str, uid: str) -> str:
