@@ -44,7 +44,7 @@ from .query import AnyOf, Filters, Match, ParsedQuery, QuerySyntaxError, Sort, p
 from .segment import normalise
 from .sidecar import SIDECAR
 from .snippet import Snippet, make_snippet
-from .text import entry_text
+from .text import strip_html
 from .update import LARGE_HEAP, Prepared
 
 __all__ = ["SearchError", "SearchHit", "SearchIndex", "TantivyIndex"]
@@ -464,7 +464,8 @@ class TantivyIndex:
             if len(chosen) == limit or len(ranked) < fetch or fetch >= 5000:
                 break
             fetch *= 4
-        entries = {x.uid: x for x in store.get_entries(uid for uid, _ in chosen)}
+        # What a hit shows, without the entries' bodies and fetched pages (`entry_texts`).
+        entries = {x.uid: x for x in store.entry_texts(uid for uid, _ in chosen)}
         matches = query.positive_matches()
         hits: list[SearchHit] = []
         for uid, score in chosen:
@@ -480,8 +481,8 @@ class TantivyIndex:
                     site=entry.site,
                     feed=entry.feed,
                     feed_key=entry.feed_key,
-                    published=entry.published or entry.first_seen,
-                    snippet=make_snippet(entry_text(entry), matches),
+                    published=entry.when,
+                    snippet=make_snippet(entry.cleaned or strip_html(entry.html), matches),
                     score=score,
                     cluster=clusters.get(uid),
                 )
