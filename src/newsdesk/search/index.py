@@ -429,14 +429,17 @@ class TantivyIndex:
         wide = False
         clusters: dict[str, ClusterRef] = {}
         looked_up: set[str] = set()
+        ranked: list[tuple[str, Any]] = []
         while True:
-            ranked = self._ranked(searcher, compiled, fetch, sort)
+            # Each round reads only the hits after the last round's (tantivy's offset).
+            ranked += self._ranked(searcher, compiled, fetch - len(ranked), sort, offset=len(ranked))
             if len(ranked) < limit and not wide:
                 # Segmentation depends on context: 专精特新 is cut 专精 + 特新 on its own but
                 # 中专 + 精特新 after 公司中. When the words find less than a page, search again
                 # matching each word as a run of characters too (`chars`), so such text is found.
                 wide = True
                 compiled = self.compile(query, filters, wide=True)
+                ranked = []
                 continue
             # A story is shown once, where its best member ranks, as its canonical (earliest)
             # entry when that one matched too, else as that best member. Stories are looked up
@@ -490,16 +493,16 @@ class TantivyIndex:
         return hits
 
     def _ranked(
-        self, searcher: tantivy.Searcher, compiled: tantivy.Query, fetch: int, sort: Sort
+        self, searcher: tantivy.Searcher, compiled: tantivy.Query, fetch: int, sort: Sort, offset: int = 0
     ) -> list[tuple[str, Any]]:
-        """The best `fetch` hits as (uid, score)."""
+        """The best `fetch` hits after the first `offset` as (uid, score)."""
         with self._damage():
             if sort == "date":
                 found = searcher.search(
-                    compiled, fetch, count=False, order_by_field="ts", order=tantivy.Order.Desc
+                    compiled, fetch, count=False, order_by_field="ts", order=tantivy.Order.Desc, offset=offset
                 )
             else:
-                found = searcher.search(compiled, fetch, count=False)
+                found = searcher.search(compiled, fetch, count=False, offset=offset)
             addrs = [addr for _, addr in found.hits]
             values = searcher.fast_field_values("uid64", addrs)
         uids = [f"{int(v or 0) % 2**64:016x}" for v in values]
