@@ -174,7 +174,9 @@ def test_expectations_are_facts_about_the_page(page: Page) -> None:
     etree.strip_elements(root, "script", "style", etree.Comment, with_tail=False)
     shown = squeeze(root.text_content())
     exp = page.expect
-    missing = [s for s in exp["paragraphs"] + exp["furniture"] + exp["credit_lines"] if squeeze(s) not in shown]
+    missing = [
+        s for s in exp["paragraphs"] + exp["furniture"] + exp["credit_lines"] if squeeze(s) not in shown
+    ]
     assert missing == []
     assert exp["paragraphs"], page.name
 
