@@ -85,6 +85,7 @@ class Profile:
     hosts: tuple[str, ...]
     markers: tuple[str, ...]
     body: tuple[str, ...]  # selectors tried in order to find the article in a full page
+    own_body: int  # how many of ``body`` are the portal's own (the rest are generic CMS markers)
     drop_between: tuple[tuple[str, str], ...]  # comment text pairs whose content goes
     drop: Matcher | None
     unwrap: Matcher | None
@@ -167,6 +168,7 @@ def build(data: Mapping[str, object], base: Mapping[str, object] | None = None) 
         hosts=tuple(h.lower().lstrip(".") for h in _strs(data, "hosts")),
         markers=_strs(data, "markers"),
         body=merged("body"),
+        own_body=len(_strs(data, "body")),
         drop_between=_pairs(data, "drop_between"),
         drop=drop,
         unwrap=unwrap,

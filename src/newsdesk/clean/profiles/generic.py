@@ -8,7 +8,28 @@ PROFILE = {
     "name": "generic",
     "hosts": [],
     "markers": [],
-    "body": ["article", "[itemprop=articleBody]", ".article-content", ".article_content", "#content"],
+    # Body containers of content-management systems many portals share, tried in order on pages
+    # of portals without a profile (after itemprop and JSON-LD, before the density scorer).
+    # Coarse containers (<article>, #content) are extract.py's: they are narrowed, not trusted.
+    "body": [
+        ".TRS_Editor",  # TRS WCM: news sites, most government portals
+        ".Custom_UnionStyle",  # TRS, older template
+        "#UCAP-CONTENT",  # UCAP (www.gov.cn and provincial portals)
+        "#zoom",  # Founder/TRS government templates
+        "#ozoom",  # Founder e-paper (数字报)
+        "#endText",  # NetEase 2015 template
+        ".post_body",  # NetEase 2020s template
+        "#mp-editor",  # Sohu 号
+        ".syl-article-base",  # Toutiao
+        "#story-body-container",  # FT中文网
+        "#js_content",  # WeChat articles re-hosted
+        "#artibody",
+        "#article_content",
+        ".article-content",
+        ".article_content",
+        ".post-content",
+        ".entry-content",
+    ],
     "drop_between": [],
     "drop": [
         "nav",
