@@ -26,7 +26,7 @@ from newsdesk.clean.guard import text_of
 
 _LD = etree.XPath("//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]")
 _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", "AnalysisNewsArticle"}
-_TEXTS = etree.XPath("//body//text()[contains(., $needle)]", smart_strings=False)
+_TEXTS = etree.XPath("//body//text()[contains(., $needle)]")
 # Widgets whose text is never the article's, nor its credit line.
 COMMENTS = re.compile(r"(?i)(comment|reply|pinglun|\btie[-_]|tiearea|discuss|\bcmt|changyan|\bcy[-_])")
 _NOT_CREDIT = re.compile(
@@ -76,7 +76,8 @@ def ld_authors(article: dict[str, object]) -> list[str]:
             names.append(md.norm_line(str(item["name"])))
         elif isinstance(item, str):
             names.append(md.norm_line(item))
-    return [n for n in names if n and len(n) <= 20]
+    # A portal's account ("新华社") is often typed Person: keep what reads as a person's name.
+    return [n for n in names if n and (md.names_in(n) == ([n], True) or (" " in n and n.isascii()))]
 
 
 def _squeeze(text: str) -> str:
@@ -140,8 +141,7 @@ def _inside_widget(el: etree._Element, stop: etree._Element) -> bool:
 
 _LABELLED_TEXT = etree.XPath(
     ".//text()[contains(., '来源') or contains(., '编辑') or contains(., '作者') or contains(., '记者')"
-    " or contains(., '责编') or contains(., '执笔') or contains(., '稿源')]",
-    smart_strings=False,
+    " or contains(., '责编') or contains(., '执笔') or contains(., '稿源')]"
 )
 
 
@@ -150,6 +150,15 @@ def _line_element(node: etree._ElementUnicodeResult) -> etree._Element | None:
     if owner is None:
         return None
     return owner.getparent() if node.is_tail else owner
+
+
+def spaced_text(el: etree._Element) -> str:
+    """``el``'s text with a space at every element boundary: ``来源：<a>X</a>北京`` reads
+    ``来源： X 北京``, not ``来源：X北京``."""
+    return md.norm_line(" ".join(t.strip() for t in el.itertext() if t.strip()))
+
+
+_ENDS_WITH_LABEL = re.compile(r"[:：/丨|｜]\s*$")
 
 
 def credit_lines(container: etree._Element, levels: int = 4) -> list[str]:
@@ -169,13 +178,13 @@ def credit_lines(container: etree._Element, levels: int = 4) -> list[str]:
             el = _line_element(text_node)
             if el is None or el in inner or el.tag in ("script", "style", "title", "option", "textarea"):
                 continue
-            line = md.norm_line(text_of(el))
-            # Widen: "来源：" alone in a span, the outlet in the next element.
-            while len(line) < 40:
+            line = spaced_text(el)
+            # Widen while the line is a bare label: "来源：" in a span, the outlet after it.
+            while _ENDS_WITH_LABEL.search(line):
                 up = el.getparent()
                 if up is None or up is parent or up in inner:
                     break
-                wider = md.norm_line(text_of(up))
+                wider = spaced_text(up)
                 if len(wider) > 80:
                     break
                 el, line = up, wider
