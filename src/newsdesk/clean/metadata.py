@@ -342,7 +342,7 @@ class Found:
     source: str | None = None
     source_rank: int = 99
     editor: str | None = None
-    editor_rank: int = 99
+    editor_rank: int = 9999
     reporters: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
 
@@ -351,8 +351,9 @@ class Found:
             self.source, self.source_rank = value, rank
 
     def offer_editor(self, parsed: tuple[int, str] | None, rank_base: int = 0) -> None:
-        if parsed is not None and rank_base + parsed[0] < self.editor_rank:
-            self.editor_rank, self.editor = rank_base + parsed[0], parsed[1]
+        # The formula first (责任编辑 beats 编辑 wherever each is printed), then where it was read.
+        if parsed is not None and parsed[0] * 100 + rank_base < self.editor_rank:
+            self.editor_rank, self.editor = parsed[0] * 100 + rank_base, parsed[1]
 
     def add_reporters(self, names: tuple[str, ...] | list[str]) -> None:
         for n in names:
