@@ -34,6 +34,11 @@ _ORIGINAL_TITLE = re.compile(r"^(原标题|原题)[:：]")
 _META_LINE = re.compile(
     r"^[（(【\[]?\s*(?:本文)?(?:来源|责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑|校对|审核|监制|主编|图表|制图)\s*[:：/／丨]"
 )
+# A line that is a date (and time), maybe followed by the source/author/IP-location bar.
+_DATE_BAR = re.compile(
+    r"^(?:发布时间|发稿时间|时间|日期)?[:：]?\s*\d{4}\s*[-/年.]\s*\d{1,2}\s*[-/月.]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*(?:来源|作者|编辑|责任编辑|发布于|来自|字号|[|｜]).*)?$"
+)
 _TITLE_NOISE = re.compile(rf"[{md.WS}\s\"'“”‘’《》「」:：,，.。!！?？]")
 
 
@@ -221,6 +226,12 @@ def block_filter(prof: Profile, found: md.Found, title: str | None) -> LineHook:
                 elif label in ("编辑", "责编", "责任编辑"):
                     found.offer_editor((md.EDITOR_RANK[label], "、".join(names)), 10)
                 return None
+        if len(text) <= 80 and _DATE_BAR.match(text):
+            # The page's date bar repeated above the text: 2024-05-13 06:16 来源：X 作者：Y.
+            found.offer_source(md.parse_source(text), 10)
+            found.offer_editor(md.parse_editor(text), 10)
+            found.add_reporters(md.author_of(text))
+            return None
         if len(text) <= 80 and _META_LINE.match(text):
             found.offer_source(md.parse_source(text), 10)
             found.offer_editor(md.parse_editor(text), 10)

@@ -78,11 +78,15 @@ def density_main(root: etree._Element) -> etree._Element | None:
             scores[grand] = scores.get(grand, 0.0) + score / 2
     if not scores:
         return None
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:12]
+    ranked: list[tuple[etree._Element, float]] = []
+    for el, score in sorted(scores.items(), key=lambda kv: kv[1], reverse=True):
+        # A reader-comment thread is never the article, however much prose it has.
+        if not _in_comments(el, root):
+            ranked.append((el, score))
+            if len(ranked) == 8:
+                break
     best: tuple[float, etree._Element] | None = None
     for el, score in ranked:
-        if _in_comments(el, root):
-            continue  # a reader-comment thread is never the article, however much prose it has
         label = f"{el.get('class', '')} {el.get('id', '')}"
         if _NEGATIVE.search(label) and not _POSITIVE.search(label):
             score *= 0.3
@@ -123,7 +127,7 @@ def locate(root: etree._Element, prof: Profile) -> etree._Element | None:
             if _enough(el, 20):
                 return el
     for el in _ITEMPROP(root):
-        if _enough(el, 30) and not _in_comments(el, root):
+        if _enough(el, 10) and not _in_comments(el, root):
             return el
     article = signals.ld_article(root)
     body = article.get("articleBody") if article is not None else None

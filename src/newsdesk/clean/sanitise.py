@@ -209,6 +209,11 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
     etree.strip_elements(
         container, etree.Comment, etree.ProcessingInstruction, *CONTENT_DROP, with_tail=False
     )
+    # Emphasis written as styles (<font cms-style="strong-Bold">, <span style="font-weight:
+    # bold">) would vanish with the font/span soup below: make it <strong> first.
+    for el in _STYLED_BOLD(container):
+        el.tag = "strong"
+        el.attrib.clear()
     etree.strip_tags(container, *UNWRAP_INLINE)
     layout_tables = []
     # Only the elements this pass acts on: lxml filters by tag in C, so the paragraphs that
@@ -246,6 +251,34 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
             else:
                 unwrap(el)
         table.tag = "div"
+    header_rows(container)
+
+
+_STYLED_BOLD = etree.XPath(
+    "descendant::*[self::font or self::span]"
+    "[contains(translate(@cms-style, 'BOLDSTRNG', 'boldstrng'), 'bold')"
+    " or contains(translate(@cms-style, 'BOLDSTRNG', 'boldstrng'), 'strong')"
+    " or contains(translate(translate(@style, ' ', ''), 'BOLD', 'bold'), 'font-weight:bold')"
+    " or contains(translate(@style, ' ', ''), 'font-weight:700')"
+    " or contains(translate(@style, ' ', ''), 'font-weight:600')]"
+)
+_HEADER_CELL = etree.XPath(
+    "count(*[self::td or self::th]) > 0 and count(*[self::td or self::th]) = "
+    "count(*[self::td or self::th][normalize-space(.) != '' and normalize-space(.) = "
+    "normalize-space(string(*[self::strong or self::b][1]))])"
+)
+
+
+def header_rows(container: etree._Element) -> None:
+    """A data table without <th> whose first row is all bold cells: that row is its header."""
+    for table in container.iter("table"):
+        if has(table, "th"):
+            continue
+        first = next(table.iter("tr"), None)
+        if first is not None and _HEADER_CELL(first):
+            for cell in first:
+                if cell.tag == "td":
+                    cell.tag = "th"
 
 
 _LONG_CELL = etree.XPath("boolean(descendant::*[self::td or self::th][string-length(string(.)) > 200])")
