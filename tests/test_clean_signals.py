@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from newsdesk.clean import clean_article, extract, guard, signals
 from newsdesk.clean import metadata as md
@@ -14,8 +15,8 @@ from newsdesk.clean.profiles import GENERIC
 DATA = Path(__file__).resolve().parent / "data" / "articles"
 
 
-def _classes(el: object) -> str:
-    return str(getattr(el, "get")("class"))
+def _classes(el: etree._Element | None) -> str:
+    return "" if el is None else str(el.get("class"))
 
 
 def test_json_ld_article_body_beats_density() -> None:
@@ -168,7 +169,11 @@ def test_label_only_lines_are_credits() -> None:
 def test_byline_and_source_in_one_line() -> None:
     html = "<div><p>正文一段，内容较长，讲述事情的经过。</p><p>中青报·中青网记者 魏其濛 来源：中国青年报</p></div>"
     art = clean_article(html, url="https://x.example-local.cn/a.html")
-    assert (art.reporters, art.source, art.text) == (("魏其濛",), "中国青年报", "正文一段，内容较长，讲述事情的经过。")
+    assert (art.reporters, art.source, art.text) == (
+        ("魏其濛",),
+        "中国青年报",
+        "正文一段，内容较长，讲述事情的经过。",
+    )
 
 
 def test_byline_outlet_is_the_source_of_last_resort() -> None:
@@ -204,8 +209,18 @@ def test_formatting_is_kept() -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ["阅读 12.8万", "返回搜狐，查看更多", "正文已结束", "收藏本文 扫一扫", "不感兴趣 投诉", "打开观察者网APP阅读全文"],
+    [
+        "阅读 12.8万",
+        "返回搜狐，查看更多",
+        "正文已结束",
+        "收藏本文 扫一扫",
+        "不感兴趣 投诉",
+        "打开观察者网APP阅读全文",
+    ],
 )
 def test_furniture_lines_go(line: str) -> None:
     html = f"<div><p>正文一段，内容较长，讲述事情的经过。</p><p>{line}</p></div>"
-    assert clean_article(html, url="https://x.example-local.cn/a.html").text == "正文一段，内容较长，讲述事情的经过。"
+    assert (
+        clean_article(html, url="https://x.example-local.cn/a.html").text
+        == "正文一段，内容较长，讲述事情的经过。"
+    )

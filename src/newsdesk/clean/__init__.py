@@ -204,7 +204,9 @@ def _selector_metadata(
 _NEAR_BODY = 25
 
 
-def _page_signals(root: etree._Element, container: etree._Element, found: md.Found, *, own_source: bool) -> None:
+def _page_signals(
+    root: etree._Element, container: etree._Element, found: md.Found, *, own_source: bool
+) -> None:
     """Credit lines beside the body (the date/source bar, the editor line under the text) and
     JSON-LD authors: metadata a page states outside the article element."""
     rank = _NEAR_BODY + (10 if own_source else 0)

@@ -198,7 +198,9 @@ def _mostly_link(el: etree._Element, text: str) -> bool:
 
 
 # A credit label alone on its line, its value on the next (作者 / 王之言 高孜然 / 编辑 / …).
-_LABEL_ONLY = frozenset(["作者", "文", "记者", "编辑", "责编", "责任编辑", "排版", "校对", "审核", "监制", "摄影"])
+_LABEL_ONLY = frozenset(
+    ["作者", "文", "记者", "编辑", "责编", "责任编辑", "排版", "校对", "审核", "监制", "摄影"]
+)
 _OUTLET_RANK = 40  # the outlet of a byline: only when nothing names the source
 
 
@@ -219,20 +221,16 @@ def block_filter(prof: Profile, found: md.Found, title: str | None) -> LineHook:
             pending.append(text)
             return None
         if label is not None and len(text) <= 30:
-            names, whole = md.names_in(text)
-            if names and whole:
+            people, whole = md.names_in(text)
+            if people and whole:
                 if label in ("作者", "文", "记者"):
-                    found.add_reporters(names)
+                    found.add_reporters(people)
                 elif label in ("编辑", "责编", "责任编辑"):
-                    found.offer_editor((md.EDITOR_RANK[label], "、".join(names)), 10)
+                    found.offer_editor((md.EDITOR_RANK[label], "、".join(people)), 10)
                 return None
-        if len(text) <= 80 and _DATE_BAR.match(text):
-            # The page's date bar repeated above the text: 2024-05-13 06:16 来源：X 作者：Y.
-            found.offer_source(md.parse_source(text), 10)
-            found.offer_editor(md.parse_editor(text), 10)
-            found.add_reporters(md.author_of(text))
-            return None
-        if len(text) <= 80 and _META_LINE.match(text):
+        # The page's date bar repeated above the text (2024-05-13 06:16 来源：X 作者：Y), or a
+        # credit line.
+        if len(text) <= 80 and (_DATE_BAR.match(text) or _META_LINE.match(text)):
             found.offer_source(md.parse_source(text), 10)
             found.offer_editor(md.parse_editor(text), 10)
             found.add_reporters(md.author_of(text))

@@ -72,7 +72,11 @@ def ld_authors(article: dict[str, object]) -> list[str]:
     items = author if isinstance(author, list) else [author]
     names = []
     for item in items:
-        if isinstance(item, dict) and item.get("@type") in (None, "Person") and isinstance(item.get("name"), str):
+        if (
+            isinstance(item, dict)
+            and item.get("@type") in (None, "Person")
+            and isinstance(item.get("name"), str)
+        ):
             names.append(md.norm_line(str(item["name"])))
         elif isinstance(item, str):
             names.append(md.norm_line(item))
