@@ -224,3 +224,30 @@ def test_furniture_lines_go(line: str) -> None:
         clean_article(html, url="https://x.example-local.cn/a.html").text
         == "正文一段，内容较长，讲述事情的经过。"
     )
+
+
+def test_body_embedded_as_script_data_beats_density() -> None:
+    # Tencent's pages carry the article in window.DATA.originContent.text (RSSHub reads it there).
+    import json
+
+    body = (
+        "<p>国家统计局今日发布数据，前四个月社会消费品零售总额同比增长。</p>"
+        "<p>其中，网上零售额增长较快，实物商品网上零售额占比继续提高。</p>"
+    )
+    side = "".join(
+        f"<div class='r{i}'>推荐阅读：第{i}条，市场、政策、资金、情绪，都在变化，值得关注。</div>"
+        for i in range(30)
+    )
+    data = json.dumps({"originContent": {"text": body}}, ensure_ascii=False)
+    html = (
+        f"<html><head><script>window.DATA = {data};</script></head>"
+        f"<body><div class='a'>{body}</div><div class='side'>{side}</div></body></html>"
+    )
+    root = guard.parse(html)
+    assert "r" in _classes(extract.density_main(root))
+    art = clean_article(html, url="https://new.qq.com/rain/a/20240508A00000")
+    assert art.profile == "tencent"
+    assert art.text.split("\n") == [
+        "国家统计局今日发布数据，前四个月社会消费品零售总额同比增长。",
+        "其中，网上零售额增长较快，实物商品网上零售额占比继续提高。",
+    ]

@@ -248,6 +248,7 @@ def block_filter(prof: Profile, found: md.Found, title: str | None) -> LineHook:
             if names:
                 found.add_reporters(names)
                 found.offer_source(md.byline_outlet(text), _OUTLET_RANK)
+                found.offer_editor(md.byline_editor(text), 10)
                 return None
         if _ORIGINAL_TITLE.match(text) and "来源" in text:
             source = md.parse_source(text)

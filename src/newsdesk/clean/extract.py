@@ -1,7 +1,7 @@
 """Finding the article in a full page: every signal the page offers, then a text-density scorer.
 
 Order: the portal profile's own selectors (trusted); ``itemprop=articleBody``; the element
-holding a JSON-LD ``articleBody``; known CMS body containers (``generic`` profile ``body``:
+holding a JSON-LD ``articleBody`` (or the body a page embeds as script data); known CMS body containers (``generic`` profile ``body``:
 TRS's ``TRS_Editor``, Founder's ``#ozoom``, NetEase's ``post_body``…); coarse containers
 (``<article>``, ``#content``…), narrowed to the densest element inside them; the scorer over
 the whole page. Nothing inside a comment thread is ever the body.
@@ -131,6 +131,8 @@ def locate(root: etree._Element, prof: Profile) -> etree._Element | None:
             return el
     article = signals.ld_article(root)
     body = article.get("articleBody") if article is not None else None
+    if not isinstance(body, str):
+        body = signals.embedded_body(root)
     if isinstance(body, str):
         found = signals.body_from_text(root, body)
         if found is not None and found.tag != "body":

@@ -31,7 +31,7 @@ def norm_line(text: str) -> str:
 
 _EDITOR = re.compile(
     r"(责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑)\s*[:：/／丨]\s*"
-    r"([^】）)\]\n]*?)(?=\s*(?:责任编辑|责编|编辑\s*[:：/]|来源|作者|记者|[】）)\]\n]|$))"
+    r"([^】）)\]\n]*?)(?=\s*(?:责任编辑|责编|(?:[|｜]\s*)?[\u4e00-\u9fff]{0,4}编辑\s*[:：/]|来源|作者|记者|[】）)\]\n]|$))"
 )
 _STAFF_CODE = re.compile(r"^(?:[A-Za-z]{1,6}\d{1,6}[A-Za-z]?|\d+)$")
 # A staff code glued to the name: 李曦_NN2587, 张三-SF014.
@@ -185,6 +185,7 @@ def byline_only(line: str) -> tuple[str, ...] | None:
     if len(line) > 60 or any(p in line for p in "。！？；"):
         return None
     line = _BYLINE_TAIL.sub("", line.lstrip("□■●◆▲★☆◇○-—·• ")).strip() or line
+    line = _EDITOR_TAIL.split(line, maxsplit=1)[0]  # 每经记者 A 每经编辑 B: B is the editor
     inner = line
     m = _BRACKETED.fullmatch(line)
     if m is not None:
@@ -215,6 +216,17 @@ def labelled_names(text: str) -> tuple[str, ...]:
         return ()
     found, _ = _names(m.group(1))
     return tuple(found)
+
+
+_EDITOR_TAIL = re.compile(r"\s+[\u4e00-\u9fff]{0,4}编辑[\s:：]")
+_BYLINE_EDITOR = re.compile(r"(?:^|\s)[\u4e00-\u9fff]{0,4}编辑[\s:：]+([\u4e00-\u9fff·]{2,4})(?=\s|$)")
+
+
+def byline_editor(line: str) -> tuple[int, str] | None:
+    """The editor a byline names after its reporters (每经记者 A 每经编辑 B → B), as
+    ``parse_editor`` ranks it."""
+    m = _BYLINE_EDITOR.search(line)
+    return (EDITOR_RANK["编辑"], m.group(1)) if m else None
 
 
 def author_of(text: str) -> tuple[str, ...]:

@@ -111,6 +111,29 @@ def body_from_text(root: etree._Element, body: str) -> etree._Element | None:
     return None
 
 
+_EMBEDDED = re.compile(r"window\.DATA\s*=\s*\{")
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def embedded_body(root: etree._Element) -> str | None:
+    """The article text a page embeds as script data: Tencent's ``window.DATA = {…}`` with the
+    body HTML in ``originContent.text`` (what RSSHub reads). None when there is none."""
+    for script in root.iter("script"):
+        text = script.text or ""
+        m = _EMBEDDED.search(text) if "window.DATA" in text else None
+        if m is None:
+            continue
+        try:
+            data, _ = json.JSONDecoder().raw_decode(text, m.end() - 1)
+        except ValueError:
+            continue
+        origin = data.get("originContent") if isinstance(data, dict) else None
+        html = origin.get("text") if isinstance(origin, dict) else None
+        if isinstance(html, str) and html.strip():
+            return _TAGS.sub("\n", html)
+    return None
+
+
 def page_title(root: etree._Element) -> str | None:
     """The headline: ``og:title``, else the page's only ``<h1>``, else ``<title>`` without the
     site name after its last separator."""

@@ -22,18 +22,37 @@ from lxml import etree
 
 from newsdesk.clean.profiles import (
     banyuetan,
+    caixin,
     chinadaily,
+    cls,
+    cs,
+    eastmoney,
+    eeo,
     generic,
+    govcn,
     hexun,
+    ifeng,
+    jiemian,
+    jingji21,
+    nbd,
+    netease,
     people,
     sina,
     stcn,
+    tencent,
     thepaper,
+    wallstreetcn,
     xinhua,
+    yicai,
 )
 from newsdesk.clean.selectors import Matcher, compile_selectors, shared_candidates
 
-_MODULES: tuple[ModuleType, ...] = (sina, people, xinhua, thepaper, stcn, hexun, chinadaily, banyuetan)
+_MODULES: tuple[ModuleType, ...] = (
+    *(sina, people, xinhua, thepaper, stcn, hexun, chinadaily, banyuetan),
+    # Finance portals (issue 17); most built from RSSHub's route code, see docs/cleaning.md.
+    *(yicai, caixin, wallstreetcn, cls, eastmoney, jingji21, jiemian, eeo, cs, nbd, govcn),
+    *(netease, tencent, ifeng),
+)
 
 _KEYS = {
     "name",
