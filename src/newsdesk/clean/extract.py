@@ -1,7 +1,8 @@
 """Finding the article in a full page: every signal the page offers, then a text-density scorer.
 
 Order: the portal profile's own selectors (trusted); ``itemprop=articleBody``; the element
-holding a JSON-LD ``articleBody`` (or the body a page embeds as script data); known CMS body containers (``generic`` profile ``body``:
+holding a JSON-LD ``articleBody`` (or the body a page embeds as script data); known CMS body
+containers (``generic`` profile ``body``:
 TRS's ``TRS_Editor``, Founder's ``#ozoom``, NetEase's ``post_body``…); coarse containers
 (``<article>``, ``#content``…), narrowed to the densest element inside them; the scorer over
 the whole page. Nothing inside a comment thread is ever the body.
