@@ -77,7 +77,6 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
             raise CleanError("no article body found in the page")
         if title is None:
             title = signals.page_title(root)
-        _page_signals(root, container, found, own_source=prof is not GENERIC_PROFILE)
     else:
         container = root.find("body")
         if container is None:
@@ -89,6 +88,10 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
             found.add_keywords(md.split_ticker_codes(m.group(1)))
     candidates = prof.scan(container) if prof.scan is not None else []
     _selector_metadata(root, container, prof, found, text, candidates, page=page)
+    # Under a portal profile whose selectors already named source and editor, the page's other
+    # credit lines can only rank lower: skip the scan.
+    if page and (prof is GENERIC_PROFILE or found.source is None or found.editor is None):
+        _page_signals(root, container, found, own_source=prof is not GENERIC_PROFILE)
 
     sanitise.apply_profile(container, prof, text, candidates)
     sanitise.normalise(container, base, prof.image_block)

@@ -24,7 +24,6 @@ from lxml import etree
 from newsdesk.clean import metadata as md
 from newsdesk.clean.guard import text_of
 
-_LD = etree.XPath("//script[contains(translate(@type, 'JSONLD', 'jsonld'), 'ld+json')]")
 _ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", "AnalysisNewsArticle"}
 _TEXTS = etree.XPath("//body//text()[contains(., $needle)]")
 # Widgets whose text is never the article's, nor its credit line.
@@ -40,7 +39,9 @@ _TITLE_TAIL = re.compile(r"\s*[-_|｜—–]+\s*[^-_|｜—–]{1,30}$")
 
 
 def _ld_objects(root: etree._Element) -> Iterator[dict[str, object]]:
-    for script in _LD(root):
+    for script in root.iter("script"):
+        if "ld+json" not in (script.get("type") or "").lower():
+            continue
         try:
             data = json.loads(script.text or "")
         except ValueError:
@@ -190,36 +191,51 @@ _ENDS_WITH_LABEL = re.compile(r"[:：/丨|｜]\s*$")
 
 def credit_lines(container: etree._Element, levels: int = 4) -> list[str]:
     """Short credit lines (来源/编辑/作者…) outside ``container`` but near it, nearest first:
-    text nodes naming a credit in its ancestors' subtrees up to ``levels`` up, each widened to
-    the largest enclosing element that is still one short line (``来源：`` in a span and the
-    outlet in the link after it)."""
-    out: list[str] = []
-    seen: set[etree._Element] = set()
-    inner = set(container.iter())
+    text nodes naming a credit in its ancestors' subtrees up to ``levels`` up (one XPath scan
+    from the farthest of them), each widened to the largest enclosing element that is still one
+    short line (``来源：`` in a span and the outlet in the link after it)."""
+    chain: list[etree._Element] = []
     node = container
     for _ in range(levels):
         parent = node.getparent()
         if parent is None or parent.tag == "html":
             break
-        for text_node in _LABELLED_TEXT(parent):
-            el = _line_element(text_node)
-            if el is None or el in inner or el.tag in ("script", "style", "title", "option", "textarea"):
-                continue
-            line = spaced_text(el)
-            # Widen while the line is a bare label: "来源：" in a span, the outlet after it.
-            while _ENDS_WITH_LABEL.search(line):
-                up = el.getparent()
-                if up is None or up is parent or up in inner:
-                    break
-                wider = spaced_text(up)
-                if len(wider) > 80:
-                    break
-                el, line = up, wider
-            if el in seen or not line or len(line) > 80 or not _CREDIT_LINE.search(line):
-                continue
-            seen.add(el)
-            if _inside_widget(el, parent):
-                continue
-            out.append(line)
+        chain.append(parent)
         node = parent
-    return out
+    if not chain:
+        return []
+    level_of = {el: i for i, el in enumerate(chain)}
+    found: list[tuple[int, int, str]] = []  # (level, document order, line)
+    seen: set[etree._Element] = set()
+    for order, text_node in enumerate(_LABELLED_TEXT(chain[-1])):
+        el = _line_element(text_node)
+        if el is None or el.tag in ("script", "style", "title", "option", "textarea"):
+            continue
+        # Where the line joins the body's ancestry: inside the body, or at which level.
+        level = None
+        for a in (el, *el.iterancestors()):
+            if a is container:
+                break
+            if a in level_of:
+                level = level_of[a]
+                break
+        if level is None:
+            continue
+        top = chain[level]
+        line = spaced_text(el)
+        # Widen while the line is a bare label: "来源：" in a span, the outlet after it.
+        while _ENDS_WITH_LABEL.search(line):
+            up = el.getparent()
+            if up is None or up is top:
+                break
+            wider = spaced_text(up)
+            if len(wider) > 80:
+                break
+            el, line = up, wider
+        if el in seen or not line or len(line) > 80 or not _CREDIT_LINE.search(line):
+            continue
+        seen.add(el)
+        if _inside_widget(el, top):
+            continue
+        found.append((level, order, line))
+    return [line for _, _, line in sorted(found)]
