@@ -94,7 +94,8 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
         _page_signals(root, container, found, own_source=prof is not GENERIC_PROFILE)
 
     sanitise.apply_profile(container, prof, text, candidates)
-    sanitise.normalise(container, base, prof.image_block)
+    styled = "old" in text or "OLD" in text or "trong" in text or "eight" in text  # Bold, strong, weight
+    sanitise.normalise(container, base, prof.image_block, styled=styled)
     blocks.paragraphise(container)
     lines = blocks.collect_lines(container, blocks.block_filter(prof, found, title))
 

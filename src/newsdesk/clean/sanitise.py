@@ -200,7 +200,9 @@ def _tiny(img: etree._Element) -> bool:
     )
 
 
-def normalise(container: etree._Element, base: str | None, image_block: re.Pattern[str] | None) -> None:
+def normalise(
+    container: etree._Element, base: str | None, image_block: re.Pattern[str] | None, *, styled: bool = True
+) -> None:
     """One walk: drop script-like elements and comments, absolutise links and images,
     drop non-content images, h1 → h2, xmp → p, unwrap layout tables."""
     # Bulk removals in C: comments and script-like elements (their tails stay), and the
@@ -211,7 +213,8 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
     )
     # Emphasis written as styles (<font cms-style="strong-Bold">, <span style="font-weight:
     # bold">) would vanish with the font/span soup below: make it <strong> first.
-    for el in _STYLED_BOLD(container):
+    # ``styled``: the caller saw "bold"/"strong"/"weight" in the HTML (else skip the walk).
+    for el in _STYLED_BOLD(container) if styled else ():
         el.tag = "strong"
         el.attrib.clear()
     etree.strip_tags(container, *UNWRAP_INLINE)
