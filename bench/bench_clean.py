@@ -257,23 +257,32 @@ def score(case: Case, text: str, *, html: str = "", squeeze: bool = True) -> tup
 # --- speed --------------------------------------------------------------------------------
 
 
-def speed(ex: Extractor, items: list[tuple[str, Case]], seconds: float, repeat: int) -> float:
-    """Articles per CPU second: best of ``repeat`` batches of whole passes over ``items``."""
-    for html, case in items:  # warm-up: imports, caches, compiled patterns
-        extract(ex, html, case)
+def best_rate(call: Callable[[], int], seconds: float, repeat: int) -> float:
+    """Items per CPU second of ``call`` (one pass over a set, returning its size): best of
+    ``repeat`` batches of whole passes lasting at least ``seconds``, after one warm-up pass."""
+    call()  # warm-up: imports, caches, compiled patterns
     best = 0.0
     for _ in range(repeat):
         start = time.process_time()
         count = 0
         while True:
-            for html, case in items:
-                extract(ex, html, case)
-            count += len(items)
+            count += call()
             spent = time.process_time() - start
             if spent >= seconds:
                 break
         best = max(best, count / spent)
     return best
+
+
+def speed(ex: Extractor, items: list[tuple[str, Case]], seconds: float, repeat: int) -> float:
+    """Articles per CPU second over ``items``."""
+
+    def one_pass() -> int:
+        for html, case in items:
+            extract(ex, html, case)
+        return len(items)
+
+    return best_rate(one_pass, seconds, repeat)
 
 
 # --- report -------------------------------------------------------------------------------
@@ -464,29 +473,17 @@ def portal_report(names: list[str], seconds: float, repeat: int, details: str) -
 def _portal_speed(
     run: Callable[[portals.Page], PortalResult], pages: list[portals.Page], seconds: float, repeat: int
 ) -> float:
-    """Pages per CPU second: best of ``repeat`` batches of whole passes, after one warm-up pass."""
+    """Pages per CPU second over ``pages``."""
 
-    def once(page: portals.Page) -> None:
-        try:
-            run(page)
-        except Exception:  # a baseline raising on a page: the time spent still counts
-            return
+    def one_pass() -> int:
+        for page in pages:
+            try:
+                run(page)
+            except Exception:  # a baseline raising on a page: the time spent still counts
+                continue
+        return len(pages)
 
-    for page in pages:
-        once(page)
-    best = 0.0
-    for _ in range(repeat):
-        start = time.process_time()
-        count = 0
-        while True:
-            for page in pages:
-                once(page)
-            count += len(pages)
-            spent = time.process_time() - start
-            if spent >= seconds:
-                break
-        best = max(best, count / spent)
-    return best
+    return best_rate(one_pass, seconds, repeat)
 
 
 def main() -> int:

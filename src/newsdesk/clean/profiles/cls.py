@@ -8,17 +8,7 @@ sits in ``.detail-content`` (the telegraph/depth detail template). Unverified on
 PROFILE = {
     "name": "cls",
     "hosts": ["cls.cn"],
-    "markers": [],
     "body": [".detail-content", ".detail-telegraph-content"],
-    "drop_between": [],
     "drop": [".detail-share", ".detail-option", ".detail-subject"],
-    "unwrap": [],
-    "figures": [],
     "drop_text": [r"^(点击|下载).{0,10}财联社APP", r"^(声明|免责声明)[:：]"],
-    "image_block": [],
-    "editor": [],
-    "source": ["meta[name=source]"],
-    "reporters": [],
-    "comment_source": None,
-    "comment_keywords": None,
 }

@@ -9,17 +9,9 @@ PROFILE = {
     "name": "govcn",
     # www.gov.cn only: provincial portals (*.gov.cn) run other CMSes.
     "hosts": ["www.gov.cn"],
-    "markers": [],
     "body": [".TRS_UEDITOR", "#UCAP-CONTENT", ".pages_content"],
-    "drop_between": [],
     "drop": [".pages_print", ".share", ".editor", ".mhide"],
-    "unwrap": [],
-    "figures": [],
     "drop_text": [r"^【我要纠错】", r"^(打印|关闭|责任编辑)[:：]?\s*$"],
-    "image_block": [],
     "editor": [".editor"],
-    "source": ["span.font-zyygwj", "meta[name=source]"],
-    "reporters": [],
-    "comment_source": None,
-    "comment_keywords": None,
+    "source": ["span.font-zyygwj"],
 }

@@ -9,17 +9,8 @@ text is the ``index_text_*`` block (hashed class, so matched by prefix), the 责
 PROFILE = {
     "name": "ifeng",
     "hosts": ["ifeng.com"],
-    "markers": [],
     "body": ["[class^=index_text_]", "[class^=index_main_content_]"],
-    "drop_between": [],
     "drop": ["[class^=index_copyRight]", "[class^=index_author_]"],
-    "unwrap": [],
-    "figures": [],
     "drop_text": [r"^“?特别声明[:：]以上作品内容"],
-    "image_block": [],
     "editor": ["[class^=index_author_]"],
-    "source": ["meta[name=source]"],
-    "reporters": [],
-    "comment_source": None,
-    "comment_keywords": None,
 }

@@ -8,17 +8,9 @@ following ``<p>``, authors the links of the first ``span.author``. Unverified on
 PROFILE = {
     "name": "jiemian",
     "hosts": ["jiemian.com"],
-    "markers": [],
     "body": [".article-content"],
-    "drop_between": [],
     "drop": [".article-source", ".share-view", ".article-tags"],
-    "unwrap": [],
     "figures": [[".article-img", "p"]],
     "drop_text": [r"^(来源：界面新闻)$", r"^(未经正式授权严禁转载本文)"],
-    "image_block": [],
-    "editor": [],
-    "source": ["meta[name=source]"],
     "reporters": ["span.author"],
-    "comment_source": None,
-    "comment_keywords": None,
 }

@@ -9,17 +9,4 @@ RSSHub's ``lib/routes/tencent/news/author.ts`` reads the article from the page's
 PROFILE = {
     "name": "tencent",
     "hosts": ["qq.com"],
-    "markers": [],
-    "body": [],
-    "drop_between": [],
-    "drop": [],
-    "unwrap": [],
-    "figures": [],
-    "drop_text": [],
-    "image_block": [],
-    "editor": [],
-    "source": ["meta[name=source]"],
-    "reporters": [],
-    "comment_source": None,
-    "comment_keywords": None,
 }

@@ -9,17 +9,7 @@ and the risk disclaimer that closes the articles. Unverified on a real page.
 PROFILE = {
     "name": "wallstreetcn",
     "hosts": ["wallstreetcn.com", "wallstcn.com"],
-    "markers": [],
     "body": [".rich-text", ".article-content", ".article-body"],
-    "drop_between": [],
     "drop": [".paywall", ".vip-content-tip"],
-    "unwrap": [],
-    "figures": [],
     "drop_text": [r"^风险提示及免责条款", r"^市场有风险，投资需谨慎。本文不构成"],
-    "image_block": [],
-    "editor": [],
-    "source": ["meta[name=source]"],
-    "reporters": [],
-    "comment_source": None,
-    "comment_keywords": None,
 }
