@@ -7,7 +7,9 @@ validated and compiled once at import: selector lists become one XPath union eac
 rules one alternation regex, so applying a profile costs a handful of libxml2/regex calls.
 
 Every profile is merged with ``generic`` (widgets and boilerplate lines that look the same
-on every portal); ``generic`` alone is the profile for unknown hosts.
+on every portal); ``generic`` alone is the profile for unknown hosts. A profile states only
+the keys it needs: a missing list is empty, a missing regex None. Which portals have one, and
+where their markup was read (RSSHub's route code for most finance portals), is docs/cleaning.md.
 """
 
 from __future__ import annotations
