@@ -375,8 +375,6 @@ class ScheduleStore(Protocol):
     def entry_times(self, feed_key: str, limit: int = 20) -> list[datetime]:
         """Sort times (published, else first seen) of a feed's newest entries, newest first:
         what its publishing rate is estimated from."""
-
-
 class BackupStore(Protocol):
     """Copies of the archive taken while other processes write to it (`newsdesk backup`)."""
 
@@ -419,3 +417,4 @@ class Store(
     def reopen(self) -> Store:
         """A new connection to the same archive, e.g. for a forked worker process (a
         connection must not be shared across processes)."""
+
