@@ -31,10 +31,11 @@ import re
 
 from lxml import etree
 
-from newsdesk.clean import blocks, extract, guard, sanitise
+from newsdesk.clean import blocks, extract, guard, sanitise, signals
 from newsdesk.clean import metadata as md
 from newsdesk.clean.extract import extract_page
 from newsdesk.clean.guard import text_of
+from newsdesk.clean.profiles import GENERIC as GENERIC_PROFILE
 from newsdesk.clean.profiles import Profile, profile_for
 from newsdesk.clean.tree import drop_keep_tail
 from newsdesk.errors import CleanError
@@ -74,6 +75,8 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
         container = extract.locate(root, prof)
         if container is None:
             raise CleanError("no article body found in the page")
+        if title is None:
+            title = signals.page_title(root)
     else:
         container = root.find("body")
         if container is None:
@@ -85,9 +88,14 @@ def clean_article(html: str, *, url: str | None, title: str | None = None) -> Ar
             found.add_keywords(md.split_ticker_codes(m.group(1)))
     candidates = prof.scan(container) if prof.scan is not None else []
     _selector_metadata(root, container, prof, found, text, candidates, page=page)
+    # Under a portal profile whose selectors already named source and editor, the page's other
+    # credit lines can only rank lower: skip the scan.
+    if page and (prof is GENERIC_PROFILE or found.source is None or found.editor is None):
+        _page_signals(root, container, found, own_source=prof is not GENERIC_PROFILE)
 
     sanitise.apply_profile(container, prof, text, candidates)
-    sanitise.normalise(container, base, prof.image_block)
+    styled = "old" in text or "OLD" in text or "trong" in text or "eight" in text  # Bold, strong, weight
+    sanitise.normalise(container, base, prof.image_block, styled=styled)
     blocks.paragraphise(container)
     lines = blocks.collect_lines(container, blocks.block_filter(prof, found, title))
 
@@ -192,6 +200,27 @@ def _selector_metadata(
         for el in prof.reporters(root):
             line = md.norm_line(text_of(el))
             found.add_reporters(md.byline_only(line) or md.labelled_names(line))
+
+
+# Ranks (lower wins): the body's own 来源 line 10, a credit line beside the body 25 (35 under
+# a portal profile, whose own source elements at 30+ know the page better), meta tags 30+,
+# the outlet of a byline 40.
+_NEAR_BODY = 25
+
+
+def _page_signals(
+    root: etree._Element, container: etree._Element, found: md.Found, *, own_source: bool
+) -> None:
+    """Credit lines beside the body (the date/source bar, the editor line under the text) and
+    JSON-LD authors: metadata a page states outside the article element."""
+    rank = _NEAR_BODY + (10 if own_source else 0)
+    for line in signals.credit_lines(container):
+        found.offer_source(md.parse_source(line, one_word=True), rank)
+        found.offer_editor(md.parse_editor(line), rank)
+        found.add_reporters(md.byline_only(line) or md.author_of(line) or md.labelled_names(line))
+    article = signals.ld_article(root)
+    if article is not None:
+        found.add_reporters(signals.ld_authors(article))
 
 
 def _inside(el: etree._Element, container: etree._Element) -> bool:

@@ -32,7 +32,12 @@ from newsdesk.clean.tree import (
 
 _ORIGINAL_TITLE = re.compile(r"^(原标题|原题)[:：]")
 _META_LINE = re.compile(
-    r"^[（(【\[]?\s*(?:本文)?(?:来源|责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑|校对|审核|监制|主编|图表|制图)\s*[:：]"
+    r"^[（(【\[]?\s*(?:本文)?(?:来源|责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑|校对|审核|监制|主编|图表|制图)\s*[:：/／丨]"
+)
+# A line that is a date (and time), maybe followed by the source/author/IP-location bar.
+_DATE_BAR = re.compile(
+    r"^(?:发布时间|发稿时间|时间|日期)?[:：]?\s*\d{4}\s*[-/年.]\s*\d{1,2}\s*[-/月.]\s*\d{1,2}\s*日?"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*(?:来源|作者|编辑|责任编辑|发布于|来自|字号|[|｜]).*)?$"
 )
 _TITLE_NOISE = re.compile(rf"[{md.WS}\s\"'“”‘’《》「」:：,，.。!！?？]")
 
@@ -192,25 +197,58 @@ def _mostly_link(el: etree._Element, text: str) -> bool:
     return linked >= 0.9 * len(text)
 
 
+# A credit label alone on its line, its value on the next (作者 / 王之言 高孜然 / 编辑 / …).
+_LABEL_ONLY = frozenset(
+    ["作者", "文", "记者", "编辑", "责编", "责任编辑", "排版", "校对", "审核", "监制", "摄影"]
+)
+_OUTLET_RANK = 40  # the outlet of a byline: only when nothing names the source
+
+
 def block_filter(prof: Profile, found: md.Found, title: str | None) -> LineHook:
     """The per-block rule set: boilerplate lines go; metadata lines feed ``found`` and go."""
     title_key = _TITLE_NOISE.sub("", title) if title else None
+    pending: list[str] = []  # a label-only line waiting for its value
 
     def on_line(el: etree._Element, text: str, index: int) -> str | None:
+        label = pending.pop() if pending else None
         if prof.drop_text is not None and prof.drop_text.search(text):
             return None
         if len(text) <= 80 and _mostly_link(el, text):
             return None  # a paragraph that is only a link: related-article lists
         if index == 0 and title_key and _TITLE_NOISE.sub("", text) == title_key:
             return None  # the body repeating the headline
-        if len(text) <= 80 and _META_LINE.match(text):
+        if text in _LABEL_ONLY:
+            pending.append(text)
+            return None
+        if label is not None and len(text) <= 30:
+            people, whole = md.names_in(text)
+            if people and whole:
+                if label in ("作者", "文", "记者"):
+                    found.add_reporters(people)
+                elif label in ("编辑", "责编", "责任编辑"):
+                    found.offer_editor((md.EDITOR_RANK[label], "、".join(people)), 10)
+                return None
+        # The page's date bar repeated above the text (2024-05-13 06:16 来源：X 作者：Y), or a
+        # credit line.
+        if len(text) <= 80 and (_DATE_BAR.match(text) or _META_LINE.match(text)):
             found.offer_source(md.parse_source(text), 10)
             found.offer_editor(md.parse_editor(text), 10)
+            found.add_reporters(md.author_of(text))
             return None
+        if len(text) <= 80 and "来源" in text:
+            # A byline and the source in one line: 中青报·中青网记者 魏其濛 来源：中国青年报.
+            head = re.split(r"\s*来源\s*[:：]", text, maxsplit=1)[0]
+            names = md.byline_only(head) if head != text else None
+            if names:
+                found.add_reporters(names)
+                found.offer_source(md.parse_source(text), 10)
+                return None
         if len(text) <= 60:
             names = md.byline_only(text)
             if names:
                 found.add_reporters(names)
+                found.offer_source(md.byline_outlet(text), _OUTLET_RANK)
+                found.offer_editor(md.byline_editor(text), 10)
                 return None
         if _ORIGINAL_TITLE.match(text) and "来源" in text:
             source = md.parse_source(text)

@@ -1,4 +1,11 @@
-"""Finding the article in a full page: profile selectors first, then a text-density scorer.
+"""Finding the article in a full page: every signal the page offers, then a text-density scorer.
+
+Order: the portal profile's own selectors (trusted); ``itemprop=articleBody``; the element
+holding a JSON-LD ``articleBody`` (or the body a page embeds as script data); known CMS body
+containers (``generic`` profile ``body``:
+TRS's ``TRS_Editor``, Founder's ``#ozoom``, NetEase's ``post_body``…); coarse containers
+(``<article>``, ``#content``…), narrowed to the densest element inside them; the scorer over
+the whole page. Nothing inside a comment thread is ever the body.
 
 The scorer is a small readability-style pass tuned for Chinese pages: every paragraph-like
 element scores by its length and its count of full-width commas/full stops (prose has
@@ -14,7 +21,7 @@ import re
 
 from lxml import etree
 
-from newsdesk.clean import guard
+from newsdesk.clean import guard, signals
 from newsdesk.clean import metadata as md
 from newsdesk.clean.guard import text_of
 from newsdesk.clean.profiles import GENERIC, Profile, profile_for
@@ -58,7 +65,8 @@ def density_main(root: etree._Element) -> etree._Element | None:
             text = text_of(el)
             parent = el.getparent()
         else:
-            # A div holding prose directly (no <p>) is itself the container.
+            # A div holding prose directly (no <p>) is itself a container; a run of such divs
+            # (one per paragraph, as TRS and government CMSes write) is its parent's.
             text = "".join([el.text or "", *(c.tail or "" for c in el)])
             parent = el
         length = len(text.strip())
@@ -71,7 +79,13 @@ def density_main(root: etree._Element) -> etree._Element | None:
             scores[grand] = scores.get(grand, 0.0) + score / 2
     if not scores:
         return None
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:8]
+    ranked: list[tuple[etree._Element, float]] = []
+    for el, score in sorted(scores.items(), key=lambda kv: kv[1], reverse=True):
+        # A reader-comment thread is never the article, however much prose it has.
+        if not _in_comments(el, root):
+            ranked.append((el, score))
+            if len(ranked) == 8:
+                break
     best: tuple[float, etree._Element] | None = None
     for el, score in ranked:
         label = f"{el.get('class', '')} {el.get('id', '')}"
@@ -88,16 +102,52 @@ def density_main(root: etree._Element) -> etree._Element | None:
     return best[1]
 
 
+# Containers that hold the article together with its furniture on many sites: a hit is
+# narrowed to the densest element inside it.
+_COARSE = compile_selectors(("article", "main", "#content", "#main-content", ".main-content"))
+_ITEMPROP = compile_selectors(("[itemprop=articleBody]", "[itemprop=articlebody]"))
+
+
+def _in_comments(el: etree._Element, root: etree._Element) -> bool:
+    for a in (el, *el.iterancestors()):
+        if a is root:
+            return False
+        if signals.COMMENTS.search(f"{a.get('class', '')} {a.get('id', '')}"):
+            return True
+    return False
+
+
+def _enough(el: etree._Element, need: int) -> bool:
+    return len(text_of(el).strip()) >= need
+
+
 def locate(root: etree._Element, prof: Profile) -> etree._Element | None:
-    """The article body of a parsed page: first profile selector with enough text, else density."""
-    own = len(prof.body) if prof is GENERIC else len(prof.body) - len(GENERIC.body)
-    for i, selector in enumerate(prof.body):
-        # A site's own selectors are trusted; the generic ones ("article", "#content") must
-        # also hold a real amount of text before they beat the density scorer.
-        need = 20 if i < own else 200
+    """The article body of a parsed page (see the module docstring for the order of signals)."""
+    for selector in prof.body[: prof.own_body] if prof is not GENERIC else ():
         for el in compile_selectors((selector,))(root):
-            if len(text_of(el).strip()) >= need:
+            if _enough(el, 20):
                 return el
+    for el in _ITEMPROP(root):
+        if _enough(el, 10) and not _in_comments(el, root):
+            return el
+    article = signals.ld_article(root)
+    body = article.get("articleBody") if article is not None else None
+    if not isinstance(body, str):
+        body = signals.embedded_body(root)
+    if isinstance(body, str):
+        found = signals.body_from_text(root, body)
+        if found is not None and found.tag != "body":
+            return found
+    # CMS body containers must hold a real amount of text before they beat the scorer.
+    for selector in GENERIC.body:
+        for el in compile_selectors((selector,))(root):
+            if _enough(el, 60) and not _in_comments(el, root):
+                return el
+    for el in _COARSE(root):
+        total = len(text_of(el).strip())
+        if total >= 200 and _link_density(el, total) < 0.5 and not _in_comments(el, root):
+            inner = density_main(el)
+            return inner if inner is not None else el
     return density_main(root)
 
 

@@ -29,9 +29,16 @@ def norm_line(text: str) -> str:
 
 # --- 责任编辑 -------------------------------------------------------------------------------
 
-_EDITOR = re.compile(r"(责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑)\s*[:：]\s*([^】）)\]\n]*)")
+_EDITOR = re.compile(
+    r"(责任编辑|责编|值班编辑|本文编辑|文字编辑|编辑)\s*[:：/／丨]\s*"
+    r"([^】）)\]\n]*?)(?=\s*(?:责任编辑|责编|(?:[|｜]\s*)?[\u4e00-\u9fff]{0,4}编辑\s*[:：/]|来源|作者|记者|[】）)\]\n]|$))"
+)
 _STAFF_CODE = re.compile(r"^(?:[A-Za-z]{1,6}\d{1,6}[A-Za-z]?|\d+)$")
-_EDITOR_RANK = {"责任编辑": 0, "责编": 1, "值班编辑": 2, "本文编辑": 3, "文字编辑": 3, "编辑": 4}
+# A staff code glued to the name: 李曦_NN2587, 张三-SF014.
+_GLUED_CODE = re.compile(r"[_\-－]?[A-Za-z]{1,6}\d{2,6}[A-Za-z]?$")
+# Where a credit line's value ends when the next label follows without a separator.
+_NEXT_LABEL = r"(?=责任编辑|责编|编辑|作者|记者|原标题|发布时间|时间|日期|字号|$)"
+EDITOR_RANK = {"责任编辑": 0, "责编": 1, "值班编辑": 2, "本文编辑": 3, "文字编辑": 3, "编辑": 4}
 _NAME_SPLIT = re.compile(f"[{WS}、，,;；/／|｜]+")
 
 
@@ -59,30 +66,33 @@ def _is_cjk(text: str) -> bool:
 def parse_editor(text: str) -> tuple[int, str] | None:
     """``(rank, names)`` from a 责任编辑/责编/编辑 line; staff codes such as SF014 dropped.
 
-    Rank orders the formulas (责任编辑 beats 编辑) so the caller can keep the best one.
-    Returns None when the line names no person (e.g. only a code: ``责任编辑：HN666``).
+    Rank orders the formulas (责任编辑 beats 编辑) so the caller can keep the best one; a line
+    naming two (编辑：A 责任编辑：B) gives the better. Returns None when the line names no
+    person (e.g. only a code: ``责任编辑：HN666``).
     """
-    m = _EDITOR.search(text)
-    if m is None:
-        return None
-    tokens = [t for t in _NAME_SPLIT.split(m.group(2)) if t and not _STAFF_CODE.match(t)]
-    names = [t for t in _join_single_chars(tokens) if 1 < len(t) <= 12]
-    if not names:
-        return None
-    return _EDITOR_RANK[m.group(1)], "、".join(names)
+    best: tuple[int, str] | None = None
+    for m in _EDITOR.finditer(text):
+        value = re.split(r"(?:来源|作者|记者|时间|日期|审核|校对|监制|排版)\s*[:：/]", m.group(2))[0]
+        tokens = [_GLUED_CODE.sub("", t) if _is_cjk(t[:1]) else t for t in _NAME_SPLIT.split(value)]
+        tokens = [t for t in tokens if t and not _STAFF_CODE.match(t)]
+        names = [t for t in _join_single_chars(tokens) if 1 < len(t) <= 12]
+        if names and (best is None or EDITOR_RANK[m.group(1)] < best[0]):
+            best = (EDITOR_RANK[m.group(1)], "、".join(names))
+    return best
 
 
 # --- 来源 ---------------------------------------------------------------------------------
 
 _SOURCE = re.compile(
-    r"来源\s*[:：]\s*([^\s<>（(【\[|｜]+(?:\s(?!原创|作者|编辑|责任编辑|记者)[^\s<>（(【\[|｜]+)?)"
+    r"来源\s*[:：|｜]\s*((?:(?!责任编辑|责编|编辑[:：]|作者|记者|发布时间|时间[:：])[^\s<>（(【\[|｜])+"
+    r"(?:\s(?!原创|作者|编辑|责任编辑|记者|\d)[^\s<>（(【\[|｜]+)?)"
 )
 _SOURCE_TRAIL = re.compile(r"(原创稿|原创|稿件)$")
 _NOT_SOURCE = re.compile(r"^\d+$|\d{4}[-/年]\d{1,2}|\d{1,2}:\d{2}")  # ids, dates, times
 _LABEL = re.compile(r"(作者|记者|编辑|责任编辑|责编|时间|发布时间|日期)\s*[:：]|记者|通讯员")
 
 
-def parse_source(text: str, *, labelled: bool = True) -> str | None:
+def parse_source(text: str, *, labelled: bool = True, one_word: bool = False) -> str | None:
     """The outlet named by ``来源：X`` (``（ID：…）`` and ``原创稿`` trimmed).
 
     With ``labelled=False`` (a page's dedicated source element or meta tag) an unlabelled
@@ -90,7 +100,8 @@ def parse_source(text: str, *, labelled: bool = True) -> str | None:
     """
     m = _SOURCE.search(text)
     if m is not None:
-        value = m.group(1)
+        # one_word: the text has a space at each element boundary, and the outlet is one element.
+        value = m.group(1).split(" ")[0] if one_word else m.group(1)
     elif labelled or _LABEL.search(text):
         return None
     else:
@@ -113,7 +124,21 @@ _BRACKETED = re.compile(
 _LEAD_BYLINE = re.compile(r"^[^\s，。,：:“”\"（(【]{0,16}?(?:记者|实习生|通讯员)")
 _AFTER_ROLE_OK = re.compile(f"^[{WS}]*[:：]?[{WS}]*[\u4e00-\u9fff·]{{1,4}}(?=[{WS}、]|$)")
 _NOT_NAME_END = re.compile(r"(报道|发自|表示|获悉|了解|注意到|采访|摄|电|讯|社|网|报|台|日|月)$")
-_AUTHOR_LINE = re.compile(r"^[（(【\[]?\s*(?:作者|文)\s*[:：|｜]\s*([^）)】\]]{2,30})[)）】\]]?$")
+_AUTHOR_LINE = re.compile(
+    r"^[（(【\[]?\s*(?:作者|文|执笔|撰文|文字)\s*[:：|｜丨/／]\s*([^）)】\]]{2,30})[)）】\]]?$"
+    r"|^[（(【\[]?\s*(?:《[^》]{1,12}》)?\s*(?:作者|执笔)\s+([^）)】\]:：]{2,30})[)）】\]]?$"
+)
+# What may close a byline without being a name: where it was filed (北京报道, 发自东京), the
+# text credit (/文) and a photo credit for someone else (受访者供图).
+_BYLINE_TAIL = re.compile(
+    r"(?:\s+[\u4e00-\u9fff]{2,8}(?:报道|电)|\s*发自[\u4e00-\u9fff]{2,8}|\s*(?:受访者|本人|网友|资料)?供图"
+    r"|\s*[/／]\s*文(?:[/／]图)?|\s*文[/／]图)+$"
+)
+# A person's title before the name: (作者：…研究部部长、研究员徐占忱), 北京大学教授 张三.
+_TITLED_NAME = re.compile(
+    r"(?:教授|研究员|主任|部长|院长|所长|博士|主编|律师|分析师|经济学家|评论员|专栏作者|董事长|总裁|首席[\u4e00-\u9fff]{0,6}师)"
+    r"\s*([\u4e00-\u9fff·]{2,4})$"
+)
 
 
 def _names(piece: str) -> tuple[list[str], bool]:
@@ -128,6 +153,11 @@ def _names(piece: str) -> tuple[list[str], bool]:
         else:
             return out, False
     return out, True
+
+
+def names_in(piece: str) -> tuple[list[str], bool]:
+    """Person names at the start of ``piece``, and whether the whole piece was names."""
+    return _names(piece)
 
 
 def _byline_names(text: str, *, lead: bool) -> tuple[list[str], bool]:
@@ -150,9 +180,12 @@ def _byline_names(text: str, *, lead: bool) -> tuple[list[str], bool]:
 
 
 def byline_only(line: str) -> tuple[str, ...] | None:
-    """Reporters when ``line`` is nothing but a byline (本报记者 A 见习记者 B, （记者 A）)."""
+    """Reporters when ``line`` is nothing but a byline (本报记者 A 见习记者 B, （记者 A）,
+    文/A, 作者 A B, 新京报记者 A 山东冠县报道, X记者A/文受访者供图)."""
     if len(line) > 60 or any(p in line for p in "。！？；"):
         return None
+    line = _BYLINE_TAIL.sub("", line.lstrip("□■●◆▲★☆◇○-—·• ")).strip() or line
+    line = _EDITOR_TAIL.split(line, maxsplit=1)[0]  # 每经记者 A 每经编辑 B: B is the editor
     inner = line
     m = _BRACKETED.fullmatch(line)
     if m is not None:
@@ -161,7 +194,11 @@ def byline_only(line: str) -> tuple[str, ...] | None:
         author = _AUTHOR_LINE.match(line)
         if author is None:
             return None
-        found, whole = _names(author.group(1))
+        value = author.group(1) or author.group(2)
+        if _ROLE.search(value):  # 文丨政能亮特约评论员 韩涵
+            names, whole = _byline_names(value, lead=False)
+            return tuple(names) if names and whole else None
+        found, whole = _names(value)
         return tuple(found) if found and whole else None
     names, whole = _byline_names(inner, lead=m is None)
     return tuple(names) if names and whole else None
@@ -181,6 +218,47 @@ def labelled_names(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_EDITOR_TAIL = re.compile(r"\s+[\u4e00-\u9fff]{0,4}编辑[\s:：]")
+_BYLINE_EDITOR = re.compile(r"(?:^|\s)[\u4e00-\u9fff]{0,4}编辑[\s:：]+([\u4e00-\u9fff·]{2,4})(?=\s|$)")
+
+
+def byline_editor(line: str) -> tuple[int, str] | None:
+    """The editor a byline names after its reporters (每经记者 A 每经编辑 B → B), as
+    ``parse_editor`` ranks it."""
+    m = _BYLINE_EDITOR.search(line)
+    return (EDITOR_RANK["编辑"], m.group(1)) if m else None
+
+
+def author_of(text: str) -> tuple[str, ...]:
+    """The author named after ``作者：`` in a credit line, with or without the person's titles:
+    作者：何苗 张梦洁, (作者：张三，北京大学教授), （作者：中国国际经济交流中心…研究员徐占忱）."""
+    m = re.search(r"作者\s*[:：]\s*([^）)】\]]{2,80})", text)
+    if m is None:
+        return ()
+    value = re.split(r"\s*(?:来源|编辑|责任编辑|责编)\s*[:：]", m.group(1))[0].strip()
+    first = re.split(r"[，,]", value)[0]
+    found, whole = _names(first)
+    if found and whole:
+        return tuple(found)
+    titled = _TITLED_NAME.search(value)
+    return (titled.group(1),) if titled else ()
+
+
+_OUTLET = re.compile(r"^([^\s，。,：:“”\"（()）【】、]{2,16}?)(?:首席|特约|见习|实习)?记者")
+
+
+def byline_outlet(line: str) -> str | None:
+    """The outlet a byline names before 记者 (新华社记者 A → 新华社); None for 本报/本刊 (the
+    paper itself, unnamed) and for lines that are not bylines."""
+    m = _OUTLET.match(line)
+    if m is None:
+        return None
+    outlet = m.group(1).strip("·")
+    if outlet in ("本报", "本刊", "本台", "本网", "本站") or outlet.endswith(("本报", "驻")):
+        return None
+    return outlet
+
+
 def find_reporters(lines: list[str]) -> tuple[str, ...]:
     """Reporters named in the opening or closing lines: （记者 A）, 【X记者 A B】, X记者A 北京报道."""
     names: list[str] = []
@@ -197,18 +275,27 @@ def find_reporters(lines: list[str]) -> tuple[str, ...]:
 
 _DATELINE = re.compile(
     r"^(?!据)(?:"
-    r"[^\s，。,：:、“”\"（()）【】]{2,24}?\d{1,2}月\d{1,2}日(?:电|讯|消息|快讯)"
+    r"[^\s，。,：:、“”\"（()）【】]{2,24}? ?\d{1,2}月\d{1,2}日(?:电|讯|消息|快讯|报道)"
     r"|[^\s，。,：:、“”\"（()）【】\d]{0,20}?(?:社|网|报|台|端|刊|财经|科技|新闻|公司|APP)(?:快讯|讯|消息|电)"
     r")(?=[\s（(【，,：:]|$)"
 )
 
 
+_FILED_FROM = re.compile(r"(?:记者|通讯员|特派记者)[^。，]{1,30}?\s([\u4e00-\u9fff]{2,8}报道)$")
+
+
 def find_dateline(lines: list[str]) -> str | None:
-    """The 电头 opening the article: 中新社北京12月20日电, 本报讯, 财联社9月26日讯, 新京报快讯."""
-    for line in lines[:2]:
+    """The 电头 opening the article: 中新社北京12月20日电, 本报讯, 财联社9月26日讯, 新京报快讯,
+    TNW中文站 10月14日报道; or the place of a reporter's opening byline (记者 张三 南京报道 →
+    南京报道). Read from the first lines (a few headings may come before it)."""
+    for line in lines[:5]:
         m = _DATELINE.match(line)
         if m is not None:
             return m.group(0)
+    for line in lines[:2]:
+        filed = _FILED_FROM.search(line[:60])
+        if filed is not None and len(line) <= 60:
+            return filed.group(1)
     return None
 
 
@@ -267,7 +354,7 @@ class Found:
     source: str | None = None
     source_rank: int = 99
     editor: str | None = None
-    editor_rank: int = 99
+    editor_rank: int = 9999
     reporters: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
 
@@ -276,8 +363,9 @@ class Found:
             self.source, self.source_rank = value, rank
 
     def offer_editor(self, parsed: tuple[int, str] | None, rank_base: int = 0) -> None:
-        if parsed is not None and rank_base + parsed[0] < self.editor_rank:
-            self.editor_rank, self.editor = rank_base + parsed[0], parsed[1]
+        # The formula first (责任编辑 beats 编辑 wherever each is printed), then where it was read.
+        if parsed is not None and parsed[0] * 100 + rank_base < self.editor_rank:
+            self.editor_rank, self.editor = parsed[0] * 100 + rank_base, parsed[1]
 
     def add_reporters(self, names: tuple[str, ...] | list[str]) -> None:
         for n in names:

@@ -200,7 +200,9 @@ def _tiny(img: etree._Element) -> bool:
     )
 
 
-def normalise(container: etree._Element, base: str | None, image_block: re.Pattern[str] | None) -> None:
+def normalise(
+    container: etree._Element, base: str | None, image_block: re.Pattern[str] | None, *, styled: bool = True
+) -> None:
     """One walk: drop script-like elements and comments, absolutise links and images,
     drop non-content images, h1 → h2, xmp → p, unwrap layout tables."""
     # Bulk removals in C: comments and script-like elements (their tails stay), and the
@@ -209,6 +211,12 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
     etree.strip_elements(
         container, etree.Comment, etree.ProcessingInstruction, *CONTENT_DROP, with_tail=False
     )
+    # Emphasis written as styles (<font cms-style="strong-Bold">, <span style="font-weight:
+    # bold">) would vanish with the font/span soup below: make it <strong> first.
+    # ``styled``: the caller saw "bold"/"strong"/"weight" in the HTML (else skip the walk).
+    for el in _STYLED_BOLD(container) if styled else ():
+        el.tag = "strong"
+        el.attrib.clear()
     etree.strip_tags(container, *UNWRAP_INLINE)
     layout_tables = []
     # Only the elements this pass acts on: lxml filters by tag in C, so the paragraphs that
@@ -246,6 +254,34 @@ def normalise(container: etree._Element, base: str | None, image_block: re.Patte
             else:
                 unwrap(el)
         table.tag = "div"
+    header_rows(container)
+
+
+_STYLED_BOLD = etree.XPath(
+    "descendant::*[self::font or self::span]"
+    "[contains(translate(@cms-style, 'BOLDSTRNG', 'boldstrng'), 'bold')"
+    " or contains(translate(@cms-style, 'BOLDSTRNG', 'boldstrng'), 'strong')"
+    " or contains(translate(translate(@style, ' ', ''), 'BOLD', 'bold'), 'font-weight:bold')"
+    " or contains(translate(@style, ' ', ''), 'font-weight:700')"
+    " or contains(translate(@style, ' ', ''), 'font-weight:600')]"
+)
+_HEADER_CELL = etree.XPath(
+    "count(*[self::td or self::th]) > 0 and count(*[self::td or self::th]) = "
+    "count(*[self::td or self::th][normalize-space(.) != '' and normalize-space(.) = "
+    "normalize-space(string(*[self::strong or self::b][1]))])"
+)
+
+
+def header_rows(container: etree._Element) -> None:
+    """A data table without <th> whose first row is all bold cells: that row is its header."""
+    for table in container.iter("table"):
+        if has(table, "th"):
+            continue
+        first = next(table.iter("tr"), None)
+        if first is not None and _HEADER_CELL(first):
+            for cell in first:
+                if cell.tag == "td":
+                    cell.tag = "th"
 
 
 _LONG_CELL = etree.XPath("boolean(descendant::*[self::td or self::th][string-length(string(.)) > 200])")

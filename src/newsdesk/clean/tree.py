@@ -34,6 +34,8 @@ ALLOWED_TAGS = frozenset(
         "b",
         "em",
         "i",
+        "sub",
+        "sup",
         "br",
         "a",
         "img",

@@ -7,7 +7,9 @@ validated and compiled once at import: selector lists become one XPath union eac
 rules one alternation regex, so applying a profile costs a handful of libxml2/regex calls.
 
 Every profile is merged with ``generic`` (widgets and boilerplate lines that look the same
-on every portal); ``generic`` alone is the profile for unknown hosts.
+on every portal); ``generic`` alone is the profile for unknown hosts. A profile states only
+the keys it needs: a missing list is empty, a missing regex None. Which portals have one, and
+where their markup was read (RSSHub's route code for most finance portals), is docs/cleaning.md.
 """
 
 from __future__ import annotations
@@ -22,18 +24,37 @@ from lxml import etree
 
 from newsdesk.clean.profiles import (
     banyuetan,
+    caixin,
     chinadaily,
+    cls,
+    cs,
+    eastmoney,
+    eeo,
     generic,
+    govcn,
     hexun,
+    ifeng,
+    jiemian,
+    jingji21,
+    nbd,
+    netease,
     people,
     sina,
     stcn,
+    tencent,
     thepaper,
+    wallstreetcn,
     xinhua,
+    yicai,
 )
 from newsdesk.clean.selectors import Matcher, compile_selectors, shared_candidates
 
-_MODULES: tuple[ModuleType, ...] = (sina, people, xinhua, thepaper, stcn, hexun, chinadaily, banyuetan)
+_MODULES: tuple[ModuleType, ...] = (
+    *(sina, people, xinhua, thepaper, stcn, hexun, chinadaily, banyuetan),
+    # Finance portals (issue 17); most built from RSSHub's route code, see docs/cleaning.md.
+    *(yicai, caixin, wallstreetcn, cls, eastmoney, jingji21, jiemian, eeo, cs, nbd, govcn),
+    *(netease, tencent, ifeng),
+)
 
 _KEYS = {
     "name",
@@ -85,6 +106,7 @@ class Profile:
     hosts: tuple[str, ...]
     markers: tuple[str, ...]
     body: tuple[str, ...]  # selectors tried in order to find the article in a full page
+    own_body: int  # how many of ``body`` are the portal's own (the rest are generic CMS markers)
     drop_between: tuple[tuple[str, str], ...]  # comment text pairs whose content goes
     drop: Matcher | None
     unwrap: Matcher | None
@@ -167,6 +189,7 @@ def build(data: Mapping[str, object], base: Mapping[str, object] | None = None) 
         hosts=tuple(h.lower().lstrip(".") for h in _strs(data, "hosts")),
         markers=_strs(data, "markers"),
         body=merged("body"),
+        own_body=len(_strs(data, "body")),
         drop_between=_pairs(data, "drop_between"),
         drop=drop,
         unwrap=unwrap,
