@@ -1,6 +1,6 @@
 """A reader's list oldest first, ids and sort times only: what reader apps ask for with the
 Google Reader API's `r=o` (catching up from where they were). Pages by keyset on
-(sort_time ASC, uid ASC), walking the same time index as the newest-first lists backwards."""
+(sort_time ASC, uid DESC): exactly the newest-first lists' order reversed, on the same index."""
 
 from __future__ import annotations
 
@@ -54,11 +54,11 @@ class OldestFirstMixin(SQLiteBase):
             params["only"] = json.dumps(list(query.uids))
         if after is not None:
             params["at"], params["auid"] = _decode(after)
-            where.append("e.sort_time>=:at AND (e.sort_time>:at OR e.uid>:auid)")
+            where.append("e.sort_time>=:at AND (e.sort_time>:at OR e.uid<:auid)")
         rows = self._db.execute(
             "SELECT e.uid, e.sort_time FROM entries e LEFT JOIN entry_state s"
             " ON s.user_id=:user AND s.feed_key=e.feed_key AND s.uid=e.uid"
-            f" WHERE {' AND '.join(where) or '1'} ORDER BY e.sort_time, e.uid LIMIT :n",
+            f" WHERE {' AND '.join(where) or '1'} ORDER BY e.sort_time, e.uid DESC LIMIT :n",
             params,
         ).fetchall()
         page = [(str(uid), utc(when)) for uid, when in rows[:limit]]
