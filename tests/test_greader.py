@@ -35,7 +35,7 @@ READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
 LONG = "tag:google.com,2005:reader/item/"
-USERS = ("setup", "nnw", "reeder", "feedme", "liferea", "pager", "marker", "bad")
+USERS = ("setup", "nnw", "reeder", "feedme", "liferea", "pager", "marker", "bad", "revoked")
 
 
 def _hostile_feed() -> str:
@@ -213,6 +213,20 @@ def test_client_login_plain_json_and_refusals(desk: Desk) -> None:
     ):
         r = httpx.get(f"{desk.greader}/reader/api/0/user-info", headers=header)
         assert r.status_code == 401 and r.headers["X-Reader-Google-Bad-Token"] == "true", (header, r.text)
+
+
+def test_revoked_app_passwords_end_logins_and_auth(desk: Desk) -> None:
+    with _login(desk, "revoked") as gr:
+        assert _ok(gr.get("/user-info"))["userName"] == "revoked"
+        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke")
+        assert "revoked 1 app password" in cli.stderr, cli.stderr
+        r = httpx.post(
+            f"{desk.greader}/accounts/ClientLogin",
+            data={"Email": "revoked", "Passwd": desk.accounts["revoked"].app_password},
+        )
+        assert r.status_code == 401
+        # The Auth token a running app holds stops working once serve's short cache lets go.
+        poll(lambda: gr.get("/user-info").status_code == 401, "the revoked Auth token refused")
 
 
 def test_labels_subscriptions_and_unread_counts(desk: Desk) -> None:

@@ -169,6 +169,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     ),
     "user_for_app_password": lambda s: s.user_for_app_password("reader", "app-none"),
     "user_for_app_auth": lambda s: s.user_for_app_auth("auth-none"),
+    "remove_app_passwords": lambda s: s.remove_app_passwords(999),
     "reader_ids_oldest_first": lambda s: s.reader_ids_oldest_first(1, EntryQuery(status="unread"), limit=10),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,

@@ -328,6 +328,9 @@ class AppPasswordStore(Protocol):
     def user_for_app_auth(self, auth_hash: str) -> User | None:
         """The user of the app password whose Auth token hashes to `auth_hash`, else None."""
 
+    def remove_app_passwords(self, user_id: int) -> int:
+        """Revoke every app password of the user (and so their apps' Auth tokens); how many."""
+
     def reader_ids_oldest_first(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[tuple[str, datetime]], str | None]:

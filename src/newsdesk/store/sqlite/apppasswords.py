@@ -32,3 +32,7 @@ class AppPasswordsMixin(SQLiteBase):
     def user_for_app_auth(self, auth_hash: str) -> User | None:
         row = self._db.execute(f"{_USER} WHERE p.auth_hash=?", (auth_hash,)).fetchone()
         return None if row is None else User(id=row[0], name=row[1], admin=bool(row[2]), created=utc(row[3]))
+
+    def remove_app_passwords(self, user_id: int) -> int:
+        with self._tx():
+            return self._db.execute("DELETE FROM app_passwords WHERE user_id=?", (user_id,)).rowcount
