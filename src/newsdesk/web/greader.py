@@ -160,8 +160,9 @@ def feed_title(f: CatalogueFeed) -> str:
     return f"{f.spec.site}·{f.spec.name}"
 
 
-def stream_query(stream: str | None, feeds: list[CatalogueFeed]) -> EntryQuery:
-    """The entries a stream id names; 400 for a malformed one, 404 for an unknown feed or label."""
+def stream_query(stream: str | None, store: Store) -> EntryQuery:
+    """The entries a stream id names; 400 for a malformed one, 404 for an unknown feed or label.
+    Only a label or feed stream reads the catalogue (the reading list and states need not)."""
     if not stream:
         raise ApiError(400, "no stream: give `s`, e.g. user/-/state/com.google/reading-list")
     s = re.sub(r"^user/[^/]*/", "user/-/", stream)
@@ -175,6 +176,7 @@ def stream_query(stream: str | None, feeds: list[CatalogueFeed]) -> EntryQuery:
         return EntryQuery(status="unread")
     if s.startswith(LABEL):
         label = s[len(LABEL) :]
+        feeds = store.catalogue()
         for f in feeds:
             if label_of(f.spec.group, f.spec.site) == label:
                 return EntryQuery(group=f.spec.group, site=f.spec.site)
@@ -184,8 +186,10 @@ def stream_query(stream: str | None, feeds: list[CatalogueFeed]) -> EntryQuery:
         raise ApiError(404, f"no label {label[:100]!r}: see tag/list")
     if s.startswith("feed/"):
         key = s[len("feed/") :]
-        for f in feeds:
-            if key in (f.key, f.spec.url):
+        if store.catalogue_feed(key) is not None:
+            return EntryQuery(feed=key)
+        for f in store.catalogue():  # by its URL
+            if key == f.spec.url:
                 return EntryQuery(feed=f.key)
         raise ApiError(404, f"no feed {key[:200]!r}: see subscription/list")
     raise ApiError(400, f"unknown stream {stream[:100]!r}")
@@ -407,7 +411,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     def stream_page(
         store: Store, user: User, params: Params, stream: str | None, *, n: int, bodies: bool
     ) -> tuple[list[ReaderEntry] | list[tuple[str, datetime]], str | None]:
-        query = filtered(stream_query(stream, store.catalogue()), params)
+        query = filtered(stream_query(stream, store), params)
         after = params.get("c") or None
         try:
             if params.get("r") == "o":
@@ -449,7 +453,8 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     def contents_answer(
         store: Store, entries: list[ReaderEntry], stream: str, following: str | None, now: datetime
     ) -> dict[str, Any]:
-        feeds = {f.key: f for f in store.catalogue()}
+        keys = dict.fromkeys(r.entry.feed_key for r in entries)
+        feeds = {k: f for k in keys if (f := store.catalogue_feed(k)) is not None}
         out: dict[str, Any] = {
             "id": stream,
             "updated": int(now.timestamp()),
@@ -531,7 +536,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                 raise ApiError(400, f"ts={ts}: not a time in microseconds") from None
 
         def mark(store: Store, user: User) -> None:
-            query = stream_query(params.get("s"), store.catalogue())
+            query = stream_query(params.get("s"), store)
             now = desk_of(request).clock()
             store.mark_read(user.id, query, before=before or now, now=now)
 
