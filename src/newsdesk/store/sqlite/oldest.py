@@ -15,6 +15,9 @@ from ...models import EntryQuery
 from ..common import format_time
 from .base import SQLiteBase, utc
 
+# The feed, group and site filters as the newest-first lists write them.
+from .reading import _chosen_feeds as chosen_feeds
+
 
 class OldestFirstMixin(SQLiteBase):
     def reader_ids_oldest_first(
@@ -24,17 +27,9 @@ class OldestFirstMixin(SQLiteBase):
             raise StoreError(f"limit must be at least 1, not {limit}")
         params: dict[str, Any] = {"user": user_id, "n": limit + 1}
         where = []
-        feeds = []
-        for term, name, value in (
-            ("f.key=:feed", "feed", query.feed),
-            ("f.grp=:group", "group", query.group),
-            ("f.site=:site", "site", query.site),
-        ):
-            if value is not None:
-                feeds.append(term)
-                params[name] = value
-        if feeds:
-            where.append(f"e.feed_key IN (SELECT f.key FROM feeds f WHERE {' AND '.join(feeds)})")
+        chosen = chosen_feeds(query, params)
+        if chosen != "1":
+            where.append(f"e.feed_key IN (SELECT f.key FROM feeds f WHERE {chosen})")
         if query.status == "unread":
             where.append("s.read IS NOT 1")
         elif query.status == "read":
