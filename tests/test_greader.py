@@ -307,7 +307,11 @@ def test_liferea_decimal_ids_and_sanitised_items(desk: Desk) -> None:
                 full = _ok(c.get(f"/entries/{it['id'].removeprefix(LONG)}"))
                 assert it["summary"]["content"] == full["html"] and it["title"] == full["title"]
         assert _ok(gr.post("/edit-tag", data={"i": ids[1:], "a": READ, "T": "whatever"})) == "OK"
+        # An app that keeps ids as signed 64-bit numbers sends the upper half negative.
+        big = next(i for i in _all_ids(gr, 1000, s=READING_LIST) if int(i) >= 1 << 63)
+        assert _ok(gr.post("/edit-tag", data={"i": str(int(big) - (1 << 64)), "a": STARRED})) == "OK"
     assert [_state(desk, "liferea", _hex(i)) for i in ids] == [(False, False), (True, False), (True, False)]
+    assert _state(desk, "liferea", _hex(big)) == (big in ids[1:], True)
 
 
 def test_continuation_pages_through_the_whole_archive(desk: Desk) -> None:
