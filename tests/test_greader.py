@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -283,6 +284,11 @@ def test_feedme_empty_token_and_long_ids(desk: Desk) -> None:
         long_ids = [it["id"] for it in page["items"]]
         assert len(long_ids) == 5 and page["continuation"]
         assert all(it["origin"]["streamId"].startswith("feed/政策/站点乙/") for it in page["items"])
+        # The stream id percent-encoded whole, slashes too, as most apps send it.
+        encoded = _ok(
+            gr.get(f"/stream/contents/{quote(f'user/-/label/{LABEL_B}', safe='')}", params={"n": 5})
+        )
+        assert [it["id"] for it in encoded["items"]] == [it["id"] for it in page["items"]]
         assert _ok(gr.post("/edit-tag", data={"i": long_ids, "a": READ})) == "OK"
         assert [_state(desk, "feedme", i.removeprefix(LONG)) for i in long_ids] == [(True, False)] * 5
         assert _ok(gr.post("/edit-tag", data={"i": long_ids[0], "r": READ, "T": ""})) == "OK"
