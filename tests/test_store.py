@@ -1027,3 +1027,63 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
     assert store.reader_entries_json(user, EntryQuery(uids=()), limit=5) == ([], None)
     with pytest.raises(StoreError):
         store.reader_entries_json(user, EntryQuery(), limit=0)
+
+
+def test_app_passwords_find_their_user_until_revoked(store: Store) -> None:
+    ann = store.add_user("ann", "h", admin=False, now=NOW)
+    bob = store.add_user("bob", "h", admin=False, now=NOW)
+    store.add_app_password(ann.id, "pw-a1", "auth-a1", label="phone", now=NOW)
+    store.add_app_password(ann.id, "pw-a2", "auth-a2", label="", now=NOW)
+    store.add_app_password(bob.id, "pw-b", "auth-b", label="", now=NOW)
+    assert store.user_for_app_password("ann", "pw-a2") == ann
+    assert store.user_for_app_password("bob", "pw-a1") is None  # another user's password
+    assert store.user_for_app_password("ann", "pw-none") is None
+    assert store.user_for_app_auth("auth-a1") == ann and store.user_for_app_auth("auth-b") == bob
+    assert store.user_for_app_auth("pw-a1") is None  # a password is not an Auth token
+    assert store.remove_app_passwords(ann.id) == 2
+    assert store.user_for_app_password("ann", "pw-a1") is None and store.user_for_app_auth("auth-a2") is None
+    assert store.user_for_app_auth("auth-b") == bob
+    assert store.remove_user("bob")  # a user's app passwords go with them
+    assert store.user_for_app_auth("auth-b") is None and store.remove_app_passwords(bob.id) == 0
+
+
+def test_oldest_first_ids_are_the_newest_first_list_reversed(store: Store) -> None:
+    other = FeedSpec(group="政策", site="国务院", name="政策文件", url="http://127.0.0.1:9/gov.xml")
+    # Dated entries and undated ones (all sorting by one first-seen time: ties go by uid).
+    store.save_fetch(
+        FEED, OK, [entry(n) for n in range(20)] + [entry(n, published=None) for n in range(20, 26)], NOW
+    )
+    store.save_fetch(other, OK, [entry(n) for n in range(30, 40)], NOW)
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    uids = list(store.iter_uids())
+    store.set_entry_state(user, uids[::3], read=True, now=NOW)
+    store.set_entry_state(user, uids[::4], starred=True, now=NOW)
+    t = entry(10).published
+    assert t is not None
+    for query in (
+        EntryQuery(),
+        EntryQuery(group="政策"),
+        EntryQuery(site="新浪财经", status="unread"),
+        EntryQuery(feed=other.key, status="read"),
+        EntryQuery(starred=True),
+        EntryQuery(starred=False, status="unread"),
+        EntryQuery(since=t, until=t + timedelta(hours=5)),
+        EntryQuery(uids=tuple(uids[:7])),
+        EntryQuery(uids=()),
+    ):
+        walked: list[str] = []
+        page, cursor = store.reader_ids_oldest_first(user, query, limit=4)
+        while True:
+            walked += [uid for uid, _ in page]
+            assert all(when.tzinfo is not None for _, when in page)
+            if cursor is None:
+                break
+            page, cursor = store.reader_ids_oldest_first(user, query, limit=4, after=cursor)
+        newest = _uids(store.reader_entries(user, query, limit=100)[0])
+        assert walked == newest[::-1], query
+    _, newest_cursor = store.reader_entries(user, EntryQuery(), limit=4)
+    for bad in ("not-a-cursor", newest_cursor):
+        with pytest.raises(StoreError, match="continuation"):
+            store.reader_ids_oldest_first(user, EntryQuery(), limit=4, after=bad)
+    with pytest.raises(StoreError, match="limit"):
+        store.reader_ids_oldest_first(user, EntryQuery(), limit=0)

@@ -164,6 +164,13 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "set_entry_state": lambda s: s.set_entry_state(1, [UID], read=True, starred=True, now=NOW),
     "mark_read": lambda s: s.mark_read(1, EntryQuery(), before=NOW, now=NOW),
     "unread_counts": lambda s: s.unread_counts(1),
+    "add_app_password": lambda s: s.add_app_password(
+        1, f"app{next(_serial)}", f"auth{next(_serial)}", label="phone", now=NOW
+    ),
+    "user_for_app_password": lambda s: s.user_for_app_password("reader", "app-none"),
+    "user_for_app_auth": lambda s: s.user_for_app_auth("auth-none"),
+    "remove_app_passwords": lambda s: s.remove_app_passwords(999),
+    "reader_ids_oldest_first": lambda s: s.reader_ids_oldest_first(1, EntryQuery(status="unread"), limit=10),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

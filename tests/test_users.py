@@ -180,7 +180,7 @@ def test_every_users_command_has_help() -> None:
     from newsdesk.cli.app import app
 
     runner = CliRunner()
-    for command in ("add", "passwd", "remove", "list", "token"):
+    for command in ("add", "passwd", "remove", "list", "token", "app-password"):
         shown = runner.invoke(app, ["users", command, "--help"])
         assert shown.exit_code == 0 and "Usage" in shown.output and len(shown.output) > 200, shown.output
 

@@ -8,6 +8,7 @@ Tokens and session ids are 256 random bits; the archive keeps only their SHA-256
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import unicodedata
@@ -21,8 +22,10 @@ __all__ = [
     "MAX_NAME",
     "MAX_PASSWORD",
     "TOKEN_PREFIX",
+    "app_auth_token",
     "hash_password",
     "needs_rehash",
+    "new_app_password",
     "new_session_id",
     "new_token",
     "secret_hash",
@@ -110,3 +113,16 @@ def new_session_id() -> str:
 def secret_hash(secret: str) -> str:
     """SHA-256 of a token or session id, hex: what the archive keeps and looks up."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_app_password() -> str:
+    """A new app password for a reader app: 160 random bits as 32 lowercase letters and digits
+    (base32), easy to type on a phone. Shown once; store `secret_hash`."""
+    return base64.b32encode(secrets.token_bytes(20)).decode("ascii").lower()
+
+
+def app_auth_token(app_password: str) -> str:
+    """The Auth token ClientLogin answers for `app_password`: derived from it (the same at
+    every login, so an app that logs in again keeps working), never the password itself.
+    The archive keeps its `secret_hash` beside the password's, so removing one ends both."""
+    return "nd_gr_" + hashlib.sha256(b"newsdesk greader auth\x00" + app_password.encode("utf-8")).hexdigest()

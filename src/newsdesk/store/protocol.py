@@ -39,6 +39,7 @@ from ..models import (
 )
 
 __all__ = [
+    "AppPasswordStore",
     "ArchiveStore",
     "BackgroundCheck",
     "BackupStore",
@@ -182,6 +183,7 @@ class ClusterStore(Protocol):
 
     def cluster_refs(self, uids: Iterable[str]) -> dict[str, ClusterRef]:
         """uid → its cluster, for the uids that are in a cluster of two or more."""
+
     def list_clusters(self, *, limit: int = 20, offset: int = 0) -> list[ClusterSummary]:
         """Clusters of two or more entries, most recently grown first."""
 
@@ -311,6 +313,31 @@ class ReadingStore(Protocol):
         """feed key → (unread, all) entries of every feed in the archive."""
 
 
+class AppPasswordStore(Protocol):
+    """App passwords of reader apps (the Google Reader API's ClientLogin): SHA-256 hashes of
+    each password and of the Auth token derived from it (`accounts.app_auth_token`); removing
+    a user removes theirs."""
+
+    def add_app_password(
+        self, user_id: int, password_hash: str, auth_hash: str, *, label: str, now: datetime
+    ) -> None: ...
+
+    def user_for_app_password(self, name: str, password_hash: str) -> User | None:
+        """The user named `name` when the password is one of theirs, else None."""
+
+    def user_for_app_auth(self, auth_hash: str) -> User | None:
+        """The user of the app password whose Auth token hashes to `auth_hash`, else None."""
+
+    def remove_app_passwords(self, user_id: int) -> int:
+        """Revoke every app password of the user (and so their apps' Auth tokens); how many."""
+
+    def reader_ids_oldest_first(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[tuple[str, datetime]], str | None]:
+        """(uid, sort time) of a page of the query's entries oldest first, and the cursor of the
+        next page (None on the last); a malformed cursor raises `StoreError`."""
+
+
 class CatalogueStore(Protocol):
     """The feed catalogue: every feed's definition (url or route, clean, full_text, enabled),
     where it came from (the config's `groups:`, applied at each start, or the API), its fetch
@@ -382,6 +409,8 @@ class ScheduleStore(Protocol):
     def entry_times(self, feed_key: str, limit: int = 20) -> list[datetime]:
         """Sort times (published, else first seen) of a feed's newest entries, newest first:
         what its publishing rate is estimated from."""
+
+
 class BackupStore(Protocol):
     """Copies of the archive taken while other processes write to it (`newsdesk backup`)."""
 
@@ -415,6 +444,7 @@ class Store(
     StatsStore,
     UserStore,
     ReadingStore,
+    AppPasswordStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""
@@ -424,4 +454,3 @@ class Store(
     def reopen(self) -> Store:
         """A new connection to the same archive, e.g. for a forked worker process (a
         connection must not be shared across processes)."""
-

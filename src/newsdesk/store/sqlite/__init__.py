@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .apppasswords import AppPasswordsMixin
 from .archive import ArchiveMixin
 from .backup import BackupMixin
 from .base import BUSY_TIMEOUT, migrations
@@ -16,6 +17,7 @@ from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
 from .marks import MarksMixin
+from .oldest import OldestFirstMixin
 from .reading import ReadingMixin
 from .schedule import ScheduleMixin
 from .users import UsersMixin
@@ -36,6 +38,8 @@ class SQLiteStore(
     BackupMixin,
     UsersMixin,
     ReadingMixin,
+    AppPasswordsMixin,
+    OldestFirstMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 
