@@ -169,18 +169,25 @@ def pool(
     Raises OSError (or another Exception) when processes cannot be started here."""
     from concurrent.futures import ProcessPoolExecutor
 
-    executor = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context(),
-        initializer=_child_start,
-        initargs=(initializer, initargs),
-    )
+    # SIGINT and SIGTERM wait until every worker runs: a stop while a worker is still being
+    # made would remove the pool's semaphores under it as it unpickles them (a traceback from
+    # the worker on the user's terminal). A stop held back meanwhile is taken as the signals
+    # are let through, and the pool, idle, is shut down before it goes on.
+    executor: ProcessPoolExecutor | None = None
     try:
-        # One task per worker: each submit made while none is idle starts a worker.
-        for f in [executor.submit(_started) for _ in range(workers)]:
-            f.result()
+        with _signals_blocked():
+            executor = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context(),
+                initializer=_child_start,
+                initargs=(initializer, initargs),
+            )
+            # One task per worker: each submit made while none is idle starts a worker.
+            for f in [executor.submit(_started) for _ in range(workers)]:
+                f.result()
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
         raise
     return executor
 
