@@ -38,12 +38,23 @@ def router(throttle: LoginThrottle) -> APIRouter:
     def login_page(request: Request, status: int = 200, error: str = "", name: str = "") -> Response:
         token = new_login_token()
         response = page(
-            request, "login.html", None, status=status, error=error, name=name, login_csrf=token,
+            request,
+            "login.html",
+            None,
+            status=status,
+            error=error,
+            name=name,
+            login_csrf=token,
             next=local_next(request, request.query_params.get("next")),
         )
         response.set_cookie(
-            LOGIN_COOKIE, token, max_age=3600, path=base_of(request) + "/login", httponly=True,
-            samesite="strict", secure=_secure(request),
+            LOGIN_COOKIE,
+            token,
+            max_age=3600,
+            path=base_of(request) + "/login",
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
         )
         return response
 
@@ -62,14 +73,19 @@ def router(throttle: LoginThrottle) -> APIRouter:
         client = request.client.host if request.client else "unknown"
         name, password = form.get("name", ""), form.get("password", "")
         try:
-            user, session, expires = await desk.run(lambda: login(desk, throttle, client, name, password))
+            _, session, _ = await desk.run(lambda: login(desk, throttle, client, name, password))
         except ApiError as e:
             message = "登录失败次数过多，请稍后再试" if e.status == 429 else "用户名或密码错误"
             return login_page(request, e.status, message, name)
         response = RedirectResponse(local_next(request, form.get("next")), status_code=303)
         response.set_cookie(
-            SESSION_COOKIE, session, max_age=desk.config.serve.session_days * 86400,
-            path=base_of(request) + "/", httponly=True, samesite="lax", secure=_secure(request),
+            SESSION_COOKIE,
+            session,
+            max_age=desk.config.serve.session_days * 86400,
+            path=base_of(request) + "/",
+            httponly=True,
+            samesite="lax",
+            secure=_secure(request),
         )
         response.delete_cookie(LOGIN_COOKIE, path=base_of(request) + "/login")
         return response
@@ -153,8 +169,13 @@ def router(throttle: LoginThrottle) -> APIRouter:
         ):
             if value in allowed:
                 response.set_cookie(
-                    cookie, value, max_age=YEAR, path=base_of(request) + "/", httponly=True,
-                    samesite="lax", secure=_secure(request),
+                    cookie,
+                    value,
+                    max_age=YEAR,
+                    path=base_of(request) + "/",
+                    httponly=True,
+                    samesite="lax",
+                    secure=_secure(request),
                 )
             else:  # "": as the browser says
                 response.delete_cookie(cookie, path=base_of(request) + "/")

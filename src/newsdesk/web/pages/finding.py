@@ -92,8 +92,13 @@ def router() -> APIRouter:
 
         stories = await desk.run(work)
         return page(
-            request, "today.html", user, day=chosen, stories=stories,
-            previous=(chosen - timedelta(days=1)).isoformat(), following=(chosen + timedelta(days=1)).isoformat(),
+            request,
+            "today.html",
+            user,
+            day=chosen,
+            stories=stories,
+            previous=(chosen - timedelta(days=1)).isoformat(),
+            following=(chosen + timedelta(days=1)).isoformat(),
         )
 
     return pages

@@ -80,7 +80,7 @@ def session_id(request: Request) -> str | None:
 async def page_user(request: Request) -> User | None:
     """The logged-in reader of this request, else None (no session, or one that has ended)."""
     try:
-        token, session = credentials(Headers(scope=request.scope))
+        _, session = credentials(Headers(scope=request.scope))
     except ApiError:
         return None
     if session is None:
@@ -145,7 +145,12 @@ def local_next(request: Request, value: str | None, default: str = "/") -> str:
     """Where to go after a form: `value` when it is a path of this desk (never another site:
     no scheme, no `//host`, no backslash), else `default` under the base path."""
     base = base_of(request)
-    if value and value.startswith(base + "/") and not value.startswith("//") and "\\" not in value:
-        if "://" not in value.split("?", 1)[0]:
-            return value
+    if (
+        value
+        and value.startswith(base + "/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and "://" not in value.split("?", 1)[0]
+    ):
+        return value
     return base + default

@@ -71,7 +71,7 @@ EN: dict[str, str] = {
     "没有找到": "Nothing found",
     "查询无法理解：%(e)s": "The query cannot be understood: %(e)s",
     "搜索索引正在建立，请稍后再试": "The search index is being built: try again shortly",
-    "查询语法：词语、\"短语\"、-排除、甲 OR 乙": 'Query: words, "a phrase", -excluded, a OR b',
+    "查询语法：词语、“短语”、-排除、甲 OR 乙": 'Query: words, "a phrase", -excluded, a OR b',
     "%(n)s 家媒体": "%(n)s outlets",
     "%(n)s 篇": "%(n)s articles",
     "前一天": "Previous day",

@@ -4,6 +4,7 @@ mark a list or everything above an entry read)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -80,6 +81,7 @@ def router() -> APIRouter:
         site: str | None,
         feed: str | None,
         cursor: str | None,
+        limit: int,
     ) -> Response:
         user = await page_user(request)
         if user is None:
@@ -96,7 +98,7 @@ def router() -> APIRouter:
         def work() -> dict[str, Any]:
             store = desk.store()
             try:
-                items, following = store.reader_entries(user.id, query, limit=PAGE_SIZE, after=cursor)
+                items, following = store.reader_entries(user.id, query, limit=limit, after=cursor)
             except StoreError as e:
                 if cursor is not None and type(e) is StoreError:
                     return {"error": str(e)}
@@ -119,26 +121,25 @@ def router() -> APIRouter:
             view=view,
             view_title={"unread": "未读", "all": "全部", "starred": "星标"}[view],
             filters={"group": group or "", "site": site or "", "feed": feed or ""},
+            limit="" if limit == PAGE_SIZE else str(limit),
             **found,
         )
 
-    @pages.get("/")
-    async def unread(
-        request: Request, group: _FILTER = None, site: _FILTER = None, feed: _FILTER = None, cursor: _FILTER = None
-    ) -> Response:
-        return await listing(request, "unread", group, site, feed, cursor)
+    def view_route(view: View) -> Callable[..., Awaitable[Response]]:
+        async def route(
+            request: Request,
+            group: _FILTER = None,
+            site: _FILTER = None,
+            feed: _FILTER = None,
+            cursor: _FILTER = None,
+            limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
+        ) -> Response:
+            return await listing(request, view, group, site, feed, cursor, limit)
 
-    @pages.get("/all")
-    async def every(
-        request: Request, group: _FILTER = None, site: _FILTER = None, feed: _FILTER = None, cursor: _FILTER = None
-    ) -> Response:
-        return await listing(request, "all", group, site, feed, cursor)
+        return route
 
-    @pages.get("/starred")
-    async def starred(
-        request: Request, group: _FILTER = None, site: _FILTER = None, feed: _FILTER = None, cursor: _FILTER = None
-    ) -> Response:
-        return await listing(request, "starred", group, site, feed, cursor)
+    for path, view in (("/", "unread"), ("/all", "all"), ("/starred", "starred")):
+        pages.add_api_route(path, view_route(view), methods=["GET"])  # type: ignore[arg-type]
 
     @pages.get("/entry/{uid}")
     async def article(request: Request, uid: _UID) -> Response:
@@ -225,8 +226,14 @@ def other_outlets(store: Store, uid: str) -> list[dict[str, Any]]:
         head = heads.get(m.uid)
         if head is not None:
             out.append(
-                {"uid": m.uid, "title": head.title, "site": head.site, "feed": head.feed,
-                 "source": head.source, "when": m.sort_time}
+                {
+                    "uid": m.uid,
+                    "title": head.title,
+                    "site": head.site,
+                    "feed": head.feed,
+                    "source": head.source,
+                    "when": m.sort_time,
+                }
             )
     return out
 

@@ -1,0 +1,397 @@
+"""The reader web app's pages over HTTP, against the real `serve` process: logging in and out
+(the cookie's flags, CSRF on every form, the shared login throttle), the security headers of
+every page, the lists, the article, read/star/mark-read through the forms (checked through the
+JSON API), search, today's stories, languages and themes. The browser tests are in
+test_webapp_browser.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from newsdesk.web.pages.messages import EN, pick_language
+from webapp_helpers import REF_TITLE, SEED, Desk, csrf_of, log_in, running_desk
+
+pytestmark = pytest.mark.skipif(not SEED.exists(), reason="../shared/reference is not beside the clone")
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "src" / "newsdesk" / "web" / "templates"
+PAGES = Path(__file__).resolve().parents[1] / "src" / "newsdesk" / "web" / "pages"
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    with running_desk(tmp_path_factory.mktemp("webapp"), base_path="/news") as d:
+        yield d
+
+
+@pytest.fixture
+def reader(desk: Desk) -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as c:
+        assert log_in(c, desk).status_code == 303
+        yield c
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'class="item entry[^"]*" data-id="([0-9a-f]{16})"', html)
+
+
+def _assert_secured(response: httpx.Response) -> None:
+    csp = response.headers["content-security-policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_pages_need_a_login_and_every_page_is_secured(desk: Desk) -> None:
+    with httpx.Client(timeout=30) as c:
+        for path in ["/", "/all", "/starred", "/search?q=x", "/today", "/settings", "/password"]:
+            r = c.get(f"{desk.url}{path}")
+            assert r.status_code == 303, path
+            assert r.headers["location"].startswith("/news/login?next=%2Fnews%2F"), r.headers["location"]
+            _assert_secured(r)
+        login = c.get(f"{desk.url}/login")
+        assert login.status_code == 200
+        _assert_secured(login)
+        assert '<html lang="zh-CN"' in login.text and "登录" in login.text
+        # No inline script or style anywhere: every script and stylesheet is a file of ours.
+        assert "<style" not in login.text and " style=" not in login.text
+        assert re.findall(r"<script[^>]*>", login.text) == [
+            '<script src="/news/static/app.js?v='
+            + login.text.split("app.js?v=")[1].split('"')[0]
+            + '" defer>'
+        ]
+        css = c.get(f"{desk.url}/static/site.css")  # the static site's own stylesheet
+        assert css.status_code == 200 and ".article h1" in css.text
+        _assert_secured(css)
+        missing = c.get(f"{desk.url}/no-such-page")
+        assert missing.status_code == 404
+        _assert_secured(missing)
+        # The API and the published site keep their own headers.
+        assert "content-security-policy" not in c.get(f"{desk.url}/api/v1/me").headers
+
+
+def test_login_sets_a_safe_cookie_and_logout_ends_the_session(desk: Desk) -> None:
+    with httpx.Client(timeout=30) as c:
+        r = log_in(c, desk)
+        assert r.status_code == 303 and r.headers["location"] == "/news/"
+        cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and "newsdesk_session=" in v)
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/news/" in cookie
+        assert "Secure" not in cookie  # plain http on loopback
+        page = c.get(f"{desk.url}/")
+        assert page.status_code == 200 and "reader" in page.text
+        session = c.cookies["newsdesk_session"]
+        # Logging out needs the form's token; without it nothing happens.
+        assert c.post(f"{desk.url}/logout", data={"csrf": "forged"}).status_code == 403
+        assert c.get(f"{desk.url}/").status_code == 200
+        out = c.post(f"{desk.url}/logout", data={"csrf": csrf_of(page.text)})
+        assert out.status_code == 303 and out.headers["location"] == "/news/login"
+    with httpx.Client(timeout=30, cookies={"newsdesk_session": session}) as stale:
+        assert stale.get(f"{desk.url}/").status_code == 303
+        assert stale.get(f"{desk.url}/api/v1/me").status_code == 401
+
+
+def test_login_behind_https_gets_a_secure_cookie(desk: Desk) -> None:
+    # A proxy on this machine that terminates TLS says so; uvicorn trusts it from 127.0.0.1.
+    with httpx.Client(timeout=30, headers={"X-Forwarded-Proto": "https"}) as c:
+        form = c.get(f"{desk.url}/login")
+        login_cookie = form.headers["set-cookie"]
+        assert "Secure" in login_cookie and "SameSite=strict" in login_cookie
+        r = c.post(
+            f"{desk.url}/login",
+            data={"csrf": csrf_of(form.text), "name": "reader", "password": desk.password},
+            # httpx keeps a Secure cookie for https only: sent by hand, as the browser would.
+            headers={"Cookie": f"newsdesk_login={form.cookies['newsdesk_login']}"},
+        )
+        assert r.status_code == 303
+        cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and "newsdesk_session=" in v)
+        assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_login_form_needs_its_token_and_refuses_wrong_passwords(desk: Desk) -> None:
+    with httpx.Client(timeout=30) as c:
+        form = c.get(f"{desk.url}/login")
+        # Another site's form: no token cookie of ours goes with it.
+        with httpx.Client(timeout=30) as other:
+            forged = other.post(
+                f"{desk.url}/login",
+                data={"csrf": csrf_of(form.text), "name": "reader", "password": desk.password},
+            )
+        assert forged.status_code == 403 and "newsdesk_session" not in forged.headers.get("set-cookie", "")
+        wrong = c.post(
+            f"{desk.url}/login", data={"csrf": csrf_of(form.text), "name": "reader", "password": "wrong"}
+        )
+        assert wrong.status_code == 401 and "用户名或密码错误" in wrong.text
+        assert "newsdesk_session" not in c.cookies
+        # Never sent elsewhere after logging in, whatever `next` says.
+        for bad in ["//evil.example/", "https://evil.example/", "/\\evil.example", "/elsewhere"]:
+            form = c.get(f"{desk.url}/login")
+            r = c.post(
+                f"{desk.url}/login",
+                data={"csrf": csrf_of(form.text), "name": "reader", "password": desk.password, "next": bad},
+            )
+            assert r.status_code == 303 and r.headers["location"] == "/news/", bad
+            c.cookies.clear()
+
+
+def test_failed_logins_are_throttled_with_the_api(desk: Desk) -> None:
+    # From an address of its own (all of 127/8 is this machine), so other tests' logins go on.
+    transport = httpx.HTTPTransport(local_address="127.0.0.9")
+    with httpx.Client(timeout=30, transport=transport) as c:
+        for _ in range(5):  # half through the pages …
+            form = c.get(f"{desk.url}/login")
+            r = c.post(
+                f"{desk.url}/login", data={"csrf": csrf_of(form.text), "name": "reader", "password": "x"}
+            )
+            assert r.status_code == 401
+        for _ in range(5):  # … half through the API: one count
+            assert (
+                c.post(f"{desk.url}/api/v1/session", json={"name": "reader", "password": "x"}).status_code
+                == 401
+            )
+        form = c.get(f"{desk.url}/login")
+        right = c.post(
+            f"{desk.url}/login",
+            data={"csrf": csrf_of(form.text), "name": "reader", "password": desk.password},
+        )
+        assert right.status_code == 429 and "登录失败次数过多" in right.text
+        assert "newsdesk_session" not in c.cookies
+
+
+def test_lists_fold_a_storys_copies_and_page_by_cursor(desk: Desk, reader: httpx.Client) -> None:
+    page = reader.get(f"{desk.url}/all")
+    assert page.status_code == 200
+    ids = _ids(page.text)
+    with desk.api() as api:
+        every = api.get("/entries", params={"status": "all", "limit": 100}).json()["entries"]
+    copies = [e for e in every if e["title"] == REF_TITLE]
+    assert len(copies) == 2
+    # One row for the story, the other outlet folded under it.
+    assert len(ids) == len(every) - 1
+    assert "也见于 1 家媒体" in page.text
+    assert sum(e["id"] in ids for e in copies) == 1
+    # The tree: group → site → feed with unread counts.
+    assert 'data-key="金融/新浪财经/国内"' in page.text and 'data-key="政策/人民银行/公开市场"' in page.text
+    # Newest first, as the API lists them.
+    api_order = [e["id"] for e in every if e["id"] in ids]
+    assert ids == api_order
+    # A feed's list, paged: every entry once, in order.
+    feed = "政策/人民银行/公开市场"
+    seen: list[str] = []
+    url: str | None = f"{desk.url}/all?feed={feed}&limit=5"
+    while url is not None:
+        r = reader.get(url)
+        assert r.status_code == 200
+        seen += _ids(r.text)
+        older = re.search(r'id="older" href="([^"]+)"', r.text)
+        url = f"{desk.url}/all{older.group(1).replace('&amp;', '&')}" if older else None
+    with desk.api() as api:
+        wanted = [e["id"] for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]]
+    assert seen == wanted and len(wanted) == 12
+    bad = reader.get(f"{desk.url}/all?cursor=nonsense")
+    assert bad.status_code == 422 and "cursor" in bad.text
+
+
+def test_article_marks_read_and_forms_change_state_only_with_their_token(
+    desk: Desk, reader: httpx.Client
+) -> None:
+    with desk.api() as api:
+        ref = next(
+            e for e in api.get("/entries", params={"limit": 100}).json()["entries"] if e["title"] == REF_TITLE
+        )
+        uid = ref["id"]
+        api.patch(f"/entries/{uid}", json={"read": False, "starred": False})
+        page = reader.get(f"{desk.url}/entry/{uid}")
+        assert page.status_code == 200
+        _assert_secured(page)
+        text = page.text
+        assert f"<h1>{REF_TITLE}</h1>" in text
+        assert "千兆光网" in text
+        for label in ["来源", "责任编辑", "记者", "电头", "原文链接", "其他媒体报道", "北京时间"]:
+            assert label in text, label
+        assert "中国新闻网" in text and "刘育英" in text and "中新社北京12月20日电" in text
+        assert "2021-12-20 23:00" in text  # 15:00 UTC, shown in Beijing time
+        assert api.get(f"/entries/{uid}").json()["read"] is True  # opened: read
+        # Star through the form: not without the token, then with it.
+        forged = reader.post(f"{desk.url}/entry/{uid}/state", data={"starred": "1", "csrf": "x" * 64})
+        assert forged.status_code == 403
+        assert api.get(f"/entries/{uid}").json()["starred"] is False
+        token = csrf_of(text)
+        r = reader.post(
+            f"{desk.url}/entry/{uid}/state",
+            data={"starred": "1", "csrf": token, "next": f"/news/entry/{uid}"},
+        )
+        assert r.status_code == 303 and r.headers["location"] == f"/news/entry/{uid}"
+        assert api.get(f"/entries/{uid}").json()["starred"] is True
+        starred = reader.get(f"{desk.url}/starred")
+        assert _ids(starred.text) == [uid]
+        # The page's script asks for no redirect.
+        r = reader.post(
+            f"{desk.url}/entry/{uid}/state",
+            data={"read": "0", "starred": "0", "csrf": token},
+            headers={"Accept": "application/json"},
+        )
+        assert r.status_code == 204
+        state = api.get(f"/entries/{uid}").json()
+        assert (state["read"], state["starred"]) == (False, False)
+        missing = reader.get(f"{desk.url}/entry/0000000000000000")
+        assert missing.status_code == 404 and "找不到这篇文章" in missing.text
+
+
+def test_mark_above_and_mark_the_list_read(desk: Desk, reader: httpx.Client) -> None:
+    feed = "政策/人民银行/公开市场"
+    with desk.api() as api:
+        listed = api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]
+        for e in listed:
+            api.patch(f"/entries/{e['id']}", json={"read": False})
+        page = reader.get(f"{desk.url}/?feed={feed}")
+        ids = _ids(page.text)
+        assert ids == [e["id"] for e in listed]
+        # "Mark all above read" on the fourth row: the first four.
+        above = re.findall(r'name="above" value="([^"]+)"', page.text)[3]
+        before = re.search(r'id="mark-above".*?name="before" value="([^"]+)"', page.text, re.S)
+        assert before
+        r = reader.post(
+            f"{desk.url}/mark-read",
+            data={
+                "csrf": csrf_of(page.text),
+                "feed": feed,
+                "view": "unread",
+                "above": above,
+                "before": before.group(1),
+                "next": f"/news/?feed={feed}",
+            },
+        )
+        assert r.status_code == 303
+        state = {
+            e["id"]: e["read"]
+            for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]
+        }
+        assert [state[i] for i in ids] == [True] * 4 + [False] * (len(ids) - 4)
+        # The site's list read (the feed's is the same here), then the other group untouched.
+        page = reader.get(f"{desk.url}/?group=政策&site=人民银行")
+        assert _ids(page.text) == ids[4:]
+        form = re.search(
+            r'<form method="post" action="/news/mark-read" id="mark-read".*?</form>', page.text, re.S
+        )
+        assert form
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(0)))
+        assert fields["group"] == "政策" and fields["site"] == "人民银行"
+        assert reader.post(f"{desk.url}/mark-read", data=fields).status_code == 303
+        unread = api.get("/entries", params={"status": "unread", "limit": 100}).json()["entries"]
+        assert [e for e in unread if e["group"] == "政策"] == []
+        assert {e["group"] for e in unread} <= {"金融"}
+        # Without the token: nothing.
+        for e in listed:
+            api.patch(f"/entries/{e['id']}", json={"read": False})
+        fields["csrf"] = "forged"
+        assert reader.post(f"{desk.url}/mark-read", data=fields).status_code == 403
+        unread = api.get("/entries", params={"feed": feed, "status": "unread", "limit": 100}).json()[
+            "entries"
+        ]
+        assert len(unread) == len(listed)
+
+
+def test_search_highlights_and_finds_traditional_input(desk: Desk, reader: httpx.Client) -> None:
+    for query in ["千兆光网", "千兆光網"]:
+        r = reader.get(f"{desk.url}/search", params={"q": query})
+        assert r.status_code == 200
+        titles = re.findall(r'<a href="/news/entry/[0-9a-f]{16}" class="title">([^<]+)</a>', r.text)
+        assert titles == [REF_TITLE], query  # one hit per story
+        assert "<mark>千兆光网</mark>" in r.text
+        assert "也见于 1 家媒体" in r.text
+    none = reader.get(f"{desk.url}/search", params={"q": "不存在的词语组合"})
+    assert "没有找到" in none.text
+    bad = reader.get(f"{desk.url}/search", params={"q": '"'})
+    assert bad.status_code == 200 and ('class="error"' in bad.text or "没有找到" in bad.text)
+    # The query as typed is shown back as text, never as markup.
+    odd = reader.get(f"{desk.url}/search", params={"q": "<script>x</script>"})
+    assert "<script>x</script>" not in odd.text
+
+
+def test_today_ranks_stories_by_outlets(desk: Desk, reader: httpx.Client) -> None:
+    r = reader.get(f"{desk.url}/today", params={"day": "2021-12-20"})
+    assert r.status_code == 200
+    assert REF_TITLE in r.text and "2 家媒体" in r.text
+    other = reader.get(f"{desk.url}/today", params={"day": "2021-12-19"})
+    assert REF_TITLE not in other.text and "当天没有多家媒体报道的新闻" in other.text
+
+
+def test_english_by_setting_or_accept_language_and_themes(desk: Desk, reader: httpx.Client) -> None:
+    english = reader.get(f"{desk.url}/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="en"' in english.text and "Unread" in english.text
+    chinese = reader.get(f"{desk.url}/", headers={"Accept-Language": "fr, zh-CN;q=0.8, en;q=0.5"})
+    assert '<html lang="zh-CN"' in chinese.text and "未读" in chinese.text
+    settings = reader.get(f"{desk.url}/settings")
+    r = reader.post(
+        f"{desk.url}/settings", data={"csrf": csrf_of(settings.text), "lang": "en", "theme": "dark"}
+    )
+    assert r.status_code == 303
+    page = reader.get(f"{desk.url}/", headers={"Accept-Language": "zh-CN"})
+    assert '<html lang="en" data-theme="dark"' in page.text
+    r = reader.post(
+        f"{desk.url}/settings", data={"csrf": csrf_of(settings.text), "lang": "", "theme": "auto"}
+    )
+    page = reader.get(f"{desk.url}/", headers={"Accept-Language": "zh-CN"})
+    assert '<html lang="zh-CN" data-theme="auto"' in page.text
+
+
+def test_changing_the_password_ends_sessions(desk: Desk) -> None:
+    with httpx.Client(timeout=30) as c:
+        assert log_in(c, desk).status_code == 303
+        form = c.get(f"{desk.url}/password")
+        token = csrf_of(form.text)
+        wrong = c.post(
+            f"{desk.url}/password", data={"csrf": token, "current": "nope", "new": "a1", "again": "a1"}
+        )
+        assert wrong.status_code == 422 and "当前密码不正确" in wrong.text
+        differ = c.post(
+            f"{desk.url}/password", data={"csrf": token, "current": desk.password, "new": "a1", "again": "a2"}
+        )
+        assert differ.status_code == 422 and "两次输入的新密码不一致" in differ.text
+        new = desk.password + "-new"
+        done = c.post(
+            f"{desk.url}/password", data={"csrf": token, "current": desk.password, "new": new, "again": new}
+        )
+        assert done.status_code == 200 and "密码已修改" in done.text
+        assert c.get(f"{desk.url}/").status_code == 303  # this session ended too
+        assert log_in(c, desk).status_code == 401  # the old password
+        assert log_in(c, desk, password=new).status_code == 303
+        # Back to the old one for the other tests.
+        form = c.get(f"{desk.url}/password")
+        c.post(
+            f"{desk.url}/password",
+            data={"csrf": csrf_of(form.text), "current": new, "new": desk.password, "again": desk.password},
+        )
+
+
+def test_every_message_has_its_english() -> None:
+    used = set()
+    for path in [*TEMPLATES.glob("*.html"), *PAGES.glob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'_\(\s*"([^"]+)"', text))
+        used |= set(re.findall(r"_\(\s*'([^']+)'", text))
+        used |= set(re.findall(r'message_key="([^"]+)"', text))
+    chinese = {m for m in used if re.search(r"[\u4e00-\u9fff]", m)}
+    assert len(chinese) > 40
+    assert sorted(chinese - set(EN)) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "accept", "wanted"),
+    [
+        (None, None, "zh-CN"),
+        ("en", "zh-CN", "en"),
+        ("fr", "en-US,en;q=0.9", "en"),
+        (None, "fr;q=0.9, zh-TW;q=0.8", "zh-CN"),
+        (None, "zh;q=0.2, en;q=0.9", "en"),
+        (None, "de, fr", "zh-CN"),
+        (None, "en;q=bogus, zh", "zh-CN"),
+    ],
+)
+def test_language_choice(setting: str | None, accept: str | None, wanted: str) -> None:
+    assert pick_language(setting, accept) == wanted
