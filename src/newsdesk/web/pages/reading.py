@@ -153,9 +153,13 @@ def router() -> APIRouter:
             item = store.reader_entry(user.id, uid)
             if item is None:
                 return None
-            if not item.read:  # opening an article reads it
-                store.set_entry_state(user.id, [uid], read=True, now=desk.clock())
-            return {"item": item, "others": other_outlets(store, uid)}
+            others = other_outlets(store, uid)
+            # Opening an article reads it, and the copies of its story the list folded under it.
+            unread = [uid] if not item.read else []
+            if unread or others:
+                unread += [o["uid"] for o in others]
+                store.set_entry_state(user.id, unread, read=True, now=desk.clock())
+            return {"item": item, "others": others}
 
         found = await desk.run(work)
         if found is None:
