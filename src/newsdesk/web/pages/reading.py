@@ -154,11 +154,9 @@ def router() -> APIRouter:
             if item is None:
                 return None
             others = other_outlets(store, uid)
-            # Opening an article reads it, and the copies of its story the list folded under it.
-            unread = [uid] if not item.read else []
-            if unread or others:
-                unread += [o["uid"] for o in others]
-                store.set_entry_state(user.id, unread, read=True, now=desk.clock())
+            if not item.read:  # opening an article reads it, and the copies of its story
+                uids = [uid, *(o["uid"] for o in others)]
+                store.set_entry_state(user.id, uids, read=True, now=desk.clock())
             return {"item": item, "others": others}
 
         found = await desk.run(work)
