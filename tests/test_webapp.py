@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from newsdesk.web.pages.messages import EN, pick_language
+from serve_helpers import poll, rss
 from webapp_helpers import REF_TITLE, SEED, Desk, csrf_of, log_in, running_desk
 
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason="../shared/reference is not beside the clone")
@@ -395,3 +396,126 @@ def test_every_message_has_its_english() -> None:
 )
 def test_language_choice(setting: str | None, accept: str | None, wanted: str) -> None:
     assert pick_language(setting, accept) == wanted
+
+
+# -- feed health and the admins' pages -----------------------------------------------------------
+
+
+@pytest.fixture
+def chief(desk: Desk) -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as c:
+        assert log_in(c, desk, "chief", desk.admin_password).status_code == 303
+        yield c
+
+
+def _feed_rows(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<tr class="(ok|failing|paused)" data-key="([^"]+)">', html)
+
+
+def test_admins_add_refresh_edit_pause_and_remove_feeds(
+    desk: Desk, chief: httpx.Client, reader: httpx.Client
+) -> None:
+    desk.feeds.route("/added", rss(7, 3))
+    page = chief.get(f"{desk.url}/feeds")
+    token = csrf_of(page.text)
+    added = {
+        "csrf": token,
+        "group": "测试",
+        "site": "本地",
+        "name": "新增",
+        "source": desk.feeds.url("/added"),
+    }
+    r = chief.post(f"{desk.url}/feeds/add", data={**added, "clean": "1"})
+    assert r.status_code == 303
+    key = "测试/本地/新增"
+    # Refresh now: its entries arrive.
+    assert (
+        chief.post(
+            f"{desk.url}/feeds/action", data={"csrf": token, "key": key, "action": "refresh"}
+        ).status_code
+        == 303
+    )
+
+    def arrived() -> bool:
+        return len(_ids(reader.get(f"{desk.url}/all", params={"feed": key}).text)) == 3
+
+    poll(arrived, "the added feed's entries")
+    # The same key again: one line saying so.
+    again = chief.post(f"{desk.url}/feeds/add", data=added)
+    assert again.status_code == 409 and key in again.text
+    # A feed that fails comes first on the health page, with why.
+    broken = {**added, "name": "坏的", "source": desk.feeds.url("/missing")}
+    assert chief.post(f"{desk.url}/feeds/add", data=broken).status_code == 303
+
+    def failing_first() -> bool:
+        rows = _feed_rows(reader.get(f"{desk.url}/feeds").text)
+        return rows[0] == ("failing", "测试/本地/坏的")
+
+    poll(failing_first, "the failing feed listed first")
+    health = reader.get(f"{desk.url}/feeds").text
+    assert "404" in health and "连续失败 1 次" in health
+    # Readers see health, not the admin's forms, and may not use them.
+    assert 'id="feed-add"' not in health and 'value="refresh"' not in health
+    assert reader.post(f"{desk.url}/feeds/add", data={**added, "csrf": csrf_of(health)}).status_code == 403
+    # Edit: a new place in the tree is a new key.
+    edit = chief.get(f"{desk.url}/feeds/edit", params={"key": key})
+    assert edit.status_code == 200 and desk.feeds.url("/added") in edit.text
+    r = chief.post(
+        f"{desk.url}/feeds/edit",
+        data={
+            "csrf": token,
+            "key": key,
+            "group": "测试",
+            "site": "改名",
+            "name": "新增",
+            "source": desk.feeds.url("/added"),
+            "clean": "1",
+        },
+    )
+    assert r.status_code == 303
+    moved = "测试/改名/新增"
+    rows = dict((k, s) for s, k in _feed_rows(chief.get(f"{desk.url}/feeds").text))
+    assert moved in rows and key not in rows
+    # Pause, resume, remove.
+    chief.post(f"{desk.url}/feeds/action", data={"csrf": token, "key": moved, "action": "pause"})
+    rows = dict((k, s) for s, k in _feed_rows(chief.get(f"{desk.url}/feeds").text))
+    assert rows[moved] == "paused"
+    chief.post(f"{desk.url}/feeds/action", data={"csrf": token, "key": moved, "action": "resume"})
+    rows = dict((k, s) for s, k in _feed_rows(chief.get(f"{desk.url}/feeds").text))
+    assert rows[moved] != "paused"
+    for k in (moved, "测试/本地/坏的"):
+        assert (
+            chief.post(
+                f"{desk.url}/feeds/action", data={"csrf": token, "key": k, "action": "remove"}
+            ).status_code
+            == 303
+        )
+    # A feed from the config file is paused, never removed, from here.
+    kept = chief.post(
+        f"{desk.url}/feeds/action", data={"csrf": token, "key": "政策/人民银行/公开市场", "action": "remove"}
+    )
+    assert kept.status_code == 409 and "配置文件" in kept.text
+    rows = dict((k, s) for s, k in _feed_rows(chief.get(f"{desk.url}/feeds").text))
+    assert moved not in rows and "测试/本地/坏的" not in rows and "政策/人民银行/公开市场" in rows
+    # Without the form's token: nothing.
+    assert chief.post(f"{desk.url}/feeds/add", data={**added, "csrf": "forged"}).status_code == 403
+
+
+def test_admins_add_and_remove_users_whose_sessions_end_at_once(
+    desk: Desk, chief: httpx.Client, reader: httpx.Client
+) -> None:
+    assert reader.get(f"{desk.url}/users").status_code == 403
+    page = chief.get(f"{desk.url}/users")
+    token = csrf_of(page.text)
+    r = chief.post(f"{desk.url}/users/add", data={"csrf": token, "name": "新人", "password": "pw-新人"})
+    assert r.status_code == 303
+    taken = chief.post(f"{desk.url}/users/add", data={"csrf": token, "name": "新人", "password": "x"})
+    assert taken.status_code == 422 and "新人" in taken.text
+    with httpx.Client(timeout=30) as newcomer:
+        assert log_in(newcomer, desk, "新人", "pw-新人").status_code == 303
+        assert newcomer.get(f"{desk.url}/").status_code == 200
+        assert chief.post(f"{desk.url}/users/remove", data={"csrf": token, "name": "新人"}).status_code == 303
+        assert newcomer.get(f"{desk.url}/").status_code == 303  # at once, not after the cache's 10 s
+    assert 'data-name="新人"' not in chief.get(f"{desk.url}/users").text
+    mine = chief.post(f"{desk.url}/users/remove", data={"csrf": token, "name": "chief"})
+    assert mine.status_code == 409

@@ -30,6 +30,8 @@ class Desk:
     serve: ServeProcess
     database: Path
     base: str  # the base path, "" or e.g. /news
+    feeds: FeedServer
+    admin_password: str  # of the admin `chief`
 
     def api(self) -> httpx.Client:
         return httpx.Client(
@@ -55,10 +57,11 @@ def running_desk(tmp: Path, *, base_path: str = "") -> Iterator[Desk]:
         )
         database = tmp / "archive.db"
         password, token = add_user(database, "reader", admin=False)
+        admin_password, _ = add_user(database, "chief", admin=True)
         serve = ServeProcess(config)
         try:
             serve.wait_healthy()
-            desk = Desk(serve.url, token, password, serve, database, base_path)  # the URL has the base path
+            desk = Desk(serve.url, token, password, serve, database, base_path, feeds, admin_password)  # the URL has the base path
             with desk.api() as api:
 
                 def ready() -> bool:

@@ -1,0 +1,247 @@
+"""The feed health page (every reader: failing feeds first, with why and the next retry) and
+the admins' pages: add a feed by URL or RSSHub route, edit it (its place in the tree, source,
+cleaning), pause, resume, refresh, remove; add and remove users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.responses import RedirectResponse, Response
+
+from ... import accounts
+from ...errors import NewsdeskError
+from ...models import CatalogueFeed, User
+from ..auth import desk_of
+from ..catalogue import feed_status
+from ..errors import ApiError
+from ..feeds_api import _spec as feed_spec
+from ..schemas import FeedIn
+from .guard import base_of, csrf_ok, page_user, read_form, to_login
+from .reading import refused
+from .render import page
+
+_ORDER = {"failing": 0, "paused": 1, "ok": 2}
+
+
+def health_order(feeds: list[CatalogueFeed]) -> list[CatalogueFeed]:
+    """Failing feeds first (most consecutive failures first), then paused ones, then the rest
+    by key."""
+    return sorted(feeds, key=lambda f: (_ORDER[feed_status(f)], -f.state.consecutive_failures, f.key))
+
+
+def _on(value: str | None) -> bool:
+    return value in ("1", "on", "true")
+
+
+def router() -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+
+    async def admin_of(request: Request, form: dict[str, str] | None) -> User | Response:
+        """The admin asking, or the answer for anyone else (log in; 403)."""
+        user = await page_user(request)
+        if form is not None and (user is None or not csrf_ok(request, form)):
+            return refused(request, user)
+        if user is None:
+            return to_login(request)
+        if not user.admin:
+            return page(request, "message.html", user, status=403, message_key="只有管理员可以这样做")
+        return user
+
+    def changed(request: Request) -> None:
+        hook = desk_of(request).hooks.catalogue_changed
+        if hook is not None:
+            hook()
+
+    async def feeds_page(request: Request, user: User, status: int = 200, error: str = "") -> Response:
+        desk = desk_of(request)
+        feeds = await desk.run(lambda: health_order(desk.store().catalogue()))
+        rows = [{"feed": f, "status": feed_status(f)} for f in feeds]
+        return page(request, "feeds.html", user, status=status, rows=rows, error=error, now=desk.clock())
+
+    @pages.get("/feeds")
+    async def health(request: Request) -> Response:
+        user = await page_user(request)
+        if user is None:
+            return to_login(request)
+        return await feeds_page(request, user)
+
+    @pages.post("/feeds/add")
+    async def add(request: Request) -> Response:
+        form = await read_form(request)
+        user = await admin_of(request, form)
+        if not isinstance(user, User):
+            return user
+        source = form.get("source", "").strip()
+        try:
+            body = FeedIn(
+                group=form.get("group", "").strip(),
+                site=form.get("site", "").strip(),
+                name=form.get("name", "").strip(),
+                url=source if source and not source.startswith("/") else None,
+                route=source if source.startswith("/") else None,
+                clean=_on(form.get("clean")),
+                full_text=_on(form.get("full_text")),
+            )
+            spec = feed_spec(body)
+        except ValidationError as e:
+            return await feeds_page(request, user, 422, "; ".join(str(err["msg"]) for err in e.errors()))
+        except ApiError as e:
+            return await feeds_page(request, user, e.status, e.message)
+        desk = desk_of(request)
+        try:
+            await desk.run(lambda: desk.store().add_feed(spec, desk.clock()))
+        except NewsdeskError as e:  # the key is taken
+            return await feeds_page(request, user, 409, str(e))
+        changed(request)
+        if desk.hooks.refresh is not None:
+            desk.hooks.refresh(spec.key)
+        return RedirectResponse(f"{base_of(request)}/feeds", status_code=303)
+
+    @pages.post("/feeds/action")
+    async def action(request: Request) -> Response:
+        """refresh, pause, resume or remove the feed `key`."""
+        form = await read_form(request)
+        user = await admin_of(request, form)
+        if not isinstance(user, User):
+            return user
+        desk = desk_of(request)
+        key, what = form.get("key", ""), form.get("action", "")
+
+        def work() -> str:
+            store = desk.store()
+            feed = store.catalogue_feed(key)
+            if feed is None:
+                return "没有这个订阅"
+            now = desk.clock()
+            if what == "refresh":
+                store.refresh_feed(key, now)
+            elif what == "pause":
+                store.pause_feed(key, f"paused by {user.name}")
+            elif what == "resume":
+                store.resume_feed(key, now)
+            elif what == "remove":
+                if feed.origin == "config":
+                    return "这个订阅来自配置文件：请在配置文件中删除，或暂停它"
+                store.delete_feed(key)
+            else:
+                return "没有这个操作"
+            return ""
+
+        error = await desk.run(work)
+        if error:
+            return await feeds_page(request, user, 409, error)
+        changed(request)
+        if what == "refresh" and desk.hooks.refresh is not None:
+            desk.hooks.refresh(key)
+        return RedirectResponse(f"{base_of(request)}/feeds", status_code=303)
+
+    @pages.get("/feeds/edit")
+    async def edit_form(request: Request, key: Annotated[str, Query(max_length=1000)]) -> Response:
+        user = await admin_of(request, None)
+        if not isinstance(user, User):
+            return user
+        desk = desk_of(request)
+        feed = await desk.run(lambda: desk.store().catalogue_feed(key))
+        if feed is None:
+            return page(request, "message.html", user, status=404, message_key="没有这个订阅")
+        return page(request, "feed_edit.html", user, feed=feed, error="")
+
+    @pages.post("/feeds/edit")
+    async def edit(request: Request) -> Response:
+        form = await read_form(request)
+        user = await admin_of(request, form)
+        if not isinstance(user, User):
+            return user
+        desk = desk_of(request)
+        key = form.get("key", "")
+        source = form.get("source", "").strip()
+        changes: dict[str, Any] = {
+            "group": form.get("group", "").strip() or None,
+            "site": form.get("site", "").strip() or None,
+            "name": form.get("name", "").strip() or None,
+            "url": source if source and not source.startswith("/") else None,
+            "route": source if source.startswith("/") else None,
+            "clean": _on(form.get("clean")),
+            "full_text": _on(form.get("full_text")),
+        }
+        if changes["url"] is not None and not changes["url"].startswith(("http://", "https://")):
+            return await _edit_again(
+                request, user, key, "请填写 http:// 或 https:// 网址，或以 / 开头的 RSSHub 路由"
+            )
+
+        def work() -> CatalogueFeed | None:
+            return desk.store().update_feed(key, now=desk.clock(), **changes)
+
+        try:
+            feed = await desk.run(work)
+        except NewsdeskError as e:  # the new key is taken
+            return await _edit_again(request, user, key, str(e))
+        if feed is None:
+            return page(request, "message.html", user, status=404, message_key="没有这个订阅")
+        changed(request)
+        return RedirectResponse(f"{base_of(request)}/feeds", status_code=303)
+
+    async def _edit_again(request: Request, user: User, key: str, error: str) -> Response:
+        desk = desk_of(request)
+        feed = await desk.run(lambda: desk.store().catalogue_feed(key))
+        if feed is None:
+            return page(request, "message.html", user, status=404, message_key="没有这个订阅")
+        return page(request, "feed_edit.html", user, status=422, feed=feed, error=error)
+
+    async def users_page(request: Request, user: User, status: int = 200, error: str = "") -> Response:
+        desk = desk_of(request)
+        users = await desk.run(lambda: desk.store().list_users())
+        return page(request, "users.html", user, status=status, users=users, error=error)
+
+    @pages.get("/users")
+    async def users(request: Request) -> Response:
+        user = await admin_of(request, None)
+        if not isinstance(user, User):
+            return user
+        return await users_page(request, user)
+
+    @pages.post("/users/add")
+    async def add_user(request: Request) -> Response:
+        form = await read_form(request)
+        user = await admin_of(request, form)
+        if not isinstance(user, User):
+            return user
+        desk = desk_of(request)
+
+        def work() -> None:
+            name = accounts.validate_name(form.get("name", ""))
+            hashed = accounts.hash_password(form.get("password", ""))
+            desk.store().add_user(name, hashed, admin=_on(form.get("admin")), now=desk.clock())
+
+        try:
+            await desk.run(work)
+        except NewsdeskError as e:  # a bad name or password, or the name is taken
+            return await users_page(request, user, 422, str(e))
+        return RedirectResponse(f"{base_of(request)}/users", status_code=303)
+
+    @pages.post("/users/remove")
+    async def remove_user(request: Request) -> Response:
+        """The user goes with their tokens, sessions and state (the store's cascade)."""
+        form = await read_form(request)
+        user = await admin_of(request, form)
+        if not isinstance(user, User):
+            return user
+        name = form.get("name", "")
+        if name == user.name:
+            return await users_page(request, user, 409, "不能删除自己")
+        desk = desk_of(request)
+
+        def work() -> User | None:
+            store = desk.store()
+            gone = store.get_user(name)
+            store.remove_user(name)
+            return gone
+
+        gone = await desk.run(work)
+        if gone is not None:  # their sessions and tokens end now, not when the cache forgets
+            request.app.state.user_cache.forget_user(gone.id)
+        return RedirectResponse(f"{base_of(request)}/users", status_code=303)
+
+    return pages
