@@ -6,7 +6,8 @@
 
 The archive is bench_serve.py's (1,000 feeds × 100 synthetic articles, cleaned and indexed;
 built by its `archive` phase and cached under --work, built here when missing), copied into
---run-dir for the session; the feed site answers the scheduler's checks (304s) as in bench_serve's entries phase.
+--run-dir for the session; the feed site answers the scheduler's checks (304s) as in
+bench_serve's entries phase.
 A reader logs in through the login form (GET /login for its token, POST /login) and wrk sends
 the session cookie:
 

@@ -959,3 +959,24 @@ def test_unread_counts_and_lists_agree_through_any_sequence_of_changes(store: St
                 listed, _ = store.reader_entries(r, EntryQuery(feed=key, status="unread"), limit=1000)
                 assert n_unread == len(listed), f"seed {seed}, step {step}, {key}"
                 assert n_all == len(list(store.iter_uids(feed_key=key)))
+
+
+def test_feed_places_are_the_catalogue_tree_in_its_order(store: Store) -> None:
+    other = FeedSpec(group="政策", site="人民银行", name="公开市场", url="http://127.0.0.1:9/a.xml")
+    store.apply_config([other, FEED], NOW)
+    store.add_feed(FeedSpec(group="金融", site="中新网", name="财经", route="/chinanews/finance"), NOW)
+    store.pause_feed(other.key, "paused by ann")
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    reader = store.add_user("ann", "hash", admin=False, now=NOW)
+    read = next(iter(store.iter_uids(feed_key=FEED.key)))
+    store.set_entry_state(reader.id, [read], read=True, now=NOW)
+    places = store.feed_places(reader.id)
+    assert [(p.key, p.group, p.site, p.name, p.paused, p.unread) for p in places] == [
+        (other.key, "政策", "人民银行", "公开市场", "paused by ann", 0),
+        (FEED.key, "金融", "新浪财经", "新浪财经－国內", None, 2),
+        ("金融/中新网/财经", "金融", "中新网", "财经", None, 0),
+    ]
+    assert [p.key for p in places] == [f.key for f in store.catalogue()]
+    counts = store.unread_counts(reader.id)
+    assert {p.key: p.unread for p in places} == {k: v[0] for k, v in counts.items()}
+    assert [p.unread for p in store.feed_places(reader.id + 1)] == [0, 3, 0]  # another reader

@@ -163,6 +163,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "set_entry_state": lambda s: s.set_entry_state(1, [UID], read=True, starred=True, now=NOW),
     "mark_read": lambda s: s.mark_read(1, EntryQuery(), before=NOW, now=NOW),
     "unread_counts": lambda s: s.unread_counts(1),
+    "feed_places": lambda s: s.feed_places(1),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

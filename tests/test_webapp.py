@@ -176,7 +176,10 @@ def test_lists_fold_a_storys_copies_and_page_by_cursor(desk: Desk, reader: httpx
     assert "也见于 1 家媒体" in page.text
     assert sum(e["id"] in ids for e in copies) == 1
     # The tree: group → site → feed with unread counts.
-    assert 'data-key="金融/新浪财经/国内"' in page.text and 'data-key="政策/人民银行/公开市场"' in page.text
+    assert ">新浪财经</a>" in page.text and ">人民银行</a>" in page.text
+    assert "data-key=" not in page.text  # a site's feeds are listed when it is the one read
+    site_page = reader.get(f"{desk.url}/all", params={"group": "政策", "site": "人民银行"})
+    assert 'data-key="政策/人民银行/公开市场"' in site_page.text and 'data-key="金融/' not in site_page.text
     # Newest first, as the API lists them.
     api_order = [e["id"] for e in every if e["id"] in ids]
     assert ids == api_order

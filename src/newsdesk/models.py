@@ -332,6 +332,19 @@ class EntryQuery:
 
 
 @dataclass(frozen=True)
+class FeedPlace:
+    """Where a feed sits in the catalogue's tree (the reader pages' sidebar), its pause, and
+    how many of its entries one reader has not read."""
+
+    key: str
+    group: str
+    site: str
+    name: str
+    paused: str | None
+    unread: int
+
+
+@dataclass(frozen=True)
 class ReaderEntry:
     """An entry as one reader sees it: the stored entry and that reader's state of it."""
 

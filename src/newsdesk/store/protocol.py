@@ -26,6 +26,7 @@ from ..models import (
     EntryHead,
     EntryQuery,
     EntryText,
+    FeedPlace,
     FeedSchedule,
     FeedSpec,
     FeedState,
@@ -48,6 +49,7 @@ __all__ = [
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
+    "ReaderPagesStore",
     "ReadingStore",
     "ScheduleStore",
     "StatsStore",
@@ -304,6 +306,15 @@ class ReadingStore(Protocol):
         """feed key → (unread, all) entries of every feed in the archive."""
 
 
+class ReaderPagesStore(Protocol):
+    """What the reader's pages read besides the roles above, each in one cheap query."""
+
+    def feed_places(self, user_id: int) -> list[FeedPlace]:
+        """Every feed's place in the tree (group, site, name), pause and the reader's unread
+        count, in catalogue order: the sidebar in one read, without the catalogue's schedules
+        and fetch states."""
+
+
 class CatalogueStore(Protocol):
     """The feed catalogue: every feed's definition (url or route, clean, full_text, enabled),
     where it came from (the config's `groups:`, applied at each start, or the API), its fetch
@@ -408,6 +419,7 @@ class Store(
     StatsStore,
     UserStore,
     ReadingStore,
+    ReaderPagesStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

@@ -16,6 +16,7 @@ from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
 from .marks import MarksMixin
+from .pages import PagesMixin
 from .reading import ReadingMixin
 from .schedule import ScheduleMixin
 from .users import UsersMixin
@@ -36,6 +37,7 @@ class SQLiteStore(
     BackupMixin,
     UsersMixin,
     ReadingMixin,
+    PagesMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

@@ -18,9 +18,9 @@ from ...models import ClusterRef, EntryQuery, ReaderEntry, User
 from ...publish.site.render import article_body, safe_body
 from ...store import Store
 from ..auth import desk_of
-from ..catalogue import feed_tree
 from .guard import csrf_ok, local_next, page_user, read_form, to_login
 from .render import page
+from .tree import sidebar
 
 PAGE_SIZE = 50
 View = Literal["unread", "all", "starred"]
@@ -107,7 +107,7 @@ def router() -> APIRouter:
             return {
                 "rows": fold(items, refs),
                 "next": following,
-                "tree": feed_tree(store, user),
+                "tree": sidebar(store.feed_places(user.id), group=group, site=site, feed=feed),
                 "loaded": desk.clock(),
             }
 
