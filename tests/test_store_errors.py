@@ -164,6 +164,12 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "mark_read": lambda s: s.mark_read(1, EntryQuery(), before=NOW, now=NOW),
     "unread_counts": lambda s: s.unread_counts(1),
     "feed_places": lambda s: s.feed_places(1),
+    "story_copies": lambda s: s.story_copies(UID, 10),
+    "add_rule": lambda s: s.add_rule(1, "央行", is_regex=False, matching=True, action="read", feed_key=None, now=NOW),
+    "rules_of": lambda s: s.rules_of(1),
+    "remove_rule": lambda s: s.remove_rule(1, 1),
+    "rules_mark": lambda s: s.rules_mark(1),
+    "set_rules_mark": lambda s: s.set_rules_mark(1, 1),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

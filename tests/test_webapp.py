@@ -522,3 +522,127 @@ def test_admins_add_and_remove_users_whose_sessions_end_at_once(
     assert 'data-name="新人"' not in chief.get(f"{desk.url}/users").text
     mine = chief.post(f"{desk.url}/users/remove", data={"csrf": token, "name": "chief"})
     assert mine.status_code == 409
+
+
+# -- keyword rules ---------------------------------------------------------------------------------
+
+
+def test_keyword_rules_star_and_mark_read_what_arrives(
+    desk: Desk, reader: httpx.Client, chief: httpx.Client
+) -> None:
+    page = reader.get(f"{desk.url}/rules")
+    assert page.status_code == 200
+    token = csrf_of(page.text)
+    feed = "政策/人民银行/公开市场"
+    add = f"{desk.url}/rules/add"
+    # Words (Traditional input matches Simplified text), only this feed: star.
+    assert (
+        reader.post(
+            add,
+            data={
+                "csrf": token,
+                "pattern": "第1源第13條",
+                "kind": "words",
+                "when": "matching",
+                "action": "star",
+                "feed": feed,
+            },
+        ).status_code
+        == 303
+    )
+    # A regular expression: mark read.
+    assert (
+        reader.post(
+            add,
+            data={
+                "csrf": token,
+                "pattern": r"第1源第1[24]条",
+                "kind": "regex",
+                "when": "matching",
+                "action": "read",
+                "feed": "",
+            },
+        ).status_code
+        == 303
+    )
+    # Not matching: a rule for another feed's words changes nothing here.
+    assert (
+        reader.post(
+            add,
+            data={
+                "csrf": token,
+                "pattern": "工信部",
+                "kind": "words",
+                "when": "not_matching",
+                "action": "read",
+                "feed": "金融/新浪财经/国内",
+            },
+        ).status_code
+        == 303
+    )
+    bad = reader.post(add, data={"csrf": token, "pattern": "(unclosed", "kind": "regex", "action": "read"})
+    assert bad.status_code == 422 and "(unclosed" in bad.text
+    forged = reader.post(add, data={"csrf": "forged", "pattern": "x", "kind": "words", "action": "read"})
+    assert forged.status_code == 403
+    listed = reader.get(f"{desk.url}/rules").text
+    assert listed.count('<tr data-id="') == 3
+    with desk.api() as api:
+        before = {e["id"] for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]}
+        # Three new items (12, 13, 14), then "refresh now".
+        desk.feeds.route("/pboc", rss(1, 15))
+        admin_token = csrf_of(chief.get(f"{desk.url}/feeds").text)
+        chief.post(f"{desk.url}/feeds/action", data={"csrf": admin_token, "key": feed, "action": "refresh"})
+
+        def arrived() -> list[dict[str, object]] | None:
+            got = api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]
+            return got if len(got) == len(before) + 3 else None
+
+        poll(arrived, "the three new items")
+        assert reader.get(f"{desk.url}/").status_code == 200  # the reader opens a list
+        state = {
+            e["title"][:7]: (e["read"], e["starred"])
+            for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]
+            if e["id"] not in before
+        }
+        assert state == {
+            "第1源第12条": (True, False),
+            "第1源第13条": (False, True),
+            "第1源第14条": (True, False),
+        }
+        # Entries that were there before the rules are left alone.
+        old = [
+            e
+            for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]
+            if e["id"] in before
+        ]
+        assert not any(e["starred"] for e in old)
+    # Rules are the reader's own: removing them.
+    ids = re.findall(r'<tr data-id="(\d+)"', listed)
+    assert chief.post(f"{desk.url}/rules/remove", data={"csrf": admin_token, "id": ids[0]}).status_code == 404
+    for rule in ids:
+        assert reader.post(f"{desk.url}/rules/remove", data={"csrf": token, "id": rule}).status_code == 303
+    assert '<tr data-id="' not in reader.get(f"{desk.url}/rules").text
+
+
+def test_a_regular_expression_that_backtracks_gives_up_on_its_time_bound(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import UTC, datetime
+
+    from newsdesk.models import EntryText, KeywordRule
+    from newsdesk.web.pages.rules import MAX_TIMEOUTS, compile_rule, judge
+
+    when = datetime(2026, 12, 6, tzinfo=UTC)
+    rule = KeywordRule(
+        1, 1, r"(a|aa)+$", is_regex=True, matching=True, action="star", feed_key=None, created=when
+    )
+    quick = KeywordRule(
+        2, 1, r"a{3}!", is_regex=True, matching=True, action="read", feed_key=None, created=when
+    )
+    entry = EntryText("u", "k", "g", "s", "f", "标题", None, when, "a" * 5000 + "!", "", None)
+    rules = [compile_rule(rule), compile_rule(quick)]
+    caplog.set_level("WARNING", logger="newsdesk.web.pages.rules")
+    for _ in range(MAX_TIMEOUTS + 2):
+        assert judge(rules, entry) == (True, False)  # the slow rule: no match; the other still works
+    timeouts = [r for r in caplog.records if "outcome=timeout" in r.getMessage()]
+    assert len(timeouts) == MAX_TIMEOUTS  # then it sits the run out

@@ -32,9 +32,12 @@ from ..models import (
     FeedState,
     FetchResult,
     FullText,
+    KeywordRule,
     ParsedEntry,
     ReaderEntry,
+    RuleAction,
     StoredEntry,
+    StoryCopy,
     UpsertCounts,
     User,
 )
@@ -51,6 +54,7 @@ __all__ = [
     "PublishMarkStore",
     "ReaderPagesStore",
     "ReadingStore",
+    "RuleStore",
     "ScheduleStore",
     "StatsStore",
     "Store",
@@ -314,6 +318,39 @@ class ReaderPagesStore(Protocol):
         count, in catalogue order: the sidebar in one read, without the catalogue's schedules
         and fetch states."""
 
+    def story_copies(self, uid: str, limit: int) -> list[StoryCopy]:
+        """The other members of the entry's story cluster, earliest first, at most `limit`
+        (a story can be carried by hundreds); [] when it has none."""
+
+
+class RuleStore(Protocol):
+    """Each reader's keyword rules, and the rev up to which they were applied."""
+
+    def add_rule(
+        self,
+        user_id: int,
+        pattern: str,
+        *,
+        is_regex: bool,
+        matching: bool,
+        action: RuleAction,
+        feed_key: str | None,
+        now: datetime,
+    ) -> KeywordRule:
+        """A new rule; the reader's mark starts at today's rev if they had none (a rule judges
+        entries that arrive from then on)."""
+
+    def rules_of(self, user_id: int) -> list[KeywordRule]:
+        """The reader's rules, oldest first."""
+
+    def remove_rule(self, user_id: int, rule_id: int) -> bool:
+        """False when the reader has no such rule."""
+
+    def rules_mark(self, user_id: int) -> int | None:
+        """The rev up to which the reader's rules were applied; None before their first rule."""
+
+    def set_rules_mark(self, user_id: int, rev: int) -> None: ...
+
 
 class CatalogueStore(Protocol):
     """The feed catalogue: every feed's definition (url or route, clean, full_text, enabled),
@@ -420,6 +457,7 @@ class Store(
     UserStore,
     ReadingStore,
     ReaderPagesStore,
+    RuleStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

@@ -18,6 +18,7 @@ from .holds import HoldsMixin
 from .marks import MarksMixin
 from .pages import PagesMixin
 from .reading import ReadingMixin
+from .rules import RulesMixin
 from .schedule import ScheduleMixin
 from .users import UsersMixin
 
@@ -38,6 +39,7 @@ class SQLiteStore(
     UsersMixin,
     ReadingMixin,
     PagesMixin,
+    RulesMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

@@ -1,9 +1,10 @@
-"""What the reader's pages read besides the other roles: the feed tree with unread counts."""
+"""What the reader's pages read besides the other roles: the feed tree with unread counts, and
+the other copies of a story."""
 
 from __future__ import annotations
 
-from ...models import FeedPlace
-from .base import SQLiteBase
+from ...models import FeedPlace, StoryCopy
+from .base import SQLiteBase, utc
 
 
 class PagesMixin(SQLiteBase):
@@ -18,3 +19,16 @@ class PagesMixin(SQLiteBase):
             (user_id,),
         )
         return [FeedPlace(*r) for r in rows]
+
+    def story_copies(self, uid: str, limit: int) -> list[StoryCopy]:
+        # The cluster's members in time order from its index (cluster_id, sort_time, uid),
+        # stopping after `limit`: a big story costs no more than a small one.
+        rows = self._db.execute(
+            "SELECT e.uid, e.title, f.site, f.name, a.source, m.sort_time"
+            " FROM cluster_members c CROSS JOIN cluster_members m ON m.cluster_id=c.cluster_id"
+            " JOIN entries e ON e.uid=m.uid JOIN feeds f ON f.key=e.feed_key"
+            " LEFT JOIN articles a ON a.uid=e.uid"
+            " WHERE c.uid=? AND m.uid!=c.uid ORDER BY m.sort_time, m.uid LIMIT ?",
+            (uid, limit),
+        )
+        return [StoryCopy(r[0], r[1], r[2], r[3], r[4], utc(r[5])) for r in rows]

@@ -22,8 +22,7 @@ from .guard import (
     to_login,
 )
 from .messages import LANGUAGES
-from .reading import refused
-from .render import LANG_COOKIE, THEME_COOKIE, THEMES, page
+from .render import LANG_COOKIE, THEME_COOKIE, THEMES, page, refused
 
 YEAR = 365 * 86400
 

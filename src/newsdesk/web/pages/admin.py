@@ -19,8 +19,7 @@ from ..errors import ApiError
 from ..feeds_api import _spec as feed_spec
 from ..schemas import FeedIn
 from .guard import base_of, csrf_ok, page_user, read_form, to_login
-from .reading import refused
-from .render import page
+from .render import page, refused
 
 _ORDER = {"failing": 0, "paused": 1, "ok": 2}
 

@@ -129,6 +129,23 @@ EN: dict[str, str] = {
     "创建时间": "Created",
     "添加用户": "Add user",
     "不能删除自己": "You cannot remove yourself",
+    "规则": "Rules",
+    "关键词规则": "Keyword rules",
+    "规则只对之后收录的文章生效；词语之间用空格分隔，须全部出现（繁简通用）。": (
+        "Rules judge articles that arrive from now on; words are separated by spaces and must all"
+        " appear (Traditional and Simplified alike)."
+    ),
+    "词语或正则表达式": "Words or regular expression",
+    "类型": "Kind",
+    "词语": "Words",
+    "正则表达式": "Regular expression",
+    "条件": "When",
+    "匹配的文章": "Articles that match",
+    "不匹配的文章": "Articles that do not match",
+    "操作": "Action",
+    "全部订阅": "Every feed",
+    "添加规则": "Add rule",
+    "没有这条规则": "No such rule",
 }
 
 

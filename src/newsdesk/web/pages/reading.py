@@ -14,15 +14,16 @@ from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from ...errors import StoreError
-from ...models import ClusterRef, EntryQuery, ReaderEntry, User
+from ...models import ClusterRef, EntryQuery, ReaderEntry
 from ...publish.site.render import article_body, safe_body
-from ...store import Store
 from ..auth import desk_of
 from .guard import csrf_ok, local_next, page_user, read_form, to_login
-from .render import page
+from .render import page, refused, wants_json
+from .rules import apply_rules
 from .tree import sidebar
 
 PAGE_SIZE = 50
+COPIES_SHOWN = 20  # other outlets an article page lists (a story can have hundreds)
 View = Literal["unread", "all", "starred"]
 _UID = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 _FILTER = Annotated[str | None, Query(max_length=600)]
@@ -97,6 +98,7 @@ def router() -> APIRouter:
 
         def work() -> dict[str, Any]:
             store = desk.store()
+            apply_rules(store, user.id, desk.clock())  # what a rule hides is never listed
             try:
                 items, following = store.reader_entries(user.id, query, limit=limit, after=cursor)
             except StoreError as e:
@@ -153,11 +155,11 @@ def router() -> APIRouter:
             item = store.reader_entry(user.id, uid)
             if item is None:
                 return None
-            others = other_outlets(store, uid)
-            if not item.read:  # opening an article reads it, and the copies of its story
-                uids = [uid, *(o["uid"] for o in others)]
+            others = store.story_copies(uid, COPIES_SHOWN + 1)
+            if not item.read:  # opening an article reads it, and the copies of its story shown
+                uids = [uid, *(o.uid for o in others)]
                 store.set_entry_state(user.id, uids, read=True, now=desk.clock())
-            return {"item": item, "others": others}
+            return {"item": item, "others": others[:COPIES_SHOWN], "more": len(others) > COPIES_SHOWN}
 
         found = await desk.run(work)
         if found is None:
@@ -211,46 +213,6 @@ def router() -> APIRouter:
         return RedirectResponse(local_next(request, form.get("next")), status_code=303)
 
     return pages
-
-
-def other_outlets(store: Store, uid: str) -> list[dict[str, Any]]:
-    """The other entries of the entry's story, earliest first: id, title, where, when."""
-    ref = store.cluster_refs([uid]).get(uid)
-    if ref is None:
-        return []
-    found = store.get_cluster(ref.id)
-    if found is None:
-        return []
-    _, members = found
-    heads = {h.uid: h for h in store.get_entry_heads([m.uid for m in members if m.uid != uid])}
-    out = []
-    for m in members:
-        head = heads.get(m.uid)
-        if head is not None:
-            out.append(
-                {
-                    "uid": m.uid,
-                    "title": head.title,
-                    "site": head.site,
-                    "feed": head.feed,
-                    "source": head.source,
-                    "when": m.sort_time,
-                }
-            )
-    return out
-
-
-def wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
-def refused(request: Request, user: User | None) -> Response:
-    """A form without a session, or without its CSRF token: nothing done."""
-    if user is None and not wants_json(request):
-        return to_login(request)
-    if wants_json(request):
-        return Response(status_code=403)
-    return page(request, "message.html", user, status=403, message_key="表单已过期，请重试")
 
 
 def _flag(value: str | None) -> bool | None:

@@ -10,12 +10,12 @@ from typing import Any
 
 import jinja2
 from fastapi import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from ... import __version__
 from ...dates import SHANGHAI
 from ...models import User
-from .guard import base_of, csrf_token, session_id
+from .guard import base_of, csrf_token, session_id, to_login
 from .messages import pick_language, translator
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -79,3 +79,16 @@ def page(
     )
     # Pages hold one reader's state: no shared cache keeps them, and Back shows them fresh.
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "private, no-cache"})
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def refused(request: Request, user: User | None) -> Response:
+    """A form without a session, or without its CSRF token: nothing done."""
+    if user is None and not wants_json(request):
+        return to_login(request)
+    if wants_json(request):
+        return Response(status_code=403)
+    return page(request, "message.html", user, status=403, message_key="表单已过期，请重试")
