@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+import test_xss
 from serve_helpers import ServeProcess, add_user, client, desk_config, poll
 from server import FeedServer
-from test_browser import ARGS as BROWSER_ARGS
 from test_browser import CHROMIUM
 from test_browser import Watch as PageWatch
 from test_xss import _XML_ILLEGAL, CONTROL, GROUP, SITE, VECTORS, Vector, feed_of, rss
@@ -30,20 +30,9 @@ pytestmark = [
 ]
 
 SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "webapp"
-# Nothing but 127.0.0.1 resolves (requests elsewhere are still seen, and fail).
-ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", *BROWSER_ARGS]
+browser = test_xss.browser  # the fixture: Debian's Chromium where only 127.0.0.1 resolves
 WIDE = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from ..errors import ApiError
 from .guard import (
     LOGIN_COOKIE,
     base_of,
-    csrf_ok,
     local_next,
     login_csrf_ok,
     new_login_token,
@@ -22,7 +21,7 @@ from .guard import (
     to_login,
 )
 from .messages import LANGUAGES
-from .render import LANG_COOKIE, THEME_COOKIE, THEMES, page, refused
+from .render import LANG_COOKIE, THEME_COOKIE, THEMES, page, posted
 
 YEAR = 365 * 86400
 
@@ -91,10 +90,9 @@ def router(throttle: LoginThrottle) -> APIRouter:
 
     @pages.post("/logout")
     async def log_out(request: Request) -> Response:
-        user = await page_user(request)
-        form = await read_form(request)
-        if user is None or not csrf_ok(request, form):
-            return refused(request, user)
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
         desk = desk_of(request)
         session = session_id(request)
         if session is not None:
@@ -113,10 +111,10 @@ def router(throttle: LoginThrottle) -> APIRouter:
 
     @pages.post("/password")
     async def change_password(request: Request) -> Response:
-        user = await page_user(request)
-        form = await read_form(request)
-        if user is None or not csrf_ok(request, form):
-            return refused(request, user)
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         new = form.get("new", "")
         if new != form.get("again", ""):
             return page(request, "password.html", user, status=422, error="两次输入的新密码不一致")
@@ -157,10 +155,10 @@ def router(throttle: LoginThrottle) -> APIRouter:
 
     @pages.post("/settings")
     async def save_settings(request: Request) -> Response:
-        user = await page_user(request)
-        form = await read_form(request)
-        if user is None or not csrf_ok(request, form):
-            return refused(request, user)
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        _, form = sent
         response = RedirectResponse(base_of(request) + "/settings", status_code=303)
         for cookie, value, allowed in (
             (LANG_COOKIE, form.get("lang", ""), LANGUAGES),

@@ -18,8 +18,8 @@ from ..catalogue import feed_status
 from ..errors import ApiError
 from ..feeds_api import _spec as feed_spec
 from ..schemas import FeedIn
-from .guard import base_of, csrf_ok, page_user, read_form, to_login
-from .render import page, refused
+from .guard import base_of, page_user, to_login
+from .render import page, posted
 
 _ORDER = {"failing": 0, "paused": 1, "ok": 2}
 
@@ -37,16 +37,22 @@ def _on(value: str | None) -> bool:
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
 
-    async def admin_of(request: Request, form: dict[str, str] | None) -> User | Response:
-        """The admin asking, or the answer for anyone else (log in; 403)."""
-        user = await page_user(request)
-        if form is not None and (user is None or not csrf_ok(request, form)):
-            return refused(request, user)
-        if user is None:
-            return to_login(request)
+    async def admin_of(request: Request, post: bool) -> tuple[User, dict[str, str]] | Response:
+        """The admin asking (and the form they sent with its token, when `post`), or the
+        answer for anyone else (log in; 403)."""
+        if post:
+            sent = await posted(request)
+            if isinstance(sent, Response):
+                return sent
+            user, form = sent
+        else:
+            found = await page_user(request)
+            if found is None:
+                return to_login(request)
+            user, form = found, {}
         if not user.admin:
             return page(request, "message.html", user, status=403, message_key="只有管理员可以这样做")
-        return user
+        return user, form
 
     def changed(request: Request) -> None:
         hook = desk_of(request).hooks.catalogue_changed
@@ -68,10 +74,10 @@ def router() -> APIRouter:
 
     @pages.post("/feeds/add")
     async def add(request: Request) -> Response:
-        form = await read_form(request)
-        user = await admin_of(request, form)
-        if not isinstance(user, User):
-            return user
+        sent = await admin_of(request, post=True)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         source = form.get("source", "").strip()
         try:
             body = FeedIn(
@@ -101,10 +107,10 @@ def router() -> APIRouter:
     @pages.post("/feeds/action")
     async def action(request: Request) -> Response:
         """refresh, pause, resume or remove the feed `key`."""
-        form = await read_form(request)
-        user = await admin_of(request, form)
-        if not isinstance(user, User):
-            return user
+        sent = await admin_of(request, post=True)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         desk = desk_of(request)
         key, what = form.get("key", ""), form.get("action", "")
 
@@ -138,9 +144,10 @@ def router() -> APIRouter:
 
     @pages.get("/feeds/edit")
     async def edit_form(request: Request, key: Annotated[str, Query(max_length=1000)]) -> Response:
-        user = await admin_of(request, None)
-        if not isinstance(user, User):
-            return user
+        sent = await admin_of(request, post=False)
+        if isinstance(sent, Response):
+            return sent
+        user, _ = sent
         desk = desk_of(request)
         feed = await desk.run(lambda: desk.store().catalogue_feed(key))
         if feed is None:
@@ -149,10 +156,10 @@ def router() -> APIRouter:
 
     @pages.post("/feeds/edit")
     async def edit(request: Request) -> Response:
-        form = await read_form(request)
-        user = await admin_of(request, form)
-        if not isinstance(user, User):
-            return user
+        sent = await admin_of(request, post=True)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         desk = desk_of(request)
         key = form.get("key", "")
         source = form.get("source", "").strip()
@@ -196,17 +203,18 @@ def router() -> APIRouter:
 
     @pages.get("/users")
     async def users(request: Request) -> Response:
-        user = await admin_of(request, None)
-        if not isinstance(user, User):
-            return user
+        sent = await admin_of(request, post=False)
+        if isinstance(sent, Response):
+            return sent
+        user, _ = sent
         return await users_page(request, user)
 
     @pages.post("/users/add")
     async def add_user(request: Request) -> Response:
-        form = await read_form(request)
-        user = await admin_of(request, form)
-        if not isinstance(user, User):
-            return user
+        sent = await admin_of(request, post=True)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         desk = desk_of(request)
 
         def work() -> None:
@@ -223,10 +231,10 @@ def router() -> APIRouter:
     @pages.post("/users/remove")
     async def remove_user(request: Request) -> Response:
         """The user goes with their tokens, sessions and state (the store's cascade)."""
-        form = await read_form(request)
-        user = await admin_of(request, form)
-        if not isinstance(user, User):
-            return user
+        sent = await admin_of(request, post=True)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         name = form.get("name", "")
         if name == user.name:
             return await users_page(request, user, 409, "不能删除自己")

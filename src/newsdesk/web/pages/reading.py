@@ -17,8 +17,8 @@ from ...errors import StoreError
 from ...models import ClusterRef, EntryQuery, ReaderEntry
 from ...publish.site.render import article_body, safe_body
 from ..auth import desk_of
-from .guard import csrf_ok, local_next, page_user, read_form, to_login
-from .render import page, refused, wants_json
+from .guard import local_next, page_user, to_login
+from .render import page, posted, wants_json
 from .rules import apply_rules
 from .tree import sidebar
 
@@ -171,10 +171,10 @@ def router() -> APIRouter:
     @pages.post("/entry/{uid}/state")
     async def state(request: Request, uid: _UID) -> Response:
         """read=0|1 and/or starred=0|1; back to `next` (204 for the page's own script)."""
-        user = await page_user(request)
-        form = await read_form(request)
-        if user is None or not csrf_ok(request, form):
-            return refused(request, user)
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         desk = desk_of(request)
         read = _flag(form.get("read"))
         star = _flag(form.get("starred"))
@@ -191,10 +191,10 @@ def router() -> APIRouter:
     async def mark_read(request: Request) -> Response:
         """The list's entries (its filters; `above`: only those at or after that sort time)
         first seen before `before`, when the list was shown, marked read."""
-        user = await page_user(request)
-        form = await read_form(request)
-        if user is None or not csrf_ok(request, form):
-            return refused(request, user)
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         desk = desk_of(request)
         before = _time(form.get("before")) or desk.clock()
         query = EntryQuery(

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from ... import __version__
 from ...dates import SHANGHAI
 from ...models import User
-from .guard import base_of, csrf_token, session_id, to_login
+from .guard import base_of, csrf_ok, csrf_token, page_user, read_form, session_id, to_login
 from .messages import pick_language, translator
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -92,3 +92,13 @@ def refused(request: Request, user: User | None) -> Response:
     if wants_json(request):
         return Response(status_code=403)
     return page(request, "message.html", user, status=403, message_key="表单已过期，请重试")
+
+
+async def posted(request: Request) -> tuple[User, dict[str, str]] | Response:
+    """The logged-in reader and the form they sent with its CSRF token; else the answer that
+    does nothing (to the login page, or 403)."""
+    user = await page_user(request)
+    form = await read_form(request)
+    if user is None or not csrf_ok(request, form):
+        return refused(request, user)
+    return user, form

@@ -24,8 +24,8 @@ from ...models import EntryText, KeywordRule, User
 from ...search.normalise import normalise
 from ...store import Store
 from ..auth import desk_of
-from .guard import base_of, csrf_ok, page_user, read_form, to_login
-from .render import page, refused
+from .guard import base_of, page_user, to_login
+from .render import page, posted
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +151,10 @@ def router() -> APIRouter:
 
     @pages.post("/rules/add")
     async def add(request: Request) -> Response:
-        user = await page_user(request)
-        form = await read_form(request)
-        if user is None or not csrf_ok(request, form):
-            return refused(request, user)
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         is_regex = form.get("kind") == "regex"
         action = form.get("action")
         if action not in ("read", "star"):
@@ -182,10 +182,10 @@ def router() -> APIRouter:
 
     @pages.post("/rules/remove")
     async def remove(request: Request) -> Response:
-        user = await page_user(request)
-        form = await read_form(request)
-        if user is None or not csrf_ok(request, form):
-            return refused(request, user)
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
         desk = desk_of(request)
         try:
             rule_id = int(form.get("id", ""))
