@@ -980,6 +980,20 @@ def test_feed_places_are_the_catalogue_tree_in_its_order(store: Store) -> None:
     counts = store.unread_counts(reader.id)
     assert {p.key: p.unread for p in places} == {k: v[0] for k, v in counts.items()}
     assert [p.unread for p in store.feed_places(reader.id + 1)] == [0, 3, 0]  # another reader
+    # One site's feeds: by group and site, by site name alone, or the site of a feed.
+    sina = [FEED.key]
+    assert [p.key for p in store.feed_places(reader.id, group="金融", site="新浪财经")] == sina
+    assert [p.key for p in store.feed_places(reader.id, site="新浪财经")] == sina
+    assert [p.key for p in store.feed_places(reader.id, feed=FEED.key)] == sina
+    assert [p.key for p in store.feed_places(reader.id, group="金融")] == [FEED.key, "金融/中新网/财经"]
+    assert store.feed_places(reader.id, feed="no/such/feed") == []
+    # The sites, each under its group, in catalogue order, with the reader's unread sums.
+    sites = store.site_places(reader.id)
+    assert [(s.group, s.site, s.unread) for s in sites] == [
+        ("政策", "人民银行", 0),
+        ("金融", "新浪财经", 2),
+        ("金融", "中新网", 0),
+    ]
 
 
 def test_story_copies_are_the_clusters_other_members_earliest_first(store: Store) -> None:

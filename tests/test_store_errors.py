@@ -164,6 +164,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "mark_read": lambda s: s.mark_read(1, EntryQuery(), before=NOW, now=NOW),
     "unread_counts": lambda s: s.unread_counts(1),
     "feed_places": lambda s: s.feed_places(1),
+    "site_places": lambda s: s.site_places(1),
     "story_copies": lambda s: s.story_copies(UID, 10),
     "add_rule": lambda s: s.add_rule(1, "央行", is_regex=False, matching=True, action="read", feed_key=None, now=NOW),
     "rules_of": lambda s: s.rules_of(1),

@@ -345,6 +345,15 @@ class FeedPlace:
 
 
 @dataclass(frozen=True)
+class SitePlace:
+    """A site of the catalogue's tree (under its group) and one reader's unread count in it."""
+
+    group: str
+    site: str
+    unread: int
+
+
+@dataclass(frozen=True)
 class StoryCopy:
     """Another entry carrying the same story (a member of its cluster), as an article page
     lists it."""

@@ -36,6 +36,7 @@ from ..models import (
     ParsedEntry,
     ReaderEntry,
     RuleAction,
+    SitePlace,
     StoredEntry,
     StoryCopy,
     UpsertCounts,
@@ -313,10 +314,15 @@ class ReadingStore(Protocol):
 class ReaderPagesStore(Protocol):
     """What the reader's pages read besides the roles above, each in one cheap query."""
 
-    def feed_places(self, user_id: int) -> list[FeedPlace]:
-        """Every feed's place in the tree (group, site, name), pause and the reader's unread
-        count, in catalogue order: the sidebar in one read, without the catalogue's schedules
-        and fetch states."""
+    def site_places(self, user_id: int) -> list[SitePlace]:
+        """Every site of the tree under its group, with the reader's unread count, in catalogue
+        order (a site where its first feed is): the sidebar's skeleton in one read."""
+
+    def feed_places(
+        self, user_id: int, *, group: str | None = None, site: str | None = None, feed: str | None = None
+    ) -> list[FeedPlace]:
+        """Feeds' places in the tree (group, site, name), pause and the reader's unread count, in
+        catalogue order: every feed, or those of one group, one site, or the site of `feed`."""
 
     def story_copies(self, uid: str, limit: int) -> list[StoryCopy]:
         """The other members of the entry's story cluster, earliest first, at most `limit`

@@ -14,8 +14,9 @@ from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from ...errors import StoreError
-from ...models import ClusterRef, EntryQuery, ReaderEntry
+from ...models import ClusterRef, EntryQuery, FeedPlace, ReaderEntry
 from ...publish.site.render import article_body, safe_body
+from ...store import Store
 from ..auth import desk_of
 from .guard import local_next, page_user, to_login
 from .render import page, posted, wants_json
@@ -109,7 +110,7 @@ def router() -> APIRouter:
             return {
                 "rows": fold(items, refs),
                 "next": following,
-                "tree": sidebar(store.feed_places(user.id), group=group, site=site, feed=feed),
+                "tree": sidebar(store.site_places(user.id), open_feeds(store, user.id, query)),
                 "loaded": desk.clock(),
             }
 
@@ -213,6 +214,15 @@ def router() -> APIRouter:
         return RedirectResponse(local_next(request, form.get("next")), status_code=303)
 
     return pages
+
+
+def open_feeds(store: Store, user_id: int, query: EntryQuery) -> list[FeedPlace]:
+    """The feeds the sidebar lists: those of the site being read, if one is."""
+    if query.feed is not None:
+        return store.feed_places(user_id, feed=query.feed)
+    if query.site is not None:
+        return store.feed_places(user_id, group=query.group, site=query.site)
+    return []
 
 
 def _flag(value: str | None) -> bool | None:

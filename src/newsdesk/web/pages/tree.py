@@ -6,32 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models import FeedPlace
+from ...models import FeedPlace, SitePlace
 
 
-def sidebar(
-    places: list[FeedPlace],
-    *,
-    group: str | None,
-    site: str | None,
-    feed: str | None,
-) -> dict[str, Any]:
-    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for p in places:
-        node = {"key": p.key, "name": p.name, "unread": p.unread, "paused": p.paused}
-        groups.setdefault(p.group, {}).setdefault(p.site, []).append(node)
-    out = []
-    for g, sites in groups.items():
-        site_nodes = []
-        for s, feeds in sites.items():
-            chosen = (site == s and group in (None, g)) or any(f["key"] == feed for f in feeds)
-            site_nodes.append(
-                {
-                    "name": s,
-                    "unread": sum(f["unread"] for f in feeds),
-                    "feeds": feeds if chosen else [],
-                    "open": chosen,
-                }
-            )
-        out.append({"name": g, "unread": sum(s["unread"] for s in site_nodes), "sites": site_nodes})
+def sidebar(sites: list[SitePlace], feeds: list[FeedPlace]) -> dict[str, Any]:
+    """The tree of `sites`, with `feeds` (those of the site being read) under their sites."""
+    under: dict[tuple[str, str], list[FeedPlace]] = {}
+    for f in feeds:
+        under.setdefault((f.group, f.site), []).append(f)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for s in sites:
+        shown = under.get((s.group, s.site), [])
+        groups.setdefault(s.group, []).append(
+            {"name": s.site, "unread": s.unread, "feeds": shown, "open": bool(shown)}
+        )
+    out = [
+        {"name": g, "unread": sum(s["unread"] for s in nodes), "sites": nodes} for g, nodes in groups.items()
+    ]
     return {"unread": sum(g["unread"] for g in out), "groups": out}
