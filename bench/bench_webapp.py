@@ -2,11 +2,11 @@
 `newsdesk serve` at 100,000 entries, p50/p95 at 1 and 8 concurrent clients (wrk on loopback).
 
     flock /work/wt/.fullsuite.lock .venv/bin/python bench/bench_webapp.py [--seconds 10] [--rounds 2]
-        [--work /tmp/newsdesk-bench-serve] [--run-dir /tmp/newsdesk-bench-webapp] [--articles 500]
+        [--work /tmp/newsdesk-bench-webapp] [--run-dir /tmp/newsdesk-bench-webapp/session] [--articles 500]
 
-The archive is bench_serve.py's (1,000 feeds × 100 synthetic articles, cleaned and indexed;
-built by its `archive` phase and cached under --work, built here when missing), copied into
---run-dir for the session; the feed site answers the scheduler's checks (304s) as in
+The archive is bench_serve.py's (1,000 feeds × 100 synthetic articles, cleaned and indexed,
+built by its `archive` phase into --work when missing there; `--work /tmp/newsdesk-bench-serve`
+takes bench_serve's own), copied into --run-dir for the session; the feed site answers the scheduler's checks (304s) as in
 bench_serve's entries phase.
 A reader logs in through the login form (GET /login for its token, POST /login) and wrk sends
 the session cookie:
@@ -108,9 +108,11 @@ def main() -> None:
         "--feed-port", type=int, default=18790, help="the loopback feed server (the archive's URLs)"
     )
     ap.add_argument(
-        "--work", type=Path, default=Path("/tmp/newsdesk-bench-serve"), help="bench_serve's (the archive)"
+        "--work", type=Path, default=Path("/tmp/newsdesk-bench-webapp"), help="the archive's folder"
     )
-    ap.add_argument("--run-dir", type=Path, default=Path("/tmp/newsdesk-bench-webapp"), help="this session's")
+    ap.add_argument(
+        "--run-dir", type=Path, default=Path("/tmp/newsdesk-bench-webapp/session"), help="this run's"
+    )
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     args.reader = False

@@ -317,6 +317,26 @@ def test_search_highlights_and_finds_traditional_input(desk: Desk, reader: httpx
     assert "<script>x</script>" not in odd.text
 
 
+@pytest.mark.parametrize(
+    ("filters", "found"),
+    [
+        ({"site": "新浪财经"}, True),
+        ({"site": "人民银行"}, False),
+        ({"group": "金融", "source": "中国新闻网"}, True),
+        ({"source": "新华社"}, False),
+        ({"since": "2021-12-20", "until": "2021-12-20"}, True),  # the day itself, in Beijing time
+        ({"since": "2021-12-21"}, False),
+        ({"until": "2021-12-19"}, False),
+    ],
+)
+def test_search_filters(desk: Desk, reader: httpx.Client, filters: dict[str, str], found: bool) -> None:
+    r = reader.get(f"{desk.url}/search", params={"q": "千兆光网", **filters})
+    assert r.status_code == 200
+    assert (REF_TITLE in r.text) == found
+    for value in filters.values():
+        assert f'value="{value}"' in r.text  # the form shows what was asked
+
+
 def test_today_ranks_stories_by_outlets(desk: Desk, reader: httpx.Client) -> None:
     r = reader.get(f"{desk.url}/today", params={"day": "2021-12-20"})
     assert r.status_code == 200

@@ -20,8 +20,20 @@ from .guard import page_user, to_login
 from .render import page
 
 SEARCH_LIMIT = 50
+_DAY = r"^(\d{4}-\d{2}-\d{2})?$"
 CLUSTER_BATCH = 200
 TODAY_LIMIT = 100
+
+
+def _day_start(day: str, days: int = 0) -> datetime | None:
+    """The start of a Beijing day (`days` later), or None for none."""
+    if not day:
+        return None
+    try:
+        when = date.fromisoformat(day) + timedelta(days=days)
+    except ValueError:
+        return None
+    return datetime(when.year, when.month, when.day, tzinfo=SHANGHAI)
 
 
 def stories_of_day(clusters: list[ClusterSummary], start: datetime, end: datetime) -> list[ClusterSummary]:
@@ -40,6 +52,11 @@ def router() -> APIRouter:
         request: Request,
         q: Annotated[str, Query(max_length=500)] = "",
         sort: Literal["relevance", "date"] = "relevance",
+        group: Annotated[str, Query(max_length=200)] = "",
+        site: Annotated[str, Query(max_length=200)] = "",
+        source: Annotated[str, Query(max_length=200)] = "",
+        since: Annotated[str, Query(pattern=_DAY)] = "",
+        until: Annotated[str, Query(pattern=_DAY)] = "",
     ) -> Response:
         user = await page_user(request)
         if user is None:
@@ -51,7 +68,14 @@ def router() -> APIRouter:
 
             def work() -> list[dict[str, Any]]:
                 store = desk.store()
-                found = search(desk, store, q, Filters(), sort=sort, limit=SEARCH_LIMIT)
+                filters = Filters(
+                    group=group or None,
+                    site=site or None,
+                    source=source or None,
+                    since=_day_start(since),
+                    until=_day_start(until, days=1),
+                )
+                found = search(desk, store, q, filters, sort=sort, limit=SEARCH_LIMIT)
                 return [
                     {"hit": h, "snippet": Markup(h.snippet.to_html())}  # escaped text, <mark> ours
                     for h in found
@@ -61,12 +85,11 @@ def router() -> APIRouter:
                 hits = await desk.run(work)
             except ApiError as e:
                 error = "搜索索引正在建立，请稍后再试" if e.status == 503 else e.message
-        return page(request, "search.html", user, q=q, sort=sort, hits=hits, error=error)
+        shown = {"group": group, "site": site, "source": source, "since": since, "until": until}
+        return page(request, "search.html", user, q=q, sort=sort, hits=hits, error=error, filters=shown)
 
     @pages.get("/today")
-    async def today(
-        request: Request, day: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = ""
-    ) -> Response:
+    async def today(request: Request, day: Annotated[str, Query(pattern=_DAY)] = "") -> Response:
         user = await page_user(request)
         if user is None:
             return to_login(request)

@@ -146,6 +146,9 @@ EN: dict[str, str] = {
     "全部订阅": "Every feed",
     "添加规则": "Add rule",
     "没有这条规则": "No such rule",
+    "筛选": "Filters",
+    "从": "From",
+    "到": "To",
 }
 
 
