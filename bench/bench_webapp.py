@@ -6,8 +6,8 @@
 
 The archive is bench_serve.py's (1,000 feeds × 100 synthetic articles, cleaned and indexed,
 built by its `archive` phase into --work when missing there; `--work /tmp/newsdesk-bench-serve`
-takes bench_serve's own), copied into --run-dir for the session; the feed site answers the scheduler's checks (304s) as in
-bench_serve's entries phase.
+takes bench_serve's own), copied into --run-dir for the session; the feed site answers the
+scheduler's checks (304s) as in bench_serve's entries phase.
 A reader logs in through the login form (GET /login for its token, POST /login) and wrk sends
 the session cookie:
 
@@ -116,6 +116,7 @@ def main() -> None:
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     args.reader = False
+    args.phases = "archive"  # what phase_archive builds: the one archive, not the scheduler's
     tag = f"f{args.feeds}-i{args.items}-s{args.seed}"
     args.archive_dir = args.work / f"archive-newsdesk-{tag}"
     args.reader_dir = args.work / f"archive-reader-{tag}"

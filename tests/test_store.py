@@ -1048,3 +1048,14 @@ def test_keyword_rules_are_per_reader_with_a_mark_from_the_first(store: Store) -
     assert not store.remove_rule(ann.id, first.id)
     store.remove_user("ann")  # the rules go with the reader
     assert store.rules_of(ann.id) == [] and store.rules_mark(ann.id) is None
+
+
+def test_admins_change_a_users_role(store: Store) -> None:
+    store.add_user("ann", "hash", admin=False, now=NOW)
+    assert store.set_admin("ann", True)
+    user = store.get_user("ann")
+    assert user is not None and user.admin
+    assert store.set_admin("ann", False)
+    user = store.get_user("ann")
+    assert user is not None and not user.admin
+    assert not store.set_admin("nobody", True)

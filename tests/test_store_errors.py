@@ -171,6 +171,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "remove_rule": lambda s: s.remove_rule(1, 1),
     "rules_mark": lambda s: s.rules_mark(1),
     "set_rules_mark": lambda s: s.set_rules_mark(1, 1),
+    "set_admin": lambda s: s.set_admin("reader", True),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

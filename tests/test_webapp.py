@@ -357,6 +357,11 @@ def test_english_by_setting_or_accept_language_and_themes(desk: Desk, reader: ht
     assert r.status_code == 303
     page = reader.get(f"{desk.url}/", headers={"Accept-Language": "zh-CN"})
     assert '<html lang="en" data-theme="dark"' in page.text
+    assert "data-scroll-read" not in page.text
+    r = reader.post(
+        f"{desk.url}/settings", data={"csrf": csrf_of(settings.text), "lang": "en", "scroll_read": "1"}
+    )
+    assert 'data-scroll-read="1"' in reader.get(f"{desk.url}/").text
     r = reader.post(
         f"{desk.url}/settings", data={"csrf": csrf_of(settings.text), "lang": "", "theme": "auto"}
     )
@@ -540,6 +545,25 @@ def test_admins_add_and_remove_users_whose_sessions_end_at_once(
         assert chief.post(f"{desk.url}/users/remove", data={"csrf": token, "name": "新人"}).status_code == 303
         assert newcomer.get(f"{desk.url}/").status_code == 303  # at once, not after the cache's 10 s
     assert 'data-name="新人"' not in chief.get(f"{desk.url}/users").text
+    # Roles: a reader made an admin may open the admins' pages at once, and back.
+    assert (
+        chief.post(f"{desk.url}/users/role", data={"csrf": token, "name": "reader", "admin": "1"}).status_code
+        == 303
+    )
+    assert reader.get(f"{desk.url}/users").status_code == 200
+    assert (
+        chief.post(f"{desk.url}/users/role", data={"csrf": token, "name": "reader", "admin": "0"}).status_code
+        == 303
+    )
+    assert reader.get(f"{desk.url}/users").status_code == 403
+    assert (
+        chief.post(f"{desk.url}/users/role", data={"csrf": token, "name": "chief", "admin": "0"}).status_code
+        == 409
+    )
+    assert (
+        chief.post(f"{desk.url}/users/role", data={"csrf": token, "name": "nobody", "admin": "1"}).status_code
+        == 404
+    )
     mine = chief.post(f"{desk.url}/users/remove", data={"csrf": token, "name": "chief"})
     assert mine.status_code == 409
 

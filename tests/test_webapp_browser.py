@@ -175,6 +175,22 @@ def test_phone_layout(desk: Desk, browser: Any) -> None:
         page.screenshot(path=str(SHOTS / "phone-article.png"), full_page=True)
         page.goto(f"{desk.url}/search?q=千兆光网")
         assert page.evaluate(width) <= 390
+        # The setting "mark read on scroll": rows scrolled past are read.
+        with client(f"{desk.url}/api/v1", desk.token) as api:
+            for e in api.get("/entries", params={"limit": 100}).json()["entries"]:
+                api.patch(f"/entries/{e['id']}", json={"read": False})
+            page.goto(f"{desk.url}/settings")
+            page.check("#scroll-read")
+            page.click('#settings-form button[type="submit"]')
+            page.goto(f"{desk.url}/")
+            page.wait_for_selector("body[data-ready='1'][data-scroll-read='1']")
+            first = page.locator(".entry").first.get_attribute("data-id")
+            last = page.locator(".entry").last.get_attribute("data-id")
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            # Waiting in the browser: its requests pass through this test's route handler.
+            page.wait_for_selector(".entries > .entry:first-child[data-read='1']")
+            assert api.get(f"/entries/{first}").json()["read"] is True
+            assert api.get(f"/entries/{last}").json()["read"] is False  # still on the screen
         watch.check()
     finally:
         context.close()

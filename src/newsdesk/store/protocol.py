@@ -55,6 +55,7 @@ __all__ = [
     "PublishMarkStore",
     "ReaderPagesStore",
     "ReadingStore",
+    "RoleStore",
     "RuleStore",
     "ScheduleStore",
     "StatsStore",
@@ -329,6 +330,13 @@ class ReaderPagesStore(Protocol):
         (a story can be carried by hundreds); [] when it has none."""
 
 
+class RoleStore(Protocol):
+    """What admins change about users beyond `UserStore`: their role."""
+
+    def set_admin(self, name: str, admin: bool) -> bool:
+        """Make the user an admin or a reader; False when there is no such user."""
+
+
 class RuleStore(Protocol):
     """Each reader's keyword rules, and the rev up to which they were applied."""
 
@@ -464,6 +472,7 @@ class Store(
     ReadingStore,
     ReaderPagesStore,
     RuleStore,
+    RoleStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

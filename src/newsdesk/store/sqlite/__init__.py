@@ -18,6 +18,7 @@ from .holds import HoldsMixin
 from .marks import MarksMixin
 from .pages import PagesMixin
 from .reading import ReadingMixin
+from .roles import RolesMixin
 from .rules import RulesMixin
 from .schedule import ScheduleMixin
 from .users import UsersMixin
@@ -40,6 +41,7 @@ class SQLiteStore(
     ReadingMixin,
     PagesMixin,
     RulesMixin,
+    RolesMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

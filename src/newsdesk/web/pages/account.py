@@ -21,7 +21,7 @@ from .guard import (
     to_login,
 )
 from .messages import LANGUAGES
-from .render import LANG_COOKIE, THEME_COOKIE, THEMES, page, posted
+from .render import LANG_COOKIE, SCROLL_COOKIE, THEME_COOKIE, THEMES, page, posted
 
 YEAR = 365 * 86400
 
@@ -163,6 +163,7 @@ def router(throttle: LoginThrottle) -> APIRouter:
         for cookie, value, allowed in (
             (LANG_COOKIE, form.get("lang", ""), LANGUAGES),
             (THEME_COOKIE, form.get("theme", ""), THEMES),
+            (SCROLL_COOKIE, form.get("scroll_read", ""), ("1",)),
         ):
             if value in allowed:
                 response.set_cookie(

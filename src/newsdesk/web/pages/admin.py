@@ -228,6 +228,30 @@ def router() -> APIRouter:
             return await users_page(request, user, 422, str(e))
         return RedirectResponse(f"{base_of(request)}/users", status_code=303)
 
+    @pages.post("/users/role")
+    async def set_role(request: Request) -> Response:
+        """admin=1 makes the user an admin, admin=0 a reader (not oneself: a desk keeps an admin)."""
+        sent = await admin_of(request, post=True)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
+        name = form.get("name", "")
+        if name == user.name:
+            return await users_page(request, user, 409, "不能修改自己的角色")
+        desk = desk_of(request)
+
+        def work() -> User | None:
+            store = desk.store()
+            changed = store.get_user(name)
+            store.set_admin(name, form.get("admin") == "1")
+            return changed
+
+        changed = await desk.run(work)
+        if changed is None:
+            return await users_page(request, user, 404, "没有这个用户")
+        request.app.state.user_cache.forget_user(changed.id)  # the new role counts at once
+        return RedirectResponse(f"{base_of(request)}/users", status_code=303)
+
     @pages.post("/users/remove")
     async def remove_user(request: Request) -> Response:
         """The user goes with their tokens, sessions and state (the store's cascade)."""

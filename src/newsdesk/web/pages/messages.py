@@ -147,6 +147,11 @@ EN: dict[str, str] = {
     "添加规则": "Add rule",
     "没有这条规则": "No such rule",
     "筛选": "Filters",
+    "不能修改自己的角色": "You cannot change your own role",
+    "没有这个用户": "No such user",
+    "设为读者": "Make reader",
+    "设为管理员": "Make admin",
+    "滚动经过的文章标为已读": "Mark articles read as they are scrolled past",
     "从": "From",
     "到": "To",
 }

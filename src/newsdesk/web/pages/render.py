@@ -22,6 +22,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LANG_COOKIE = "newsdesk_lang"
 THEME_COOKIE = "newsdesk_theme"
 THEMES = ("auto", "light", "dark")
+SCROLL_COOKIE = "newsdesk_scroll_read"  # "1": rows scrolled past are marked read
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +72,7 @@ def page(
             lang=lang,
             _=translator(lang),
             theme=theme(request),
+            scroll_read=request.cookies.get(SCROLL_COOKIE) == "1",
             csrf=csrf_token(session) if session and user else login_csrf,
             static=lambda name: f"{base}/static/{name}?v={__version__}",
             here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),

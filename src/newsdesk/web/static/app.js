@@ -94,6 +94,19 @@
     }
   });
 
+  // The setting "mark read on scroll": a row that leaves the screen upwards has been read.
+  if (body.dataset.scrollRead === "1" && "IntersectionObserver" in window) {
+    const passed = new IntersectionObserver((seen) => {
+      for (const e of seen) {
+        const row = e.target;
+        if (!e.isIntersecting && e.boundingClientRect.bottom <= 0 && row.dataset.read !== "1") {
+          setState(row, "read", true);
+        }
+      }
+    });
+    rows().forEach((row) => passed.observe(row));
+  }
+
   const close = document.getElementById("help-close");
   if (close) close.addEventListener("click", () => toggleHelp(false));
   if (help) help.addEventListener("click", (ev) => { if (ev.target === help) toggleHelp(false); });
