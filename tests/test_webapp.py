@@ -690,3 +690,43 @@ def test_a_regular_expression_that_backtracks_gives_up_on_its_time_bound(
         assert judge(rules, entry) == (True, False)  # the slow rule: no match; the other still works
     timeouts = [r for r in caplog.records if "outcome=timeout" in r.getMessage()]
     assert len(timeouts) == MAX_TIMEOUTS  # then it sits the run out
+
+
+def test_admins_preview_discover_and_import_opml(desk: Desk, chief: httpx.Client) -> None:
+    desk.feeds.route("/found.xml", rss(8, 4))
+    desk.feeds.route(
+        "/news/page.html",
+        "<!doctype html><html><head><title>某报</title>"
+        '<link rel="alternate" type="application/rss+xml" title="要闻" href="../found.xml">'
+        "</head><body><p>正文</p></body></html>",
+    )
+    token = csrf_of(chief.get(f"{desk.url}/feeds").text)
+    form = {"csrf": token, "group": "测试", "site": "某报", "name": "要闻", "clean": "1"}
+    # A page's URL: its feed is found, fetched and shown, and becomes the form's source.
+    r = chief.post(f"{desk.url}/feeds/preview", data={**form, "source": desk.feeds.url("/news/page.html")})
+    assert r.status_code == 200, re.sub(r"<[^>]+>", " ", r.text)[-800:]
+    assert f"<code>{desk.feeds.url('/found.xml')}</code>" in r.text
+    assert "共 4 条" in r.text and "第8源第3条" in r.text
+    assert f'name="source" value="{desk.feeds.url("/found.xml")}"' in r.text
+    assert 'data-key="测试/某报/要闻"' not in chief.get(f"{desk.url}/feeds").text  # nothing saved
+    # What cannot be fetched: one line saying why.
+    bad = chief.post(f"{desk.url}/feeds/preview", data={**form, "source": desk.feeds.url("/nothing-here")})
+    assert bad.status_code == 422 and "404" in bad.text
+    # OPML: its feeds join the catalogue; one already there is left alone.
+    opml = (
+        '<?xml version="1.0"?><opml version="2.0"><body><outline text="导入">'
+        f'<outline text="甲" title="甲" xmlUrl="{desk.feeds.url("/found.xml")}"/>'
+        f'<outline text="乙" title="乙" xmlUrl="{desk.feeds.url("/pboc")}"/>'
+        "</outline></body></opml>"
+    ).encode()
+    files = {"opml": ("subs.opml", opml, "text/x-opml")}
+    r = chief.post(f"{desk.url}/feeds/opml", data={"csrf": token}, files=files)
+    assert r.status_code == 200 and "新增 2 个订阅" in r.text
+    again = chief.post(f"{desk.url}/feeds/opml", data={"csrf": token}, files=files)
+    assert "新增 0 个订阅，2 个未添加" in again.text
+    keys = [k for _, k in _feed_rows(chief.get(f"{desk.url}/feeds").text)]
+    assert "导入/导入/甲" in keys and "导入/导入/乙" in keys
+    forged = chief.post(f"{desk.url}/feeds/opml", data={"csrf": "forged"}, files=files)
+    assert forged.status_code == 403
+    for key in ("导入/导入/甲", "导入/导入/乙"):
+        chief.post(f"{desk.url}/feeds/action", data={"csrf": token, "key": key, "action": "remove"})

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ... import accounts
 from ...errors import NewsdeskError
-from ...models import CatalogueFeed, User
+from ...models import CatalogueFeed, FeedSpec, User
 from ..auth import desk_of
 from ..catalogue import feed_status
 from ..errors import ApiError
@@ -34,25 +34,47 @@ def _on(value: str | None) -> bool:
     return value in ("1", "on", "true")
 
 
+async def admin_of(request: Request, post: bool) -> tuple[User, dict[str, str]] | Response:
+    """The admin asking (and the form they sent with its token, when `post`), or the
+    answer for anyone else (log in; 403)."""
+    if post:
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
+    else:
+        found = await page_user(request)
+        if found is None:
+            return to_login(request)
+        user, form = found, {}
+    if not user.admin:
+        return page(request, "message.html", user, status=403, message_key="只有管理员可以这样做")
+    return user, form
+
+
+def feed_from_form(form: dict[str, str]) -> FeedSpec | str:
+    """The feed the add form describes (a source starting with '/' is an RSSHub route), checked
+    as the API checks it; else what is wrong, in one line."""
+    source = form.get("source", "").strip()
+    try:
+        body = FeedIn(
+            group=form.get("group", "").strip(),
+            site=form.get("site", "").strip(),
+            name=form.get("name", "").strip(),
+            url=source if source and not source.startswith("/") else None,
+            route=source if source.startswith("/") else None,
+            clean=_on(form.get("clean")),
+            full_text=_on(form.get("full_text")),
+        )
+        return feed_spec(body)
+    except ValidationError as e:
+        return "; ".join(str(err["msg"]) for err in e.errors())
+    except ApiError as e:
+        return e.message
+
+
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
-
-    async def admin_of(request: Request, post: bool) -> tuple[User, dict[str, str]] | Response:
-        """The admin asking (and the form they sent with its token, when `post`), or the
-        answer for anyone else (log in; 403)."""
-        if post:
-            sent = await posted(request)
-            if isinstance(sent, Response):
-                return sent
-            user, form = sent
-        else:
-            found = await page_user(request)
-            if found is None:
-                return to_login(request)
-            user, form = found, {}
-        if not user.admin:
-            return page(request, "message.html", user, status=403, message_key="只有管理员可以这样做")
-        return user, form
 
     def changed(request: Request) -> None:
         hook = desk_of(request).hooks.catalogue_changed
@@ -78,22 +100,9 @@ def router() -> APIRouter:
         if isinstance(sent, Response):
             return sent
         user, form = sent
-        source = form.get("source", "").strip()
-        try:
-            body = FeedIn(
-                group=form.get("group", "").strip(),
-                site=form.get("site", "").strip(),
-                name=form.get("name", "").strip(),
-                url=source if source and not source.startswith("/") else None,
-                route=source if source.startswith("/") else None,
-                clean=_on(form.get("clean")),
-                full_text=_on(form.get("full_text")),
-            )
-            spec = feed_spec(body)
-        except ValidationError as e:
-            return await feeds_page(request, user, 422, "; ".join(str(err["msg"]) for err in e.errors()))
-        except ApiError as e:
-            return await feeds_page(request, user, e.status, e.message)
+        spec = feed_from_form(form)
+        if isinstance(spec, str):
+            return await feeds_page(request, user, 422, spec)
         desk = desk_of(request)
         try:
             await desk.run(lambda: desk.store().add_feed(spec, desk.clock()))

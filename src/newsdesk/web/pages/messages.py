@@ -152,6 +152,16 @@ EN: dict[str, str] = {
     "设为读者": "Make reader",
     "设为管理员": "Make admin",
     "滚动经过的文章标为已读": "Mark articles read as they are scrolled past",
+    "没有收到 OPML 文件": "No OPML file was sent",
+    "OPML 文件超过 1 MB": "The OPML file is over 1 MB",
+    "OPML：新增 %(a)s 个订阅，%(s)s 个未添加（已存在或无效）": (
+        "OPML: %(a)s feeds added, %(s)s not (already there or invalid)"
+    ),
+    "预览": "Preview",
+    "预览订阅": "Feed preview",
+    "在页面中找到的订阅": "Feeds found in the page",
+    "共 %(n)s 条": "%(n)s items",
+    "导入 OPML": "Import OPML",
     "从": "From",
     "到": "To",
 }
