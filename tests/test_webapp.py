@@ -730,3 +730,20 @@ def test_admins_preview_discover_and_import_opml(desk: Desk, chief: httpx.Client
     assert forged.status_code == 403
     for key in ("导入/导入/甲", "导入/导入/乙"):
         chief.post(f"{desk.url}/feeds/action", data={"csrf": token, "key": key, "action": "remove"})
+
+
+@pytest.mark.parametrize(
+    ("link", "shown"),
+    [
+        ("https://finance.sina.com.cn/a.shtml", "https://finance.sina.com.cn/a.shtml"),
+        ("HTTP://example.cn/", "HTTP://example.cn/"),
+        ("javascript:alert(1)", ""),
+        (" javascript:alert(1)", ""),
+        ("data:text/html,x", ""),
+        (None, ""),
+    ],
+)
+def test_only_web_links_are_links(link: str | None, shown: str) -> None:
+    from newsdesk.web.pages.render import web_url
+
+    assert web_url(link) == shown

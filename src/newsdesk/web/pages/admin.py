@@ -4,6 +4,7 @@ cleaning), pause, resume, refresh, remove; add and remove users."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from ... import accounts
 from ...errors import NewsdeskError
 from ...models import CatalogueFeed, FeedSpec, User
+from ...store import Store
 from ..auth import desk_of
 from ..catalogue import feed_status
 from ..errors import ApiError
@@ -237,51 +239,46 @@ def router() -> APIRouter:
             return await users_page(request, user, 422, str(e))
         return RedirectResponse(f"{base_of(request)}/users", status_code=303)
 
-    @pages.post("/users/role")
-    async def set_role(request: Request) -> Response:
-        """admin=1 makes the user an admin, admin=0 a reader (not oneself: a desk keeps an admin)."""
+    async def change_user(
+        request: Request, refuse_own: str, change: Callable[[Store, str, dict[str, str]], object]
+    ) -> Response:
+        """`change(store, name, form)` for the user the form names, never the admin asking;
+        that user's sessions and tokens are looked up again at once (a role counts now, a
+        removed user is out now, not when the cache forgets)."""
         sent = await admin_of(request, post=True)
         if isinstance(sent, Response):
             return sent
         user, form = sent
         name = form.get("name", "")
         if name == user.name:
-            return await users_page(request, user, 409, "不能修改自己的角色")
+            return await users_page(request, user, 409, refuse_own)
         desk = desk_of(request)
 
         def work() -> User | None:
             store = desk.store()
-            changed = store.get_user(name)
-            store.set_admin(name, form.get("admin") == "1")
-            return changed
+            found = store.get_user(name)
+            if found is not None:
+                change(store, name, form)
+            return found
 
-        changed = await desk.run(work)
-        if changed is None:
+        found = await desk.run(work)
+        if found is None:
             return await users_page(request, user, 404, "没有这个用户")
-        request.app.state.user_cache.forget_user(changed.id)  # the new role counts at once
+        request.app.state.user_cache.forget_user(found.id)
         return RedirectResponse(f"{base_of(request)}/users", status_code=303)
+
+    @pages.post("/users/role")
+    async def set_role(request: Request) -> Response:
+        """admin=1 makes the user an admin, admin=0 a reader (not oneself: a desk keeps an admin)."""
+        return await change_user(
+            request,
+            "不能修改自己的角色",
+            lambda store, name, form: store.set_admin(name, form.get("admin") == "1"),
+        )
 
     @pages.post("/users/remove")
     async def remove_user(request: Request) -> Response:
         """The user goes with their tokens, sessions and state (the store's cascade)."""
-        sent = await admin_of(request, post=True)
-        if isinstance(sent, Response):
-            return sent
-        user, form = sent
-        name = form.get("name", "")
-        if name == user.name:
-            return await users_page(request, user, 409, "不能删除自己")
-        desk = desk_of(request)
-
-        def work() -> User | None:
-            store = desk.store()
-            gone = store.get_user(name)
-            store.remove_user(name)
-            return gone
-
-        gone = await desk.run(work)
-        if gone is not None:  # their sessions and tokens end now, not when the cache forgets
-            request.app.state.user_cache.forget_user(gone.id)
-        return RedirectResponse(f"{base_of(request)}/users", status_code=303)
+        return await change_user(request, "不能删除自己", lambda store, name, form: store.remove_user(name))
 
     return pages

@@ -35,12 +35,18 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["bj"] = beijing
+    env.filters["web_url"] = web_url
     return env
 
 
 def beijing(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """A time in Asia/Shanghai (Beijing time), whatever the server's zone."""
     return "" if value is None else value.astimezone(SHANGHAI).strftime(pattern)
+
+
+def web_url(value: str | None) -> str:
+    """An http(s) URL as given, else "" (a feed's `javascript:` or `data:` link is no link)."""
+    return value if value and value.lower().startswith(("http://", "https://")) else ""
 
 
 def language(request: Request) -> str:
