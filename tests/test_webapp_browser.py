@@ -100,6 +100,22 @@ def test_reading_with_the_keyboard_search_and_mark_all_read(desk: Desk, browser:
             assert images.nth(i).get_attribute("referrerpolicy") == "no-referrer"
         assert api.get(f"/entries/{uid}").json()["read"] is True  # read on open
 
+        # Infinite scroll: the next pages' rows come as the end of the list comes into view.
+        page.goto(f"{desk.url}/all?limit=5")
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.locator(".entry").count() == 5
+        for _ in range(5):
+            if page.locator("#older").count() == 0:
+                break
+            shown = page.locator("body").get_attribute("data-pages")
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            page.wait_for_selector(f"body:not([data-pages='{shown}'])")
+        assert page.locator("body").get_attribute("data-pages") == "3"
+        assert page.locator(".entry").count() == 13  # 14 entries: the last page folds the story
+        assert page.locator("#older").count() == 0
+        page.go_back()
+        page.wait_for_selector("body[data-ready='1']")
+
         # s stars it, in place.
         page.keyboard.press("s")
         page.wait_for_selector(f"body[data-last-action='starred:1:{uid}']")

@@ -95,8 +95,9 @@
   });
 
   // The setting "mark read on scroll": a row that leaves the screen upwards has been read.
+  let passed = null;
   if (body.dataset.scrollRead === "1" && "IntersectionObserver" in window) {
-    const passed = new IntersectionObserver((seen) => {
+    passed = new IntersectionObserver((seen) => {
       for (const e of seen) {
         const row = e.target;
         if (!e.isIntersecting && e.boundingClientRect.bottom <= 0 && row.dataset.read !== "1") {
@@ -105,6 +106,42 @@
       }
     });
     rows().forEach((row) => passed.observe(row));
+  }
+
+  // Infinite scroll: when the "older" link comes into view, the next page's rows are appended
+  // (the link stays a plain link without the script).
+  const more = () => document.getElementById("older");
+  if (more() && "IntersectionObserver" in window) {
+    let loading = false;
+    body.dataset.pages = "1";
+    const pager = new IntersectionObserver((seen) => {
+      const link = more();
+      if (loading || !link || !seen.some((e) => e.isIntersecting)) return;
+      loading = true;
+      fetch(link.href, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
+        .then((html) => {
+          const next = new DOMParser().parseFromString(html, "text/html");
+          const list = document.querySelector(".entries");
+          for (const row of next.querySelectorAll(".entries > .entry")) {
+            const added = document.importNode(row, true);
+            list.appendChild(added);
+            if (passed) passed.observe(added);
+          }
+          const following = next.getElementById("older");
+          pager.unobserve(link);
+          if (following) {
+            link.href = following.href;
+            pager.observe(link);
+          } else {
+            link.parentElement.remove();
+          }
+          body.dataset.pages = String(Number(body.dataset.pages || "1") + 1);
+        })
+        .catch(() => {})
+        .finally(() => { loading = false; });
+    });
+    pager.observe(more());
   }
 
   const close = document.getElementById("help-close");
