@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from serve_load import Child, Sampler, free_port, http_get, proc_mem_kb, uptime, wait_for, wrk_run
 
 from cli_helpers import feeds_yaml  # the tests' config writer
+from serve_helpers import listeners
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -95,7 +96,13 @@ def bench_feeds(feed_port: int, feeds: int) -> list[tuple[str, str, str, str]]:
 
 
 def write_config(
-    folder: Path, feed_port: int, feeds: int, *, serve_port: int = 0, schedule: dict[str, float] | None = None
+    folder: Path,
+    feed_port: int,
+    feeds: int,
+    *,
+    serve_port: int = 0,
+    schedule: dict[str, float] | None = None,
+    workers: int = 1,
 ) -> Path:
     lines = [
         "database: newsdesk.db",
@@ -107,7 +114,7 @@ def write_config(
         "  per_host: 64",
     ]
     if serve_port:
-        lines += ["serve:", "  host: 127.0.0.1", f"  port: {serve_port}"]
+        lines += ["serve:", "  host: 127.0.0.1", f"  port: {serve_port}", f"  workers: {workers}"]
     if schedule:
         lines.append("schedule:")
         lines += [f"  {k}: {v:g}" for k, v in schedule.items()]
@@ -232,6 +239,11 @@ class Serve:
 
     def peak_rss_mb(self) -> float:
         return round(proc_mem_kb(self.child.pid)["VmHWM"] / 1024, 1)
+
+    def worker_peak_rss_mb(self) -> list[float]:
+        """The HTTP worker processes' own peaks (`serve.workers` > 1: they listen on its port)."""
+        pids = listeners(self.port) - {self.child.pid}
+        return sorted(round(proc_mem_kb(pid)["VmHWM"] / 1024, 1) for pid in pids)
 
     def stop(self) -> dict[str, Any]:
         t0 = time.monotonic()
@@ -390,7 +402,9 @@ def phase_entries(args: argparse.Namespace) -> dict[str, Any]:
     serve: Serve | None = None
     out: dict[str, Any] = {}
     try:
-        config = write_config(folder, args.feed_port, args.feeds, serve_port=(port := free_port()))
+        config = write_config(
+            folder, args.feed_port, args.feeds, serve_port=(port := free_port()), workers=args.workers
+        )
         serve = Serve(folder, config, port).start()
         out["serve_ready_seconds"] = serve.ready_seconds
         out["first_page"] = serve.first_page
@@ -451,6 +465,7 @@ def phase_entries(args: argparse.Namespace) -> dict[str, Any]:
         out["uptime_end"] = uptime()
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
+        out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
         out["serve_cpu_percent_whole_session"] = sampler.cpu_percent(
             sampler.samples[0][1], sampler.samples[-1][1]
         )
@@ -493,7 +508,12 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
         schedule = {"new_feed": 30, "min_interval": 30, "max_interval": 60, "jitter": 0.5}
         out["schedule"] = schedule
         config = write_config(
-            folder, args.feed_port, args.feeds, serve_port=(port := free_port()), schedule=schedule
+            folder,
+            args.feed_port,
+            args.feeds,
+            serve_port=(port := free_port()),
+            schedule=schedule,
+            workers=args.workers,
         )
         serve = Serve(folder, config, port).start()
         sampler = Sampler(serve.child.pid)
@@ -533,6 +553,7 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
         out["uptime_end"] = uptime()
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
+        out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
         out["feed_site_end"] = {k: v for k, v in feed_stats(args.feed_port).items() if k != "log"}
     finally:
         if serve is not None:
@@ -609,7 +630,10 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
         folder = args.work / "run-sched"
         copy_archive(archive, folder)
         make_all_due(folder / "newsdesk.db")
-        config = write_config(folder, port_feeds, feeds, serve_port=(port := free_port()), schedule=schedule)
+        port = free_port()
+        config = write_config(
+            folder, port_feeds, feeds, serve_port=port, schedule=schedule, workers=args.workers
+        )
         serve = Serve(folder, config, port)
         out["uptime_start"] = uptime()
         t_start = time.time()
@@ -687,6 +711,7 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
         out["uptime_end"] = uptime()
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
+        out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
     finally:
         if serve is not None:
             out["stop"] = serve.stop()
@@ -742,6 +767,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/newsdesk-bench-serve"))
     ap.add_argument("--reader-venv", type=Path, default=ROOT / ".venv-reader")
     ap.add_argument("--reader-workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="serve.workers: HTTP processes (one per core)")
     ap.add_argument("--no-reader", dest="reader", action="store_false")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)

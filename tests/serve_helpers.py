@@ -3,6 +3,7 @@ with tokens in its archive, feeds on the local feed server, and polling with a d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import random
@@ -197,3 +198,25 @@ def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
 def client(url: str, token: str | None = None, **kwargs: object) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def listeners(port: int) -> set[int]:
+    """Pids of the processes holding a socket that listens on `port` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    pids = set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{name}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{name}/fd/{fd}") in inodes:
+                        pids.add(int(name))
+                        break
+    return pids

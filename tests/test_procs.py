@@ -478,3 +478,45 @@ def test_a_signal_inside_an_asyncio_callback_still_stops_the_process() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["stopped", "143"], (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr and "Exception in callback" not in done.stderr, done.stderr
+
+
+_ARENAS = """
+import ctypes, sys, tempfile, threading
+from newsdesk import procs
+limited = procs.limit_malloc_arenas(2) if sys.argv[1] == "limit" else True
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.fopen.restype = ctypes.c_void_p
+start = threading.Barrier(8)
+
+def churn():
+    start.wait()
+    for _ in range(2000):
+        blocks = [libc.malloc(200_000) for _ in range(4)]
+        for b in blocks:
+            libc.free(b)
+
+threads = [threading.Thread(target=churn) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+    fp = libc.fopen(out.name.encode(), b"w")
+    libc.malloc_info(0, ctypes.c_void_p(fp))
+    libc.fclose(ctypes.c_void_p(fp))
+    print(limited, open(out.name).read().count("<heap nr="))
+"""
+
+
+def test_malloc_arenas_are_limited_for_threaded_processes() -> None:
+    """serve's processes keep at most two glibc arenas however many threads allocate at once
+    (each arena keeps what its threads freed: the high-water mark of each)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _ARENAS, "limit"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    limited, heaps = proc.stdout.split()
+    assert limited == "True" and 1 <= int(heaps) <= 2, proc.stdout

@@ -1059,3 +1059,71 @@ def test_admins_change_a_users_role(store: Store) -> None:
     user = store.get_user("ann")
     assert user is not None and not user.admin
     assert not store.set_admin("nobody", True)
+
+
+def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> None:
+    """`reader_entries_json` (the page rendered by the database) says exactly what the records'
+    own JSON (`web.api.reader_dict` over `reader_entries` and `cluster_refs`) says, for every
+    kind of entry: with and without an article, metadata lists empty or not, times with and
+    without microseconds, text that JSON must escape, read, starred, in a story or alone."""
+    import orjson
+
+    from newsdesk.web.api import reader_dict
+
+    odd = "引号\"与\\反斜杠\n换行\t制表\x01控制 😀 </script>"
+    entries = [
+        entry(1, title=odd, author="作者\u2028甲"),
+        entry(2, published=None, updated=datetime(2026, 11, 21, 3, 4, 5, 678901, tzinfo=UTC)),
+        entry(3, link=None, summary="feed 摘要"),
+        entry(4),
+        entry(5),
+    ]
+    articles = {
+        entries[0].id: ARTICLE,
+        entries[1].id: replace(ARTICLE, images=(), reporters=(), keywords=(), header_image=None, source=None),
+        entries[3].id: replace(ARTICLE, reporters=("甲", "乙\"丙"), summary=odd, profile="generic"),
+        entries[4].id: Cleaned(replace(ARTICLE, profile="fallback", source=None), error="页面取不到: 404"),
+    }
+    store.save_fetch(FEED, OK, entries, NOW.replace(microsecond=250000), articles=articles)
+    other = replace(FEED, name="另一源", url="http://127.0.0.1:9/other.xml")
+    store.save_fetch(other, OK, [entry(9, title="同一故事")], NOW)
+    a, b = entry_uid(FEED.key, entries[0].id), entry_uid(other.key, entry(9).id)
+    t = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    store.save_clusters(
+        [
+            ClusterMember(a, a, FEED.key, t, "first", 1.0, "l1", "t1", b"s1"),
+            ClusterMember(b, a, other.key, t + timedelta(hours=1), "near", 0.7, "l2", "t2", b"s2"),
+        ],
+        [(1, a), (1, b)],
+        detached=[],
+        mark=1,
+    )
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    store.set_entry_state(user, [a], read=True, now=NOW)
+    store.set_entry_state(user, [b, entry_uid(FEED.key, entries[3].id)], starred=True, now=NOW)
+
+    def by_records(query: EntryQuery, after: str | None) -> tuple[list[object], str | None]:
+        rows, following = store.reader_entries(user, query, limit=2, after=after)
+        refs = store.cluster_refs(r.entry.uid for r in rows)
+        return orjson.loads(orjson.dumps([reader_dict(r, refs.get(r.entry.uid)) for r in rows])), following
+
+    for query in (EntryQuery(), EntryQuery(status="unread"), EntryQuery(starred=True), EntryQuery(feed=other.key)):
+        after: str | None = None
+        pages = 0
+        while True:
+            texts, following = store.reader_entries_json(user, query, limit=2, after=after)
+            expected, expected_next = by_records(query, after)
+            assert [orjson.loads(t) for t in texts] == expected, query
+            assert following == expected_next
+            pages += 1
+            if following is None:
+                break
+            after = following
+        assert pages >= 1
+    everything = [orjson.loads(t) for t in store.reader_entries_json(user, EntryQuery(), limit=50)[0]]
+    assert len(everything) == 6
+    assert {e["id"] for e in everything if e["cluster"]} == {a, b}
+    assert any(e["read"] for e in everything) and any(e["starred"] for e in everything)
+    assert store.reader_entries_json(user, EntryQuery(uids=()), limit=5) == ([], None)
+    with pytest.raises(StoreError):
+        store.reader_entries_json(user, EntryQuery(), limit=0)

@@ -159,6 +159,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "user_for_session": lambda s: s.user_for_session("session-none", NOW),
     "remove_session": lambda s: s.remove_session("session-none"),
     "reader_entries": lambda s: s.reader_entries(1, EntryQuery(status="unread"), limit=10),
+    "reader_entries_json": lambda s: s.reader_entries_json(1, EntryQuery(status="unread"), limit=10),
     "reader_entry": lambda s: s.reader_entry(1, UID),
     "set_entry_state": lambda s: s.set_entry_state(1, [UID], read=True, starred=True, now=NOW),
     "mark_read": lambda s: s.mark_read(1, EntryQuery(), before=NOW, now=NOW),

@@ -103,6 +103,9 @@ class ServeConfig(BaseModel):
     metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
     # Days a browser login lasts.
     session_days: int = Field(default=30, ge=1, le=3650)
+    # Processes answering HTTP: 1 is serve's own; more start worker processes beside it on the
+    # same socket (one Python process answers one request at a time; see docs/serve.md).
+    workers: int = Field(default=1, ge=1, le=64)
 
     @field_validator("base_path")
     @classmethod

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import queue
@@ -42,6 +41,7 @@ from pydantic import ValidationError
 from . import procs
 from .config import Config, ServeConfig
 from .errors import NewsdeskError, ServeError
+from .httpworkers import HookServer, HttpWorkers, bind, uvicorn_config
 from .models import FeedReport, FeedSpec
 from .pipeline import RunReport, fetch_feeds
 from .store import Store, open_store
@@ -60,7 +60,6 @@ log = logging.getLogger("newsdesk.serve")
 fetch_log = logging.getLogger("newsdesk.fetch")
 
 STOP_WITHIN = 10.0  # seconds from SIGTERM to exit, everything stopped
-_HTTP_GRACE = 3  # of which open HTTP requests may take this long to finish
 _CHILD_GRACE = 2.0  # and the publish child this long after SIGTERM before SIGKILL
 
 
@@ -89,29 +88,6 @@ def serve_settings(
         problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise ServeError(f"serve settings: {problems.replace('Value error, ', '')}") from e
     return config.model_copy(update={"serve": settings})
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """The listening socket, bound now so that a taken address is one clear error."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as e:
-        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror}") from e
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        sock.bind(address)
-        sock.listen(2048)
-    except OSError as e:
-        sock.close()
-        if e.errno == errno.EADDRINUSE:
-            raise ServeError(f"cannot listen on {host}:{port}: address already in use") from e
-        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
-    sock.set_inheritable(False)
-    return sock
 
 
 def _logfmt(**fields: object) -> str:
@@ -402,14 +378,14 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
     """Run the desk until SIGTERM or SIGINT; 0 after a clean stop. `config.serve` holds the
     host, port and base path (flags applied: `serve_settings`). Raises ServeError when the
     address cannot be had, NewsdeskError for an archive that cannot be opened."""
-    import uvicorn
 
     settings = config.serve
+    procs.limit_malloc_arenas()  # before any thread starts
     logging.getLogger("newsdesk.scheduler").addFilter(_OwnFetchLines())
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start and stop chatter
     # The `_created` series only repeat the start time.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
-    sock = bind(settings.host, settings.port)
+    sock = bind(settings.host, settings.port, share="open" if settings.workers > 1 else None)
     listen = Listen(settings.host, sock.getsockname()[1], settings.base_path)
     with contextlib.closing(sock):
         store = open_store(config.database_url)
@@ -441,22 +417,19 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
 
         stopping: list[int] = []
 
+        answers = HookServer(hooks, metrics, app.state.login_throttle)
+        workers = None
+        if settings.workers > 1:
+            workers = HttpWorkers(config, listen.host, listen.port, settings.workers - 1, answers)
+
         def stop_all() -> None:
             scheduler.stop()
             publisher.stop()
+            if workers is not None:
+                workers.stop()
 
         server = _Server(
-            uvicorn.Config(
-                app,
-                loop="uvloop",
-                http="httptools",
-                lifespan="off",
-                log_config=None,
-                access_log=False,
-                timeout_graceful_shutdown=_HTTP_GRACE,
-                proxy_headers=True,
-                server_header=False,
-            ),
+            uvicorn_config(app),
             on_exit=stop_all,
         )
 
@@ -475,6 +448,8 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
             publisher.request()  # what arrived while the desk was down is published on start
             publisher.start()
             scheduler.start()
+            if workers is not None:
+                workers.start()
             announce(f"newsdesk serving on {listen.url()} (API: {listen.url()}api/v1/)")
             if not stopping:
                 server.run(sockets=[sock])
@@ -484,6 +459,9 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
             if not scheduler.join(max(0.5, budget - _CHILD_GRACE)):
                 log.warning("the scheduler did not stop in time: its open transaction is rolled back")
             publisher.join(max(0.5, _CHILD_GRACE + 0.5))
+            if workers is not None:
+                left = STOP_WITHIN - 1.0 - (time.monotonic() - server.exit_requested_at(started))
+                workers.join(max(0.5, left))
             desk.stores.close_all()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

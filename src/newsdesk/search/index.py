@@ -427,6 +427,8 @@ class TantivyIndex:
         compiled = self.compile(query, filters)
         fetch = max(limit * 3, 30)
         wide = False
+        clusters: dict[str, ClusterRef] = {}
+        looked_up: set[str] = set()
         while True:
             ranked = self._ranked(searcher, compiled, fetch, sort)
             if len(ranked) < limit and not wide:
@@ -436,13 +438,18 @@ class TantivyIndex:
                 wide = True
                 compiled = self.compile(query, filters, wide=True)
                 continue
-            clusters = store.cluster_refs(uid for uid, _ in ranked)
             # A story is shown once, where its best member ranks, as its canonical (earliest)
-            # entry when that one matched too, else as that best member.
+            # entry when that one matched too, else as that best member. Stories are looked up
+            # a batch of hits at a time, only as far down the ranking as a page needs (a big
+            # story's copies rank side by side and can fill hundreds of hits).
             matched = {uid for uid, _ in ranked}
             chosen: list[tuple[str, float | None]] = []
             seen: set[str] = set()
-            for uid, score in ranked:
+            for i, (uid, score) in enumerate(ranked):
+                if uid not in looked_up:
+                    batch = [u for u, _ in ranked[i : i + max(limit * 3, 30)] if u not in looked_up]
+                    clusters.update(store.cluster_refs(batch))
+                    looked_up.update(batch)
                 ref = clusters.get(uid)
                 shown = uid
                 if ref is not None:

@@ -190,7 +190,6 @@ class ClusterStore(Protocol):
 
     def cluster_refs(self, uids: Iterable[str]) -> dict[str, ClusterRef]:
         """uid → its cluster, for the uids that are in a cluster of two or more."""
-
     def list_clusters(self, *, limit: int = 20, offset: int = 0) -> list[ClusterSummary]:
         """Clusters of two or more entries, most recently grown first."""
 
@@ -287,6 +286,14 @@ class ReadingStore(Protocol):
         Without `bodies` (a list's case) the entries come without their bodies: `content` is
         "", `page` None and their article's `html` and `text` are ""; every other field is
         there. `reader_entry` gives an entry whole."""
+
+    def reader_entries_json(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[str], str | None]:
+        """The page `reader_entries` gives (same order, same cursors), each entry as the API's
+        JSON text, rendered by the database: `entry_json.entry_dict`'s keys (no bodies) plus
+        `read`, `starred` and `cluster` (`{"id", "size", "sources", "canonical"}` of its story
+        when it has other members, else null); times as ISO 8601 with `+00:00`."""
 
     def reader_entry(self, user_id: int, uid: str) -> ReaderEntry | None:
         """The entry, whole, with the reader's state; None when the archive has no such entry."""

@@ -46,9 +46,11 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     stores: ThreadStores | None = None,
     base_path: str | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The app over `config`'s archive. `base_path` (else `serve.base_path`) is the prefix a
-    reverse proxy serves it under, e.g. `/news`: routes answer under it, and only there."""
+    reverse proxy serves it under, e.g. `/news`: routes answer under it, and only there.
+    `throttle` counts failed logins (`serve`'s HTTP workers pass the main process's)."""
     base = (config.serve.base_path if base_path is None else base_path).rstrip("/")
     desk = Desk(
         config=config,
@@ -68,6 +70,7 @@ def create_app(
     )
     app.state.desk = desk
     app.state.user_cache = cache = UserCache()
+    app.state.login_throttle = throttle = throttle or LoginThrottle()
     errors.install(app)
     api_root = f"{base}{API_PREFIX}"
     open_routes = {
@@ -77,7 +80,6 @@ def create_app(
         ("GET", f"{api_root}/docs/oauth2-redirect"),
     }
     app.add_middleware(AuthMiddleware, desk=desk, prefix=api_root, open_routes=open_routes, cache=cache)
-    throttle = LoginThrottle()  # failed logins through the API and the pages count together
     app.include_router(api.router(throttle), prefix=api_root)
     app.include_router(feeds_api.router(), prefix=api_root)
     app.include_router(ops.router(desk), prefix=base)

@@ -7,8 +7,9 @@ The check is an ASGI middleware in front of the API (`AuthMiddleware`), so an an
 request is refused before its parameters are even read. A checked credential is trusted for
 `CACHE_SECONDS` (`UserCache`), so a client's following requests need no trip to the archive;
 every route then does its store work through `in_thread`: one hop to a worker thread with
-that thread's archive connection (a sync dependency per step would cost a hop each), and the
-event loop never waits on SQLite.
+that thread's archive connection (a sync dependency per step would cost a hop each), so the
+event loop never waits on a write. The entry list and one entry, short reads that never wait
+for a writer, run on the loop itself (`on_loop`).
 """
 
 from __future__ import annotations
@@ -189,6 +190,15 @@ async def in_thread(request: Request, work: Callable[[Store, User], T], *, admin
     return await desk.run(lambda: work(desk.store(), user))
 
 
+def on_loop(request: Request, work: Callable[[Store, User], T]) -> T:
+    """`work(store, user)` on the event loop's own thread and archive connection, for short
+    reads only: a read of the WAL archive never waits for a writer, and for a page of entries
+    the hop to a worker thread and back cost as much as the read (serve took a third more
+    requests a second without it: docs/serve.md). Writes and long work go through `in_thread`."""
+    desk = desk_of(request)
+    return work(desk.store(), current_user(request))
+
+
 class LoginThrottle:
     """At most `attempts` failed logins per client address in `window` seconds; then 429 until
     the oldest failure leaves the window (argon2 makes each guess slow; this bounds the count)."""
@@ -203,23 +213,30 @@ class LoginThrottle:
         self._lock = threading.Lock()
 
     def check(self, client: str) -> None:
+        """429 when `client` has used up its failed logins."""
+        wait = self.wait_seconds(client)
+        if wait is not None:
+            raise ApiError(
+                429,
+                f"too many failed logins from {client}: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def wait_seconds(self, client: str) -> int | None:
+        """Seconds until `client` may try again; None: it may now."""
         with self._lock:
             now = self._clock()
             failures = self._failures.get(client)
             if failures is None:
-                return
+                return None
             while failures and failures[0] <= now - self.window:
                 failures.popleft()
             if not failures:
                 del self._failures[client]
-                return
+                return None
             if len(failures) >= self.attempts:
-                wait = int(failures[0] + self.window - now) + 1
-                raise ApiError(
-                    429,
-                    f"too many failed logins from {client}: try again in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
+                return int(failures[0] + self.window - now) + 1
+            return None
 
     def failed(self, client: str) -> None:
         with self._lock:

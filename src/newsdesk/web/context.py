@@ -25,10 +25,12 @@ from .metrics import Metrics
 
 T = TypeVar("T")
 
-# More threads than this only add contention: on two cores, SQLite reads and the JSON of a
-# page hold the GIL for much of their time, and every thread keeps its own connection and page
-# cache warm only if it is used often (measured: docs/serve.md).
-WORKER_THREADS = 4
+# More threads than this only add contention: a page of entries holds the GIL for most of its
+# time (the SQLite steps that release it are short), so threads that take turns on it wait
+# for each other (the GIL's switch interval) rather than overlap; two keep a slow request
+# (a big mark-read, a search) from holding up the rest. More throughput comes from more
+# processes (`serve.workers`); measured: docs/benchmarks.md.
+WORKER_THREADS = 2
 
 
 def utcnow() -> datetime:

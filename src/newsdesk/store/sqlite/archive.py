@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from ...models import (
     Article,
     Cleaned,
@@ -306,6 +308,11 @@ class ArchiveMixin(SQLiteBase):
         return out
 
 
+def _strings(text: str) -> tuple[str, ...]:
+    """A JSON list of strings as a tuple (most are empty: no parse for those)."""
+    return () if text == "[]" else tuple(orjson.loads(text))
+
+
 def _row_to_entry(r: Any) -> StoredEntry:
     first_seen = parse_time(r[13])
     last_changed = parse_time(r[14])
@@ -337,13 +344,13 @@ def _row_to_entry(r: Any) -> StoredEntry:
             text=r[21],
             summary=r[22],
             char_count=r[23],
-            images=tuple(json.loads(r[24])),
+            images=_strings(r[24]),
             header_image=r[25],
             source=r[26],
             editor=r[27],
-            reporters=tuple(json.loads(r[28])),
+            reporters=_strings(r[28]),
             dateline=r[29],
-            keywords=tuple(json.loads(r[30])),
+            keywords=_strings(r[30]),
             profile=r[31],
         ),
     )

@@ -111,10 +111,12 @@ class ClustersMixin(SQLiteBase):
                 marks = ",".join("?" * len(chunk))
                 self._db.execute(f"DELETE FROM clusters WHERE id IN ({marks})", chunk)
                 self._db.execute(
-                    "INSERT INTO clusters (id, size, sources, first_time, last_time)"
-                    " SELECT cluster_id, COUNT(*), COUNT(DISTINCT feed_key), MIN(sort_time), MAX(sort_time)"
-                    f" FROM cluster_members WHERE cluster_id IN ({marks})"
-                    " GROUP BY cluster_id HAVING COUNT(*) > 1",
+                    "INSERT INTO clusters (id, size, sources, first_time, last_time, canonical)"
+                    " SELECT g.cluster_id, COUNT(*), COUNT(DISTINCT g.feed_key), MIN(g.sort_time),"
+                    " MAX(g.sort_time), (SELECT uid FROM cluster_members WHERE cluster_id=g.cluster_id"
+                    " ORDER BY sort_time, uid LIMIT 1)"
+                    f" FROM cluster_members g WHERE g.cluster_id IN ({marks})"
+                    " GROUP BY g.cluster_id HAVING COUNT(*) > 1",
                     chunk,
                 )
             self._db.execute("UPDATE cluster_state SET rev=? WHERE id=1", (mark,))
@@ -129,8 +131,7 @@ class ClustersMixin(SQLiteBase):
         out: dict[str, ClusterRef] = {}
         for chunk in chunks(list(uids)):
             rows = self._db.execute(
-                "SELECT m.uid, c.id, c.size, c.sources, (SELECT uid FROM cluster_members"
-                " WHERE cluster_id=c.id ORDER BY sort_time, uid LIMIT 1) FROM cluster_members m"
+                "SELECT m.uid, c.id, c.size, c.sources, c.canonical FROM cluster_members m"
                 f" JOIN clusters c ON c.id=m.cluster_id WHERE m.uid IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
@@ -178,8 +179,7 @@ class ClustersMixin(SQLiteBase):
     def _cluster_summaries(self, tail: str, params: Sequence[object]) -> list[ClusterSummary]:
         rows = self._db.execute(
             "SELECT c.id, c.size, c.sources, c.first_time, c.last_time, m.uid, e.title FROM clusters c"
-            " JOIN cluster_members m ON m.uid=(SELECT uid FROM cluster_members WHERE cluster_id=c.id"
-            " ORDER BY sort_time, uid LIMIT 1) JOIN entries e ON e.uid=m.uid " + tail,
+            " JOIN cluster_members m ON m.uid=c.canonical JOIN entries e ON e.uid=m.uid " + tail,
             params,
         )
         return [ClusterSummary(r[0], r[1], r[2], utc(r[3]), utc(r[4]), r[5], r[6]) for r in rows]
