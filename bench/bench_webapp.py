@@ -3,6 +3,7 @@
 
     flock /work/wt/.fullsuite.lock .venv/bin/python bench/bench_webapp.py [--seconds 10] [--rounds 2]
         [--work /tmp/newsdesk-bench-webapp] [--run-dir /tmp/newsdesk-bench-webapp/session] [--articles 500]
+        [--workers 1]
 
 The archive is bench_serve.py's (1,000 feeds × 100 synthetic articles, cleaned and indexed,
 built by its `archive` phase into --work when missing there; `--work /tmp/newsdesk-bench-serve`
@@ -104,6 +105,7 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1, help="serve.workers (processes answering HTTP)")
     ap.add_argument(
         "--feed-port", type=int, default=18790, help="the loopback feed server (the archive's URLs)"
     )
@@ -121,6 +123,7 @@ def main() -> None:
     args.archive_dir = args.work / f"archive-newsdesk-{tag}"
     args.reader_dir = args.work / f"archive-reader-{tag}"
     result: dict[str, Any] = {
+        "workers": args.workers,
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
         "argv": sys.argv[1:],
         "versions": versions(args),
@@ -137,6 +140,11 @@ def main() -> None:
     serve: Serve | None = None
     try:
         config = write_config(folder, args.feed_port, args.feeds, serve_port=(port := free_port()))
+        if args.workers > 1:  # serve.workers: HTTP worker processes beside serve's own
+            text = config.read_text(encoding="utf-8").replace(
+                "serve:\n", f"serve:\n  workers: {args.workers}\n", 1
+            )
+            config.write_text(text, encoding="utf-8")
         serve = Serve(folder, config, port).start()
         quiet_since(args.feed_port, quiet=5.0, deadline=120.0)  # the scheduler's first look is over
         cookie = log_in(serve.base)
