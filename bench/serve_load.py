@@ -181,15 +181,25 @@ class Sampler(threading.Thread):
 
 
 def wrk_run(
-    url_base: str, paths: Sequence[str], *, connections: int, seconds: float, token: str | None = None
+    url_base: str,
+    paths: Sequence[str],
+    *,
+    connections: int,
+    seconds: float,
+    token: str | None = None,
+    cookie: str | None = None,
 ) -> dict[str, object]:
-    """One wrk run (1 thread, `connections` clients); wrk's summary plus requests/s and the load."""
+    """One wrk run (1 thread, `connections` clients); wrk's summary plus requests/s and the load.
+    `token` goes as a Bearer token, `cookie` (name=value) as a Cookie header."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is missing: apt-get update && apt-get install -y wrk")
     lua = _LUA % {
         "paths": ", ".join(json.dumps(p) for p in paths),
-        "auth": f'wrk.headers["Authorization"] = "Bearer {token}"' if token else "",
+        "auth": "\n".join(
+            ([f'wrk.headers["Authorization"] = "Bearer {token}"'] if token else [])
+            + ([f'wrk.headers["Cookie"] = "{cookie}"'] if cookie else [])
+        ),
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(lua)

@@ -961,6 +961,106 @@ def test_unread_counts_and_lists_agree_through_any_sequence_of_changes(store: St
                 assert n_all == len(list(store.iter_uids(feed_key=key)))
 
 
+def test_feed_places_are_the_catalogue_tree_in_its_order(store: Store) -> None:
+    other = FeedSpec(group="政策", site="人民银行", name="公开市场", url="http://127.0.0.1:9/a.xml")
+    store.apply_config([other, FEED], NOW)
+    store.add_feed(FeedSpec(group="金融", site="中新网", name="财经", route="/chinanews/finance"), NOW)
+    store.pause_feed(other.key, "paused by ann")
+    store.save_fetch(FEED, OK, [entry(1), entry(2), entry(3)], NOW)
+    reader = store.add_user("ann", "hash", admin=False, now=NOW)
+    read = next(iter(store.iter_uids(feed_key=FEED.key)))
+    store.set_entry_state(reader.id, [read], read=True, now=NOW)
+    places = store.feed_places(reader.id)
+    assert [(p.key, p.group, p.site, p.name, p.paused, p.unread) for p in places] == [
+        (other.key, "政策", "人民银行", "公开市场", "paused by ann", 0),
+        (FEED.key, "金融", "新浪财经", "新浪财经－国內", None, 2),
+        ("金融/中新网/财经", "金融", "中新网", "财经", None, 0),
+    ]
+    assert [p.key for p in places] == [f.key for f in store.catalogue()]
+    counts = store.unread_counts(reader.id)
+    assert {p.key: p.unread for p in places} == {k: v[0] for k, v in counts.items()}
+    assert [p.unread for p in store.feed_places(reader.id + 1)] == [0, 3, 0]  # another reader
+    # One site's feeds: by group and site, by site name alone, or the site of a feed.
+    sina = [FEED.key]
+    assert [p.key for p in store.feed_places(reader.id, group="金融", site="新浪财经")] == sina
+    assert [p.key for p in store.feed_places(reader.id, site="新浪财经")] == sina
+    assert [p.key for p in store.feed_places(reader.id, feed=FEED.key)] == sina
+    assert [p.key for p in store.feed_places(reader.id, group="金融")] == [FEED.key, "金融/中新网/财经"]
+    assert store.feed_places(reader.id, feed="no/such/feed") == []
+    # The sites, each under its group, in catalogue order, with the reader's unread sums.
+    sites = store.site_places(reader.id)
+    assert [(s.group, s.site, s.unread) for s in sites] == [
+        ("政策", "人民银行", 0),
+        ("金融", "新浪财经", 2),
+        ("金融", "中新网", 0),
+    ]
+
+
+def test_story_copies_are_the_clusters_other_members_earliest_first(store: Store) -> None:
+    import opencc
+
+    text = story_text("s005")
+    trad = opencc.OpenCC("s2t").convert(text)
+    save(store, [Doc(SINA, "a", "央行开展逆回购", text, hours=5, source="新华社")])
+    save(store, [Doc(PAPER, "b", "央行开展逆回购_澎湃新闻", text + "\n（本文来自澎湃新闻）", hours=9)])
+    save(store, [Doc(HK, "c", "人行逆回購", trad, hours=1)])
+    save(store, [Doc(SINA, "d", "另一篇报道", story_text("s020"), hours=2)])
+    update_clusters(store)
+    a, b, c, d = (Doc(f, i, "", "").uid for f, i in ((SINA, "a"), (PAPER, "b"), (HK, "c"), (SINA, "d")))
+    copies = store.story_copies(a, 10)
+    assert [(x.uid, x.title, x.site, x.feed) for x in copies] == [
+        (c, "人行逆回購", HK.site, HK.name),
+        (b, "央行开展逆回购_澎湃新闻", PAPER.site, PAPER.name),
+    ]
+    assert copies[0].when < copies[1].when
+    assert [x.uid for x in store.story_copies(c, 10)] == [a, b]
+    assert [(x.uid, x.source) for x in store.story_copies(b, 1)] == [(c, None)]  # the earliest one
+    assert [x.source for x in store.story_copies(c, 10)] == ["新华社", None]
+    assert store.story_copies(d, 10) == []  # a story of its own
+    assert store.story_copies("0000000000000000", 10) == []
+
+
+def test_keyword_rules_are_per_reader_with_a_mark_from_the_first(store: Store) -> None:
+    ann = store.add_user("ann", "hash", admin=False, now=NOW)
+    bob = store.add_user("bob", "hash", admin=False, now=NOW)
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW)
+    assert store.rules_mark(ann.id) is None and store.rules_of(ann.id) == []
+    first = store.add_rule(
+        ann.id, "降准 央行", is_regex=False, matching=True, action="read", feed_key=None, now=NOW
+    )
+    assert (first.user_id, first.pattern, first.is_regex, first.matching, first.action) == (
+        ann.id, "降准 央行", False, True, "read"
+    )
+    assert first.feed_key is None and first.created == NOW
+    assert store.rules_mark(ann.id) == store.max_rev()  # judges what arrives from now on
+    store.save_fetch(FEED, OK, [entry(3)], NOW)
+    second = store.add_rule(
+        ann.id, r"\d+号", is_regex=True, matching=False, action="star", feed_key=FEED.key, now=NOW
+    )
+    assert store.rules_mark(ann.id) < store.max_rev()  # a second rule keeps the mark
+    assert [r.id for r in store.rules_of(ann.id)] == [first.id, second.id]
+    assert store.rules_of(bob.id) == [] and store.rules_mark(bob.id) is None
+    assert not store.remove_rule(bob.id, first.id)  # not bob's
+    store.set_rules_mark(ann.id, store.max_rev())
+    assert store.rules_mark(ann.id) == store.max_rev()
+    assert store.remove_rule(ann.id, first.id)
+    assert [r.id for r in store.rules_of(ann.id)] == [second.id]
+    assert not store.remove_rule(ann.id, first.id)
+    store.remove_user("ann")  # the rules go with the reader
+    assert store.rules_of(ann.id) == [] and store.rules_mark(ann.id) is None
+
+
+def test_admins_change_a_users_role(store: Store) -> None:
+    store.add_user("ann", "hash", admin=False, now=NOW)
+    assert store.set_admin("ann", True)
+    user = store.get_user("ann")
+    assert user is not None and user.admin
+    assert store.set_admin("ann", False)
+    user = store.get_user("ann")
+    assert user is not None and not user.admin
+    assert not store.set_admin("nobody", True)
+
+
 def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> None:
     """`reader_entries_json` (the page rendered by the database) says exactly what the records'
     own JSON (`web.api.reader_dict` over `reader_entries` and `cluster_refs`) says, for every

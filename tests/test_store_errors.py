@@ -171,6 +171,15 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "user_for_app_auth": lambda s: s.user_for_app_auth("auth-none"),
     "remove_app_passwords": lambda s: s.remove_app_passwords(999),
     "reader_ids_oldest_first": lambda s: s.reader_ids_oldest_first(1, EntryQuery(status="unread"), limit=10),
+    "feed_places": lambda s: s.feed_places(1),
+    "site_places": lambda s: s.site_places(1),
+    "story_copies": lambda s: s.story_copies(UID, 10),
+    "add_rule": lambda s: s.add_rule(1, "央行", is_regex=False, matching=True, action="read", feed_key=None, now=NOW),
+    "rules_of": lambda s: s.rules_of(1),
+    "remove_rule": lambda s: s.remove_rule(1, 1),
+    "rules_mark": lambda s: s.rules_mark(1),
+    "set_rules_mark": lambda s: s.set_rules_mark(1, 1),
+    "set_admin": lambda s: s.set_admin("reader", True),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

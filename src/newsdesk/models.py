@@ -332,6 +332,60 @@ class EntryQuery:
 
 
 @dataclass(frozen=True)
+class FeedPlace:
+    """Where a feed sits in the catalogue's tree (the reader pages' sidebar), its pause, and
+    how many of its entries one reader has not read."""
+
+    key: str
+    group: str
+    site: str
+    name: str
+    paused: str | None
+    unread: int
+
+
+@dataclass(frozen=True)
+class SitePlace:
+    """A site of the catalogue's tree (under its group) and one reader's unread count in it."""
+
+    group: str
+    site: str
+    unread: int
+
+
+@dataclass(frozen=True)
+class StoryCopy:
+    """Another entry carrying the same story (a member of its cluster), as an article page
+    lists it."""
+
+    uid: str
+    title: str
+    site: str
+    feed: str
+    source: str | None  # 来源, from the cleaned article
+    when: datetime  # sort time: published, else first seen
+
+
+RuleAction = Literal["read", "star"]
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    """One reader's rule: entries whose title or text has all the words (or matches the regular
+    expression) — or, `matching` False, entries that do not — are marked read or starred for
+    that reader. `feed_key` None: every feed."""
+
+    id: int
+    user_id: int
+    pattern: str
+    is_regex: bool
+    matching: bool
+    action: RuleAction
+    feed_key: str | None
+    created: datetime
+
+
+@dataclass(frozen=True)
 class ReaderEntry:
     """An entry as one reader sees it: the stored entry and that reader's state of it."""
 

@@ -26,14 +26,19 @@ from ..models import (
     EntryHead,
     EntryQuery,
     EntryText,
+    FeedPlace,
     FeedSchedule,
     FeedSpec,
     FeedState,
     FetchResult,
     FullText,
+    KeywordRule,
     ParsedEntry,
     ReaderEntry,
+    RuleAction,
+    SitePlace,
     StoredEntry,
+    StoryCopy,
     UpsertCounts,
     User,
 )
@@ -49,7 +54,10 @@ __all__ = [
     "HostHoldStore",
     "IntegrityChecks",
     "PublishMarkStore",
+    "ReaderPagesStore",
     "ReadingStore",
+    "RoleStore",
+    "RuleStore",
     "ScheduleStore",
     "StatsStore",
     "Store",
@@ -336,6 +344,58 @@ class AppPasswordStore(Protocol):
     ) -> tuple[list[tuple[str, datetime]], str | None]:
         """(uid, sort time) of a page of the query's entries oldest first, and the cursor of the
         next page (None on the last); a malformed cursor raises `StoreError`."""
+class ReaderPagesStore(Protocol):
+    """What the reader's pages read besides the roles above, each in one cheap query."""
+
+    def site_places(self, user_id: int) -> list[SitePlace]:
+        """Every site of the tree under its group, with the reader's unread count, in catalogue
+        order (a site where its first feed is): the sidebar's skeleton in one read."""
+
+    def feed_places(
+        self, user_id: int, *, group: str | None = None, site: str | None = None, feed: str | None = None
+    ) -> list[FeedPlace]:
+        """Feeds' places in the tree (group, site, name), pause and the reader's unread count, in
+        catalogue order: every feed, or those of one group, one site, or the site of `feed`."""
+
+    def story_copies(self, uid: str, limit: int) -> list[StoryCopy]:
+        """The other members of the entry's story cluster, earliest first, at most `limit`
+        (a story can be carried by hundreds); [] when it has none."""
+
+
+class RoleStore(Protocol):
+    """What admins change about users beyond `UserStore`: their role."""
+
+    def set_admin(self, name: str, admin: bool) -> bool:
+        """Make the user an admin or a reader; False when there is no such user."""
+
+
+class RuleStore(Protocol):
+    """Each reader's keyword rules, and the rev up to which they were applied."""
+
+    def add_rule(
+        self,
+        user_id: int,
+        pattern: str,
+        *,
+        is_regex: bool,
+        matching: bool,
+        action: RuleAction,
+        feed_key: str | None,
+        now: datetime,
+    ) -> KeywordRule:
+        """A new rule; the reader's mark starts at today's rev if they had none (a rule judges
+        entries that arrive from then on)."""
+
+    def rules_of(self, user_id: int) -> list[KeywordRule]:
+        """The reader's rules, oldest first."""
+
+    def remove_rule(self, user_id: int, rule_id: int) -> bool:
+        """False when the reader has no such rule."""
+
+    def rules_mark(self, user_id: int) -> int | None:
+        """The rev up to which the reader's rules were applied; None before their first rule."""
+
+    def set_rules_mark(self, user_id: int, rev: int) -> None: ...
 
 
 class CatalogueStore(Protocol):
@@ -445,6 +505,9 @@ class Store(
     UserStore,
     ReadingStore,
     AppPasswordStore,
+    ReaderPagesStore,
+    RuleStore,
+    RoleStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

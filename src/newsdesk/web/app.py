@@ -7,6 +7,7 @@
 {base}/metrics                 Prometheus, to `serve.metrics_allow` only
 {base}/site/...                the static site the desk publishes (`site_dir`), as published:
                                public, like the site itself, under a strict CSP
+{base}/, /entry/…, /search …   the reader's pages (`pages/`), session login; {base}/static/…
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..config import Config
-from . import api, errors, feeds_api, greader, ops
+from . import api, errors, feeds_api, greader, ops, pages
 from .auth import SECURITY, SECURITY_SCHEMES, AuthMiddleware, LoginThrottle, UserCache
 from .context import Desk, Hooks, ThreadStores, utcnow
 from .metrics import Metrics
@@ -87,6 +88,7 @@ def create_app(
     folder = config.path(config.site_dir)
     site = StaticFiles(directory=folder, html=True, check_dir=False)
     app.mount(f"{base}{SITE_PREFIX}", _Secured(site, folder), name="site")
+    pages.mount(app, base, throttle, skip=(f"{api_root}/", f"{base}{SITE_PREFIX}/"))
     app.openapi = lambda: _document(app, api_root, open_routes)  # type: ignore[method-assign]
     return app
 

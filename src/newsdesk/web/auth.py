@@ -122,6 +122,11 @@ class UserCache:
         for key in [k for k in self._users if k[1] == session]:
             del self._users[key]
 
+    def forget_user(self, user_id: int) -> None:
+        """Every token and session of a user removed or demoted: refused at once."""
+        for key in [k for k, (u, _) in self._users.items() if u.id == user_id]:
+            del self._users[key]
+
 
 class AuthMiddleware:
     """Every request under the API's prefix but the open ones (logging in, the OpenAPI

@@ -18,7 +18,10 @@ from .health import HealthMixin
 from .holds import HoldsMixin
 from .marks import MarksMixin
 from .oldest import OldestFirstMixin
+from .pages import PagesMixin
 from .reading import ReadingMixin
+from .roles import RolesMixin
+from .rules import RulesMixin
 from .schedule import ScheduleMixin
 from .users import UsersMixin
 
@@ -40,6 +43,9 @@ class SQLiteStore(
     ReadingMixin,
     AppPasswordsMixin,
     OldestFirstMixin,
+    PagesMixin,
+    RulesMixin,
+    RolesMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

@@ -1,0 +1,44 @@
+"""The reader's pages (server-rendered Jinja2 under `serve.base_path`): log in, the feed tree
+and lists, articles, search, today's stories, settings. `mount` puts them on the app.
+
+Modules: `guard` (the session, CSRF, security headers), `render` (Jinja2, the language and
+theme), `messages` (zh-CN and English), `reading` (lists, articles, read and star), `finding`
+(search, today's stories), `account` (log in and out, password, settings), `admin` (feed
+health; the admins' feeds and users pages), `discover` (preview, autodiscovery, OPML),
+`rules` (keyword rules), `tree` (the sidebar).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from ..auth import LoginThrottle
+from . import account, admin, discover, finding, reading, rules
+from .guard import SecurityHeaders
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def mount(app: FastAPI, base: str, throttle: LoginThrottle, *, skip: tuple[str, ...]) -> None:
+    """The pages and their static files under `base`; every response outside `skip` (path
+    prefixes with headers of their own) gets the pages' security headers."""
+    routers = (
+        reading.router(),
+        finding.router(),
+        account.router(throttle),
+        admin.router(),
+        discover.router(),
+        rules.router(),
+    )
+    for router in routers:
+        app.include_router(router, prefix=base)
+    # The app's own files, and the static site's stylesheet from where the site takes it.
+    static = StaticFiles(directory=STATIC, packages=[("newsdesk.publish", "static")])
+    app.mount(f"{base}/static", static, name="pages-static")
+    app.add_middleware(SecurityHeaders, skip=skip)
+
+
+__all__ = ["mount"]

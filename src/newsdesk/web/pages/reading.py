@@ -1,0 +1,239 @@
+"""The reading pages: the feed tree beside the unread / all / starred lists (a story's copies
+folded into one row), an article, and the forms that change a reader's state (read, star,
+mark a list or everything above an entry read)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from markupsafe import Markup
+from starlette.responses import RedirectResponse, Response
+
+from ...errors import StoreError
+from ...models import ClusterRef, EntryQuery, FeedPlace, ReaderEntry
+from ...publish.site.render import article_body, safe_body
+from ...store import Store
+from ..auth import desk_of
+from .guard import local_next, page_user, to_login
+from .render import page, posted, wants_json
+from .rules import apply_rules
+from .tree import sidebar
+
+PAGE_SIZE = 50
+COPIES_SHOWN = 20  # other outlets an article page lists (a story can have hundreds)
+View = Literal["unread", "all", "starred"]
+_UID = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+_FILTER = Annotated[str | None, Query(max_length=600)]
+
+
+@dataclass
+class Row:
+    """One row of a list: an entry, the story it belongs to, and the copies of that story the
+    same page holds (folded under it)."""
+
+    item: ReaderEntry
+    ref: ClusterRef | None
+    copies: list[ReaderEntry] = field(default_factory=list)
+
+    @property
+    def sort_time(self) -> datetime:
+        e = self.item.entry
+        return e.published or e.first_seen
+
+    @property
+    def summary(self) -> str:
+        e = self.item.entry
+        if e.article is not None:
+            return e.article.summary
+        return Markup(e.summary).striptags()[:160]  # the feed's HTML: its text only
+
+    @property
+    def also_in(self) -> int:
+        return max(0, self.ref.sources - 1) if self.ref else 0
+
+
+def fold(items: list[ReaderEntry], refs: dict[str, ClusterRef]) -> list[Row]:
+    """Rows in list order; an entry whose story an earlier row of the page carries goes under
+    that row."""
+    rows: list[Row] = []
+    by_story: dict[str, Row] = {}
+    for item in items:
+        ref = refs.get(item.entry.uid)
+        if ref is not None and ref.id in by_story:
+            by_story[ref.id].copies.append(item)
+            continue
+        row = Row(item, ref)
+        rows.append(row)
+        if ref is not None:
+            by_story[ref.id] = row
+    return rows
+
+
+def router() -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+
+    async def listing(
+        request: Request,
+        view: View,
+        group: str | None,
+        site: str | None,
+        feed: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Response:
+        user = await page_user(request)
+        if user is None:
+            return to_login(request)
+        desk = desk_of(request)
+        query = EntryQuery(
+            group=group or None,
+            site=site or None,
+            feed=feed or None,
+            status="unread" if view == "unread" else "all",
+            starred=True if view == "starred" else None,
+        )
+
+        def work() -> dict[str, Any]:
+            store = desk.store()
+            apply_rules(store, user.id, desk.clock())  # what a rule hides is never listed
+            try:
+                items, following = store.reader_entries(user.id, query, limit=limit, after=cursor)
+            except StoreError as e:
+                if cursor is not None and type(e) is StoreError:
+                    return {"error": str(e)}
+                raise
+            refs = store.cluster_refs(i.entry.uid for i in items) if items else {}
+            return {
+                "rows": fold(items, refs),
+                "next": following,
+                "tree": sidebar(store.site_places(user.id), open_feeds(store, user.id, query)),
+                "loaded": desk.clock(),
+            }
+
+        found = await desk.run(work)
+        if "error" in found:
+            return page(request, "message.html", user, status=422, message=found["error"])
+        return page(
+            request,
+            "list.html",
+            user,
+            view=view,
+            view_title={"unread": "未读", "all": "全部", "starred": "星标"}[view],
+            filters={"group": group or "", "site": site or "", "feed": feed or ""},
+            limit="" if limit == PAGE_SIZE else str(limit),
+            **found,
+        )
+
+    def view_route(view: View) -> Callable[..., Awaitable[Response]]:
+        async def route(
+            request: Request,
+            group: _FILTER = None,
+            site: _FILTER = None,
+            feed: _FILTER = None,
+            cursor: _FILTER = None,
+            limit: Annotated[int, Query(ge=1, le=200)] = PAGE_SIZE,
+        ) -> Response:
+            return await listing(request, view, group, site, feed, cursor, limit)
+
+        return route
+
+    for path, view in (("/", "unread"), ("/all", "all"), ("/starred", "starred")):
+        pages.add_api_route(path, view_route(view), methods=["GET"])  # type: ignore[arg-type]
+
+    @pages.get("/entry/{uid}")
+    async def article(request: Request, uid: _UID) -> Response:
+        user = await page_user(request)
+        if user is None:
+            return to_login(request)
+        desk = desk_of(request)
+
+        def work() -> dict[str, Any] | None:
+            store = desk.store()
+            item = store.reader_entry(user.id, uid)
+            if item is None:
+                return None
+            others = store.story_copies(uid, COPIES_SHOWN + 1)
+            if not item.read:  # opening an article reads it, and the copies of its story shown
+                uids = [uid, *(o.uid for o in others)]
+                store.set_entry_state(user.id, uids, read=True, now=desk.clock())
+            return {"item": item, "others": others[:COPIES_SHOWN], "more": len(others) > COPIES_SHOWN}
+
+        found = await desk.run(work)
+        if found is None:
+            return page(request, "message.html", user, status=404, message_key="找不到这篇文章")
+        e = found["item"].entry
+        body = article_body(e.article.html) if e.article is not None else safe_body(e.content or e.summary)
+        return page(request, "article.html", user, body=Markup(body), **found)
+
+    @pages.post("/entry/{uid}/state")
+    async def state(request: Request, uid: _UID) -> Response:
+        """read=0|1 and/or starred=0|1; back to `next` (204 for the page's own script)."""
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
+        desk = desk_of(request)
+        read = _flag(form.get("read"))
+        star = _flag(form.get("starred"))
+
+        def work() -> int:
+            return desk.store().set_entry_state(user.id, [uid], read=read, starred=star, now=desk.clock())
+
+        found = await desk.run(work)
+        if wants_json(request):
+            return Response(status_code=204 if found else 404)
+        return RedirectResponse(local_next(request, form.get("next")), status_code=303)
+
+    @pages.post("/mark-read")
+    async def mark_read(request: Request) -> Response:
+        """The list's entries (its filters; `above`: only those at or after that sort time)
+        first seen before `before`, when the list was shown, marked read."""
+        sent = await posted(request)
+        if isinstance(sent, Response):
+            return sent
+        user, form = sent
+        desk = desk_of(request)
+        before = _time(form.get("before")) or desk.clock()
+        query = EntryQuery(
+            group=form.get("group") or None,
+            site=form.get("site") or None,
+            feed=form.get("feed") or None,
+            status="unread",
+            starred=True if form.get("view") == "starred" else None,
+            since=_time(form.get("above")),
+        )
+
+        def work() -> int:
+            return desk.store().mark_read(user.id, query, before=before, now=desk.clock())
+
+        await desk.run(work)
+        return RedirectResponse(local_next(request, form.get("next")), status_code=303)
+
+    return pages
+
+
+def open_feeds(store: Store, user_id: int, query: EntryQuery) -> list[FeedPlace]:
+    """The feeds the sidebar lists: those of the site being read, if one is."""
+    if query.feed is not None:
+        return store.feed_places(user_id, feed=query.feed)
+    if query.site is not None:
+        return store.feed_places(user_id, group=query.group, site=query.site)
+    return []
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value is None or value == "" else value == "1"
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
