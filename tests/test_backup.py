@@ -11,7 +11,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from newsdesk.store import SQLiteStore, open_store
 from newsdesk.store.sqlite import migrations
 from newsdesk.store.sqlite.base import _split_sql
 from newsdesk.store.sqlite.snapshot import KEEP_PRE_MIGRATION, pre_migration_path
+from serve_helpers import poll
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FEEDS = [("金融", "新浪财经", "新浪财经－国內", "http://127.0.0.1:9/feed.xml")]
@@ -104,13 +104,6 @@ def counts(config_path: Path) -> dict[str, int]:
     return {k: v for k, v in data["counts"].items() if k in ("feeds", "entries", "rev", "schema")}
 
 
-def poll(what: str, done: object) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not done():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 def batches(progress: Path) -> int:
     try:
         return int(progress.read_text() or 0)
@@ -122,7 +115,7 @@ def test_backup_under_load_restores_to_an_archive_that_passes_check(desk: Path, 
     progress, stop = tmp_path / "progress", tmp_path / "stop"
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(desk), str(progress), str(stop)])
     try:
-        poll("the writer's first batches", lambda: batches(progress) >= 3 or writer.poll() is not None)
+        poll(lambda: batches(progress) >= 3 or writer.poll() is not None, "the writer's first batches")
         assert writer.poll() is None, "the writer stopped early"
         before = batches(progress)
         made = run_cli(desk, "backup", str(tmp_path / "bk"), "--json")
@@ -130,7 +123,7 @@ def test_backup_under_load_restores_to_an_archive_that_passes_check(desk: Path, 
         # The writer went on storing throughout, and after: the live archive moves past the backup.
         after = batches(progress)
         assert after > before, "the writer stored nothing while the backup ran"
-        poll("a batch after the backup", lambda: batches(progress) > after or writer.poll() is not None)
+        poll(lambda: batches(progress) > after or writer.poll() is not None, "a batch after the backup")
         assert writer.poll() is None, "the writer stopped during the backup"
     finally:
         stop.touch()

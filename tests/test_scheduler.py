@@ -21,6 +21,7 @@ from newsdesk.pipeline import RunReport
 from newsdesk.schedule import GONE_REASON
 from newsdesk.scheduler import MAX_WAIT, Scheduler, SchedulerThread
 from newsdesk.store import open_store
+from serve_helpers import poll
 from server import FeedServer, Reply
 
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
@@ -101,13 +102,6 @@ def feed(s: Scheduler, name: str) -> CatalogueFeed:
 def within_jitter(f: CatalogueFeed, now: datetime) -> bool:
     wait = (f.schedule.next_check - now).total_seconds()
     return 0.9 * f.schedule.interval <= wait <= 1.1 * f.schedule.interval
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -232,9 +226,9 @@ def test_refresh_from_another_thread_wakes_the_loop(
     )
     thread.start()
     try:
-        wait_for(lambda: len(batches) == 1)
+        poll(lambda: len(batches) == 1, "the first batch")
         thread.refresh("g/s/b")
-        wait_for(lambda: len(batches) == 2)
+        poll(lambda: len(batches) == 2, "the second batch")
         assert batches == [["g/s/a", "g/s/b"], ["g/s/b"]]
         assert feed_server.hits("/a") == 1 and feed_server.hits("/b") == 2
     finally:

@@ -208,6 +208,7 @@ class HttpWorkers:
                 )
             except (OSError, NewsdeskError) as e:
                 log.error("cannot start HTTP worker %d: %s", number + 1, e)
+                ours.close()
                 return
             finally:
                 theirs.close()

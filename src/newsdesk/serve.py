@@ -417,9 +417,9 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
 
         stopping: list[int] = []
 
-        answers = HookServer(hooks, metrics, app.state.login_throttle)
         workers = None
         if settings.workers > 1:
+            answers = HookServer(hooks, metrics, app.state.login_throttle)
             workers = HttpWorkers(config, listen.host, listen.port, settings.workers - 1, answers)
 
         def stop_all() -> None:
