@@ -443,3 +443,78 @@ class CatalogueChanges:
     updated: tuple[str, ...] = ()
     paused: tuple[str, ...] = ()  # config feeds gone from the YAML
     resumed: tuple[str, ...] = ()  # config feeds back in the YAML
+
+
+# ---- insights: what the insights stage reads out of a cleaned article (issue 18) ----
+
+TaskKind = Literal["tasks", "figures", "headings", "steps"]
+ChangeKind = Literal["同比", "环比", "较基期", "累计", "两年平均"]
+Direction = Literal["up", "down", "flat"]
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    """One item of a numbered run (一是…, 第一…, （一）…, 一、…, 1. …, 首先/其次/最后)."""
+
+    ordinal: int  # 1-based position in its run
+    marker: str  # the marker as written: "一是", "（二）", "3."
+    lead: str  # the item's first sentence, up to 。 or ；
+    text: str  # the item's full text
+    run: int = 0  # which run of the article it belongs to (0-based, document order)
+    kind: TaskKind = "tasks"  # runs that are not policy tasks are kept apart by kind
+
+
+@dataclass(frozen=True)
+class Target:
+    """A commitment about the future: 到2022年底千兆光网具备覆盖超过4亿户家庭的能力."""
+
+    metric: str  # 千兆光网覆盖家庭
+    comparator: str  # 超过 / 不低于 / 达到 / 以上 / 左右 / 以内 / 控制在 / 力争 …
+    value: float | None  # 400000000 (万/亿 and Chinese numerals normalised)
+    unit: str  # 户, %, 元, 个百分点 …
+    deadline: str | None  # YYYY-MM-DD at the end of the named period, None when not stated
+    body: str | None  # canonical issuing body when stated
+    sentence: str  # the source sentence
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    value: float | None
+    unit: str  # "%" or "个百分点"
+    direction: Direction
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A reported statistic: 1-5月全国吸收外资4810亿元人民币，同比增长35.4%."""
+
+    metric: str  # 吸收外资
+    scope: str | None  # 全国, 江苏, 规模以上 …
+    period: str | None  # normalised period: "2022-01..2022-05", "2022-11", "2022-Q3", "2021"
+    value: float | None  # 481000000000
+    unit: str  # 元
+    change: Change | None
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Official:
+    name: str  # 肖亚庆
+    title: str  # 部长
+
+
+@dataclass(frozen=True)
+class Insights:
+    """Everything the insights stage extracted from one article. `terms` are the article's own
+    term counts; keywords are ranked against the archive's document frequencies when read."""
+
+    tasks: tuple[TaskItem, ...] = ()
+    targets: tuple[Target, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    bodies: tuple[str, ...] = ()  # canonical names, document order, no repeats
+    meetings: tuple[str, ...] = ()
+    officials: tuple[Official, ...] = ()
+    terms: tuple[tuple[str, int], ...] = ()  # (term, count), most frequent first
+    notes: tuple[str, ...] = ()  # what could not be extracted and why (bad input, limits hit)
+    version: int = 1  # the extractor's version: `reinsight` recomputes older rows
