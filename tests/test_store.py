@@ -34,8 +34,9 @@ from newsdesk.models import (
 )
 from newsdesk.search.cluster import update_clusters
 from newsdesk.store import Store, open_store
+from newsdesk.store.postgres import PostgresStore
 from newsdesk.store.sqlite import SQLiteStore, migrations
-from store_backends import BACKENDS, locked_out, open_backend, protocol_methods
+from store_backends import BACKENDS, locked_out, new_pg_database, open_backend, protocol_methods
 from test_search_fixtures import Doc, feed, save, story_text
 
 FEED = FeedSpec(group="金融", site="新浪财经", name="新浪财经－国內", url="http://127.0.0.1:9/feed.xml")
@@ -213,9 +214,18 @@ def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
         open_store(str(blocker / "x.db"))
 
 
-def test_postgres_url_is_refused_clearly() -> None:
-    with pytest.raises(StoreError, match="PostgreSQL"):
-        open_store("postgresql://127.0.0.1/test")
+def test_database_urls_choose_the_backend(tmp_path: Path) -> None:
+    for url in (new_pg_database(), new_pg_database().replace("postgresql://", "postgres://")):
+        store = open_store(url)
+        try:
+            assert isinstance(store, PostgresStore)
+        finally:
+            store.close()
+    store = open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    assert isinstance(store, SQLiteStore)
+    store.close()
+    with pytest.raises(StoreError, match="unsupported database URL"):
+        open_store("mysql://127.0.0.1/test")
 
 
 ARTICLE = Article(

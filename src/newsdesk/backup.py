@@ -42,6 +42,7 @@ from . import __version__, atomic, locks
 from .config import Config
 from .errors import NewsdeskError, SearchError
 from .store import open_store
+from .store.common import is_postgres_url, mask_url
 from .store.sqlite import migrations
 
 log = logging.getLogger("newsdesk.backup")
@@ -73,8 +74,8 @@ class BackupError(NewsdeskError):
 
 def database_path(config: Config) -> Path:
     url = config.database_url
-    if url.startswith(("postgresql://", "postgres://")):
-        raise BackupError(f"{url}: backup of a PostgreSQL archive is not available in this version")
+    if is_postgres_url(url):
+        raise BackupError(f"{mask_url(url)}: backup of a PostgreSQL archive is not available in this version")
     return Path(url.removeprefix("sqlite:///"))
 
 
@@ -349,8 +350,9 @@ def _settle(config: Config, db: Path) -> dict[str, int]:
 # --- stats ---------------------------------------------------------------------------------------
 def stats(config: Config) -> dict[str, Any]:
     """What the archive holds and what it, its index and the published folders take on disk."""
-    db = database_path(config)
-    if not db.is_file():
+    postgres = is_postgres_url(config.database_url)  # no file of ours: the server's disk
+    db = Path(mask_url(config.database_url)) if postgres else database_path(config)
+    if not postgres and not db.is_file():
         raise BackupError(f"{db}: no archive yet (`newsdesk run` makes one)")
     store = open_store(config.database_url)
     try:
@@ -358,17 +360,19 @@ def stats(config: Config) -> dict[str, Any]:
         newest = store.newest_entry_time()
     finally:
         store.close()
-    archive = sum(_size(db.with_name(db.name + s)) for s in ("", "-wal", "-shm"))
     folders = {
-        "index": _index_path(config),
         "hexo": config.path(config.hexo_dir),
         "site": config.path(config.site_dir),
     }
-    disk: dict[str, dict[str, Any]] = {"archive": {"path": str(db), "bytes": archive}}
+    disk: dict[str, dict[str, Any]] = {}
+    if not postgres:
+        archive = sum(_size(db.with_name(db.name + s)) for s in ("", "-wal", "-shm"))
+        disk["archive"] = {"path": str(db), "bytes": archive}
+        folders = {"index": _index_path(config), **folders}
     for name, folder in folders.items():
         disk[name] = {"path": str(folder), "bytes": sum(_size(p) for p in _walk(folder))}
     return {
-        "database": str(db),
+        "database": mask_url(config.database_url) if postgres else str(db),
         "counts": counts,
         "newest_entry": newest.isoformat() if newest else None,
         "disk": disk,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import StoreError
+from .common import is_postgres_url
 from .protocol import (
     ArchiveStore,
     BackgroundCheck,
@@ -39,10 +40,10 @@ __all__ = [
 
 def open_store(database: str) -> Store:
     """A SQLite file path (or sqlite:///path), or a postgresql:// URL."""
-    if database.startswith(("postgresql://", "postgres://")):
-        raise StoreError(
-            f"{database}: PostgreSQL storage is not available in this version; use a SQLite file"
-        )
+    if is_postgres_url(database):
+        from .postgres import PostgresStore  # psycopg is loaded only by those who use it
+
+        return PostgresStore(database)
     if database.startswith("sqlite:///"):
         database = database.removeprefix("sqlite:///")
     elif "://" in database:

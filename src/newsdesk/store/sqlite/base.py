@@ -7,12 +7,11 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ...errors import StoreError, StoreIOError
-from ..common import parse_time
+from ..common import numbered_migrations, parse_time
 from .guard import connect_uri, create_archive, driver_error, empty_file_error, is_bug
 from .snapshot import backup_before_migrating
 
@@ -115,13 +114,7 @@ class Transaction:
 
 def migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) of every numbered migration, in order."""
-    out = []
-    folder = resources.files("newsdesk.store.sqlite") / "migrations"
-    for item in folder.iterdir():
-        name = item.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            out.append((int(name[:4]), name, item.read_text(encoding="utf-8")))
-    return sorted(out)
+    return numbered_migrations("newsdesk.store.sqlite")
 
 
 def migrate(db: sqlite3.Connection, path: Path, error: Callable[[sqlite3.Error], StoreError]) -> None:

@@ -17,21 +17,19 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import glob
-import inspect
 import json
 import os
 import shlex
 import sqlite3
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from ... import atomic, procs
 from ...errors import StoreCorruptError, StoreError, StoreFullError, StoreIOError, StoreLockedError
+from ..common import guarding
 
 _PRIMARY = 0xFF  # extended result codes carry the primary code in their low byte
 
@@ -112,48 +110,8 @@ def is_bug(e: sqlite3.Error) -> bool:
     return isinstance(e, sqlite3.ProgrammingError | sqlite3.InterfaceError)
 
 
-class _Guarded(Protocol):
-    def _driver_error(self, e: sqlite3.Error) -> StoreError: ...
-
-
-C = TypeVar("C", bound=type)
-
-
-def guard_driver_errors(cls: C) -> C:
-    """Class decorator: every public method of `cls`, those it inherits from its domain mixins
-    included, raises `self._driver_error(e)` (a StoreError) instead of a driver error `e`,
-    generators while they are iterated too."""
-    for name in dir(cls):
-        attr = inspect.getattr_static(cls, name)
-        if not name.startswith("_") and inspect.isfunction(attr):
-            setattr(cls, name, _guard(attr))
-    return cls
-
-
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    if inspect.isgeneratorfunction(fn):
-
-        @functools.wraps(fn)
-        def rows(self: _Guarded, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            try:
-                yield from fn(self, *args, **kwargs)
-            except sqlite3.Error as e:
-                if is_bug(e):
-                    raise
-                raise self._driver_error(e) from e
-
-        return rows
-
-    @functools.wraps(fn)
-    def call(self: _Guarded, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(self, *args, **kwargs)
-        except sqlite3.Error as e:
-            if is_bug(e):
-                raise
-            raise self._driver_error(e) from e
-
-    return call
+# Every public method of a store class, generators included: driver errors become StoreErrors.
+guard_driver_errors = guarding((sqlite3.Error,), is_bug)
 
 
 # --- creating an archive -----------------------------------------------------------------------

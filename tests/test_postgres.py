@@ -1,0 +1,158 @@
+"""The PostgreSQL backend beyond the shared store suite (`test_store.py` runs on both): the URL
+that selects it, an unreachable server through the real CLI, processes migrating at once, the
+change counter under concurrent writers, and a connection the server dropped."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from cli_helpers import run_cli, write_desk_config
+from newsdesk.errors import StoreError, StoreIOError
+from newsdesk.models import FeedSpec, FetchResult, ParsedEntry, entry_uid
+from newsdesk.store import open_store
+from newsdesk.store.common import mask_url
+from newsdesk.store.postgres import PostgresStore, migrations
+from store_backends import new_pg_database, pg_admin
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+FEED_ROW = ("金融", "站", "源", "http://127.0.0.1:9/feed.xml")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed again on leaving: nothing listens there
+
+
+def feed(n: int) -> FeedSpec:
+    return FeedSpec(group="金融", site="站", name=f"源{n}", url=f"http://127.0.0.1:9/{n}.xml")
+
+
+def ok(spec: FeedSpec) -> FetchResult:
+    return FetchResult(url=spec.url or "", status=200, text="")
+
+
+def test_password_is_masked_in_every_message() -> None:
+    assert (
+        mask_url("postgresql://desk:s3cret@db.example:5432/news")
+        == "postgresql://desk:***@db.example:5432/news"
+    )
+    assert mask_url("postgresql://desk@db/news") == "postgresql://desk@db/news"
+
+
+def test_unreachable_server_is_one_line_naming_the_url_and_exit_1(tmp_path: Path) -> None:
+    url = f"postgresql://desk:s3cret@127.0.0.1:{closed_port()}/news"
+    with pytest.raises(StoreIOError) as caught:
+        open_store(url)
+    assert "postgresql://desk:***@127.0.0.1" in str(caught.value) and "s3cret" not in str(caught.value)
+    config = write_desk_config(tmp_path, [FEED_ROW], database=url)
+    for command in (["stats"], ["check"], ["users", "list"], ["feeds", "list"]):
+        proc = run_cli(config, *command, check=False)
+        assert proc.returncode == 1, (command, proc.stdout, proc.stderr)
+        lines = (proc.stdout + proc.stderr).strip().splitlines()  # `check` reports on stdout
+        assert len(lines) == 1, proc.stdout + proc.stderr
+        assert "postgresql://desk:***@127.0.0.1" in lines[0] and "s3cret" not in proc.stderr + proc.stdout
+
+
+def test_newsdesk_database_selects_postgres(tmp_path: Path) -> None:
+    url = new_pg_database(migrated=False)
+    config = write_desk_config(tmp_path, [FEED_ROW], database=str(tmp_path / "unused.db"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    env["NEWSDESK_DATABASE"] = url
+    proc = subprocess.run(
+        [sys.executable, "-m", "newsdesk", "--config", str(config), "stats", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(proc.stdout)["counts"]["entries"] == 0
+    assert not (tmp_path / "unused.db").exists()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (len(migrations()),)
+
+
+def test_processes_starting_together_migrate_once() -> None:
+    url = new_pg_database(migrated=False)
+    code = "import sys; from newsdesk.store.postgres import PostgresStore; PostgresStore(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, url]) for _ in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    with psycopg.connect(url) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+        assert versions == [m[0] for m in migrations()]
+        assert conn.execute("SELECT COUNT(*) FROM feeds").fetchone() == (0,)
+
+
+def test_revs_are_never_seen_out_of_order_by_a_catching_up_reader() -> None:
+    """Writers in two processes' worth of connections give out revs while a reader catches up
+    from its mark as search and publishers do: it sees every change, none twice."""
+    url = new_pg_database()
+    writers = [PostgresStore(url) for _ in range(3)]
+    reader = PostgresStore(url)
+    expected: set[str] = set()
+    done = threading.Event()
+
+    def write(store: PostgresStore, w: int) -> None:
+        spec = feed(w)
+        for batch in range(15):
+            entries = [
+                ParsedEntry(id=f"{batch}-{i}", title=f"{w}", link=None, published=NOW) for i in range(3)
+            ]
+            store.save_fetch(spec, ok(spec), entries, NOW)
+
+    for w in range(3):
+        expected.update(entry_uid(feed(w).key, f"{b}-{i}") for b in range(15) for i in range(3))
+    threads = [threading.Thread(target=write, args=(s, w)) for w, s in enumerate(writers)]
+    seen: list[tuple[int, str]] = []
+    mark = 0
+    try:
+        for t in threads:
+            t.start()
+        while not done.is_set():
+            if not any(t.is_alive() for t in threads):
+                done.set()  # one more catch-up after the last commit
+            for rev, uid, _ in reader.changes_since(mark):
+                seen.append((rev, uid))
+                mark = rev
+        assert {uid for _, uid in seen} == expected
+        assert len(seen) == len(expected)  # each change once
+        assert [r for r, _ in seen] == sorted(r for r, _ in seen)
+        assert reader.max_rev() == len(expected)
+    finally:
+        for t in threads:
+            t.join()
+        for s in [*writers, reader]:
+            s.close()
+
+
+def test_a_connection_the_server_dropped_is_replaced() -> None:
+    url = new_pg_database()
+    store = PostgresStore(url)
+    try:
+        store.save_fetch(
+            feed(1), ok(feed(1)), [ParsedEntry(id="a", title="t", link=None, published=NOW)], NOW
+        )
+        with pg_admin() as admin:  # what a server restart does to every open connection
+            name = url.rsplit("/", 1)[1]
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname=%s", (name,))
+        assert store.count_entries() == 1  # the pool's check found the dead one and made another
+        store.record_failure(feed(1).key, "boom", NOW + timedelta(seconds=1))
+        assert store.feed_states()[feed(1).key].consecutive_failures == 1
+    finally:
+        store.close()
+
+
+def test_a_bad_pool_size_is_one_line() -> None:
+    with pytest.raises(StoreError, match=r"pool_max"):
+        PostgresStore("postgresql://postgres@127.0.0.1:5432/test?pool_max=many")
