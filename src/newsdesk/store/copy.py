@@ -18,7 +18,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,8 @@ from .common import is_postgres_url, mask_url
 BOOKKEEPING = frozenset({"schema_migrations", "rev_counter", "copy_progress"})
 _PROGRESS = "copy_progress"
 _MOD = 2**256
+_WRITES = re.compile(r"(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(\w+)", re.I)
+_LOCK_WAIT = 60.0  # seconds a copy waits for another connection's lock, as the stores do
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,31 @@ class SQLiteSide(Side):
         # isolation_level=None: our BEGIN/COMMIT; foreign keys off (SQLite's default): the copy
         # writes parents first anyway, and a resumed copy rewrites rows in place.
         self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA busy_timeout=60000")
+        self.db.execute(f"PRAGMA busy_timeout={int(_LOCK_WAIT * 1000)}")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.db.execute(sql, params).fetchall()
+        with self._errors():
+            return self.db.execute(sql, params).fetchall()
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.db.executemany(sql, rows)
+        with self._errors():
+            self.db.executemany(sql, rows)
 
     def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
-        yield from self.db.execute(sql)
+        with self._errors():
+            yield from self.db.execute(sql)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        from .sqlite.guard import driver_error
+        from .sqlite.guard import is_bug as sqlite_bug
+
+        try:
+            yield
+        except sqlite3.Error as e:
+            if sqlite_bug(e):
+                raise
+            raise driver_error(e, Path(self.where), busy_timeout=_LOCK_WAIT) from e
 
     def tables(self) -> list[str]:
         rows = self.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
@@ -134,26 +151,40 @@ class PostgresSide(Side):
     kind = "postgresql"
     mark = "%s"
 
-    def __init__(self, url: str, *, lock_wait: float = 60.0) -> None:
+    def __init__(self, url: str, *, lock_wait: float = _LOCK_WAIT) -> None:
         from .postgres.base import split_url
         from .postgres.connection import configure
 
         self.where = mask_url(url)
+        self._url = url
+        self._lock_wait = lock_wait
         self.db = psycopg.connect(split_url(url)[0], autocommit=True, connect_timeout=10)
         configure(self.db, lock_timeout=lock_wait)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.db.cursor() as cur:
+        with self._errors(), self.db.cursor() as cur:
             cur.execute(sql.replace("?", "%s").encode(), params)
             return cur.fetchall() if cur.description is not None else []
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self.db.cursor() as cur:
+        with self._errors(), self.db.cursor() as cur:
             cur.executemany(sql.replace("?", "%s").encode(), rows)
 
     def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
-        with self.db.cursor() as cur:
+        with self._errors(), self.db.cursor() as cur:
             yield from cur.stream(sql.encode())
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        from .postgres.errors import driver_error
+        from .postgres.errors import is_bug as pg_bug
+
+        try:
+            yield
+        except psycopg.Error as e:
+            if pg_bug(e):
+                raise
+            raise driver_error(e, self._url, lock_wait=self._lock_wait) from e
 
     def tables(self) -> list[str]:
         rows = self.execute("SELECT tablename FROM pg_tables WHERE schemaname=current_schema()")
@@ -221,7 +252,9 @@ def open_side(database: str) -> Side:
             return PostgresSide(database)
         return SQLiteSide(Path(database.removeprefix("sqlite:///")))
     except (psycopg.Error, sqlite3.Error) as e:
-        raise StoreError(f"{mask_url(database)}: cannot open for copying: {' '.join(str(e).split())}") from e
+        from .postgres.errors import driver_error
+
+        raise driver_error(e, database, lock_wait=_LOCK_WAIT) from e
 
 
 def _ident(name: str) -> str:
@@ -253,7 +286,7 @@ def plan(source: Side, target: Side) -> list[TablePlan]:
             )
         plans.append(TablePlan(t, tuple(c for c in cols if c in theirs), tuple(source.primary_key(t))))
     bodies = " ".join(target.trigger_bodies())
-    written = {t for t in tables if re.search(rf"\b{t}\b", bodies)}
+    written = set(_WRITES.findall(bodies)) & set(tables)
     order = _parents_first(tables, {t: source.parents(t) | target.parents(t) for t in tables})
     by_name = {p.name: p for p in plans}
     return [by_name[t] for t in order if t not in written] + [by_name[t] for t in order if t in written]
@@ -394,18 +427,55 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def copy_all(source: Side, target: Side, *, batch: int = 2000) -> None:
+@dataclass(frozen=True)
+class TableCheck:
+    """One table on both sides after a copy: rows and hash (`digest`) of each."""
+
+    name: str
+    source_rows: int
+    source_hash: str
+    target_rows: int
+    target_hash: str
+
+    @property
+    def ok(self) -> bool:
+        return (self.source_rows, self.source_hash) == (self.target_rows, self.target_hash)
+
+
+Batches = Callable[[str, int, int], None]  # (table, its rows copied so far, its rows)
+
+
+def copy_all(
+    source: Side, target: Side, *, batch: int = 2000, on_batch: Batches | None = None, verify: bool = False
+) -> list[TableCheck]:
     """Every table of `source` into `target`, from where an earlier copy stopped, as of one
-    snapshot of the source; then what the target keeps beside the rows."""
+    snapshot of the source; then what the target keeps beside the rows; with `verify`, each
+    table compared on both sides (the source still at that snapshot). The target's record of
+    the copy goes once everything compared equal (or was not compared)."""
     with snapshot(source):
         tables = plan(source, target)
         progress = start_progress(target)
         for table in tables:
             after = progress.get(table.name, ())
+            total = count(source, table.name) if on_batch else 0
+            done = total if after is None else count(target, table.name) if after else 0
+            if on_batch:
+                on_batch(table.name, min(done, total), total)
             while after is not None:
-                _, after = copy_batch(source, target, table, after, batch)
-    target.finish()
-    end_progress(target)
+                n, after = copy_batch(source, target, table, after, batch)
+                done += n
+                if on_batch:
+                    on_batch(table.name, total if after is None else min(done, total), total)
+        target.finish()
+        checks = [TableCheck(t.name, *digest(source, t), *digest(target, t)) for t in tables if verify]
+    if all(c.ok for c in checks):
+        end_progress(target)
+    return checks
+
+
+def resuming(target: Side) -> bool:
+    """Whether the target holds an unfinished copy (one killed or stopped)."""
+    return _PROGRESS in target.tables()
 
 
 def backup_to_sqlite(url: str, path: Path, *, lock_wait: float) -> dict[str, int]:
