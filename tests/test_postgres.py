@@ -17,11 +17,14 @@ import psycopg
 import pytest
 
 from cli_helpers import run_cli, write_desk_config
+from newsdesk import accounts
 from newsdesk.errors import StoreError, StoreIOError
 from newsdesk.models import FeedSpec, FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import open_store
 from newsdesk.store.common import mask_url
 from newsdesk.store.postgres import PostgresStore, migrations
+from serve_helpers import ServeProcess, client, desk_config, poll, rss
+from server import FeedServer
 from store_backends import new_pg_database, pg_admin
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -163,3 +166,42 @@ def test_a_connection_the_server_dropped_is_replaced() -> None:
 def test_a_bad_pool_size_is_one_line() -> None:
     with pytest.raises(StoreError, match=r"pool_max"):
         PostgresStore("postgresql://postgres@127.0.0.1:5432/test?pool_max=many")
+
+
+def test_serve_fetches_and_answers_from_postgres(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The real `serve` on a PostgreSQL archive: its scheduler stores a feed's items, the API
+    lists them (rendered by the database) and marks one read, the publishers write posts."""
+    url = new_pg_database()
+    feed_server.route("/a.xml", rss(1, 6))
+    config = desk_config(
+        tmp_path,
+        [("金融", "站点", "甲", feed_server.url("/a.xml"))],
+        publishers=("hexo",),
+        extra=["search_index: false"],
+    )
+    config.write_text(config.read_text("utf-8").replace("database: archive.db", f"database: {url}"), "utf-8")
+    store = open_store(url)
+    try:
+        user = store.add_user("admin", accounts.hash_password("pw"), admin=True, now=NOW)
+        token = accounts.new_token()
+        store.add_token(user.id, accounts.secret_hash(token), label="test", now=NOW)
+    finally:
+        store.close()
+    serve = ServeProcess(config)
+    try:
+        serve.wait_healthy()
+        with client(f"{serve.url}/api/v1", token) as c:
+            entries = poll(
+                lambda: (found := c.get("/entries").json()["entries"]) and len(found) == 6 and found,
+                "6 entries",
+            )
+            assert entries[0]["title"].startswith("第1源第5条") and entries[0]["read"] is False
+            marked = c.patch(f"/entries/{entries[0]['id']}", json={"read": True})
+            assert marked.status_code == 200 and marked.json()["read"] is True
+            unread = c.get("/entries", params={"status": "unread"}).json()["entries"]
+            assert [e["id"] for e in unread] == [e["id"] for e in entries[1:]]
+        poll(lambda: len(list((tmp_path / "posts").glob("*.md"))) == 6, "6 Hexo posts")
+        code, _ = serve.stop()
+        assert code == 0 and "Traceback" not in serve.log_text()
+    finally:
+        serve.kill()
