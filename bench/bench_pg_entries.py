@@ -35,25 +35,31 @@ def build(url: str, entries: int) -> None:
         if db.execute("SELECT COUNT(*) FROM entries").fetchone() == (entries,):
             return
         started = time.perf_counter()
-        db.execute("TRUNCATE entries, articles, feeds, feed_counts, entry_state, reader_feed_counts, users CASCADE")
+        db.execute(
+            "TRUNCATE entries, articles, feeds, feed_counts, entry_state, reader_feed_counts, users CASCADE"
+        )
         db.execute(
             f"INSERT INTO feeds (key, grp, site, name, source, url, position) SELECT {_FEED},"
-            " 'g' || (f % 10), 's' || (f % 100), 'f' || f, 'http://127.0.0.1/' || f, 'http://127.0.0.1/' || f, f"
+            " 'g' || (f % 10), 's' || (f % 100), 'f' || f, 'http://127.0.0.1/' || f,"
+            " 'http://127.0.0.1/' || f, f"
             f" FROM generate_series(0, {FEEDS - 1}) f"
         )
         db.execute("ALTER TABLE entries DISABLE TRIGGER entry_counted")
         db.execute(
-            "INSERT INTO entries (uid, feed_key, entry_id, title, link, published, content, summary, first_seen,"
-            " last_changed, sort_time, content_hash, rev)"
+            "INSERT INTO entries (uid, feed_key, entry_id, title, link, published, content, summary,"
+            " first_seen, last_changed, sort_time, content_hash, rev)"
             f" SELECT md5(i::text), {_FEED.replace('f %', '(i % 1000) %').replace('|| f', '|| (i % 1000)')},"
             " i::text, '标题 ' || i, 'https://news.example.cn/' || i || '.html',"
-            f" {_TIME}, repeat('<p>正文 ' || i || '</p>', 20), '摘要 ' || i, {_TIME}, {_TIME}, {_TIME}, md5(i::text), i"
+            f" {_TIME}, repeat('<p>正文 ' || i || '</p>', 20), '摘要 ' || i, {_TIME}, {_TIME}, {_TIME},"
+            " md5(i::text), i"
             f" FROM generate_series(1, {entries}) i"
         )
         db.execute("ALTER TABLE entries ENABLE TRIGGER entry_counted")
         db.execute("INSERT INTO feed_counts SELECT feed_key, COUNT(*) FROM entries GROUP BY feed_key")
         db.execute("UPDATE rev_counter SET rev=(SELECT MAX(rev) FROM entries)")
-        db.execute("INSERT INTO users (id, name, password_hash, admin, created) VALUES (1, 'reader', 'x', 0, 'x')")
+        db.execute(
+            "INSERT INTO users (id, name, password_hash, admin, created) VALUES (1, 'reader', 'x', 0, 'x')"
+        )
         db.execute(
             "INSERT INTO entry_state (user_id, feed_key, uid, sort_time, read, starred, read_at)"
             " SELECT 1, feed_key, uid, sort_time, CASE WHEN rev % 10 < 3 THEN 1 ELSE 0 END,"
@@ -61,7 +67,8 @@ def build(url: str, entries: int) -> None:
             " WHERE rev % 10 < 3 OR rev % 100 = 7"
         )
         db.execute(
-            "INSERT INTO reader_feed_counts SELECT user_id, feed_key, SUM(read) FROM entry_state GROUP BY 1, 2"
+            "INSERT INTO reader_feed_counts"
+            " SELECT user_id, feed_key, SUM(read) FROM entry_state GROUP BY 1, 2"
         )
         db.execute("VACUUM ANALYZE")
         print(f"built {entries:,} entries in {time.perf_counter() - started:.0f} s", flush=True)
@@ -103,7 +110,9 @@ def main() -> None:
             1, EntryQuery(feed="g7/s17/f417", status="unread"), limit=50
         ),
         "one group": lambda: store.reader_entries_json(1, EntryQuery(group="g3"), limit=50),
-        "one site, unread": lambda: store.reader_entries_json(1, EntryQuery(site="s42", status="unread"), limit=50),
+        "one site, unread": lambda: store.reader_entries_json(
+            1, EntryQuery(site="s42", status="unread"), limit=50
+        ),
         "starred": lambda: store.reader_entries_json(1, EntryQuery(starred=True), limit=50),
         "unread_counts": lambda: store.unread_counts(1),
     }
