@@ -57,7 +57,10 @@ def migrate(
         names = ", ".join(
             f"{t.name} ({t.source_rows} rows, copy {t.target_rows})" for t in summary.mismatched
         )
-        raise StoreError(f"{summary.target}: the copy differs from {summary.source} in {names}; run again")
+        raise StoreError(
+            f"{summary.target}: the copy differs from {summary.source} in {names}: the archive changed"
+            " while it was copied (stop `serve` and `run` first); copy into a new, empty database"
+        )
     if not as_json:
         again = " (resumed)" if summary.resumed else ""
         out.print(
