@@ -205,3 +205,46 @@ def test_serve_fetches_and_answers_from_postgres(tmp_path: Path, feed_server: Fe
         assert code == 0 and "Traceback" not in serve.log_text()
     finally:
         serve.kill()
+
+
+def test_check_finds_what_the_triggers_keep_out_of_step(tmp_path: Path) -> None:
+    """`newsdesk check` on PostgreSQL: a sound archive passes; counts changed behind newsdesk's
+    back (what its triggers keep) and a reference turned off are each one line, exit 1."""
+    url = new_pg_database()
+    store = PostgresStore(url)
+    try:
+        store.save_fetch(
+            feed(1), ok(feed(1)), [ParsedEntry(id="a", title="t", link=None, published=NOW)], NOW
+        )
+        assert store.integrity_problems() == [] and store.foreign_key_problems() == []
+        assert store.start_quick_check().damage() is None
+    finally:
+        store.close()
+    config = write_desk_config(tmp_path, [FEED_ROW], database=url)
+    sound = json.loads(run_cli(config, "check", "--json", check=False).stdout)
+    assert {r["check"]: r["ok"] for r in sound if r["check"] in ("database", "foreign keys")} == {
+        "database": True,
+        "foreign keys": True,
+    }
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("UPDATE feed_counts SET entries=5")
+        db.execute("ALTER TABLE articles DROP CONSTRAINT articles_uid_fkey")
+        db.execute(
+            "INSERT INTO articles SELECT 'gone', '', '', '', 0, '[]', NULL, NULL, NULL, '[]', NULL, '[]', 'x'"
+        )
+        db.execute(
+            "ALTER TABLE articles ADD CONSTRAINT articles_uid_fkey FOREIGN KEY (uid) REFERENCES entries(uid) NOT VALID"
+        )
+    store = PostgresStore(url)
+    try:
+        problems = store.integrity_problems()
+        assert problems[0] == f"feed_counts of {feed(1).key} says 5 entries, the archive holds 1"
+        assert store.foreign_key_problems() == ["articles row uid=gone refers to a missing row of entries"]
+        damage = store.start_quick_check().damage()
+        assert damage is not None and "feed_counts" in str(damage)
+    finally:
+        store.close()
+    proc = run_cli(config, "check", check=False)
+    assert proc.returncode == 1
+    database = [ln for ln in proc.stdout.splitlines() if "database:" in ln]
+    assert len(database) == 1 and "inconsistent: feed_counts" in database[0] and "sqlite3" not in database[0]
