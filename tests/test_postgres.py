@@ -248,3 +248,48 @@ def test_check_finds_what_the_triggers_keep_out_of_step(tmp_path: Path) -> None:
     assert proc.returncode == 1
     database = [ln for ln in proc.stdout.splitlines() if "database:" in ln]
     assert len(database) == 1 and "inconsistent: feed_counts" in database[0] and "sqlite3" not in database[0]
+
+
+def test_writers_of_one_feed_at_once_store_each_entry_once() -> None:
+    """Four connections save the same fetch of one feed at once (two workers that both fetched
+    it): each entry is stored once, with one rev, and no writer fails."""
+    url = new_pg_database()
+    stores = [PostgresStore(url) for _ in range(4)]
+    spec = feed(1)
+    items = [ParsedEntry(id=f"e{i}", title=f"标题{i}", link=None, published=NOW) for i in range(20)]
+    failures: list[BaseException] = []
+
+    def save(store: PostgresStore) -> None:
+        try:
+            store.save_fetch(spec, ok(spec), items, NOW)
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=save, args=(s,)) for s in stores]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []
+        assert stores[0].count_entries() == 20 and stores[0].max_rev() == 20
+        assert sorted(uid for _, uid, _ in stores[0].changes_since(0)) == sorted(
+            entry_uid(spec.key, e.id) for e in items
+        )
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_postgres_store_has_every_role_of_the_sqlite_store() -> None:
+    """A domain mixin added to SQLiteStore (a new role) is on PostgreSQL once it is added to
+    PostgresStore's bases (with a PostgreSQL migration for its tables)."""
+    from newsdesk.store import SQLiteStore
+
+    replaced = {"HealthMixin"}  # SQLite's PRAGMA checks: PgHealthMixin has PostgreSQL's
+    missing = [
+        b.__name__
+        for b in SQLiteStore.__bases__
+        if not issubclass(PostgresStore, b) and b.__name__ not in replaced
+    ]
+    assert not missing, f"add {', '.join(missing)} to PostgresStore (store/postgres/__init__.py)"
