@@ -34,8 +34,9 @@ from .. import accounts
 from ..errors import StoreError
 from ..models import CatalogueFeed, EntryQuery, ReaderEntry, User
 from ..store import Store
+from . import greader_subs
 from .auth import LoginThrottle, UserCache, desk_of
-from .errors import ApiError, JSONBytes
+from .errors import ApiError, JSONBytes, bounded_body
 
 T = TypeVar("T")
 
@@ -90,14 +91,7 @@ class Params:
 async def params_of(request: Request) -> Params:
     pairs = list(request.query_params.multi_items())
     if request.method == "POST":
-        size = request.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > MAX_BODY:
-            raise ApiError(413, f"the form is larger than {MAX_BODY} bytes")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise ApiError(413, f"the form is larger than {MAX_BODY} bytes")
+        body = await bounded_body(request, MAX_BODY)
         kind = request.headers.get("content-type", "")
         if body and (not kind or kind.startswith("application/x-www-form-urlencoded")):
             try:
@@ -240,14 +234,20 @@ def page_size(params: Params, default: int, largest: int) -> int:
     return min(n, largest)
 
 
-def item_dict(r: ReaderEntry, feeds: dict[str, CatalogueFeed]) -> dict[str, Any]:
+def entry_html(r: ReaderEntry) -> str:
+    """What apps show of an entry: the cleaned article's HTML, else (a `clean: false` feed, or
+    cleaned before fallbacks) the sanitiser's output of the feed's HTML, as the site shows it."""
     e = r.entry
     if e.article is not None:
-        html = e.article.html
-    else:  # a `clean: false` feed, or cleaned before fallbacks: the sanitiser's output, as the site shows
-        from ..clean.sanitise import allow_list
+        return e.article.html
+    from ..clean.sanitise import allow_list
 
-        html = allow_list(e.content)
+    return allow_list(e.content)
+
+
+def item_dict(r: ReaderEntry, feeds: dict[str, CatalogueFeed]) -> dict[str, Any]:
+    e = r.entry
+    html = entry_html(r)
     when = e.published or e.first_seen
     f = feeds.get(e.feed_key)
     categories = [READING_LIST, LABEL + label_of(e.group, e.site)]
@@ -543,4 +543,5 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         await work(request, mark)
         return PlainTextResponse("OK")
 
+    greader_subs.add_routes(api, user_of, params_of)
     return api
