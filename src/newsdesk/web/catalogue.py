@@ -7,10 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
+from starlette.responses import Response
+
 from ..errors import NewsdeskError
 from ..models import CatalogueFeed, FeedSpec, User
 from ..sources import ImportedFeed, write_opml
 from ..store import Store
+from .auth import desk_of
 
 
 def feed_dict(f: CatalogueFeed) -> dict[str, Any]:
@@ -114,3 +118,14 @@ def add_imported(store: Store, feeds: Sequence[ImportedFeed], now: datetime) -> 
 def catalogue_opml(store: Store, rsshub: list[str]) -> str:
     """The feed tree as OPML 2.0 (group → site → feed outlines), every feed of the catalogue."""
     return write_opml([f.spec for f in store.catalogue()], rsshub=rsshub, title="newsdesk")
+
+
+async def opml_download(request: Request) -> Response:
+    """The feed tree as an OPML file to download (the API's, the app's and the feeds page's)."""
+    desk = desk_of(request)
+    text = await desk.run(lambda: catalogue_opml(desk.store(), desk.config.rsshub))
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/x-opml; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="newsdesk.opml"'},
+    )

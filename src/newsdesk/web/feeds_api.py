@@ -20,7 +20,7 @@ from ..config import FeedConfig
 from ..models import FeedSpec, User
 from ..store import Store
 from .auth import desk_of, in_thread
-from .catalogue import catalogue_opml, feed_dict
+from .catalogue import feed_dict, opml_download
 from .errors import ApiError, JSONBytes, documented
 from .schemas import FeedIn, FeedList, FeedOut, FeedPatch, QueuedOut
 
@@ -80,9 +80,7 @@ def router() -> APIRouter:
         responses={200: {"content": {"text/x-opml": {}}}},
     )
     async def export_opml(request: Request) -> Response:
-        rsshub = desk_of(request).config.rsshub
-        text = await in_thread(request, lambda store, user: catalogue_opml(store, rsshub))
-        return Response(text.encode("utf-8"), media_type="text/x-opml; charset=utf-8")
+        return await opml_download(request)
 
     @feeds.post(
         "/feeds",

@@ -26,7 +26,7 @@ from ..models import CatalogueFeed, FeedSpec, User
 from ..sources import read_opml
 from ..store import Store
 from .auth import desk_of
-from .catalogue import add_imported, catalogue_opml
+from .catalogue import add_imported, opml_download
 from .errors import ApiError, JSONBytes, bounded_body
 from .feeds_api import _spec as feed_spec
 from .schemas import FeedIn
@@ -183,13 +183,7 @@ def add_routes(api: APIRouter, user_of: Callable[[Request], Awaitable[User]], pa
     @api.get("/reader/api/0/subscription/export")
     async def export(request: Request) -> Response:
         await user_of(request)
-        desk = desk_of(request)
-        text = await desk.run(lambda: catalogue_opml(desk.store(), desk.config.rsshub))
-        return Response(
-            text.encode("utf-8"),
-            media_type="text/x-opml; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="newsdesk.opml"'},
-        )
+        return await opml_download(request)
 
     @api.post("/reader/api/0/subscription/import")
     async def import_opml(request: Request) -> Response:

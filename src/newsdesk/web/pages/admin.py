@@ -16,7 +16,7 @@ from ...errors import NewsdeskError
 from ...models import CatalogueFeed, FeedSpec, User
 from ...store import Store
 from ..auth import desk_of
-from ..catalogue import catalogue_opml, feed_status
+from ..catalogue import feed_status, opml_download
 from ..errors import ApiError
 from ..feeds_api import _spec as feed_spec
 from ..schemas import FeedIn
@@ -102,13 +102,7 @@ def router() -> APIRouter:
         user = await page_user(request)
         if user is None:
             return to_login(request)
-        desk = desk_of(request)
-        text = await desk.run(lambda: catalogue_opml(desk.store(), desk.config.rsshub))
-        return Response(
-            text.encode("utf-8"),
-            media_type="text/x-opml; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="newsdesk.opml"'},
-        )
+        return await opml_download(request)
 
     @pages.post("/feeds/add")
     async def add(request: Request) -> Response:
