@@ -24,9 +24,9 @@ from starlette.responses import Response
 from .. import accounts
 from ..models import EntryQuery, ReaderEntry, User
 from ..store import Store
-from .auth import LoginThrottle, UserCache, desk_of
+from .auth import LoginThrottle, desk_of
 from .errors import ApiError, JSONBytes, bounded_body
-from .greader import MAX_BODY, entries_of, entry_html, feed_title, label_of
+from .greader import MAX_BODY, entries_of, entry_html, feed_title, label_of, users_of
 from .readerkeys import server_secret
 
 PREFIXES = ("/api/fever", "/api/fever/", "/api/fever.php")
@@ -222,7 +222,6 @@ def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
     """The Fever API's routes, to mount under `{base}`."""
     api = APIRouter(include_in_schema=False)
-    cache = UserCache()
     throttle = throttle or LoginThrottle()
     secrets: list[bytes] = []
 
@@ -235,7 +234,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         desk = desk_of(request)
         key = (form.get("api_key") or "").strip().lower()
         client = request.client.host if request.client else "unknown"
-        user = cache.get((key, "fever")) if key else None
+        user = users_of(request).get((key, "fever")) if key else None
         if user is None and key:
             throttle.check(client)
             if not secrets:
@@ -245,7 +244,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             if user is None:
                 throttle.failed(client)
             else:
-                cache.put((key, "fever"), user)
+                users_of(request).put((key, "fever"), user)
         if user is None:
             return JSONBytes({"api_version": API_VERSION, "auth": 0})
         found = user

@@ -288,7 +288,6 @@ def entries_of(store: Store, user: User, uids: list[str]) -> list[ReaderEntry]:
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
     """The Google Reader API's routes, to mount under `{base}/api/greader`."""
     api = APIRouter(include_in_schema=False)
-    cache = UserCache()
     throttle = throttle or LoginThrottle()
 
     async def user_of(request: Request) -> User:
@@ -302,13 +301,13 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                 headers=_UNAUTHORIZED,
             )
         auth = auth.strip()
-        user = cache.get((auth, None))
+        user = users_of(request).get((auth, None))
         if user is None:
             desk = desk_of(request)
             user = await desk.run(lambda: desk.store().user_for_app_auth(accounts.secret_hash(auth)))
             if user is None:
                 raise ApiError(401, "unknown or revoked Auth token: log in again", headers=_UNAUTHORIZED)
-            cache.put((auth, None), user)
+            users_of(request).put((auth, None), user)
         return user
 
     async def work(request: Request, fn: Callable[[Store, User], T]) -> T:
@@ -545,3 +544,10 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
     greader_subs.add_routes(api, user_of, params_of)
     return api
+
+
+def users_of(request: Request) -> UserCache:
+    """The app's cache of who a credential belongs to: the keys page's revocations make it
+    forget a user at once (other processes forget within its few seconds)."""
+    cache: UserCache = request.app.state.user_cache
+    return cache

@@ -87,6 +87,8 @@ def router() -> APIRouter:
                 store.set_feed_token_nonce(user.id, None, desk.clock())
 
         await desk.run(work)
+        if what == "revoke-apps":  # the apps' credentials refused now, not when the cache lets go
+            request.app.state.user_cache.forget_user(user.id)
         return RedirectResponse(f"{base_of(request)}/keys", status_code=303)
 
     return pages
