@@ -530,6 +530,13 @@ class FeverStore(Protocol):
     def fever_state_ids(self, user_id: int, which: Literal["unread", "saved"]) -> list[int]:
         """Numbers of the reader's unread (or starred) items, ascending."""
 
+    def reader_ids(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        """(uid, sort time in microseconds since 1970) of the page `reader_entries` gives (same
+        order, same cursors), read from the indexes alone: what reader apps' id lists need
+        (`stream/items/ids`)."""
+
     def feed_token_nonce(self, user_id: int) -> str | None:
         """The nonce the reader's view-feed token is derived from; None when revoked."""
 

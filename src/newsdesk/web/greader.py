@@ -409,15 +409,18 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
     def stream_page(
         store: Store, user: User, params: Params, stream: str | None, *, n: int, bodies: bool
-    ) -> tuple[list[ReaderEntry] | list[tuple[str, datetime]], str | None]:
+    ) -> tuple[list[ReaderEntry] | list[tuple[str, int]], str | None]:
+        """A page of the stream: its entries, or with `bodies` False (uid, sort time in µs)."""
         query = filtered(stream_query(stream, store), params)
         after = params.get("c") or None
         try:
             if params.get("r") == "o":
                 ids, following = store.reader_ids_oldest_first(user.id, query, limit=n, after=after)
                 if not bodies:
-                    return ids, following
+                    return [(uid, usec(when)) for uid, when in ids], following
                 return entries_of(store, user, [uid for uid, _ in ids]), following
+            if not bodies:  # ids only: from the indexes, no entry rows read
+                return store.reader_ids(user.id, query, limit=n, after=after)
             return store.reader_entries(user.id, query, limit=n, after=after, bodies=bodies)
         except StoreError as e:
             if after is not None and type(e) is StoreError:
@@ -433,15 +436,11 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
         def ids(store: Store, user: User) -> dict[str, Any]:
             rows, following = stream_page(store, user, params, params.get("s"), n=n, bodies=False)
-            refs = []
-            for row in rows:
-                if isinstance(row, ReaderEntry):
-                    uid, when = row.entry.uid, row.entry.published or row.entry.first_seen
-                else:
-                    uid, when = row
-                refs.append(
-                    {"id": str(int(uid, 16)), "directStreamIds": [], "timestampUsec": str(usec(when))}
-                )
+            refs = [
+                {"id": str(int(row[0], 16)), "directStreamIds": [], "timestampUsec": str(row[1])}
+                for row in rows
+                if not isinstance(row, ReaderEntry)
+            ]
             out: dict[str, Any] = {"itemRefs": refs}
             if following is not None:
                 out["continuation"] = following

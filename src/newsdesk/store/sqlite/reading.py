@@ -104,6 +104,26 @@ class ReadingMixin(SQLiteBase):
         rows, following = self._page_rows(user_id, query, limit, after, columns)
         return [_reader_entry(r) for r in rows], following
 
+    def reader_ids(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        plan = self._page(user_id, query, limit, after)
+        if plan is None:
+            return [], None
+        page, params = plan
+        # Microseconds computed by SQLite from the fixed format (…SS.ffffffZ): a thousand
+        # datetimes parsed in Python would cost more than the query.
+        rows = self._db.execute(
+            f"SELECT uid, sort_time, unixepoch(sort_time)*1000000+CAST(substr(sort_time, 21, 6) AS INTEGER)"
+            f" FROM ({page})",
+            params,
+        ).fetchall()
+        out = [(str(uid), int(micros)) for uid, _, micros in rows[:limit]]
+        if len(rows) <= limit:
+            return out, None
+        last = rows[limit - 1]
+        return out, _encode_cursor(last[1], last[0])
+
     def reader_entries_json(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[str], str | None]:
