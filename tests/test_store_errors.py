@@ -200,6 +200,8 @@ def _fever_key(s: Store) -> None:
     password = f"app{next(_serial)}"
     s.add_app_password(1, password, f"auth{next(_serial)}", label="fever", now=NOW)
     s.add_fever_key(password, f"key{next(_serial)}")
+
+
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).
 NOT_READING = {"close", "start_quick_check"}
