@@ -21,8 +21,10 @@ Items carry the cleaned article's HTML (the sanitiser's output), never the feed'
 from __future__ import annotations
 
 import re
+import threading
+import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -245,11 +247,36 @@ def entry_html(r: ReaderEntry) -> str:
     return allow_list(e.content)
 
 
-def item_dict(r: ReaderEntry, feeds: dict[str, CatalogueFeed]) -> dict[str, Any]:
+class FeedUrls:
+    """Each feed's URL by key (an item's origin), from the whole catalogue at most every
+    `ttl` seconds: one catalogue read instead of one lookup per feed of every answer. A feed
+    added since is looked up on its own; a changed URL shows within `ttl`."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._urls: dict[str, str] = {}
+        self._read = -ttl
+        self._lock = threading.Lock()
+
+    def of(self, store: Store, keys: Iterable[str]) -> dict[str, str]:
+        with self._lock:
+            if time.monotonic() - self._read > self.ttl:
+                self._urls = {f.key: f.spec.url or "" for f in store.catalogue()}
+                self._read = time.monotonic()
+            urls = self._urls
+        out: dict[str, str] = {}
+        for key in keys:
+            if key not in urls:
+                f = store.catalogue_feed(key)
+                urls[key] = (f.spec.url or "") if f is not None else ""
+            out[key] = urls[key]
+        return out
+
+
+def item_dict(r: ReaderEntry, urls: dict[str, str]) -> dict[str, Any]:
     e = r.entry
     html = entry_html(r)
     when = e.published or e.first_seen
-    f = feeds.get(e.feed_key)
     categories = [READING_LIST, LABEL + label_of(e.group, e.site)]
     if r.read:
         categories.append(READ)
@@ -269,8 +296,8 @@ def item_dict(r: ReaderEntry, feeds: dict[str, CatalogueFeed]) -> dict[str, Any]
         "categories": categories,
         "origin": {
             "streamId": f"feed/{e.feed_key}",
-            "title": feed_title(f) if f is not None else f"{e.site}·{e.feed}",
-            "htmlUrl": (f.spec.url if f is not None else None) or "",
+            "title": f"{e.site}·{e.feed}",  # as `feed_title`: the entry carries its feed's place
+            "htmlUrl": urls.get(e.feed_key, ""),
         },
         "summary": {"direction": "ltr", "content": html},
     }
@@ -289,6 +316,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     """The Google Reader API's routes, to mount under `{base}/api/greader`."""
     api = APIRouter(include_in_schema=False)
     throttle = throttle or LoginThrottle()
+    feed_urls = FeedUrls()
 
     async def user_of(request: Request) -> User:
         header = request.headers.get("authorization", "")
@@ -451,12 +479,11 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
     def contents_answer(
         store: Store, entries: list[ReaderEntry], stream: str, following: str | None, now: datetime
     ) -> dict[str, Any]:
-        keys = dict.fromkeys(r.entry.feed_key for r in entries)
-        feeds = {k: f for k in keys if (f := store.catalogue_feed(k)) is not None}
+        urls = feed_urls.of(store, dict.fromkeys(r.entry.feed_key for r in entries))
         out: dict[str, Any] = {
             "id": stream,
             "updated": int(now.timestamp()),
-            "items": [item_dict(r, feeds) for r in entries],
+            "items": [item_dict(r, urls) for r in entries],
         }
         if following is not None:
             out["continuation"] = following
