@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 from freshrss_api import AuthenticationError, FreshRSSAPI
+from libgreader import ClientAuthMethod, GoogleReader
+from libgreader.url import ReaderUrl
 
 from newsdesk.config import load_config
 from newsdesk.models import FetchResult, ParsedEntry
@@ -43,7 +45,7 @@ LABEL_A, LABEL_B = "金融/站点甲", "政策/站点乙"
 READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
-USERS = ("pager", "looker", "marker", "bad", "client", "gr", "sub")
+USERS = ("pager", "looker", "marker", "bad", "client", "gr", "sub", "lib")
 
 
 @dataclass
@@ -453,6 +455,42 @@ def test_greader_reading_list_of_5000_and_its_state_in_fever(desk: Desk) -> None
         store.close()
     assert _starred_on_page(desk, "gr") == set(chosen)
     assert [_api_state(desk, "gr", u) for u in chosen] == [(False, True)] * 3
+
+
+def test_libgreader_client_library(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """libgreader (PyPI), a Google Reader client, against the server: its URLs are Google's
+    constants, pointed here as a self-hosting user would."""
+    google = "https://www.google.com/reader/api"
+    for name, value in list(vars(ReaderUrl).items()):
+        if isinstance(value, str) and value.startswith(google):
+            monkeypatch.setattr(ReaderUrl, name, f"{desk.url}/api/greader/reader/api{value[len(google) :]}")
+    monkeypatch.setattr(ClientAuthMethod, "CLIENT_URL", f"{desk.url}/api/greader/accounts/ClientLogin")
+    with pytest.raises(IOError, match="Auth token"):
+        ClientAuthMethod("lib", "wrong")
+    reader = GoogleReader(ClientAuthMethod("lib", desk.passwords["lib"]))
+    assert reader.getUserInfo()["userName"] == "lib"
+    assert reader.buildSubscriptionList()
+    feeds = {f.id: f for f in reader.getSubscriptionList()}
+    assert set(feeds) == {f"feed/{k}" for k in desk.keys}
+    assert [feeds[f"feed/{k}"].unread for k in desk.keys] == [n for *_, n in FEEDS]
+    assert sorted(c.label for c in reader.getCategories()) == sorted([LABEL_A, LABEL_B])
+    feed = feeds[f"feed/{desk.keys[2]}"]
+    feed.loadItems(loadLimit=40)
+    feed.loadMoreItems(loadLimit=40)  # through the continuation
+    items = feed.getItems()
+    assert len(items) == 80 and len({i.id for i in items}) == 80
+    assert all(i.feed is feed and "<script" not in i.content for i in items)
+    assert items[0].markRead() and items[1].star()
+    uids = [items[0].id[-16:], items[1].id[-16:]]
+    assert [_api_state(desk, "lib", u) for u in uids] == [(True, False), (False, True)]
+    store = _archive(desk)
+    try:
+        numbers = store.fever_ids_of(uids)
+    finally:
+        store.close()
+    assert _ids(_fever(desk, "lib", "saved_item_ids")["saved_item_ids"]) == [numbers[uids[1]]]
+    assert reader.markFeedAsRead(feed).upper() == "OK"
+    assert reader.buildSubscriptionList() and reader.getFeed(feed.id).unread == 0
 
 
 def _opml(*feeds: tuple[str, str, str, str]) -> bytes:
