@@ -186,6 +186,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "fever_group_ids": lambda s: s.fever_group_ids(["g/s"]),
     "fever_item_page": lambda s: s.fever_item_page(since_id=0),
     "fever_item_count": lambda s: s.fever_item_count(),
+    "fever_last_arrival": lambda s: s.fever_last_arrival(),
     "fever_uids": lambda s: s.fever_uids([1]),
     "fever_ids_of": lambda s: s.fever_ids_of([UID]),
     "fever_state_ids": lambda s: s.fever_state_ids(1, "unread"),

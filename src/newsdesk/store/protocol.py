@@ -521,6 +521,9 @@ class FeverStore(Protocol):
 
     def fever_item_count(self) -> int: ...
 
+    def fever_last_arrival(self) -> datetime | None:
+        """When the newest item arrived (first seen); None in an empty archive."""
+
     def fever_uids(self, ids: Sequence[int]) -> dict[int, str]:
         """number → uid of the items that exist."""
 

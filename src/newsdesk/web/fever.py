@@ -256,7 +256,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             return {
                 "api_version": API_VERSION,
                 "auth": 1,
-                "last_refreshed_on_time": _seconds(store.newest_entry_time()),
+                "last_refreshed_on_time": _seconds(store.fever_last_arrival()),
                 **body,
             }
 
