@@ -5,6 +5,7 @@ also Fever's `items&since_id=…` (50 items a page; no target).
 
     flock /work/wt/.fullsuite.lock .venv/bin/python bench/bench_greader.py [--seconds 10] [--rounds 2]
         [--work /tmp/fever-bench] [--run-dir /tmp/fever-bench/session] [--sets 200] [--seed 0]
+        [--workers 1]
 
 The archive is bench_serve.py's (1,000 feeds × 100 synthetic articles, cleaned and indexed, built
 by its `archive` phase into --work when missing there; `--work /tmp/newsdesk-bench-serve` takes
@@ -82,6 +83,7 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=1, help="serve.workers (processes answering HTTP)")
     ap.add_argument("--feed-port", type=int, default=18795, help="the loopback feed server")
     ap.add_argument("--work", type=Path, default=Path("/tmp/fever-bench"), help="the archive's folder")
     ap.add_argument("--run-dir", type=Path, default=Path("/tmp/fever-bench/session"), help="this run's")
@@ -93,6 +95,7 @@ def main() -> None:
     args.archive_dir = args.work / f"archive-newsdesk-{tag}"
     args.reader_dir = args.work / f"archive-reader-{tag}"
     result: dict[str, Any] = {
+        "workers": args.workers,
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
         "argv": sys.argv[1:],
         "versions": versions(args),
@@ -106,7 +109,9 @@ def main() -> None:
     site = start_feed_site(args.run_dir, args.feed_port, args.feeds, args.items, args.seed)
     serve: Serve | None = None
     try:
-        config = write_config(folder, args.feed_port, args.feeds, serve_port=(port := free_port()))
+        config = write_config(
+            folder, args.feed_port, args.feeds, serve_port=(port := free_port()), workers=args.workers
+        )
         serve = Serve(folder, config, port)  # makes the user `bench`
         password = newsdesk(config, "users", "app-password", "bench", "--label", "bench").stdout.strip()
         serve.start()
