@@ -188,9 +188,11 @@ def wrk_run(
     seconds: float,
     token: str | None = None,
     cookie: str | None = None,
+    authorization: str | None = None,
 ) -> dict[str, object]:
     """One wrk run (1 thread, `connections` clients); wrk's summary plus requests/s and the load.
-    `token` goes as a Bearer token, `cookie` (name=value) as a Cookie header."""
+    `token` goes as a Bearer token, `cookie` (name=value) as a Cookie header, `authorization`
+    as the Authorization header as it is (e.g. `GoogleLogin auth=…`)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is missing: apt-get update && apt-get install -y wrk")
@@ -199,6 +201,7 @@ def wrk_run(
         "auth": "\n".join(
             ([f'wrk.headers["Authorization"] = "Bearer {token}"'] if token else [])
             + ([f'wrk.headers["Cookie"] = "{cookie}"'] if cookie else [])
+            + ([f'wrk.headers["Authorization"] = "{authorization}"'] if authorization else [])
         ),
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:

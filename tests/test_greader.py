@@ -155,9 +155,18 @@ def _ok(r: httpx.Response) -> Any:
 
 
 def _state(desk: Desk, name: str, uid: str) -> tuple[bool, bool]:
-    """(read, starred) of an entry for `name`, as the JSON API says."""
+    """(read, starred) of an entry for `name`, as the JSON API says; the archive itself must
+    say the same."""
     with client(desk.api, desk.accounts[name].token) as c:
         e = _ok(c.get(f"/entries/{uid}"))
+    store = open_store(str(desk.config.parent / "archive.db"))
+    try:
+        user = store.get_user(name)
+        assert user is not None
+        kept = store.reader_entry(user.id, uid)
+    finally:
+        store.close()
+    assert kept is not None and (kept.read, kept.starred) == (e["read"], e["starred"]), (uid, kept, e)
     return e["read"], e["starred"]
 
 

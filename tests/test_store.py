@@ -1199,3 +1199,67 @@ def test_oldest_first_ids_are_the_newest_first_list_reversed(store: Store) -> No
             store.reader_ids_oldest_first(user, EntryQuery(), limit=4, after=bad)
     with pytest.raises(StoreError, match="limit"):
         store.reader_ids_oldest_first(user, EntryQuery(), limit=0)
+
+
+def test_fever_numbers_keys_and_feed_tokens(store: Store) -> None:
+    """Fever's integers: items numbered as they arrive (growing, never reused, gone with their
+    entry), feeds and groups numbered once; keys beside their app passwords; feed-token nonces;
+    the index-only id pages beside the newest-first list."""
+    store.save_fetch(FEED, OK, [entry(n) for n in range(5)], NOW)
+    later = FeedSpec(group="政策", site="国务院", name="政策文件", url="http://127.0.0.1:9/gov.xml")
+    store.save_fetch(later, OK, [entry(n) for n in range(10, 13)], NOW + timedelta(minutes=1))
+    uids = [u for u, _ in sorted(store.fever_ids_of(list(store.iter_uids())).items(), key=lambda x: x[1])]
+    numbers = store.fever_ids_of(uids)
+    assert [numbers[u] for u in uids] == sorted(set(numbers.values())) and len(numbers) == 8
+    assert {store.get_entry(u).feed_key for u in uids[-3:]} == {later.key}  # type: ignore[union-attr]
+    assert store.fever_item_count() == 8 and store.fever_last_arrival() == NOW + timedelta(minutes=1)
+    first = numbers[uids[0]]
+    assert [u for _, u in store.fever_item_page(since_id=first, limit=3)] == uids[1:4]
+    assert [u for _, u in store.fever_item_page(max_id=numbers[uids[3]], limit=2)] == [uids[2], uids[1]]
+    assert store.fever_item_page(ids=[numbers[uids[5]], first, 99999]) == [(first, uids[0]), (numbers[uids[5]], uids[5])]
+    assert store.fever_uids([numbers[uids[2]], 99999]) == {numbers[uids[2]]: uids[2]}
+    user = store.add_user("fever", "h", admin=False, now=NOW)
+    store.set_entry_state(user.id, uids[:2], read=True, starred=None, now=NOW)
+    store.set_entry_state(user.id, [uids[4]], starred=True, now=NOW)
+    assert store.fever_state_ids(user.id, "unread") == [numbers[u] for u in uids[2:]]
+    assert store.fever_state_ids(user.id, "saved") == [numbers[uids[4]]]
+    # An entry removed takes its number along; a new one gets a higher number, never an old one.
+    store.delete_feed(later.key)
+    assert store.fever_uids([numbers[uids[-1]]]) == {} and store.fever_item_count() == 5
+    store.save_fetch(FEED, OK, [entry(20)], NOW + timedelta(minutes=2))
+    newest = store.fever_item_page(since_id=numbers[uids[4]])
+    assert len(newest) == 1 and newest[0][0] > numbers[uids[-1]]
+    feeds = store.fever_feed_ids([FEED.key, later.key])
+    assert store.fever_feed_ids([later.key, FEED.key, "x/y/z"]) == {**feeds, "x/y/z": max(feeds.values()) + 1}
+    groups = store.fever_group_ids(["金融/新浪财经"])
+    assert store.fever_group_ids(["金融/新浪财经"]) == groups
+    # Keys live with their app password.
+    store.add_app_password(user.id, "pw-f", "auth-f", label="", now=NOW)
+    store.add_fever_key("pw-f", "key-f")
+    assert store.user_for_fever_key("key-f") == user and store.user_for_fever_key("key-x") is None
+    store.remove_app_passwords(user.id)
+    assert store.user_for_fever_key("key-f") is None
+    # Feed-token nonces: set, replaced, revoked.
+    assert store.feed_token_nonce(user.id) is None
+    store.set_feed_token_nonce(user.id, "n1", NOW)
+    store.set_feed_token_nonce(user.id, "n2", NOW)
+    assert store.feed_token_nonce(user.id) == "n2"
+    store.set_feed_token_nonce(user.id, None, NOW)
+    assert store.feed_token_nonce(user.id) is None
+    # Id pages: the newest-first list's uids and cursors, sort times in microseconds.
+    for query in (EntryQuery(), EntryQuery(status="unread"), EntryQuery(starred=True), EntryQuery(uids=())):
+        listed: list[str] = []
+        cursor = None
+        while True:
+            entries, following = store.reader_entries(user.id, query, limit=2, after=cursor)
+            ids, same = store.reader_ids(user.id, query, limit=2, after=cursor)
+            assert same == following
+            assert ids == [(r.entry.uid, _micros(r.entry.published or r.entry.first_seen)) for r in entries]
+            listed += [u for u, _ in ids]
+            if (cursor := following) is None:
+                break
+        assert len(listed) == len(set(listed))
+
+
+def _micros(when: datetime) -> int:
+    return int(when.timestamp()) * 1_000_000 + when.microsecond

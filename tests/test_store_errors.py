@@ -180,7 +180,29 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "rules_mark": lambda s: s.rules_mark(1),
     "set_rules_mark": lambda s: s.set_rules_mark(1, 1),
     "set_admin": lambda s: s.set_admin("reader", True),
+    "add_fever_key": lambda s: _fever_key(s),
+    "user_for_fever_key": lambda s: s.user_for_fever_key("key-none"),
+    "fever_feed_ids": lambda s: s.fever_feed_ids([FEED.key]),
+    "fever_group_ids": lambda s: s.fever_group_ids(["g/s"]),
+    "fever_item_page": lambda s: s.fever_item_page(since_id=0),
+    "fever_item_count": lambda s: s.fever_item_count(),
+    "fever_last_arrival": lambda s: s.fever_last_arrival(),
+    "fever_uids": lambda s: s.fever_uids([1]),
+    "fever_ids_of": lambda s: s.fever_ids_of([UID]),
+    "fever_state_ids": lambda s: s.fever_state_ids(1, "unread"),
+    "reader_ids": lambda s: s.reader_ids(1, EntryQuery(status="unread"), limit=10),
+    "feed_token_nonce": lambda s: s.feed_token_nonce(1),
+    "set_feed_token_nonce": lambda s: s.set_feed_token_nonce(1, f"nonce{next(_serial)}", NOW),
 }
+
+
+def _fever_key(s: Store) -> None:
+    """A Fever key beside a new app password (the key belongs to one)."""
+    password = f"app{next(_serial)}"
+    s.add_app_password(1, password, f"auth{next(_serial)}", label="fever", now=NOW)
+    s.add_fever_key(password, f"key{next(_serial)}")
+
+
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).
 NOT_READING = {"close", "start_quick_check"}

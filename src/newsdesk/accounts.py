@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import os
 import secrets
 import unicodedata
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,12 +26,17 @@ __all__ = [
     "MAX_PASSWORD",
     "TOKEN_PREFIX",
     "app_auth_token",
+    "feed_token",
+    "feed_token_user",
+    "fever_api_key",
+    "fever_key_hash",
     "hash_password",
     "needs_rehash",
     "new_app_password",
     "new_session_id",
     "new_token",
     "secret_hash",
+    "server_secret",
     "validate_name",
     "validate_password",
     "verify_password",
@@ -126,3 +134,64 @@ def app_auth_token(app_password: str) -> str:
     every login, so an app that logs in again keeps working), never the password itself.
     The archive keeps its `secret_hash` beside the password's, so removing one ends both."""
     return "nd_gr_" + hashlib.sha256(b"newsdesk greader auth\x00" + app_password.encode("utf-8")).hexdigest()
+
+
+SECRET_BYTES = 32
+
+
+def server_secret(path: Path) -> bytes:
+    """The server's secret from `path`, made there (32 random bytes, mode 0600) when missing.
+    Made in a file of its own and linked into place, so two processes starting at once agree
+    on one secret; a file that is not 32 bytes is an error naming it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(SECRET_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(fresh, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the secret
+        finally:
+            fresh.unlink()
+        data = path.read_bytes()
+    except OSError as e:
+        raise NewsdeskError(f"server secret {path}: cannot read it: {e.strerror}") from e
+    if len(data) != SECRET_BYTES:
+        raise NewsdeskError(
+            f"server secret {path}: {len(data)} bytes, expected {SECRET_BYTES} (delete it to make a new one)"
+        )
+    return data
+
+
+def fever_api_key(name: str, app_password: str) -> str:
+    """The Fever API's api_key for a user and app password: md5 of "name:password", hex (the
+    protocol's choice; the archive never keeps it, see `fever_key_hash`)."""
+    return hashlib.md5(f"{name}:{app_password}".encode(), usedforsecurity=False).hexdigest()
+
+
+def fever_key_hash(secret: bytes, api_key: str) -> str:
+    """HMAC-SHA256 of an api_key under the server's secret, hex: what the archive keeps and
+    looks up (an api_key is an md5, so a plain hash of it would be as good as the key)."""
+    return hmac.new(secret, api_key.strip().lower().encode("ascii", "replace"), hashlib.sha256).hexdigest()
+
+
+def feed_token(secret: bytes, user_id: int, nonce: str) -> str:
+    """A reader's token for private view feeds: their id and an HMAC of it and the stored
+    nonce (a new nonce revokes every earlier token)."""
+    mac = hmac.new(secret, f"feed:{user_id}:{nonce}".encode(), hashlib.sha256).hexdigest()[:40]
+    return f"{user_id}-{mac}"
+
+
+def feed_token_user(token: str) -> int | None:
+    """The user id a view-feed token names (to look their nonce up), None when malformed."""
+    head, _, mac = token.partition("-")
+    if not head.isdigit() or len(head) > 18 or len(mac) != 40:
+        return None
+    return int(head)

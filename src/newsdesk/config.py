@@ -106,6 +106,10 @@ class ServeConfig(BaseModel):
     # Processes answering HTTP: 1 is serve's own; more start worker processes beside it on the
     # same socket (one Python process answers one request at a time; see docs/serve.md).
     workers: int = Field(default=1, ge=1, le=64)
+    # The server's own secret (32 random bytes, made on first use, mode 0600): Fever keys and
+    # view-feed tokens are keyed with it, so the archive alone cannot be used to log in.
+    # Relative to the config file's folder; back it up with the config.
+    secret_file: str = "newsdesk-secret"
 
     @field_validator("base_path")
     @classmethod

@@ -146,28 +146,24 @@ def users_app_password(
         bool, typer.Option("--revoke", help="Revoke all of the user's app passwords instead.")
     ] = False,
 ) -> None:
-    """Make a new app password for a reader app (Google Reader API) and print it, once.
+    """Make a new app password for a reader app (Google Reader API and Fever) and print it, once.
 
     Apps log in with the user name and this password, never the login password; the archive
-    keeps only its hash. `--revoke` ends every app password of the user (their apps must log
+    keeps only its hash (and, for Fever, an HMAC of md5("name:password") under the server's
+    secret, `serve.secret_file`). `--revoke` ends every app password of the user (their apps must log
     in again with a new one; a running serve notices within seconds)."""
-    from ..accounts import app_auth_token, new_app_password, secret_hash
+    from ..web.readerkeys import make_app_password, server_secret
 
     if not label.isprintable():
         raise NewsdeskError(f"label {label!r}: only printable characters on one line")
-    with open_archive(current_config()) as store:
+    config = current_config()
+    with open_archive(config) as store:
         user = _user(store, name)
         if revoke:
             count = store.remove_app_passwords(user.id)
             err.print(f"revoked {count} app password(s) of {escape(user.name)}", highlight=False)
             return
-        password = new_app_password()
-        store.add_app_password(
-            user.id,
-            secret_hash(password),
-            secret_hash(app_auth_token(password)),
-            label=label,
-            now=datetime.now(UTC),
-        )
+        secret = server_secret(config)
+        password = make_app_password(store, user, label=label, secret=secret, now=datetime.now(UTC))
     out.print(password, markup=False, highlight=False)
     err.print(f"a new app password for {escape(user.name)}: it is not shown again", highlight=False)

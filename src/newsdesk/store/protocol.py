@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ..errors import StoreError
 from ..models import (
@@ -491,6 +491,62 @@ class StatsStore(Protocol):
         """When the newest entry was first seen; None in an empty archive."""
 
 
+class FeverStore(Protocol):
+    """The Fever API's stable integers and keys, and private view feeds' token nonces.
+
+    Items are numbered when they arrive (never reused, growing with arrival, so `since_id`
+    pages through everything once); feeds (by key) and groups (by name) when first listed."""
+
+    def add_fever_key(self, password_hash: str, key_hash: str) -> None:
+        """Keep a Fever key's hash beside its app password (revoking the password ends it)."""
+
+    def user_for_fever_key(self, key_hash: str) -> User | None: ...
+
+    def fever_feed_ids(self, keys: Sequence[str]) -> dict[str, int]:
+        """Each feed key's number, numbering new ones in the order given."""
+
+    def fever_group_ids(self, names: Sequence[str]) -> dict[str, int]:
+        """Each group name's number, numbering new ones in the order given."""
+
+    def fever_item_page(
+        self,
+        *,
+        since_id: int | None = None,
+        max_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[int, str]]:
+        """(number, uid) of at most `limit` items: those of `ids`, else numbered above
+        `since_id` (ascending), else below `max_id` (descending), else the first ones."""
+
+    def fever_item_count(self) -> int: ...
+
+    def fever_last_arrival(self) -> datetime | None:
+        """When the newest item arrived (first seen); None in an empty archive."""
+
+    def fever_uids(self, ids: Sequence[int]) -> dict[int, str]:
+        """number → uid of the items that exist."""
+
+    def fever_ids_of(self, uids: Sequence[str]) -> dict[str, int]:
+        """uid → number of the entries that exist."""
+
+    def fever_state_ids(self, user_id: int, which: Literal["unread", "saved"]) -> list[int]:
+        """Numbers of the reader's unread (or starred) items, ascending."""
+
+    def reader_ids(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        """(uid, sort time in microseconds since 1970) of the page `reader_entries` gives (same
+        order, same cursors), read from the indexes alone: what reader apps' id lists need
+        (`stream/items/ids`)."""
+
+    def feed_token_nonce(self, user_id: int) -> str | None:
+        """The nonce the reader's view-feed token is derived from; None when revoked."""
+
+    def set_feed_token_nonce(self, user_id: int, nonce: str | None, now: datetime) -> None:
+        """A new nonce (every earlier token stops working), or None to revoke."""
+
+
 class Store(
     ArchiveStore,
     ChangeFeed,
@@ -508,6 +564,7 @@ class Store(
     ReaderPagesStore,
     RuleStore,
     RoleStore,
+    FeverStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

@@ -3,6 +3,8 @@
 {base}/api/v1/...              the JSON API (api.py, feeds_api.py), token or session
 {base}/api/v1/openapi.json     its OpenAPI document; {base}/api/v1/docs the browsable one
 {base}/api/greader/...         the Google Reader API for reader apps (greader.py), app passwords
+{base}/api/fever/?api          the Fever API for older reader apps (fever.py), app passwords
+{base}/out/...                 RSS/Atom/JSON Feed of any view, OPML (viewfeeds.py); feed tokens
 {base}/healthz, /readyz        without auth (ops.py)
 {base}/metrics                 Prometheus, to `serve.metrics_allow` only
 {base}/site/...                the static site the desk publishes (`site_dir`), as published:
@@ -24,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..config import Config
-from . import api, errors, feeds_api, greader, ops, pages
+from . import api, errors, feeds_api, fever, greader, ops, pages, viewfeeds
 from .auth import SECURITY, SECURITY_SCHEMES, AuthMiddleware, LoginThrottle, UserCache
 from .context import Desk, Hooks, ThreadStores, utcnow
 from .metrics import Metrics
@@ -85,6 +87,8 @@ def create_app(
     app.include_router(feeds_api.router(), prefix=api_root)
     app.include_router(ops.router(desk), prefix=base)
     app.include_router(greader.router(throttle), prefix=f"{base}{greader.PREFIX}")
+    app.include_router(fever.router(throttle), prefix=base)
+    app.include_router(viewfeeds.router(), prefix=base)
     folder = config.path(config.site_dir)
     site = StaticFiles(directory=folder, html=True, check_dir=False)
     app.mount(f"{base}{SITE_PREFIX}", _Secured(site, folder), name="site")

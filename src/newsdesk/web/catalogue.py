@@ -3,11 +3,18 @@ group → site → feed tree with unread counts, and the counts `/metrics` repor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models import CatalogueFeed, User
+from fastapi import Request
+from starlette.responses import Response
+
+from ..errors import NewsdeskError
+from ..models import CatalogueFeed, FeedSpec, User
+from ..sources import ImportedFeed, write_opml
 from ..store import Store
+from .auth import desk_of
 
 
 def feed_dict(f: CatalogueFeed) -> dict[str, Any]:
@@ -91,3 +98,34 @@ def feed_tree(store: Store, user: User) -> dict[str, Any]:
         "total": sum(g["total"] for g in out_groups),
         "groups": out_groups,
     }
+
+
+def add_imported(store: Store, feeds: Sequence[ImportedFeed], now: datetime) -> tuple[list[str], int]:
+    """Add an OPML file's feeds to the catalogue: (the keys added, how many were skipped
+    because their key is taken or the outline is not a feed the desk can add)."""
+    added: list[str] = []
+    skipped = 0
+    for f in feeds:
+        try:
+            spec = FeedSpec(group=f.group, site=f.site, name=f.name, url=f.url, route=f.route)
+            store.add_feed(spec, now)
+            added.append(spec.key)
+        except NewsdeskError:
+            skipped += 1
+    return added, skipped
+
+
+def catalogue_opml(store: Store, rsshub: list[str]) -> str:
+    """The feed tree as OPML 2.0 (group → site → feed outlines), every feed of the catalogue."""
+    return write_opml([f.spec for f in store.catalogue()], rsshub=rsshub, title="newsdesk")
+
+
+async def opml_download(request: Request) -> Response:
+    """The feed tree as an OPML file to download (the API's, the app's and the feeds page's)."""
+    desk = desk_of(request)
+    text = await desk.run(lambda: catalogue_opml(desk.store(), desk.config.rsshub))
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/x-opml; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="newsdesk.opml"'},
+    )

@@ -159,3 +159,16 @@ def install(app: FastAPI) -> None:
 # For the routes' `responses=`: every route documents the envelope for its failures.
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorEnvelope, "description": _CODES.get(s, "error")} for s in statuses}
+
+
+async def bounded_body(request: Request, limit: int, what: str = "the form") -> bytes:
+    """The request's body, or 413 once it passes `limit` bytes (said by its length or sent)."""
+    size = request.headers.get("content-length")
+    if size is not None and size.isdigit() and int(size) > limit:
+        raise ApiError(413, f"{what} is larger than {limit} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, f"{what} is larger than {limit} bytes")
+    return body

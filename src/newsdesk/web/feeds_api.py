@@ -20,7 +20,7 @@ from ..config import FeedConfig
 from ..models import FeedSpec, User
 from ..store import Store
 from .auth import desk_of, in_thread
-from .catalogue import feed_dict
+from .catalogue import feed_dict, opml_download
 from .errors import ApiError, JSONBytes, documented
 from .schemas import FeedIn, FeedList, FeedOut, FeedPatch, QueuedOut
 
@@ -72,6 +72,15 @@ def router() -> APIRouter:
         return JSONBytes(
             await in_thread(request, lambda store, user: {"feeds": [feed_dict(f) for f in store.catalogue()]})
         )
+
+    @feeds.get(
+        "/opml",
+        summary="The feed tree as OPML 2.0 (group → site → feed outlines)",
+        response_class=Response,
+        responses={200: {"content": {"text/x-opml": {}}}},
+    )
+    async def export_opml(request: Request) -> Response:
+        return await opml_download(request)
 
     @feeds.post(
         "/feeds",

@@ -21,12 +21,15 @@ Items carry the cleaned article's HTML (the sanitiser's output), never the feed'
 from __future__ import annotations
 
 import re
+import threading
+import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -34,8 +37,9 @@ from .. import accounts
 from ..errors import StoreError
 from ..models import CatalogueFeed, EntryQuery, ReaderEntry, User
 from ..store import Store
+from . import greader_subs
 from .auth import LoginThrottle, UserCache, desk_of
-from .errors import ApiError, JSONBytes
+from .errors import ApiError, JSONBytes, bounded_body
 
 T = TypeVar("T")
 
@@ -90,14 +94,7 @@ class Params:
 async def params_of(request: Request) -> Params:
     pairs = list(request.query_params.multi_items())
     if request.method == "POST":
-        size = request.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > MAX_BODY:
-            raise ApiError(413, f"the form is larger than {MAX_BODY} bytes")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise ApiError(413, f"the form is larger than {MAX_BODY} bytes")
+        body = await bounded_body(request, MAX_BODY)
         kind = request.headers.get("content-type", "")
         if body and (not kind or kind.startswith("application/x-www-form-urlencoded")):
             try:
@@ -240,16 +237,47 @@ def page_size(params: Params, default: int, largest: int) -> int:
     return min(n, largest)
 
 
-def item_dict(r: ReaderEntry, feeds: dict[str, CatalogueFeed]) -> dict[str, Any]:
+def entry_html(r: ReaderEntry) -> str:
+    """What apps show of an entry: the cleaned article's HTML, else (a `clean: false` feed, or
+    cleaned before fallbacks) the sanitiser's output of the feed's HTML, as the site shows it."""
     e = r.entry
     if e.article is not None:
-        html = e.article.html
-    else:  # a `clean: false` feed, or cleaned before fallbacks: the sanitiser's output, as the site shows
-        from ..clean.sanitise import allow_list
+        return e.article.html
+    from ..clean.sanitise import allow_list
 
-        html = allow_list(e.content)
+    return allow_list(e.content)
+
+
+class FeedUrls:
+    """Each feed's URL by key (an item's origin), from the whole catalogue at most every
+    `ttl` seconds: one catalogue read instead of one lookup per feed of every answer. A feed
+    added since is looked up on its own; a changed URL shows within `ttl`."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._urls: dict[str, str] = {}
+        self._read = -ttl
+        self._lock = threading.Lock()
+
+    def of(self, store: Store, keys: Iterable[str]) -> dict[str, str]:
+        with self._lock:
+            if time.monotonic() - self._read > self.ttl:
+                self._urls = {f.key: f.spec.url or "" for f in store.catalogue()}
+                self._read = time.monotonic()
+            urls = self._urls
+        out: dict[str, str] = {}
+        for key in keys:
+            if key not in urls:
+                f = store.catalogue_feed(key)
+                urls[key] = (f.spec.url or "") if f is not None else ""
+            out[key] = urls[key]
+        return out
+
+
+def item_dict(r: ReaderEntry, urls: dict[str, str]) -> dict[str, Any]:
+    e = r.entry
+    html = entry_html(r)
     when = e.published or e.first_seen
-    f = feeds.get(e.feed_key)
     categories = [READING_LIST, LABEL + label_of(e.group, e.site)]
     if r.read:
         categories.append(READ)
@@ -269,8 +297,8 @@ def item_dict(r: ReaderEntry, feeds: dict[str, CatalogueFeed]) -> dict[str, Any]
         "categories": categories,
         "origin": {
             "streamId": f"feed/{e.feed_key}",
-            "title": feed_title(f) if f is not None else f"{e.site}·{e.feed}",
-            "htmlUrl": (f.spec.url if f is not None else None) or "",
+            "title": f"{e.site}·{e.feed}",  # as `feed_title`: the entry carries its feed's place
+            "htmlUrl": urls.get(e.feed_key, ""),
         },
         "summary": {"direction": "ltr", "content": html},
     }
@@ -288,8 +316,8 @@ def entries_of(store: Store, user: User, uids: list[str]) -> list[ReaderEntry]:
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
     """The Google Reader API's routes, to mount under `{base}/api/greader`."""
     api = APIRouter(include_in_schema=False)
-    cache = UserCache()
     throttle = throttle or LoginThrottle()
+    feed_urls = FeedUrls()
 
     async def user_of(request: Request) -> User:
         header = request.headers.get("authorization", "")
@@ -302,13 +330,13 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                 headers=_UNAUTHORIZED,
             )
         auth = auth.strip()
-        user = cache.get((auth, None))
+        user = users_of(request).get((auth, None))
         if user is None:
             desk = desk_of(request)
             user = await desk.run(lambda: desk.store().user_for_app_auth(accounts.secret_hash(auth)))
             if user is None:
                 raise ApiError(401, "unknown or revoked Auth token: log in again", headers=_UNAUTHORIZED)
-            cache.put((auth, None), user)
+            users_of(request).put((auth, None), user)
         return user
 
     async def work(request: Request, fn: Callable[[Store, User], T]) -> T:
@@ -410,15 +438,18 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
     def stream_page(
         store: Store, user: User, params: Params, stream: str | None, *, n: int, bodies: bool
-    ) -> tuple[list[ReaderEntry] | list[tuple[str, datetime]], str | None]:
+    ) -> tuple[list[ReaderEntry] | list[tuple[str, int]], str | None]:
+        """A page of the stream: its entries, or with `bodies` False (uid, sort time in µs)."""
         query = filtered(stream_query(stream, store), params)
         after = params.get("c") or None
         try:
             if params.get("r") == "o":
                 ids, following = store.reader_ids_oldest_first(user.id, query, limit=n, after=after)
                 if not bodies:
-                    return ids, following
+                    return [(uid, usec(when)) for uid, when in ids], following
                 return entries_of(store, user, [uid for uid, _ in ids]), following
+            if not bodies:  # ids only: from the indexes, no entry rows read
+                return store.reader_ids(user.id, query, limit=n, after=after)
             return store.reader_entries(user.id, query, limit=n, after=after, bodies=bodies)
         except StoreError as e:
             if after is not None and type(e) is StoreError:
@@ -432,33 +463,27 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         params = await params_of(request)
         n = page_size(params, 20, MAX_IDS_PAGE)
 
-        def ids(store: Store, user: User) -> dict[str, Any]:
+        def ids(store: Store, user: User) -> bytes:
             rows, following = stream_page(store, user, params, params.get("s"), n=n, bodies=False)
-            refs = []
-            for row in rows:
-                if isinstance(row, ReaderEntry):
-                    uid, when = row.entry.uid, row.entry.published or row.entry.first_seen
-                else:
-                    uid, when = row
-                refs.append(
-                    {"id": str(int(uid, 16)), "directStreamIds": [], "timestampUsec": str(usec(when))}
-                )
-            out: dict[str, Any] = {"itemRefs": refs}
-            if following is not None:
-                out["continuation"] = following
-            return out
+            # Written out, not dumped from dicts: a page is up to 10,000 refs of three fields.
+            refs = ",".join(
+                f'{{"id":"{int(row[0], 16)}","directStreamIds":[],"timestampUsec":"{row[1]}"}}'
+                for row in rows
+                if not isinstance(row, ReaderEntry)
+            )
+            tail = b',"continuation":' + orjson.dumps(following) if following is not None else b""
+            return b'{"itemRefs":[' + refs.encode() + b"]" + tail + b"}"
 
-        return JSONBytes(await work(request, ids))
+        return Response(await work(request, ids), media_type="application/json")
 
     def contents_answer(
         store: Store, entries: list[ReaderEntry], stream: str, following: str | None, now: datetime
     ) -> dict[str, Any]:
-        keys = dict.fromkeys(r.entry.feed_key for r in entries)
-        feeds = {k: f for k in keys if (f := store.catalogue_feed(k)) is not None}
+        urls = feed_urls.of(store, dict.fromkeys(r.entry.feed_key for r in entries))
         out: dict[str, Any] = {
             "id": stream,
             "updated": int(now.timestamp()),
-            "items": [item_dict(r, feeds) for r in entries],
+            "items": [item_dict(r, urls) for r in entries],
         }
         if following is not None:
             out["continuation"] = following
@@ -543,4 +568,12 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         await work(request, mark)
         return PlainTextResponse("OK")
 
+    greader_subs.add_routes(api, user_of, params_of)
     return api
+
+
+def users_of(request: Request) -> UserCache:
+    """The app's cache of who a credential belongs to: the keys page's revocations make it
+    forget a user at once (other processes forget within its few seconds)."""
+    cache: UserCache = request.app.state.user_cache
+    return cache

@@ -13,6 +13,7 @@ from .base import BUSY_TIMEOUT, migrations
 from .catalogue import CatalogueMixin
 from .changes import ChangesMixin
 from .clusters import ClustersMixin
+from .fever import FeverMixin
 from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
@@ -46,6 +47,7 @@ class SQLiteStore(
     PagesMixin,
     RulesMixin,
     RolesMixin,
+    FeverMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

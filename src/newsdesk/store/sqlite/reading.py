@@ -104,6 +104,15 @@ class ReadingMixin(SQLiteBase):
         rows, following = self._page_rows(user_id, query, limit, after, columns)
         return [_reader_entry(r) for r in rows], following
 
+    def reader_ids(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        # Microseconds computed by SQLite from the fixed format (…SS.ffffffZ): a thousand
+        # datetimes parsed in Python would cost more than the query.
+        micros = "unixepoch(p.sort_time)*1000000+CAST(substr(p.sort_time, 21, 6) AS INTEGER)"
+        rows, following = self._page_rows(user_id, query, limit, after, micros, bare=True)
+        return [(str(r[1]), int(r[0])) for r in rows], following
+
     def reader_entries_json(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[str], str | None]:
@@ -112,19 +121,32 @@ class ReadingMixin(SQLiteBase):
         return [r[0] for r in rows], following
 
     def _page_rows(
-        self, user_id: int, query: EntryQuery, limit: int, after: str | None, columns: str, joins: str = ""
+        self,
+        user_id: int,
+        query: EntryQuery,
+        limit: int,
+        after: str | None,
+        columns: str,
+        joins: str = "",
+        *,
+        bare: bool = False,
     ) -> tuple[list[Any], str | None]:
         """The page's rows (`columns` over ENTRY_FROM, the reader's state `s` and `joins`, then
-        the entry's uid and sort time) and the next page's cursor (None on the last)."""
+        the entry's uid and sort time) and the next page's cursor (None on the last). `bare`:
+        `columns` over the page `p` alone (its uid and sort time), no entry rows read."""
         plan = self._page(user_id, query, limit, after)
         if plan is None:
             return [], None
         page, params = plan
         rows = self._db.execute(
             f"WITH page AS MATERIALIZED ({page}) SELECT {columns}, p.uid, p.sort_time"
-            # CROSS JOIN: SQLite keeps the page as the outer loop.
-            f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN}{joins} WHERE e.uid=p.uid"
-            " ORDER BY p.sort_time DESC, p.uid",
+            + (
+                " FROM page p"
+                if bare
+                # CROSS JOIN: SQLite keeps the page as the outer loop.
+                else f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN}{joins} WHERE e.uid=p.uid"
+            )
+            + " ORDER BY p.sort_time DESC, p.uid",
             params,
         ).fetchall()
         if len(rows) <= limit:

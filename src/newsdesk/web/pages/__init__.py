@@ -5,7 +5,7 @@ Modules: `guard` (the session, CSRF, security headers), `render` (Jinja2, the la
 theme), `messages` (zh-CN and English), `reading` (lists, articles, read and star), `finding`
 (search, today's stories), `account` (log in and out, password, settings), `admin` (feed
 health; the admins' feeds and users pages), `discover` (preview, autodiscovery, OPML),
-`rules` (keyword rules), `tree` (the sidebar).
+`rules` (keyword rules), `tree` (the sidebar), `keys` (app passwords, view-feed tokens).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from ..auth import LoginThrottle
-from . import account, admin, discover, finding, reading, rules
+from . import account, admin, discover, finding, keys, reading, rules
 from .guard import SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -32,6 +32,7 @@ def mount(app: FastAPI, base: str, throttle: LoginThrottle, *, skip: tuple[str, 
         admin.router(),
         discover.router(),
         rules.router(),
+        keys.router(),
     )
     for router in routers:
         app.include_router(router, prefix=base)

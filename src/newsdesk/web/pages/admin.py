@@ -16,7 +16,7 @@ from ...errors import NewsdeskError
 from ...models import CatalogueFeed, FeedSpec, User
 from ...store import Store
 from ..auth import desk_of
-from ..catalogue import feed_status
+from ..catalogue import feed_status, opml_download
 from ..errors import ApiError
 from ..feeds_api import _spec as feed_spec
 from ..schemas import FeedIn
@@ -95,6 +95,14 @@ def router() -> APIRouter:
         if user is None:
             return to_login(request)
         return await feeds_page(request, user)
+
+    @pages.get("/feeds/export.opml")
+    async def export_opml(request: Request) -> Response:
+        """The feed tree as OPML, for any reader (the JSON API has it at /api/v1/opml)."""
+        user = await page_user(request)
+        if user is None:
+            return to_login(request)
+        return await opml_download(request)
 
     @pages.post("/feeds/add")
     async def add(request: Request) -> Response:

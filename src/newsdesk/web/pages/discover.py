@@ -17,6 +17,7 @@ from ...models import FeedSpec, User
 from ...parse import parse_feed
 from ...sources import read_opml
 from ..auth import desk_of
+from ..catalogue import add_imported
 from .admin import admin_of, feed_from_form
 from .guard import csrf_ok
 from .messages import translator
@@ -110,16 +111,8 @@ def router() -> APIRouter:
             return page(request, "message.html", user, status=422, message=str(e))
 
         def work() -> tuple[int, int]:
-            store, now = desk.store(), desk.clock()
-            added = skipped = 0
-            for f in feeds:
-                try:
-                    spec = FeedSpec(group=f.group, site=f.site, name=f.name, url=f.url, route=f.route)
-                    store.add_feed(spec, now)
-                    added += 1
-                except NewsdeskError:  # the key is taken, or the outline is not a feed we can add
-                    skipped += 1
-            return added, skipped
+            added, skipped = add_imported(desk.store(), feeds, desk.clock())
+            return len(added), skipped
 
         added, skipped = await desk.run(work)
         hook = desk.hooks.catalogue_changed

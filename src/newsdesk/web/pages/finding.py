@@ -16,7 +16,8 @@ from ...search.query import Filters
 from ..auth import desk_of
 from ..errors import ApiError
 from ..searching import search
-from .guard import page_user, to_login
+from ..viewfeeds import view_links
+from .guard import base_of, page_user, to_login
 from .render import page
 
 SEARCH_LIMIT = 50
@@ -86,7 +87,20 @@ def router() -> APIRouter:
             except ApiError as e:
                 error = "搜索索引正在建立，请稍后再试" if e.status == 503 else e.message
         shown = {"group": group, "site": site, "source": source, "since": since, "until": until}
-        return page(request, "search.html", user, q=q, sort=sort, hits=hits, error=error, filters=shown)
+        links = (
+            view_links(base_of(request), "search", q=q.strip(), group=group, site=site) if q.strip() else {}
+        )
+        return page(
+            request,
+            "search.html",
+            user,
+            q=q,
+            sort=sort,
+            hits=hits,
+            error=error,
+            filters=shown,
+            feed_links=links,
+        )
 
     @pages.get("/today")
     async def today(request: Request, day: Annotated[str, Query(pattern=_DAY)] = "") -> Response:

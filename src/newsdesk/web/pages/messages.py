@@ -164,6 +164,22 @@ EN: dict[str, str] = {
     "导入 OPML": "Import OPML",
     "从": "From",
     "到": "To",
+    "密钥": "Keys",
+    "阅读器应用密码": "Reader app passwords",
+    "阅读器应用用应用密码登录，不用登录密码。": "Apps log in with an app password, not the login password.",
+    "新的应用密码（只显示这一次）：": "Your new app password (shown this once only):",
+    "用途": "For",
+    "新建应用密码": "New app password",
+    "撤销全部应用密码": "Revoke every app password",
+    "私人订阅链接": "Private feed links",
+    "星标和未读列表的订阅链接带有你的令牌，撤销后旧链接失效。": (
+        "Your starred and unread feed links carry your token: revoked, old links stop working."
+    ),
+    "生成新令牌": "Renew the token",
+    "生成令牌": "Make a token",
+    "撤销令牌": "Revoke the token",
+    "订阅此列表": "Follow this list",
+    "导出 OPML": "Export OPML",
 }
 
 

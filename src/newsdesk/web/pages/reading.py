@@ -18,7 +18,9 @@ from ...models import ClusterRef, EntryQuery, FeedPlace, ReaderEntry
 from ...publish.site.render import article_body, safe_body
 from ...store import Store
 from ..auth import desk_of
-from .guard import local_next, page_user, to_login
+from ..readerkeys import server_secret, view_feed_token
+from ..viewfeeds import view_links
+from .guard import base_of, local_next, page_user, to_login
 from .render import page, posted, wants_json
 from .rules import apply_rules
 from .tree import sidebar
@@ -107,7 +109,11 @@ def router() -> APIRouter:
                     return {"error": str(e)}
                 raise
             refs = store.cluster_refs(i.entry.uid for i in items) if items else {}
+            token = None
+            if view in ("unread", "starred"):  # a reader's own list: its feed carries their token
+                token = view_feed_token(store, user, server_secret(desk.config), desk.clock())
             return {
+                "feed_links": view_links(base_of(request), view, token, group=group, site=site, feed=feed),
                 "rows": fold(items, refs),
                 "next": following,
                 "tree": sidebar(store.site_places(user.id), open_feeds(store, user.id, query)),

@@ -1,0 +1,51 @@
+"""Keys of reader apps and feed readers: app passwords made with their Fever key, the
+server's secret, and the reader's token for private view feeds. Shared by the CLI
+(`users app-password`), the keys page and the APIs that check them."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime
+
+from .. import accounts
+from ..config import Config
+from ..models import User
+from ..store import Store
+
+
+def server_secret(config: Config) -> bytes:
+    return accounts.server_secret(config.path(config.serve.secret_file))
+
+
+def make_app_password(store: Store, user: User, *, label: str, secret: bytes, now: datetime) -> str:
+    """A new app password for `user`, kept hashed, with its Auth token's hash (Google Reader)
+    and its Fever key's HMAC: the one password serves both APIs, and revoking it ends both."""
+    password = accounts.new_app_password()
+    hashed = accounts.secret_hash(password)
+    store.add_app_password(
+        user.id, hashed, accounts.secret_hash(accounts.app_auth_token(password)), label=label, now=now
+    )
+    key = accounts.fever_api_key(user.name, password)
+    store.add_fever_key(hashed, accounts.fever_key_hash(secret, key))
+    return password
+
+
+def view_feed_token(store: Store, user: User, secret: bytes, now: datetime, *, renew: bool = False) -> str:
+    """The reader's token for private view feeds, made on first use; `renew` makes a new one
+    (every link with the old one stops working)."""
+    nonce = None if renew else store.feed_token_nonce(user.id)
+    if nonce is None:
+        nonce = secrets.token_urlsafe(16)
+        store.set_feed_token_nonce(user.id, nonce, now)
+    return accounts.feed_token(secret, user.id, nonce)
+
+
+def user_of_feed_token(store: Store, token: str, secret: bytes) -> User | None:
+    user_id = accounts.feed_token_user(token)
+    if user_id is None:
+        return None
+    nonce = store.feed_token_nonce(user_id)
+    if nonce is None or not hmac.compare_digest(accounts.feed_token(secret, user_id, nonce), token):
+        return None
+    return store.user_by_id(user_id)
