@@ -287,3 +287,38 @@ def test_postgres_store_has_every_role_of_the_sqlite_store() -> None:
         if not issubclass(PostgresStore, b) and b.__name__ not in replaced
     ]
     assert not missing, f"add {', '.join(missing)} to PostgresStore (store/postgres/__init__.py)"
+
+
+def test_fever_numbers_are_committed_in_order_under_two_writers() -> None:
+    """Fever clients page by `since_id`: a writer that adds an entry while another's numbered
+    entry is uncommitted waits for it, so it can never commit a higher number first."""
+    url = new_pg_database()
+    store = PostgresStore(url)
+    for n in (1, 2):  # two feeds: the writers share no feed count row
+        store.save_fetch(
+            feed(n), ok(feed(n)), [ParsedEntry(id="0", title="t", link=None, published=NOW)], NOW
+        )
+    insert = (
+        "INSERT INTO entries (uid, feed_key, entry_id, title, content, summary, first_seen, last_changed,"
+        " sort_time, content_hash) SELECT %s, feed_key, 'new', title, content, summary, first_seen,"
+        " last_changed, sort_time, content_hash FROM entries WHERE feed_key=%s"
+    )
+    try:
+        with psycopg.connect(url) as first, psycopg.connect(url, autocommit=True) as second:
+            first.execute(insert, ("uid-a", feed(1).key))  # numbered, not committed
+            later = threading.Thread(target=lambda: second.execute(insert, ("uid-b", feed(2).key)))
+            later.start()
+            with psycopg.connect(url, autocommit=True) as watcher:
+                poll(
+                    lambda: watcher.execute(
+                        "SELECT 1 FROM pg_stat_activity WHERE datname=current_database()"
+                        " AND wait_event_type='Lock'"
+                    ).fetchone(),
+                    "the second writer waiting for the first's commit",
+                )
+            first.commit()
+            later.join()
+        start = store.fever_item_page()[1][0]
+        assert [uid for _, uid in store.fever_item_page(since_id=start)] == ["uid-a", "uid-b"]
+    finally:
+        store.close()

@@ -20,7 +20,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,10 @@ class TablePlan:
     name: str
     columns: tuple[str, ...]  # those both sides have, in the source's order
     key: tuple[str, ...]  # the source's primary key (empty: the table is copied whole)
+    # The target's triggers write it: what they wrote while the copy filled the tables before
+    # it goes in the first batch (a row they numbered otherwise, e.g. fever_items, would clash
+    # on its unique uid with the source's row under the source's number).
+    kept: bool = False
 
 
 class Side:
@@ -319,7 +323,9 @@ def plan(source: Side, target: Side) -> list[TablePlan]:
     written = set(_WRITES.findall(bodies)) & set(tables)
     order = _parents_first(tables, {t: source.parents(t) | target.parents(t) for t in tables})
     by_name = {p.name: p for p in plans}
-    return [by_name[t] for t in order if t not in written] + [by_name[t] for t in order if t in written]
+    return [by_name[t] for t in order if t not in written] + [
+        replace(by_name[t], kept=True) for t in order if t in written
+    ]
 
 
 def _parents_first(tables: list[str], parents: dict[str, set[str]]) -> list[str]:
@@ -398,6 +404,8 @@ def copy_batch(
     following = last if len(rows) == size else None
     target.begin()
     try:
+        if table.kept and not after:
+            target.execute(f"DELETE FROM {_ident(table.name)}")
         _insert(target, table, rows)
         _note(target, table.name, following)
         target.commit()

@@ -18,6 +18,7 @@ from ..sqlite.archive import ArchiveMixin
 from ..sqlite.catalogue import CatalogueMixin
 from ..sqlite.changes import ChangesMixin
 from ..sqlite.clusters import ClustersMixin
+from ..sqlite.fever import FeverMixin
 from ..sqlite.holds import HoldsMixin
 from ..sqlite.marks import MarksMixin
 from ..sqlite.oldest import OldestFirstMixin
@@ -54,6 +55,7 @@ class PostgresStore(
     PagesMixin,
     RulesMixin,
     RolesMixin,
+    FeverMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 

@@ -164,11 +164,28 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\bCROSS JOIN (\w+ \w+) ON\b"), r"JOIN \1 ON"),
     (re.compile(r"datetime\('now'\)"), "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"),
+    # SQLite's whole seconds since the epoch of a stored time (…SS.ffffffZ, UTC).
+    (
+        re.compile(r"\bunixepoch\(([\w.]+)\)"),
+        r"CAST(EXTRACT(EPOCH FROM CAST(substr(\1, 1, 19) AS timestamp)) AS bigint)",
+    ),
 ]
+# INSERT OR REPLACE needs the key it replaces on, which PostgreSQL's upsert names: each table's
+# primary key (the only unique key of the tables it is used on).
+_REPLACE_KEYS = {"fever_keys": "key_hash", "feed_tokens": "user_id"}
+_REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+) \(([^()]*)\)")
 _UPSERT = re.compile(r"^\s*INSERT INTO (\w+).*?\bDO UPDATE SET\b", re.S)
 _BARE_COLUMN = re.compile(r"(?<=[(\s])([a-z_]+)(?=[,)])")
 _BARE_TESTED = re.compile(r"(?:(?<=WHERE )|(?<=AND ))([a-z_]+)(?==)")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def _replacing(table: str, columns: str) -> str:
+    if table not in _REPLACE_KEYS:
+        raise RuntimeError(f"INSERT OR REPLACE INTO {table}: add its key to _REPLACE_KEYS")
+    key = _REPLACE_KEYS[table]
+    rest = [c.strip() for c in columns.split(",") if c.strip() != key]
+    return f" ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in rest)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -178,6 +195,9 @@ def translate(sql: str, named: bool) -> str:
     ignore = text.lstrip().upper().startswith("INSERT OR IGNORE")
     if ignore:
         text = text.replace("INSERT OR IGNORE", "INSERT", 1) + " ON CONFLICT DO NOTHING"
+    replace = _REPLACE.match(text)
+    if replace:
+        text = text.replace("INSERT OR REPLACE", "INSERT", 1) + _replacing(replace[1], replace[2])
     for pattern, repl in _REWRITES:
         text = pattern.sub(repl, text)
     upsert = _UPSERT.search(text)
