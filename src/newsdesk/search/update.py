@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .. import procs
 from ..models import EntryText
@@ -28,8 +28,6 @@ from .segment import cut_joined, normalise
 from .text import html_text
 
 if TYPE_CHECKING:
-    import tantivy
-
     from ..store import Store
 
 __all__ = ["CatchUpTarget", "Follow", "Prepared", "catch_up", "prepare"]
@@ -142,29 +140,33 @@ def _pool(behind: int) -> Iterator[ProcessPoolExecutor | None]:
         pool.shutdown(cancel_futures=True)
 
 
-class CatchUpTarget(Protocol):
-    """What a catch-up needs of the index (`index.TantivyIndex`, which calls `catch_up`)."""
+W = TypeVar("W")
+
+
+class CatchUpTarget(Protocol[W]):
+    """What a catch-up needs of the index (`index.TantivyIndex` and `pgindex.PostgresIndex`,
+    which call `catch_up`); `W` is the index's writer."""
 
     def ready(self, head: int) -> int: ...
 
     def doc_count(self) -> int: ...
 
-    def writer(self, heap_size: int = ...) -> AbstractContextManager[tantivy.IndexWriter]: ...
+    def writer(self, heap_size: int = ...) -> AbstractContextManager[W]: ...
 
     def apply(
         self,
-        writer: tantivy.IndexWriter,
+        writer: W,
         changes: Sequence[tuple[int, str, bool]],
         docs: Mapping[str, tuple[EntryText, Prepared]],
         *,
         added: set[str] | None = None,
     ) -> None: ...
 
-    def commit(self, writer: tantivy.IndexWriter, rev: int) -> None: ...
+    def commit(self, writer: W, rev: int) -> None: ...
 
 
 def catch_up(
-    store: Store, index: CatchUpTarget, *, clusters: bool, follow: Follow | None = None
+    store: Store, index: CatchUpTarget[Any], *, clusters: bool, follow: Follow | None = None
 ) -> tuple[int, int]:
     """Apply the store's changes to the index and (if `clusters`) the story clusters, each
     from its own mark. Returns how many changes each took in: (index, clusters).

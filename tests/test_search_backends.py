@@ -1,0 +1,320 @@
+"""Search on both backends: tantivy beside a SQLite archive, and the PostgreSQL archive's own
+index (`search_backend: postgres`) on the machine's server (a database per test). The same
+queries must find the same entries on both (rankings may differ), on the search fixtures and
+the labelled cluster set; and the PostgreSQL index must stay in step with its store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from newsdesk.config import Config, load_config
+from newsdesk.errors import ConfigError, SearchError
+from newsdesk.models import EntryText
+from newsdesk.search import open_index, update_index
+from newsdesk.search.hits import SearchIndex, parse
+from newsdesk.search.index import TantivyIndex
+from newsdesk.search.pgindex import PostgresIndex, _vector, compile_query, document, searchable
+from newsdesk.search.query import Filters
+from newsdesk.search.update import prepare
+from newsdesk.store import SQLiteStore, Store
+from newsdesk.store.postgres import PostgresStore
+from store_backends import new_pg_database
+from test_search_fixtures import T0, Doc, feed, labelled_set, save
+from test_search_index import DOCS, PAPER
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def labelled_docs() -> list[Doc]:
+    """The labelled cluster set (105 articles, 37 stories) as entries of eight outlets' feeds."""
+    out = []
+    for n, row in enumerate(labelled_set()):
+        outlet = str(row["outlet"])
+        published = datetime.fromisoformat(str(row["published"]))
+        out.append(
+            Doc(
+                feed("财经" if n % 3 else "宏观", outlet, "要闻"),
+                str(row["id"]),
+                str(row["title"]),
+                str(row["text"]),
+                hours=int((published - T0).total_seconds() // 3600),
+                source=outlet if n % 2 else None,
+                link=str(row["link"]),
+            )
+        )
+    return out
+
+
+CORPUS = DOCS + labelled_docs()
+
+
+def open_search(backend: str, folder: Path) -> tuple[Store, SearchIndex]:
+    """An archive of `backend` holding CORPUS, clustered and indexed by its own backend."""
+    if backend == "sqlite":
+        store: Store = SQLiteStore(folder / "archive.db")
+        index: SearchIndex = TantivyIndex(
+            folder / "archive.db.search", database_url=str(folder / "archive.db"), store=store
+        )
+    else:
+        url = new_pg_database()
+        store = PostgresStore(url)
+        index = PostgresIndex(database_url=url, store=store)
+    save(store, CORPUS)
+    assert index.catch_up(store, clusters=True) == (len(CORPUS), len(CORPUS))
+    return store, index
+
+
+@pytest.fixture(params=BACKENDS)
+def searched(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Store, SearchIndex]]:
+    store, index = open_search(request.param, tmp_path)
+    yield request.param, store, index
+    index.close()
+    store.close()
+
+
+def uid(doc_id: str) -> str:
+    return next(d.uid for d in CORPUS if d.id == doc_id)
+
+
+# Queries over the search fixtures (test_search_index.py): every kind of word, operator and filter.
+FIXTURE_QUERIES: list[tuple[str, Filters]] = [
+    ("存款准备金率", Filters()),  # 存款 + 准备金率, a phrase
+    ("准备金", Filters()),  # inside a longer word: the character fallback
+    ("4亿户", Filters()),
+    ("工信部", Filters()),  # in the title only
+    ("5.0%", Filters()),
+    ("ipv6", Filters()),
+    ("专精特新", Filters()),
+    ("北交所 专精特新", Filters()),  # cut 中专 + 精特新 in its text
+    ("央行 降准", Filters()),
+    ("央行 -降准", Filters()),
+    ('千兆光网 -"千兆光网建设"', Filters()),
+    ("存款准备金率 OR 逆回购", Filters()),
+    ("存款准备金率 | IPv6", Filters()),
+    ("央行 逆回购 OR 降准", Filters()),
+    ('"千兆光网建设"', Filters()),
+    ('"光网 千兆"', Filters()),
+    ("“稳妥有序开展5G”", Filters()),
+    ("千兆光網", Filters()),
+    ("央行", Filters(group="宏观")),
+    ("千兆光网", Filters(site="澎湃新闻")),
+    ("央行", Filters(feed="新浪财经－国內")),
+    ("央行", Filters(feed="宏观/国家统计局/最新发布")),
+    ("千兆光网", Filters(source="中国新闻网")),
+    ("千兆光网", Filters(since=T0 + timedelta(hours=10), until=T0 + timedelta(days=30))),
+    ("千兆光网", Filters(since=T0 + timedelta(hours=8), until=T0 + timedelta(hours=9))),
+]
+
+# Queries over the labelled set: words of each kind, phrases, operators, Traditional, filters.
+CORPUS_QUERIES: list[tuple[str, Filters]] = [
+    (q, Filters())
+    for q in [
+        "城中村",
+        "新能源汽车",
+        "新能源汽車",
+        "白名单",
+        "房地产",
+        "集成电路",
+        "同比增长",
+        "央行",
+        "人民银行",
+        "逆回购",
+        "国债",
+        "专项债券",
+        "千兆光网",
+        "5G",
+        "前10个月",
+        '"先谋后动"',
+        '"同比分别增长"',
+        "房地产 -城中村",
+        "城中村 OR 集成电路",
+        "新能源 汽车 -电池",
+        "动力电池 装车量",
+        "降准 | 降息",
+        "债券 发行 -专项",
+        "消费 OR 出口 -房地产",
+        "责任编辑",
+        "港股",
+        "汇率",
+        "就业",
+        "中小企业",
+        "数字经济",
+    ]
+] + [
+    ("房地产", Filters(site="凤凰财经")),
+    ("同比增长", Filters(group="宏观")),
+    ("同比增长", Filters(feed="财经/新浪财经/要闻")),
+    ("增长", Filters(source="东方财富")),
+    ("增长", Filters(since=datetime.fromisoformat("2026-11-27T00:00:00+00:00"))),
+    ("增长", Filters(until=datetime.fromisoformat("2026-11-27T00:00:00+00:00"))),
+]
+
+
+def stories(hits: list[str], store: Store) -> set[str]:
+    """The stories of these hits: a cluster's id for a member, else the entry's own id."""
+    refs = store.cluster_refs(hits)
+    return {refs[h].id if h in refs else h for h in hits}
+
+
+def matches(index: SearchIndex, query: str, filters: Filters, wide: bool) -> set[str]:
+    """Every entry the engine matches (`wide`: words may match as runs of characters)."""
+    parsed = parse(query)
+    if isinstance(index, PostgresIndex):
+        ranked = index._store.search_docs(  # type: ignore[union-attr]
+            compile_query(parsed, filters, wide=wide), sort="date", fetch=100_000
+        )
+    else:
+        assert isinstance(index, TantivyIndex)
+        searcher = index._index.searcher()
+        ranked = index._ranked(searcher, index.compile(parsed, filters, wide=wide), 100_000, "date")
+    return {uid for uid, _ in ranked}
+
+
+def test_same_ids_on_both_backends(searched: tuple[str, Store, SearchIndex], tmp_path: Path) -> None:
+    """Every query finds the same entries as tantivy over a SQLite archive of the same text, by
+    relevance and by date, a whole page (3) or every match (200): rankings may differ, so a
+    short page only has the same length."""
+    backend, store, index = searched
+    reference_store, reference = open_search("sqlite", tmp_path / "reference")
+    found_any = 0
+    try:
+        for query, filters in FIXTURE_QUERIES + CORPUS_QUERIES:
+            for sort in ("relevance", "date"):
+                for limit in (3, 200):
+                    ours = [h.uid for h in index.search(query, filters=filters, sort=sort, limit=limit)]  # type: ignore[arg-type]
+                    theirs = [h.uid for h in reference.search(query, filters=filters, sort=sort, limit=limit)]  # type: ignore[arg-type]
+                    assert len(ours) == len(theirs), (backend, query, filters, sort, limit)
+                    if limit == 200:  # every match, one per story
+                        assert stories(ours, store) == stories(theirs, reference_store), (backend, query)
+                        found_any += bool(theirs)
+                # The entries each engine matches, before one hit per story is chosen (which
+                # copy stands for a story whose earliest entry did not match is the best-ranked).
+                for wide in (False, True):
+                    assert matches(index, query, filters, wide) == matches(reference, query, filters, wide)
+        assert found_any >= 2 * 50  # the queries find something (both sorts)
+    finally:
+        reference.close()
+        reference_store.close()
+
+
+# --- the PostgreSQL index on its own ----------------------------------------------------------
+def pg_config(tmp_path: Path, url: str) -> Config:
+    return Config(database=url, search_backend="postgres", base_dir=tmp_path)
+
+
+def found(index: SearchIndex, query: str) -> set[str]:
+    return {h.uid for h in index.search(query, limit=50)}
+
+
+def test_postgres_index_follows_the_store(tmp_path: Path) -> None:
+    url = new_pg_database()
+    config = pg_config(tmp_path, url)
+    store = PostgresStore(url)
+    try:
+        save(store, DOCS)
+        assert update_index(config, store) == len(DOCS)
+        assert update_index(config, store) == 0  # nothing changed: nothing done
+        index = open_index(config, store=store)
+        assert isinstance(index, PostgresIndex)
+        assert found(index, "逆回购") == {uid("omo")}
+        hit = index.search("逆回购")[0]
+        assert "<mark>逆回购</mark>" in hit.snippet.to_html()
+        # An entry whose text changes is found by its new words only.
+        changed = Doc(DOCS[3].feed, "omo", DOCS[3].title, "中期借贷便利操作利率保持不变。", hours=50)
+        save(store, [changed], now=T0 + timedelta(days=1))
+        assert found(index, "逆回购") == {uid("omo")}  # the title still says it
+        assert found(index, "中期借贷便利") == set()  # not indexed yet
+        update_index(config, store)
+        assert found(index, "中期借贷便利") == {uid("omo")}
+        assert found(index, "银行体系流动性") == set()
+        # A feed removed from the archive takes its entries out of the index.
+        store.delete_feed(PAPER.key)
+        update_index(config, store)
+        assert found(index, "千兆光网") == {uid("ref")}
+        docs = searchable(store)
+        assert docs.search_count() == store.count_entries() == len(DOCS) - 1
+        assert docs.search_mark() == store.max_rev()
+        # Documents ahead of the store (another database's) are rebuilt from it.
+        docs.save_search_docs([], [], mark=store.max_rev() + 50, expect=store.max_rev())
+        assert index.sync(store) == len(store.changes_since(0))
+        assert docs.search_mark() == store.max_rev() and docs.search_count() == len(DOCS) - 1
+        assert found(index, "千兆光网") == {uid("ref")}
+        # Reindexing starts over and ends where the store is.
+        index.reset()
+        assert docs.search_count() == 0 and found(index, "千兆光网") == set()
+        assert index.rebuild(store) == len(store.changes_since(0))
+        assert found(index, "千兆光网") == {uid("ref")}
+    finally:
+        store.close()
+
+
+def test_a_sqlite_archive_has_no_database_index(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "a.db")
+    try:
+        with pytest.raises(SearchError, match="needs a PostgreSQL archive"):
+            PostgresIndex(database_url=str(tmp_path / "a.db"), store=store).search("央行")
+    finally:
+        store.close()
+    (tmp_path / "c.yaml").write_text("database: a.db\nsearch_backend: postgres\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"c\.yaml:2: search_backend: postgres needs a PostgreSQL archive"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_documents_are_built_from_the_shared_tokens() -> None:
+    entry = EntryText(
+        uid="0" * 16, feed_key="a/b/c", group="a", site="b", feed="c", title="千兆光网",
+        link=None, when=T0, cleaned="IPv6 规模部署，5G 网络建设。", html="", source=None,
+    )  # fmt: skip
+    doc = document(entry, prepare([(entry.title, entry.cleaned, entry.html)])[0])
+    # Title tokens weighted A, at consecutive positions with the text's (phrases cross them).
+    assert doc.body == "'千兆':1A '光网':2A 'ipv6':3 '规模':4 '部署':5 '5g':6 '网络':7 '建设':8"
+    assert doc.chars.startswith("'千':1 '兆':2 '光':3 '网':4,11 'ipv6':5 '规':6 '模':7 '部':8 '署':9 '5g':10 '络':12")
+    assert doc.ts == int(T0.timestamp()) and doc.source is None
+    # Quotes and backslashes are escaped; overlong words leave a gap (as tantivy's filter does).
+    assert _vector(["a'b", "c\\d", "x" * 70, "y"]) == "'a''b':1 'c\\\\d':2 'y':4"
+    assert compile_query(parse('千兆光网 -"网络 建设" OR x'), Filters()).body == (
+        "(('千兆' <-> '光网') | ('x')) & (!('网络' <-> '建设'))"
+    )
+
+
+def test_two_processes_catching_up_at_once(tmp_path: Path) -> None:
+    """Two processes (separate connection pools) storing and indexing one archive at the same
+    moment, round after round: every entry indexed once, at the store's rev, none lost."""
+    url = new_pg_database()
+    config = pg_config(tmp_path, url)
+    stores = [PostgresStore(url), PostgresStore(url)]
+    docs = labelled_docs()
+    barrier = threading.Barrier(2, timeout=60)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for r in range(6):
+                barrier.wait()
+                save(stores[n], [d for i, d in enumerate(docs) if i % 12 == 2 * r + n])
+                barrier.wait()
+                update_index(config, stores[n])
+        except BaseException as e:
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        store = stores[0]
+        assert searchable(store).search_count() == store.count_entries() == len(docs)
+        assert searchable(store).search_mark() == store.cluster_mark() == store.max_rev()
+        index = open_index(config, store=store)
+        assert len(found(index, '"先谋后动"')) == 1  # one story, however many copies
+    finally:
+        for s in stores:
+            s.close()
