@@ -16,6 +16,7 @@ from newsdesk.config import Config, load_config
 from newsdesk.errors import ConfigError, SearchError
 from newsdesk.models import EntryText
 from newsdesk.search import open_index, update_index
+from newsdesk.search.cluster import Session, item_of, update_clusters
 from newsdesk.search.hits import SearchIndex, parse
 from newsdesk.search.index import TantivyIndex
 from newsdesk.search.pgindex import PostgresIndex, _vector, compile_query, document, searchable
@@ -273,7 +274,9 @@ def test_documents_are_built_from_the_shared_tokens() -> None:
     doc = document(entry, prepare([(entry.title, entry.cleaned, entry.html)])[0])
     # Title tokens weighted A, at consecutive positions with the text's (phrases cross them).
     assert doc.body == "'千兆':1A '光网':2A 'ipv6':3 '规模':4 '部署':5 '5g':6 '网络':7 '建设':8"
-    assert doc.chars.startswith("'千':1 '兆':2 '光':3 '网':4,11 'ipv6':5 '规':6 '模':7 '部':8 '署':9 '5g':10 '络':12")
+    assert doc.chars.startswith(
+        "'千':1 '兆':2 '光':3 '网':4,11 'ipv6':5 '规':6 '模':7 '部':8 '署':9 '5g':10 '络':12"
+    )
     assert doc.ts == int(T0.timestamp()) and doc.source is None
     # Quotes and backslashes are escaped; overlong words leave a gap (as tantivy's filter does).
     assert _vector(["a'b", "c\\d", "x" * 70, "y"]) == "'a''b':1 'c\\\\d':2 'y':4"
@@ -318,3 +321,95 @@ def test_two_processes_catching_up_at_once(tmp_path: Path) -> None:
     finally:
         for s in stores:
             s.close()
+
+
+# --- clusters built by several processes at once --------------------------------------------
+def story_copies(count: int) -> list[tuple[Doc, Doc]]:
+    """Two copies of each of `count` stories of the labelled set, each from its own outlet."""
+    by_story: dict[str, list[dict[str, object]]] = {}
+    for row in labelled_set():
+        by_story.setdefault(str(row["story"]), []).append(row)
+    out = []
+    for rows in by_story.values():
+        outlets = {str(r["outlet"]): r for r in rows}
+        if len(outlets) < 2:
+            continue
+        pair = [
+            Doc(
+                feed("财经", outlet, "要闻"),
+                str(r["id"]),
+                str(r["title"]),
+                str(r["text"]),
+                link=str(r["link"]),
+            )
+            for outlet, r in list(outlets.items())[:2]
+        ]
+        out.append((pair[0], pair[1]))
+    assert len(out) >= count
+    return out[:count]
+
+
+def test_two_workers_storing_copies_of_one_story_build_one_cluster() -> None:
+    """Two workers (separate connection pools) each store a copy of the same story at the same
+    moment and cluster at once, story after story: every story is one cluster of both copies."""
+    url = new_pg_database()
+    stores = [PostgresStore(url), PostgresStore(url)]
+    pairs = story_copies(12)
+    barrier = threading.Barrier(2, timeout=60)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for pair in pairs:
+                barrier.wait()
+                save(stores[n], [pair[n]])
+                update_clusters(stores[n])
+        except BaseException as e:
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        store = stores[0]
+        update_clusters(store)
+        assert store.cluster_mark() == store.max_rev()
+        for a, b in pairs:
+            refs = store.cluster_refs([a.uid, b.uid])
+            assert refs[a.uid].id == refs[b.uid].id and refs[a.uid].size == 2, (a.id, b.id)
+        assert len(store.list_clusters(limit=100)) == len(pairs)
+        members = list(store.cluster_member_uids())
+        assert len(members) == len({uid for _, uid in members}) == 2 * len(pairs)
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_a_session_that_finds_the_mark_moved_writes_nothing_and_goes_on_from_it() -> None:
+    url = new_pg_database()
+    one, other = PostgresStore(url), PostgresStore(url)
+    try:
+        (a, b), (c, _) = story_copies(2)
+        save(one, [a])
+        first, second = Session(one), Session(other)
+        changes = one.changes_since(0)
+        items = [item_of(e) for e in one.get_entries([a.uid])]
+        assert second.apply(changes, items) == 1  # the other process clusters `a` first
+        save(one, [b, c])
+        changes = one.changes_since(0)
+        items = [item_of(e) for e in one.get_entries([a.uid, b.uid, c.uid])]
+        # Saving from the mark it started at fails: nothing written…
+        assert not one.save_clusters([], [], detached=[a.uid], mark=changes[-1][0], expect=0)
+        assert one.cluster_mark() == changes[0][0] and one.cluster_refs([a.uid]) == {}
+        # …so the session starts again after the other's mark: `a` is not clustered twice.
+        assert first.apply(changes, items) == 2
+        assert first.mark == one.cluster_mark() == one.max_rev()
+        refs = one.cluster_refs([a.uid, b.uid, c.uid])
+        assert refs[a.uid] == refs[b.uid] and refs[a.uid].id == a.uid and c.uid not in refs
+    finally:
+        one.close()
+        other.close()
