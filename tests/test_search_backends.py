@@ -5,6 +5,7 @@ the labelled cluster set; and the PostgreSQL index must stay in step with its st
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import run_cli
 from newsdesk.config import Config, load_config
 from newsdesk.errors import ConfigError, SearchError
 from newsdesk.models import EntryText
@@ -413,3 +415,31 @@ def test_a_session_that_finds_the_mark_moved_writes_nothing_and_goes_on_from_it(
     finally:
         one.close()
         other.close()
+
+
+def test_the_commands_use_the_configured_backend(tmp_path: Path) -> None:
+    """`newsdesk search`, `reindex` and `check` on a PostgreSQL archive with its own index."""
+    url = new_pg_database()
+    store = PostgresStore(url)
+    try:
+        save(store, DOCS)
+    finally:
+        store.close()
+    config = tmp_path / "newsdesk.yaml"
+    config.write_text(f"database: {url}\nsearch_backend: postgres\n", encoding="utf-8")
+    hits = json.loads(run_cli(config, "search", "央行", "-降准", "--json").stdout)
+    assert [h["id"] for h in hits] == [uid("omo")] and "<mark>央行</mark>" in hits[0]["snippet"]
+    assert hits[0]["score"] > 0
+    by_date = json.loads(run_cli(config, "search", "千兆光网", "--sort", "date", "--json").stdout)
+    assert [h["id"] for h in by_date] == [uid("gig"), uid("ref")] and by_date[0]["score"] is None
+    assert json.loads(run_cli(config, "reindex", "--json").stdout) == {
+        "indexed": len(DOCS),
+        "clustered": len(DOCS),
+    }
+    check = run_cli(config, "check", check=False)
+    assert f"{len(DOCS)} documents in the database, one per entry, up to date" in check.stdout
+    # The same archive with the default backend: one line saying what to set.
+    config.write_text(f"database: {url}\n", encoding="utf-8")
+    wrong = run_cli(config, "search", "央行", check=False)
+    assert wrong.returncode != 0 and "set search_backend: postgres" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
