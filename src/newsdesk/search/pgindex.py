@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -53,22 +53,32 @@ _CHARS = regex.compile(r"\p{Han}|[\p{L}\p{N}]+")
 
 
 def _quote(lexeme: str) -> str:
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+    if "'" in lexeme or "\\" in lexeme:
+        lexeme = lexeme.replace("\\", "\\\\").replace("'", "''")
+    return f"'{lexeme}'"
 
 
-def _vector(tokens: Iterable[str], *, weighted: int = 0, limit: int = MAX_TOKEN) -> str:
+def _vector(tokens: Sequence[str], *, weighted: int = 0, limit: int = MAX_TOKEN) -> str:
     """A tsvector literal of tokens at positions 1, 2, …; the first `weighted` weighted A.
     Tokens of `limit` bytes or more are left out but keep their position."""
-    places: dict[str, list[str]] = {}
-    for pos, token in enumerate(tokens, start=1):
-        if pos > MAX_POSITION:
-            break
-        if len(token.encode("utf-8")) >= limit:
+    places: dict[str, list[int]] = {}
+    for pos, token in enumerate(tokens[:MAX_POSITION], start=1):
+        at = places.get(token)
+        if at is None:
+            places[token] = [pos]
+        else:
+            at.append(pos)
+    out = []
+    for token, at in places.items():
+        if len(token) * 4 >= limit and len(token.encode("utf-8")) >= limit:
             continue
-        at = places.setdefault(token, [])
-        if len(at) < MAX_POSITIONS:
-            at.append(f"{pos}A" if pos <= weighted else str(pos))
-    return " ".join(f"{_quote(t)}:{','.join(p)}" for t, p in places.items())
+        if len(at) > MAX_POSITIONS:
+            del at[MAX_POSITIONS:]
+        if at[0] <= weighted:
+            out.append(f"{_quote(token)}:{','.join(f'{p}A' if p <= weighted else str(p) for p in at)}")
+        else:
+            out.append(f"{_quote(token)}:{','.join(map(str, at))}")
+    return " ".join(out)
 
 
 def document(entry: EntryText, prepared: Prepared) -> SearchDoc:
