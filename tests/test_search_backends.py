@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import run_cli
+from newsdesk import accounts
 from newsdesk.config import Config, load_config
 from newsdesk.errors import ConfigError, SearchError
 from newsdesk.models import EntryText
@@ -26,6 +27,7 @@ from newsdesk.search.query import Filters
 from newsdesk.search.update import prepare
 from newsdesk.store import SQLiteStore, Store
 from newsdesk.store.postgres import PostgresStore
+from serve_helpers import ServeProcess, client
 from store_backends import new_pg_database
 from test_search_fixtures import T0, Doc, feed, labelled_set, save
 from test_search_index import DOCS, PAPER
@@ -443,3 +445,33 @@ def test_the_commands_use_the_configured_backend(tmp_path: Path) -> None:
     wrong = run_cli(config, "search", "央行", check=False)
     assert wrong.returncode != 0 and "set search_backend: postgres" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+
+
+def test_the_api_searches_the_configured_index(tmp_path: Path) -> None:
+    """`serve` on a PostgreSQL archive answers `/api/v1/search` from the database's index."""
+    url = new_pg_database()
+    config_path = tmp_path / "newsdesk.yaml"
+    config_path.write_text(
+        f"database: {url}\nsearch_backend: postgres\npublishers: []\n"
+        "serve:\n  host: 127.0.0.1\n  port: 0\ngroups: {}\n",
+        encoding="utf-8",
+    )
+    store = PostgresStore(url)
+    try:
+        save(store, DOCS)
+        update_index(pg_config(tmp_path, url), store)
+        user = store.add_user("reader", accounts.hash_password("pw-reader"), admin=False, now=T0)
+        token = accounts.new_token()
+        store.add_token(user.id, accounts.secret_hash(token), label="test", now=T0)
+    finally:
+        store.close()
+    serve = ServeProcess(config_path)
+    try:
+        serve.wait_healthy()
+        with client(serve.url, token) as api:
+            hits = api.get("/api/v1/search", params={"q": "央行 -降准"}).json()["hits"]
+            assert [h["id"] for h in hits] == [uid("omo")]
+            by_date = api.get("/api/v1/search", params={"q": "千兆光網", "sort": "date"}).json()["hits"]
+            assert [h["id"] for h in by_date] == [uid("gig"), uid("ref")]
+    finally:
+        serve.stop()
