@@ -17,6 +17,12 @@ CREATE TABLE search_docs (
     ts bigint NOT NULL
 );
 
+-- `body` in the row itself (read by every query and every phrase check), `chars` out of line
+-- and uncompressed (read only by the character fallback; tsvectors barely compress, so
+-- trying costs writes for nothing).
+ALTER TABLE search_docs ALTER COLUMN body SET STORAGE MAIN;
+ALTER TABLE search_docs ALTER COLUMN chars SET STORAGE EXTERNAL;
+
 CREATE INDEX search_docs_body ON search_docs USING gin (body);
 CREATE INDEX search_docs_chars ON search_docs USING gin (chars);
 -- Date order, date ranges, and the newest matches of a frequent word.
