@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -246,3 +247,31 @@ def test_copying_onto_itself_or_from_nothing_is_one_line(tmp_path: Path) -> None
     fill(source, feeds=1, entries=1)
     proc = run_cli(config(tmp_path, str(source)), "migrate", "--to", str(source), check=False)
     assert proc.returncode == 1 and "is the archive itself" in proc.stderr
+
+
+def test_a_terminal_sees_a_progress_bar_and_a_pipe_log_lines(tmp_path: Path) -> None:
+    source = tmp_path / "archive.db"
+    fill(source, feeds=2, entries=3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    env["COLUMNS"] = "120"
+    command = [sys.executable, "-m", "newsdesk", "--config", str(config(tmp_path, str(source))), "migrate"]
+    # `script` runs the command on a pseudo-terminal of its own: what a person at a terminal sees.
+    shown = subprocess.run(
+        ["script", "-qec", shlex.join([*command, "--to", str(tmp_path / "a.db")]), "/dev/null"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    assert "copying" in shown.stdout and "━" in shown.stdout and "INFO" not in shown.stdout
+    assert "counts and hashes match" in shown.stdout
+    piped = subprocess.run(
+        [*command, "--to", str(tmp_path / "b.db")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    assert "━" not in piped.stderr and "INFO entries: 3 of 3 rows" in piped.stderr  # one feed deleted

@@ -61,6 +61,15 @@ class Side:
         """The rows of a query, read as they come (a whole table's, without holding them all)."""
         raise NotImplementedError
 
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], conflict: str
+    ) -> None:
+        """Insert `rows` of `columns`, `conflict` (an ON CONFLICT clause, or "") deciding on
+        rows whose key is there already."""
+        cols = ", ".join(_ident(c) for c in columns)
+        marks = ", ".join("?" * len(columns))
+        self.executemany(f"INSERT INTO {_ident(table)} ({cols}) VALUES ({marks}){conflict}", rows)
+
     def tables(self) -> list[str]:
         raise NotImplementedError
 
@@ -177,6 +186,23 @@ class PostgresSide(Side):
     def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
         with self._errors(), self.db.cursor() as cur:
             yield from cur.stream(sql.encode())
+
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], conflict: str
+    ) -> None:
+        # COPY into a staging table of the same column types, then one INSERT … SELECT with the
+        # conflict clause: several times faster than a statement per row.
+        stage = _ident(f"copy_stage_{table}")
+        cols = ", ".join(_ident(c) for c in columns)
+        with self._errors(), self.db.cursor() as cur:
+            # IF NOT EXISTS: a rolled-back batch takes the staging table made in it along.
+            made = f"SELECT {cols} FROM {_ident(table)} WITH NO DATA"
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS {made}".encode())
+            cur.execute(f"TRUNCATE {stage}".encode())
+            with cur.copy(f"COPY {stage} ({cols}) FROM STDIN".encode()) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {_ident(table)} ({cols}) SELECT {cols} FROM {stage}{conflict}".encode())
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -384,15 +410,13 @@ def copy_batch(
 def _insert(target: Side, table: TablePlan, rows: Sequence[Sequence[Any]]) -> None:
     if not rows:
         return
-    cols = ", ".join(_ident(c) for c in table.columns)
-    marks = ", ".join("?" * len(table.columns))
-    sql = f"INSERT INTO {_ident(table.name)} ({cols}) VALUES ({marks})"
+    conflict = ""
     if table.key:
         rest = [c for c in table.columns if c not in table.key]
         update = ", ".join(f"{_ident(c)}=excluded.{_ident(c)}" for c in rest)
-        conflict = ", ".join(_ident(c) for c in table.key)
-        sql += f" ON CONFLICT ({conflict}) " + (f"DO UPDATE SET {update}" if rest else "DO NOTHING")
-    target.executemany(sql, [_portable(r) for r in rows])
+        keys = ", ".join(_ident(c) for c in table.key)
+        conflict = f" ON CONFLICT ({keys}) " + (f"DO UPDATE SET {update}" if rest else "DO NOTHING")
+    target.insert(table.name, table.columns, [_portable(r) for r in rows], conflict)
 
 
 def _portable(row: Sequence[Any]) -> tuple[Any, ...]:
