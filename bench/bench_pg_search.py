@@ -58,8 +58,9 @@ def versions(url: str) -> dict[str, str]:
 def relation_mb(url: str) -> dict[str, float]:
     with psycopg.connect(url) as db:
         rows = db.execute(
-            "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN"
-            " ('search_docs', 'search_docs_body', 'search_docs_chars', 'search_docs_ts', 'entries')"
+            "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n"
+            " ON n.oid=c.relnamespace WHERE (nspname='newsdesk_search' AND relname IN"
+            " ('docs', 'docs_body', 'docs_chars', 'docs_ts')) OR (nspname='public' AND relname='entries')"
         ).fetchall()
     return {str(name): round(int(size) / 1e6, 1) for name, size in rows}
 
@@ -73,7 +74,7 @@ def bench_postgres(url: str) -> dict[str, Any]:
     build_s = time.perf_counter() - t
     gc.enable()
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute("VACUUM ANALYZE search_docs")  # what autovacuum does after a bulk load
+        db.execute("VACUUM ANALYZE newsdesk_search.docs")  # what autovacuum does after a bulk load
     sizes = relation_mb(url)
     out: dict[str, Any] = {
         "documents": n,

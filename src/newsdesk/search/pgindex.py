@@ -145,7 +145,7 @@ def searchable(store: Store) -> SearchDocStore:
 
 
 class PostgresIndex:
-    """The search index in the PostgreSQL archive's own tables (`search_docs`)."""
+    """The search index in the PostgreSQL archive's own tables (`newsdesk_search.docs`)."""
 
     def __init__(self, *, database_url: str, store: Store | None = None) -> None:
         self._database_url = database_url

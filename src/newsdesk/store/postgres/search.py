@@ -1,7 +1,7 @@
 """Full-text search documents in the database (`search_backend: postgres`; migration 0021).
 
 `newsdesk.search.pgindex` cuts the text and compiles queries; this holds the SQL. Documents are
-written together with the store rev they are current to (`search_state`), and a writer first
+written together with the store rev they are current to (`newsdesk_search.state`), and a writer first
 moves that mark from the rev it started at (`expect`) with the mark's row locked: two processes
 catching up at once take turns, and the one that finds the mark moved by the other writes
 nothing and starts again from there, so documents never go back to an older state of an entry.
@@ -31,13 +31,13 @@ class PgSearchMixin(SQLiteBase):
     def search_mark(self) -> int:
         """The store rev the search documents are current to."""
         with self._pg.pool.connection() as conn:
-            row = conn.execute("SELECT rev FROM search_state WHERE id=1").fetchone()
+            row = conn.execute("SELECT rev FROM newsdesk_search.state WHERE id=1").fetchone()
         return int(row[0]) if row else 0
 
     def search_count(self) -> int:
         """Documents in the search index."""
         with self._pg.pool.connection() as conn:
-            row = conn.execute("SELECT COUNT(*) FROM search_docs").fetchone()
+            row = conn.execute("SELECT COUNT(*) FROM newsdesk_search.docs").fetchone()
         return int(row[0]) if row else 0
 
     def save_search_docs(
@@ -50,15 +50,16 @@ class PgSearchMixin(SQLiteBase):
             conn = self._pg._pinned()
             assert conn is not None
             moved = conn.execute(
-                "UPDATE search_state SET rev=%s WHERE id=1 AND rev=%s", (mark, expect)
+                "UPDATE newsdesk_search.state SET rev=%s WHERE id=1 AND rev=%s", (mark, expect)
             ).rowcount
             if moved != 1:
                 return False
             gone = sorted({*removed, *(d.uid for d in docs)})
             if gone:
-                conn.execute("DELETE FROM search_docs WHERE uid = ANY(%s)", (gone,))
+                conn.execute("DELETE FROM newsdesk_search.docs WHERE uid = ANY(%s)", (gone,))
             if docs:
-                with conn.cursor() as cur, cur.copy(f"COPY search_docs ({_COLUMNS}) FROM STDIN") as copy:
+                into = f"COPY newsdesk_search.docs ({_COLUMNS}) FROM STDIN"
+                with conn.cursor() as cur, cur.copy(into) as copy:
                     for d in docs:
                         copy.write_row(
                             (d.uid, d.body, d.chars, d.group, d.site, d.feed, d.feed_key, d.source, d.ts)
@@ -70,8 +71,8 @@ class PgSearchMixin(SQLiteBase):
         with self._tx():
             conn = self._pg._pinned()
             assert conn is not None
-            conn.execute("UPDATE search_state SET rev=0 WHERE id=1")  # first: writers wait on it
-            conn.execute("TRUNCATE search_docs")
+            conn.execute("UPDATE newsdesk_search.state SET rev=0 WHERE id=1")  # first: writers wait on it
+            conn.execute("TRUNCATE newsdesk_search.docs")
 
     def search_docs(
         self,
@@ -87,7 +88,7 @@ class PgSearchMixin(SQLiteBase):
         where, params = _conditions(q)
         if sort == "date":
             sql = (
-                f"SELECT uid, NULL::float8 FROM search_docs WHERE {where}"
+                f"SELECT uid, NULL::float8 FROM newsdesk_search.docs WHERE {where}"
                 " ORDER BY ts DESC, uid LIMIT %s OFFSET %s"
             )
             params += [fetch, offset]
@@ -100,7 +101,7 @@ class PgSearchMixin(SQLiteBase):
                 rank_params.append(" | ".join(f"({c})" for c in chars))
             sql = (
                 f"SELECT uid, {rank} AS score FROM"
-                f" (SELECT uid, ts, body, chars FROM search_docs WHERE {where}"
+                f" (SELECT uid, ts, body, chars FROM newsdesk_search.docs WHERE {where}"
                 " ORDER BY ts DESC, uid LIMIT %s) newest"
                 " ORDER BY score DESC, ts DESC, uid LIMIT %s OFFSET %s"
             )
