@@ -46,7 +46,7 @@ MAX_TOKEN = 64  # bytes: longer words are noise (tantivy's index drops them too)
 MAX_POSITION = 16_383  # tsvector's last position
 MAX_POSITIONS = 256  # positions a tsvector keeps per lexeme
 MAX_LEXEME = 2_047  # bytes
-RANK_WINDOW = 2_000  # relevance ranks the newest matches, this many (store/postgres/search.py)
+RANK_WINDOW = 1_000  # relevance ranks the newest matches, this many (store/postgres/search.py)
 # tantivy's `chars` tokenizer (index.CHARS): one token per Han character, runs of other letters
 # and digits whole (a run that starts with a Latin letter or digit takes the Han after it).
 _CHARS = regex.compile(r"\p{Han}|[\p{L}\p{N}]+")

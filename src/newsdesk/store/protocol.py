@@ -548,6 +548,6 @@ class SearchDocStore(Protocol):
         sort: Literal["relevance", "date"],
         fetch: int,
         offset: int = 0,
-        window: int = 2000,
+        window: int = 1000,
     ) -> list[tuple[str, float | None]]:
         """(uid, score) of the best matches after `offset` (score None when sorted by date)."""

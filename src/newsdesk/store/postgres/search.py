@@ -81,7 +81,7 @@ class PgSearchMixin(SQLiteBase):
         sort: Literal["relevance", "date"],
         fetch: int,
         offset: int = 0,
-        window: int = 2000,
+        window: int = 1000,
     ) -> list[tuple[str, float | None]]:
         """(uid, score) of the best `fetch` matches after the first `offset`: by relevance among
         the newest `window` matches (at least `offset + fetch`), or newest first (score None)."""
@@ -93,17 +93,19 @@ class PgSearchMixin(SQLiteBase):
             )
             params += [fetch, offset]
         else:
-            rank = "ts_rank_cd(body, %s::tsquery)"
+            rank = "ts_rank_cd(d.body, %s::tsquery)"
             rank_params: list[Any] = [q.body]
             chars = [c for item in q.required for _, c in item if c is not None] if q.wide else []
             if chars:  # words that matched only as characters still rank among themselves
-                rank += " + 0.5 * ts_rank_cd(chars, %s::tsquery)"
+                rank += " + 0.5 * ts_rank_cd(d.chars, %s::tsquery)"
                 rank_params.append(" | ".join(f"({c})" for c in chars))
+            # The newest matches are chosen on (ts, uid) alone, then only they are read whole
+            # to be ranked: sorting the matches with their tsvectors spills to disk.
+            # (By their keys, so that they are looked up one by one, never joined by a scan.)
             sql = (
-                f"SELECT uid, {rank} AS score FROM"
-                f" (SELECT uid, ts, body, chars FROM newsdesk_search.docs WHERE {where}"
-                " ORDER BY ts DESC, uid LIMIT %s) newest"
-                " ORDER BY score DESC, ts DESC, uid LIMIT %s OFFSET %s"
+                f"SELECT d.uid, {rank} AS score FROM newsdesk_search.docs d WHERE d.uid = ANY(ARRAY("
+                f"SELECT uid FROM newsdesk_search.docs WHERE {where} ORDER BY ts DESC, uid LIMIT %s))"
+                " ORDER BY score DESC, d.ts DESC, d.uid LIMIT %s OFFSET %s"
             )
             params = [*rank_params, *params, max(window, offset + fetch), fetch, offset]
         with self._pg.pool.connection() as conn:
