@@ -249,6 +249,17 @@ def test_postgres_index_follows_the_store(tmp_path: Path) -> None:
         assert index.sync(store) == len(store.changes_since(0))
         assert docs.search_mark() == store.max_rev() and docs.search_count() == len(DOCS) - 1
         assert found(index, "千兆光网") == {uid("ref")}
+        # Relevance ranks among the newest matches (the window), date order has none.
+        everything = compile_query(parse("千兆光网 OR 央行 OR 5.0%"), Filters())
+        by_date = [u for u, _ in docs.search_docs(everything, sort="date", fetch=10)]
+        assert by_date == [uid("gdp"), uid("ref"), uid("rrr")]  # newest first (omo no longer matches)
+        assert [u for u, _ in docs.search_docs(everything, sort="relevance", fetch=1, window=1)] == [
+            uid("gdp")
+        ]
+        # With all three in the window, the oldest ranks first: 央行 is in its title (weight A).
+        assert [u for u, _ in docs.search_docs(everything, sort="relevance", fetch=1, window=3)] == [
+            uid("ref")
+        ]
         # Reindexing starts over and ends where the store is.
         index.reset()
         assert docs.search_count() == 0 and found(index, "千兆光网") == set()
