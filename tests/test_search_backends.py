@@ -258,7 +258,7 @@ def test_postgres_index_follows_the_store(tmp_path: Path) -> None:
         ]
         # With all three in the window, the oldest ranks first: 央行 is in its title (weight A).
         assert [u for u, _ in docs.search_docs(everything, sort="relevance", fetch=1, window=3)] == [
-            uid("ref")
+            uid("rrr")
         ]
         # Reindexing starts over and ends where the store is.
         index.reset()
