@@ -40,7 +40,7 @@ def index_path(config: Config) -> Path:
     url = config.database_url
     if url.startswith(("postgresql://", "postgres://")):
         raise SearchError(
-            "a PostgreSQL archive keeps its search index in the database: set search_backend: postgres"
+            "a PostgreSQL archive keeps its search index in its own tables: set search_backend: postgres"
         )
     path = Path(url.removeprefix("sqlite:///"))
     return path.with_name(path.name + ".search")
