@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from cli_helpers import run_cli
 from newsdesk import accounts
 from newsdesk.config import Config, load_config
-from newsdesk.errors import ConfigError, SearchError
+from newsdesk.errors import ConfigError, SearchError, StoreLockedError
 from newsdesk.models import EntryText
 from newsdesk.search import open_index, update_index
 from newsdesk.search.cluster import Session, item_of, update_clusters
@@ -28,7 +29,11 @@ from newsdesk.search.update import prepare
 from newsdesk.store import SQLiteStore, Store
 from newsdesk.store.postgres import PostgresStore
 from serve_helpers import ServeProcess, client
-from store_backends import new_pg_database
+from store_backends import (
+    backend_only_methods,
+    locked_message_ok,
+    new_pg_database,
+)
 from test_search_fixtures import T0, Doc, feed, labelled_set, save
 from test_search_index import DOCS, PAPER
 
@@ -486,3 +491,32 @@ def test_the_api_searches_the_configured_index(tmp_path: Path) -> None:
             assert [h["id"] for h in by_date] == [uid("gig"), uid("ref")]
     finally:
         serve.stop()
+
+
+def test_the_database_index_reports_a_lock_in_one_line() -> None:
+    """Another connection holds an exclusive lock on the archive: each method of the search
+    documents raises StoreLockedError naming the archive, and works once the lock is gone."""
+    store = PostgresStore(new_pg_database(), lock_wait=0.05)
+    docs = searchable(store)
+    query = compile_query(parse("央行"), Filters())
+    calls: dict[str, Callable[[], object]] = {
+        "search_mark": docs.search_mark,
+        "search_count": docs.search_count,
+        "save_search_docs": lambda: docs.save_search_docs([], [], mark=0, expect=0),
+        "reset_search": docs.reset_search,
+        "search_docs": lambda: docs.search_docs(query, sort="relevance", fetch=10),
+    }
+    assert set(calls) == backend_only_methods("postgresql")
+    try:
+        for name, call in calls.items():
+            with psycopg.connect(store.url) as other:  # a transaction until the block ends
+                other.execute(
+                    "LOCK TABLE newsdesk_search.docs, newsdesk_search.state IN ACCESS EXCLUSIVE MODE"
+                )
+                with pytest.raises(StoreLockedError) as caught:
+                    call()
+                other.rollback()
+            assert locked_message_ok("postgresql", store, str(caught.value)), name
+            call()
+    finally:
+        store.close()
