@@ -36,9 +36,9 @@ from ..store.protocol import SearchDocStore
 from .hits import SearchHit, collect, parse
 from .query import AnyOf, Filters, Match, ParsedQuery, Sort
 from .segment import normalise
-from .update import Follow, Prepared, catch_up
+from .update import Follow, Prepared, catch_up, prepare
 
-__all__ = ["PostgresIndex", "compile_query", "document", "searchable"]
+__all__ = ["PostgresIndex", "Vectors", "compile_query", "document", "prepare_vectors", "searchable"]
 
 log = logging.getLogger("newsdesk.search")
 
@@ -81,12 +81,39 @@ def _vector(tokens: Sequence[str], *, weighted: int = 0, limit: int = MAX_TOKEN)
     return " ".join(out)
 
 
+@dataclass(frozen=True)
+class Vectors(Prepared):
+    """Prepared text with its tsvector literals, made in the catch-up's worker processes."""
+
+    body_vector: str = ""
+    chars_vector: str = ""
+
+
+def _vectors(p: Prepared) -> tuple[str, str]:
+    if isinstance(p, Vectors):
+        return p.body_vector, p.chars_vector
+    return (
+        _vector(p.body.split(), weighted=len(p.title.split())),
+        _vector(_CHARS.findall(p.chars), limit=MAX_LEXEME + 1),
+    )
+
+
+def prepare_vectors(rows: Sequence[tuple[str, str | None, str]]) -> list[Prepared]:
+    """`update.prepare` and the tsvector literals (a worker process's share of the work)."""
+    out: list[Prepared] = []
+    for p in prepare(rows):
+        body, chars = _vectors(p)
+        out.append(Vectors(p.title, p.body, p.shingles, p.chars, body, chars))
+    return out
+
+
 def document(entry: EntryText, prepared: Prepared) -> SearchDoc:
     """The search document of an entry whose text has been prepared (`update.prepare`)."""
+    body, chars = _vectors(prepared)
     return SearchDoc(
         uid=entry.uid,
-        body=_vector(prepared.body.split(), weighted=len(prepared.title.split())),
-        chars=_vector(_CHARS.findall(prepared.chars), limit=MAX_LEXEME + 1),
+        body=body,
+        chars=chars,
         group=entry.group,
         site=entry.site,
         feed=entry.feed,
@@ -214,7 +241,7 @@ class PostgresIndex:
         process left whenever one caught up meanwhile."""
         for _ in range(100):
             try:
-                return catch_up(store, self, clusters=clusters, follow=follow)
+                return catch_up(store, self, clusters=clusters, follow=follow, preparer=prepare_vectors)
             except _Moved:
                 continue
         raise SearchError("search index: other processes kept changing it; try again")
