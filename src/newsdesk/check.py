@@ -117,13 +117,30 @@ def _foreign_keys(store: Store) -> tuple[bool, str]:
     return False, f"{problems[0]}{more}: the archive was changed outside newsdesk; restore a backup"
 
 
+def _database_index(store: Store, head: int, entries: int) -> tuple[bool, str]:
+    """The search index in a PostgreSQL archive's own tables (`search_backend: postgres`)."""
+    from .search.pgindex import searchable
+
+    docs = searchable(store)
+    rev, count = docs.search_mark(), docs.search_count()
+    if rev > head:
+        return False, f"ahead of the archive (rev {rev} > {head}): `newsdesk reindex` rebuilds it"
+    if rev < head:
+        return True, f"{count} documents; {head - rev} changes not indexed yet (the next `run` or `search`)"
+    if count != entries:
+        return False, f"{count} documents for {entries} entries: `newsdesk reindex` rebuilds it"
+    return True, f"{count} documents in the database, one per entry, up to date"
+
+
 def _search_index(config: Config, store: Store) -> tuple[bool, str]:
     from .search import SIDECAR, index_path
     from .search.index import inspect_index
 
-    path = index_path(config)
     head = store.max_rev()
     entries = store.count_entries()
+    if config.search_backend == "postgres":
+        return _database_index(store, head, entries)
+    path = index_path(config)
     if not path.exists():
         if entries == 0:
             return True, "no index yet (the archive is empty)"

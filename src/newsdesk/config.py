@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .models import FeedSpec
@@ -157,6 +165,10 @@ class Config(BaseModel):
     # Keep the search index and story clusters in step on every `run` (off: `newsdesk search`
     # and `reindex` still catch up on demand).
     search_index: bool = True
+    # Where the search index lives: `tantivy`, a folder beside the archive (the default, and the
+    # only choice for a SQLite archive), or `postgres`, the PostgreSQL archive's own tables
+    # (shared by every worker and web front of a cluster; docs/search.md).
+    search_backend: Literal["tantivy", "postgres"] = "tantivy"
     # What `newsdesk run` publishes after fetching: any of hexo, site, feeds or an installed
     # publisher (checked against the registry by `load_config(publishers=...)`).
     publishers: list[str] = Field(default_factory=lambda: ["hexo"])
@@ -175,6 +187,14 @@ class Config(BaseModel):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"RSSHub instance must be an http(s) URL, got {url!r}")
         return [u.rstrip("/") for u in v]
+
+    @field_validator("search_backend")
+    @classmethod
+    def _postgres_search_needs_postgres(cls, v: str, info: ValidationInfo) -> str:
+        database = str(info.data.get("database", ""))
+        if v == "postgres" and not database.startswith(("postgresql://", "postgres://")):
+            raise ValueError("postgres needs a PostgreSQL archive (database: postgresql://…); use tantivy")
+        return v
 
     @model_validator(mode="after")
     def _unique_feeds(self) -> Config:

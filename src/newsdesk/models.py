@@ -518,3 +518,39 @@ class Insights:
     terms: tuple[tuple[str, int], ...] = ()  # (term, count), most frequent first
     notes: tuple[str, ...] = ()  # what could not be extracted and why (bad input, limits hit)
     version: int = 1  # the extractor's version: `reinsight` recomputes older rows
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    """An entry as the database's search index holds it (`search_backend: postgres`): its
+    tokens as tsvector literals (`search.pgindex`) and the fields queries filter on."""
+
+    uid: str
+    body: str  # tsvector literal: title and text tokens with positions (title weighted A)
+    chars: str  # tsvector literal: the Han characters (and Latin/digit runs) with positions
+    group: str
+    site: str
+    feed: str
+    feed_key: str
+    source: str | None
+    ts: int  # published, else first seen: epoch seconds
+
+
+@dataclass(frozen=True)
+class DocQuery:
+    """A search compiled for the database (`search.pgindex`): tsquery texts and filters.
+
+    `body` is the whole query over the words (`body`). When `wide`, each word may also match as
+    a run of characters (`chars`): then `required` (every item must match one of its options)
+    and `excluded` say it, each option a (words tsquery, characters tsquery or None) pair."""
+
+    body: str
+    wide: bool = False
+    required: tuple[tuple[tuple[str, str | None], ...], ...] = ()
+    excluded: tuple[tuple[str, str | None], ...] = ()
+    group: str | None = None
+    site: str | None = None
+    feed: str | None = None  # a feed name or its group/site/name key
+    source: str | None = None
+    since: int | None = None  # epoch seconds, inclusive
+    until: int | None = None  # epoch seconds, exclusive

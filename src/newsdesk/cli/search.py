@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,7 @@ from ..dates import SHANGHAI
 from ..entry_json import cluster_dict, cluster_member_dicts
 from ..errors import NewsdeskError
 from ..search import SearchError, open_index, update_index
+from ..store.common import is_postgres_url
 from .common import JsonOpt, WaitOpt, current_config, err, gc_paused, open_archive, out, print_json
 
 # Segmentation (rjieba loads its dictionary on import), tantivy and numpy are imported by the
@@ -124,8 +126,14 @@ def search(
 def reindex(as_json: JsonOpt = False, wait: WaitOpt = locks.DEFAULT_WAIT) -> None:
     """Rebuild the story clusters and the search index from the archive."""
     config = current_config()
-    # Under the archive's fetch lock, like a run's indexing (see `locks`).
-    fetch_lock = locks.hold(locks.fetch_lock_path(config.database_url), "reindexing")
+    # Under the archive's fetch lock, like a run's indexing (see `locks`). A PostgreSQL archive
+    # has no lock file: processes catching up there take turns on the marks' rows instead, and
+    # one that finds a mark reset by this rebuild leaves the rebuilding to it.
+    fetch_lock: contextlib.AbstractContextManager[object] = (
+        contextlib.nullcontext()
+        if is_postgres_url(config.database_url)
+        else locks.hold(locks.fetch_lock_path(config.database_url), "reindexing")
+    )
     with locks.waiting(wait), fetch_lock, open_archive(config) as store, gc_paused():
         store.reset_clusters()
         index = open_index(config, store=store)

@@ -322,22 +322,48 @@ class Session:
     """What one catch-up has learnt so far. Members it saved are matched from memory, not
     looked up again; a store that had no clusters when it began (first run, reindex) is
     never asked at all. Memory is bounded: past MAX_REMEMBERED band entries it forgets and
-    asks the store again."""
+    asks the store again.
+
+    Several processes may cluster one archive at once (workers on PostgreSQL): each batch is
+    saved only if the store's mark is still the one the session started the batch from
+    (`save_clusters(expect=…)`, under the mark's row lock). The process that finds it moved
+    forgets what it remembers and clusters what is left after the other's mark, so the
+    clusters are always those of one process taking the changes in order: copies of one
+    story stored by two workers at the same moment never found two clusters."""
 
     MAX_REMEMBERED = 2_000_000
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.cold = store.cluster_mark() == 0  # the mark is 0 exactly when no entry is clustered
+        self.mark = store.cluster_mark()
+        self.cold = self.mark == 0  # the mark is 0 exactly when no entry is clustered
         self.known = _Known({}, {}, {}, {})
         self.remembered = 0
 
     def apply(self, changes: Sequence[tuple[int, str, bool]], items: Sequence[Item]) -> int:
         """Re-cluster the entries of one batch of `store.changes_since` (removed ones just leave
         their clusters) and save it with the batch's last rev in one transaction: a crash
-        leaves the clusters at a consistent earlier rev and the next run re-applies from there."""
+        leaves the clusters at a consistent earlier rev and the next run re-applies from there.
+        Changes at or before the store's mark (another process clustered them) are skipped."""
+        while True:
+            todo = [c for c in changes if c[0] > self.mark]
+            if not todo:
+                return 0
+            saved = self._save(todo, items)
+            if saved is not None:
+                return saved
+            mark = self.store.cluster_mark()
+            if mark < self.mark:
+                # The clusters were reset (a reindex is under way): that process clusters everything.
+                self.mark = changes[-1][0]
+                return 0
+            self.known, self.remembered, self.cold, self.mark = _Known({}, {}, {}, {}), 0, False, mark
+
+    def _save(self, changes: Sequence[tuple[int, str, bool]], items: Sequence[Item]) -> int | None:
+        """Cluster and save; None when another process moved the mark first."""
         touched = list(dict.fromkeys(uid for _, uid, _ in changes))
-        feats = features(items)
+        wanted = set(touched)
+        feats = features([i for i in items if i.uid in wanted])
         known = self.known
         if not self.cold:
             by_link, by_text, by_band, sigs = self.store.cluster_lookup(
@@ -360,7 +386,10 @@ class Session:
         for uid in touched:  # entries being re-clustered must not match their old selves
             known.signatures.pop(uid, None)
         members, band_rows = cluster_batch(feats, known)
-        self.store.save_clusters(members, band_rows, detached=touched, mark=changes[-1][0])
+        last = changes[-1][0]
+        if not self.store.save_clusters(members, band_rows, detached=touched, mark=last, expect=self.mark):
+            return None
+        self.mark = last
         self.remembered += len(band_rows)
         if self.remembered > self.MAX_REMEMBERED:
             self.known, self.remembered, self.cold = _Known({}, {}, {}, {}), 0, False
@@ -375,7 +404,7 @@ def update_clusters(store: Store, *, batch: int = 5000) -> int:
         mark = 0
     done = 0
     session = Session(store)
-    while changes := store.changes_since(mark, limit=batch):
+    while changes := store.changes_since(max(mark, session.mark), limit=batch):
         entries = store.get_entries(u for _, u, removed in changes if not removed)
         done += session.apply(changes, [item_of(e) for e in entries])
         mark = changes[-1][0]

@@ -29,22 +29,19 @@ import json
 import logging
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import tantivy
 
 from .. import atomic
 from ..errors import SearchError
-from ..models import ClusterRef, EntryText
+from ..models import EntryText
 from ..store import Store, open_store
-from .query import AnyOf, Filters, Match, ParsedQuery, QuerySyntaxError, Sort, parse_query
+from .hits import SearchHit, SearchIndex, collect, parse
+from .query import AnyOf, Filters, Match, ParsedQuery, Sort
 from .segment import normalise
 from .sidecar import SIDECAR
-from .snippet import Snippet, make_snippet
-from .text import strip_html
 from .update import LARGE_HEAP, Prepared
 
 __all__ = ["SearchError", "SearchHit", "SearchIndex", "TantivyIndex"]
@@ -58,77 +55,6 @@ WORDS = "newsdesk_words"  # whitespace tokenizer over pre-cut words, dropping ov
 CHARS = "newsdesk_chars"  # one token per Han character, Latin/digit runs whole (normalised text)
 _CHARS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\p{Han}|[\p{L}\p{N}]+")).build()
 TITLE_BOOST = 2.0
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    uid: str
-    title: str
-    link: str | None
-    group: str
-    site: str
-    feed: str
-    feed_key: str
-    published: datetime | None
-    snippet: Snippet
-    score: float | None  # relevance (bm25); None when sorted by date
-    cluster: ClusterRef | None  # the story cluster this hit stands for, if it has other members
-
-    @property
-    def also_in(self) -> int:
-        """Other sources carrying the same story."""
-        return max(0, self.cluster.sources - 1) if self.cluster else 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """The hit as JSON (`search --json`, `GET /api/v1/search`)."""
-        return {
-            "id": self.uid,
-            "title": self.title,
-            "link": self.link,
-            "group": self.group,
-            "site": self.site,
-            "feed": self.feed,
-            "published": self.published,
-            "snippet": self.snippet.to_html(),
-            "score": None if self.score is None else round(self.score, 4),
-            "cluster": None
-            if self.cluster is None
-            else {
-                "id": self.cluster.id,
-                "size": self.cluster.size,
-                "sources": self.cluster.sources,
-                "also_in": self.also_in,
-            },
-        }
-
-
-class SearchIndex(Protocol):
-    """What every search backend offers (tantivy now; PostgreSQL later)."""
-
-    def sync(self, store: Store) -> int:
-        """Apply the store's changes since the last sync; returns how many entries were touched."""
-
-    def rebuild(self, store: Store) -> int:
-        """Index the whole archive afresh; returns how many entries were indexed."""
-
-    def reset(self) -> None:
-        """Empty the index (the next sync indexes the whole archive)."""
-
-    def catch_up(self, store: Store, *, clusters: bool) -> tuple[int, int]:
-        """Apply the store's changes to the index and (if `clusters`) the story clusters in one
-        pass; returns how many changes each took in: (index, clusters)."""
-
-    def search(
-        self,
-        query: str | ParsedQuery,
-        *,
-        filters: Filters | None = None,
-        sort: Sort = "relevance",
-        limit: int = 10,
-    ) -> list[SearchHit]:
-        """Best hits first; one hit per story cluster."""
-
-    def close(self) -> None: ...
 
 
 def _schema() -> tantivy.Schema:
@@ -409,11 +335,7 @@ class TantivyIndex:
         sort: Sort = "relevance",
         limit: int = 10,
     ) -> list[SearchHit]:
-        if isinstance(query, str):
-            try:
-                query = parse_query(query)
-            except QuerySyntaxError as e:
-                raise SearchError(str(e)) from e
+        parsed = parse(query)
         store = self._archive()
         if self._refill:  # the damaged index was made empty: index the archive again first
             self._refill = False
@@ -424,77 +346,16 @@ class TantivyIndex:
         filters = filters or Filters()
         with self._damage():
             searcher = self._index.searcher()
-        compiled = self.compile(query, filters)
-        fetch = max(limit * 3, 30)
-        wide = False
-        clusters: dict[str, ClusterRef] = {}
-        looked_up: set[str] = set()
-        ranked: list[tuple[str, Any]] = []
-        while True:
-            # Each round reads only the hits after the last round's (tantivy's offset).
-            ranked += self._ranked(searcher, compiled, fetch - len(ranked), sort, offset=len(ranked))
-            if len(ranked) < limit and not wide:
-                # Segmentation depends on context: 专精特新 is cut 专精 + 特新 on its own but
-                # 中专 + 精特新 after 公司中. When the words find less than a page, search again
-                # matching each word as a run of characters too (`chars`), so such text is found.
-                wide = True
-                compiled = self.compile(query, filters, wide=True)
-                ranked = []
-                continue
-            # A story is shown once, where its best member ranks, as its canonical (earliest)
-            # entry when that one matched too, else as that best member. Stories are looked up
-            # a batch of hits at a time, only as far down the ranking as a page needs (a big
-            # story's copies rank side by side and can fill hundreds of hits).
-            matched = {uid for uid, _ in ranked}
-            chosen: list[tuple[str, float | None]] = []
-            seen: set[str] = set()
-            for i, (uid, score) in enumerate(ranked):
-                if uid not in looked_up:
-                    batch = [u for u, _ in ranked[i : i + max(limit * 3, 30)] if u not in looked_up]
-                    clusters.update(store.cluster_refs(batch))
-                    looked_up.update(batch)
-                ref = clusters.get(uid)
-                shown = uid
-                if ref is not None:
-                    if ref.id in seen:
-                        continue  # a copy of a story already in the results
-                    seen.add(ref.id)
-                    if ref.canonical in matched:
-                        shown = ref.canonical
-                chosen.append((shown, float(score) if sort == "relevance" else None))
-                if len(chosen) == limit:
-                    break
-            if len(chosen) == limit or len(ranked) < fetch or fetch >= 5000:
-                break
-            fetch *= 4
-        # What a hit shows, without the entries' bodies and fetched pages (`entry_texts`).
-        entries = {x.uid: x for x in store.entry_texts(uid for uid, _ in chosen)}
-        matches = query.positive_matches()
-        hits: list[SearchHit] = []
-        for uid, score in chosen:
-            entry = entries.get(uid)
-            if entry is None:  # removed from the archive since the last sync
-                continue
-            hits.append(
-                SearchHit(
-                    uid=entry.uid,
-                    title=entry.title,
-                    link=entry.link,
-                    group=entry.group,
-                    site=entry.site,
-                    feed=entry.feed,
-                    feed_key=entry.feed_key,
-                    published=entry.when,
-                    snippet=make_snippet(entry.cleaned or strip_html(entry.html), matches),
-                    score=score,
-                    cluster=clusters.get(uid),
-                )
-            )
-        return hits
+        compiled = {wide: self.compile(parsed, filters, wide=wide) for wide in (False, True)}
+
+        def ranked(wide: bool, fetch: int, offset: int) -> list[tuple[str, float | None]]:
+            return self._ranked(searcher, compiled[wide], fetch, sort, offset=offset)
+
+        return collect(store, parsed, ranked, sort=sort, limit=limit)
 
     def _ranked(
         self, searcher: tantivy.Searcher, compiled: tantivy.Query, fetch: int, sort: Sort, offset: int = 0
-    ) -> list[tuple[str, Any]]:
+    ) -> list[tuple[str, float | None]]:
         """The best `fetch` hits after the first `offset` as (uid, score)."""
         with self._damage():
             if sort == "date":
@@ -506,7 +367,7 @@ class TantivyIndex:
             addrs = [addr for _, addr in found.hits]
             values = searcher.fast_field_values("uid64", addrs)
         uids = [f"{int(v or 0) % 2**64:016x}" for v in values]
-        return [(uid, score) for uid, (score, _) in zip(uids, found.hits, strict=True)]
+        return [(uid, float(score)) for uid, (score, _) in zip(uids, found.hits, strict=True)]
 
     def _damage(self) -> contextlib.AbstractContextManager[None]:
         """A failure of tantivy while searching: the index's files are damaged (a whole file

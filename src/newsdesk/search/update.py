@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .. import procs
 from ..models import EntryText
@@ -28,11 +28,9 @@ from .segment import cut_joined, normalise
 from .text import html_text
 
 if TYPE_CHECKING:
-    import tantivy
-
     from ..store import Store
 
-__all__ = ["CatchUpTarget", "Follow", "Prepared", "catch_up", "prepare"]
+__all__ = ["CatchUpTarget", "Follow", "Prepared", "Preparer", "catch_up", "prepare"]
 
 log = logging.getLogger("newsdesk.search")
 
@@ -88,43 +86,48 @@ class _Batch:
         return out
 
 
-def _read(store: Store, rev: int, pool: ProcessPoolExecutor | None) -> _Batch | None:
+# What turns (title, cleaned text or None, HTML) rows into Prepared: `prepare`, or an index's
+# own that also does its part of the work in the worker processes (`pgindex.prepare_vectors`).
+Preparer = Callable[[Sequence[tuple[str, str | None, str]]], list[Prepared]]
+
+
+def _read(store: Store, rev: int, pool: ProcessPoolExecutor | None, preparer: Preparer) -> _Batch | None:
     changes = store.changes_since(rev, limit=BATCH)
     if not changes:
         return None
     entries = store.entry_texts(u for _, u, removed in changes if not removed)
     rows = [(e.title, e.cleaned, e.html) for e in entries]
     if pool is None:
-        return _Batch(changes, entries, prepare(rows))
+        return _Batch(changes, entries, preparer(rows))
     workers = os.cpu_count() or 1
     step = max(1, -(-len(rows) // workers))
     return _Batch(
-        changes, entries, [pool.submit(prepare, rows[i : i + step]) for i in range(0, len(rows), step)]
+        changes, entries, [pool.submit(preparer, rows[i : i + step]) for i in range(0, len(rows), step)]
     )
 
 
 def _batches(
-    store: Store, start: int, pool: ProcessPoolExecutor | None, follow: Follow | None
+    store: Store, start: int, pool: ProcessPoolExecutor | None, follow: Follow | None, preparer: Preparer
 ) -> Iterator[_Batch]:
     """Batches of changes after `start`, the next one read and being prepared while the
     caller works on the current one. With `follow`, once caught up it waits for more changes
     until `follow` says the store's writer has finished, then ends caught up with the store."""
     rev = start
-    current = _read(store, start, pool)
+    current = _read(store, start, pool, preparer)
     while True:
         if current is None:
             if follow is None:
                 return
             # Asked before looking: if the writer had finished, nothing new means caught up.
             finished = follow(0)
-            current = _read(store, rev, pool)
+            current = _read(store, rev, pool, preparer)
             if current is None:
                 if finished:
                     return
                 follow(FOLLOW_POLL)
                 continue
         rev = current.changes[-1][0]
-        following = _read(store, rev, pool)
+        following = _read(store, rev, pool, preparer)
         yield current
         current = following
 
@@ -142,29 +145,38 @@ def _pool(behind: int) -> Iterator[ProcessPoolExecutor | None]:
         pool.shutdown(cancel_futures=True)
 
 
-class CatchUpTarget(Protocol):
-    """What a catch-up needs of the index (`index.TantivyIndex`, which calls `catch_up`)."""
+W = TypeVar("W")
+
+
+class CatchUpTarget(Protocol[W]):
+    """What a catch-up needs of the index (`index.TantivyIndex` and `pgindex.PostgresIndex`,
+    which call `catch_up`); `W` is the index's writer."""
 
     def ready(self, head: int) -> int: ...
 
     def doc_count(self) -> int: ...
 
-    def writer(self, heap_size: int = ...) -> AbstractContextManager[tantivy.IndexWriter]: ...
+    def writer(self, heap_size: int = ...) -> AbstractContextManager[W]: ...
 
     def apply(
         self,
-        writer: tantivy.IndexWriter,
+        writer: W,
         changes: Sequence[tuple[int, str, bool]],
         docs: Mapping[str, tuple[EntryText, Prepared]],
         *,
         added: set[str] | None = None,
     ) -> None: ...
 
-    def commit(self, writer: tantivy.IndexWriter, rev: int) -> None: ...
+    def commit(self, writer: W, rev: int) -> None: ...
 
 
 def catch_up(
-    store: Store, index: CatchUpTarget, *, clusters: bool, follow: Follow | None = None
+    store: Store,
+    index: CatchUpTarget[Any],
+    *,
+    clusters: bool,
+    follow: Follow | None = None,
+    preparer: Preparer = prepare,
 ) -> tuple[int, int]:
     """Apply the store's changes to the index and (if `clusters`) the story clusters, each
     from its own mark. Returns how many changes each took in: (index, clusters).
@@ -199,7 +211,7 @@ def catch_up(
     with _pool(head - start) as pool, index.writer(heap) as writer:
         pending = 0
         last = imark
-        for batch in _batches(store, start, pool, follow):
+        for batch in _batches(store, start, pool, follow, preparer):
             prepared = batch.result()
             if session is not None and batch.changes[-1][0] > cmark:
                 behind = [c for c in batch.changes if c[0] > cmark]

@@ -23,6 +23,7 @@ from ..models import (
     ClusterMember,
     ClusterRef,
     ClusterSummary,
+    DocQuery,
     EntryHead,
     EntryQuery,
     EntryText,
@@ -36,6 +37,7 @@ from ..models import (
     ParsedEntry,
     ReaderEntry,
     RuleAction,
+    SearchDoc,
     SitePlace,
     StoredEntry,
     StoryCopy,
@@ -59,6 +61,7 @@ __all__ = [
     "RoleStore",
     "RuleStore",
     "ScheduleStore",
+    "SearchDocStore",
     "StatsStore",
     "Store",
     "UserStore",
@@ -182,9 +185,12 @@ class ClusterStore(Protocol):
         *,
         detached: Sequence[str],
         mark: int,
-    ) -> None:
+        expect: int | None = None,
+    ) -> bool:
         """In one transaction: drop the `detached` uids from their clusters, add `members` and
-        their (band, uid) rows, refresh the affected clusters and set the mark to `mark`."""
+        their (band, uid) rows, refresh the affected clusters and set the mark to `mark`.
+        With `expect`, only if the mark is still `expect` (else False, nothing written: another
+        process clustered meanwhile), checked under the mark's row lock before anything else."""
 
     def reset_clusters(self) -> None:
         """Forget every cluster (the next update re-clusters the whole archive)."""
@@ -574,3 +580,31 @@ class Store(
     def reopen(self) -> Store:
         """A new connection to the same archive, e.g. for a forked worker process (a
         connection must not be shared across processes)."""
+
+
+class SearchDocStore(Protocol):
+    """The search index kept in the database itself (`search_backend: postgres`): documents of
+    pre-cut tokens, the rev they are current to, and queries over them (PostgreSQL only)."""
+
+    def search_mark(self) -> int: ...
+
+    def search_count(self) -> int: ...
+
+    def save_search_docs(
+        self, docs: Sequence[SearchDoc], removed: Sequence[str], *, mark: int, expect: int
+    ) -> bool:
+        """Replace these documents and set the mark, if the mark is still `expect` (else False
+        and nothing written: another process caught up meanwhile)."""
+
+    def reset_search(self) -> None: ...
+
+    def search_docs(
+        self,
+        q: DocQuery,
+        *,
+        sort: Literal["relevance", "date"],
+        fetch: int,
+        offset: int = 0,
+        window: int = 1000,
+    ) -> list[tuple[str, float | None]]:
+        """(uid, score) of the best matches after `offset` (score None when sorted by date)."""

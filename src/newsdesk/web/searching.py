@@ -1,5 +1,6 @@
 """The archive's search index for the API: one open index per worker thread (beside that
-thread's archive connection), reading what the publish process keeps indexed."""
+thread's archive connection), reading what the publish process keeps indexed (tantivy), or
+the PostgreSQL archive's own index (`search_backend: postgres`)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ _local = threading.local()
 def _index(desk: Desk, store: Store) -> SearchIndex:
     index: SearchIndex | None = getattr(_local, "index", None)
     if index is None or getattr(_local, "store", None) is not store:
-        # Opening a missing index would create it beside the publish process building it.
-        if not (index_path(desk.config) / SIDECAR).exists():
+        # Opening a missing index would create it beside the publish process building it
+        # (the database's own index, `search_backend: postgres`, is always there).
+        tantivy = desk.config.search_backend == "tantivy"
+        if tantivy and not (index_path(desk.config) / SIDECAR).exists():
             raise ApiError(503, "the search index is being built: try again shortly", code="not_ready")
         index = open_index(desk.config, store=store)
         _local.index, _local.store = index, store

@@ -31,6 +31,7 @@ from .backup import PgBackupMixin
 from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
+from .search import PgSearchMixin
 from .users import PgUsersMixin
 
 __all__ = ["LOCK_WAIT", "PostgresStore", "mask_url", "migrations"]
@@ -42,6 +43,7 @@ class PostgresStore(
     PgUsersMixin,
     PgHealthMixin,
     PgBackupMixin,
+    PgSearchMixin,
     ArchiveMixin,
     ChangesMixin,
     MarksMixin,

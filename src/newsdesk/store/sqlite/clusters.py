@@ -73,8 +73,18 @@ class ClustersMixin(SQLiteBase):
         *,
         detached: Sequence[str],
         mark: int,
-    ) -> None:
+        expect: int | None = None,
+    ) -> bool:
         with self._tx():
+            # First, with the mark's row locked: a second process saving from the same mark
+            # waits here, then finds it moved and writes nothing.
+            if expect is not None and (
+                self._db.execute(
+                    "UPDATE cluster_state SET rev=? WHERE id=1 AND rev=?", (mark, expect)
+                ).rowcount
+                != 1
+            ):
+                return False
             affected: set[str] = set()
             for chunk in chunks(list(detached)):
                 marks = ",".join("?" * len(chunk))
@@ -120,6 +130,7 @@ class ClustersMixin(SQLiteBase):
                     chunk,
                 )
             self._db.execute("UPDATE cluster_state SET rev=? WHERE id=1", (mark,))
+        return True
 
     def reset_clusters(self) -> None:
         with self._tx():

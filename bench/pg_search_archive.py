@@ -1,0 +1,89 @@
+"""A PostgreSQL archive of N synthetic Chinese articles for the search benchmark.
+
+The same articles as bench_search.py's SQLite archive (bench/articles.py: realistic finance
+paragraphs, 2-6 per article, 15 % with Sina's boilerplate; 100 feeds in 4 groups of 5 sites;
+published evenly over a year from 2025-12-01), stored through the store's own `save_fetch`
+in batches as `newsdesk run` would, so every entry has its rev in the change feed.
+
+    .venv/bin/python bench/pg_search_archive.py --articles 100000 --db newsdesk_bench_search
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from articles import make_article  # noqa: E402
+from bench_search import T0, feeds  # noqa: E402
+
+from newsdesk.models import FetchResult, ParsedEntry  # noqa: E402
+from newsdesk.store.postgres import PostgresStore  # noqa: E402
+
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+SEED = 20261128
+BATCH = 20_000  # articles generated, then stored feed by feed
+
+
+def database_url(name: str) -> str:
+    return f"{SERVER}/{name}"
+
+
+def build(name: str, n: int, *, fresh: bool = True) -> float:
+    """Make the database `name` (dropped first when `fresh`) holding `n` articles; seconds taken
+    (0 when it already held them)."""
+    with psycopg.connect(f"{SERVER}/test", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname=%s", (name,)).fetchone()
+        if exists and fresh:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        if not exists or fresh:
+            admin.execute(f"CREATE DATABASE {name}")
+    store = PostgresStore(database_url(name))
+    try:
+        if store.count_entries() == n:
+            return 0.0
+        started = time.perf_counter()
+        rng = random.Random(SEED)
+        specs = feeds()
+        per_feed: dict[int, list[ParsedEntry]] = {}
+        for i in range(n):
+            paragraphs, boilerplate = rng.randint(2, 6), rng.random() < 0.15
+            title, html = make_article(rng, paragraphs=paragraphs, with_boilerplate=boilerplate)
+            when = T0 + timedelta(seconds=int(i * 365 * 86400 / n))
+            per_feed.setdefault(i % len(specs), []).append(
+                ParsedEntry(
+                    id=f"a{i}",
+                    title=title,
+                    link=f"https://finance.example.cn/{i}.html",
+                    published=when,
+                    content=html,
+                )
+            )
+            if (i + 1) % BATCH == 0 or i + 1 == n:
+                for f, entries in per_feed.items():
+                    store.save_fetch(specs[f], FetchResult(url=specs[f].url or "", status=200), entries, when)
+                per_feed = {}
+                print(f"  stored {i + 1:,} articles ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        return time.perf_counter() - started
+    finally:
+        store.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--db", default="newsdesk_bench_search")
+    args = ap.parse_args()
+    print(f"built in {build(args.db, args.articles):.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""What every search backend shares: the `SearchIndex` Protocol, the hit, and `collect`, which
+turns an engine's ranking into hits (one per story, the character fallback, snippets).
+
+The backends (`index.TantivyIndex`, `pgindex.PostgresIndex`) differ only in how they rank the
+documents matching a query; everything a reader sees of a hit is made here, the same for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..errors import SearchError
+from ..models import ClusterRef
+from ..store import Store
+from .query import Filters, ParsedQuery, QuerySyntaxError, Sort, parse_query
+from .snippet import Snippet, make_snippet
+from .text import strip_html
+
+__all__ = ["Ranked", "SearchHit", "SearchIndex", "collect", "parse"]
+
+# An engine's ranking: `ranked(wide, fetch, offset)` is the best `fetch` (uid, score) after the
+# first `offset`; `wide` also matches each word as a run of characters.
+Ranked = Callable[[bool, int, int], list[tuple[str, float | None]]]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    uid: str
+    title: str
+    link: str | None
+    group: str
+    site: str
+    feed: str
+    feed_key: str
+    published: datetime | None
+    snippet: Snippet
+    score: float | None  # relevance (bm25 on tantivy, ts_rank_cd on PostgreSQL); None by date
+    cluster: ClusterRef | None  # the story cluster this hit stands for, if it has other members
+
+    @property
+    def also_in(self) -> int:
+        """Other sources carrying the same story."""
+        return max(0, self.cluster.sources - 1) if self.cluster else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The hit as JSON (`search --json`, `GET /api/v1/search`)."""
+        return {
+            "id": self.uid,
+            "title": self.title,
+            "link": self.link,
+            "group": self.group,
+            "site": self.site,
+            "feed": self.feed,
+            "published": self.published,
+            "snippet": self.snippet.to_html(),
+            "score": None if self.score is None else round(self.score, 4),
+            "cluster": None
+            if self.cluster is None
+            else {
+                "id": self.cluster.id,
+                "size": self.cluster.size,
+                "sources": self.cluster.sources,
+                "also_in": self.also_in,
+            },
+        }
+
+
+class SearchIndex(Protocol):
+    """What every search backend offers: tantivy beside a SQLite archive (`index`), or the
+    PostgreSQL archive's own tables (`pgindex`)."""
+
+    def sync(self, store: Store) -> int:
+        """Apply the store's changes since the last sync; returns how many entries were touched."""
+
+    def rebuild(self, store: Store) -> int:
+        """Index the whole archive afresh; returns how many entries were indexed."""
+
+    def reset(self) -> None:
+        """Empty the index (the next sync indexes the whole archive)."""
+
+    def catch_up(self, store: Store, *, clusters: bool) -> tuple[int, int]:
+        """Apply the store's changes to the index and (if `clusters`) the story clusters in one
+        pass; returns how many changes each took in: (index, clusters)."""
+
+    def search(
+        self,
+        query: str | ParsedQuery,
+        *,
+        filters: Filters | None = None,
+        sort: Sort = "relevance",
+        limit: int = 10,
+    ) -> list[SearchHit]:
+        """Best hits first; one hit per story cluster."""
+
+    def close(self) -> None: ...
+
+
+def parse(query: str | ParsedQuery) -> ParsedQuery:
+    """The parsed query; a query that cannot be understood is a SearchError."""
+    if not isinstance(query, str):
+        return query
+    try:
+        return parse_query(query)
+    except QuerySyntaxError as e:
+        raise SearchError(str(e)) from e
+
+
+def collect(store: Store, query: ParsedQuery, ranked: Ranked, *, sort: Sort, limit: int) -> list[SearchHit]:
+    """The hits of `query` from an engine's ranking: words first, then (when they find less
+    than a page) words or runs of characters; one hit per story; snippets and clusters."""
+    fetch = max(limit * 3, 30)
+    wide = False
+    clusters: dict[str, ClusterRef] = {}
+    looked_up: set[str] = set()
+    found: list[tuple[str, float | None]] = []
+    while True:
+        # Each round reads only the hits after the last round's.
+        found += ranked(wide, fetch - len(found), len(found))
+        if len(found) < limit and not wide:
+            # Segmentation depends on context: 专精特新 is cut 专精 + 特新 on its own but
+            # 中专 + 精特新 after 公司中. When the words find less than a page, search again
+            # matching each word as a run of characters too, so such text is found.
+            wide = True
+            found = []
+            continue
+        # A story is shown once, where its best member ranks, as its canonical (earliest)
+        # entry when that one matched too, else as that best member. Stories are looked up
+        # a batch of hits at a time, only as far down the ranking as a page needs (a big
+        # story's copies rank side by side and can fill hundreds of hits).
+        matched = {uid for uid, _ in found}
+        chosen: list[tuple[str, float | None]] = []
+        seen: set[str] = set()
+        for i, (uid, score) in enumerate(found):
+            if uid not in looked_up:
+                batch = [u for u, _ in found[i : i + max(limit * 3, 30)] if u not in looked_up]
+                clusters.update(store.cluster_refs(batch))
+                looked_up.update(batch)
+            ref = clusters.get(uid)
+            shown = uid
+            if ref is not None:
+                if ref.id in seen:
+                    continue  # a copy of a story already in the results
+                seen.add(ref.id)
+                if ref.canonical in matched:
+                    shown = ref.canonical
+            chosen.append((shown, None if sort != "relevance" or score is None else float(score)))
+            if len(chosen) == limit:
+                break
+        if len(chosen) == limit or len(found) < fetch or fetch >= 5000:
+            break
+        fetch *= 4
+    # What a hit shows, without the entries' bodies and fetched pages (`entry_texts`).
+    entries = {x.uid: x for x in store.entry_texts(uid for uid, _ in chosen)}
+    matches = query.positive_matches()
+    hits: list[SearchHit] = []
+    for uid, score in chosen:
+        entry = entries.get(uid)
+        if entry is None:  # removed from the archive since the last sync
+            continue
+        hits.append(
+            SearchHit(
+                uid=entry.uid,
+                title=entry.title,
+                link=entry.link,
+                group=entry.group,
+                site=entry.site,
+                feed=entry.feed,
+                feed_key=entry.feed_key,
+                published=entry.when,
+                snippet=make_snippet(entry.cleaned or strip_html(entry.html), matches),
+                score=score,
+                cluster=clusters.get(uid),
+            )
+        )
+    return hits
