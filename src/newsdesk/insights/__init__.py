@@ -56,7 +56,7 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
     for index, para in enumerate(paras):
         for s in sentences(para, index):
             named = [name for a, _, name in spans_by_para[index] if s.start <= a < s.start + len(s.text)]
-            read_sentence(s, para, today, named[0] if named else issuer, found, notes)
+            read_sentence(s, today, named[0] if named else issuer, found, notes)
 
     return Insights(
         tasks=tuple(numbered_runs(paras, notes)),

@@ -85,12 +85,21 @@ def _local(text: str, start: int, name: str) -> bool:
     return name in ("央行", "人民银行") and before.endswith(_FOREIGN_BEFORE)
 
 
+# A news agency as the article's source (its dateline, 据新华社) is not a body of the story.
+_AGENCY_SOURCE = re.compile(r"^[\u4e00-\u9fff]{0,6}\d{1,2}月\d{1,2}日电|^电")
+
+
 def body_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, canonical name) of every body named in `text`."""
     table = aliases()
     out = []
     for m in _body_re().finditer(text):
         name = m.group()
+        if table[name] == "新华通讯社" and (
+            _AGENCY_SOURCE.match(text[m.end() : m.end() + 16])
+            or text[max(0, m.start() - 1) : m.start()] == "据"
+        ):
+            continue
         if name.endswith("部") and text[m.end() : m.end() + 1] == "门":
             continue  # 财政部门, 商务部门: departments in general
         if _local(text, m.start(), name):

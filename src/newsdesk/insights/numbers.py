@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from ._cn2an import chinese_to_number
 
@@ -15,8 +16,15 @@ __all__ = ["MAX_VALUE", "QUANTITY", "Quantity", "quantities", "to_number"]
 
 # Values beyond this are not believed (a run of digits, not a statistic): dropped with a note.
 MAX_VALUE = 1e20
+_MAX_DECIMAL = Decimal(10**20)
 
-_MAGNITUDES = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "百": 1e2}
+_MAGNITUDES = {
+    "万亿": Decimal(10**12),
+    "亿": Decimal(10**8),
+    "万": Decimal(10**4),
+    "千": Decimal(1000),
+    "百": Decimal(100),
+}
 # Units after a number, longest first where one is the start of another.
 UNITS = (
     "个百分点",
@@ -44,6 +52,7 @@ UNITS = (
     "千克",
     "公斤",
     "克",
+    "斤",
     "标准箱",
     "TEU",
     "平方公里",
@@ -77,6 +86,8 @@ UNITS = (
     "次",
     "只",
     "头",
+    "种",
+    "场",
     "架",
     "艘",
     "列",
@@ -106,7 +117,7 @@ QUANTITY = re.compile(
     r"(?P<num>(?<![\d.])\d{1,60}(?:,\d{3}){0,8}(?:\.\d{1,12})?(?![\d.]\d)"
     rf"|[{_CN_DIGITS}]{{0,8}}[十百千][{_CN_DIGITS}]{{0,8}}(?:点[{_CN_DIGITS}]{{1,6}})?"
     rf"|[{_CN_DIGITS}]{{1,8}}(?=[万亿]))"
-    r"(?P<mag>万亿|亿|万|千(?!瓦|克|米)|百(?!分))?"
+    r"(?:多|余)?(?P<mag>万亿|亿|万|千(?!瓦|克|米)|百(?!分))?(?:多|余)?"
     rf"(?P<unit>{_UNIT_ALT})?"
 )
 _LONG_DIGITS = re.compile(r"\d{61}")
@@ -121,14 +132,15 @@ class Quantity:
     text: str
 
 
-def to_number(num: str) -> float | None:
-    """A number as written (4810, 1,234.5, 四, 三十五, 一千二百) → float; None when unreadable."""
+def to_number(num: str) -> Decimal | None:
+    """A number as written (4810, 1,234.5, 四, 三十五, 一千二百) → Decimal; None when unreadable."""
     if num[:1].isdigit():
         try:
-            return float(num.replace(",", ""))
-        except ValueError:
+            return Decimal(num.replace(",", ""))
+        except InvalidOperation:
             return None
-    return chinese_to_number(num)
+    value = chinese_to_number(num)
+    return None if value is None else Decimal(repr(value))
 
 
 def _unit(unit: str | None) -> str:
@@ -155,17 +167,15 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
             continue
         if unit in ("年", "月", "天", "小时", "分钟") and mag is None:
             continue  # dates and durations are read by the period rules
-        value = to_number(m.group("num"))
-        if value is None:
+        if unit == "个" and text[m.end() : m.end() + 1] == "月":
+            continue  # 前11个月: a period
+        number = to_number(m.group("num"))
+        if number is None:
             continue
         if mag is not None:
-            value *= _MAGNITUDES[mag]
-        if not value < MAX_VALUE:
+            number *= _MAGNITUDES[mag]
+        if not number < _MAX_DECIMAL:
             notes.append(f"number beyond 10^20 dropped: {m.group()[:40]}")
             continue
-        if value == int(value):
-            value = float(int(value))
-        out.append(
-            Quantity(round(value, 10) if value < 1e15 else value, _unit(unit), m.start(), m.end(), m.group())
-        )
+        out.append(Quantity(float(number), _unit(unit), m.start(), m.end(), m.group()))
     return out

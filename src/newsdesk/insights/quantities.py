@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ..models import Change, ChangeKind, Direction, Figure, Target
+from .entities import body_spans
 from .numbers import Quantity, quantities
-from .periods import deadlines, figure_period
+from .periods import Deadline, deadlines, figure_period
 from .text import Sentence
 from .words import words
 
@@ -39,6 +40,7 @@ _UP = "增长|增加|上涨|上升|提高|提升|回升|扩大|加快|增"
 _DOWN = "下降|下跌|减少|降低|回落|收窄|下滑|放缓|降|减|跌"
 _DIRECTION = re.compile(rf"(?P<d>{_UP}|{_DOWN}|持平)(?:了)?(?:约|近|逾|超过|超)?$")
 _UP_WORDS = frozenset(_UP.split("|"))
+_DIRECTION_ANY = re.compile(f"{_UP}|{_DOWN}|持平")
 _KIND = re.compile(
     r"(?P<yoy>同比|比上年同期|比去年同期|较上年同期|较去年同期|比上年|比去年|较上年|较去年|与上年同期相比)"
     r"|(?P<mom>环比|比上月|较上月|比上季度|较上季度)"
@@ -46,7 +48,10 @@ _KIND = re.compile(
 )
 _CHANGE_UNITS = frozenset({"%", "个百分点", "倍", "个基点"})
 
-_FUTURE = re.compile(r"力争|目标|确保|争取|预计到|计划到|将达到|将超过|规划到|到(?:19|20)\d{2}年|\d{4}年前")
+# Words that make a quantity a commitment even without a stated deadline.
+_FUTURE = re.compile(r"力争|目标|确保|争取|预计|计划|规划|预期|要求|任务")
+# Comparators that, with a weak deadline (今年, 全年), say a quantity is aimed at, not reported.
+_AIMED = re.compile(r"不低于|不少于|不超过|不高于|控制在|力争|达到|突破|超过|提高到|提升到|增加到|增长到")
 _BEFORE = re.compile(
     r"(?P<c>不低于|不少于|不高于|不超过|不到|超过|达到|提高到|提高至|提升到|提升至|增加到|增加至|增长到|降低到|降低至|"
     r"降至|下降到|下降至|控制在|保持在|稳定在|突破|高于|低于|力争|达|超|约|近|逾|下降|降低|减少|提高|提升|增长)"
@@ -57,7 +62,23 @@ _VERB_TAIL = re.compile(
     r"(?:总计|共计|合计|累计|分别|同比|全年|共|均|为|是|达到|达|实现|完成|超过|突破|约为|约|近|逾|超|具备|具有|的|了|和|，|,|：|:|\s)+$"
 )
 _LEAD_NOISE = re.compile(
-    r"^(?:其中|同时|此外|另外|而|并|且|和|与|及|全年|今年|去年|当月|本月|以来|，|,|、|：|:|\s)+"
+    r"^(?:其中|同时|此外|另外|而|并|且|和|与|及|全年|今年|去年|当月|本月|以来|由于|当日|同日|截至|"
+    r"[一二三四五六七八九十]{1,3}是|第[一二三四五六七八九十]{1,3}(?=[，,、：:])|[（(][一二三四五六七八九十\d]{1,3}[）)]|"
+    r"\d{1,2}日|\d{1,2}月|，|,|、|：|:|\s)+"
+)
+# Verbs after which the quantity comes before its noun (开展1000亿元逆回购操作, 新设58个项目).
+_VERB_FIRST = re.compile(
+    r"(?:开展|实现|完成|发行|新增|投放|达成|签约|引进|新设|建成|开通|培育|打造|用好|安排|下达|拨付|筹集|"
+    r"吸纳|带动|减免|退还|支付|偿还|节约|新建|审批|核准|批准|发放|投入|惠及|覆盖|提供|接待|销售|生产|"
+    r"实施|推出|举办|受理|办理|查处|共有|拥有|有|净投放|回笼|开立|设立|建设)$"
+)
+_POST_NOUN = re.compile(
+    r"^(?:以上|左右|以内|以下)?(?:\d{1,4}[天年月]期)?(?P<n>[\u4e00-\u9fffA-Za-z（）()]{2,12}?)(?=的|[，,。；;、：:\s]|$)"
+)
+# Qualifiers that leave a change with the figure before it (，按可比口径同比增长14.4%).
+_QUALIFIERS = re.compile(
+    r"按[\u4e00-\u9fff]{1,8}?(?:计算|计)|按可比口径|扣除[\u4e00-\u9fff]{1,10}?因素后?|以人民币计|以美元计|名义|折合|比上年同期|较上年同期|"
+    r"比去年同期|较去年同期|比上年|较上年|比去年|较去年|比上月|较上月|同比|环比|当月|增速|增幅|[^\u4e00-\u9fff]"
 )
 _NOUN_AFTER = re.compile(
     r"^(?:以上|左右|以内|以下)?(?P<n>[\u4e00-\u9fff]{1,8}?)(?=的|[，,。；;、：:）)（(\s]|$)"
@@ -69,7 +90,7 @@ _NOT_NOUN = re.compile(r"^(?:同比|环比|比|较|占|其中|增长|下降|以�
 class Found:
     targets: list[Target] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
-    paragraph_deadline: dict[int, str] = field(default_factory=dict)
+    paragraph_deadline: dict[int, Deadline] = field(default_factory=dict)
 
 
 def _clause_start(text: str, end: int) -> int:
@@ -91,6 +112,14 @@ def _metric(pre: str, post: str, *spans: tuple[int, int]) -> str:
     text = text.replace("具备", "").replace("具有", "")
     text = _VERB_TAIL.sub("", _BEFORE.sub("", _VERB_TAIL.sub("", text)))
     text = _LEAD_NOISE.sub("", text)
+    for _, _, name in body_spans(text):
+        text = text.replace(name, "")
+    text = _LEAD_NOISE.sub("", text)
+    verb = _VERB_FIRST.search(text)
+    if (verb is not None and verb.start() == 0) or not text:
+        m = _POST_NOUN.match(post)
+        if m and not _NOT_NOUN.match(m.group("n")):
+            return m.group("n").strip("（）()")
     m = _NOUN_AFTER.match(post)
     if m and not _NOT_NOUN.match(m.group("n")):
         text += m.group("n")
@@ -124,49 +153,78 @@ def _change(window: str, q: Quantity) -> Change | None:
     return Change(kind, value, unit, direction)
 
 
-def read_sentence(
-    s: Sentence, para_text: str, today: date | None, body: str | None, found: Found, notes: list[str]
-) -> None:
+def _strip_change(pre: str) -> str:
+    """The text before a change without its kind and direction (CPI同比上涨 → CPI)."""
+    k = _KIND.search(pre)
+    if k is not None:
+        return pre[: k.start()]
+    d = _DIRECTION.search(pre)
+    return pre[: d.start()] if d is not None else pre
+
+
+def _is_target(dl: Deadline | None, before: str, after: str, today: date | None) -> bool:
+    """Whether a quantity is aimed at (a target) rather than reported (a figure)."""
+    if dl is None:
+        return _FUTURE.search(before) is not None
+    if dl.status:
+        return False  # 截至…: the state reached by then
+    if today is not None and dl.date < today.isoformat():
+        return False  # a deadline already past when the article was written: a report
+    if dl.strong or dl.date[:4] > (today.isoformat()[:4] if today else "9999"):
+        return True
+    return bool(_FUTURE.search(before) or _AIMED.search(before[-12:]) or _AFTER.match(after))
+
+
+def read_sentence(s: Sentence, today: date | None, body: str | None, found: Found, notes: list[str]) -> None:
     """The targets and figures of one sentence, appended to `found`."""
     text = s.text
+    dls = deadlines(text, today, notes)
+    if s.start == 0 and dls and dls[0].start < 4 and dls[0].strong and not dls[0].status:
+        found.paragraph_deadline[s.paragraph] = dls[0]  # 到2025年，…: for the paragraph's sentences
     qs = quantities(text, notes)
     if not qs:
-        dl = deadlines(text, today, notes)
-        if dl and dl[0].start < 3:
-            found.paragraph_deadline.setdefault(s.paragraph, dl[0].date)
         return
-    dls = deadlines(text, today, notes)
     sentence = text.strip()
     para_deadline = found.paragraph_deadline.get(s.paragraph)
-    if dls and dls[0].start < 3 and s.start == 0:
-        found.paragraph_deadline.setdefault(s.paragraph, dls[0].date)
     prev_end = 0
     last_figure: int | None = None
+    last_change: Change | None = None
+    last_comparator = ""
     for q in qs:
         clause = _clause_start(text, q.start)
         window = text[max(prev_end, clause) : q.start]
+        listed = prev_end > 0 and window.strip() in ("、", "和", "及", "与", "，", ",")
         before_dl = [d for d in dls if d.start < q.start]
-        deadline = before_dl[-1].date if before_dl else (dls[0].date if dls else para_deadline)
-        future = deadline is not None or _FUTURE.search(text[clause : q.start]) is not None
-        if future:
+        dl = before_dl[-1] if before_dl else para_deadline
+        after = text[q.end : q.end + 4]
+        if _is_target(dl, text[: q.start], after, today):
             if len(found.targets) >= MAX_PER_ARTICLE:
                 notes.append(f"more than {MAX_PER_ARTICLE} targets: the rest not kept")
                 return
-            after = _AFTER.match(text[q.end :])
-            before = _BEFORE.search(window)
-            comparator = after.group("c") if after else before.group("c") if before else ""
+            after_m = _AFTER.match(after)
+            before_m = _BEFORE.search(window)
+            comparator = after_m.group("c") if after_m else before_m.group("c") if before_m else ""
+            if not comparator and listed:
+                comparator = last_comparator
             if not comparator and "力争" in text[clause : q.start]:
                 comparator = "力争"
+            last_comparator = comparator
             spans = [(d.start - clause, d.end - clause) for d in dls]
-            post = text[q.end + (after.end() if after else 0) :]
+            post = text[q.end + (after_m.end() if after_m else 0) :]
             metric = _metric(text[clause : q.start], post, *spans)
+            deadline = dl.date if dl is not None else None
             found.targets.append(Target(metric, comparator, q.value, q.unit, deadline, body, sentence))
             prev_end = q.end
             continue
         change = _change(window, q)
-        if change is not None and last_figure is not None and found.figures[last_figure].change is None:
-            fig = found.figures[last_figure]
-            found.figures[last_figure] = replace(fig, change=change)
+        if change is None and listed and last_change is not None and q.unit == last_change.unit:
+            change = replace(last_change, value=q.value)  # 分别增长56.2%、35.4%
+        absolute = change is None and _DIRECTION.search(window) is not None  # 增加74亿斤
+        own_metric = len(_QUALIFIERS.sub("", _strip_change(text[clause : q.start]))) >= 2
+        attach = change is not None and not listed and not own_metric and last_figure is not None
+        if attach and last_figure is not None and found.figures[last_figure].change is None:
+            found.figures[last_figure] = replace(found.figures[last_figure], change=change)
+            last_change = change
             prev_end = q.end
             continue
         if len(found.figures) >= MAX_PER_ARTICLE:
@@ -174,10 +232,7 @@ def read_sentence(
             return
         pre = text[clause : q.start]
         if change is not None:
-            k = _KIND.search(pre)
-            d = re.search(_DIRECTION.pattern.rstrip("$"), pre)
-            cut = min(x.start() for x in (k, d) if x is not None) if (k or d) else len(pre)
-            pre = pre[:cut]
+            pre = _strip_change(pre)
         period, p0, p1 = figure_period(text[: q.start], today)
         scope_m = _SCOPE.search(pre)
         scope = scope_m.group() if scope_m else None
@@ -191,5 +246,7 @@ def read_sentence(
         value = None if change is not None else q.value
         unit = "" if change is not None else q.unit
         found.figures.append(Figure(metric, scope, period, value, unit, change, sentence))
-        last_figure = len(found.figures) - 1
+        if not absolute and change is None:
+            last_figure = len(found.figures) - 1
+        last_change = change
         prev_end = q.end

@@ -40,6 +40,16 @@ _FAMILIES = ("shi", "di", "paren", "dun", "arabic", "aparen", "seq")
 
 _LEAD = re.compile(r"[^。；;！？!?]{1,400}[。；;！？!?]?")
 _STAT = re.compile(r"\d(?:\.\d{1,6})?(?:%|个百分点|亿|万|元|吨|千瓦时)|增长|下降|回落|上涨")
+# A reported statistic in an item's text: a percentage or a change against a base.
+_STAT_TEXT = re.compile(r"\d(?:\.\d{1,6})?(?:%|个百分点)|同比|环比|比上年|比上月|较上月|较上年")
+# Leads that ask for action: policy tasks, even when their text holds numbers.
+_IMPERATIVE = re.compile(
+    r"^(?:要|加快|推进|推动|加大|加强|强化|实施|提升|提高|完善|健全|坚持|深化|扩大|优化|促进|支持|鼓励|落实|"
+    r"做好|抓好|着力|大力|积极|全面|持续|进一步|切实|坚决|严格|建立|构建|打造|培育|发展|保持|增强|统筹|"
+    r"防范|规范|明确|引导|发挥|用好|降低|减轻|提供|开展|组织|探索|创新|夯实|筑牢|维护|保障|营造|拓展|巩固|"
+    r"稳妥|稳步|不断|努力|确保|严肃|均衡|依法|增加|给予|执行|简化|吸引|组建|建设|推广|聚焦|围绕|壮大|培养|"
+    r"稳定|全力|深入|继续|着眼|立足|聚力|狠抓|精准|分类|加速|力争)"
+)
 _QUESTION = re.compile(r"[？?]\s{0,2}$|^问|^关于|^为什么|^如何|^怎样|^怎么|^什么|^哪些")
 
 
@@ -144,6 +154,9 @@ def _kind(run: list[_Marker], leads: list[str], texts: list[str]) -> TaskKind:
         return "headings"
     if sum(1 for lead in leads if _STAT.search(lead)) > half:
         return "figures"
+    stats = sum(1 for t in texts if _STAT_TEXT.search(t))
+    if stats > half and sum(1 for lead in leads if _IMPERATIVE.match(lead)) < half:
+        return "figures"  # 一是经济总量再上新台阶。全年国内生产总值…增长3.0%
     if run[0].family in ("paren", "dun", "arabic", "aparen") and all(
         len(t) <= 16 and "。" not in t for t in texts
     ):

@@ -23,8 +23,9 @@ _FULL = re.compile("[\uff05\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 # Dashes written between numbers and in ranges (1－5月, 1—5月, 1~5月) read as one '-'.
 _DASHES = str.maketrans({"－": "-", "—": "-", "–": "-", "~": "-", "～": "-", "\u3000": " ", "\xa0": " "})
 
-# A sentence ends at 。！？；!? (with any closing quote or bracket right after it) or a line end.
-_SENTENCE = re.compile(r"[^。！？；!?\n]{1,100000}(?:[。！？；!?]{1,3}[”’」』）)]{0,2})?")
+# A sentence ends at 。！？!? (with any closing quote or bracket right after it) or a line end; a
+# semicolon only separates clauses (到2025年，…达到…；…超过…: one deadline for both).
+_SENTENCE = re.compile(r"[^。！？!?\n]{1,100000}(?:[。！？!?]{1,3}[”’」』）)]{0,2})?")
 
 
 def normalise(text: str) -> tuple[str, list[str]]:
