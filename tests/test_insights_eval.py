@@ -52,6 +52,11 @@ def test_own_corpus_scores() -> None:
 
 
 @needs_shared
+def test_real_posts_tuned_part_scores() -> None:
+    _check("tuned", [c for c in _cases(True) if c.part == "tuned"])
+
+
+@needs_shared
 def test_real_posts_untouched_part_scores() -> None:
     cases = [c for c in _cases(True) if c.part == "untouched"]
     assert {c.expect["doc"] for c in cases} == set(split()["untouched"])
