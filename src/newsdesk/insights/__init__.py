@@ -42,7 +42,8 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
     text, changed = normalise(article.text)
     notes.extend(changed)
     today: date | None = published.astimezone(SHANGHAI).date() if published is not None else None
-    paras = paragraphs(text)
+    # 原标题：… repeats the title: not read twice.
+    paras = [p for p in paragraphs(text) if not p.startswith(("原标题", "原题"))]
     _bad_dates(text, notes)
 
     spans_by_para = [body_spans(p) for p in paras]

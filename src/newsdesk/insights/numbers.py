@@ -87,6 +87,7 @@ UNITS = (
     "只",
     "头",
     "种",
+    "剂",
     "场",
     "架",
     "艘",
@@ -119,6 +120,7 @@ QUANTITY = re.compile(
     rf"|[{_CN_DIGITS}]{{1,8}}(?=[万亿]))"
     r"(?:多|余)?(?P<mag>万亿|亿|万|千(?!瓦|克|米)|百(?!分))?(?:多|余)?"
     rf"(?P<unit>{_UNIT_ALT})?"
+    r"(?P<per>/(?:日|天|年|月|平方米|人|吨|千瓦时)|每日|每天|每年)?"
 )
 _LONG_DIGITS = re.compile(r"\d{61}")
 
@@ -165,8 +167,10 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
         mag, unit = m.group("mag"), m.group("unit")
         if mag is None and unit is None:
             continue
-        if unit in ("年", "月", "天", "小时", "分钟") and mag is None:
-            continue  # dates and durations are read by the period rules
+        # Dates and durations are read by the period rules; a decimal (12.2年, 51.6天) is a value.
+        duration = "." in m.group("num") and unit in ("年", "天", "小时")
+        if unit in ("年", "月", "天", "小时", "分钟") and mag is None and not duration:
+            continue
         if unit == "个" and text[m.end() : m.end() + 1] == "月":
             continue  # 前11个月: a period
         number = to_number(m.group("num"))
@@ -177,5 +181,15 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
         if not number < _MAX_DECIMAL:
             notes.append(f"number beyond 10^20 dropped: {m.group()[:40]}")
             continue
-        out.append(Quantity(float(number), _unit(unit), m.start(), m.end(), m.group()))
+        if (
+            m.start() >= 1
+            and text[m.start() - 1] == "-"
+            and (m.start() < 2 or text[m.start() - 2] in "为是：:（(于 ")
+        ):
+            number = -number  # 涨幅为-10.8%
+        per = m.group("per") or ""
+        per = "/日" if per in ("每日", "每天") else "/年" if per == "每年" else per
+        out.append(
+            Quantity(float(number), _unit(unit) + (per if unit else ""), m.start(), m.end(), m.group())
+        )
     return out

@@ -36,7 +36,7 @@ SCOPES = (
 )
 _SCOPE = re.compile("|".join(sorted((re.escape(s) for s in SCOPES), key=len, reverse=True)))
 
-_UP = "增长|增加|上涨|上升|提高|提升|回升|扩大|加快|增"
+_UP = "增长|增加|上涨|上升|提高|提升|回升|扩大|加快|增|涨|升"
 _DOWN = "下降|下跌|减少|降低|回落|收窄|下滑|放缓|降|减|跌"
 _DIRECTION = re.compile(rf"(?P<d>{_UP}|{_DOWN}|持平)(?:了)?(?:约|近|逾|超过|超)?$")
 _UP_WORDS = frozenset(_UP.split("|"))
@@ -47,9 +47,18 @@ _KIND = re.compile(
     r"|(?P<two>两年平均)|(?P<cum>累计)|(?P<base>比(?:19|20)\d{2}年|较(?:19|20)\d{2}年)"
 )
 _CHANGE_UNITS = frozenset({"%", "个百分点", "倍", "个基点"})
+_STRUCTURE_UNITS = frozenset({"个", "项", "条", "", "类"})
 
 # Words that make a quantity a commitment even without a stated deadline.
-_FUTURE = re.compile(r"力争|目标|确保|争取|预计|计划|规划|预期|要求|任务")
+_FUTURE = re.compile(r"力争|目标|确保|争取|预计|(?<!《)计划(?!》)|要求|任务")
+# Words of a forecast or an opinion: such quantities are neither commitments nor reports.
+_FORECAST = re.compile(
+    r"可能|或将|大概率|有望|预测|估计|料将|认为|(?:我们|市场|机构|分析师|人士|专家|业内|普遍)预计"
+)
+# A count of the document's own parts (六个方面33项措施, 9个主要指标): not a statistic.
+_STRUCTURE = re.compile(
+    r"^(?:个|项|条|类|大)?(?:方面|大|重点|主要|具体|专项|配套|工作)?(?:任务|措施|举措|工程|行动|指标|方面|工作|政策|意见)"
+)
 # Comparators that, with a weak deadline (今年, 全年), say a quantity is aimed at, not reported.
 _AIMED = re.compile(r"不低于|不少于|不超过|不高于|控制在|力争|达到|突破|超过|提高到|提升到|增加到|增长到")
 _BEFORE = re.compile(
@@ -73,7 +82,7 @@ _VERB_FIRST = re.compile(
     r"实施|推出|举办|受理|办理|查处|共有|拥有|有|净投放|回笼|开立|设立|建设)$"
 )
 _POST_NOUN = re.compile(
-    r"^(?:以上|左右|以内|以下)?(?:\d{1,4}[天年月]期)?(?P<n>[\u4e00-\u9fffA-Za-z（）()]{2,12}?)(?=的|[，,。；;、：:\s]|$)"
+    r"^(?:以上|左右|以内|以下)?(?:\d{1,4}[天年月]期)?[“\"]?(?P<n>[\u4e00-\u9fffA-Za-z0-9（）()]{2,12}?)(?=的|[”\"，,。；;、：:\s和]|$)"
 )
 # Qualifiers that leave a change with the figure before it (，按可比口径同比增长14.4%).
 _QUALIFIERS = re.compile(
@@ -91,6 +100,9 @@ class Found:
     targets: list[Target] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     paragraph_deadline: dict[int, Deadline] = field(default_factory=dict)
+    # The last figure of the sentence before, when it has no change yet: a line that is only a
+    # change (同比增长21.7% under 全社会累计完成货运量292亿吨) belongs to it.
+    open_figure: int | None = None
 
 
 def _clause_start(text: str, end: int) -> int:
@@ -148,9 +160,11 @@ def _change(window: str, q: Quantity) -> Change | None:
             if k.group("cum")
             else ("较基期" if k.group("base") else "同比")
         )
-    unit = "个百分点" if q.unit in ("个百分点", "个基点") else q.unit
-    value = q.value / 100 if q.unit == "个基点" else q.value
-    return Change(kind, value, unit, direction)
+    if q.unit == "倍":  # 增长1.77倍: 177%
+        return Change(kind, round(q.value * 100, 6), "%", direction)
+    if q.unit == "个基点":
+        return Change(kind, round(q.value / 100, 6), "个百分点", direction)
+    return Change(kind, q.value, q.unit, direction)
 
 
 def _strip_change(pre: str) -> str:
@@ -162,91 +176,174 @@ def _strip_change(pre: str) -> str:
     return pre[: d.start()] if d is not None else pre
 
 
-def _is_target(dl: Deadline | None, before: str, after: str, today: date | None) -> bool:
-    """Whether a quantity is aimed at (a target) rather than reported (a figure)."""
+def _is_target(dl: Deadline | None, clause: str, sentence: str, after: str, today: date | None) -> bool:
+    """Whether a quantity is aimed at (a target) rather than reported (a figure). `clause` and
+    `sentence` are the text before the quantity in its clause and in its sentence."""
     if dl is None:
-        return _FUTURE.search(before) is not None
+        return _FUTURE.search(clause) is not None
     if dl.status:
         return False  # 截至…: the state reached by then
     if today is not None and dl.date < today.isoformat():
         return False  # a deadline already past when the article was written: a report
     if dl.strong or dl.date[:4] > (today.isoformat()[:4] if today else "9999"):
         return True
-    return bool(_FUTURE.search(before) or _AIMED.search(before[-12:]) or _AFTER.match(after))
+    return bool(_FUTURE.search(sentence) or _AIMED.search(clause[-12:]) or _AFTER.match(after))
+
+
+# A deadline opens a sentence (到2025年，… / 《规划》提出，到2025年末，…) and then holds for the
+# paragraph's next sentences too.
+_OPENING = re.compile(r"^\s{0,2}(?:[^，。,]{0,12}[，,：:])?\s{0,2}(?:力争|争取|计划)?$")
+# A scope word in a byline or dateline (北京报道, 北京时间) is not the figure's scope.
+_NOT_SCOPE_AFTER = ("报道", "电", "讯", "时间")
+
+
+@dataclass
+class _Reader:
+    """Reads one sentence's quantities in order, remembering what the next one may attach to."""
+
+    s: Sentence
+    today: date | None
+    body: str | None
+    found: Found
+    notes: list[str]
+    dls: list[Deadline]
+    prev_end: int = 0
+    last_figure: int | None = None
+    last_change: Change | None = None
+    last_comparator: str = ""
+    group: list[int] = field(default_factory=list)  # figures of one list (分别进出口8746.4亿元、8704.7亿元)
+    group_next: int = 0  # the member the next listed change belongs to
+    pending: Change | None = None  # 提升1.1个百分点至48.2%: the change waits for its value
+
+    def full(self, kind: str, limit: int) -> bool:
+        if limit >= MAX_PER_ARTICLE:
+            self.notes.append(f"more than {MAX_PER_ARTICLE} {kind}: the rest not kept")
+            return True
+        return False
+
+    def target(self, q: Quantity, dl: Deadline | None, clause: int, window: str, listed: bool) -> None:
+        text = self.s.text
+        after = text[q.end : q.end + 4]
+        after_m = _AFTER.match(after)
+        before_m = _BEFORE.search(window)
+        comparator = after_m.group("c") if after_m else before_m.group("c") if before_m else ""
+        if not comparator and listed:
+            comparator = self.last_comparator
+        if not comparator and "力争" in text[clause : q.start]:
+            comparator = "力争"
+        self.last_comparator = comparator
+        spans = [(d.start - clause, d.end - clause) for d in self.dls]
+        post = text[q.end + (after_m.end() if after_m else 0) :]
+        metric = _metric(text[clause : q.start], post, *spans)
+        deadline = dl.date if dl is not None else None
+        self.found.targets.append(
+            Target(metric, comparator, q.value, q.unit, deadline, self.body, text.strip())
+        )
+
+    def attach(self, index: int, change: Change) -> None:
+        self.found.figures[index] = replace(self.found.figures[index], change=change)
+        self.found.open_figure = None
+        self.last_change = change
+
+    def figure(self, q: Quantity, clause: int, window: str, listed: bool) -> None:
+        text, figures = self.s.text, self.found.figures
+        change = _change(window, q)
+        if change is None and listed and self.last_change is not None and q.unit == self.last_change.unit:
+            change = replace(self.last_change, value=q.value)  # 分别增长56.2%、35.4%
+        if (
+            change is not None
+            and text[q.end : q.end + 1] == "至"
+            and len(text) > q.end + 1
+            and text[q.end + 1].isdigit()
+        ):
+            self.pending = change  # 提升1.1个百分点至48.2%
+            return
+        if change is None and self.pending is not None:
+            change, pending, self.pending = None, self.pending, None
+        else:
+            pending = None
+        absolute = change is None and _DIRECTION.search(window) is not None  # 增加74亿斤
+        if change is not None:
+            if len(self.group) > 1 and self.group_next < len(self.group):
+                index = self.group[self.group_next]  # 分别进口X、Y，增长a、b: a to X, b to Y
+                self.group_next += 1
+                if figures[index].change is None:
+                    self.attach(index, change)
+                    return
+            own_metric = len(_QUALIFIERS.sub("", _strip_change(text[clause : q.start]))) >= 2
+            last = self.last_figure
+            if not listed and not own_metric and last is not None and figures[last].change is None:
+                self.attach(last, change)
+                return
+        if self.full("figures", len(figures)):
+            return
+        pre = "" if listed else text[clause : q.start]
+        if change is not None:
+            pre = _strip_change(pre)
+        period, p0, p1 = figure_period(text[: q.start], self.today)
+        scope_m = _SCOPE.search(pre)
+        scope = scope_m.group() if scope_m else None
+        if scope is None:
+            for head in _SCOPE.finditer(text[:clause]):
+                if not text[head.end() : head.end() + 2].startswith(_NOT_SCOPE_AFTER):
+                    scope = head.group()
+                    break
+        spans = [(p0 - clause, p1 - clause)]
+        if scope_m:
+            spans.append(scope_m.span())
+        metric = _metric(pre, "" if change else text[q.end :], *spans)
+        if listed and not metric and self.group:
+            metric = figures[self.group[0]].metric
+        value = None if change is not None else q.value
+        unit = "" if change is not None else q.unit
+        figures.append(Figure(metric, scope, period, value, unit, change or pending, text.strip()))
+        index = len(figures) - 1
+        if change is None and not absolute:
+            self.last_figure = index
+            self.group = [*self.group, index] if listed and self.group else [index]
+            self.group_next = 0
+        self.found.open_figure = index if change is None and not absolute and pending is None else None
+        self.last_change = change or pending
 
 
 def read_sentence(s: Sentence, today: date | None, body: str | None, found: Found, notes: list[str]) -> None:
     """The targets and figures of one sentence, appended to `found`."""
     text = s.text
     dls = deadlines(text, today, notes)
-    if s.start == 0 and dls and dls[0].start < 4 and dls[0].strong and not dls[0].status:
-        found.paragraph_deadline[s.paragraph] = dls[0]  # 到2025年，…: for the paragraph's sentences
+    if dls and dls[0].strong and not dls[0].status and _OPENING.match(text[: dls[0].start]):
+        found.paragraph_deadline[s.paragraph] = dls[0]  # 到2025年，…: for the paragraph's next sentences
     qs = quantities(text, notes)
     if not qs:
+        if len(text.strip()) > 12:
+            found.open_figure = None
         return
-    sentence = text.strip()
     para_deadline = found.paragraph_deadline.get(s.paragraph)
-    prev_end = 0
-    last_figure: int | None = None
-    last_change: Change | None = None
-    last_comparator = ""
-    for q in qs:
+    reader = _Reader(s, today, body, found, notes, dls)
+    head = text.lstrip()
+    if _KIND.match(head) or _DIRECTION_ANY.match(head):
+        reader.last_figure = found.open_figure  # a line that is only a change
+    found.open_figure = None
+    for i, q in enumerate(qs):
+        if q.unit in _STRUCTURE_UNITS and _STRUCTURE.match(text[q.end - len(q.unit) if q.unit else q.end :]):
+            continue
+        nxt = qs[i + 1] if i + 1 < len(qs) else None
+        threshold = (
+            nxt is not None and nxt.unit == q.unit and text[q.end : nxt.start] in ("达到", "至", "后达到")
+        )
+        if threshold and _BEFORE.search(text[max(0, q.start - 3) : q.start]):
+            continue  # 突破9000亿美元达到9734.5亿美元: the threshold is not a figure
         clause = _clause_start(text, q.start)
-        window = text[max(prev_end, clause) : q.start]
-        listed = prev_end > 0 and window.strip() in ("、", "和", "及", "与", "，", ",")
+        if _FORECAST.search(text[clause : q.start]):
+            reader.prev_end = q.end
+            continue
+        window = text[max(reader.prev_end, clause) : q.start]
+        listed = reader.prev_end > 0 and window.strip() in ("、", "和", "及", "与", "，", ",")
         before_dl = [d for d in dls if d.start < q.start]
         dl = before_dl[-1] if before_dl else para_deadline
-        after = text[q.end : q.end + 4]
-        if _is_target(dl, text[: q.start], after, today):
-            if len(found.targets) >= MAX_PER_ARTICLE:
-                notes.append(f"more than {MAX_PER_ARTICLE} targets: the rest not kept")
+        if _is_target(dl, text[clause : q.start], text[: q.start], text[q.end : q.end + 4], today):
+            if reader.full("targets", len(found.targets)):
                 return
-            after_m = _AFTER.match(after)
-            before_m = _BEFORE.search(window)
-            comparator = after_m.group("c") if after_m else before_m.group("c") if before_m else ""
-            if not comparator and listed:
-                comparator = last_comparator
-            if not comparator and "力争" in text[clause : q.start]:
-                comparator = "力争"
-            last_comparator = comparator
-            spans = [(d.start - clause, d.end - clause) for d in dls]
-            post = text[q.end + (after_m.end() if after_m else 0) :]
-            metric = _metric(text[clause : q.start], post, *spans)
-            deadline = dl.date if dl is not None else None
-            found.targets.append(Target(metric, comparator, q.value, q.unit, deadline, body, sentence))
-            prev_end = q.end
-            continue
-        change = _change(window, q)
-        if change is None and listed and last_change is not None and q.unit == last_change.unit:
-            change = replace(last_change, value=q.value)  # 分别增长56.2%、35.4%
-        absolute = change is None and _DIRECTION.search(window) is not None  # 增加74亿斤
-        own_metric = len(_QUALIFIERS.sub("", _strip_change(text[clause : q.start]))) >= 2
-        attach = change is not None and not listed and not own_metric and last_figure is not None
-        if attach and last_figure is not None and found.figures[last_figure].change is None:
-            found.figures[last_figure] = replace(found.figures[last_figure], change=change)
-            last_change = change
-            prev_end = q.end
-            continue
-        if len(found.figures) >= MAX_PER_ARTICLE:
-            notes.append(f"more than {MAX_PER_ARTICLE} figures: the rest not kept")
-            return
-        pre = text[clause : q.start]
-        if change is not None:
-            pre = _strip_change(pre)
-        period, p0, p1 = figure_period(text[: q.start], today)
-        scope_m = _SCOPE.search(pre)
-        scope = scope_m.group() if scope_m else None
-        if scope is None:
-            head = _SCOPE.search(text[:clause])
-            scope = head.group() if head else None
-        spans = [(p0 - clause, p1 - clause)]
-        if scope_m:
-            spans.append(scope_m.span())
-        metric = _metric(pre, "" if change else text[q.end :], *spans)
-        value = None if change is not None else q.value
-        unit = "" if change is not None else q.unit
-        found.figures.append(Figure(metric, scope, period, value, unit, change, sentence))
-        if not absolute and change is None:
-            last_figure = len(found.figures) - 1
-        last_change = change
-        prev_end = q.end
+            reader.target(q, dl, clause, window, listed)
+        else:
+            reader.figure(q, clause, window, listed)
+        reader.prev_end = q.end

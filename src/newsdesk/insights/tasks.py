@@ -5,7 +5,7 @@ after ，). Markers of one family whose ordinals go 1, 2, 3… in document order
 one item is not a run. An item's text runs from its marker to the next marker in its paragraph,
 or to the end of the paragraph; its lead is its first sentence, up to 。 or ；. Each run gets a kind: tasks,
 figures (most leads are statistics), headings (short titled lines, questions of a Q&A) or steps
-(第一步…).
+(第一步…, and 首先/其次 that order an argument rather than ask for action).
 """
 
 from __future__ import annotations
@@ -146,10 +146,21 @@ def _lead(text: str) -> str:
     return lead.rstrip("。；;！？!?").strip()
 
 
-def _kind(run: list[_Marker], leads: list[str], texts: list[str]) -> TaskKind:
+# Reference matter: definitions (利润总额：指…, 资产负债率=…) and notes under 注：/附注：.
+_DEFINITION = re.compile(r"^[^，。；]{1,20}?(?:[：:]\s{0,2}指|是指|=)")
+_NOTES = re.compile(r"^(?:注|附注|说明|备注)\s{0,2}[：:]?\s{0,2}$")
+
+
+def _kind(run: list[_Marker], leads: list[str], texts: list[str], paragraphs: list[str]) -> TaskKind:
     if any(mk.step for mk in run):
         return "steps"
     half = len(leads) / 2
+    first = run[0]
+    before = paragraphs[first.paragraph][: first.start].strip() or (
+        paragraphs[first.paragraph - 1].strip() if first.paragraph > 0 else ""
+    )
+    if _NOTES.match(before) or sum(1 for lead in leads if _DEFINITION.match(lead)) > half:
+        return "headings"
     if sum(1 for lead in leads if _QUESTION.search(lead)) > half:
         return "headings"
     if sum(1 for lead in leads if _STAT.search(lead)) > half:
@@ -157,10 +168,12 @@ def _kind(run: list[_Marker], leads: list[str], texts: list[str]) -> TaskKind:
     stats = sum(1 for t in texts if _STAT_TEXT.search(t))
     if stats > half and sum(1 for lead in leads if _IMPERATIVE.match(lead)) < half:
         return "figures"  # 一是经济总量再上新台阶。全年国内生产总值…增长3.0%
-    if run[0].family in ("paren", "dun", "arabic", "aparen") and all(
-        len(t) <= 16 and "。" not in t for t in texts
-    ):
-        return "headings"
+    short = sum(1 for t in texts if len(t) <= 16 and "。" not in t)
+    imperative = sum(1 for lead in leads if _IMPERATIVE.match(lead))
+    if run[0].family in ("paren", "dun", "arabic", "aparen") and short > half and imperative <= half:
+        return "headings"  # 一、指导思想 二、基础制度: section titles
+    if run[0].family == "seq" and imperative <= half:
+        return "steps"  # 首先…其次… of an argument or a procedure, not commitments
     return "tasks"
 
 
@@ -178,7 +191,7 @@ def numbered_runs(paragraphs: list[str], notes: list[str]) -> list[TaskItem]:
     for number, run in enumerate(runs):
         texts = [_item_text(run, i, paragraphs, starts) for i in range(len(run))]
         leads = [_lead(t) for t in texts]
-        kind = _kind(run, leads, texts)
+        kind = _kind(run, leads, texts, paragraphs)
         for i, mk in enumerate(run):
             if len(items) >= MAX_ITEMS:
                 notes.append(f"more than {MAX_ITEMS} numbered items: the rest not kept")
