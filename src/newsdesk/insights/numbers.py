@@ -115,6 +115,7 @@ _CN_DIGITS = "零〇一二两三四五六七八九十百千"
 # One quantity: a number (with thousands separators and decimals, or Chinese numerals that
 # include a 十/百/千 or 万/亿 so that 一 alone is not a number), a magnitude, a unit.
 QUANTITY = re.compile(
+    rf"(?=[\d{_CN_DIGITS}])"  # a cheap first test
     r"(?P<num>(?<![\d.])\d{1,60}(?:,\d{3}){0,8}(?:\.\d{1,12})?(?![\d.]\d)"
     rf"|[{_CN_DIGITS}]{{0,8}}[十百千][{_CN_DIGITS}]{{0,8}}(?:点[{_CN_DIGITS}]{{1,6}})?"
     rf"|[{_CN_DIGITS}]{{1,8}}(?=[万亿]))"

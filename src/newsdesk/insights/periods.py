@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["Deadline", "deadlines", "figure_period"]
+__all__ = ["Deadline", "deadlines", "figure_period", "periods"]
 
 
 _CN_MONTH = {c: i for i, c in enumerate("一二三四五六七八九", start=1)} | {"十": 10, "十一": 11, "十二": 12}
@@ -26,6 +26,7 @@ _YEAR = r"(?P<year>(?:19|20)\d{2})年"
 # "2025年前", "2025年底前"; weak ones name the year without saying "by": 今年, 明年, 全年, 年底前.
 # 今年 followed by a period (今年以来, 今年前11个月, 今年1-10月) names a figure's period instead.
 _DEADLINE = re.compile(
+    r"(?=[到至截在于\d今明本年当全上下第一二三四“\"十])"  # a cheap first test: most places start nothing
     r"(?:(?P<to>到|至|截至|截止到|截止|在|于)\s{0,2})?"
     r"(?:" + _YEAR + r"(?:(?P<month>1[0-2]|0?[1-9])月(?:份)?(?:(?P<day>[0-3]?\d)日)?)?"
     r"(?:(?:第)?(?P<q>[一二三四1-4])季度)?(?P<half>上半年|下半年)?"
@@ -117,26 +118,38 @@ def deadlines(text: str, today: date | None, notes: list[str], year_now: int | N
 
 
 # Periods of figures. Order matters: ranges before single months.
-_PERIOD = re.compile(
-    r"(?:(?P<year>(?:19|20)\d{2})年(?:全年|度)?|(?P<rel>今年|去年|上年|前年))?"
+_PERIOD_YEAR = r"(?:(?P<year>(?:19|20)\d{2})年(?:全年|度)?|(?P<rel>今年|去年|上年|前年))"
+_PERIOD_PART = (
     r"(?:(?P<m1>1[0-2]|0?[1-9])(?:月份?)?\s{0,2}[-至到]\s{0,2}(?P<m2>1[0-2]|0?[1-9])月份?"
     r"|前(?P<nq>[一二三])季度|前(?P<nm>[1-9]|1[01]|[一二三四五六七八九十]|十一)个月"
     r"|(?:第)?(?P<q>[一二三四1-4])季度|(?P<half>上半年|下半年)"
     r"|(?P<month>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])月份?(?!\d{0,2}日)"
-    r"|(?P<cn>[一二三四五六七八九十]{1,3})月份?(?:至|到|-)(?P<cn2>[一二三四五六七八九十]{1,3})月份?)?"
+    r"|(?P<cn>[一二三四五六七八九十]{1,3})月份?(?:至|到|-)(?P<cn2>[一二三四五六七八九十]{1,3})月份?)"
 )
+# A period: a year (2021年, 今年) with or without a part of it, or a part alone (1-5月, 三季度).
+_PERIOD = re.compile(f"(?=[\\d今去上前下第一二三四五六七八九十]){_PERIOD_YEAR}?{_PERIOD_PART}?")
 
 
-def figure_period(text: str, today: date | None) -> tuple[str | None, int, int]:
-    """(normalised period, start, end) of the last period named in `text`, or (None, 0, 0)."""
-    found: tuple[str | None, int, int] = (None, 0, 0)
+def periods(text: str, today: date | None) -> list[tuple[str, int, int]]:
+    """(normalised period, start, end) of every period named in `text`, in order."""
+    out = []
     for m in _PERIOD.finditer(text):
-        if not m.group():
+        if m.end() == m.start():
             continue
         value = _period(m, today)
         if value is not None:
-            found = (value, m.start(), m.end())
-    return found
+            out.append((value, m.start(), m.end()))
+    return out
+
+
+def figure_period(found: list[tuple[str, int, int]], before: int) -> tuple[str | None, int, int]:
+    """The last of `found` (from `periods`) that ends by offset `before`, or (None, 0, 0)."""
+    last: tuple[str | None, int, int] = (None, 0, 0)
+    for item in found:
+        if item[2] > before:
+            break
+        last = item
+    return last
 
 
 def _period(m: re.Match[str], today: date | None) -> str | None:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ..models import Change, ChangeKind, Direction, Figure, Target
-from .entities import body_spans
+from .entities import body_spans, may_name_body
 from .numbers import Quantity, quantities
-from .periods import Deadline, deadlines, figure_period
+from .periods import Deadline, deadlines, figure_period, periods
 from .text import Sentence
 from .words import words
 
-__all__ = ["MAX_PER_ARTICLE", "SCOPES", "Found", "read_sentence"]
+__all__ = ["MAX_PER_ARTICLE", "SCOPES", "Found", "paragraph_quantities", "read_sentence"]
 
 # At most this many targets and this many figures per article.
 MAX_PER_ARTICLE = 300
@@ -42,9 +42,9 @@ _DIRECTION = re.compile(rf"(?P<d>{_UP}|{_DOWN}|持平)(?:了)?(?:约|近|逾|超
 _UP_WORDS = frozenset(_UP.split("|"))
 _DIRECTION_ANY = re.compile(f"{_UP}|{_DOWN}|持平")
 _KIND = re.compile(
-    r"(?P<yoy>同比|比上年同期|比去年同期|较上年同期|较去年同期|比上年|比去年|较上年|较去年|与上年同期相比)"
+    r"(?=[同环比较与两累])(?:(?P<yoy>同比|比上年同期|比去年同期|较上年同期|较去年同期|比上年|比去年|较上年|较去年|与上年同期相比)"
     r"|(?P<mom>环比|比上月|较上月|比上季度|较上季度)"
-    r"|(?P<two>两年平均)|(?P<cum>累计)|(?P<base>比(?:19|20)\d{2}年|较(?:19|20)\d{2}年)"
+    r"|(?P<two>两年平均)|(?P<cum>累计)|(?P<base>比(?:19|20)\d{2}年|较(?:19|20)\d{2}年))"
 )
 _CHANGE_UNITS = frozenset({"%", "个百分点", "倍", "个基点"})
 _STRUCTURE_UNITS = frozenset({"个", "项", "条", "", "类"})
@@ -67,8 +67,11 @@ _BEFORE = re.compile(
     r"(?:了)?$"
 )
 _AFTER = re.compile(r"^(?P<c>以上|左右|以内|以下|上下)")
-_VERB_TAIL = re.compile(
-    r"(?:总计|共计|合计|累计|分别|同比|全年|共|均|为|是|达到|达|实现|完成|超过|突破|约为|约|近|逾|超|具备|具有|的|了|和|，|,|：|:|\s)+$"
+# Words cut off the end of a metric (…增加值同比, …总额为). Matched on the reversed text, so one
+# anchored match replaces a search from every position.
+_TAIL_WORDS = words("metric_tail")
+_VERB_TAIL_REV = re.compile(
+    r"^(?:" + "|".join(re.escape(w[::-1]) for w in sorted(_TAIL_WORDS, key=len, reverse=True)) + r"|\s)+"
 )
 _LEAD_NOISE = re.compile(
     r"^(?:其中|同时|此外|另外|而|并|且|和|与|及|全年|今年|去年|当月|本月|以来|由于|当日|同日|截至|"
@@ -79,7 +82,7 @@ _LEAD_NOISE = re.compile(
 _VERB_FIRST = re.compile(
     r"(?:开展|实现|完成|发行|新增|投放|达成|签约|引进|新设|建成|开通|培育|打造|用好|安排|下达|拨付|筹集|"
     r"吸纳|带动|减免|退还|支付|偿还|节约|新建|审批|核准|批准|发放|投入|惠及|覆盖|提供|接待|销售|生产|"
-    r"实施|推出|举办|受理|办理|查处|共有|拥有|有|净投放|回笼|开立|设立|建设)$"
+    r"实施|推出|举办|受理|办理|查处|共有|拥有|有|净投放|回笼|开立|设立|建设)"
 )
 _POST_NOUN = re.compile(
     r"^(?:以上|左右|以内|以下)?(?:\d{1,4}[天年月]期)?[“\"]?(?P<n>[\u4e00-\u9fffA-Za-z0-9（）()]{2,12}?)(?=的|[”\"，,。；;、：:\s和]|$)"
@@ -113,6 +116,18 @@ def _clause_start(text: str, end: int) -> int:
     return max(0, end - 60)
 
 
+def _cut_tail(pattern: re.Pattern[str], text: str) -> str:
+    """`text` without what `pattern` (anchored at the end) matches in its last 16 characters:
+    a search from the end's neighbourhood, not from every position."""
+    m = pattern.search(text, max(0, len(text) - 16))
+    return text[: m.start()] if m else text
+
+
+def _cut_verbs(text: str) -> str:
+    m = _VERB_TAIL_REV.match(text[::-1])
+    return text[: len(text) - m.end()] if m else text
+
+
 def _metric(pre: str, post: str, *spans: tuple[int, int]) -> str:
     """The clause before the quantity, without periods, scopes, deadlines and verbs, plus the noun
     right after the quantity (覆盖超过4亿户家庭 → …覆盖家庭)."""
@@ -122,13 +137,13 @@ def _metric(pre: str, post: str, *spans: tuple[int, int]) -> str:
             chars[i] = ""
     text = "".join(chars)
     text = text.replace("具备", "").replace("具有", "")
-    text = _VERB_TAIL.sub("", _BEFORE.sub("", _VERB_TAIL.sub("", text)))
+    text = _cut_verbs(_cut_tail(_BEFORE, _cut_verbs(text)))
     text = _LEAD_NOISE.sub("", text)
-    for _, _, name in body_spans(text):
-        text = text.replace(name, "")
+    if may_name_body(text):  # most metrics name no body: skip the scan
+        for _, _, name in body_spans(text):
+            text = text.replace(name, "")
     text = _LEAD_NOISE.sub("", text)
-    verb = _VERB_FIRST.search(text)
-    if (verb is not None and verb.start() == 0) or not text:
+    if not text or _VERB_FIRST.fullmatch(text):
         m = _POST_NOUN.match(post)
         if m and not _NOT_NOUN.match(m.group("n")):
             return m.group("n").strip("（）()")
@@ -141,7 +156,7 @@ def _metric(pre: str, post: str, *spans: tuple[int, int]) -> str:
 def _change(window: str, q: Quantity) -> Change | None:
     if q.unit not in _CHANGE_UNITS:
         return None
-    d = _DIRECTION.search(window)
+    d = _DIRECTION.search(window, max(0, len(window) - 8))
     if d is None:
         return None
     word = d.group("d")
@@ -172,7 +187,7 @@ def _strip_change(pre: str) -> str:
     k = _KIND.search(pre)
     if k is not None:
         return pre[: k.start()]
-    d = _DIRECTION.search(pre)
+    d = _DIRECTION.search(pre, max(0, len(pre) - 8))
     return pre[: d.start()] if d is not None else pre
 
 
@@ -189,6 +204,10 @@ def _is_target(dl: Deadline | None, clause: str, sentence: str, after: str, toda
         return True
     return bool(_FUTURE.search(sentence) or _AIMED.search(clause[-12:]) or _AFTER.match(after))
 
+
+# Cheap tests before the full patterns: most sentences have neither.
+_MAYBE_QUANTITY = re.compile(r"\d|[十百千万亿][个项家户人元吨]|[千万亿]")
+_MAYBE_DEADLINE = re.compile(r"年|季度|十[一二三四五]五|底前|末")
 
 # A deadline opens a sentence (到2025年，… / 《规划》提出，到2025年末，…) and then holds for the
 # paragraph's next sentences too.
@@ -214,6 +233,7 @@ class _Reader:
     group: list[int] = field(default_factory=list)  # figures of one list (分别进出口8746.4亿元、8704.7亿元)
     group_next: int = 0  # the member the next listed change belongs to
     pending: Change | None = None  # 提升1.1个百分点至48.2%: the change waits for its value
+    periods: list[tuple[str, int, int]] | None = None  # the sentence's periods, read when first needed
 
     def full(self, kind: str, limit: int) -> bool:
         if limit >= MAX_PER_ARTICLE:
@@ -225,7 +245,7 @@ class _Reader:
         text = self.s.text
         after = text[q.end : q.end + 4]
         after_m = _AFTER.match(after)
-        before_m = _BEFORE.search(window)
+        before_m = _BEFORE.search(window, max(0, len(window) - 8))
         comparator = after_m.group("c") if after_m else before_m.group("c") if before_m else ""
         if not comparator and listed:
             comparator = self.last_comparator
@@ -262,7 +282,9 @@ class _Reader:
             change, pending, self.pending = None, self.pending, None
         else:
             pending = None
-        absolute = change is None and _DIRECTION.search(window) is not None  # 增加74亿斤
+        absolute = (
+            change is None and _DIRECTION.search(window, max(0, len(window) - 8)) is not None
+        )  # 增加74亿斤
         if change is not None:
             if len(self.group) > 1 and self.group_next < len(self.group):
                 index = self.group[self.group_next]  # 分别进口X、Y，增长a、b: a to X, b to Y
@@ -280,7 +302,9 @@ class _Reader:
         pre = "" if listed else text[clause : q.start]
         if change is not None:
             pre = _strip_change(pre)
-        period, p0, p1 = figure_period(text[: q.start], self.today)
+        if self.periods is None:
+            self.periods = periods(text, self.today)
+        period, p0, p1 = figure_period(self.periods, q.start)
         scope_m = _SCOPE.search(pre)
         scope = scope_m.group() if scope_m else None
         if scope is None:
@@ -306,13 +330,25 @@ class _Reader:
         self.last_change = change or pending
 
 
-def read_sentence(s: Sentence, today: date | None, body: str | None, found: Found, notes: list[str]) -> None:
-    """The targets and figures of one sentence, appended to `found`."""
+def paragraph_quantities(para: str, notes: list[str]) -> list[Quantity]:
+    """The quantities of a paragraph, read in one pass (then shared out to its sentences)."""
+    return quantities(para, notes) if _MAYBE_QUANTITY.search(para) else []
+
+
+def read_sentence(
+    s: Sentence, qs: list[Quantity], today: date | None, body: str | None, found: Found, notes: list[str]
+) -> None:
+    """The targets and figures of one sentence (`qs`: its quantities, offsets in the sentence),
+    appended to `found`."""
     text = s.text
-    dls = deadlines(text, today, notes)
+    # Deadlines are read where they may matter: sentences with quantities, and the opening of
+    # every sentence (到2025年，… holds for the paragraph's next sentences).
+    if qs:
+        dls = deadlines(text, today, notes) if _MAYBE_DEADLINE.search(text) else []
+    else:
+        dls = deadlines(text[:40], today, notes) if _MAYBE_DEADLINE.search(text, 0, 40) else []
     if dls and dls[0].strong and not dls[0].status and _OPENING.match(text[: dls[0].start]):
-        found.paragraph_deadline[s.paragraph] = dls[0]  # 到2025年，…: for the paragraph's next sentences
-    qs = quantities(text, notes)
+        found.paragraph_deadline[s.paragraph] = dls[0]
     if not qs:
         if len(text.strip()) > 12:
             found.open_figure = None

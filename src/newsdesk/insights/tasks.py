@@ -23,18 +23,21 @@ MAX_ITEMS = 200
 _CN = "一二三四五六七八九十"
 _CN_ORD = r"[一二三四五六七八九十]{1,3}"
 # After a sentence end or the paragraph start only; 一是/第一 also after a comma.
-_START = r"(?:^|(?<=[。；;：:！？!?]))"
-_COMMA = r"(?:^|(?<=[。；;：:！？!?，,]))"
-_MARKERS = re.compile(
-    rf"{_COMMA}\s{{0,3}}(?P<shi>(?P<shi_n>{_CN_ORD})是)(?=[^，,、。；\s])"
-    rf"|{_COMMA}\s{{0,3}}(?P<di>第(?P<di_n>{_CN_ORD})(?P<di_step>步)?(?:是)?)(?=[，,、：:]|步)"
-    rf"|{_START}\s{{0,3}}(?P<paren>[（(](?P<paren_n>{_CN_ORD})[）)])"
-    rf"|{_START}\s{{0,3}}(?P<dun>(?P<dun_n>{_CN_ORD})、)"
-    rf"|(?:^|(?<=[。；;：:]))\s{{0,3}}(?P<arabic>(?P<arabic_n>\d{{1,3}})(?:[.．、]|\s)(?!\d))"
-    rf"|{_START}\s{{0,3}}(?P<aparen>[（(](?P<aparen_n>\d{{1,3}})[）)])"
-    rf"|{_COMMA}\s{{0,3}}(?P<seq>首先|其次|再次|然后|最后)(?=[，,])",
-    re.M,
+# A marker at a place a sentence may start (see the module docstring), read with one anchored
+# match at each such place rather than a scan of every character.
+_BOUNDARY = re.compile(r"[。；;：:！？!?，,]")
+_MARKER_AT = re.compile(
+    rf"\s{{0,3}}(?:(?P<shi>(?P<shi_n>{_CN_ORD})是)(?=[^，,、。；\s])"
+    rf"|(?P<di>第(?P<di_n>{_CN_ORD})(?P<di_step>步)?(?:是)?)(?=[，,、：:]|步)"
+    rf"|(?P<paren>[（(](?P<paren_n>{_CN_ORD})[）)])"
+    rf"|(?P<dun>(?P<dun_n>{_CN_ORD})、)"
+    rf"|(?P<arabic>(?P<arabic_n>\d{{1,3}})(?:[.．、]|\s)(?!\d))"
+    rf"|(?P<aparen>[（(](?P<aparen_n>\d{{1,3}})[）)])"
+    rf"|(?P<seq>首先|其次|再次|然后|最后)(?=[，,]))"
 )
+_MARKER_FIRST = frozenset("一二三四五六七八九十第（(0123456789首其再然最")
+_AFTER_COMMA = frozenset({"shi", "di", "seq"})  # the families that may follow a comma
+_AFTER_END = frozenset("。；;：:^")  # where a 1. 2. list may start
 _SEQ = {"首先": 1, "其次": 2, "再次": 3, "然后": 3, "最后": 0}
 _FAMILIES = ("shi", "di", "paren", "dun", "arabic", "aparen", "seq")
 
@@ -81,8 +84,18 @@ class _Marker:
 def _markers(paragraphs: list[str]) -> list[_Marker]:
     found: list[_Marker] = []
     for index, para in enumerate(paragraphs):
-        for m in _MARKERS.finditer(para):
+        places = [(0, "^")] + [(m.end(), m.group()) for m in _BOUNDARY.finditer(para)]
+        for pos, after in places:
+            if para[pos : pos + 1] not in _MARKER_FIRST and not para[pos : pos + 1].isspace():
+                continue  # most places start no marker: skip the match
+            m = _MARKER_AT.match(para, pos)
+            if m is None:
+                continue
             family = next(f for f in _FAMILIES if m.group(f) is not None)
+            if after in "，," and family not in _AFTER_COMMA:
+                continue
+            if family == "arabic" and after not in _AFTER_END:
+                continue
             written = m.group(family)
             if family == "seq":
                 ordinal = _SEQ[written]
