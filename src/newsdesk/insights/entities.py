@@ -161,6 +161,7 @@ _SURNAMES = "".join(words("surnames"))
 _DOUBLE_SURNAMES = words("double_surnames")
 # A third character that is not part of a name: the verb or word right after the name.
 _NOT_NAME = frozenset("".join(words("not_name")))
+_NAME_VERBS = frozenset(words("name_verbs"))
 _OFFICIAL = re.compile(
     "(?P<t>" + trie_pattern(list(_TITLES)) + ")"
     r"(?P<n>(?:" + "|".join(_DOUBLE_SURNAMES) + rf"|[{_SURNAMES}])[\u4e00-\u9fff]{{1,2}})"
@@ -173,7 +174,8 @@ def officials(text: str) -> list[Official]:
     for m in _OFFICIAL.finditer(text):
         name = m.group("n")
         surname = 2 if name.startswith(_DOUBLE_SURNAMES) else 1
-        if len(name) == surname + 2 and name[-1] in _NOT_NAME:
+        follows = text[m.end() : m.end() + 1]
+        if len(name) == surname + 2 and (name[-1] in _NOT_NAME or name[-1] + follows in _NAME_VERBS):
             name = name[:-1]
         if len(name) - surname < 1 or name[-1] in _NOT_NAME:
             continue

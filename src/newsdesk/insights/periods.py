@@ -196,4 +196,11 @@ def _last_month(m: re.Match[str]) -> int | None:
         return int(m.group("month"))
     if m.group("q"):
         return 3 * _QUARTER[m.group("q")] - 2
+    if m.group("nq"):
+        return 3 * _QUARTER[m.group("nq")] - 2
+    if m.group("nm"):
+        n = m.group("nm")
+        return int(n) if n.isdigit() else _CN_MONTH.get(n)
+    if m.group("half"):
+        return 1 if m.group("half") == "上半年" else 7
     return None

@@ -253,7 +253,8 @@ class _Reader:
             comparator = "力争"
         self.last_comparator = comparator
         spans = [(d.start - clause, d.end - clause) for d in self.dls]
-        post = text[q.end + (after_m.end() if after_m else 0) :]
+        start = q.end + (after_m.end() if after_m else 0)
+        post = text[start : start + 40]
         metric = _metric(text[clause : q.start], post, *spans)
         deadline = dl.date if dl is not None else None
         self.found.targets.append(
@@ -308,14 +309,14 @@ class _Reader:
         scope_m = _SCOPE.search(pre)
         scope = scope_m.group() if scope_m else None
         if scope is None:
-            for head in _SCOPE.finditer(text[:clause]):
+            for head in _SCOPE.finditer(text, max(0, clause - 300), clause):
                 if not text[head.end() : head.end() + 2].startswith(_NOT_SCOPE_AFTER):
                     scope = head.group()
                     break
         spans = [(p0 - clause, p1 - clause)]
         if scope_m:
             spans.append(scope_m.span())
-        metric = _metric(pre, "" if change else text[q.end :], *spans)
+        metric = _metric(pre, "" if change else text[q.end : q.end + 40], *spans)
         if listed and not metric and self.group:
             metric = figures[self.group[0]].metric
         value = None if change is not None else q.value
@@ -359,6 +360,7 @@ def read_sentence(
     if _KIND.match(head) or _DIRECTION_ANY.match(head):
         reader.last_figure = found.open_figure  # a line that is only a change
     found.open_figure = None
+    next_dl = 0
     for i, q in enumerate(qs):
         if q.unit in _STRUCTURE_UNITS and _STRUCTURE.match(text[q.end - len(q.unit) if q.unit else q.end :]):
             continue
@@ -374,9 +376,12 @@ def read_sentence(
             continue
         window = text[max(reader.prev_end, clause) : q.start]
         listed = reader.prev_end > 0 and window.strip() in ("、", "和", "及", "与", "，", ",")
-        before_dl = [d for d in dls if d.start < q.start]
-        dl = before_dl[-1] if before_dl else para_deadline
-        if _is_target(dl, text[clause : q.start], text[: q.start], text[q.end : q.end + 4], today):
+        while next_dl < len(dls) and dls[next_dl].start < q.start:  # both in order: one sweep
+            next_dl += 1
+        dl = dls[next_dl - 1] if next_dl else para_deadline
+        # The sentence before the quantity, bounded so a huge "sentence" costs linear time.
+        sentence = text[max(0, q.start - 300) : q.start]
+        if _is_target(dl, text[clause : q.start], sentence, text[q.end : q.end + 4], today):
             if reader.full("targets", len(found.targets)):
                 return
             reader.target(q, dl, clause, window, listed)

@@ -11,6 +11,7 @@ figures (most leads are statistics), headings (short titled lines, questions of 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..models import TaskItem, TaskKind
@@ -146,10 +147,10 @@ def _item_text(run: list[_Marker], i: int, paragraphs: list[str], all_starts: di
         end = nxt.start
     else:
         # Stop at the next marker of any run in the same paragraph (a nested list is its own run).
-        for start in all_starts.get(mk.paragraph, ()):
-            if start > mk.start:
-                end = min(end, start)
-                break
+        starts = all_starts.get(mk.paragraph, [])
+        k = bisect_right(starts, mk.start)
+        if k < len(starts):
+            end = min(end, starts[k])
     return para[mk.body : end].strip(" ：:，,")
 
 
