@@ -60,12 +60,12 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
         i = 0
         for s in sentences(para, index):
             end = s.start + len(s.text)
-            named = [name for a, _, name in spans_by_para[index] if s.start <= a < end]
             qs = []
             while i < len(pq) and pq[i].start < end:  # both in order: one sweep
                 q = pq[i]
                 qs.append(Quantity(q.value, q.unit, q.start - s.start, q.end - s.start, q.text))
                 i += 1
+            named = [name for a, _, name in spans_by_para[index] if s.start <= a < end] if qs else None
             read_sentence(s, qs, today, named[0] if named else issuer, found, notes)
 
     return Insights(

@@ -146,16 +146,9 @@ def to_number(num: str) -> Decimal | None:
     return None if value is None else Decimal(repr(value))
 
 
-def _unit(unit: str | None) -> str:
-    if unit is None:
-        return ""
-    if unit in ("元人民币",):
-        return "元"
-    if unit == "百分点":
-        return "个百分点"
-    if unit == "港币":
-        return "港元"
-    return unit
+_UNIT_AS = {"元人民币": "元", "百分点": "个百分点", "港币": "港元"}  # units written two ways
+_TIME_UNITS = frozenset({"年", "月", "天", "小时", "分钟"})
+_DURATION_UNITS = frozenset({"年", "天", "小时"})
 
 
 def quantities(text: str, notes: list[str]) -> list[Quantity]:
@@ -165,16 +158,15 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
     if _LONG_DIGITS.search(text):
         notes.append("a run of more than 60 digits is not read as a number")
     for m in QUANTITY.finditer(text):
-        mag, unit = m.group("mag"), m.group("unit")
+        num, mag, unit, per = m.groups()
         if mag is None and unit is None:
             continue
-        # Dates and durations are read by the period rules; a decimal (12.2年, 51.6天) is a value.
-        duration = "." in m.group("num") and unit in ("年", "天", "小时")
-        if unit in ("年", "月", "天", "小时", "分钟") and mag is None and not duration:
-            continue
-        if unit == "个" and text[m.end() : m.end() + 1] == "月":
+        if unit in _TIME_UNITS and mag is None and not ("." in num and unit in _DURATION_UNITS):
+            continue  # dates and durations are read by the period rules; 12.2年, 51.6天 are values
+        start, end = m.span()
+        if unit == "个" and text[end : end + 1] == "月":
             continue  # 前11个月: a period
-        number = to_number(m.group("num"))
+        number = to_number(num)
         if number is None:
             continue
         if mag is not None:
@@ -182,15 +174,10 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
         if not number < _MAX_DECIMAL:
             notes.append(f"number beyond 10^20 dropped: {m.group()[:40]}")
             continue
-        if (
-            m.start() >= 1
-            and text[m.start() - 1] == "-"
-            and (m.start() < 2 or text[m.start() - 2] in "为是：:（(于 ")
-        ):
+        if start >= 1 and text[start - 1] == "-" and (start < 2 or text[start - 2] in "为是：:（(于 "):
             number = -number  # 涨幅为-10.8%
-        per = m.group("per") or ""
-        per = "/日" if per in ("每日", "每天") else "/年" if per == "每年" else per
-        out.append(
-            Quantity(float(number), _unit(unit) + (per if unit else ""), m.start(), m.end(), m.group())
-        )
+        written = _UNIT_AS.get(unit, unit) if unit else ""
+        if per and unit:
+            written += "/日" if per in ("每日", "每天") else "/年" if per == "每年" else per
+        out.append(Quantity(float(number), written, start, end, m.group()))
     return out

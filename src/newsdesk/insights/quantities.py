@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ..models import Change, ChangeKind, Direction, Figure, Target
-from .entities import body_spans, may_name_body
+from .entities import body_spans, may_name_body, trie_pattern
 from .numbers import Quantity, quantities
 from .periods import Deadline, deadlines, figure_period, periods
 from .text import Sentence
@@ -34,7 +34,7 @@ SCOPES = (
     *(f"{c}市" for c in _CITIES),
     *_CITIES,
 )
-_SCOPE = re.compile("|".join(sorted((re.escape(s) for s in SCOPES), key=len, reverse=True)))
+_SCOPE = re.compile(trie_pattern(list(SCOPES)))
 
 _UP = "增长|增加|上涨|上升|提高|提升|回升|扩大|加快|增|涨|升"
 _DOWN = "下降|下跌|减少|降低|回落|收窄|下滑|放缓|降|减|跌"
@@ -89,9 +89,11 @@ _POST_NOUN = re.compile(
 )
 # Qualifiers that leave a change with the figure before it (，按可比口径同比增长14.4%).
 _QUALIFIERS = re.compile(
-    r"按[\u4e00-\u9fff]{1,8}?(?:计算|计)|按可比口径|扣除[\u4e00-\u9fff]{1,10}?因素后?|以人民币计|以美元计|名义|折合|比上年同期|较上年同期|"
-    r"比去年同期|较去年同期|比上年|较上年|比去年|较去年|比上月|较上月|同比|环比|当月|增速|增幅|[^\u4e00-\u9fff]"
+    r"(?=[按扣以名折比较同环当增])(?:按[\u4e00-\u9fff]{1,8}?(?:计算|计)|按可比口径|扣除[\u4e00-\u9fff]{1,10}?因素后?|"
+    r"以人民币计|以美元计|名义|折合|比上年同期|较上年同期|比去年同期|较去年同期|比上年|较上年|比去年|较去年|"
+    r"比上月|较上月|同比|环比|当月|增速|增幅)"
 )
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NOUN_AFTER = re.compile(
     r"^(?:以上|左右|以内|以下)?(?P<n>[\u4e00-\u9fff]{1,8}?)(?=的|[，,。；;、：:）)（(\s]|$)"
 )
@@ -234,6 +236,12 @@ class _Reader:
     group_next: int = 0  # the member the next listed change belongs to
     pending: Change | None = None  # 提升1.1个百分点至48.2%: the change waits for its value
     periods: list[tuple[str, int, int]] | None = None  # the sentence's periods, read when first needed
+    sentence: str | None = None  # the sentence as stored with each item, made once
+
+    def stored_sentence(self) -> str:
+        if self.sentence is None:
+            self.sentence = self.s.text.strip()
+        return self.sentence
 
     def full(self, kind: str, limit: int) -> bool:
         if limit >= MAX_PER_ARTICLE:
@@ -258,7 +266,7 @@ class _Reader:
         metric = _metric(text[clause : q.start], post, *spans)
         deadline = dl.date if dl is not None else None
         self.found.targets.append(
-            Target(metric, comparator, q.value, q.unit, deadline, self.body, text.strip())
+            Target(metric, comparator, q.value, q.unit, deadline, self.body, self.stored_sentence())
         )
 
     def attach(self, index: int, change: Change) -> None:
@@ -293,7 +301,8 @@ class _Reader:
                 if figures[index].change is None:
                     self.attach(index, change)
                     return
-            own_metric = len(_QUALIFIERS.sub("", _strip_change(text[clause : q.start]))) >= 2
+            rest = _QUALIFIERS.sub("", _strip_change(text[clause : q.start]))
+            own_metric = len(_CJK.findall(rest)) >= 2
             last = self.last_figure
             if not listed and not own_metric and last is not None and figures[last].change is None:
                 self.attach(last, change)
@@ -321,7 +330,7 @@ class _Reader:
             metric = figures[self.group[0]].metric
         value = None if change is not None else q.value
         unit = "" if change is not None else q.unit
-        figures.append(Figure(metric, scope, period, value, unit, change or pending, text.strip()))
+        figures.append(Figure(metric, scope, period, value, unit, change or pending, self.stored_sentence()))
         index = len(figures) - 1
         if change is None and not absolute:
             self.last_figure = index
@@ -351,7 +360,7 @@ def read_sentence(
     if dls and dls[0].strong and not dls[0].status and _OPENING.match(text[: dls[0].start]):
         found.paragraph_deadline[s.paragraph] = dls[0]
     if not qs:
-        if len(text.strip()) > 12:
+        if len(text) > 16:  # a sentence of prose between a figure and a change line: not one
             found.open_figure = None
         return
     para_deadline = found.paragraph_deadline.get(s.paragraph)
