@@ -363,3 +363,14 @@ def test_any_text_is_read_without_failing(text: str) -> None:
         assert item.ordinal >= 1 and item.kind in ("tasks", "figures", "headings", "steps")
     for value in [t.value for t in found.targets] + [f.value for f in found.figures]:
         assert value is None or abs(value) < 1e20
+
+
+def test_bare_numbers_in_a_list_take_the_unit_of_the_last() -> None:
+    found = _extract("涨幅比上月分别扩大7.3和7.4个百分点。煤炭、化工行业投资分别为1、2、3亿元。")
+    assert [(f.value, f.unit, f.change and f.change.value) for f in found.figures] == [
+        (None, "", 7.3),
+        (None, "", 7.4),
+        (100000000, "元", None),
+        (200000000, "元", None),
+        (300000000, "元", None),
+    ]

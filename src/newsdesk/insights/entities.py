@@ -129,8 +129,12 @@ def bodies(text: str) -> list[str]:
 # verb that introduces it: 召开, 主持, 出席…) within the 24 characters before that word.
 _MEETING_END = re.compile("|".join(words("meeting_words")))
 _MEETING_START = re.compile(
-    r".*(?:[^\u4e00-\u9fff\d]|召开|举行|主持|出席|参加|部署|审议|通过|在|的|于|是|日|月|年|期间|根据|按照|据)",
+    r".*(?:[^\u4e00-\u9fff\d]|召开|举行|主持|出席|参加|部署|审议|通过|在|的|于|是|日|月份|月|年度|年|期间|根据|按照|据)",
     re.S,
+)
+# Words that open a meeting's name: a name is cut to start at the last of them.
+_MEETING_OPENER = re.compile(
+    r"(?:第?[一二三四五六七八九十\d]{1,3}届)?(?:中央|全国|国务院|中共)|十[一二三四五六七八九]届"
 )
 _MEETING_LEAD = re.compile(r"^(?:第[一二三四五六七八九十百\d]{1,4}次)?\d{0,4}")
 _GENERIC_MEETINGS = frozenset(
@@ -148,6 +152,13 @@ def meetings(text: str) -> list[str]:
         name = before[cut.end() :] if cut else before
         if m.start() >= 24 and not cut:
             continue  # no boundary within reach: not a name
+        if text[m.end() : m.end() + 1] == "第":
+            continue  # 全国人民代表大会第四次会议: the longer name is read at its own end
+        opener = None
+        for opener in _MEETING_OPENER.finditer(name):  # noqa: B007 (the last opener counts)
+            pass
+        if opener is not None:
+            name = name[opener.start() :]  # …抓好中央经济工作会议 → 中央经济工作会议
         name = _MEETING_LEAD.sub("", name) + m.group()
         if name in _GENERIC_MEETINGS or len(name) < 4 or name.startswith(_NOT_MEETING):
             continue

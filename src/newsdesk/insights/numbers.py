@@ -180,4 +180,30 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
         if per and unit:
             written += "/日" if per in ("每日", "每天") else "/年" if per == "每年" else per
         out.append(Quantity(float(number), written, start, end, m.group()))
-    return out
+    return _listed_bare_numbers(text, out) if out and _BARE_LISTED.search(text) else out
+
+
+# A number written bare in a list whose last member has the unit: 分别扩大21.3、20.4个百分点,
+# 24.0和4.4个百分点 (each bare member takes the unit and magnitude of the one after it).
+_BARE_LISTED = re.compile(r"(?<![\d.])(\d{1,12}(?:\.\d{1,6})?)(、|和|及)(?=\d)")
+
+
+def _listed_bare_numbers(text: str, found: list[Quantity]) -> list[Quantity]:
+    by_start = {q.start: (q, _scale_of(q)) for q in found}
+    extra: list[Quantity] = []
+    for m in reversed(list(_BARE_LISTED.finditer(text))):  # from the end: chains of bare numbers
+        nxt, factor = by_start.get(m.end(), (None, None))
+        if nxt is None or factor is None:
+            continue
+        q = Quantity(float(Decimal(m.group(1)) * factor), nxt.unit, m.start(), m.end(1), m.group(1))
+        by_start[q.start] = (q, factor)
+        extra.append(q)
+    return sorted([*found, *extra], key=lambda q: q.start) if extra else found
+
+
+def _scale_of(q: Quantity) -> Decimal | None:
+    """The magnitude `q` was written with (1 for 20.4个百分点, 10^8 for 2254.4亿元)."""
+    m = QUANTITY.match(q.text)
+    if m is None:
+        return None
+    return _MAGNITUDES[m.group("mag")] if m.group("mag") else Decimal(1)
