@@ -14,7 +14,7 @@ from ..dates import SHANGHAI
 from ..models import Article, Insights
 from .entities import body_spans, meetings, officials
 from .numbers import Quantity
-from .quantities import Found, paragraph_quantities, read_sentence
+from .quantities import Found, may_hold_deadline, paragraph_quantities, read_sentence
 from .tasks import numbered_runs
 from .terms import rank_keywords, term_counts
 from .text import normalise, paragraphs, sentences
@@ -57,6 +57,9 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
     found = Found()
     for index, para in enumerate(paras):
         pq = paragraph_quantities(para, notes)
+        if not pq and not may_hold_deadline(para):
+            found.open_figure = None  # prose: nothing to read, nothing to carry over
+            continue
         i = 0
         for s in sentences(para, index):
             end = s.start + len(s.text)

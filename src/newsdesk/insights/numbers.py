@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from ._cn2an import chinese_to_number
 
@@ -126,8 +126,7 @@ QUANTITY = re.compile(
 _LONG_DIGITS = re.compile(r"\d{61}")
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):  # a tuple: made for every number read, so cheap to make
     value: float
     unit: str
     start: int

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 __all__ = ["Deadline", "deadlines", "figure_period", "periods"]
 
@@ -39,8 +39,7 @@ _DEADLINE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     date: str  # YYYY-MM-DD
     start: int
     end: int

@@ -20,7 +20,7 @@ from .periods import Deadline, deadlines, figure_period, periods
 from .text import Sentence
 from .words import words
 
-__all__ = ["MAX_PER_ARTICLE", "SCOPES", "Found", "paragraph_quantities", "read_sentence"]
+__all__ = ["MAX_PER_ARTICLE", "SCOPES", "Found", "may_hold_deadline", "paragraph_quantities", "read_sentence"]
 
 # At most this many targets and this many figures per article.
 MAX_PER_ARTICLE = 300
@@ -221,25 +221,46 @@ _OPENING = re.compile(r"^\s{0,2}(?:[^，。,]{0,12}[，,：:])?\s{0,2}(?:力争|
 _NOT_SCOPE_AFTER = ("报道", "电", "讯", "时间")
 
 
-@dataclass
 class _Reader:
     """Reads one sentence's quantities in order, remembering what the next one may attach to."""
 
-    s: Sentence
-    today: date | None
-    body: str | None
-    found: Found
-    notes: list[str]
-    dls: list[Deadline]
-    prev_end: int = 0
-    last_figure: int | None = None
-    last_change: Change | None = None
-    last_comparator: str = ""
-    group: list[int] = field(default_factory=list)  # figures of one list (分别进出口8746.4亿元、8704.7亿元)
-    group_next: int = 0  # the member the next listed change belongs to
-    pending: Change | None = None  # 提升1.1个百分点至48.2%: the change waits for its value
-    periods: list[tuple[str, int, int]] | None = None  # the sentence's periods, read when first needed
-    sentence: str | None = None  # the sentence as stored with each item, made once
+    __slots__ = (
+        "body",
+        "dls",
+        "found",
+        "group",
+        "group_next",
+        "last_change",
+        "last_comparator",
+        "last_figure",
+        "notes",
+        "pending",
+        "periods",
+        "prev_end",
+        "s",
+        "sentence",
+        "today",
+    )
+
+    def __init__(
+        self,
+        s: Sentence,
+        today: date | None,
+        body: str | None,
+        found: Found,
+        notes: list[str],
+        dls: list[Deadline],
+    ) -> None:
+        self.s, self.today, self.body, self.found, self.notes, self.dls = s, today, body, found, notes, dls
+        self.prev_end = 0
+        self.last_figure: int | None = None
+        self.last_change: Change | None = None
+        self.last_comparator = ""
+        self.group: list[int] = []  # figures of one list (分别进出口8746.4亿元、8704.7亿元)
+        self.group_next = 0  # the member the next listed change belongs to
+        self.pending: Change | None = None  # 提升1.1个百分点至48.2%: the change waits for its value
+        self.periods: list[tuple[str, int, int]] | None = None  # the sentence's periods, when first needed
+        self.sentence: str | None = None  # the sentence as stored with each item, made once
 
     def stored_sentence(self) -> str:
         if self.sentence is None:
@@ -341,6 +362,11 @@ class _Reader:
             self.group_next = 0
         self.found.open_figure = index if change is None and not absolute and pending is None else None
         self.last_change = change or pending
+
+
+def may_hold_deadline(text: str) -> bool:
+    """False when `text` cannot state a deadline (a cheap test before reading its sentences)."""
+    return _MAYBE_DEADLINE.search(text) is not None
 
 
 def paragraph_quantities(para: str, notes: list[str]) -> list[Quantity]:
