@@ -54,7 +54,7 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
     )
     issuer = all_bodies[0] if all_bodies else None
 
-    found = Found()
+    found = Found(today=today.isoformat() if today else None)
     for index, para in enumerate(paras):
         pq = paragraph_quantities(para, notes)
         if not pq and not may_hold_deadline(para):

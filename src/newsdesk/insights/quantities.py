@@ -108,6 +108,7 @@ class Found:
     # The last figure of the sentence before, when it has no change yet: a line that is only a
     # change (同比增长21.7% under 全社会累计完成货运量292亿吨) belongs to it.
     open_figure: int | None = None
+    today: str | None = None  # the article's date (YYYY-MM-DD), for deadlines already past
 
 
 def _clause_start(text: str, end: int) -> int:
@@ -193,16 +194,16 @@ def _strip_change(pre: str) -> str:
     return pre[: d.start()] if d is not None else pre
 
 
-def _is_target(dl: Deadline | None, clause: str, sentence: str, after: str, today: date | None) -> bool:
+def _is_target(dl: Deadline | None, clause: str, sentence: str, after: str, today: str | None) -> bool:
     """Whether a quantity is aimed at (a target) rather than reported (a figure). `clause` and
     `sentence` are the text before the quantity in its clause and in its sentence."""
     if dl is None:
         return _FUTURE.search(clause) is not None
     if dl.status:
         return False  # 截至…: the state reached by then
-    if today is not None and dl.date < today.isoformat():
+    if today is not None and dl.date < today:
         return False  # a deadline already past when the article was written: a report
-    if dl.strong or dl.date[:4] > (today.isoformat()[:4] if today else "9999"):
+    if dl.strong or dl.date[:4] > (today[:4] if today else "9999"):
         return True
     return bool(_FUTURE.search(sentence) or _AIMED.search(clause[-12:]) or _AFTER.match(after))
 
@@ -421,7 +422,7 @@ def read_sentence(
         dl = dls[next_dl - 1] if next_dl else para_deadline
         # The sentence before the quantity, bounded so a huge "sentence" costs linear time.
         sentence = text[max(0, q.start - 300) : q.start]
-        if _is_target(dl, text[clause : q.start], sentence, text[q.end : q.end + 4], today):
+        if _is_target(dl, text[clause : q.start], sentence, text[q.end : q.end + 4], found.today):
             if reader.full("targets", len(found.targets)):
                 return
             reader.target(q, dl, clause, window, listed)

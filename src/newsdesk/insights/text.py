@@ -57,7 +57,7 @@ class Sentence(NamedTuple):
 
 def paragraphs(text: str) -> list[str]:
     """Non-empty lines, stripped: the cleaning stage writes one paragraph per line."""
-    return [p for p in (line.strip() for line in text.split("\n")) if p]
+    return [p for p in map(str.strip, text.split("\n")) if p]
 
 
 def sentences(paragraph: str, index: int) -> list[Sentence]:
