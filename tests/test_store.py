@@ -694,6 +694,8 @@ def test_applying_an_unchanged_config_writes_nothing(backend: str, tmp_path: Pat
                 store.apply_config([FEED], NOW)
     finally:
         store.close()
+
+
 # backups and counts --------------------------------------------------------------------------
 def test_store_counts_its_records_and_backs_itself_up(store: Store, tmp_path: Path) -> None:
     empty = store.archive_counts()
@@ -727,6 +729,8 @@ def test_store_counts_its_records_and_backs_itself_up(store: Store, tmp_path: Pa
     assert store.backup_to(tmp_path / "copy.db")["entries"] == 5
     with pytest.raises(StoreError, match="backup"):
         store.backup_to(tmp_path / "no such folder" / "copy.db")
+
+
 # users, tokens, sessions -------------------------------------------------------------------
 def test_users_are_unique_by_name_and_keep_hashed_secrets(store: Store) -> None:
     alice = store.add_user("alice", "argon2-hash-a", admin=True, now=NOW)
@@ -1041,7 +1045,11 @@ def test_keyword_rules_are_per_reader_with_a_mark_from_the_first(store: Store) -
         ann.id, "降准 央行", is_regex=False, matching=True, action="read", feed_key=None, now=NOW
     )
     assert (first.user_id, first.pattern, first.is_regex, first.matching, first.action) == (
-        ann.id, "降准 央行", False, True, "read"
+        ann.id,
+        "降准 央行",
+        False,
+        True,
+        "read",
     )
     assert first.feed_key is None and first.created == NOW
     assert store.rules_mark(ann.id) == store.max_rev()  # judges what arrives from now on
@@ -1082,7 +1090,7 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
 
     from newsdesk.web.api import reader_dict
 
-    odd = "引号\"与\\反斜杠\n换行\t制表\x01控制 😀 </script>"
+    odd = '引号"与\\反斜杠\n换行\t制表\x01控制 😀 </script>'
     entries = [
         entry(1, title=odd, author="作者\u2028甲"),
         entry(2, published=None, updated=datetime(2026, 11, 21, 3, 4, 5, 678901, tzinfo=UTC)),
@@ -1093,7 +1101,7 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
     articles = {
         entries[0].id: ARTICLE,
         entries[1].id: replace(ARTICLE, images=(), reporters=(), keywords=(), header_image=None, source=None),
-        entries[3].id: replace(ARTICLE, reporters=("甲", "乙\"丙"), summary=odd, profile="generic"),
+        entries[3].id: replace(ARTICLE, reporters=("甲", '乙"丙'), summary=odd, profile="generic"),
         entries[4].id: Cleaned(replace(ARTICLE, profile="fallback", source=None), error="页面取不到: 404"),
     }
     store.save_fetch(FEED, OK, entries, NOW.replace(microsecond=250000), articles=articles)
@@ -1119,7 +1127,12 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
         refs = store.cluster_refs(r.entry.uid for r in rows)
         return orjson.loads(orjson.dumps([reader_dict(r, refs.get(r.entry.uid)) for r in rows])), following
 
-    for query in (EntryQuery(), EntryQuery(status="unread"), EntryQuery(starred=True), EntryQuery(feed=other.key)):
+    for query in (
+        EntryQuery(),
+        EntryQuery(status="unread"),
+        EntryQuery(starred=True),
+        EntryQuery(feed=other.key),
+    ):
         after: str | None = None
         pages = 0
         while True:
