@@ -45,6 +45,8 @@ from newsdesk.models import (
     FeedSchedule,
     FeedSpec,
     FetchResult,
+    Insights,
+    InsightsOf,
     ParsedEntry,
     entry_uid,
 )
@@ -180,6 +182,18 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "rules_mark": lambda s: s.rules_mark(1),
     "set_rules_mark": lambda s: s.set_rules_mark(1, 1),
     "set_admin": lambda s: s.set_admin("reader", True),
+    "save_insights": lambda s: s.save_insights([InsightsOf(UID, "hash", NOW, Insights(terms=(("碳达峰", 2),)))]),
+    "get_insights": lambda s: s.get_insights([UID]),
+    "insight_doc_freqs": lambda s: s.insight_doc_freqs(["碳达峰"]),
+    "stale_insights": lambda s: s.stale_insights(1),
+    "prune_insights": lambda s: s.prune_insights(),
+    "list_targets": lambda s: s.list_targets(body="工业和信息化部"),
+    "list_figures": lambda s: s.list_figures(metric="吸收外资"),
+    "figure_metrics": lambda s: s.figure_metrics(),
+    "term_weeks": lambda s: s.term_weeks(["碳达峰"]),
+    "top_terms": lambda s: s.top_terms(["2026-11-23"]),
+    "rising_terms": lambda s: s.rising_terms("2026-11-23", ["2026-11-16"]),
+    "latest_insight_week": lambda s: s.latest_insight_week(),
 }
 # Methods that do not read the archive on this connection: closing it, and the quick check,
 # which runs in a process of its own and reports only damage (a lock is not damage).

@@ -14,3 +14,11 @@ def parse_time(text: str | None) -> datetime | None:
         return None
     # fromisoformat reads our fixed format (trailing Z included) ~50× faster than strptime.
     return datetime.fromisoformat(text)
+
+
+def week_of(when: datetime) -> str:
+    """The week (Monday to Sunday, UTC) of `when`, named by its Monday: YYYY-MM-DD."""
+    from datetime import timedelta
+
+    day = when.date()
+    return (day - timedelta(days=day.weekday())).isoformat()

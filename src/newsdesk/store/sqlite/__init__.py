@@ -16,6 +16,7 @@ from .clusters import ClustersMixin
 from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
+from .insights import InsightsMixin
 from .marks import MarksMixin
 from .oldest import OldestFirstMixin
 from .pages import PagesMixin
@@ -46,6 +47,7 @@ class SQLiteStore(
     PagesMixin,
     RulesMixin,
     RolesMixin,
+    InsightsMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 
