@@ -153,6 +153,9 @@ class Config(BaseModel):
     # Keep the search index and story clusters in step on every `run` (off: `newsdesk search`
     # and `reindex` still catch up on demand).
     search_index: bool = True
+    # Run the insights stage (tasks, targets, figures, bodies, terms) on new and changed
+    # articles at ingest and reclean (off: `newsdesk reinsight` still fills them in).
+    insights: bool = True
     # What `newsdesk run` publishes after fetching: any of hexo, site, feeds or an installed
     # publisher (checked against the registry by `load_config(publishers=...)`).
     publishers: list[str] = Field(default_factory=lambda: ["hexo"])

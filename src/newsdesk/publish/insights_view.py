@@ -1,0 +1,97 @@
+"""Insights as readers see them, shared by the command line, the static site and the web app:
+keywords ranked against the archive at read time, where a target stands against a clock, the
+weeks of a trend and the metrics worth a chart."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from ..dates import SHANGHAI
+from ..insights_json import insights_dict
+from ..models import Insights, TermRise, TermWeek
+from ..store import Store
+
+KEYWORDS = 10  # keywords shown per article
+DUE_SOON_DAYS = 90  # a target due within this many days of the clock is "due soon"
+
+Status = Literal["overdue", "due-soon", "open", "no-deadline"]
+STATUS_LABELS: dict[Status, str] = {
+    "overdue": "已到期",
+    "due-soon": "即将到期",
+    "open": "未到期",
+    "no-deadline": "未定期限",
+}
+
+
+def rank(terms: Sequence[tuple[str, int]], doc_freq: Mapping[str, int], n_docs: int, k: int) -> list[str]:
+    """The article's top `k` terms by TF-IDF against the archive's document frequencies."""
+    scored = [
+        (-(count * math.log((n_docs + 1) / (doc_freq.get(term, 0) + 1))), term) for term, count in terms
+    ]
+    scored.sort()
+    return [term for score, term in scored[:k] if score < 0]
+
+
+def keywords_of(store: Store, found: Mapping[str, Insights], k: int = KEYWORDS) -> dict[str, list[str]]:
+    """uid → its keywords, for many entries with one read of the document frequencies."""
+    n_docs, freqs = store.insight_doc_freqs({t for ins in found.values() for t, _ in ins.terms})
+    return {uid: rank(ins.terms, freqs, n_docs, k) for uid, ins in found.items()}
+
+
+def public_insights(store: Store, uid: str) -> dict[str, Any] | None:
+    """An entry's insights as `entries show --json` prints them (None when it has none)."""
+    found = store.get_insights([uid])
+    if uid not in found:
+        return None
+    return insights_dict(found[uid], keywords=keywords_of(store, found)[uid])
+
+
+def today() -> date:
+    """Today in Beijing: the day deadlines and the brief are counted by."""
+    return datetime.now(SHANGHAI).date()
+
+
+def target_status(deadline: str | None, on: date, soon_days: int = DUE_SOON_DAYS) -> Status:
+    if deadline is None:
+        return "no-deadline"
+    try:
+        due = date.fromisoformat(deadline)
+    except ValueError:
+        return "no-deadline"
+    if due < on:
+        return "overdue"
+    return "due-soon" if (due - on).days <= soon_days else "open"
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def weeks_ending(last: str, n: int) -> list[str]:
+    """The `n` weeks (Mondays, YYYY-MM-DD) ending with week `last`, oldest first."""
+    end = date.fromisoformat(last)
+    return [(end - timedelta(weeks=i)).isoformat() for i in range(n - 1, -1, -1)]
+
+
+def series(rows: Iterable[TermWeek], weeks: Sequence[str]) -> dict[str, list[int]]:
+    """term → articles per week over `weeks` (0 for weeks without)."""
+    at = {w: i for i, w in enumerate(weeks)}
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        counts = out.setdefault(r.term, [0] * len(weeks))
+        if r.week in at:
+            counts[at[r.week]] = r.docs
+    return out
+
+
+def rising(store: Store, week: str, limit: int = 20) -> list[TermRise]:
+    """Terms of `week` against the four weeks before it."""
+    return store.rising_terms(week, weeks_ending(week, 5)[:4], limit=limit)
+
+
+def canonical_body(name: str) -> str:
+    """A body's canonical name from any alias (工信部 → 工业和信息化部)."""
+    return name
