@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsdesk.models import (
     Article,
     Change,
+    ClusterMember,
     FeedSpec,
     FetchResult,
     Figure,
@@ -24,6 +26,7 @@ from newsdesk.models import (
 from newsdesk.store import SQLiteStore
 
 FEED = FeedSpec(group="政策", site="新浪财经", name="部委", url="http://127.0.0.1:9/feed.xml")
+OTHER = FeedSpec(group="政策", site="中国新闻网", name="财经", url="http://127.0.0.1:9/other.xml")
 OK = FetchResult(url="http://127.0.0.1:9/feed.xml", status=200, text="")
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 START = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Beijing
@@ -146,6 +149,20 @@ def make_archive(path: Path) -> list[str]:
         ]
         store.save_insights(items)
         store.save_fetch(FEED, OK, entries, NOW, articles={e.id: article(e.title) for e in entries})
+        # Another outlet republishes the reference story: a story of two outlets that day.
+        copy = replace(entries[0], id="copy", link="https://www.chinanews.com.cn/copy.shtml")
+        store.save_fetch(OTHER, OK, [copy], NOW, articles={"copy": article(copy.title)})
+        ref, other = entry_uid(FEED.key, "ref"), entry_uid(OTHER.key, "copy")
+        when = entries[0].published or NOW
+        store.save_clusters(
+            [
+                ClusterMember(ref, "story-1", FEED.key, when, "first", 1.0),
+                ClusterMember(other, "story-1", OTHER.key, when + timedelta(hours=1), "link", 1.0),
+            ],
+            [],
+            detached=[],
+            mark=store.max_rev(),
+        )
     finally:
         store.close()
     return [entry_uid(FEED.key, e.id) for e in entries]

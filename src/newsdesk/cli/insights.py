@@ -63,7 +63,7 @@ def targets(
     as_json: JsonOpt = False,
 ) -> None:
     """The targets tracker: commitments with their deadlines, earliest due first."""
-    from ..publish.insights_view import STATUS_LABELS, canonical_body, target_status, today
+    from ..publish.insights_view import STATUS_LABELS, canonical_body, number_text, target_status, today
 
     before = _date("--due-before", due_before)
     config = current_config()
@@ -97,7 +97,7 @@ def targets(
             STATUS_LABELS[target_status(t.deadline, now)],
             escape(t.body or ""),
             escape(t.metric),
-            escape(f"{t.comparator} {_num(t.value)}{t.unit}"),
+            escape(f"{t.comparator} {number_text(t.value)}{t.unit}"),
             r.ref.uid,
         )
     out.print(table)
@@ -111,12 +111,6 @@ def _target(t: Any) -> dict[str, Any]:
     return target
 
 
-def _num(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:g}" if value != int(value) else str(int(value))
-
-
 def figures(
     metric: Annotated[str | None, typer.Option(help="Only this metric (房地产开发投资).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 500,
@@ -124,6 +118,7 @@ def figures(
 ) -> None:
     """Reported figures by metric and period; without --metric, the recurring metrics too."""
     from ..insights_json import figure_dict
+    from ..publish.insights_view import number_text
 
     config = current_config()
     with open_archive(config) as store:
@@ -145,12 +140,12 @@ def figures(
         table.add_column(col)
     for r in rows:
         f, c = r.figure, r.figure.change
-        change = "" if c is None else f"{c.kind} {c.direction} {_num(c.value)}{c.unit}"
+        change = "" if c is None else f"{c.kind} {c.direction} {number_text(c.value)}{c.unit}"
         table.add_row(
             escape(f.metric),
             escape(f.scope or ""),
             f.period or "",
-            f"{_num(f.value)}{f.unit}",
+            f"{number_text(f.value)}{f.unit}",
             change,
             r.ref.uid,
         )

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from ..dates import SHANGHAI
 from ..insights_json import insights_dict
-from ..models import Insights, TermRise, TermWeek
+from ..models import Change, Insights, TermRise, TermWeek
 from ..store import Store
 
 KEYWORDS = 10  # keywords shown per article
@@ -95,3 +95,74 @@ def rising(store: Store, week: str, limit: int = 20) -> list[TermRise]:
 def canonical_body(name: str) -> str:
     """A body's canonical name from any alias (工信部 → 工业和信息化部)."""
     return name
+
+
+_DIRECTION = {"up": "增长", "down": "下降", "flat": "持平"}
+
+
+def number_text(value: float | None) -> str:
+    """A value as readers write it: whole numbers without a decimal point."""
+    if value is None:
+        return ""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
+
+
+def change_text(c: Change | None) -> str:
+    """同比增长35.4%."""
+    if c is None:
+        return ""
+    return f"{c.kind}{_DIRECTION[c.direction]}{number_text(c.value)}{c.unit}"
+
+
+def box(ins: Insights, keywords: Sequence[str]) -> dict[str, Any]:
+    """What an article page's 要点 box shows (the site's and the web app's): numbered tasks per
+    run (runs of other kinds left out), targets and figures with their numbers as text, bodies,
+    meetings, officials and keywords. Plain data: the templates escape all of it."""
+    runs: dict[int, list[dict[str, Any]]] = {}
+    for t in ins.tasks:
+        if t.kind == "tasks":
+            runs.setdefault(t.run, []).append(
+                {"ordinal": t.ordinal, "marker": t.marker, "lead": t.lead, "run": t.run}
+            )
+    return {
+        "task_runs": list(runs.values()),
+        "tasks": [t for run in runs.values() for t in run],
+        "targets": [
+            {
+                "metric": t.metric,
+                "comparator": t.comparator,
+                "display": number_text(t.value),
+                "unit": t.unit,
+                "deadline": t.deadline,
+                "body": t.body,
+                "sentence": t.sentence,
+            }
+            for t in ins.targets
+        ],
+        "figures": [
+            {
+                "metric": f.metric,
+                "scope": f.scope,
+                "period": f.period,
+                "display": number_text(f.value),
+                "unit": f.unit,
+                "change_text": change_text(f.change),
+            }
+            for f in ins.figures
+        ],
+        "bodies": list(ins.bodies),
+        "meetings": list(ins.meetings),
+        "officials": [{"name": o.name, "title": o.title} for o in ins.officials],
+        "keywords": list(keywords),
+    }
+
+
+def boxes(store: Store, uids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """uid → its 要点 box, for the entries among `uids` that have insights."""
+    found = store.get_insights(uids)
+    if not found:
+        return {}
+    ranked = keywords_of(store, found)
+    return {uid: box(ins, ranked[uid]) for uid, ins in found.items()}

@@ -34,6 +34,18 @@ TEMPLATES = (
     "archive.html",
     "search.html",
     "404.html",
+    "_insights_box.html",
+    "_insights_targets_table.html",
+    "_insights_figures_table.html",
+    "insights_index.html",
+    "insights_targets.html",
+    "insights_targets_by_body.html",
+    "insights_metrics.html",
+    "insights_metric.html",
+    "insights_trends.html",
+    "insights_term.html",
+    "insights_briefs.html",
+    "insights_brief.html",
 )
 STATIC = ("site.css", "search.js")
 
