@@ -1,17 +1,71 @@
 """The insights stage: tasks, targets, figures, bodies and terms read out of a cleaned article.
 
-A pure function over typed records: `extract(article, published)` returns an `Insights`; no I/O.
+A pure function over typed records: `extract(article, title, published)` returns an `Insights`;
+no I/O. What could not be read (limits hit, dates that do not exist, numbers too large) is said
+in `Insights.notes`; nothing in an article makes the stage fail. docs/insights.md has the rules.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 
+from ..dates import SHANGHAI
 from ..models import Article, Insights
+from .entities import body_spans, meetings, officials
+from .quantities import Found, read_sentence
+from .tasks import numbered_runs
+from .terms import rank_keywords, term_counts
+from .text import normalise, paragraphs, sentences
 
-__all__ = ["extract"]
+__all__ = ["VERSION", "extract", "rank_keywords"]
+
+# Bump when the rules change, so `reinsight` recomputes rows made by an older extractor.
+VERSION = 1
+
+# Month/day pairs are checked so a date that does not exist (2月30日) gets a note.
+_MONTH_DAY = re.compile(r"(?<!\d)(?P<m>1[0-2]|0?[1-9])月(?P<d>[0-3]?\d)日")
+_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _bad_dates(text: str, notes: list[str]) -> None:
+    seen: set[str] = set()
+    for m in _MONTH_DAY.finditer(text):
+        if not 1 <= int(m.group("d")) <= _DAYS[int(m.group("m"))] and m.group() not in seen:
+            seen.add(m.group())
+            notes.append(f"no such date: {m.group()}")
 
 
 def extract(article: Article, title: str, published: datetime | None) -> Insights:
     """What `article` commits to and reports; `published` (UTC) resolves 今年/明年 and periods."""
-    raise NotImplementedError("the insights stage is being built (issue 18)")
+    notes: list[str] = []
+    text, changed = normalise(article.text)
+    notes.extend(changed)
+    today: date | None = published.astimezone(SHANGHAI).date() if published is not None else None
+    paras = paragraphs(text)
+    _bad_dates(text, notes)
+
+    spans_by_para = [body_spans(p) for p in paras]
+    title_bodies = [name for _, _, name in body_spans(normalise(title)[0])]
+    all_bodies = list(
+        dict.fromkeys([*title_bodies, *(name for spans in spans_by_para for _, _, name in spans)])
+    )
+    issuer = all_bodies[0] if all_bodies else None
+
+    found = Found()
+    for index, para in enumerate(paras):
+        for s in sentences(para, index):
+            named = [name for a, _, name in spans_by_para[index] if s.start <= a < s.start + len(s.text)]
+            read_sentence(s, para, today, named[0] if named else issuer, found, notes)
+
+    return Insights(
+        tasks=tuple(numbered_runs(paras, notes)),
+        targets=tuple(found.targets),
+        figures=tuple(found.figures),
+        bodies=tuple(all_bodies),
+        meetings=tuple(meetings(text)),
+        officials=tuple(officials(text)),
+        terms=term_counts(text),
+        notes=tuple(dict.fromkeys(notes)),
+        version=VERSION,
+    )
