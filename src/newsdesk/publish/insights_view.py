@@ -4,12 +4,13 @@ weeks of a trend and the metrics worth a chart."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from ..dates import SHANGHAI
+from ..insights import rank_keywords
+from ..insights.entities import aliases
 from ..insights_json import insights_dict
 from ..models import Change, Insights, TermRise, TermWeek
 from ..store import Store
@@ -26,19 +27,10 @@ STATUS_LABELS: dict[Status, str] = {
 }
 
 
-def rank(terms: Sequence[tuple[str, int]], doc_freq: Mapping[str, int], n_docs: int, k: int) -> list[str]:
-    """The article's top `k` terms by TF-IDF against the archive's document frequencies."""
-    scored = [
-        (-(count * math.log((n_docs + 1) / (doc_freq.get(term, 0) + 1))), term) for term, count in terms
-    ]
-    scored.sort()
-    return [term for score, term in scored[:k] if score < 0]
-
-
 def keywords_of(store: Store, found: Mapping[str, Insights], k: int = KEYWORDS) -> dict[str, list[str]]:
     """uid → its keywords, for many entries with one read of the document frequencies."""
     n_docs, freqs = store.insight_doc_freqs({t for ins in found.values() for t, _ in ins.terms})
-    return {uid: rank(ins.terms, freqs, n_docs, k) for uid, ins in found.items()}
+    return {uid: rank_keywords(ins.terms, freqs, n_docs, k) for uid, ins in found.items()}
 
 
 def public_insights(store: Store, uid: str) -> dict[str, Any] | None:
@@ -93,8 +85,8 @@ def rising(store: Store, week: str, limit: int = 20) -> list[TermRise]:
 
 
 def canonical_body(name: str) -> str:
-    """A body's canonical name from any alias (工信部 → 工业和信息化部)."""
-    return name
+    """A body's canonical name from any alias (工信部 → 工业和信息化部); unknown names as given."""
+    return aliases().get(name.strip(), name.strip())
 
 
 _DIRECTION = {"up": "增长", "down": "下降", "flat": "持平"}
