@@ -97,6 +97,10 @@ def _item_filter(ctx: jinja2.runtime.Context, m: Any) -> Markup:
     return item(m)
 
 
+def _chinese(message: str) -> str:
+    return message
+
+
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Jinja's file cache of compiled templates, whose failures are not the build's: a cache
     file that cannot be written (a full disk) or read back whole is compiled again instead."""
@@ -161,6 +165,9 @@ class Renderer:
         # through Jinja's `Context.call` (a fifth of an article page's rendering, 16 links a page).
         self.env.filters["url"] = _url_filter
         self.env.filters["item"] = _item_filter  # `m|item` is `item(m)`, likewise
+        # The site is in Chinese; templates shared with the web app (the 要点 box) mark their
+        # words for its translations with `_`.
+        self.env.globals["_"] = _chinese
         self.env.globals.update(globals_)
         self.templates_dir = templates_dir
         self._args = (templates_dir, globals_, cache_dir, details, own_url)
