@@ -1,10 +1,13 @@
 """What the insights stage read out of each entry (migration 0012): the record as JSON, the
-targets and figures as rows to query, and the article's top term counts, from which triggers
-keep the archive's document frequencies and per-week counts (trends, keyword ranking)."""
+targets and figures as rows to query, and from the article's top term counts the archive's
+document frequencies and per-week counts (trends, keyword ranking), kept as records come and
+go (a deleted entry's by a trigger of the migration)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -33,16 +36,36 @@ _REF = "t.uid, e.title, f.site, t.sort_time, t.idx"
 _REF_FROM = "JOIN entries e ON e.uid=t.uid JOIN feeds f ON f.key=e.feed_key"
 
 
+class _Tally:
+    """Changes to the term aggregates made by one transaction, applied at its end in one
+    upsert per distinct term (and week): a batch of articles shares most of its terms."""
+
+    def __init__(self) -> None:
+        self.docs: Counter[str] = Counter()
+        self.weekly: Counter[tuple[str, str]] = Counter()
+        self.mentions: Counter[tuple[str, str]] = Counter()
+
+    def add(self, week: str, terms: Iterable[Sequence[Any]], sign: int) -> None:
+        for term, count in terms:
+            self.docs[term] += sign
+            self.weekly[week, term] += sign
+            self.mentions[week, term] += sign * count
+
+
 class InsightsMixin(SQLiteBase):
     def save_insights(self, items: Sequence[InsightsOf], *, bump: bool = False) -> None:
+        tally = _Tally()
         with self._tx():
             rev = self._max_rev()
+            self._forget_insights([item.uid for item in items], tally)
             for item in items:
-                self._forget_insights(item.uid)
                 ins = item.insights
                 stamp = format_time(item.when)
                 week = week_of(item.when)
-                data = orjson.dumps(insights_dict(ins, terms=True)).decode()
+                terms = list(dict.fromkeys(t for t, _ in ins.terms))[:TERMS_KEPT]
+                counts = dict(ins.terms)
+                kept = [(t, counts[t]) for t in terms]
+                data = orjson.dumps(insights_dict(replace(ins, terms=tuple(kept)), terms=True)).decode()
                 self._db.execute(
                     "INSERT INTO insights (uid, version, content_hash, sort_time, week, data)"
                     " VALUES (?,?,?,?,?,?)",
@@ -86,23 +109,47 @@ class InsightsMixin(SQLiteBase):
                         for i, f in enumerate(ins.figures)
                     ],
                 )
-                terms: dict[str, int] = {}
-                for term, count in ins.terms:
-                    if len(terms) >= TERMS_KEPT:
-                        break
-                    terms.setdefault(term, count)
-                self._db.executemany(
-                    "INSERT INTO insight_terms (uid, term, count, week) VALUES (?,?,?,?)",
-                    [(item.uid, t, n, week) for t, n in terms.items()],
-                )
+                tally.add(week, kept, 1)
                 if bump:
                     # Pages showing the entry's insights follow the store's change counter.
                     rev += 1
                     self._db.execute("UPDATE entries SET rev=? WHERE uid=?", (rev, item.uid))
+            self._apply_tally(tally)
 
-    def _forget_insights(self, uid: str) -> None:
-        for table in ("insights", "insight_targets", "insight_figures", "insight_terms"):
-            self._db.execute(f"DELETE FROM {table} WHERE uid=?", (uid,))
+    def _forget_insights(self, uids: Sequence[str], tally: _Tally) -> None:
+        """Delete the insights of `uids`, their terms counted out into `tally`."""
+        for chunk in chunks(list(uids)):
+            marks = ",".join("?" * len(chunk))
+            for week, data in self._db.execute(
+                f"SELECT week, data FROM insights WHERE uid IN ({marks})", chunk
+            ):
+                tally.add(week, orjson.loads(data).get("terms", ()), -1)
+            for table in ("insights", "insight_targets", "insight_figures"):
+                self._db.execute(f"DELETE FROM {table} WHERE uid IN ({marks})", chunk)
+
+    def _apply_tally(self, tally: _Tally) -> None:
+        self._db.executemany(
+            "INSERT INTO insight_df (term, docs) VALUES (?,?)"
+            " ON CONFLICT (term) DO UPDATE SET docs=docs+excluded.docs",
+            [(t, n) for t, n in tally.docs.items() if n],
+        )
+        self._db.executemany(
+            "INSERT INTO insight_term_weeks (week, term, docs, mentions) VALUES (?,?,?,?)"
+            " ON CONFLICT (week, term) DO UPDATE SET docs=docs+excluded.docs,"
+            " mentions=mentions+excluded.mentions",
+            [
+                (w, t, n, tally.mentions[w, t])
+                for (w, t), n in tally.weekly.items()
+                if n or tally.mentions[w, t]
+            ],
+        )
+        self._db.executemany(
+            "DELETE FROM insight_df WHERE term=? AND docs<=0", [(t,) for t, n in tally.docs.items() if n < 0]
+        )
+        self._db.executemany(
+            "DELETE FROM insight_term_weeks WHERE week=? AND term=? AND docs<=0",
+            [k for k, n in tally.weekly.items() if n < 0],
+        )
 
     def get_insights(self, uids: Iterable[str]) -> dict[str, Insights]:
         out: dict[str, Insights] = {}
@@ -143,8 +190,9 @@ class InsightsMixin(SQLiteBase):
                     "SELECT i.uid FROM insights i LEFT JOIN entries e ON e.uid=i.uid WHERE e.uid IS NULL"
                 )
             ]
-            for uid in gone:
-                self._forget_insights(uid)
+            tally = _Tally()
+            self._forget_insights(gone, tally)
+            self._apply_tally(tally)
         return len(gone)
 
     def list_targets(

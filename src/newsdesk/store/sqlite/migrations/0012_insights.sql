@@ -1,9 +1,11 @@
 -- What the insights stage read out of each entry's article (issue 18): the whole record as JSON
 -- beside the entry, with the extractor's version and the content hash it was read from (so
 -- `reinsight` finds stale rows), and query tables kept with it: targets (by deadline, by body),
--- figures (by metric, period), and the article's top term counts with two aggregates kept by
--- triggers as rows come and go: document frequencies over the archive and per-week counts, so
--- keyword ranking, trends and the tracker never scan every article.
+-- figures (by metric, period), and the article's top term counts with two aggregates kept as
+-- rows come and go: document frequencies over the archive and per-week counts, so keyword
+-- ranking, trends and the tracker never scan every article. The store counts a batch's terms
+-- in (and a replaced record's out) with one upsert per distinct term; an entry deleted is
+-- counted out by a trigger. The record keeps at most the article's 64 most frequent terms.
 -- Rows are keyed by the entry's uid without a foreign key: a fetch stores them just before its
 -- entries (one rev bump, the build sees both); an entry deleted takes them with it (trigger).
 CREATE TABLE insights (
@@ -50,14 +52,6 @@ CREATE TABLE insight_figures (
 CREATE INDEX insight_figures_metric ON insight_figures (metric, period);
 CREATE INDEX insight_figures_time ON insight_figures (sort_time);
 
-CREATE TABLE insight_terms (
-    uid TEXT NOT NULL,
-    term TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    week TEXT NOT NULL,
-    PRIMARY KEY (uid, term)
-) WITHOUT ROWID;
-
 CREATE TABLE insight_df (
     term TEXT PRIMARY KEY,
     docs INTEGER NOT NULL
@@ -73,27 +67,24 @@ CREATE TABLE insight_term_weeks (
 
 CREATE INDEX insight_term_weeks_term ON insight_term_weeks (term, week);
 
-CREATE TRIGGER insight_terms_insert AFTER INSERT ON insight_terms
-BEGIN
-    INSERT INTO insight_df (term, docs) VALUES (new.term, 1)
-        ON CONFLICT (term) DO UPDATE SET docs = docs + 1;
-    INSERT INTO insight_term_weeks (week, term, docs, mentions) VALUES (new.week, new.term, 1, new.count)
-        ON CONFLICT (week, term) DO UPDATE SET docs = docs + 1, mentions = mentions + new.count;
-END;
-
-CREATE TRIGGER insight_terms_delete AFTER DELETE ON insight_terms
-BEGIN
-    UPDATE insight_df SET docs = docs - 1 WHERE term = old.term;
-    DELETE FROM insight_df WHERE term = old.term AND docs <= 0;
-    UPDATE insight_term_weeks SET docs = docs - 1, mentions = mentions - old.count
-        WHERE week = old.week AND term = old.term;
-    DELETE FROM insight_term_weeks WHERE week = old.week AND term = old.term AND docs <= 0;
-END;
-
+-- An entry deleted (a feed removed or renamed) takes its insights along, its terms counted out
+-- of the aggregates from the record's own list (`data`'s "terms": [[term, count], ...]).
 CREATE TRIGGER insights_entry_gone AFTER DELETE ON entries
 BEGIN
+    UPDATE insight_df SET docs = docs - 1 WHERE term IN (
+        SELECT json_extract(j.value, '$[0]') FROM insights i, json_each(i.data, '$.terms') j
+        WHERE i.uid = old.uid);
+    DELETE FROM insight_df WHERE docs <= 0 AND term IN (
+        SELECT json_extract(j.value, '$[0]') FROM insights i, json_each(i.data, '$.terms') j
+        WHERE i.uid = old.uid);
+    UPDATE insight_term_weeks SET docs = docs - 1, mentions = mentions - (
+        SELECT json_extract(j.value, '$[1]') FROM insights i, json_each(i.data, '$.terms') j
+        WHERE i.uid = old.uid AND json_extract(j.value, '$[0]') = insight_term_weeks.term)
+    WHERE week = (SELECT week FROM insights WHERE uid = old.uid) AND term IN (
+        SELECT json_extract(j.value, '$[0]') FROM insights i, json_each(i.data, '$.terms') j
+        WHERE i.uid = old.uid);
+    DELETE FROM insight_term_weeks WHERE docs <= 0 AND week = (SELECT week FROM insights WHERE uid = old.uid);
     DELETE FROM insights WHERE uid = old.uid;
     DELETE FROM insight_targets WHERE uid = old.uid;
     DELETE FROM insight_figures WHERE uid = old.uid;
-    DELETE FROM insight_terms WHERE uid = old.uid;
 END;
