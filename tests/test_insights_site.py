@@ -156,4 +156,8 @@ def test_builds_are_incremental_and_escape_the_data(
     assert "<script>alert" not in tracker and "&lt;script&gt;alert(1)&lt;/script&gt;" in tracker
     article = page(site, f"a/{uids[0][:2]}/{uids[0]}.html")
     assert "&lt;script&gt;alert(1)" in article and "&lt;b&gt;句&lt;/b&gt;" in article
-    assert FEED.key  # the feed of the archive the pages came from
+    # Worker processes render the same article pages, box included.
+    config_p = config.model_copy(update={"site_dir": "site-p"})
+    build_site(store, config_p, day=DAY + timedelta(days=1), pool=PoolOptions(parallel=True, workers=1))
+    assert page(site.parent / "site-p", f"a/{uids[0][:2]}/{uids[0]}.html") == article
+    assert FEED.key in store.get_entry(uids[0]).feed_key  # type: ignore[union-attr]
