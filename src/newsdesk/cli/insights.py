@@ -52,6 +52,12 @@ def _date(flag: str, value: str | None) -> str | None:
         raise NewsdeskError(f"{flag}: {value!r} is not a date (use YYYY-MM-DD)") from e
 
 
+def _positive(flag: str, value: int, most: int | None = None) -> None:
+    if value < 1 or (most is not None and value > most):
+        span = f"from 1 to {most}" if most is not None else "at least 1"
+        raise NewsdeskError(f"{flag}: {value} is out of range ({span})")
+
+
 def targets(
     body: Annotated[
         str | None, typer.Option(help="Only targets issued by this body (any alias: 工信部).")
@@ -59,13 +65,14 @@ def targets(
     due_before: Annotated[
         str | None, typer.Option(help="Only targets due before this date (YYYY-MM-DD).")
     ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 200,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 200,
     as_json: JsonOpt = False,
 ) -> None:
     """The targets tracker: commitments with their deadlines, earliest due first."""
     from ..publish.insights_view import STATUS_LABELS, canonical_body, number_text, target_status, today
 
     before = _date("--due-before", due_before)
+    _positive("--limit", limit)
     config = current_config()
     name = canonical_body(body) if body is not None else None
     with open_archive(config) as store:
@@ -113,13 +120,14 @@ def _target(t: Any) -> dict[str, Any]:
 
 def figures(
     metric: Annotated[str | None, typer.Option(help="Only this metric (房地产开发投资).")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 500,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 500,
     as_json: JsonOpt = False,
 ) -> None:
     """Reported figures by metric and period; without --metric, the recurring metrics too."""
     from ..insights_json import figure_dict
     from ..publish.insights_view import number_text
 
+    _positive("--limit", limit)
     config = current_config()
     with open_archive(config) as store:
         rows = store.list_figures(metric=metric, limit=limit)
@@ -153,14 +161,15 @@ def figures(
 
 
 def trends(
-    terms: Annotated[list[str] | None, typer.Argument(metavar="[TERM]...", help="Terms to follow.")] = None,
-    weeks: Annotated[int, typer.Option(min=1, max=520, help="How many weeks, ending with the newest.")] = 12,
+    terms: Annotated[list[str] | None, typer.Argument(metavar="TERM...", help="Terms to follow.")] = None,
+    weeks: Annotated[int, typer.Option(help="How many weeks (1-520), ending with the newest.")] = 12,
     as_json: JsonOpt = False,
 ) -> None:
     """Mentions per week of terms across the archive (without TERM: the most frequent ones), and
     the terms rising in the newest week against the four before it."""
     from ..publish.insights_view import rising, series, weeks_ending
 
+    _positive("--weeks", weeks, 520)
     config = current_config()
     with open_archive(config) as store:
         latest = store.latest_insight_week()

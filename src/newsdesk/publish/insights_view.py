@@ -9,8 +9,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from ..dates import SHANGHAI
-from ..insights import rank_keywords
-from ..insights.entities import aliases
 from ..insights_json import insights_dict
 from ..models import Change, Insights, TermRise, TermWeek
 from ..store import Store
@@ -29,6 +27,8 @@ STATUS_LABELS: dict[Status, str] = {
 
 def keywords_of(store: Store, found: Mapping[str, Insights], k: int = KEYWORDS) -> dict[str, list[str]]:
     """uid → its keywords, for many entries with one read of the document frequencies."""
+    from ..insights import rank_keywords  # the stage (and its tokenizer) only where keywords are shown
+
     n_docs, freqs = store.insight_doc_freqs({t for ins in found.values() for t, _ in ins.terms})
     return {uid: rank_keywords(ins.terms, freqs, n_docs, k) for uid, ins in found.items()}
 
@@ -86,6 +86,8 @@ def rising(store: Store, week: str, limit: int = 20) -> list[TermRise]:
 
 def canonical_body(name: str) -> str:
     """A body's canonical name from any alias (工信部 → 工业和信息化部); unknown names as given."""
+    from ..insights.entities import aliases
+
     return aliases().get(name.strip(), name.strip())
 
 
