@@ -13,7 +13,7 @@ Matching rules (docs/insights.md): an extracted item matches at most one expecte
 - targets: same value (relative 1e-6) and unit and deadline;
 - figures: same value and unit (both may be empty: a change alone), the same change value and unit
   when the expected figure has a change, and the metric: every character of the expected metric's
-  first 4 in the extracted metric (the expected metric "" accepts any);
+  first 4 in the extracted scope and metric (the expected metric "" accepts any);
 - bodies: the same canonical name.
 """
 
@@ -33,7 +33,9 @@ from newsdesk.models import Article, Figure, Insights, Target, TaskItem
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data" / "insights"
 SHARED = ROOT.parent.parent / "shared"
-HAVE_SHARED = (SHARED / "policy" / "MANIFEST.md").is_file() and (SHARED / "realdata" / "MANIFEST.md").is_file()
+HAVE_SHARED = (SHARED / "policy" / "MANIFEST.md").is_file() and (
+    SHARED / "realdata" / "MANIFEST.md"
+).is_file()
 KINDS = ("tasks", "targets", "figures", "bodies")
 
 
@@ -158,7 +160,8 @@ def figure_matches(got: Figure, want: dict[str, Any]) -> bool:
         if got.change.unit != change["unit"]:
             return False
     metric = want.get("metric", "")
-    return all(ch in got.metric for ch in metric[:4])
+    written = (got.scope or "") + got.metric
+    return all(ch in written for ch in metric[:4])
 
 
 def _count(got: list[Any], want: list[Any], same: Any) -> tuple[int, int, int]:

@@ -139,8 +139,14 @@ def test_repeated_feed_name_points_at_the_repeat(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ('groups:\n  g:\n    s:\n      - name: "a\\0b"\n        url: http://x/\n', "c.yaml:4: groups.g.s.0.name"),
-        ('groups:\n  g:\n    s:\n      - name: "a\\eb"\n        url: http://x/\n', "c.yaml:4: groups.g.s.0.name"),
+        (
+            'groups:\n  g:\n    s:\n      - name: "a\\0b"\n        url: http://x/\n',
+            "c.yaml:4: groups.g.s.0.name",
+        ),
+        (
+            'groups:\n  g:\n    s:\n      - name: "a\\eb"\n        url: http://x/\n',
+            "c.yaml:4: groups.g.s.0.name",
+        ),
         ('groups:\n  "g\\0":\n    s:\n      - name: a\n        url: http://x/\n', "group name 'g\\x00'"),
         ('groups:\n  g:\n    "s\\x9b":\n      - name: a\n        url: http://x/\n', "site name 's\\x9b'"),
     ],
@@ -153,5 +159,7 @@ def test_control_characters_in_names_are_refused(tmp_path: Path, text: str, wher
 
 
 def test_no_installed_publisher_says_to_reinstall(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"c\.yaml:1: publishers: unknown publisher 'hexo': no publisher is installed"):
+    with pytest.raises(
+        ConfigError, match=r"c\.yaml:1: publishers: unknown publisher 'hexo': no publisher is installed"
+    ):
         parse_config("publishers: [hexo]\n", tmp_path / "c.yaml", env={}, publishers=[])

@@ -131,7 +131,16 @@ LAYERS = layer_map(ARCHITECTURE.read_text(encoding="utf-8"))
 
 
 def test_the_diagram_has_the_layers() -> None:
-    assert [name for name, _ in LAYERS] == ["base", "records", "utilities", "store", "stages", "run", "service", "cli"]
+    assert [name for name, _ in LAYERS] == [
+        "base",
+        "records",
+        "utilities",
+        "store",
+        "stages",
+        "run",
+        "service",
+        "cli",
+    ]
 
 
 def test_every_module_has_a_layer() -> None:

@@ -474,7 +474,8 @@ def test_run_and_reclean_take_only_the_feeds_named(tmp_path: Path, feed_server: 
     feed_server.route("/a.xml", rss([("a1", "甲", "<p>甲的正文。</p>")]))
     feed_server.route("/b.xml", rss([("b1", "乙", "<p>乙的正文。</p>")]))
     config = write_config(
-        tmp_path, [("g", "s", "甲源", feed_server.url("/a.xml")), ("g", "s", "乙源", feed_server.url("/b.xml"))]
+        tmp_path,
+        [("g", "s", "甲源", feed_server.url("/a.xml")), ("g", "s", "乙源", feed_server.url("/b.xml"))],
     )
     report = json.loads(newsdesk(config, "run", "--feed", "乙源", "--json", check=True).stdout)
     assert [f["key"] for f in report["feeds"]] == ["g/s/乙源"]

@@ -516,7 +516,9 @@ def test_malloc_arenas_are_limited_for_threaded_processes() -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", _ARENAS, "limit"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _ARENAS, "limit"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     limited, heaps = proc.stdout.split()
     assert limited == "True" and 1 <= int(heaps) <= 2, proc.stdout

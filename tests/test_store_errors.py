@@ -136,7 +136,9 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "apply_config": lambda s: s.apply_config([FEED], NOW),
     "add_feed": lambda s: s.add_feed(FeedSpec("g", "s", "n", route="/r"), NOW),
     "update_feed": lambda s: s.update_feed(FEED.key, now=NOW, clean=False),
-    "delete_feed": lambda s: s.delete_feed("g/s/n"),  # the feed add_feed added (FEED stays: later calls read it)
+    "delete_feed": lambda s: s.delete_feed(
+        "g/s/n"
+    ),  # the feed add_feed added (FEED stays: later calls read it)
     "pause_feed": lambda s: s.pause_feed(FEED.key, "admin"),
     "resume_feed": lambda s: s.resume_feed(FEED.key, NOW),
     "refresh_feed": lambda s: s.refresh_feed(FEED.key, NOW),
@@ -176,7 +178,9 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "feed_places": lambda s: s.feed_places(1),
     "site_places": lambda s: s.site_places(1),
     "story_copies": lambda s: s.story_copies(UID, 10),
-    "add_rule": lambda s: s.add_rule(1, "央行", is_regex=False, matching=True, action="read", feed_key=None, now=NOW),
+    "add_rule": lambda s: s.add_rule(
+        1, "央行", is_regex=False, matching=True, action="read", feed_key=None, now=NOW
+    ),
     "rules_of": lambda s: s.rules_of(1),
     "remove_rule": lambda s: s.remove_rule(1, 1),
     "rules_mark": lambda s: s.rules_mark(1),

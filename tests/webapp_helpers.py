@@ -61,7 +61,9 @@ def running_desk(tmp: Path, *, base_path: str = "") -> Iterator[Desk]:
         serve = ServeProcess(config)
         try:
             serve.wait_healthy()
-            desk = Desk(serve.url, token, password, serve, database, base_path, feeds, admin_password)  # the URL has the base path
+            desk = Desk(
+                serve.url, token, password, serve, database, base_path, feeds, admin_password
+            )  # the URL has the base path
             with desk.api() as api:
 
                 def ready() -> bool:

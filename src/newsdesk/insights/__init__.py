@@ -13,7 +13,8 @@ from datetime import date, datetime
 from ..dates import SHANGHAI
 from ..models import Article, Insights
 from .entities import body_spans, meetings, officials
-from .quantities import Found, read_sentence
+from .numbers import Quantity
+from .quantities import Found, paragraph_quantities, read_sentence
 from .tasks import numbered_runs
 from .terms import rank_keywords, term_counts
 from .text import normalise, paragraphs, sentences
@@ -24,7 +25,7 @@ __all__ = ["VERSION", "extract", "rank_keywords"]
 VERSION = 1
 
 # Month/day pairs are checked so a date that does not exist (2月30日) gets a note.
-_MONTH_DAY = re.compile(r"(?<!\d)(?P<m>1[0-2]|0?[1-9])月(?P<d>[0-3]?\d)日")
+_MONTH_DAY = re.compile(r"(?=\d)(?<!\d)(?P<m>1[0-2]|0?[1-9])月(?P<d>[0-3]?\d)日")
 _DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -42,7 +43,8 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
     text, changed = normalise(article.text)
     notes.extend(changed)
     today: date | None = published.astimezone(SHANGHAI).date() if published is not None else None
-    paras = paragraphs(text)
+    # 原标题：… repeats the title: not read twice.
+    paras = [p for p in paragraphs(text) if not p.startswith(("原标题", "原题"))]
     _bad_dates(text, notes)
 
     spans_by_para = [body_spans(p) for p in paras]
@@ -54,9 +56,17 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
 
     found = Found()
     for index, para in enumerate(paras):
+        pq = paragraph_quantities(para, notes)
+        i = 0
         for s in sentences(para, index):
-            named = [name for a, _, name in spans_by_para[index] if s.start <= a < s.start + len(s.text)]
-            read_sentence(s, para, today, named[0] if named else issuer, found, notes)
+            end = s.start + len(s.text)
+            named = [name for a, _, name in spans_by_para[index] if s.start <= a < end]
+            qs = []
+            while i < len(pq) and pq[i].start < end:  # both in order: one sweep
+                q = pq[i]
+                qs.append(Quantity(q.value, q.unit, q.start - s.start, q.end - s.start, q.text))
+                i += 1
+            read_sentence(s, qs, today, named[0] if named else issuer, found, notes)
 
     return Insights(
         tasks=tuple(numbered_runs(paras, notes)),

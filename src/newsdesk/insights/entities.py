@@ -17,7 +17,7 @@ import yaml
 from ..models import Official
 from .words import words
 
-__all__ = ["aliases", "bodies", "meetings", "officials", "trie_pattern"]
+__all__ = ["aliases", "bodies", "body_spans", "may_name_body", "meetings", "officials", "trie_pattern"]
 
 # A short alias after these is a local body (四川省统计局, 西安市商务局), not the national one.
 _LOCAL = frozenset("省市县区州盟镇乡")
@@ -39,7 +39,8 @@ _FOREIGN_BEFORE = (
 
 
 def trie_pattern(words: list[str]) -> str:
-    """A regex alternation of `words` factored as a trie: linear to scan, longest match first."""
+    """A regex alternation of `words` factored as a trie: linear to scan, longest match first.
+    It opens with a lookahead on the possible first characters, so most places fail at once."""
     trie: dict[str, Any] = {}
     for word in words:
         node = trie
@@ -56,7 +57,8 @@ def trie_pattern(words: list[str]) -> str:
             return "(?:" + body + ")?"
         return body
 
-    return render(trie)
+    firsts = "".join(sorted({re.escape(w[0]) for w in words if w}))
+    return f"(?=[{firsts}])" + render(trie)
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +78,16 @@ def _body_re() -> re.Pattern[str]:
     return re.compile(trie_pattern(list(aliases())))
 
 
+@lru_cache(maxsize=1)
+def _last_chars() -> re.Pattern[str]:
+    return re.compile("[" + "".join(sorted({re.escape(name[-1]) for name in aliases()})) + "]")
+
+
+def may_name_body(text: str) -> bool:
+    """False when `text` cannot name a body (no character a body's name ends with): a cheap test."""
+    return _last_chars().search(text) is not None
+
+
 def _local(text: str, start: int, name: str) -> bool:
     if name.startswith(("国家", "中国", "国务院", "中共", "全国", "中央")):
         return False
@@ -85,12 +97,21 @@ def _local(text: str, start: int, name: str) -> bool:
     return name in ("央行", "人民银行") and before.endswith(_FOREIGN_BEFORE)
 
 
+# A news agency as the article's source (its dateline, 据新华社) is not a body of the story.
+_AGENCY_SOURCE = re.compile(r"^[\u4e00-\u9fff]{0,6}\d{1,2}月\d{1,2}日电|^电")
+
+
 def body_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, canonical name) of every body named in `text`."""
     table = aliases()
     out = []
     for m in _body_re().finditer(text):
         name = m.group()
+        if table[name] == "新华通讯社" and (
+            _AGENCY_SOURCE.match(text[m.end() : m.end() + 16])
+            or text[max(0, m.start() - 1) : m.start()] == "据"
+        ):
+            continue
         if name.endswith("部") and text[m.end() : m.end() + 1] == "门":
             continue  # 财政部门, 商务部门: departments in general
         if _local(text, m.start(), name):

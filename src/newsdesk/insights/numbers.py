@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from ._cn2an import chinese_to_number
 
@@ -15,8 +16,15 @@ __all__ = ["MAX_VALUE", "QUANTITY", "Quantity", "quantities", "to_number"]
 
 # Values beyond this are not believed (a run of digits, not a statistic): dropped with a note.
 MAX_VALUE = 1e20
+_MAX_DECIMAL = Decimal(10**20)
 
-_MAGNITUDES = {"万亿": 1e12, "亿": 1e8, "万": 1e4, "千": 1e3, "百": 1e2}
+_MAGNITUDES = {
+    "万亿": Decimal(10**12),
+    "亿": Decimal(10**8),
+    "万": Decimal(10**4),
+    "千": Decimal(1000),
+    "百": Decimal(100),
+}
 # Units after a number, longest first where one is the start of another.
 UNITS = (
     "个百分点",
@@ -44,6 +52,7 @@ UNITS = (
     "千克",
     "公斤",
     "克",
+    "斤",
     "标准箱",
     "TEU",
     "平方公里",
@@ -77,6 +86,9 @@ UNITS = (
     "次",
     "只",
     "头",
+    "种",
+    "剂",
+    "场",
     "架",
     "艘",
     "列",
@@ -103,11 +115,13 @@ _CN_DIGITS = "零〇一二两三四五六七八九十百千"
 # One quantity: a number (with thousands separators and decimals, or Chinese numerals that
 # include a 十/百/千 or 万/亿 so that 一 alone is not a number), a magnitude, a unit.
 QUANTITY = re.compile(
+    rf"(?=[\d{_CN_DIGITS}])"  # a cheap first test
     r"(?P<num>(?<![\d.])\d{1,60}(?:,\d{3}){0,8}(?:\.\d{1,12})?(?![\d.]\d)"
     rf"|[{_CN_DIGITS}]{{0,8}}[十百千][{_CN_DIGITS}]{{0,8}}(?:点[{_CN_DIGITS}]{{1,6}})?"
     rf"|[{_CN_DIGITS}]{{1,8}}(?=[万亿]))"
-    r"(?P<mag>万亿|亿|万|千(?!瓦|克|米)|百(?!分))?"
+    r"(?:多|余)?(?P<mag>万亿|亿|万|千(?!瓦|克|米)|百(?!分))?(?:多|余)?"
     rf"(?P<unit>{_UNIT_ALT})?"
+    r"(?P<per>/(?:日|天|年|月|平方米|人|吨|千瓦时)|每日|每天|每年)?"
 )
 _LONG_DIGITS = re.compile(r"\d{61}")
 
@@ -121,14 +135,15 @@ class Quantity:
     text: str
 
 
-def to_number(num: str) -> float | None:
-    """A number as written (4810, 1,234.5, 四, 三十五, 一千二百) → float; None when unreadable."""
+def to_number(num: str) -> Decimal | None:
+    """A number as written (4810, 1,234.5, 四, 三十五, 一千二百) → Decimal; None when unreadable."""
     if num[:1].isdigit():
         try:
-            return float(num.replace(",", ""))
-        except ValueError:
+            return Decimal(num.replace(",", ""))
+        except InvalidOperation:
             return None
-    return chinese_to_number(num)
+    value = chinese_to_number(num)
+    return None if value is None else Decimal(repr(value))
 
 
 def _unit(unit: str | None) -> str:
@@ -153,19 +168,29 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
         mag, unit = m.group("mag"), m.group("unit")
         if mag is None and unit is None:
             continue
-        if unit in ("年", "月", "天", "小时", "分钟") and mag is None:
-            continue  # dates and durations are read by the period rules
-        value = to_number(m.group("num"))
-        if value is None:
+        # Dates and durations are read by the period rules; a decimal (12.2年, 51.6天) is a value.
+        duration = "." in m.group("num") and unit in ("年", "天", "小时")
+        if unit in ("年", "月", "天", "小时", "分钟") and mag is None and not duration:
+            continue
+        if unit == "个" and text[m.end() : m.end() + 1] == "月":
+            continue  # 前11个月: a period
+        number = to_number(m.group("num"))
+        if number is None:
             continue
         if mag is not None:
-            value *= _MAGNITUDES[mag]
-        if not value < MAX_VALUE:
+            number *= _MAGNITUDES[mag]
+        if not number < _MAX_DECIMAL:
             notes.append(f"number beyond 10^20 dropped: {m.group()[:40]}")
             continue
-        if value == int(value):
-            value = float(int(value))
+        if (
+            m.start() >= 1
+            and text[m.start() - 1] == "-"
+            and (m.start() < 2 or text[m.start() - 2] in "为是：:（(于 ")
+        ):
+            number = -number  # 涨幅为-10.8%
+        per = m.group("per") or ""
+        per = "/日" if per in ("每日", "每天") else "/年" if per == "每年" else per
         out.append(
-            Quantity(round(value, 10) if value < 1e15 else value, _unit(unit), m.start(), m.end(), m.group())
+            Quantity(float(number), _unit(unit) + (per if unit else ""), m.start(), m.end(), m.group())
         )
     return out

@@ -7,9 +7,9 @@ the archive's document frequencies when keywords are read, so they never go stal
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 
 import rjieba
 
@@ -23,18 +23,19 @@ MAX_TERMS = 300
 # Words of Chinese news that say nothing about a story: function words, reporting verbs, dates,
 # boilerplate of releases. A term is also dropped when it is one character, or only digits.
 STOP_WORDS = frozenset(words("stop_words"))
-_WORDY = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 
 
 def term_counts(text: str) -> tuple[tuple[str, int], ...]:
     """(term, count) of `text`, most frequent first (ties in order of first use), stop-words out."""
-    counts: Counter[str] = Counter()
-    for token in rjieba.cut(text):
-        if len(token) < 2 or token in STOP_WORDS or not _WORDY.search(token):
-            continue
-        counts[token] += 1
-    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
-    return tuple(ranked[:MAX_TERMS])
+    counts = Counter(rjieba.cut(text))  # keeps first-use order: ties stay in text order
+    # Words only: letters (CJK ideographs are letters) or letters and digits (5G), not 2022.
+    kept = [
+        (term, n)
+        for term, n in counts.items()
+        if len(term) > 1 and term not in STOP_WORDS and term.isalnum() and not term.isdecimal()
+    ]
+    kept.sort(key=itemgetter(1), reverse=True)  # stable: ties keep their order
+    return tuple(kept[:MAX_TERMS])
 
 
 def rank_keywords(

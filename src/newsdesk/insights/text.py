@@ -21,10 +21,18 @@ _HALF = {
 }
 _FULL = re.compile("[\uff05\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 # Dashes written between numbers and in ranges (1－5月, 1—5月, 1~5月) read as one '-'.
-_DASHES = str.maketrans({"－": "-", "—": "-", "–": "-", "~": "-", "～": "-", "\u3000": " ", "\xa0": " "})
+_DASHES = {"－": "-", "—": "-", "–": "-", "~": "-", "～": "-", "\u3000": " ", "\xa0": " "}
+_SWAPS = {**{chr(k): chr(v) for k, v in _HALF.items()}, **_DASHES}
+# Any character either table changes: most texts have none and are returned as they are.
+_ODD = re.compile("[\uff05\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a－—–~～\u3000\xa0]")
 
-# A sentence ends at 。！？；!? (with any closing quote or bracket right after it) or a line end.
-_SENTENCE = re.compile(r"[^。！？；!?\n]{1,100000}(?:[。！？；!?]{1,3}[”’」』）)]{0,2})?")
+# A sentence ends at 。！？!? (with any closing quote or bracket right after it) or a line end; a
+# semicolon only separates clauses (到2025年，…达到…；…超过…: one deadline for both).
+_SENTENCE = re.compile(r"[^。！？!?\n]{1,100000}(?:[。！？!?]{1,3}[”’」』）)]{0,2})?")
+
+
+def _swap(m: re.Match[str]) -> str:
+    return _SWAPS[m.group()]
 
 
 def normalise(text: str) -> tuple[str, list[str]]:
@@ -33,10 +41,12 @@ def normalise(text: str) -> tuple[str, list[str]]:
     if len(text) > MAX_CHARS:
         notes.append(f"text longer than {MAX_CHARS} characters: read the first {MAX_CHARS} only")
         text = text[:MAX_CHARS]
-    if _FULL.search(text):
+    odd = _ODD.search(text)
+    if odd is None:
+        return text, notes
+    if _FULL.search(text, odd.start()):
         notes.append("full-width digits or letters read as half-width")
-        text = text.translate(_HALF)
-    return text.translate(_DASHES), notes
+    return _ODD.sub(_swap, text), notes
 
 
 @dataclass(frozen=True)
