@@ -48,7 +48,15 @@ def main() -> None:
                 work = Path(tempfile.mkdtemp(prefix="insights-surface-ingest-"))
                 try:
                     config = _write_config(work, port, args.feeds, clean=True)
-                    text = config.read_text("utf-8").replace("clean: false", "clean: true")
+                    # Generous fetch limits: a loaded machine must slow the run, not fail feeds.
+                    text = (
+                        config.read_text("utf-8")
+                        .replace("clean: false", "clean: true")
+                        .replace(
+                            "  per_host: 64\n",
+                            "  per_host: 64\n  timeout: 600\n  read_timeout: 600\n  deadline: 900\n",
+                        )
+                    )
                     head = f"insights: {'true' if mode == 'on' else 'false'}\n"
                     head += "search_index: false\n" if args.no_index else ""
                     config.write_text(head + text, "utf-8")

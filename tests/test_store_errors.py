@@ -407,7 +407,8 @@ def test_full_site_disk(tmp_path: Path, feed_server: FeedServer) -> None:
     fails with one line, the summary is printed; once space is freed `build` completes it."""
     feeds = serve_feeds(feed_server, ["甲", "乙"], 8)
     config = write_config(tmp_path, feeds, site_dir="small/site", publishers=("hexo", "site"))
-    with small_disk(tmp_path / "small", "8m") as disk:
+    # Room for the site with its insight pages (charts of each trending term), once freed.
+    with small_disk(tmp_path / "small", "10m") as disk:
         filler = fill(disk)
         proc = newsdesk(config, "run")
         assert proc.returncode == 4, proc.stdout + proc.stderr  # a publisher failed
@@ -428,7 +429,8 @@ def test_full_database_disk(tmp_path: Path, feed_server: FeedServer) -> None:
     the disk is full, the summary is printed; once space is freed, a run stores the rest."""
     feeds = serve_feeds(feed_server, ["甲", "乙", "丙"], 8)
     config = write_config(tmp_path, feeds, database="small/archive.db")
-    with small_disk(tmp_path / "small", "2m") as disk:
+    # Room for the archive with its insights and the search index, once freed.
+    with small_disk(tmp_path / "small", "3m") as disk:
         assert newsdesk(config, "entries", "list").returncode == 0  # the archive exists
         filler = fill(disk)
         for path in filler[:5]:  # room for SQLite's shared-memory file and a feed, not for all
