@@ -17,7 +17,7 @@ from insights_helpers import FEED, NOW, OTHER, REFERENCE, make_archive
 from newsdesk.config import Config
 from newsdesk.models import InsightsOf, Target, entry_uid
 from newsdesk.publish.site import PoolOptions, build_site
-from newsdesk.publish.site.insight_pages import metric_path, term_path
+from newsdesk.publish.site.insight_pages import metric_path, target_body_path, term_path
 from newsdesk.store import SQLiteStore
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -73,13 +73,19 @@ def test_article_page_has_the_box(built: tuple[SQLiteStore, Config, Path, list[s
 
 def test_tracker_metric_trend_and_brief_pages(built: tuple[SQLiteStore, Config, Path, list[str]]) -> None:
     _, _, site, uids = built
+    # Due 2022-12-31: overdue, and more than a year before the build's day, so on its year's
+    # page and its body's, not on the tracker's front page (what is due or overdue within a year).
     tracker = page(site, "insights/targets.html")
-    row = re.search(r'<tr class="status-overdue">(.*?)</tr>', tracker, re.S)
-    assert row is not None and "已到期" in row[1] and "工业和信息化部" in row[1]
-    assert f'href="../a/{uids[0][:2]}/{uids[0]}.html#target-1"' in row[1]
-    assert "状态以 2026-10-20 计" in tracker
+    assert "状态以 2026-10-20" in tracker and '已到期 <span class="n">1</span>' in tracker
+    assert 'href="../insights/targets/2022.html">2022年</a>' in tracker and "<tbody>" not in tracker
+    for path in ("insights/targets/2022.html", target_body_path("工业和信息化部")):
+        row = re.search(r'<tr class="status-overdue">(.*?)</tr>', page(site, path), re.S)
+        assert row is not None and "已到期" in row[1] and "千兆光网覆盖家庭" in row[1], path
+        assert f'a/{uids[0][:2]}/{uids[0]}.html#target-1"' in row[1]
     by_body = page(site, "insights/targets-by-body.html")
-    assert "<h2>工业和信息化部" in by_body
+    assert re.search(
+        r'<td><a href="../insights/targets/body/[^"]+">工业和信息化部</a></td><td class="num">1</td>', by_body
+    )
 
     metric = page(site, metric_path("房地产开发投资"))
     svg = ET.fromstring(re.search(r"<svg.*?</svg>", metric, re.S)[0])  # type: ignore[index]
@@ -130,10 +136,9 @@ def test_builds_are_incremental_and_escape_the_data(
 ) -> None:
     store, config, site, uids = built
     assert build_site(store, config, day=DAY, pool=PoolOptions(parallel=False)).written == 0
-    # The next day: only what depends on the clock changes (nothing is due within the day).
-    assert (
-        build_site(store, config, day=DAY + timedelta(days=1), pool=PoolOptions(parallel=False)).written <= 3
-    )
+    # The next day: only the tracker's four pages (front, 2022, by body, the body's) say the day.
+    next_day = build_site(store, config, day=DAY + timedelta(days=1), pool=PoolOptions(parallel=False))
+    assert next_day.written == 4
     # New insights for the reference article (as `reinsight` stores them): its page, the tracker
     # and the pages listing its targets change, the others stay.
     evil = Target("<script>alert(1)</script>", "达到", 5.0, "%", "2027-06-30", "工业和信息化部", "<b>句</b>")
@@ -152,7 +157,7 @@ def test_builds_are_incremental_and_escape_the_data(
     )
     report = build_site(store, config, day=DAY + timedelta(days=1), pool=PoolOptions(parallel=False))
     assert 0 < report.written < 30
-    tracker = page(site, "insights/targets.html")
+    tracker = page(site, "insights/targets.html")  # due 2027-06-30: within a year
     assert "<script>alert" not in tracker and "&lt;script&gt;alert(1)&lt;/script&gt;" in tracker
     article = page(site, f"a/{uids[0][:2]}/{uids[0]}.html")
     assert "&lt;script&gt;alert(1)" in article and "&lt;b&gt;句&lt;/b&gt;" in article

@@ -4,8 +4,10 @@ small query results (the store's insight tables and weekly aggregates, never the
 rendered only when its inputs' key changed, like every other page of the site.
 
     insights/index.html                        要点 overview: links to all of the below
-    insights/targets.html                      targets by deadline (overdue / due soon marked)
-    insights/targets-by-body.html              the same targets, by issuing body
+    insights/targets.html                      targets overdue or due within a year (status marked)
+    insights/targets/YYYY.html, none.html      targets due in a year, or without a deadline
+    insights/targets-by-body.html              issuing bodies with their counts
+    insights/targets/body/<slug>.html          one body's targets by deadline
     insights/metrics/index.html                recurring metrics
     insights/metrics/<slug>.html               one metric: chart + table of its values by period
     insights/trends/index.html                 top terms of the last weeks, rising terms
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -50,6 +52,17 @@ TOP_TERMS = 30  # terms with a page: the most frequent of the overview's weeks .
 RISING_TERMS = 20  # ... and the rising ones of the newest week
 BRIEF_DAYS = 30  # days with a brief: the newest days that have entries
 BRIEF_STORIES = 10
+TRACKER_ROWS = 1000  # targets on one tracker page (the rest: a count, and the year pages)
+METRIC_REPORTS = 200  # reports listed on a metric's page (the chart covers all its periods)
+
+
+def target_year_path(year: str) -> str:
+    """Targets due in `year` (YYYY), or without a deadline ("none")."""
+    return f"{ROOT}targets/{year}.html"
+
+
+def target_body_path(body: str) -> str:
+    return f"{ROOT}targets/body/{slug(body)}.html"
 
 
 def metric_path(metric: str) -> str:
@@ -141,29 +154,86 @@ class InsightPages:
 
     # -- targets -------------------------------------------------------------------------
     def _targets(self) -> None:
+        """The tracker: its front page (what is overdue or due within a year of the build's
+        day), a page per deadline year and per body, so no page lists the whole archive."""
         rows = [_target_row(t, self.today) for t in self.store.list_targets()]
+        today = self.today.isoformat()
         counts = Counter(r[11] for r in rows)
         summary = [
             (STATUS_LABELS[s], counts.get(s, 0)) for s in ("overdue", "due-soon", "open", "no-deadline")
         ]
-        today = self.today.isoformat()
+        low, high = (
+            (self.today - timedelta(days=365)).isoformat(),
+            (self.today + timedelta(days=365)).isoformat(),
+        )
+        current = [r for r in rows if r[8] is not None and low <= r[8] <= high]
+        by_year: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        by_body: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        for r in rows:
+            by_year[r[8][:4] if r[8] else "none"].append(r)
+            by_body[r[9] or "未注明机构"].append(r)
+        years = [(y, target_year_path(y), len(by_year[y])) for y in sorted(by_year)]
+        crumbs = [("要点", ROOT), ("目标追踪", f"{ROOT}targets.html")]
         self._page(
             f"{ROOT}targets.html",
             "insights_targets.html",
             "目标追踪",
-            rows=rows,
+            rows=current[:TRACKER_ROWS],
+            more=max(0, len(current) - TRACKER_ROWS),
             summary=summary,
+            years=years,
+            bodies=[],
             today=today,
         )
-        by_body: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        for r in rows:
-            by_body[r[9] or "未注明机构"].append(r)
+        for year, path, _ in years:
+            listed = by_year[year]
+            self._page(
+                path,
+                "insights_targets.html",
+                f"目标追踪：{year}年到期" if year != "none" else "目标追踪：未定期限",
+                crumbs=crumbs,
+                rows=listed[:TRACKER_ROWS],
+                more=max(0, len(listed) - TRACKER_ROWS),
+                summary=[],
+                years=[],
+                bodies=[],
+                today=today,
+            )
         groups = sorted(by_body.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        bodies = []
+        for body, listed in groups:
+            status = Counter(r[11] for r in listed)
+            bodies.append(
+                (
+                    body,
+                    target_body_path(body),
+                    len(listed),
+                    status.get("overdue", 0),
+                    status.get("due-soon", 0),
+                )
+            )
+            self._page(
+                target_body_path(body),
+                "insights_targets.html",
+                f"目标追踪：{body}",
+                crumbs=[*crumbs, ("按机构", f"{ROOT}targets-by-body.html")],
+                rows=listed[:TRACKER_ROWS],
+                more=max(0, len(listed) - TRACKER_ROWS),
+                summary=[],
+                years=[],
+                bodies=[],
+                today=today,
+            )
         self._page(
             f"{ROOT}targets-by-body.html",
-            "insights_targets_by_body.html",
+            "insights_targets.html",
             "目标追踪（按机构）",
-            groups=groups,
+            crumbs=crumbs,
+            rows=[],
+            more=0,
+            summary=[],
+            years=[],
+            bodies=bodies,
             today=today,
         )
 
@@ -188,7 +258,8 @@ class InsightPages:
                 svg=svg,
                 points=list(zip(labels, [number_text(v) for v in values], strict=True)),
                 y_label=y_label,
-                rows=[_figure_row(f) for f in figures],
+                rows=[_figure_row(f) for f in figures[-METRIC_REPORTS:]][::-1],
+                more=max(0, len(figures) - METRIC_REPORTS),
             )
         self._page(f"{ROOT}metrics/index.html", "insights_metrics.html", "经济数据", metrics=listed)
 

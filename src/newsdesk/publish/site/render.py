@@ -39,7 +39,6 @@ TEMPLATES = (
     "_insights_figures_table.html",
     "insights_index.html",
     "insights_targets.html",
-    "insights_targets_by_body.html",
     "insights_metrics.html",
     "insights_metric.html",
     "insights_trends.html",
