@@ -157,7 +157,6 @@ class InsightPages:
         """The tracker: its front page (what is overdue or due within a year of the build's
         day), a page per deadline year and per body, so no page lists the whole archive."""
         rows = [_target_row(t, self.today) for t in self.store.list_targets()]
-        today = self.today.isoformat()
         counts = Counter(r[11] for r in rows)
         summary = [
             (STATUS_LABELS[s], counts.get(s, 0)) for s in ("overdue", "due-soon", "open", "no-deadline")
@@ -174,67 +173,44 @@ class InsightPages:
             by_body[r[9] or "未注明机构"].append(r)
         years = [(y, target_year_path(y), len(by_year[y])) for y in sorted(by_year)]
         crumbs = [("要点", ROOT), ("目标追踪", f"{ROOT}targets.html")]
-        self._page(
-            f"{ROOT}targets.html",
-            "insights_targets.html",
-            "目标追踪",
-            rows=current[:TRACKER_ROWS],
-            more=max(0, len(current) - TRACKER_ROWS),
-            summary=summary,
-            years=years,
-            bodies=[],
-            today=today,
-        )
+        self._tracker(f"{ROOT}targets.html", "目标追踪", [], current, summary=summary, years=years)
         for year, path, _ in years:
-            listed = by_year[year]
-            self._page(
-                path,
-                "insights_targets.html",
-                f"目标追踪：{year}年到期" if year != "none" else "目标追踪：未定期限",
-                crumbs=crumbs,
-                rows=listed[:TRACKER_ROWS],
-                more=max(0, len(listed) - TRACKER_ROWS),
-                summary=[],
-                years=[],
-                bodies=[],
-                today=today,
-            )
+            title = f"目标追踪：{year}年到期" if year != "none" else "目标追踪：未定期限"
+            self._tracker(path, title, crumbs, by_year[year])
         groups = sorted(by_body.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         bodies = []
         for body, listed in groups:
             status = Counter(r[11] for r in listed)
-            bodies.append(
-                (
-                    body,
-                    target_body_path(body),
-                    len(listed),
-                    status.get("overdue", 0),
-                    status.get("due-soon", 0),
-                )
+            path = target_body_path(body)
+            bodies.append((body, path, len(listed), status.get("overdue", 0), status.get("due-soon", 0)))
+            self._tracker(
+                path, f"目标追踪：{body}", [*crumbs, ("按机构", f"{ROOT}targets-by-body.html")], listed
             )
-            self._page(
-                target_body_path(body),
-                "insights_targets.html",
-                f"目标追踪：{body}",
-                crumbs=[*crumbs, ("按机构", f"{ROOT}targets-by-body.html")],
-                rows=listed[:TRACKER_ROWS],
-                more=max(0, len(listed) - TRACKER_ROWS),
-                summary=[],
-                years=[],
-                bodies=[],
-                today=today,
-            )
+        self._tracker(f"{ROOT}targets-by-body.html", "目标追踪（按机构）", crumbs, [], bodies=bodies)
+
+    def _tracker(
+        self,
+        path: str,
+        title: str,
+        crumbs: list[tuple[str, str]],
+        rows: list[tuple[Any, ...]],
+        *,
+        summary: Sequence[tuple[str, int]] = (),
+        years: Sequence[tuple[str, str, int]] = (),
+        bodies: Sequence[tuple[str, str, int, int, int]] = (),
+    ) -> None:
+        """One page of the tracker: at most TRACKER_ROWS of `rows`, the rest counted."""
         self._page(
-            f"{ROOT}targets-by-body.html",
+            path,
             "insights_targets.html",
-            "目标追踪（按机构）",
+            title,
             crumbs=crumbs,
-            rows=[],
-            more=0,
-            summary=[],
-            years=[],
-            bodies=bodies,
-            today=today,
+            rows=rows[:TRACKER_ROWS],
+            more=max(0, len(rows) - TRACKER_ROWS),
+            summary=list(summary),
+            years=list(years),
+            bodies=list(bodies),
+            today=self.today.isoformat(),
         )
 
     # -- metrics -------------------------------------------------------------------------
