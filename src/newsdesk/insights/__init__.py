@@ -14,7 +14,7 @@ from ..dates import SHANGHAI
 from ..models import Article, Insights
 from .entities import body_spans, meetings, officials
 from .numbers import Quantity
-from .quantities import Found, paragraph_quantities, read_sentence
+from .quantities import Found, may_hold_deadline, paragraph_quantities, read_sentence
 from .tasks import numbered_runs
 from .terms import rank_keywords, term_counts
 from .text import normalise, paragraphs, sentences
@@ -54,18 +54,21 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
     )
     issuer = all_bodies[0] if all_bodies else None
 
-    found = Found()
+    found = Found(today=today.isoformat() if today else None)
     for index, para in enumerate(paras):
         pq = paragraph_quantities(para, notes)
+        if not pq and not may_hold_deadline(para):
+            found.open_figure = None  # prose: nothing to read, nothing to carry over
+            continue
         i = 0
         for s in sentences(para, index):
             end = s.start + len(s.text)
-            named = [name for a, _, name in spans_by_para[index] if s.start <= a < end]
             qs = []
             while i < len(pq) and pq[i].start < end:  # both in order: one sweep
                 q = pq[i]
                 qs.append(Quantity(q.value, q.unit, q.start - s.start, q.end - s.start, q.text))
                 i += 1
+            named = [name for a, _, name in spans_by_para[index] if s.start <= a < end] if qs else None
             read_sentence(s, qs, today, named[0] if named else issuer, found, notes)
 
     return Insights(

@@ -129,8 +129,12 @@ def bodies(text: str) -> list[str]:
 # verb that introduces it: 召开, 主持, 出席…) within the 24 characters before that word.
 _MEETING_END = re.compile("|".join(words("meeting_words")))
 _MEETING_START = re.compile(
-    r".*(?:[^\u4e00-\u9fff\d]|召开|举行|主持|出席|参加|部署|审议|通过|在|的|于|是|日|月|年|期间|根据|按照|据)",
+    r".*(?:[^\u4e00-\u9fff\d]|召开|举行|主持|出席|参加|部署|审议|通过|在|的|于|是|日|月份|月|年度|年|期间|根据|按照|据)",
     re.S,
+)
+# Words that open a meeting's name: a name is cut to start at the last of them.
+_MEETING_OPENER = re.compile(
+    r"(?:第?[一二三四五六七八九十\d]{1,3}届)?(?:中央|全国|国务院|中共)|十[一二三四五六七八九]届"
 )
 _MEETING_LEAD = re.compile(r"^(?:第[一二三四五六七八九十百\d]{1,4}次)?\d{0,4}")
 _GENERIC_MEETINGS = frozenset(
@@ -148,6 +152,13 @@ def meetings(text: str) -> list[str]:
         name = before[cut.end() :] if cut else before
         if m.start() >= 24 and not cut:
             continue  # no boundary within reach: not a name
+        if text[m.end() : m.end() + 1] == "第":
+            continue  # 全国人民代表大会第四次会议: the longer name is read at its own end
+        opener = None
+        for opener in _MEETING_OPENER.finditer(name):  # noqa: B007 (the last opener counts)
+            pass
+        if opener is not None:
+            name = name[opener.start() :]  # …抓好中央经济工作会议 → 中央经济工作会议
         name = _MEETING_LEAD.sub("", name) + m.group()
         if name in _GENERIC_MEETINGS or len(name) < 4 or name.startswith(_NOT_MEETING):
             continue
@@ -161,6 +172,7 @@ _SURNAMES = "".join(words("surnames"))
 _DOUBLE_SURNAMES = words("double_surnames")
 # A third character that is not part of a name: the verb or word right after the name.
 _NOT_NAME = frozenset("".join(words("not_name")))
+_NAME_VERBS = frozenset(words("name_verbs"))
 _OFFICIAL = re.compile(
     "(?P<t>" + trie_pattern(list(_TITLES)) + ")"
     r"(?P<n>(?:" + "|".join(_DOUBLE_SURNAMES) + rf"|[{_SURNAMES}])[\u4e00-\u9fff]{{1,2}})"
@@ -173,7 +185,8 @@ def officials(text: str) -> list[Official]:
     for m in _OFFICIAL.finditer(text):
         name = m.group("n")
         surname = 2 if name.startswith(_DOUBLE_SURNAMES) else 1
-        if len(name) == surname + 2 and name[-1] in _NOT_NAME:
+        follows = text[m.end() : m.end() + 1]
+        if len(name) == surname + 2 and (name[-1] in _NOT_NAME or name[-1] + follows in _NAME_VERBS):
             name = name[:-1]
         if len(name) - surname < 1 or name[-1] in _NOT_NAME:
             continue

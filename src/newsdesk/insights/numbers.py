@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from ._cn2an import chinese_to_number
 
@@ -126,8 +126,7 @@ QUANTITY = re.compile(
 _LONG_DIGITS = re.compile(r"\d{61}")
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(NamedTuple):  # a tuple: made for every number read, so cheap to make
     value: float
     unit: str
     start: int
@@ -146,16 +145,9 @@ def to_number(num: str) -> Decimal | None:
     return None if value is None else Decimal(repr(value))
 
 
-def _unit(unit: str | None) -> str:
-    if unit is None:
-        return ""
-    if unit in ("元人民币",):
-        return "元"
-    if unit == "百分点":
-        return "个百分点"
-    if unit == "港币":
-        return "港元"
-    return unit
+_UNIT_AS = {"元人民币": "元", "百分点": "个百分点", "港币": "港元"}  # units written two ways
+_TIME_UNITS = frozenset({"年", "月", "天", "小时", "分钟"})
+_DURATION_UNITS = frozenset({"年", "天", "小时"})
 
 
 def quantities(text: str, notes: list[str]) -> list[Quantity]:
@@ -165,16 +157,15 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
     if _LONG_DIGITS.search(text):
         notes.append("a run of more than 60 digits is not read as a number")
     for m in QUANTITY.finditer(text):
-        mag, unit = m.group("mag"), m.group("unit")
+        num, mag, unit, per = m.groups()
         if mag is None and unit is None:
             continue
-        # Dates and durations are read by the period rules; a decimal (12.2年, 51.6天) is a value.
-        duration = "." in m.group("num") and unit in ("年", "天", "小时")
-        if unit in ("年", "月", "天", "小时", "分钟") and mag is None and not duration:
-            continue
-        if unit == "个" and text[m.end() : m.end() + 1] == "月":
+        if unit in _TIME_UNITS and mag is None and not ("." in num and unit in _DURATION_UNITS):
+            continue  # dates and durations are read by the period rules; 12.2年, 51.6天 are values
+        start, end = m.span()
+        if unit == "个" and text[end : end + 1] == "月":
             continue  # 前11个月: a period
-        number = to_number(m.group("num"))
+        number = to_number(num)
         if number is None:
             continue
         if mag is not None:
@@ -182,15 +173,36 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
         if not number < _MAX_DECIMAL:
             notes.append(f"number beyond 10^20 dropped: {m.group()[:40]}")
             continue
-        if (
-            m.start() >= 1
-            and text[m.start() - 1] == "-"
-            and (m.start() < 2 or text[m.start() - 2] in "为是：:（(于 ")
-        ):
+        if start >= 1 and text[start - 1] == "-" and (start < 2 or text[start - 2] in "为是：:（(于 "):
             number = -number  # 涨幅为-10.8%
-        per = m.group("per") or ""
-        per = "/日" if per in ("每日", "每天") else "/年" if per == "每年" else per
-        out.append(
-            Quantity(float(number), _unit(unit) + (per if unit else ""), m.start(), m.end(), m.group())
-        )
-    return out
+        written = _UNIT_AS.get(unit, unit) if unit else ""
+        if per and unit:
+            written += "/日" if per in ("每日", "每天") else "/年" if per == "每年" else per
+        out.append(Quantity(float(number), written, start, end, m.group()))
+    return _listed_bare_numbers(text, out) if out and _BARE_LISTED.search(text) else out
+
+
+# A number written bare in a list whose last member has the unit: 分别扩大21.3、20.4个百分点,
+# 24.0和4.4个百分点 (each bare member takes the unit and magnitude of the one after it).
+_BARE_LISTED = re.compile(r"(?<![\d.])(\d{1,12}(?:\.\d{1,6})?)(、|和|及)(?=\d)")
+
+
+def _listed_bare_numbers(text: str, found: list[Quantity]) -> list[Quantity]:
+    by_start = {q.start: (q, _scale_of(q)) for q in found}
+    extra: list[Quantity] = []
+    for m in reversed(list(_BARE_LISTED.finditer(text))):  # from the end: chains of bare numbers
+        nxt, factor = by_start.get(m.end(), (None, None))
+        if nxt is None or factor is None:
+            continue
+        q = Quantity(float(Decimal(m.group(1)) * factor), nxt.unit, m.start(), m.end(1), m.group(1))
+        by_start[q.start] = (q, factor)
+        extra.append(q)
+    return sorted([*found, *extra], key=lambda q: q.start) if extra else found
+
+
+def _scale_of(q: Quantity) -> Decimal | None:
+    """The magnitude `q` was written with (1 for 20.4个百分点, 10^8 for 2254.4亿元)."""
+    m = QUANTITY.match(q.text)
+    if m is None:
+        return None
+    return _MAGNITUDES[m.group("mag")] if m.group("mag") else Decimal(1)

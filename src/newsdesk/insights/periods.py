@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 __all__ = ["Deadline", "deadlines", "figure_period", "periods"]
 
@@ -39,8 +39,7 @@ _DEADLINE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     date: str  # YYYY-MM-DD
     start: int
     end: int
@@ -196,4 +195,11 @@ def _last_month(m: re.Match[str]) -> int | None:
         return int(m.group("month"))
     if m.group("q"):
         return 3 * _QUARTER[m.group("q")] - 2
+    if m.group("nq"):
+        return 3 * _QUARTER[m.group("nq")] - 2
+    if m.group("nm"):
+        n = m.group("nm")
+        return int(n) if n.isdigit() else _CN_MONTH.get(n)
+    if m.group("half"):
+        return 1 if m.group("half") == "上半年" else 7
     return None

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ..models import Change, ChangeKind, Direction, Figure, Target
-from .entities import body_spans, may_name_body
+from .entities import body_spans, may_name_body, trie_pattern
 from .numbers import Quantity, quantities
 from .periods import Deadline, deadlines, figure_period, periods
 from .text import Sentence
 from .words import words
 
-__all__ = ["MAX_PER_ARTICLE", "SCOPES", "Found", "paragraph_quantities", "read_sentence"]
+__all__ = ["MAX_PER_ARTICLE", "SCOPES", "Found", "may_hold_deadline", "paragraph_quantities", "read_sentence"]
 
 # At most this many targets and this many figures per article.
 MAX_PER_ARTICLE = 300
@@ -34,7 +34,7 @@ SCOPES = (
     *(f"{c}市" for c in _CITIES),
     *_CITIES,
 )
-_SCOPE = re.compile("|".join(sorted((re.escape(s) for s in SCOPES), key=len, reverse=True)))
+_SCOPE = re.compile(trie_pattern(list(SCOPES)))
 
 _UP = "增长|增加|上涨|上升|提高|提升|回升|扩大|加快|增|涨|升"
 _DOWN = "下降|下跌|减少|降低|回落|收窄|下滑|放缓|降|减|跌"
@@ -89,9 +89,11 @@ _POST_NOUN = re.compile(
 )
 # Qualifiers that leave a change with the figure before it (，按可比口径同比增长14.4%).
 _QUALIFIERS = re.compile(
-    r"按[\u4e00-\u9fff]{1,8}?(?:计算|计)|按可比口径|扣除[\u4e00-\u9fff]{1,10}?因素后?|以人民币计|以美元计|名义|折合|比上年同期|较上年同期|"
-    r"比去年同期|较去年同期|比上年|较上年|比去年|较去年|比上月|较上月|同比|环比|当月|增速|增幅|[^\u4e00-\u9fff]"
+    r"(?=[按扣以名折比较同环当增])(?:按[\u4e00-\u9fff]{1,8}?(?:计算|计)|按可比口径|扣除[\u4e00-\u9fff]{1,10}?因素后?|"
+    r"以人民币计|以美元计|名义|折合|比上年同期|较上年同期|比去年同期|较去年同期|比上年|较上年|比去年|较去年|"
+    r"比上月|较上月|同比|环比|当月|增速|增幅)"
 )
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NOUN_AFTER = re.compile(
     r"^(?:以上|左右|以内|以下)?(?P<n>[\u4e00-\u9fff]{1,8}?)(?=的|[，,。；;、：:）)（(\s]|$)"
 )
@@ -106,6 +108,7 @@ class Found:
     # The last figure of the sentence before, when it has no change yet: a line that is only a
     # change (同比增长21.7% under 全社会累计完成货运量292亿吨) belongs to it.
     open_figure: int | None = None
+    today: str | None = None  # the article's date (YYYY-MM-DD), for deadlines already past
 
 
 def _clause_start(text: str, end: int) -> int:
@@ -191,19 +194,22 @@ def _strip_change(pre: str) -> str:
     return pre[: d.start()] if d is not None else pre
 
 
-def _is_target(dl: Deadline | None, clause: str, sentence: str, after: str, today: date | None) -> bool:
+def _is_target(dl: Deadline | None, clause: str, sentence: str, after: str, today: str | None) -> bool:
     """Whether a quantity is aimed at (a target) rather than reported (a figure). `clause` and
     `sentence` are the text before the quantity in its clause and in its sentence."""
     if dl is None:
         return _FUTURE.search(clause) is not None
     if dl.status:
         return False  # 截至…: the state reached by then
-    if today is not None and dl.date < today.isoformat():
+    if today is not None and dl.date < today:
         return False  # a deadline already past when the article was written: a report
-    if dl.strong or dl.date[:4] > (today.isoformat()[:4] if today else "9999"):
+    if dl.strong or dl.date[:4] > (today[:4] if today else "9999"):
         return True
     return bool(_FUTURE.search(sentence) or _AIMED.search(clause[-12:]) or _AFTER.match(after))
 
+
+# What separates the members of a list (分别增长24.4%、5.2%、37%以及25.1%).
+_LIST_SEPARATORS = frozenset({"、", "和", "及", "以及", "与", "，", ","})
 
 # Cheap tests before the full patterns: most sentences have neither.
 _MAYBE_QUANTITY = re.compile(r"\d|[十百千万亿][个项家户人元吨]|[千万亿]")
@@ -216,24 +222,51 @@ _OPENING = re.compile(r"^\s{0,2}(?:[^，。,]{0,12}[，,：:])?\s{0,2}(?:力争|
 _NOT_SCOPE_AFTER = ("报道", "电", "讯", "时间")
 
 
-@dataclass
 class _Reader:
     """Reads one sentence's quantities in order, remembering what the next one may attach to."""
 
-    s: Sentence
-    today: date | None
-    body: str | None
-    found: Found
-    notes: list[str]
-    dls: list[Deadline]
-    prev_end: int = 0
-    last_figure: int | None = None
-    last_change: Change | None = None
-    last_comparator: str = ""
-    group: list[int] = field(default_factory=list)  # figures of one list (分别进出口8746.4亿元、8704.7亿元)
-    group_next: int = 0  # the member the next listed change belongs to
-    pending: Change | None = None  # 提升1.1个百分点至48.2%: the change waits for its value
-    periods: list[tuple[str, int, int]] | None = None  # the sentence's periods, read when first needed
+    __slots__ = (
+        "body",
+        "dls",
+        "found",
+        "group",
+        "group_next",
+        "last_change",
+        "last_comparator",
+        "last_figure",
+        "notes",
+        "pending",
+        "periods",
+        "prev_end",
+        "s",
+        "sentence",
+        "today",
+    )
+
+    def __init__(
+        self,
+        s: Sentence,
+        today: date | None,
+        body: str | None,
+        found: Found,
+        notes: list[str],
+        dls: list[Deadline],
+    ) -> None:
+        self.s, self.today, self.body, self.found, self.notes, self.dls = s, today, body, found, notes, dls
+        self.prev_end = 0
+        self.last_figure: int | None = None
+        self.last_change: Change | None = None
+        self.last_comparator = ""
+        self.group: list[int] = []  # figures of one list (分别进出口8746.4亿元、8704.7亿元)
+        self.group_next = 0  # the member the next listed change belongs to
+        self.pending: Change | None = None  # 提升1.1个百分点至48.2%: the change waits for its value
+        self.periods: list[tuple[str, int, int]] | None = None  # the sentence's periods, when first needed
+        self.sentence: str | None = None  # the sentence as stored with each item, made once
+
+    def stored_sentence(self) -> str:
+        if self.sentence is None:
+            self.sentence = self.s.text.strip()
+        return self.sentence
 
     def full(self, kind: str, limit: int) -> bool:
         if limit >= MAX_PER_ARTICLE:
@@ -253,11 +286,12 @@ class _Reader:
             comparator = "力争"
         self.last_comparator = comparator
         spans = [(d.start - clause, d.end - clause) for d in self.dls]
-        post = text[q.end + (after_m.end() if after_m else 0) :]
+        start = q.end + (after_m.end() if after_m else 0)
+        post = text[start : start + 40]
         metric = _metric(text[clause : q.start], post, *spans)
         deadline = dl.date if dl is not None else None
         self.found.targets.append(
-            Target(metric, comparator, q.value, q.unit, deadline, self.body, text.strip())
+            Target(metric, comparator, q.value, q.unit, deadline, self.body, self.stored_sentence())
         )
 
     def attach(self, index: int, change: Change) -> None:
@@ -292,7 +326,8 @@ class _Reader:
                 if figures[index].change is None:
                     self.attach(index, change)
                     return
-            own_metric = len(_QUALIFIERS.sub("", _strip_change(text[clause : q.start]))) >= 2
+            rest = _QUALIFIERS.sub("", _strip_change(window))
+            own_metric = len(_CJK.findall(rest)) >= 2
             last = self.last_figure
             if not listed and not own_metric and last is not None and figures[last].change is None:
                 self.attach(last, change)
@@ -308,19 +343,19 @@ class _Reader:
         scope_m = _SCOPE.search(pre)
         scope = scope_m.group() if scope_m else None
         if scope is None:
-            for head in _SCOPE.finditer(text[:clause]):
+            for head in _SCOPE.finditer(text, max(0, clause - 300), clause):
                 if not text[head.end() : head.end() + 2].startswith(_NOT_SCOPE_AFTER):
                     scope = head.group()
                     break
         spans = [(p0 - clause, p1 - clause)]
         if scope_m:
             spans.append(scope_m.span())
-        metric = _metric(pre, "" if change else text[q.end :], *spans)
+        metric = _metric(pre, "" if change else text[q.end : q.end + 40], *spans)
         if listed and not metric and self.group:
             metric = figures[self.group[0]].metric
         value = None if change is not None else q.value
         unit = "" if change is not None else q.unit
-        figures.append(Figure(metric, scope, period, value, unit, change or pending, text.strip()))
+        figures.append(Figure(metric, scope, period, value, unit, change or pending, self.stored_sentence()))
         index = len(figures) - 1
         if change is None and not absolute:
             self.last_figure = index
@@ -328,6 +363,11 @@ class _Reader:
             self.group_next = 0
         self.found.open_figure = index if change is None and not absolute and pending is None else None
         self.last_change = change or pending
+
+
+def may_hold_deadline(text: str) -> bool:
+    """False when `text` cannot state a deadline (a cheap test before reading its sentences)."""
+    return _MAYBE_DEADLINE.search(text) is not None
 
 
 def paragraph_quantities(para: str, notes: list[str]) -> list[Quantity]:
@@ -350,7 +390,7 @@ def read_sentence(
     if dls and dls[0].strong and not dls[0].status and _OPENING.match(text[: dls[0].start]):
         found.paragraph_deadline[s.paragraph] = dls[0]
     if not qs:
-        if len(text.strip()) > 12:
+        if len(text) > 16:  # a sentence of prose between a figure and a change line: not one
             found.open_figure = None
         return
     para_deadline = found.paragraph_deadline.get(s.paragraph)
@@ -359,9 +399,12 @@ def read_sentence(
     if _KIND.match(head) or _DIRECTION_ANY.match(head):
         reader.last_figure = found.open_figure  # a line that is only a change
     found.open_figure = None
+    next_dl = 0
     for i, q in enumerate(qs):
         if q.unit in _STRUCTURE_UNITS and _STRUCTURE.match(text[q.end - len(q.unit) if q.unit else q.end :]):
             continue
+        if q.start and text[q.start - 1] in "×÷=*/＝":
+            continue  # a formula's constant (利润总额÷营业收入×100%), not a figure
         nxt = qs[i + 1] if i + 1 < len(qs) else None
         threshold = (
             nxt is not None and nxt.unit == q.unit and text[q.end : nxt.start] in ("达到", "至", "后达到")
@@ -373,10 +416,13 @@ def read_sentence(
             reader.prev_end = q.end
             continue
         window = text[max(reader.prev_end, clause) : q.start]
-        listed = reader.prev_end > 0 and window.strip() in ("、", "和", "及", "与", "，", ",")
-        before_dl = [d for d in dls if d.start < q.start]
-        dl = before_dl[-1] if before_dl else para_deadline
-        if _is_target(dl, text[clause : q.start], text[: q.start], text[q.end : q.end + 4], today):
+        listed = reader.prev_end > 0 and window.strip() in _LIST_SEPARATORS
+        while next_dl < len(dls) and dls[next_dl].start < q.start:  # both in order: one sweep
+            next_dl += 1
+        dl = dls[next_dl - 1] if next_dl else para_deadline
+        # The sentence before the quantity, bounded so a huge "sentence" costs linear time.
+        sentence = text[max(0, q.start - 300) : q.start]
+        if _is_target(dl, text[clause : q.start], sentence, text[q.end : q.end + 4], found.today):
             if reader.full("targets", len(found.targets)):
                 return
             reader.target(q, dl, clause, window, listed)

@@ -11,6 +11,7 @@ figures (most leads are statistics), headings (short titled lines, questions of 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..models import TaskItem, TaskKind
@@ -25,7 +26,8 @@ _CN_ORD = r"[一二三四五六七八九十]{1,3}"
 # After a sentence end or the paragraph start only; 一是/第一 also after a comma.
 # A marker at a place a sentence may start (see the module docstring), read with one anchored
 # match at each such place rather than a scan of every character.
-_BOUNDARY = re.compile(r"[。；;：:！？!?，,]")
+# A boundary followed by what may open a marker: most boundaries are not, and are not kept.
+_BOUNDARY = re.compile(r"[。；;：:！？!?，,](?=\s{0,3}[一二三四五六七八九十第（(0-9首其再然最])")
 _MARKER_AT = re.compile(
     rf"\s{{0,3}}(?:(?P<shi>(?P<shi_n>{_CN_ORD})是)(?=[^，,、。；\s])"
     rf"|(?P<di>第(?P<di_n>{_CN_ORD})(?P<di_step>步)?(?:是)?)(?=[，,、：:]|步)"
@@ -35,7 +37,6 @@ _MARKER_AT = re.compile(
     rf"|(?P<aparen>[（(](?P<aparen_n>\d{{1,3}})[）)])"
     rf"|(?P<seq>首先|其次|再次|然后|最后)(?=[，,]))"
 )
-_MARKER_FIRST = frozenset("一二三四五六七八九十第（(0123456789首其再然最")
 _AFTER_COMMA = frozenset({"shi", "di", "seq"})  # the families that may follow a comma
 _AFTER_END = frozenset("。；;：:^")  # where a 1. 2. list may start
 _SEQ = {"首先": 1, "其次": 2, "再次": 3, "然后": 3, "最后": 0}
@@ -86,8 +87,6 @@ def _markers(paragraphs: list[str]) -> list[_Marker]:
     for index, para in enumerate(paragraphs):
         places = [(0, "^")] + [(m.end(), m.group()) for m in _BOUNDARY.finditer(para)]
         for pos, after in places:
-            if para[pos : pos + 1] not in _MARKER_FIRST and not para[pos : pos + 1].isspace():
-                continue  # most places start no marker: skip the match
             m = _MARKER_AT.match(para, pos)
             if m is None:
                 continue
@@ -146,10 +145,10 @@ def _item_text(run: list[_Marker], i: int, paragraphs: list[str], all_starts: di
         end = nxt.start
     else:
         # Stop at the next marker of any run in the same paragraph (a nested list is its own run).
-        for start in all_starts.get(mk.paragraph, ()):
-            if start > mk.start:
-                end = min(end, start)
-                break
+        starts = all_starts.get(mk.paragraph, [])
+        k = bisect_right(starts, mk.start)
+        if k < len(starts):
+            end = min(end, starts[k])
     return para[mk.body : end].strip(" ：:，,")
 
 

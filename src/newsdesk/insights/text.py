@@ -7,7 +7,7 @@ repeat with an upper limit), so each pass over the text is linear in its length.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["MAX_CHARS", "Sentence", "normalise", "paragraphs", "sentences"]
 
@@ -49,8 +49,7 @@ def normalise(text: str) -> tuple[str, list[str]]:
     return _ODD.sub(_swap, text), notes
 
 
-@dataclass(frozen=True)
-class Sentence:
+class Sentence(NamedTuple):
     text: str
     start: int  # offset in the paragraph
     paragraph: int
@@ -58,7 +57,7 @@ class Sentence:
 
 def paragraphs(text: str) -> list[str]:
     """Non-empty lines, stripped: the cleaning stage writes one paragraph per line."""
-    return [p for p in (line.strip() for line in text.split("\n")) if p]
+    return [p for p in map(str.strip, text.split("\n")) if p]
 
 
 def sentences(paragraph: str, index: int) -> list[Sentence]:
