@@ -187,8 +187,11 @@ def main() -> None:
         site = work / "site"
         shutil.rmtree(site, ignore_errors=True)
         (site / ".newsdesk").mkdir(parents=True)
+        print(f"generated in {made:.1f} s (storing insights {ingest:.1f} s)", file=sys.stderr, flush=True)
         full, out = build(store, site, {})
+        print(f"full build {full:.2f} s, {out.written} pages", file=sys.stderr, flush=True)
         same, out2 = build(store, site, out.pages)
+        print(f"unchanged build {same:.2f} s", file=sys.stderr, flush=True)
         day = args.size // 365
         store.close()
         t0 = time.perf_counter()
