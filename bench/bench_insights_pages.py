@@ -204,7 +204,6 @@ def main() -> None:
                 "insights",
                 "insight_targets",
                 "insight_figures",
-                "insight_terms",
                 "insight_df",
                 "insight_term_weeks",
             )
