@@ -19,17 +19,26 @@ from typing import Any
 import pytest
 
 from newsdesk.errors import FeedExistsError, StoreError, StoreLockedError, UserExistsError
+from newsdesk.insights_json import insights_dict
 from newsdesk.models import (
     Article,
+    Change,
     Cleaned,
     ClusterMember,
     EntryQuery,
     FeedSchedule,
     FeedSpec,
     FetchResult,
+    Figure,
+    Insights,
+    InsightsOf,
+    Official,
     ParsedEntry,
     ReaderEntry,
+    Target,
+    TaskItem,
     UpsertCounts,
+    content_hash,
     entry_uid,
 )
 from newsdesk.search.cluster import update_clusters
@@ -1276,3 +1285,103 @@ def test_fever_numbers_keys_and_feed_tokens(store: Store) -> None:
 
 def _micros(when: datetime) -> int:
     return int(when.timestamp()) * 1_000_000 + when.microsecond
+def _insights(
+    n: int, *, deadline: str | None, body: str | None, terms: tuple[tuple[str, int], ...]
+) -> Insights:
+    return Insights(
+        tasks=(TaskItem(1, "一是", f"任务{n}", f"任务{n}，全文。"),),
+        targets=(Target(f"指标{n}", "超过", 4e8, "户", deadline, body, f"句子{n}。"),),
+        figures=(
+            Figure(
+                "吸收外资", "全国", f"2026-0{n}", 4.81e11, "元", Change("同比", 35.4, "%", "up"), f"数{n}。"
+            ),
+        ),
+        bodies=(body,) if body else (),
+        meetings=("全国工业和信息化工作会议",),
+        officials=(Official("肖亚庆", "部长"),),
+        terms=terms,
+        version=2,
+    )
+
+
+def test_insights_are_kept_with_their_entries_and_queried(store: Store) -> None:
+    entries = [entry(n) for n in range(1, 4)]
+    uids = [entry_uid(FEED.key, e.id) for e in entries]
+    week1 = datetime(2026, 11, 2, 8, tzinfo=UTC)  # a Monday
+    items = [
+        InsightsOf(
+            uids[0],
+            content_hash(entries[0]),
+            week1,
+            _insights(1, deadline="2026-12-31", body="工业和信息化部", terms=(("碳达峰", 3), ("工作", 5))),
+        ),
+        InsightsOf(
+            uids[1],
+            content_hash(entries[1]),
+            week1 + timedelta(days=7),
+            _insights(2, deadline=None, body=None, terms=(("碳达峰", 1), ("工作", 2))),
+        ),
+        InsightsOf(
+            uids[2],
+            content_hash(entries[2]),
+            week1 + timedelta(days=8),
+            _insights(3, deadline="2025-12-31", body="中国人民银行", terms=(("碳达峰", 2), ("降准", 4))),
+        ),
+    ]
+    # Stored before their entries, as a fetch does.
+    store.save_insights(items)
+    store.save_fetch(FEED, OK, entries, NOW, articles={e.id: ARTICLE for e in entries})
+    got = store.get_insights([*uids, "nobody"])
+    assert set(got) == set(uids)
+    assert got[uids[0]] == items[0].insights  # every field round-trips
+    assert insights_dict(got[uids[0]])["targets"][0]["value"] == 400000000
+    n_docs, freqs = store.insight_doc_freqs(["碳达峰", "降准", "无此词"])
+    assert (n_docs, freqs) == (3, {"碳达峰": 3, "降准": 1})
+
+    targets = store.list_targets()
+    assert [t.target.deadline for t in targets] == ["2025-12-31", "2026-12-31", None]
+    assert targets[0].ref.uid == uids[2] and targets[0].ref.title == "标题3" and targets[0].ref.index == 0
+    assert [t.ref.uid for t in store.list_targets(body="工业和信息化部")] == [uids[0]]
+    assert [t.ref.uid for t in store.list_targets(due_before="2026-01-01")] == [uids[2]]
+    assert [t.ref.uid for t in store.list_targets(since=week1 + timedelta(days=7))] == [uids[2], uids[1]]
+    figures = store.list_figures(metric="吸收外资")
+    assert [f.figure.period for f in figures] == ["2026-01", "2026-02", "2026-03"]
+    assert figures[0].figure == items[0].insights.figures[0]
+    assert store.list_figures(metric="无") == []
+    assert store.figure_metrics(min_entries=2) == [("吸收外资", 3)]
+
+    weeks = store.term_weeks(["碳达峰"])
+    assert [(w.week, w.docs, w.mentions) for w in weeks] == [("2026-11-02", 1, 3), ("2026-11-09", 2, 3)]
+    assert store.term_weeks(["碳达峰"], since_week="2026-11-09")[0].docs == 2
+    assert store.latest_insight_week() == "2026-11-09"
+    assert store.top_terms(["2026-11-09"])[0] == ("碳达峰", 2)
+    rising = store.rising_terms("2026-11-09", ["2026-11-02"], min_docs=2)
+    assert [(r.term, r.docs, r.before) for r in rising] == [("碳达峰", 2, 1.0)]
+
+    # Up to date: nothing stale; a newer extractor, a changed entry or a missing row is.
+    assert store.stale_insights(2) == []
+    assert set(store.stale_insights(3)) == set(uids)
+    assert len(store.stale_insights(2, everything=True)) == 3
+    changed = replace(entries[0], content="<p>改过</p>")
+    store.save_fetch(FEED, OK, [changed], NOW, articles={changed.id: replace(ARTICLE, text="y")})
+    assert store.stale_insights(2) == [uids[0]]
+
+    # Replacing an entry's insights moves the aggregates; `bump` moves its rev.
+    rev = store.max_rev()
+    store.save_insights(
+        [InsightsOf(uids[0], content_hash(changed), week1, Insights(terms=(("降准", 1),), version=2))],
+        bump=True,
+    )
+    assert store.get_entry(uids[0]).rev == rev + 1  # type: ignore[union-attr]
+    assert store.insight_doc_freqs(["碳达峰", "降准"]) == (3, {"碳达峰": 2, "降准": 2})
+    assert [t.ref.uid for t in store.list_targets()] == [uids[2], uids[1]]
+    assert store.stale_insights(2) == []
+
+    # Insights whose entry never arrived are pruned; a deleted feed takes its entries' along.
+    store.save_insights([InsightsOf("0" * 16, "h", NOW, Insights(terms=(("孤儿", 1),)))])
+    assert store.prune_insights() == 1
+    assert store.insight_doc_freqs(["孤儿"]) == (3, {})
+    store.delete_feed(FEED.key)
+    assert store.get_insights(uids) == {}
+    assert store.insight_doc_freqs(["碳达峰", "降准"]) == (0, {})
+    assert store.term_weeks(["碳达峰", "降准"]) == [] and store.list_figures() == []

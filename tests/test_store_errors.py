@@ -45,6 +45,8 @@ from newsdesk.models import (
     FeedSchedule,
     FeedSpec,
     FetchResult,
+    Insights,
+    InsightsOf,
     ParsedEntry,
     entry_uid,
 )
@@ -197,6 +199,18 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "reader_ids": lambda s: s.reader_ids(1, EntryQuery(status="unread"), limit=10),
     "feed_token_nonce": lambda s: s.feed_token_nonce(1),
     "set_feed_token_nonce": lambda s: s.set_feed_token_nonce(1, f"nonce{next(_serial)}", NOW),
+    "save_insights": lambda s: s.save_insights([InsightsOf(UID, "hash", NOW, Insights(terms=(("碳达峰", 2),)))]),
+    "get_insights": lambda s: s.get_insights([UID]),
+    "insight_doc_freqs": lambda s: s.insight_doc_freqs(["碳达峰"]),
+    "stale_insights": lambda s: s.stale_insights(1),
+    "prune_insights": lambda s: s.prune_insights(),
+    "list_targets": lambda s: s.list_targets(body="工业和信息化部"),
+    "list_figures": lambda s: s.list_figures(metric="吸收外资"),
+    "figure_metrics": lambda s: s.figure_metrics(),
+    "term_weeks": lambda s: s.term_weeks(["碳达峰"]),
+    "top_terms": lambda s: s.top_terms(["2026-11-23"]),
+    "rising_terms": lambda s: s.rising_terms("2026-11-23", ["2026-11-16"]),
+    "latest_insight_week": lambda s: s.latest_insight_week(),
 }
 
 
@@ -415,7 +429,8 @@ def test_full_site_disk(tmp_path: Path, feed_server: FeedServer) -> None:
     fails with one line, the summary is printed; once space is freed `build` completes it."""
     feeds = serve_feeds(feed_server, ["甲", "乙"], 8)
     config = write_config(tmp_path, feeds, site_dir="small/site", publishers=("hexo", "site"))
-    with small_disk(tmp_path / "small", "8m") as disk:
+    # Room for the site with its insight pages (charts of each trending term), once freed.
+    with small_disk(tmp_path / "small", "10m") as disk:
         filler = fill(disk)
         proc = newsdesk(config, "run")
         assert proc.returncode == 4, proc.stdout + proc.stderr  # a publisher failed
@@ -436,7 +451,8 @@ def test_full_database_disk(tmp_path: Path, feed_server: FeedServer) -> None:
     the disk is full, the summary is printed; once space is freed, a run stores the rest."""
     feeds = serve_feeds(feed_server, ["甲", "乙", "丙"], 8)
     config = write_config(tmp_path, feeds, database="small/archive.db")
-    with small_disk(tmp_path / "small", "2m") as disk:
+    # Room for the archive with its insights and the search index, once freed.
+    with small_disk(tmp_path / "small", "3m") as disk:
         assert newsdesk(config, "entries", "list").returncode == 0  # the archive exists
         filler = fill(disk)
         for path in filler[:5]:  # room for SQLite's shared-memory file and a feed, not for all

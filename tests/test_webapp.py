@@ -215,6 +215,10 @@ def test_article_marks_read_and_forms_change_state_only_with_their_token(
         text = page.text
         assert f"<h1>{REF_TITLE}</h1>" in text
         assert "千兆光网" in text
+        # The 要点 box the insights stage made at ingest: six tasks, the target, the official.
+        box = re.search(r'<aside class="insights".*?</aside>', text, re.S)
+        assert box is not None and box[0].count("<li value=") == 6
+        assert "超过 400000000户" in box[0] and "2022-12-31" in box[0] and "部长 肖亚庆" in box[0]
         for label in ["来源", "责任编辑", "记者", "电头", "原文链接", "其他媒体报道", "北京时间"]:
             assert label in text, label
         assert "中国新闻网" in text and "刘育英" in text and "中新社北京12月20日电" in text

@@ -169,6 +169,9 @@ class Config(BaseModel):
     # only choice for a SQLite archive), or `postgres`, the PostgreSQL archive's own tables
     # (shared by every worker and web front of a cluster; docs/search.md).
     search_backend: Literal["tantivy", "postgres"] = "tantivy"
+    # Run the insights stage (tasks, targets, figures, bodies, terms) on new and changed
+    # articles at ingest and reclean (off: `newsdesk reinsight` still fills them in).
+    insights: bool = True
     # What `newsdesk run` publishes after fetching: any of hexo, site, feeds or an installed
     # publisher (checked against the registry by `load_config(publishers=...)`).
     publishers: list[str] = Field(default_factory=lambda: ["hexo"])

@@ -554,3 +554,57 @@ class DocQuery:
     source: str | None = None
     since: int | None = None  # epoch seconds, inclusive
     until: int | None = None  # epoch seconds, exclusive
+# ---- insights as the store keeps and queries them (issue 18) ----
+
+
+@dataclass(frozen=True)
+class InsightsOf:
+    """An entry's insights to store: read from the article of `content_hash` (so a later change
+    of the entry makes them stale); `when` is the entry's sort time (published, else now)."""
+
+    uid: str
+    content_hash: str
+    when: datetime
+    insights: Insights
+
+
+@dataclass(frozen=True)
+class InsightRef:
+    """The entry a stored target or figure comes from, and its place among the entry's."""
+
+    uid: str
+    title: str
+    site: str
+    when: datetime  # the entry's sort time (UTC)
+    index: int  # 0-based position in the entry's targets (or figures)
+
+
+@dataclass(frozen=True)
+class TrackedTarget:
+    ref: InsightRef
+    target: Target
+
+
+@dataclass(frozen=True)
+class ReportedFigure:
+    ref: InsightRef
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class TermWeek:
+    """How often a term came up in one week (Monday–Sunday, named by its Monday, UTC dates)."""
+
+    term: str
+    week: str  # YYYY-MM-DD of the Monday
+    docs: int  # articles among whose top terms it was
+    mentions: int  # its count summed over them
+
+
+@dataclass(frozen=True)
+class TermRise:
+    """A term of one week against the four weeks before it (articles per week)."""
+
+    term: str
+    docs: int  # articles of the week
+    before: float  # mean articles per week over the previous four weeks

@@ -23,8 +23,22 @@ from .config import Config
 from .errors import CleanError, FeedGone, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
 from .holds import Hold, feed_hold
+from .insights import VERSION as INSIGHTS_VERSION
+from .insights import extract as extract_insights
 from .locks import LockBusy
-from .models import Cleaned, FeedReport, FeedSpec, FeedState, ParsedEntry, StoredEntry, content_hash
+from .models import (
+    Article,
+    Cleaned,
+    FeedReport,
+    FeedSpec,
+    FeedState,
+    Insights,
+    InsightsOf,
+    ParsedEntry,
+    StoredEntry,
+    content_hash,
+    entry_uid,
+)
 from .parse import parse_feed
 from .publish.base import Publisher, PublishReport, get_publisher, run_publisher
 from .schedule import Check, Hints, next_schedule
@@ -121,6 +135,9 @@ async def _update_feed(
         parsed = parse_feed(result.text or "", base_url=result.url)
         entries = _unique(parsed.entries)
         articles, pages = await _prepare_articles(fetcher, store, spec, entries)
+        if config.insights and articles:
+            # Before the entries: the fetch's one rev bump then finds both (pages, indexes).
+            store.save_insights(_feed_insights(spec, entries, articles, now))
         counts = store.save_fetch(
             spec,
             result,
@@ -163,6 +180,31 @@ def _clean(html: str, url: str | None, title: str) -> Cleaned:
         return Cleaned(clean_article(html, url=url, title=title))
     except CleanError as e:
         return Cleaned(fallback_article(html, url=url), f"clean: {e}")
+
+
+def insights_of(article: Article, title: str, published: datetime | None) -> Insights:
+    """The insights stage's record of one article. The stage is pure and must not fail, but
+    should one article trip it, that is a note on the entry (version 0: `reinsight` tries it
+    again), never a failed feed."""
+    try:
+        return extract_insights(article, title, published)
+    except Exception as e:  # any bug of the stage, on one article: recorded, not raised
+        return Insights(notes=(f"insights failed: {type(e).__name__}: {e}",), version=0)
+
+
+def _feed_insights(
+    spec: FeedSpec, entries: Sequence[ParsedEntry], articles: dict[str, Cleaned], now: datetime
+) -> list[InsightsOf]:
+    return [
+        InsightsOf(
+            entry_uid(spec.key, e.id),
+            content_hash(e),
+            e.published or now,
+            insights_of(articles[e.id].article, e.title, e.published),
+        )
+        for e in entries
+        if e.id in articles
+    ]
 
 
 def clean_entry(entry: ParsedEntry) -> Cleaned:
@@ -209,6 +251,8 @@ def reclean(
                     if outcome is None:
                         counts.skipped += 1
                         continue
+                    if config.insights:  # before the article: its rev bump covers both
+                        store.save_insights([_entry_insights(entry, outcome.article)])
                     store.set_article(entry.uid, outcome)
                     if outcome.error is None:
                         counts.cleaned += 1
@@ -221,6 +265,62 @@ def reclean(
             e.add_note(f"reclean: {counts.cleaned} cleaned, {counts.failed} failed, then stopped")
             raise
     return counts
+
+
+def _entry_insights(entry: StoredEntry, article: Article) -> InsightsOf:
+    return InsightsOf(
+        entry.uid,
+        entry.content_hash,
+        entry.published or entry.first_seen,
+        insights_of(article, entry.title, entry.published),
+    )
+
+
+@dataclass
+class ReinsightCounts:
+    done: int = 0  # entries whose insights were computed and stored
+    noted: int = 0  # ... of which the stage left a note (something not extracted, or a failure)
+    pruned: int = 0  # insights of entries no longer in the archive, removed
+
+
+def reinsight(
+    config: Config,
+    store: Store,
+    *,
+    everything: bool = False,
+    version: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReinsightCounts:
+    """Run the insights stage again over stored articles: those whose insights are missing,
+    older than `version` (the stage's current one by default) or read from an older content of
+    the entry, or all of them (`everything`); each batch one transaction that moves the
+    entries' rev on, so pages showing insights follow. Holds the archive's fetch lock."""
+    current = version if version is not None else insights_version()
+    counts = ReinsightCounts()
+    with locks.hold(locks.fetch_lock_path(config.database_url), "reinsighting"):
+        counts.pruned = store.prune_insights()
+        uids = store.stale_insights(current, everything=everything)
+        try:
+            for start in range(0, len(uids), RECLEAN_BATCH):
+                batch = [
+                    _entry_insights(e, e.article)
+                    for e in store.get_entries(uids[start : start + RECLEAN_BATCH])
+                    if e.article is not None
+                ]
+                store.save_insights(batch, bump=True)
+                counts.done += len(batch)
+                counts.noted += sum(1 for b in batch if b.insights.notes)
+                if progress:
+                    progress(min(start + RECLEAN_BATCH, len(uids)), len(uids))
+        except procs.Stopped as e:
+            e.add_note(f"reinsight: {counts.done} entries done, then stopped")
+            raise
+    return counts
+
+
+def insights_version() -> int:
+    """The version of the insights stage's records: stored rows below it are stale."""
+    return INSIGHTS_VERSION
 
 
 def _wants_page(spec: FeedSpec, entry: ParsedEntry, cleaned: Cleaned) -> bool:

@@ -19,6 +19,7 @@ from .. import __version__, procs
 from ..config import find_config_path
 from ..errors import NewsdeskError
 from . import entries, feeds, ops, publish, reclean, run, search, users
+from . import insights as insights_cli
 from . import migrate as migrate_cli
 from . import serve as serve_cli
 from .common import JsonOpt, current_config, err, out, print_json, state
@@ -64,6 +65,7 @@ def init(
 
 run.register(app)
 reclean.register(app)
+insights_cli.register(app)
 publish.register_build(app)
 
 

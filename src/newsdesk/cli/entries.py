@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -46,17 +46,38 @@ def entries_list(
 def entries_show(uid: Annotated[str, typer.Argument(metavar="ID")], as_json: JsonOpt = False) -> None:
     """Show one entry in full."""
     config = current_config()
+    from ..publish.insights_view import public_insights
+
     with open_archive(config) as store:
         e = store.get_entry(uid)
+        insights = public_insights(store, uid) if e is not None else None
     if e is None:
         raise NewsdeskError(f"no entry with id {uid!r} (see `newsdesk entries list`)")
     if as_json:
-        print_json(entry_dict(e, True))
+        # `keywords` above are the portal's own tags; the stage's ranked terms are insights' own.
+        print_json({**entry_dict(e, True), "insights": insights})
         return
     out.print(f"[bold]{escape(e.title)}")
     out.print(f"{e.group} → {e.site} → {e.feed}", markup=False)
     out.print(f"link: {e.link}\npublished: {e.published}\nauthor: {e.author}", markup=False)
     if e.clean_error:
         out.print(f"clean error: {e.clean_error}", markup=False, highlight=False)
+    if insights is not None:
+        _print_insights(insights)
     out.print("", markup=False)
     out.print(e.content, markup=False, highlight=False)
+
+
+def _print_insights(d: dict[str, Any]) -> None:
+    lines = ["要点:"]
+    lines += [f"  {t['ordinal']}. {t['lead']}" for t in d["tasks"] if t["kind"] == "tasks"]
+    lines += [
+        f"  目标: {t['metric']} {t['comparator']} {t['value']}{t['unit']} (期限 {t['deadline'] or '—'})"
+        for t in d["targets"]
+    ]
+    lines += [f"  数据: {f['metric']} {f['period'] or ''} {f['value']}{f['unit']}" for f in d["figures"]]
+    if d["bodies"]:
+        lines.append("  机构: " + "、".join(d["bodies"]))
+    if d["keywords"]:
+        lines.append("  关键词: " + "、".join(d["keywords"]))
+    out.print("\n".join(lines), markup=False, highlight=False)

@@ -94,3 +94,9 @@ def guarding(catch: tuple[type[BaseException], ...], is_bug: Callable[[Any], boo
         return cls
 
     return decorate
+def week_of(when: datetime) -> str:
+    """The week (Monday to Sunday, UTC) of `when`, named by its Monday: YYYY-MM-DD."""
+    from datetime import timedelta
+
+    day = when.date()
+    return (day - timedelta(days=day.weekday())).isoformat()

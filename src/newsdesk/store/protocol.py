@@ -33,14 +33,20 @@ from ..models import (
     FeedState,
     FetchResult,
     FullText,
+    Insights,
+    InsightsOf,
     KeywordRule,
     ParsedEntry,
     ReaderEntry,
+    ReportedFigure,
     RuleAction,
     SearchDoc,
     SitePlace,
     StoredEntry,
     StoryCopy,
+    TermRise,
+    TermWeek,
+    TrackedTarget,
     UpsertCounts,
     User,
 )
@@ -54,6 +60,7 @@ __all__ = [
     "ChangeFeed",
     "ClusterStore",
     "HostHoldStore",
+    "InsightStore",
     "IntegrityChecks",
     "PublishMarkStore",
     "ReaderPagesStore",
@@ -551,6 +558,66 @@ class FeverStore(Protocol):
 
     def set_feed_token_nonce(self, user_id: int, nonce: str | None, now: datetime) -> None:
         """A new nonce (every earlier token stops working), or None to revoke."""
+class InsightStore(Protocol):
+    """What the insights stage read out of each entry (issue 18), kept with it, and the queries
+    of the tracker, figures and trends over the whole archive."""
+
+    def save_insights(self, items: Sequence[InsightsOf], *, bump: bool = False) -> None:
+        """Store (replace) each entry's insights, in one transaction; the entry need not be
+        stored yet (a fetch stores them just before its entries). `bump`: move the entries'
+        `rev` on, so pages showing them follow (`reinsight`)."""
+
+    def get_insights(self, uids: Iterable[str]) -> dict[str, Insights]:
+        """uid → its stored insights (entries without any are left out)."""
+
+    def insight_doc_freqs(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """The number of entries with insights, and of those, per term, how many have it among
+        their top terms (terms in none are left out): what keywords are ranked against."""
+
+    def stale_insights(self, version: int, *, everything: bool = False) -> list[str]:
+        """Uids (newest first) of entries with an article whose insights are missing, of an
+        extractor older than `version`, or read from another content of the entry; with
+        `everything`, of every entry with an article."""
+
+    def prune_insights(self) -> int:
+        """Remove insights of uids the archive has no entry for; how many."""
+
+    def list_targets(
+        self,
+        *,
+        body: str | None = None,
+        due_before: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[TrackedTarget]:
+        """Targets by deadline (those without one last), then entry time; `body`: issued by
+        that canonical body; `due_before`: deadline before YYYY-MM-DD; `since`: of entries at
+        or after that sort time."""
+
+    def list_figures(
+        self, *, metric: str | None = None, since: datetime | None = None, limit: int | None = None
+    ) -> list[ReportedFigure]:
+        """Figures by metric, then period (none last), then entry time."""
+
+    def figure_metrics(self, *, min_entries: int = 2) -> list[tuple[str, int]]:
+        """(metric, entries reporting it) of metrics reported by at least `min_entries`
+        entries, most reported first: the recurring ones."""
+
+    def term_weeks(self, terms: Sequence[str], *, since_week: str | None = None) -> list[TermWeek]:
+        """Per term and week (from `since_week`, a Monday), its articles and mentions; by
+        term, then week."""
+
+    def top_terms(self, weeks: Sequence[str], *, limit: int = 20) -> list[tuple[str, int]]:
+        """(term, articles) most often among articles' top terms over `weeks` (Mondays)."""
+
+    def rising_terms(
+        self, week: str, previous: Sequence[str], *, min_docs: int = 2, limit: int = 20
+    ) -> list[TermRise]:
+        """Terms of `week` in at least `min_docs` articles and in more than their mean per
+        week over `previous` weeks, steepest rise first."""
+
+    def latest_insight_week(self) -> str | None:
+        """The newest week (its Monday) any stored term counts belong to."""
 
 
 class Store(
@@ -571,6 +638,7 @@ class Store(
     RuleStore,
     RoleStore,
     FeverStore,
+    InsightStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +37,9 @@ from ...models import StoredEntry
 from ...search.text import entry_text
 from ...store import Store
 from ..base import Need, Progress, PublishReport
+from ..insights_view import boxes, today
 from .feeds import FeedWriter, http_link, marks
+from .insight_pages import InsightPages
 from .lists import Listing, newest_on_page, page_at, page_count, plan
 from .model import EntryRecord, entry_mark, item_details, shorten
 from .output import STATE_DIR, digest, quick_key
@@ -65,9 +68,11 @@ class SitePlan(ArchivePlan):
         related: RelatedProvider | None,
         progress: Progress | None,
         pool: PoolOptions,
+        day: date | None = None,
     ) -> None:
         super().__init__(store, config, out_root, kind="site", progress=progress)
         self.related = related
+        self.day = day  # the build's clock for the insight pages (today in Beijing when None)
         self.pool = pool
         self.renderer: Renderer | None = None
         self.search: OfflineSearchIndex | None = None
@@ -77,6 +82,7 @@ class SitePlan(ArchivePlan):
         # 100,000 pages' paths, which cost 11 MB.
         self._first_pass: set[str] | None = None
         self._vanished: set[str] = set()  # uids of the first pass whose entry was gone
+        self._boxes: dict[str, dict[str, Any]] = {}  # 要点 boxes of the batch being rendered here
 
     # -- the steps ---------------------------------------------------------------------
     def run(self, groups: list[tuple[str, str]]) -> SiteReport:
@@ -121,7 +127,7 @@ class SitePlan(ArchivePlan):
             parallel=parallel or articles_only,
             cut=search.cutter(load_now=shared_cut) if parallel or articles_only else None,
             sink=search.add_terms,
-            entries=EntryPages(partial(_read_entries, self.store), _article_context, _search_text),
+            entries=EntryPages(partial(_read_entries, self.store), _job_context, _job_text),
             cut_here=shared_cut,
         ) as self.pages:
             if articles_only:
@@ -139,6 +145,15 @@ class SitePlan(ArchivePlan):
             # worker) while this process makes the other pages and feeds, then writes the
             # search index once every article's terms are in.
             self._specials(lists)
+            InsightPages(
+                self.store,
+                self.out,
+                self._renderer(),
+                self.global_key,
+                self.day or today(),
+                self.opts.base_url,
+                self.opts.title,
+            ).write(self.records.values())
             absolute = partial(absolute_url, self.opts)
             write_sitemaps(self.out, lists, self.global_key, absolute)
             FeedWriter(self.store, self.out, self.opts, self.global_key, absolute, to_pages=True).write(lists)
@@ -168,6 +183,7 @@ class SitePlan(ArchivePlan):
         total = len(todo)
         for start in range(0, total, BATCH):
             entries = self.store.get_entries(todo[start : start + BATCH])
+            self._boxes = boxes(self.store, [e.uid for e in entries])
             entries.sort(key=lambda e: (int((e.published or e.first_seen).timestamp()), e.uid))
             for e in entries:
                 # A record read earlier in this build is reused: a second copy of every string
@@ -244,7 +260,8 @@ class SitePlan(ArchivePlan):
             return
         key = self._article_key(m)
         if not self.out.fresh(m.path, key):
-            self.pages.page("article.html", m.path, key, **_article_context(m, e, self._related(m.uid)))
+            ctx = _article_context(m, e, self._related(m.uid), self._boxes.get(m.uid))
+            self.pages.page("article.html", m.path, key, **ctx)
 
     def _renderer(self) -> Renderer:
         assert self.renderer is not None
@@ -334,8 +351,11 @@ class SitePlan(ArchivePlan):
             self.out.put(path, key, data)
 
 
-def _article_context(m: EntryRecord, e: StoredEntry, related: list[EntryRecord]) -> dict[str, Any]:
-    """What `article.html` gets for entry `e` (record `m`; `related`: its story's others)."""
+def _article_context(
+    m: EntryRecord, e: StoredEntry, related: list[EntryRecord], insights: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What `article.html` gets for entry `e` (record `m`; `related`: its story's others;
+    `insights`: its 要点 box, `insights_view.box`)."""
     a = e.article
     body = article_body(a.html) if a is not None else safe_body(e.content)
     g, s, f = m.folders
@@ -353,6 +373,7 @@ def _article_context(m: EntryRecord, e: StoredEntry, related: list[EntryRecord])
         "link": http_link(e),
         "updated": e.updated,
         "related": related,
+        "insights": insights,
     }
 
 
@@ -363,9 +384,20 @@ def _search_text(m: EntryRecord, e: StoredEntry) -> str:
 
 # Given to the renderer and the entry pages with the build's store, as partials: pickled to a
 # worker process, the store arrives as a connection of the worker's own (one for both).
-def _read_entries(archive: Store, uids: list[str]) -> dict[str, StoredEntry]:
-    """uids → their entries."""
-    return {e.uid: e for e in archive.get_entries(uids)}
+def _read_entries(archive: Store, uids: list[str]) -> dict[str, tuple[StoredEntry, dict[str, Any] | None]]:
+    """uids → their entries, with their 要点 boxes."""
+    found = boxes(archive, uids)
+    return {e.uid: (e, found.get(e.uid)) for e in archive.get_entries(uids)}
+
+
+def _job_context(
+    m: EntryRecord, read: tuple[StoredEntry, dict[str, Any] | None], related: list[EntryRecord]
+) -> dict[str, Any]:
+    return _article_context(m, read[0], related, read[1])
+
+
+def _job_text(m: EntryRecord, read: tuple[StoredEntry, dict[str, Any] | None]) -> str:
+    return _search_text(m, read[0])
 
 
 def _read_details(archive: Store, uids: list[str]) -> dict[str, Any]:
@@ -389,16 +421,24 @@ def build_site(
     related: RelatedProvider | None = None,
     progress: Progress | None = None,
     pool: PoolOptions | None = None,
+    day: date | None = None,
 ) -> SiteReport:
     """Build (or bring up to date) the static site in `out_dir` (default: the config's site_dir).
     `pool`: whether and how worker processes render (default: when the build is large enough
-    to gain, one per core but one)."""
+    to gain, one per core but one). `day`: the build's clock for the insight pages (what is
+    overdue, due soon), today in Beijing by default."""
     root = (out_dir or config.path(config.site_dir)).resolve()
     return run_in_folder(
         root,
         config,
         lambda: SitePlan(
-            store, config, root, related=related, progress=progress, pool=pool or _pool_options(config)
+            store,
+            config,
+            root,
+            related=related,
+            progress=progress,
+            pool=pool or _pool_options(config),
+            day=day,
         ),
     )
 

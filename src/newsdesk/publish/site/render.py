@@ -34,6 +34,17 @@ TEMPLATES = (
     "archive.html",
     "search.html",
     "404.html",
+    "_insights_box.html",
+    "_insights_targets_table.html",
+    "_insights_figures_table.html",
+    "insights_index.html",
+    "insights_targets.html",
+    "insights_metrics.html",
+    "insights_metric.html",
+    "insights_trends.html",
+    "insights_term.html",
+    "insights_briefs.html",
+    "insights_brief.html",
 )
 STATIC = ("site.css", "search.js")
 
@@ -83,6 +94,10 @@ def _url_filter(ctx: jinja2.runtime.Context, to: str) -> str:
 def _item_filter(ctx: jinja2.runtime.Context, m: Any) -> Markup:
     item: Callable[[Any], Markup] = ctx["item"]
     return item(m)
+
+
+def _chinese(message: str) -> str:
+    return message
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -149,6 +164,9 @@ class Renderer:
         # through Jinja's `Context.call` (a fifth of an article page's rendering, 16 links a page).
         self.env.filters["url"] = _url_filter
         self.env.filters["item"] = _item_filter  # `m|item` is `item(m)`, likewise
+        # The site is in Chinese; templates shared with the web app (the 要点 box) mark their
+        # words for its translations with `_`.
+        self.env.globals["_"] = _chinese
         self.env.globals.update(globals_)
         self.templates_dir = templates_dir
         self._args = (templates_dir, globals_, cache_dir, details, own_url)

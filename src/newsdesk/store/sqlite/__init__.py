@@ -17,6 +17,7 @@ from .fever import FeverMixin
 from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
+from .insights import InsightsMixin
 from .marks import MarksMixin
 from .oldest import OldestFirstMixin
 from .pages import PagesMixin
@@ -48,6 +49,7 @@ class SQLiteStore(
     RulesMixin,
     RolesMixin,
     FeverMixin,
+    InsightsMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ...errors import StoreError
 from ...models import ClusterRef, EntryQuery, FeedPlace, ReaderEntry
+from ...publish.insights_view import boxes
 from ...publish.site.render import article_body, safe_body
 from ...store import Store
 from ..auth import desk_of
@@ -166,7 +167,12 @@ def router() -> APIRouter:
             if not item.read:  # opening an article reads it, and the copies of its story shown
                 uids = [uid, *(o.uid for o in others)]
                 store.set_entry_state(user.id, uids, read=True, now=desk.clock())
-            return {"item": item, "others": others[:COPIES_SHOWN], "more": len(others) > COPIES_SHOWN}
+            return {
+                "item": item,
+                "others": others[:COPIES_SHOWN],
+                "more": len(others) > COPIES_SHOWN,
+                "insights": boxes(store, [uid]).get(uid),  # its 要点 box: data, escaped by the template
+            }
 
         found = await desk.run(work)
         if found is None:

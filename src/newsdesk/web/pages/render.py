@@ -28,7 +28,13 @@ SCROLL_COOKIE = "newsdesk_scroll_read"  # "1": rows scrolled past are marked rea
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        # The static site's templates under "site/": the 要点 box is one template for both.
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(TEMPLATES),
+                jinja2.PrefixLoader({"site": jinja2.PackageLoader("newsdesk.publish", "templates")}),
+            ]
+        ),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
