@@ -20,6 +20,7 @@ from ..config import find_config_path
 from ..errors import NewsdeskError
 from . import entries, feeds, ops, publish, reclean, run, search, users
 from . import serve as serve_cli
+from . import worker as worker_cli
 from .common import JsonOpt, current_config, err, out, print_json, state
 
 app = typer.Typer(
@@ -90,6 +91,7 @@ entries.register(app)
 ops.register(app)
 users.register(app)
 serve_cli.register(app)
+worker_cli.register(app)
 
 
 @app.command()

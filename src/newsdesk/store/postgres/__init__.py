@@ -30,6 +30,7 @@ from .backup import PgBackupMixin
 from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
+from .leases import LeasesMixin
 from .users import PgUsersMixin
 
 __all__ = ["LOCK_WAIT", "PostgresStore", "mask_url", "migrations"]
@@ -54,6 +55,7 @@ class PostgresStore(
     PagesMixin,
     RulesMixin,
     RolesMixin,
+    LeasesMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 
