@@ -117,10 +117,14 @@ class Worker:
         self._leader: Leadership | None = None
         self._published_rev = -1
         self._publishing: asyncio.Task[None] | None = None
+        self._unreleased: list[str] = []  # leases a failed release left: let go at the next turn
 
     async def run_once(self) -> RunReport:
         """One turn: claim due feeds, fetch and store them, release their leases."""
         report = RunReport()
+        if self._unreleased:
+            self.leases.release_feeds(self.holder, self._unreleased)
+            self._unreleased = []
         now = self.clock()
         claimed = self.leases.claim_feeds(
             self.holder, now, now + self.lease, limit=self.batch, per_host=self.config.fetch.per_host
@@ -144,11 +148,13 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
             # Stored feeds have their next check by now; the others are due still and go to
-            # whoever claims next. A release that fails leaves leases to run out.
+            # whoever claims next. A release that fails (the server restarting) is tried again
+            # at the next turn, and should this process die first, the leases run out.
             try:
                 self.leases.release_feeds(self.holder, keys)
             except NewsdeskError as e:
-                log.warning("worker: cannot release %d leases (they run out): %s", len(keys), e)
+                log.warning("worker: cannot release %d leases yet: %s", len(keys), e)
+                self._unreleased = keys
         self.fetched += len(report.feeds)
         totals = report.totals()
         log.info(
