@@ -17,11 +17,14 @@ import psycopg
 import pytest
 
 from cli_helpers import run_cli, write_desk_config
+from newsdesk import accounts
 from newsdesk.errors import StoreError, StoreIOError
 from newsdesk.models import FeedSpec, FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import open_store
 from newsdesk.store.common import mask_url
 from newsdesk.store.postgres import PostgresStore, migrations
+from serve_helpers import ServeProcess, client, desk_config, poll, rss
+from server import FeedServer
 from store_backends import new_pg_database, pg_admin
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -56,7 +59,8 @@ def test_unreachable_server_is_one_line_naming_the_url_and_exit_1(tmp_path: Path
         open_store(url)
     assert "postgresql://desk:***@127.0.0.1" in str(caught.value) and "s3cret" not in str(caught.value)
     config = write_desk_config(tmp_path, [FEED_ROW], database=url)
-    for command in (["stats"], ["check"], ["users", "list"], ["feeds", "list"]):
+    commands = (["stats"], ["check"], ["migrate", "--to", str(tmp_path / "c.db")])
+    for command in commands:
         proc = run_cli(config, *command, check=False)
         assert proc.returncode == 1, (command, proc.stdout, proc.stderr)
         lines = (proc.stdout + proc.stderr).strip().splitlines()  # `check` reports on stdout
@@ -156,3 +160,130 @@ def test_a_connection_the_server_dropped_is_replaced() -> None:
 def test_a_bad_pool_size_is_one_line() -> None:
     with pytest.raises(StoreError, match=r"pool_max"):
         PostgresStore("postgresql://postgres@127.0.0.1:5432/test?pool_max=many")
+
+
+def test_serve_fetches_and_answers_from_postgres(tmp_path: Path, feed_server: FeedServer) -> None:
+    """The real `serve` on a PostgreSQL archive: its scheduler stores a feed's items, the API
+    lists them (rendered by the database) and marks one read, the publishers write posts."""
+    url = new_pg_database()
+    feed_server.route("/a.xml", rss(1, 6))
+    config = desk_config(
+        tmp_path,
+        [("金融", "站点", "甲", feed_server.url("/a.xml"))],
+        publishers=("hexo",),
+        extra=["search_index: false"],
+    )
+    config.write_text(config.read_text("utf-8").replace("database: archive.db", f"database: {url}"), "utf-8")
+    store = open_store(url)
+    try:
+        user = store.add_user("admin", accounts.hash_password("pw"), admin=True, now=NOW)
+        token = accounts.new_token()
+        store.add_token(user.id, accounts.secret_hash(token), label="test", now=NOW)
+    finally:
+        store.close()
+    serve = ServeProcess(config)
+    try:
+        serve.wait_healthy()
+        with client(f"{serve.url}/api/v1", token) as c:
+            entries = poll(
+                lambda: (found := c.get("/entries").json()["entries"]) and len(found) == 6 and found,
+                "6 entries",
+            )
+            assert entries[0]["title"].startswith("第1源第5条") and entries[0]["read"] is False
+            marked = c.patch(f"/entries/{entries[0]['id']}", json={"read": True})
+            assert marked.status_code == 200 and marked.json()["read"] is True
+            unread = c.get("/entries", params={"status": "unread"}).json()["entries"]
+            assert [e["id"] for e in unread] == [e["id"] for e in entries[1:]]
+        poll(lambda: len(list((tmp_path / "posts").glob("*.md"))) == 6, "6 Hexo posts")
+        code, _ = serve.stop()
+        assert code == 0 and "Traceback" not in serve.log_text()
+    finally:
+        serve.kill()
+
+
+def test_check_finds_what_the_triggers_keep_out_of_step(tmp_path: Path) -> None:
+    """`newsdesk check` on PostgreSQL: a sound archive passes; counts changed behind newsdesk's
+    back (what its triggers keep) and a reference turned off are each one line, exit 1."""
+    url = new_pg_database()
+    store = PostgresStore(url)
+    try:
+        store.save_fetch(
+            feed(1), ok(feed(1)), [ParsedEntry(id="a", title="t", link=None, published=NOW)], NOW
+        )
+        assert store.integrity_problems() == [] and store.foreign_key_problems() == []
+        assert store.start_quick_check().damage() is None
+    finally:
+        store.close()
+    config = write_desk_config(tmp_path, [FEED_ROW], database=url)
+    sound = json.loads(run_cli(config, "check", "--json", check=False).stdout)
+    assert {r["check"]: r["ok"] for r in sound if r["check"] in ("database", "foreign keys")} == {
+        "database": True,
+        "foreign keys": True,
+    }
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("UPDATE feed_counts SET entries=5")
+        db.execute("ALTER TABLE articles DROP CONSTRAINT articles_uid_fkey")
+        db.execute(
+            "INSERT INTO articles SELECT 'gone', '', '', '', 0, '[]', NULL, NULL, NULL, '[]', NULL, '[]', 'x'"
+        )
+        db.execute(
+            "ALTER TABLE articles ADD CONSTRAINT articles_uid_fkey FOREIGN KEY (uid) REFERENCES entries(uid) NOT VALID"
+        )
+    store = PostgresStore(url)
+    try:
+        problems = store.integrity_problems()
+        assert problems[0] == f"feed_counts of {feed(1).key} says 5 entries, the archive holds 1"
+        assert store.foreign_key_problems() == ["articles row uid=gone refers to a missing row of entries"]
+        damage = store.start_quick_check().damage()
+        assert damage is not None and "feed_counts" in str(damage)
+    finally:
+        store.close()
+    proc = run_cli(config, "check", check=False)
+    assert proc.returncode == 1
+    database = [ln for ln in proc.stdout.splitlines() if "database:" in ln]
+    assert len(database) == 1 and "inconsistent: feed_counts" in database[0] and "sqlite3" not in database[0]
+
+
+def test_writers_of_one_feed_at_once_store_each_entry_once() -> None:
+    """Four connections save the same fetch of one feed at once (two workers that both fetched
+    it): each entry is stored once, with one rev, and no writer fails."""
+    url = new_pg_database()
+    stores = [PostgresStore(url) for _ in range(4)]
+    spec = feed(1)
+    items = [ParsedEntry(id=f"e{i}", title=f"标题{i}", link=None, published=NOW) for i in range(20)]
+    failures: list[BaseException] = []
+
+    def save(store: PostgresStore) -> None:
+        try:
+            store.save_fetch(spec, ok(spec), items, NOW)
+        except BaseException as e:
+            failures.append(e)
+
+    threads = [threading.Thread(target=save, args=(s,)) for s in stores]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []
+        assert stores[0].count_entries() == 20 and stores[0].max_rev() == 20
+        assert sorted(uid for _, uid, _ in stores[0].changes_since(0)) == sorted(
+            entry_uid(spec.key, e.id) for e in items
+        )
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_postgres_store_has_every_role_of_the_sqlite_store() -> None:
+    """A domain mixin added to SQLiteStore (a new role) is on PostgreSQL once it is added to
+    PostgresStore's bases (with a PostgreSQL migration for its tables)."""
+    from newsdesk.store import SQLiteStore
+
+    replaced = {"HealthMixin"}  # SQLite's PRAGMA checks: PgHealthMixin has PostgreSQL's
+    missing = [
+        b.__name__
+        for b in SQLiteStore.__bases__
+        if not issubclass(PostgresStore, b) and b.__name__ not in replaced
+    ]
+    assert not missing, f"add {', '.join(missing)} to PostgresStore (store/postgres/__init__.py)"

@@ -28,6 +28,7 @@ from typing import Any
 from .config import Config
 from .errors import NewsdeskError, StoreCorruptError
 from .store import Store, open_store
+from .store.common import is_postgres_url
 from .store.sqlite.guard import recover_hint
 
 
@@ -47,9 +48,10 @@ def run_checks(config: Config) -> list[CheckResult]:
         store = open_store(config.database_url)
     except NewsdeskError as e:
         return [CheckResult("database", False, str(e))]
+    postgres = is_postgres_url(config.database_url)
     try:
         results = [
-            _guarded("database", lambda: _database(store, db_path)),
+            _guarded("database", lambda: _database(store, db_path, postgres=postgres)),
             _guarded("foreign keys", lambda: _foreign_keys(store)),
         ]
         if config.search_index:
@@ -91,11 +93,16 @@ def _guarded(name: str, check: Callable[[], tuple[bool, str]]) -> CheckResult:
     return CheckResult(name, ok, detail)
 
 
-def _database(store: Store, path: Path) -> tuple[bool, str]:
+def _database(store: Store, path: Path, *, postgres: bool = False) -> tuple[bool, str]:
     problems = store.integrity_problems()
     if not problems:
         return True, "integrity_check found nothing wrong"
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    if postgres:
+        return False, (
+            f"inconsistent: {problems[0]}{more}; the archive was changed outside newsdesk: restore a"
+            " backup (pg_dump, or `newsdesk migrate --to postgresql://…` from a backup file)"
+        )
     return False, (
         f"damaged: {problems[0]}{more}; recover what it holds with `{recover_hint(path)}`"
         " and set `database:` to fixed.db, or restore a backup"

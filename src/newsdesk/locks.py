@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -62,7 +64,13 @@ def waiting(seconds: float) -> Iterator[None]:
 
 
 def fetch_lock_path(database: str) -> Path:
-    """The fetch lock of the archive at `database` (a SQLite path or sqlite:/// URL)."""
+    """The fetch lock of the archive at `database` (a SQLite path or sqlite:/// URL); for a
+    server's database (postgresql://…) a file in the temporary folder named after the URL's
+    hash: it keeps this machine's processes apart (workers on several machines coordinate in
+    the database itself)."""
+    if "://" in database and not database.startswith("sqlite:///"):
+        digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"newsdesk-{digest}-fetch.lock"
     path = Path(database.removeprefix("sqlite:///"))
     return path.with_name(path.name + "-fetch.lock")
 

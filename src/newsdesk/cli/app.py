@@ -19,6 +19,7 @@ from .. import __version__, procs
 from ..config import find_config_path
 from ..errors import NewsdeskError
 from . import entries, feeds, ops, publish, reclean, run, search, users
+from . import migrate as migrate_cli
 from . import serve as serve_cli
 from . import worker as worker_cli
 from .common import JsonOpt, current_config, err, out, print_json, state
@@ -89,6 +90,7 @@ publish.register(app)
 feeds.register(app)
 entries.register(app)
 ops.register(app)
+migrate_cli.register(app)
 users.register(app)
 serve_cli.register(app)
 worker_cli.register(app)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import StoreError
-from ..common import mask_url
 from ..sqlite.backup import BackupMixin
 
 _COUNTS = {
@@ -28,4 +26,7 @@ class PgBackupMixin(BackupMixin):
         return out
 
     def backup_to(self, path: Path) -> dict[str, int]:
-        raise StoreError(f"{mask_url(self.url)}: backups of a PostgreSQL archive are not written yet")
+        """A SQLite archive file: what `newsdesk migrate --to postgresql://…` restores from."""
+        from ..copy import backup_to_sqlite
+
+        return backup_to_sqlite(self.url, Path(path), lock_wait=self.busy_timeout)
