@@ -149,4 +149,11 @@ def public_methods(name: str) -> set[str]:
     """Every public method of backend `name`'s class."""
     return {
         n for n, _ in inspect.getmembers(backend_class(name), inspect.isfunction) if not n.startswith("_")
-    }
+    } - (PG_ONLY if name == "postgresql" else set())
+
+
+# PostgreSQL's own roles, outside `Store` (tests/test_leases.py): the workers' leases, and the
+# benchmarks' synthetic archives.
+PG_ONLY = {
+    n for n, _ in inspect.getmembers(protocol.LeaseStore, inspect.isfunction) if not n.startswith("_")
+} | {"fill_synthetic"}

@@ -31,6 +31,7 @@ from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
 from .leases import LeasesMixin
+from .synthetic import SyntheticMixin
 from .users import PgUsersMixin
 
 __all__ = ["LOCK_WAIT", "PostgresStore", "mask_url", "migrations"]
@@ -56,6 +57,7 @@ class PostgresStore(
     RulesMixin,
     RolesMixin,
     LeasesMixin,
+    SyntheticMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 
