@@ -198,7 +198,7 @@ def test_workers_carry_on_across_a_postgresql_restart(tmp_path: Path) -> None:
                     cut = {f.key: f.state.last_error for f in store.catalogue() if f.key not in counts}
                 finally:
                     store.close()
-                assert all("PostgreSQL" in (error or "") for error in cut.values()), cut
+                assert all("postgresql://" in (error or "") for error in cut.values()), cut
                 clock.set(T0 + timedelta(hours=3))
                 wait_stored(feeds, url, 20, procs, "every feed after the restart")
                 poll(lambda: settled(url, clock.now), "the run to settle")
