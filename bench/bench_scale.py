@@ -323,7 +323,7 @@ def api(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--phases", default="ingest,claim,api")
+    ap.add_argument("--phases", default="claim,ingest,api", help="run in this order")
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--workers", default="1,2,4")
@@ -347,14 +347,16 @@ def main() -> None:
         },
         "cpus": os.cpu_count(),
     }
-    phases = args.phases.split(",")
-    if "ingest" in phases:
-        results["ingest"] = ingest(args, args.work)
-    if "claim" in phases:
-        results["claim"] = claim(args)
-        print(json.dumps({"claim": results["claim"]}), flush=True)
-    if "api" in phases:
-        results["api"] = api(args, args.work)
+    for phase in args.phases.split(","):  # in the order given
+        if phase == "ingest":
+            results["ingest"] = ingest(args, args.work)
+        elif phase == "claim":
+            results["claim"] = claim(args)
+            print(json.dumps({"claim": results["claim"]}), flush=True)
+        elif phase == "api":
+            results["api"] = api(args, args.work)
+        else:
+            raise SystemExit(f"unknown phase {phase!r} (ingest, claim, api)")
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     (args.work / f"results-{int(time.time())}.json").write_text(text)
