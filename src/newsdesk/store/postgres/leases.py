@@ -45,7 +45,7 @@ _CANDIDATES = (
     "SELECT {cols} FROM feed_leases l JOIN feeds ON feeds.key = l.feed_key"
     " WHERE feeds.enabled = 1 AND feeds.paused IS NULL AND feeds.next_check <= %(now)s"
     " AND l.expires <= %(now)s"
-    " ORDER BY feeds.next_check, feeds.position LIMIT %(scan)s"
+    " ORDER BY feeds.next_check LIMIT %(scan)s"
     " FOR UPDATE OF l SKIP LOCKED"
 ).format(cols=", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(",")))
 
@@ -72,8 +72,11 @@ class LeasesMixin:
                 return []
             feeds = [row_to_feed(r) for r in rows]
             hosts = sorted({lease_host(f.spec.url, f.spec.route) for f in feeds})
-            for host in hosts:
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ("newsdesk-host:" + host,))
+            # One statement, the array in host order (unnest keeps it): no round trip per host.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('newsdesk-host:' || h)) FROM unnest(%s::text[]) AS h",
+                (hosts,),
+            )
             busy = dict(
                 conn.execute(
                     "SELECT host, COUNT(*) FROM feed_leases WHERE holder IS NOT NULL AND expires > %s"
@@ -90,11 +93,11 @@ class LeasesMixin:
                     if len(chosen) == limit:
                         break
             if chosen:
-                with conn.cursor() as cur:
-                    cur.executemany(
-                        "UPDATE feed_leases SET holder=%s, host=%s, expires=%s WHERE feed_key=%s",
-                        [(holder, host, format_time(expires), f.key) for f, host in chosen],
-                    )
+                conn.execute(
+                    "UPDATE feed_leases AS l SET holder=%s, host=v.host, expires=%s"
+                    " FROM unnest(%s::text[], %s::text[]) AS v(key, host) WHERE l.feed_key = v.key",
+                    (holder, format_time(expires), [f.key for f, _ in chosen], [h for _, h in chosen]),
+                )
         return [f for f, _ in chosen]
 
     def renew_feeds(self, holder: str, keys: Sequence[str], expires: datetime) -> int:
