@@ -10,7 +10,9 @@ import atexit
 import inspect
 import itertools
 import os
+import secrets
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +28,9 @@ BACKENDS = ["sqlite", "postgresql"]
 # template migrated once per test process (48 ms a test against 73 ms for a schema each, made
 # and migrated: tests/store_backends.py's measurement in docs/postgresql.md), dropped at exit.
 PG_SERVER = os.environ.get("NEWSDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-_PG_PREFIX = f"newsdesk_test_{os.getpid()}"
+# The pid and a random part: test processes of other worktrees (other pid namespaces too) share
+# the server.
+_PG_PREFIX = f"newsdesk_test_{os.getpid()}_{secrets.token_hex(3)}"
 _pg_serial = itertools.count()
 _pg_made: list[str] = []
 _pg_locks_stop_reads: set[str] = set()
@@ -50,13 +54,20 @@ def new_pg_database(*, migrated: bool = True) -> str:
     return f"{PG_SERVER}/{name}"
 
 
+_pg_owner = os.getpid()
+
+
 @atexit.register
 def _drop_pg_databases() -> None:
-    if not _pg_made:
+    # Only by the test process that made them: a child forked from it exits through here too.
+    if not _pg_made or os.getpid() != _pg_owner:
         return
     with pg_admin() as admin:
         for name in _pg_made:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            try:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            except psycopg.Error as e:  # the others still go; this one is named
+                print(f"store_backends: could not drop {name}: {e}", file=sys.stderr)
 
 
 def open_backend(name: str, folder: Path, *, lock_wait: float | None = None) -> Store:
