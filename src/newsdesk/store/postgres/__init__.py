@@ -32,6 +32,8 @@ from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
 from .search import PgSearchMixin
+from .leases import LeasesMixin
+from .synthetic import SyntheticMixin
 from .users import PgUsersMixin
 
 __all__ = ["LOCK_WAIT", "PostgresStore", "mask_url", "migrations"]
@@ -58,6 +60,8 @@ class PostgresStore(
     RulesMixin,
     RolesMixin,
     FeverMixin,
+    LeasesMixin,
+    SyntheticMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 
