@@ -31,8 +31,8 @@ from .backup import PgBackupMixin
 from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
-from .search import PgSearchMixin
 from .leases import LeasesMixin
+from .search import PgSearchMixin
 from .synthetic import SyntheticMixin
 from .users import PgUsersMixin
 
