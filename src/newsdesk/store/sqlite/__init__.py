@@ -17,11 +17,12 @@ from .guard import guard_driver_errors
 from .health import HealthMixin
 from .holds import HoldsMixin
 from .marks import MarksMixin
+from .media import MediaMixin
 from .oldest import OldestFirstMixin
 from .pages import PagesMixin
 from .reading import ReadingMixin
 from .roles import RolesMixin
-from .rules import RulesMixin
+from .rules import RulesMixin, SkipRulesMixin
 from .schedule import ScheduleMixin
 from .users import UsersMixin
 
@@ -46,6 +47,8 @@ class SQLiteStore(
     PagesMixin,
     RulesMixin,
     RolesMixin,
+    SkipRulesMixin,
+    MediaMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

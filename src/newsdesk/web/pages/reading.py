@@ -16,11 +16,11 @@ from starlette.responses import RedirectResponse, Response
 from ...errors import StoreError
 from ...models import ClusterRef, EntryQuery, FeedPlace, ReaderEntry
 from ...publish.site.render import article_body, safe_body
+from ...rules import apply_rules
 from ...store import Store
 from ..auth import desk_of
 from .guard import local_next, page_user, to_login
 from .render import page, posted, wants_json
-from .rules import apply_rules
 from .tree import sidebar
 
 PAGE_SIZE = 50
