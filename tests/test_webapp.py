@@ -674,6 +674,42 @@ def test_keyword_rules_star_and_mark_read_what_arrives(
     assert '<tr data-id="' not in reader.get(f"{desk.url}/rules").text
 
 
+def test_a_feeds_interval_bounds_are_edited_validated_and_honoured(desk: Desk, chief: httpx.Client) -> None:
+    key = "金融/中新网/财经"
+    form = chief.get(f"{desk.url}/feeds/edit", params={"key": key}).text
+    assert 'name="min_interval"' in form and 'placeholder="5"' in form  # the config's bound shown
+    token = csrf_of(form)
+    fields = {
+        "csrf": token,
+        "key": key,
+        "group": "金融",
+        "site": "中新网",
+        "name": "财经",
+        "source": desk.feeds.url("/chinanews"),
+        "clean": "1",
+    }
+    for low, high in (("abc", ""), ("20", "10"), ("0", ""), ("", "99999999")):
+        bad = chief.post(f"{desk.url}/feeds/edit", data={**fields, "min_interval": low, "max_interval": high})
+        assert bad.status_code == 422 and "间隔须为正数" in bad.text, (low, high)
+    ok = chief.post(f"{desk.url}/feeds/edit", data={**fields, "min_interval": "", "max_interval": "10"})
+    assert ok.status_code == 303
+    assert 'name="max_interval" inputmode="decimal" value="10"' in chief.get(
+        f"{desk.url}/feeds/edit", params={"key": key}
+    ).text
+    chief.post(f"{desk.url}/feeds/action", data={"csrf": token, "key": key, "action": "refresh"})
+    with desk.api() as api:
+
+        def bounded() -> dict[str, object] | None:
+            feed = api.get(f"/feeds/{key}").json()
+            schedule = feed.get("schedule", feed)
+            reason = str(schedule.get("reason", ""))
+            return feed if "at least every 10 min" in reason and schedule["interval"] <= 600 else None
+
+        poll(bounded, "the feed checked again within its own bound")
+    back = chief.post(f"{desk.url}/feeds/edit", data={**fields, "min_interval": "", "max_interval": ""})
+    assert back.status_code == 303
+
+
 def test_admins_skip_rules_keep_matching_items_out_of_the_archive(
     desk: Desk, reader: httpx.Client, chief: httpx.Client
 ) -> None:
