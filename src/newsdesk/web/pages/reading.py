@@ -19,9 +19,11 @@ from ...publish.site.render import article_body, safe_body
 from ...rules import apply_rules
 from ...store import Store
 from ..auth import desk_of
-from .guard import local_next, page_user, to_login
-from .render import page, posted, wants_json
-from .tree import sidebar
+from .guard import base_of, local_next, page_user, to_login
+from .media import local_images
+from .messages import translator
+from .render import environment, language, page, posted, wants_json
+from .tree import ICONS, SIDEBARS, icon_query, sidebar
 
 PAGE_SIZE = 50
 COPIES_SHOWN = 20  # other outlets an article page lists (a story can have hundreds)
@@ -97,6 +99,9 @@ def router() -> APIRouter:
             starred=True if view == "starred" else None,
         )
 
+        base, lang = base_of(request), language(request)
+        filters = {"group": group or "", "site": site or "", "feed": feed or ""}
+
         def work() -> dict[str, Any]:
             store = desk.store()
             apply_rules(store, user.id, desk.clock())  # what a rule hides is never listed
@@ -107,23 +112,43 @@ def router() -> APIRouter:
                     return {"error": str(e)}
                 raise
             refs = store.cluster_refs(i.entry.uid for i in items) if items else {}
+            version = store.tree_version(user.id)
+            icons = ICONS.get(version[0])
+            if icons is None:
+                icons = {place: icon_query(*place) for place in store.favicon_sites()}
+                ICONS.put(version[0], icons)
+            key = (user.id, version, view, group, site, feed, lang, base)
+            markup = SIDEBARS.get(key)
+            tree = None
+            if markup is None:
+                tree = sidebar(store.site_places(user.id), open_feeds(store, user.id, query), icons)
             return {
                 "rows": fold(items, refs),
                 "next": following,
-                "tree": sidebar(store.site_places(user.id), open_feeds(store, user.id, query)),
+                "icons": icons,
+                "tree_key": key,
+                "sidebar": markup,
+                "tree": tree,
                 "loaded": desk.clock(),
             }
 
         found = await desk.run(work)
         if "error" in found:
             return page(request, "message.html", user, status=422, message=found["error"])
+        if found["sidebar"] is None:
+            found["sidebar"] = Markup(
+                environment()
+                .get_template("_tree.html")
+                .render(base=base, _=translator(lang), view=view, filters=filters, tree=found["tree"])
+            )
+            SIDEBARS.put(found["tree_key"], found["sidebar"])
         return page(
             request,
             "list.html",
             user,
             view=view,
             view_title={"unread": "未读", "all": "全部", "starred": "星标"}[view],
-            filters={"group": group or "", "site": site or "", "feed": feed or ""},
+            filters=filters,
             limit="" if limit == PAGE_SIZE else str(limit),
             **found,
         )
@@ -167,6 +192,8 @@ def router() -> APIRouter:
             return page(request, "message.html", user, status=404, message_key="找不到这篇文章")
         e = found["item"].entry
         body = article_body(e.article.html) if e.article is not None else safe_body(e.content or e.summary)
+        if desk.config.images == "cache":
+            body = local_images(body, base_of(request))
         return page(request, "article.html", user, body=Markup(body), **found)
 
     @pages.post("/entry/{uid}/state")
