@@ -1271,3 +1271,12 @@ def test_favicons_images_marks_and_the_tree_version(store: Store) -> None:
     store.set_entry_state(ann.id, [uid], read=True, now=NOW)
     after = store.tree_version(ann.id)
     assert after[0] == tree and after[1] > read
+
+
+def test_the_tree_version_follows_pauses_not_every_schedule(store: Store) -> None:
+    store.apply_config([FEED], NOW)
+    tree = store.tree_version(0)[0]
+    store.save_schedule(FeedSchedule(FEED.key, NOW + timedelta(hours=1), 3600.0, "rate"))
+    assert store.tree_version(0)[0] == tree  # a fetch's bookkeeping leaves the sidebar as it is
+    store.pause_feed(FEED.key, "admin")
+    assert store.tree_version(0)[0] > tree  # a paused feed shows as such

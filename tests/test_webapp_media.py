@@ -16,17 +16,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+import test_xss
 from cli_helpers import run_cli, write_desk_config
 from newsdesk.media import ICON_MAX_BYTES, IMAGE_MAX_BYTES, image_type
 from newsdesk.models import EntryQuery
 from serve_helpers import BASE_TIME, ServeProcess, add_user, desk_config, poll
 from server import FeedServer
+from test_browser import CHROMIUM
 from webapp_helpers import csrf_of
 
+sync_api = pytest.importorskip("playwright.sync_api")
+browser = test_xss.browser  # the fixture: Debian's Chromium where only 127.0.0.1 resolves
+
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "webapp"
 DEMO_IMAGES = Path(__file__).resolve().parents[1] / "demo" / "images"
 PNG = (DEMO_IMAGES / "appliances.png").read_bytes()
 ICON = (DEMO_IMAGES / "bank-deposit.png").read_bytes()
@@ -131,9 +138,12 @@ def test_a_sites_icon_is_fetched_once_and_served_from_the_desk(desk: MediaDesk, 
     # article's images (the batch's last step, after the icons), not for the icons again.
     desk.iconic.route("/feed.xml", article_feed(desk.iconic, 1, 3))
     serve_pictures(desk.iconic, 3)
+    # The site without an icon first, then the other: batches run one after another, so once
+    # the second batch's images are kept, the first batch has ended too.
     with httpx.Client(base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {desk.token}"}) as api:
-        for site in ("有图标", "无图标"):
-            assert api.post(f"/feeds/政策/{site}/要闻/refresh").status_code == 202
+        assert api.post("/feeds/政策/无图标/要闻/refresh").status_code == 202
+        poll(lambda: desk.plain.hits("/feed.xml") == 2 or None, "the plain site's feed fetched again")
+        assert api.post("/feeds/政策/有图标/要闻/refresh").status_code == 202
     third = desk.iconic.url("/photos/3/real.png")
     poll(lambda: (desk.tmp / "archive.db-images" / name_of(third)[:2] / name_of(third)).is_file() or None, "image 3")
     assert desk.iconic.hits("/feed.xml") == 2 and desk.plain.hits("/feed.xml") == 2
@@ -228,3 +238,41 @@ def test_newsdesk_run_applies_rules_skips_and_caches_images(tmp_path: Path) -> N
         finally:
             store.close()
         assert site.hits("/photos/4/real.png") == 1 and site.hits("/photos/5/real.png") == 0
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_icons_and_cached_images_show_in_chromium_from_the_desk_alone(
+    desk: MediaDesk, reader: httpx.Client, browser: Any
+) -> None:
+    origin = desk.url.rstrip("/")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    asked: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.on("console", lambda m: errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
+    try:
+        page.goto(f"{origin}/login")
+        page.fill('input[name="name"]', "reader")
+        page.fill('input[name="password"]', "pw-reader-secret")
+        page.click('#login-form button[type="submit"]')
+        page.wait_for_selector("body[data-ready='1'] .list-head")
+        loaded = "img => img.complete && img.naturalWidth > 0"
+        icons = page.locator(".tree img.icon")
+        assert icons.count() == 1 and icons.first.evaluate(loaded)
+        assert page.locator(".tree span.icon.none").count() == 1  # the site without one
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "icons-list.png"))
+        page.goto(f"{origin}/all")  # 第1篇 was read by the test before
+        page.wait_for_selector("body[data-ready='1'] .list-head")
+        page.locator("a.title", has_text="第1篇").click()
+        page.wait_for_selector("body[data-ready='1'] .body")
+        images = page.locator(".body img")
+        assert images.count() == 3
+        assert images.first.evaluate("img => img.naturalWidth") > 16  # the kept picture, not the placeholder
+        page.screenshot(path=str(SHOTS / "cached-images-article.png"), full_page=True)
+    finally:
+        context.close()
+    assert errors == []  # no CSP violation: every image came from the desk
+    assert asked and all(url.startswith(origin) for url in asked), [u for u in asked if not u.startswith(origin)]

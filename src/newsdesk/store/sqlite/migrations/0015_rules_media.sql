@@ -89,7 +89,9 @@ BEGIN
     UPDATE tree_version SET version=version+1;
 END;
 
-CREATE TRIGGER tree_version_feed_moved AFTER UPDATE OF grp, site, name, position, origin ON feeds
+CREATE TRIGGER tree_version_feed_moved AFTER UPDATE OF grp, site, name, position, origin, paused ON feeds
+WHEN old.grp IS NOT new.grp OR old.site IS NOT new.site OR old.name IS NOT new.name
+    OR old.position IS NOT new.position OR old.origin IS NOT new.origin OR old.paused IS NOT new.paused
 BEGIN
     UPDATE tree_version SET version=version+1;
 END;
