@@ -183,25 +183,30 @@ def router() -> APIRouter:
             return to_login(request)
         desk = desk_of(request)
 
-        def work() -> dict[str, Any] | None:
-            store = desk.store()
-            item = store.reader_entry(user.id, uid)
-            if item is None:
-                return None
-            others = store.story_copies(uid, COPIES_SHOWN + 1)
-            if not item.read:  # opening an article reads it, and the copies of its story shown
-                uids = [uid, *(o.uid for o in others)]
-                store.set_entry_state(user.id, uids, read=True, now=desk.clock())
-            return {"item": item, "others": others[:COPIES_SHOWN], "more": len(others) > COPIES_SHOWN}
-
-        found = await desk.run(work)
-        if found is None:
+        # The reads on the event loop's own connection (short, and a read of the WAL archive
+        # never waits for a writer); the write, when opening the article reads it, on a worker
+        # thread (it may wait for the scheduler's transaction).
+        store = desk.store()
+        item = store.reader_entry(user.id, uid)
+        if item is None:
             return page(request, "message.html", user, status=404, message_key="找不到这篇文章")
-        e = found["item"].entry
+        others = store.story_copies(uid, COPIES_SHOWN + 1)
+        if not item.read:  # opening an article reads it, and the copies of its story shown
+            uids = [uid, *(o.uid for o in others)]
+            await desk.run(lambda: desk.store().set_entry_state(user.id, uids, read=True, now=desk.clock()))
+        e = item.entry
         body = article_body(e.article.html) if e.article is not None else safe_body(e.content or e.summary)
         if desk.config.images == "cache":
             body = local_images(body, base_of(request))
-        return page(request, "article.html", user, body=Markup(body), **found)
+        return page(
+            request,
+            "article.html",
+            user,
+            body=Markup(body),
+            item=item,
+            others=others[:COPIES_SHOWN],
+            more=len(others) > COPIES_SHOWN,
+        )
 
     @pages.post("/entry/{uid}/state")
     async def state(request: Request, uid: _UID) -> Response:
