@@ -459,7 +459,10 @@ def after_ingest(config: Config, store: Store) -> None:
     """What follows each ingest batch of `run` (the scheduler does the same): every reader's
     keyword rules over what arrived; with `images: cache`, the new articles' images fetched once
     (newsdesk.media; the sites' icons are the reader web app's: `serve` fetches them)."""
-    apply_all_rules(store, _utcnow())
+    try:
+        apply_all_rules(store, _utcnow())
+    except NewsdeskError as e:  # the run's entries are stored; a list catches the rules up later
+        log.warning("keyword rules: %s", e)
     if config.images != "cache":
         return
 
