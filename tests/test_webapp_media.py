@@ -194,6 +194,9 @@ def test_what_is_kept_is_an_image_of_its_declared_type() -> None:
     assert image_type("text/html", PNG) is None  # is PNG, says a page
     assert image_type("image/svg+xml", b"<svg xmlns='http://www.w3.org/2000/svg'/>") is None  # may carry script
     assert image_type("image/webp", b"RIFF\x00\x00\x00\x00WAVE") is None
+    assert image_type("application/octet-stream", b"\x00\x00\x01\x00icon") == "image/x-icon"  # a bare favicon.ico
+    assert image_type(None, PNG) == "image/png"
+    assert image_type("application/octet-stream", b"<html>") is None
     assert ICON_MAX_BYTES < IMAGE_MAX_BYTES
 
 

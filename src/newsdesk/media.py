@@ -72,10 +72,17 @@ IMAGE_TYPES: dict[str, tuple[bytes, ...]] = {
 
 def image_type(declared: str | None, data: bytes) -> str | None:
     """The image's content type when the declared one is an image type we keep and the bytes
-    begin as that format does; else None."""
+    begin as that format does; else None. A server that says only "some bytes"
+    (`application/octet-stream`, or nothing: common for /favicon.ico) gets the type its bytes
+    show, among PNG, ICO, GIF and JPEG."""
     kind = (declared or "").split(";")[0].strip().lower()
     if kind == "image/jpg":
         kind = "image/jpeg"
+    if kind in ("", "application/octet-stream"):
+        for sniffed in ("image/png", "image/x-icon", "image/gif", "image/jpeg"):
+            if any(data.startswith(m) for m in IMAGE_TYPES[sniffed]):
+                return sniffed
+        return None
     magic = IMAGE_TYPES.get(kind)
     if magic is None or not any(data.startswith(m) for m in magic):
         return None
