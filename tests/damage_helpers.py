@@ -78,13 +78,21 @@ def entry_count(db: Path) -> int:
 
 def corrupt_middle(db: Path, seed: int) -> tuple[int, int]:
     """Overwrite the middle third of the database file's pages with random bytes from `seed`
-    (the file's header, schema and first pages stay intact); returns (first page, pages)."""
+    (the file's header, the schema's pages and the first pages stay intact); returns (first
+    page, pages)."""
     page = 4096
     pages = db.stat().st_size // page
     first, count = pages // 3, max(1, pages // 3)
+    # The schema's pages are spread through the file as migrations add tables: damage there
+    # stops the file opening at all, which is another test's case (a file that is not a database).
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        schema = {n - 1 for (n,) in con.execute("SELECT pageno FROM dbstat WHERE name='sqlite_schema'")}
+    noise = random.Random(seed).randbytes(count * page)
     with open(db, "r+b") as f:
-        f.seek(first * page)
-        f.write(random.Random(seed).randbytes(count * page))
+        for i in range(count):
+            if first + i not in schema:
+                f.seek((first + i) * page)
+                f.write(noise[i * page : (i + 1) * page])
     return first, count
 
 
