@@ -31,6 +31,7 @@ from .backup import PgBackupMixin
 from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
+from .insights import PgInsightsMixin
 from .search import PgSearchMixin
 from .users import PgUsersMixin
 
@@ -58,6 +59,7 @@ class PostgresStore(
     RulesMixin,
     RolesMixin,
     FeverMixin,
+    PgInsightsMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 
