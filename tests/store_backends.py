@@ -163,8 +163,13 @@ def public_methods(name: str) -> set[str]:
     } - backend_only_methods(name)
 
 
-# Roles only one backend has, outside `Store` (their own tests exercise them under a lock).
-BACKEND_ONLY_ROLES: dict[str, tuple[type, ...]] = {"postgresql": (protocol.SearchDocStore,)}
+# Roles only one backend has, outside `Store` (their own tests exercise them under a lock):
+# PostgreSQL's search index in the database, the workers' leases (tests/test_leases.py).
+BACKEND_ONLY_ROLES: dict[str, tuple[type, ...]] = {
+    "postgresql": (protocol.SearchDocStore, protocol.LeaseStore)
+}
+# Methods only the benchmarks call (synthetic archives).
+BACKEND_ONLY_EXTRA: dict[str, set[str]] = {"postgresql": {"fill_synthetic"}}
 
 
 def backend_only_methods(name: str) -> set[str]:
@@ -173,4 +178,4 @@ def backend_only_methods(name: str) -> set[str]:
         for role in BACKEND_ONLY_ROLES.get(name, ())
         for n, _ in inspect.getmembers(role, inspect.isfunction)
         if not n.startswith("_")
-    }
+    } | BACKEND_ONLY_EXTRA.get(name, set())

@@ -374,8 +374,10 @@ def _utcnow() -> datetime:
 
 
 # the whole ----------------------------------------------------------------------------------
-def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
-    """Run the desk until SIGTERM or SIGINT; 0 after a clean stop. `config.serve` holds the
+def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_on: bool = True) -> int:
+    """Run the desk until SIGTERM or SIGINT; 0 after a clean stop. `scheduler_on=False`: the
+    web front of a cluster, beside `newsdesk worker`s that fetch and publish (a refresh asked
+    for here makes the feed due now in the archive, for the next worker's claim). `config.serve` holds the
     host, port and base path (flags applied: `serve_settings`). Raises ServeError when the
     address cannot be had, NewsdeskError for an archive that cannot be opened."""
 
@@ -410,6 +412,8 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         hooks = Hooks(
             refresh=scheduler.refresh, catalogue_changed=scheduler.wake, problem=lambda: scheduler.failure
         )
+        if not scheduler_on:
+            hooks = Hooks(refresh=lambda key: _due_now(desk, key), problem=lambda: None)
         app = create_app(config, metrics=metrics, hooks=hooks)
         desk: Desk = app.state.desk
         metrics.feed_status = lambda: _status_counts(desk)
@@ -445,9 +449,10 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         previous = {sig: signal.signal(sig, later_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         started = time.monotonic()
         try:
-            publisher.request()  # what arrived while the desk was down is published on start
-            publisher.start()
-            scheduler.start()
+            if scheduler_on:
+                publisher.request()  # what arrived while the desk was down is published on start
+                publisher.start()
+                scheduler.start()
             if workers is not None:
                 workers.start()
             announce(f"newsdesk serving on {listen.url()} (API: {listen.url()}api/v1/)")
@@ -456,9 +461,10 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         finally:
             stop_all()
             budget = STOP_WITHIN - 1.0 - (time.monotonic() - server.exit_requested_at(started))
-            if not scheduler.join(max(0.5, budget - _CHILD_GRACE)):
+            if scheduler_on and not scheduler.join(max(0.5, budget - _CHILD_GRACE)):
                 log.warning("the scheduler did not stop in time: its open transaction is rolled back")
-            publisher.join(max(0.5, _CHILD_GRACE + 0.5))
+            if scheduler_on:
+                publisher.join(max(0.5, _CHILD_GRACE + 0.5))
             if workers is not None:
                 left = STOP_WITHIN - 1.0 - (time.monotonic() - server.exit_requested_at(started))
                 workers.join(max(0.5, left))
@@ -469,6 +475,11 @@ def serve(config: Config, *, announce: Callable[[str], None] = print) -> int:
         raise ServeError(scheduler.failure)
     log.info("stopped")
     return 0
+
+
+def _due_now(desk: Desk, key: str) -> None:
+    if not desk.store().refresh_feed(key, _utcnow()):
+        raise ServeError(f"{key}: no such feed")
 
 
 def _status_counts(desk: Desk) -> dict[str, int]:

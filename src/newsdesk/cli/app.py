@@ -22,6 +22,7 @@ from . import entries, feeds, ops, publish, reclean, run, search, users
 from . import insights as insights_cli
 from . import migrate as migrate_cli
 from . import serve as serve_cli
+from . import worker as worker_cli
 from .common import JsonOpt, current_config, err, out, print_json, state
 
 app = typer.Typer(
@@ -94,6 +95,7 @@ ops.register(app)
 migrate_cli.register(app)
 users.register(app)
 serve_cli.register(app)
+worker_cli.register(app)
 
 
 @app.command()

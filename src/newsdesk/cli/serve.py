@@ -27,6 +27,14 @@ def serve(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Config file (as `newsdesk --config`).")
     ] = None,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            "--scheduler/--no-scheduler",
+            help="Fetch and publish here (default); --no-scheduler: only the web front, beside"
+            " `newsdesk worker`s sharing a PostgreSQL archive.",
+        ),
+    ] = True,
 ) -> None:
     """Run the desk: fetch each feed when due, publish after new entries, answer the JSON API.
 
@@ -37,4 +45,6 @@ def serve(
     if config is not None:
         state.config_path = config
     settings = serve_settings(current_config(), host=host, port=port, base_path=base_path)
-    raise typer.Exit(run_desk(settings, announce=lambda line: print(line, flush=True)))
+    raise typer.Exit(
+        run_desk(settings, announce=lambda line: print(line, flush=True), scheduler_on=scheduler)
+    )

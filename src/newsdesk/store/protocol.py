@@ -357,6 +357,8 @@ class AppPasswordStore(Protocol):
     ) -> tuple[list[tuple[str, datetime]], str | None]:
         """(uid, sort time) of a page of the query's entries oldest first, and the cursor of the
         next page (None on the last); a malformed cursor raises `StoreError`."""
+
+
 class ReaderPagesStore(Protocol):
     """What the reader's pages read besides the roles above, each in one cheap query."""
 
@@ -676,3 +678,32 @@ class SearchDocStore(Protocol):
         window: int = 1000,
     ) -> list[tuple[str, float | None]]:
         """(uid, score) of the best matches after `offset` (score None when sorted by date)."""
+class Leadership(Protocol):
+    """One process's turn at something only one may do at a time (`LeaseStore.lead`)."""
+
+    def held(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class LeaseStore(Protocol):
+    """Feeds leased to worker processes (PostgreSQL only; store/postgres/leases.py says how).
+    Times are the caller's clock, never the server's."""
+
+    def claim_feeds(
+        self, holder: str, now: datetime, expires: datetime, *, limit: int, per_host: int
+    ) -> list[CatalogueFeed]:
+        """Lease up to `limit` feeds due at `now` to `holder` until `expires`, most overdue
+        first, with at most `per_host` feeds of one host leased at once across all holders."""
+
+    def renew_feeds(self, holder: str, keys: Sequence[str], expires: datetime) -> int:
+        """Extend `holder`'s leases of `keys` to `expires`; how many it still held."""
+
+    def release_feeds(self, holder: str, keys: Sequence[str]) -> int:
+        """Give up `holder`'s leases of `keys`; how many it held."""
+
+    def feed_leases(self, now: datetime) -> dict[str, str]:
+        """feed key → holder of every lease live at `now`."""
+
+    def lead(self, name: str) -> Leadership | None:
+        """The one process doing `name`, or None while another process is."""

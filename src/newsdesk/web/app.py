@@ -134,6 +134,7 @@ class _Secured:
             )
             await send({"type": "http.response.body", "body": body})
             return
+
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))

@@ -32,7 +32,9 @@ from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
 from .insights import PgInsightsMixin
+from .leases import LeasesMixin
 from .search import PgSearchMixin
+from .synthetic import SyntheticMixin
 from .users import PgUsersMixin
 
 __all__ = ["LOCK_WAIT", "PostgresStore", "mask_url", "migrations"]
@@ -60,6 +62,8 @@ class PostgresStore(
     RolesMixin,
     FeverMixin,
     PgInsightsMixin,
+    LeasesMixin,
+    SyntheticMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 

@@ -55,7 +55,6 @@ _UNREAD = "(c.entries-COALESCE(r.read, 0))"
 _FEEDS_OF_UIDS = "SELECT DISTINCT feed_key FROM entries WHERE uid IN (SELECT value FROM json_each(:uids))"
 
 
-
 def _iso(column: str) -> str:
     """SQL: a stored time (`TIME_FORMAT`, `….ffffffZ`) as the API's JSON writes a datetime
     (orjson: `+00:00`, the microseconds only when there are some)."""

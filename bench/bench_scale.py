@@ -1,0 +1,366 @@
+"""Scale benchmark (issue 16): workers on PostgreSQL against the single SQLite process, the claim
+query at 100,000 feeds, and the entries API on PostgreSQL at 1,000,000 entries.
+
+    .venv/bin/python bench/bench_scale.py [--phases ingest,claim,api] [--feeds 1000] [--items 50]
+        [--workers 1,2,4] [--claim-feeds 100000] [--api-feeds 20000] [--api-per-feed 50]
+        [--server postgresql://postgres@127.0.0.1:5432] [--work /tmp/pg-workers-bench]
+
+Phases:
+
+* ingest — `feed_site.py` serves --feeds synthetic feeds × --items articles on loopback. The
+  single SQLite process: `newsdesk run` on a new archive (the whole command, from start to
+  exit). PostgreSQL: a new database with the feeds in its catalogue, then N `newsdesk worker`
+  processes started together; timed from their start until the archive holds every entry. Both
+  clean every article and store it; no search index, no publishers (what is compared is the
+  ingest). CPU seconds are read from /proc for the workers (or `run`), the PostgreSQL backends
+  serving the database, and the feed server.
+* claim — --claim-feeds feeds (1,000 hosts) made by bulk SQL, all due; then 300 claims of 100
+  feeds as a worker makes them (`claim_feeds`, per-host limit 8), each followed by what the
+  worker does after its fetches (each feed's next check saved, the leases released), untimed;
+  the claim's latency p50/p95/max.
+* api — --api-feeds × --api-per-feed entries (and their articles) made by bulk SQL
+  (`pg_archive.build`, its time reported), a user and token, `newsdesk serve --no-scheduler`
+  on it; 30 warm-up then 300 sequential `GET /api/v1/entries?status=unread&limit=50`, and as
+  many of one feed's page (`&feed=KEY`): latency p50/p95.
+
+The load average is recorded beside each result (the machine is shared). Results are printed
+as JSON and written to --work/results-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psycopg
+from pg_archive import build, create_database
+from serve_load import free_port, http_get, wait_for
+
+from newsdesk import accounts
+from newsdesk.config import load_config
+from newsdesk.models import FeedSchedule
+from newsdesk.store.postgres import PostgresStore
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def write_config(work: Path, database: str, port: int, feeds: int, extra: list[str] | None = None) -> Path:
+    lines = [
+        f"database: {database}",
+        "search_index: false",
+        "publishers: []",
+        "hexo_dir: posts",
+        "site_dir: site",
+        "fetch:",
+        "  per_host: 200",
+        "  timeout: 60",
+        "  deadline: 300",
+        *(extra or []),
+        "groups:" if feeds else "groups: {}",
+        *(["  bench:"] if feeds else []),
+    ]
+    for s in range(0, feeds, 100):
+        lines.append(f"    s{s // 100}:")
+        for n in range(s, min(s + 100, feeds)):
+            lines += [f"      - name: f{n}", f"        url: http://127.0.0.1:{port}/feed/{n}.xml"]
+    path = work / f"bench-{abs(hash(database)) % 10**8}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def pg_backends(url: str) -> list[int]:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname=%s AND pid <> pg_backend_pid()", (name,)
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def entry_count(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])  # type: ignore[index]
+
+
+# ingest ---------------------------------------------------------------------------------------
+def ingest(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    port = free_port()
+    site_log = (work / "feed_site.log").open("w")
+    site = subprocess.Popen(
+        [
+            *(PY, str(ROOT / "bench" / "feed_site.py"), "--port", str(port)),
+            *("--feeds", str(args.feeds), "--items", str(args.items), "--ttl", "0"),
+        ],
+        stdout=site_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for("feed site", lambda: http_get(f"http://127.0.0.1:{port}/_stats")[0] == 200, 60, site)
+        expected = args.feeds * args.items
+        # Every body built once before timing (the site builds bodies on first request).
+        for n in range(args.feeds):
+            http_get(f"http://127.0.0.1:{port}/feed/{n}.xml")
+        out: dict[str, Any] = {"feeds": args.feeds, "items": args.items, "entries": expected}
+        db = work / "sqlite.db"
+        for p in work.glob("sqlite.db*"):
+            p.unlink()
+        config = write_config(work, str(db), port, args.feeds)
+        site0, load0 = cpu_seconds(site.pid), load()
+        started = time.perf_counter()
+        run = subprocess.run(
+            [PY, "-m", "newsdesk", "--config", str(config), "run"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        seconds = time.perf_counter() - started
+        if run.returncode not in (0, 3):
+            raise SystemExit(f"newsdesk run: exit {run.returncode}\n{run.stderr[-3000:]}")
+        # `run`'s own CPU: the children's rusage of this process since the last one (resource).
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["sqlite_run"] = {
+            "seconds": round(seconds, 1),
+            "entries_per_s": round(expected / seconds),
+            "cpu_run_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "cpu_feed_server_s": round(cpu_seconds(site.pid) - site0, 1),
+            "load_before": load0,
+            "load_after": load(),
+        }
+        print(json.dumps({"sqlite_run": out["sqlite_run"]}), flush=True)
+        for n in args.workers:
+            out[f"pg_{n}_workers"] = _ingest_workers(args, work, port, site.pid, n, expected)
+            print(json.dumps({f"pg_{n}_workers": out[f"pg_{n}_workers"]}), flush=True)
+        return out
+    finally:
+        site.terminate()
+        site.wait()
+
+
+def _ingest_workers(
+    args: argparse.Namespace, work: Path, port: int, site_pid: int, n: int, expected: int
+) -> dict[str, Any]:
+    url = f"{args.server}/pg_workers_bench_ingest"
+    create_database(url)
+    config = write_config(work, url, port, args.feeds)
+    store = PostgresStore(url)
+    try:
+        store.apply_config(load_config(config).feeds(), datetime.now(UTC))
+    finally:
+        store.close()
+    site0, load0 = cpu_seconds(site_pid), load()
+    logs = [(work / f"worker-{n}-{i}.log").open("w") for i in range(n)]
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [
+                PY,
+                "-m",
+                "newsdesk",
+                "--config",
+                str(config),
+                "worker",
+                "--poll",
+                "0.2",
+                "--batch",
+                str(args.batch),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        for log in logs
+    ]
+    try:
+        wait_for(f"{n} workers' entries", lambda: entry_count(url) >= expected, 1200)
+        seconds = time.perf_counter() - started
+        backends = pg_backends(url)
+        result = {
+            "seconds": round(seconds, 1),
+            "entries_per_s": round(expected / seconds),
+            "cpu_workers_s": round(sum(cpu_seconds(p.pid) for p in procs), 1),
+            "cpu_postgres_s": round(sum(cpu_seconds(pid) for pid in backends), 1),
+            "cpu_feed_server_s": round(cpu_seconds(site_pid) - site0, 1),
+            "load_before": load0,
+            "load_after": load(),
+        }
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+    return result
+
+
+# claim ----------------------------------------------------------------------------------------
+def claim(args: argparse.Namespace) -> dict[str, Any]:
+    url = f"{args.server}/pg_workers_bench_claim"
+    create_database(url)
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    load0 = load()
+    started = time.perf_counter()
+    store = PostgresStore(url)
+    try:
+        store.fill_synthetic(args.claim_feeds, 0, now)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        built = time.perf_counter() - started
+        times: list[float] = []
+        for i in range(300):
+            t = time.perf_counter()
+            got = store.claim_feeds("bench", now, now + timedelta(minutes=10), limit=100, per_host=8)
+            times.append((time.perf_counter() - t) * 1000)
+            for f in got:
+                store.save_schedule(FeedSchedule(f.key, now + timedelta(hours=1, seconds=i), 3600.0, "bench"))
+            store.release_feeds("bench", [f.key for f in got])
+    finally:
+        store.close()
+    return {
+        "feeds": args.claim_feeds,
+        "build_s": round(built, 1),
+        "claims": len(times),
+        "p50_ms": round(statistics.median(times), 2),
+        "p95_ms": round(pct(times, 95), 2),
+        "max_ms": round(max(times), 2),
+        "load_before": load0,
+        "load_after": load(),
+    }
+
+
+# api ------------------------------------------------------------------------------------------
+def api(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    url = f"{args.server}/pg_workers_bench_api"
+    out: dict[str, Any] = {}
+    if not args.reuse_api:
+        create_database(url)
+        out["build"] = build(url, args.api_feeds, args.api_per_feed) | {"load_after": load()}
+        print(json.dumps(out), flush=True)
+    store = PostgresStore(url)
+    try:
+        now = datetime.now(UTC)
+        name = f"bench{int(time.time())}"
+        user = store.add_user(name, accounts.hash_password("bench-password"), admin=True, now=now)
+        token = accounts.new_token()
+        store.add_token(user.id, accounts.secret_hash(token), label="bench", now=now)
+        out["entries"] = store.archive_counts()["entries"]
+    finally:
+        store.close()
+    config = write_config(work, url, 0, 0, ["serve:", "  host: 127.0.0.1", f"  port: {free_port()}"])
+    log = (work / "serve.log").open("w")
+    serve = subprocess.Popen(
+        [PY, "-m", "newsdesk", "--config", str(config), "serve", "--no-scheduler"],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        found = re.search(r"serving on (http://\S+?)/? ", line + " ")
+        if not found:
+            raise SystemExit(f"serve: {line}")
+        base = found.group(1).rstrip("/")
+        wait_for("serve", lambda: http_get(f"{base}/healthz")[0] == 200, 60, None)
+        key = f"bench/s7/f{min(777, args.api_feeds - 1)}"
+        for what, path in [
+            ("entries_unread_first_page", "/api/v1/entries?status=unread&limit=50"),
+            ("entries_one_feed_page", f"/api/v1/entries?status=unread&limit=50&feed={quote(key)}"),
+        ]:
+            load0 = load()
+            for _ in range(30):
+                status, _body = http_get(base + path, token)
+                assert status == 200, (status, _body[:300])
+            times = []
+            for _ in range(300):
+                t = time.perf_counter()
+                status, body = http_get(base + path, token)
+                times.append((time.perf_counter() - t) * 1000)
+                assert status == 200
+            assert json.loads(body)["entries"], what
+            out[what] = {
+                "p50_ms": round(statistics.median(times), 1),
+                "p95_ms": round(pct(times, 95), 1),
+                "load_before": load0,
+                "load_after": load(),
+            }
+            print(json.dumps({what: out[what]}), flush=True)
+    finally:
+        serve.terminate()
+        serve.wait()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--phases", default="claim,ingest,api", help="run in this order")
+    ap.add_argument("--feeds", type=int, default=1000)
+    ap.add_argument("--items", type=int, default=50)
+    ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--claim-feeds", type=int, default=100_000)
+    ap.add_argument("--api-feeds", type=int, default=20_000)
+    ap.add_argument("--api-per-feed", type=int, default=50)
+    ap.add_argument("--reuse-api", action="store_true", help="the api phase's archive is there already")
+    ap.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/pg-workers-bench"))
+    args = ap.parse_args()
+    args.workers = [int(x) for x in args.workers.split(",")]
+    args.work.mkdir(parents=True, exist_ok=True)
+    with psycopg.connect(f"{args.server}/test") as conn:
+        server_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    results: dict[str, Any] = {
+        "versions": {
+            "python": platform.python_version(),
+            "postgresql": server_version,
+            "psycopg": psycopg.__version__,
+        },
+        "cpus": os.cpu_count(),
+    }
+    for phase in args.phases.split(","):  # in the order given
+        if phase == "ingest":
+            results["ingest"] = ingest(args, args.work)
+        elif phase == "claim":
+            results["claim"] = claim(args)
+            print(json.dumps({"claim": results["claim"]}), flush=True)
+        elif phase == "api":
+            results["api"] = api(args, args.work)
+        else:
+            raise SystemExit(f"unknown phase {phase!r} (ingest, claim, api)")
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    print(text)
+    (args.work / f"results-{int(time.time())}.json").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""`newsdesk worker`: one of any number of fetching processes sharing a PostgreSQL archive.
+
+    worker = Worker(config, store, holder="host-a:4242", clock=clock, publish=True)
+    await worker.run(stop)             # until `stop` (an asyncio.Event of the running loop) is set
+
+Each turn claims a batch of due feeds (`LeaseStore.claim_feeds`: leases until now + `lease`,
+at most `fetch.per_host` feeds of one host leased across all workers), fetches, parses, cleans
+and stores them through the pipeline's own path (`pipeline.fetch_feeds`: one transaction per
+feed, then its next check), and releases the leases. While a batch runs its leases are renewed
+every third of their length, so a slow batch keeps them and a dead worker's run out: any
+other worker then claims those feeds (still due, since their next check was never stored).
+A feed is therefore stored whole or not at all, and fetched again only when its lease ran out
+before its next check was stored.
+
+A fetcher is opened per batch, from the host holds the archive keeps (`Retry-After` answers
+any worker got), so a held host is not requested by any worker until its hold ends.
+
+Publishing (`publish=True`): the workers started with it take turns on one leadership
+(`LeaseStore.lead("publish")`); the one holding it catches the search index and story clusters
+up and runs the configured publishers, incrementally from their rev marks, after each change of
+the archive's rev, in a thread beside its fetching. Its output goes to its own machine's folders
+(`site_dir`, `hexo_dir`). When it dies, the server frees the leadership and the next one takes
+over at its next turn.
+
+Time comes from `clock` (injectable: a test moves it past a lease); waits between turns are
+real seconds (`poll`), so a test's workers look again soon after it moved the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+from .config import Config
+from .errors import NewsdeskError
+from .pipeline import RunReport, fetch_feeds, open_fetcher
+from .publish.base import get_publisher, run_publisher
+from .search import update_index
+from .store import Store
+from .store.protocol import Leadership, LeaseStore
+
+__all__ = ["BATCH", "LEASE", "POLL", "Worker", "file_clock", "holder_name", "lease_store"]
+
+log = logging.getLogger("newsdesk.worker")
+
+LEASE = 600.0  # seconds a claimed feed stays this worker's (renewed while its batch runs)
+BATCH = 100  # feeds claimed per turn
+POLL = 5.0  # seconds between turns when nothing was due (and after an archive error)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def holder_name() -> str:
+    """This process's name in the leases: machine, pid and a random tail (pids repeat)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
+
+
+def file_clock(path: Path) -> Callable[[], datetime]:
+    """A clock read from a file holding an ISO time (for drills and tests: whoever writes
+    the file moves the time of every worker reading it)."""
+
+    def now() -> datetime:
+        text = path.read_text(encoding="utf-8").strip()
+        value = datetime.fromisoformat(text)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    return now
+
+
+def lease_store(store: Store, url: str) -> LeaseStore:
+    """`store` as a LeaseStore, or a clear error: leases need PostgreSQL."""
+    if not hasattr(store, "claim_feeds"):
+        raise NewsdeskError(
+            f"{url}: newsdesk worker needs a PostgreSQL archive (database: postgresql://…);"
+            " with SQLite run one `newsdesk serve` or `newsdesk run`"
+        )
+    return cast(LeaseStore, store)
+
+
+class Worker:
+    """Claims, fetches and stores due feeds until stopped (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        holder: str | None = None,
+        lease: float = LEASE,
+        batch: int = BATCH,
+        poll: float = POLL,
+        clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+        publish: bool = False,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.leases = lease_store(store, config.database_url)
+        self.holder = holder or holder_name()
+        self.lease = timedelta(seconds=lease)
+        self.batch = batch
+        self.poll = poll
+        self.clock = clock or _utcnow
+        self.rng = rng if rng is not None else random.Random()
+        self.publish = publish
+        self.fetched = 0  # feeds this worker fetched
+        self._leader: Leadership | None = None
+        self._published_rev = -1
+        self._publishing: asyncio.Task[None] | None = None
+        self._unreleased: list[str] = []  # leases a failed release left: let go at the next turn
+
+    async def run_once(self) -> RunReport:
+        """One turn: claim due feeds, fetch and store them, release their leases."""
+        report = RunReport()
+        if self._unreleased:
+            self.leases.release_feeds(self.holder, self._unreleased)
+            self._unreleased = []
+        now = self.clock()
+        claimed = self.leases.claim_feeds(
+            self.holder, now, now + self.lease, limit=self.batch, per_host=self.config.fetch.per_host
+        )
+        if not claimed:
+            return report
+        keys = [f.key for f in claimed]
+        renewing = asyncio.ensure_future(self._renew(keys))
+        try:
+            async with open_fetcher(self.config, self.store, self.clock) as fetcher:
+                report.feeds = await fetch_feeds(
+                    self.config,
+                    self.store,
+                    [f.spec for f in claimed],
+                    clock=self.clock,
+                    rng=self.rng,
+                    fetcher=fetcher,
+                )
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            # Stored feeds have their next check by now; the others are due still and go to
+            # whoever claims next. A release that fails (the server restarting) is tried again
+            # at the next turn, and should this process die first, the leases run out.
+            try:
+                self.leases.release_feeds(self.holder, keys)
+            except NewsdeskError as e:
+                log.warning("worker: cannot release %d leases yet: %s", len(keys), e)
+                self._unreleased = keys
+        self.fetched += len(report.feeds)
+        totals = report.totals()
+        log.info(
+            "batch feeds=%d new=%d failed=%d deferred=%d",
+            totals["feeds"],
+            totals["new"],
+            totals["failed"],
+            totals["deferred"],
+        )
+        return report
+
+    async def _renew(self, keys: list[str]) -> None:
+        every = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                self.leases.renew_feeds(self.holder, keys, self.clock() + self.lease)
+            except NewsdeskError as e:
+                log.warning("worker: cannot renew leases: %s", e)
+
+    def publish_once(self) -> RunReport | None:
+        """If this process leads publishing (or can become the leader), catch the search index
+        up and run the publishers when the archive changed since; None when another leads."""
+        if self._leader is not None and not self._leader.held():
+            self._leader.release()
+            self._leader = None
+        if self._leader is None:
+            self._leader = self.leases.lead("publish")
+            if self._leader is None:
+                return None
+            log.info("worker: leading publishing")
+        report = RunReport()
+        rev = self.store.max_rev()
+        if rev == self._published_rev:
+            return report
+        if self.config.search_index:
+            try:
+                report.indexed = update_index(self.config, self.store)
+            except NewsdeskError as e:
+                report.publish_errors.append(f"search index: {e}")
+        for name in self.config.publishers:
+            try:
+                report.published.append(run_publisher(get_publisher(name), self.store, self.config))
+            except NewsdeskError as e:
+                report.publish_errors.append(f"publish {name}: {e}")
+        for problem in report.publish_errors:
+            log.warning("worker: %s", problem)
+        if not report.publish_errors:
+            self._published_rev = rev
+        return report
+
+    async def _publish_turn(self) -> None:
+        if not self.publish or (self._publishing is not None and not self._publishing.done()):
+            return
+
+        async def publish() -> None:
+            try:
+                await asyncio.to_thread(self.publish_once)
+            except NewsdeskError as e:
+                log.warning("worker: publishing: %s", e)
+
+        self._publishing = asyncio.ensure_future(publish())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Turns until `stop` is set: after a turn that found nothing due (or an archive
+        error, e.g. the server restarting) wait `poll` seconds."""
+        try:
+            while not stop.is_set():
+                wait = 0.0
+                try:
+                    await self._publish_turn()
+                    report = await self.run_once()
+                    if not report.feeds:
+                        wait = self.poll
+                except NewsdeskError as e:
+                    log.warning("worker: %s; trying again in %g s", e, self.poll)
+                    wait = self.poll
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), wait)
+        finally:
+            if self._publishing is not None:
+                with contextlib.suppress(Exception):
+                    await self._publishing
+            if self._leader is not None:
+                self._leader.release()
+                self._leader = None

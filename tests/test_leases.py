@@ -1,0 +1,123 @@
+"""Feed leases on PostgreSQL (store/postgres/leases.py): claims through real concurrent
+transactions on the machine's server, expiry on an injected clock, the per-host limit across
+holders, publishing leadership, and the one-line refusal on SQLite."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from newsdesk.config import parse_config
+from newsdesk.errors import NewsdeskError
+from newsdesk.models import FeedSchedule, FeedSpec
+from newsdesk.store import SQLiteStore
+from newsdesk.store.postgres import PostgresStore
+from newsdesk.worker import Worker
+from store_backends import new_pg_database
+
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+def spec(i: int, host: str = "a.example") -> FeedSpec:
+    return FeedSpec("g", host, f"f{i:04d}", url=f"http://{host}/feed{i}.xml")
+
+
+@pytest.fixture
+def pg() -> Iterator[PostgresStore]:
+    store = PostgresStore(new_pg_database())
+    yield store
+    store.close()
+
+
+def test_a_claim_leases_due_feeds_to_one_holder_until_released_or_expired(pg: PostgresStore) -> None:
+    pg.apply_config([spec(i) for i in range(10)], T0)
+    first = pg.claim_feeds("w1", T0, T0 + 10 * MIN, limit=6, per_host=100)
+    second = pg.claim_feeds("w2", T0, T0 + 10 * MIN, limit=6, per_host=100)
+    assert len(first) == 6 and len(second) == 4
+    assert not {f.key for f in first} & {f.key for f in second}
+    assert pg.claim_feeds("w3", T0 + 9 * MIN, T0 + 20 * MIN, limit=10, per_host=100) == []
+    leases = pg.feed_leases(T0)
+    assert sorted(leases.values()) == ["w1"] * 6 + ["w2"] * 4
+
+    # w1 stores its feeds' next checks and lets go; w2 dies holding its leases.
+    for f in first:
+        pg.save_schedule(FeedSchedule(f.key, T0 + 60 * MIN, 3600.0, "test"))
+    assert pg.release_feeds("w1", [f.key for f in first]) == 6
+    assert pg.release_feeds("w1", [f.key for f in second]) == 0  # not its own
+    # Before w2's leases run out nobody gets them; after, another holder does, and only those.
+    assert pg.claim_feeds("w3", T0 + 9 * MIN, T0 + 20 * MIN, limit=10, per_host=100) == []
+    again = pg.claim_feeds("w3", T0 + 10 * MIN, T0 + 20 * MIN, limit=10, per_host=100)
+    assert {f.key for f in again} == {f.key for f in second}
+    assert pg.renew_feeds("w3", [f.key for f in again], T0 + 30 * MIN) == 4
+    assert set(pg.feed_leases(T0 + 25 * MIN).values()) == {"w3"}
+
+
+def test_concurrent_claims_never_share_a_feed(pg: PostgresStore) -> None:
+    pg.apply_config([spec(i, f"h{i % 7}.example") for i in range(400)], T0)
+    got: dict[str, list[str]] = {}
+    start = threading.Barrier(8)
+
+    def claimer(name: str) -> None:
+        start.wait()
+        mine: list[str] = []
+        while batch := pg.claim_feeds(name, T0, T0 + MIN, limit=7, per_host=1000):
+            mine += [f.key for f in batch]
+        got[name] = mine
+
+    threads = [threading.Thread(target=claimer, args=(f"w{n}",)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [k for keys in got.values() for k in keys]
+    assert len(every) == len(set(every)) == 400
+    assert sum(1 for keys in got.values() if keys) > 1  # they did share the work
+
+
+def test_per_host_limit_holds_across_holders(pg: PostgresStore) -> None:
+    pg.apply_config(
+        [spec(i, "busy.example") for i in range(10)] + [spec(i, "quiet.example") for i in range(3)], T0
+    )
+    one = pg.claim_feeds("w1", T0, T0 + MIN, limit=3, per_host=2)
+    two = pg.claim_feeds("w2", T0, T0 + MIN, limit=10, per_host=2)
+    hosts = [f.spec.site for f in one + two]
+    assert hosts.count("busy.example") == 2 and hosts.count("quiet.example") == 2
+    # A released slot is free again; expired leases count for nobody.
+    pg.release_feeds("w1", [f.key for f in one])
+    assert len(pg.claim_feeds("w3", T0, T0 + MIN, limit=10, per_host=2)) <= 3
+    later = pg.claim_feeds("w4", T0 + MIN, T0 + 2 * MIN, limit=20, per_host=2)
+    assert sorted(f.spec.site for f in later) == ["busy.example"] * 2 + ["quiet.example"] * 2
+
+
+def test_one_leader_at_a_time_and_the_next_takes_over(pg: PostgresStore) -> None:
+    other = PostgresStore(pg.url)
+    try:
+        first = pg.lead("publish")
+        assert first is not None and first.held()
+        assert other.lead("publish") is None
+        elsewhere = other.lead("something else")
+        assert elsewhere is not None
+        elsewhere.release()
+        first.release()
+        assert not first.held()
+        second = other.lead("publish")
+        assert second is not None
+        second.release()
+    finally:
+        other.close()
+
+
+def test_workers_refuse_sqlite_in_one_line(tmp_path: Path) -> None:
+    config = parse_config(f"database: {tmp_path / 'a.db'}\n", tmp_path / "c.yaml")
+    store = SQLiteStore(tmp_path / "a.db")
+    try:
+        with pytest.raises(NewsdeskError, match=r"a\.db: newsdesk worker needs a PostgreSQL archive") as e:
+            Worker(config, store)
+        assert "\n" not in str(e.value)
+    finally:
+        store.close()
