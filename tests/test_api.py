@@ -133,6 +133,13 @@ def test_readers_read_and_admins_manage_feeds(desk: Desk) -> None:
         assert paused.status_code == 200 and paused.json()["paused"] == "检修"
         assert alice.patch(f"/feeds/{key}", json={"paused": None}).json()["paused"] is None
         _envelope(alice.patch(f"/feeds/{key}", json={"url": "file:///etc/passwd"}), 422)
+        # A feed's own interval bounds (seconds), kept apart, checked in order.
+        bounded = alice.patch(f"/feeds/{key}", json={"min_interval": 600, "max_interval": 3600}).json()
+        assert (bounded["min_interval"], bounded["max_interval"]) == (600, 3600)
+        assert alice.patch(f"/feeds/{key}", json={"max_interval": None}).json()["min_interval"] == 600
+        _envelope(alice.patch(f"/feeds/{key}", json={"max_interval": 60}), 422)  # below the minimum
+        _envelope(alice.patch(f"/feeds/{key}", json={"min_interval": 0}), 422)
+        assert alice.get(f"/feeds/{key}").json()["max_interval"] is None
         _envelope(alice.delete("/feeds/金融/站点甲/源0"), 409, "in_config")
         assert alice.delete(f"/feeds/{key}").status_code == 204
         _envelope(alice.get(f"/feeds/{key}"), 404)

@@ -128,7 +128,15 @@ def test_rerun_adds_nothing_and_changes_update_in_place(tmp_path: Path, feed_ser
     v2 = rss([("a1", "央行开展逆回购操作（更新）", "<p>第二版</p>"), ("a2", "统计局发布数据", "<p>正文</p>")])
     feed_server.conditional("/feed.xml", v2, etag='"v2"')
     third = json.loads(newsdesk(config, "run", "--json", check=True).stdout)
-    assert third["totals"] == {"feeds": 1, "failed": 0, "deferred": 0, "new": 0, "updated": 1, "unchanged": 1}
+    assert third["totals"] == {
+        "feeds": 1,
+        "failed": 0,
+        "deferred": 0,
+        "new": 0,
+        "updated": 1,
+        "unchanged": 1,
+        "skipped": 0,
+    }
     assert entry_count(tmp_path) == 2
     assert sorted((tmp_path / "posts").glob("*.md")) == posts
     texts = [p.read_text("utf-8") for p in posts]

@@ -4,6 +4,7 @@ seeded random generator (the seed is in every failure message)."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -151,3 +152,25 @@ def test_jitter_spreads_checks_within_ten_percent() -> None:
     assert min(offsets) < -0.09 and max(offsets) > 0.09, f"seed {seed}"
     assert abs(sum(offsets) / len(offsets)) < 0.01, f"seed {seed}"
     assert sum(1 for o in offsets if o < 0) in range(900, 1100), f"seed {seed}"
+
+
+def test_a_feeds_own_bounds_narrow_the_configs_never_widen_them() -> None:
+    from newsdesk.models import CatalogueFeed, FeedSpec, FeedState
+    from newsdesk.schedule import feed_bounds
+
+    spec = FeedSpec("金融", "新浪财经", "国内", url="http://127.0.0.1:9/f.xml")
+    plain = CatalogueFeed(spec, "config", FeedState(spec.key, spec.url), FeedSchedule(spec.key, NOW, 0.0, "new"))
+    assert feed_bounds(NO_JITTER, plain) is NO_JITTER and feed_bounds(NO_JITTER, None) is NO_JITTER
+
+    def bounds(low: float | None, high: float | None) -> tuple[float, float]:
+        got = feed_bounds(NO_JITTER, replace(plain, min_interval=low, max_interval=high))
+        return got.min_interval, got.max_interval
+
+    assert bounds(HOUR, 2 * HOUR) == (HOUR, 2 * HOUR)
+    assert bounds(60.0, None) == (NO_JITTER.min_interval, NO_JITTER.max_interval)  # not below the config's
+    assert bounds(None, 10 * DAY) == (NO_JITTER.min_interval, NO_JITTER.max_interval)  # nor above
+    assert bounds(10 * DAY, None) == (NO_JITTER.max_interval, NO_JITTER.max_interval)
+    # A quiet feed bounded to an hour is checked hourly, and says why.
+    quiet = Check("ok", times=every(7 * DAY))
+    got = next_schedule("k", None, quiet, feed_bounds(NO_JITTER, replace(plain, max_interval=HOUR)), NOW, random.Random(0))
+    assert got.interval == HOUR and got.reason.endswith("at least every 1 h")

@@ -1385,3 +1385,94 @@ def test_insights_are_kept_with_their_entries_and_queried(store: Store) -> None:
     assert store.get_insights(uids) == {}
     assert store.insight_doc_freqs(["碳达峰", "降准"]) == (0, {})
     assert store.term_weeks(["碳达峰", "降准"]) == [] and store.list_figures() == []
+def test_skip_rules_and_the_readers_with_rules(store: Store) -> None:
+    ann = store.add_user("ann", "hash", admin=False, now=NOW)
+    store.add_user("bob", "hash", admin=False, now=NOW)
+    assert store.rule_readers() == [] and store.skip_rules() == []
+    store.add_rule(ann.id, "降准", is_regex=False, matching=True, action="read", feed_key=None, now=NOW)
+    assert store.rule_readers() == [ann.id]  # bob made none
+    words = store.add_skip_rule("广告 推广", is_regex=False, matching=True, feed_key=None, by="chief", now=NOW)
+    pattern = store.add_skip_rule(r"^\d+$", is_regex=True, matching=False, feed_key=FEED.key, by="chief", now=NOW)
+    assert (words.pattern, words.is_regex, words.matching, words.feed_key, words.created_by) == (
+        "广告 推广", False, True, None, "chief"
+    )
+    assert words.created == NOW and (pattern.is_regex, pattern.matching, pattern.feed_key) == (True, False, FEED.key)
+    assert [r.id for r in store.skip_rules()] == [words.id, pattern.id]
+    assert store.remove_skip_rule(words.id) and not store.remove_skip_rule(words.id)
+    assert store.skip_rules() == [pattern]
+
+
+def test_a_feeds_interval_bounds_are_kept_and_bring_its_check_forward(store: Store) -> None:
+    store.apply_config([FEED], NOW)
+    far = FeedSchedule(FEED.key, NOW + timedelta(hours=20), 72000.0, "quiet")
+    store.save_schedule(far)
+    feed = store.catalogue_feed(FEED.key)
+    assert feed is not None and (feed.min_interval, feed.max_interval) == (None, None)
+    assert store.set_feed_bounds(FEED.key, 600.0, 3600.0, NOW)
+    feed = store.catalogue_feed(FEED.key)
+    assert feed is not None and (feed.min_interval, feed.max_interval) == (600.0, 3600.0)
+    assert feed.schedule.next_check == NOW + timedelta(hours=1)  # no later than the new bound allows
+    assert store.set_feed_bounds(FEED.key, None, None, NOW)
+    feed = store.catalogue_feed(FEED.key)
+    assert feed is not None and (feed.min_interval, feed.max_interval) == (None, None)
+    assert not store.set_feed_bounds("no/such/feed", 60.0, None, NOW)
+    # The bounds survive a config reapplied unchanged, and a rename moves them along.
+    store.set_feed_bounds(FEED.key, 900.0, None, NOW)
+    store.apply_config([FEED], NOW)
+    moved = store.update_feed(FEED.key, now=NOW, name="改名")
+    assert moved is not None and moved.min_interval == 900.0
+
+
+def test_favicons_images_marks_and_the_tree_version(store: Store) -> None:
+    ann = store.add_user("ann", "hash", admin=False, now=NOW)
+    assert store.tree_version(ann.id) == (0, 0, 0)
+    route = FeedSpec(group="政策", site="人民银行", name="公开市场", route="/pbc/goutongjiaoliu")
+    store.apply_config([FEED, route], NOW)
+    tree, read, rev = store.tree_version(ann.id)
+    assert tree > 0
+    store.save_fetch(route, OK, [entry(7, link="http://www.pbc.gov.cn/a.html")], NOW, articles={entry(7).id: ARTICLE})
+    store.save_fetch(FEED, OK, [entry(1)], NOW)
+    assert store.tree_version(ann.id)[2] > rev  # entries arrived
+    # A feed's own URL names its site's home; a route's site, its newest entry's link.
+    assert sorted(store.sites_needing_icons(NOW, 10)) == [
+        ("政策", "人民银行", "http://www.pbc.gov.cn/a.html"),
+        ("金融", "新浪财经", FEED.url),
+    ]
+    before = store.tree_version(ann.id)
+    store.save_favicon("金融", "新浪财经", NOW, data=b"\x89PNG\r\n\x1a\nx", content_type="image/png")
+    store.save_favicon("政策", "人民银行", NOW, error="HTTP 404")
+    assert store.tree_version(ann.id)[0] > before[0]  # the sidebar shows icons
+    icon = store.site_favicon("金融", "新浪财经")
+    assert icon is not None and (icon.data, icon.content_type) == (b"\x89PNG\r\n\x1a\nx", "image/png")
+    assert store.site_favicon("政策", "人民银行") is None
+    assert store.favicon_sites() == {("金融", "新浪财经")}
+    assert store.sites_needing_icons(NOW, 10) == []  # each tried once …
+    assert store.sites_needing_icons(NOW + timedelta(seconds=1), 10) == [
+        ("政策", "人民银行", "http://www.pbc.gov.cn/a.html")
+    ]  # … a failure again after a while
+    # Images: the articles' URLs, which were tried, what was kept.
+    uid = entry_uid(route.key, entry(7).id)
+    assert store.image_urls([uid, entry_uid(FEED.key, entry(1).id)]) == list(ARTICLE.images)
+    store.save_image("a" * 64, ARTICLE.images[0], NOW, content_type="image/jpeg", size=123)
+    store.save_image("b" * 64, "http://x/b.png", NOW, error="HTTP 403")
+    assert store.known_images(["a" * 64, "b" * 64, "c" * 64]) == {"a" * 64, "b" * 64}
+    kept = store.cached_image("a" * 64)
+    assert kept is not None and (kept.url, kept.content_type, kept.size) == (ARTICLE.images[0], "image/jpeg", 123)
+    assert store.cached_image("b" * 64) is None and store.cached_image("c" * 64) is None
+    assert store.change_mark("images") is None
+    store.set_change_mark("images", 7)
+    assert store.change_mark("images") == 7
+    # Reading changes the reader's counter, not the tree's.
+    tree, read, rev = store.tree_version(ann.id)
+    store.set_entry_state(ann.id, [uid], read=True, now=NOW)
+    after = store.tree_version(ann.id)
+    assert after[0] == tree and after[1] > read
+
+
+def test_the_tree_version_follows_pauses_not_every_schedule(store: Store) -> None:
+    store.apply_config([FEED], NOW)
+    tree = store.tree_version(0)[0]
+    store.save_schedule(FeedSchedule(FEED.key, NOW + timedelta(hours=1), 3600.0, "rate"))
+    assert store.tree_version(0)[0] == tree  # a fetch's bookkeeping leaves the sidebar as it is
+    store.pause_feed(FEED.key, "admin")
+    assert store.tree_version(0)[0] > tree  # a paused feed shows as such

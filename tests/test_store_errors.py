@@ -211,6 +211,22 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "top_terms": lambda s: s.top_terms(["2026-11-23"]),
     "rising_terms": lambda s: s.rising_terms("2026-11-23", ["2026-11-16"]),
     "latest_insight_week": lambda s: s.latest_insight_week(),
+    "rule_readers": lambda s: s.rule_readers(),
+    "add_skip_rule": lambda s: s.add_skip_rule("广告", is_regex=False, matching=True, feed_key=None, by="a", now=NOW),
+    "skip_rules": lambda s: s.skip_rules(),
+    "remove_skip_rule": lambda s: s.remove_skip_rule(1),
+    "set_feed_bounds": lambda s: s.set_feed_bounds("金融/新浪财经/国内", 600.0, 3600.0, NOW),
+    "sites_needing_icons": lambda s: s.sites_needing_icons(NOW, 10),
+    "save_favicon": lambda s: s.save_favicon("金融", "新浪财经", NOW, error="none"),
+    "site_favicon": lambda s: s.site_favicon("金融", "新浪财经"),
+    "favicon_sites": lambda s: s.favicon_sites(),
+    "image_urls": lambda s: s.image_urls([UID]),
+    "known_images": lambda s: s.known_images(["a" * 64]),
+    "save_image": lambda s: s.save_image("a" * 64, "http://x/a.png", NOW, error="none"),
+    "cached_image": lambda s: s.cached_image("a" * 64),
+    "change_mark": lambda s: s.change_mark("images"),
+    "set_change_mark": lambda s: s.set_change_mark("images", 1),
+    "tree_version": lambda s: s.tree_version(1),
 }
 
 

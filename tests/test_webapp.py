@@ -646,17 +646,23 @@ def test_keyword_rules_star_and_mark_read_what_arrives(
             return got if len(got) == len(before) + 3 else None
 
         poll(arrived, "the three new items")
-        assert reader.get(f"{desk.url}/").status_code == 200  # the reader opens a list
-        state = {
-            e["title"][:7]: (e["read"], e["starred"])
-            for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]
-            if e["id"] not in before
-        }
-        assert state == {
+        want = {
             "第1源第12条": (True, False),
             "第1源第13条": (False, True),
             "第1源第14条": (True, False),
         }
+
+        def applied() -> dict[str, tuple[bool, bool]] | None:
+            # Through the API alone, the reader never opening a list: the scheduler applied
+            # the rules right after the batch that stored the items.
+            state = {
+                e["title"][:7]: (e["read"], e["starred"])
+                for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]
+                if e["id"] not in before
+            }
+            return state if state == want else None
+
+        poll(applied, "the rules applied by the scheduler")
         # Entries that were there before the rules are left alone.
         old = [
             e
@@ -672,13 +678,84 @@ def test_keyword_rules_star_and_mark_read_what_arrives(
     assert '<tr data-id="' not in reader.get(f"{desk.url}/rules").text
 
 
+def test_a_feeds_interval_bounds_are_edited_validated_and_honoured(desk: Desk, chief: httpx.Client) -> None:
+    key = "金融/中新网/财经"
+    form = chief.get(f"{desk.url}/feeds/edit", params={"key": key}).text
+    assert 'name="min_interval"' in form and 'placeholder="5"' in form  # the config's bound shown
+    token = csrf_of(form)
+    fields = {
+        "csrf": token,
+        "key": key,
+        "group": "金融",
+        "site": "中新网",
+        "name": "财经",
+        "source": desk.feeds.url("/chinanews"),
+        "clean": "1",
+    }
+    for low, high in (("abc", ""), ("20", "10"), ("0", ""), ("", "99999999")):
+        bad = chief.post(f"{desk.url}/feeds/edit", data={**fields, "min_interval": low, "max_interval": high})
+        assert bad.status_code == 422 and "间隔须为正数" in bad.text, (low, high)
+    ok = chief.post(f"{desk.url}/feeds/edit", data={**fields, "min_interval": "", "max_interval": "10"})
+    assert ok.status_code == 303
+    assert 'name="max_interval" inputmode="decimal" value="10"' in chief.get(
+        f"{desk.url}/feeds/edit", params={"key": key}
+    ).text
+    chief.post(f"{desk.url}/feeds/action", data={"csrf": token, "key": key, "action": "refresh"})
+    with desk.api() as api:
+
+        def bounded() -> dict[str, object] | None:
+            feed = api.get(f"/feeds/{key}").json()
+            schedule = feed.get("schedule", feed)
+            reason = str(schedule.get("reason", ""))
+            return feed if "at least every 10 min" in reason and schedule["interval"] <= 600 else None
+
+        poll(bounded, "the feed checked again within its own bound")
+    back = chief.post(f"{desk.url}/feeds/edit", data={**fields, "min_interval": "", "max_interval": ""})
+    assert back.status_code == 303
+
+
+def test_admins_skip_rules_keep_matching_items_out_of_the_archive(
+    desk: Desk, reader: httpx.Client, chief: httpx.Client
+) -> None:
+    feed = "政策/人民银行/公开市场"
+    token = csrf_of(chief.get(f"{desk.url}/rules").text)
+    add = f"{desk.url}/rules/skip/add"
+    form = {"csrf": token, "pattern": "第1源第16條", "kind": "words", "when": "matching", "feed": feed}
+    # Readers cannot make them, nor see them.
+    reader_token = csrf_of(reader.get(f"{desk.url}/rules").text)
+    assert reader.post(add, data={**form, "csrf": reader_token}).status_code == 403
+    assert chief.post(add, data=form).status_code == 303
+    regex = {**form, "pattern": r"第1源第1[7]条", "kind": "regex", "feed": ""}
+    assert chief.post(add, data=regex).status_code == 303
+    page = chief.get(f"{desk.url}/rules").text
+    skips = re.findall(r'<tr data-skip="(\d+)"', page)
+    assert len(skips) == 2 and "第1源第16條" in page
+    assert 'data-skip="' not in reader.get(f"{desk.url}/rules").text
+    with desk.api() as api:
+        before = {e["title"][:7] for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]}
+        desk.feeds.route("/pboc", rss(1, 19))  # items 15 … 18 are new
+        admin_token = csrf_of(chief.get(f"{desk.url}/feeds").text)
+        chief.post(f"{desk.url}/feeds/action", data={"csrf": admin_token, "key": feed, "action": "refresh"})
+
+        def arrived() -> set[str] | None:
+            got = {e["title"][:7] for e in api.get("/entries", params={"feed": feed, "limit": 100}).json()["entries"]}
+            return got - before if "第1源第18条" in got else None
+
+        # 16 (words, Traditional input) and 17 (the regular expression) were not stored.
+        assert poll(arrived, "the new items") == {"第1源第15条", "第1源第18条"}
+    poll(lambda: "skipped=2 " in desk.serve.log_text() or None, "the batch's log line counting the skipped")
+    for rule in skips:
+        assert chief.post(f"{desk.url}/rules/skip/remove", data={"csrf": token, "id": rule}).status_code == 303
+    assert 'data-skip="' not in chief.get(f"{desk.url}/rules").text
+
+
 def test_a_regular_expression_that_backtracks_gives_up_on_its_time_bound(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from datetime import UTC, datetime
 
     from newsdesk.models import EntryText, KeywordRule
-    from newsdesk.web.pages.rules import MAX_TIMEOUTS, compile_rule, judge
+    from newsdesk.rules import MAX_TIMEOUTS, compile_rule, judge
 
     when = datetime(2026, 12, 6, tzinfo=UTC)
     rule = KeywordRule(
@@ -689,7 +766,7 @@ def test_a_regular_expression_that_backtracks_gives_up_on_its_time_bound(
     )
     entry = EntryText("u", "k", "g", "s", "f", "标题", None, when, "a" * 5000 + "!", "", None)
     rules = [compile_rule(rule), compile_rule(quick)]
-    caplog.set_level("WARNING", logger="newsdesk.web.pages.rules")
+    caplog.set_level("WARNING", logger="newsdesk.rules")
     for _ in range(MAX_TIMEOUTS + 2):
         assert judge(rules, entry) == (True, False)  # the slow rule: no match; the other still works
     timeouts = [r for r in caplog.records if "outcome=timeout" in r.getMessage()]

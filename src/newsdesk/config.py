@@ -172,6 +172,10 @@ class Config(BaseModel):
     # Run the insights stage (tasks, targets, figures, bodies, terms) on new and changed
     # articles at ingest and reclean (off: `newsdesk reinsight` still fills them in).
     insights: bool = True
+    # Article images: `remote` (the reader's browser loads them from their hosts, without a
+    # referrer) or `cache` (fetched once by the desk, kept beside the archive, served by the
+    # reader web app: pages survive hotlink protection and sources that disappear).
+    images: Literal["remote", "cache"] = "remote"
     # What `newsdesk run` publishes after fetching: any of hexo, site, feeds or an installed
     # publisher (checked against the registry by `load_config(publishers=...)`).
     publishers: list[str] = Field(default_factory=lambda: ["hexo"])
@@ -220,6 +224,14 @@ class Config(BaseModel):
         if "://" in self.database:
             return self.database
         return str(self.path(self.database))
+
+    @property
+    def images_dir(self) -> Path:
+        """Where `images: cache` keeps article images: beside the archive's file
+        (`<database>-images/`), or `images/` beside the config for an archive on a server."""
+        if "://" in self.database:
+            return self.path("images")
+        return Path(f"{self.database_url}-images")
 
     def feeds(self) -> list[FeedSpec]:
         """Every configured feed, in file order."""

@@ -120,6 +120,14 @@ class _Hop:
     sets_cookie: bool
 
 
+@dataclass(frozen=True)
+class _Body:
+    """What a caller wants of a body: undecoded (`raw`), and at most `limit` bytes."""
+
+    raw: bool
+    limit: int
+
+
 class Fetcher:
     """Fetches URLs and local files; use as `async with Fetcher(config) as fetcher:`.
 
@@ -187,6 +195,8 @@ class Fetcher:
         last_modified: str | None = None,
         deadline: Deadline | None = None,
         may_wait: bool = True,
+        raw: bool = False,
+        max_bytes: int | None = None,
     ) -> FetchResult:
         """Fetch an http(s) URL, a file:// URL or an absolute path; raise FetchError on failure,
         FetchDeferred when the host is on hold.
@@ -194,14 +204,19 @@ class Fetcher:
         With `etag`/`last_modified` the request is conditional and an unchanged resource
         gives `FetchResult(status=304, text=None)`. `deadline` (default: a fresh one of
         `fetch.deadline`) bounds every attempt together; with `may_wait` false a short hold
-        is not waited out either (the caller has somewhere else to go).
+        is not waited out either (the caller has somewhere else to go). With `raw` the body is
+        kept undecoded (`FetchResult.body`: images, icons), and `max_bytes` (at most the
+        config's) caps it.
         """
         try:
             path = _local_path(url)
             if path is not None:
                 return await asyncio.to_thread(self._read_file, url, path, etag, last_modified)
             deadline = deadline or Deadline(self.config.deadline)
-            return await self._fetch_http(url, _http_url(url), etag, last_modified, deadline, may_wait)
+            limit = min(max_bytes or self.config.max_bytes, self.config.max_bytes)
+            return await self._fetch_http(
+                url, _http_url(url), etag, last_modified, deadline, may_wait, _Body(raw, limit)
+            )
         except _Failure as f:
             if f.deferred is not None:
                 raise FetchDeferred(str(f), url=url, until=f.deferred.until) from None
@@ -223,6 +238,7 @@ class Fetcher:
         last_modified: str | None,
         deadline: Deadline,
         may_wait: bool,
+        want: _Body | None = None,
     ) -> FetchResult:
         if self._session is None:
             raise RuntimeError("Fetcher is not open: use `async with Fetcher(config) as fetcher`")
@@ -243,7 +259,7 @@ class Fetcher:
                 async with self._slots:
                     deadline.start()
                     return await self._attempt(
-                        url, target, conditional, etag, last_modified, deadline, may_wait
+                        url, target, conditional, etag, last_modified, deadline, may_wait, want
                     )
             except _Failure as f:
                 if f.deferred is not None:
@@ -315,6 +331,7 @@ class Fetcher:
         last_modified: str | None,
         deadline: Deadline,
         may_wait: bool,
+        want: _Body | None = None,
     ) -> FetchResult:
         """One attempt: follow redirects by hand so loops and permanent moves are visible."""
         loop = asyncio.get_running_loop()
@@ -328,7 +345,7 @@ class Fetcher:
                 if wait > 0:
                     await asyncio.sleep(wait)
                 started = loop.time()
-                hop = await self._hop(current, conditional, budget, deadline)
+                hop = await self._hop(current, conditional, budget, deadline, want)
                 budget -= loop.time() - started
             if hop.status not in _REDIRECTS:
                 break
@@ -367,6 +384,8 @@ class Fetcher:
                 expires=expires,
             )
         assert hop.body is not None  # _hop reads the body of every 2xx response
+        if want is not None and want.raw:
+            return FetchResult(url=final, status=200, content_type=content_type, body=hop.body)
         if len(hop.body) > _DECODE_IN_THREAD:
             text, encoding = await asyncio.to_thread(decode_document, hop.body, content_type)
         else:
@@ -384,7 +403,9 @@ class Fetcher:
             expires=expires,
         )
 
-    async def _hop(self, url: URL, headers: dict[str, str], budget: float, deadline: Deadline) -> _Hop:
+    async def _hop(
+        self, url: URL, headers: dict[str, str], budget: float, deadline: Deadline, want: _Body | None = None
+    ) -> _Hop:
         """One request; returns redirects, 304 and 2xx (with body), raises _Failure for the rest."""
         assert self._session is not None
         out_of_time = budget >= deadline.remaining()
@@ -395,7 +416,7 @@ class Fetcher:
                     if status in _REDIRECTS or status == 304:
                         return _Hop(status, resp.headers, None, bool(resp.cookies))
                     if 200 <= status < 300:
-                        body = await self._read_body(resp)
+                        body = await self._read_body(resp, want.limit if want else None)
                         if not body:
                             raise _Failure("empty response body", status=status)
                         return _Hop(status, resp.headers, body, bool(resp.cookies))
@@ -411,9 +432,10 @@ class Fetcher:
         except (aiohttp.ClientError, HttpProcessingError, OSError, EOFError) as e:
             raise _client_failure(e, url) from e
 
-    async def _read_body(self, resp: aiohttp.ClientResponse) -> bytes:
-        """Read the decompressed body in chunks, stopping as soon as it passes max_bytes."""
-        limit = self.config.max_bytes
+    async def _read_body(self, resp: aiohttp.ClientResponse, limit: int | None = None) -> bytes:
+        """Read the decompressed body in chunks, stopping as soon as it passes `limit`
+        (default: max_bytes)."""
+        limit = limit or self.config.max_bytes
         too_big = _Failure(f"response larger than {_size(limit)}")
         coding = resp.headers.get("Content-Encoding", "").strip().lower()
         # Content-Length counts compressed bytes, so it only settles an identity body.

@@ -53,6 +53,7 @@ class FetchResult:
     # in seconds, and the Expires time (UTC) when there was no max-age.
     max_age: float | None = None
     expires: datetime | None = None
+    body: bytes | None = None  # the body undecoded, when asked for (`Fetcher.fetch(raw=True)`): images, icons
 
     @property
     def not_modified(self) -> bool:
@@ -206,6 +207,7 @@ class FeedReport:
     unchanged: int = 0
     error: str | None = None
     warning: str | None = None
+    skipped: int = 0  # new items the admins' skip rules kept out of the archive (newsdesk.rules)
 
 
 # content identity ----------------------------------------------------------------------------
@@ -425,6 +427,10 @@ class CatalogueFeed:
     state: FeedState
     schedule: FeedSchedule
     title: str | None = None  # the feed's own title, as last fetched
+    # An admin's bounds on this feed's check interval (seconds), within the config's `schedule:`
+    # ones; None: the config's.
+    min_interval: float | None = None
+    max_interval: float | None = None
 
     @property
     def key(self) -> str:
@@ -608,3 +614,40 @@ class TermRise:
     term: str
     docs: int  # articles of the week
     before: float  # mean articles per week over the previous four weeks
+# ---- the reader web app's rest (issue 15): skip rules, favicons, cached images ----
+
+
+@dataclass(frozen=True)
+class SkipRule:
+    """An admin's rule for everyone: entries whose title or text has all the words (or matches
+    the regular expression) — or, `matching` False, entries that do not — are not stored.
+    `feed_key` None: every feed."""
+
+    id: int
+    pattern: str
+    is_regex: bool
+    matching: bool
+    feed_key: str | None
+    created: datetime
+    created_by: str  # the admin's name
+
+
+@dataclass(frozen=True)
+class Favicon:
+    """A site's icon as fetched once (`newsdesk.media`): the bytes and their content type."""
+
+    group: str
+    site: str
+    data: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class CachedImage:
+    """An article image kept beside the archive (`images: cache`): the file's name under the
+    images folder (named by the SHA-256 of its URL) and its content type."""
+
+    url: str
+    name: str
+    content_type: str
+    size: int

@@ -26,6 +26,7 @@ from .holds import Hold, feed_hold
 from .insights import VERSION as INSIGHTS_VERSION
 from .insights import extract as extract_insights
 from .locks import LockBusy
+from .media import cache_media
 from .models import (
     Article,
     Cleaned,
@@ -41,7 +42,8 @@ from .models import (
 )
 from .parse import parse_feed
 from .publish.base import Publisher, PublishReport, get_publisher, run_publisher
-from .schedule import Check, Hints, next_schedule
+from .rules import apply_all_rules, skip_entries
+from .schedule import Check, Hints, feed_bounds, next_schedule
 from .search import changes_behind, update_index
 from .store import Store
 
@@ -92,6 +94,7 @@ class RunReport:
             "new": sum(f.new for f in self.feeds),
             "updated": sum(f.updated for f in self.feeds),
             "unchanged": sum(f.unchanged for f in self.feeds),
+            "skipped": sum(f.skipped for f in self.feeds),
         }
 
 
@@ -133,7 +136,7 @@ async def _update_feed(
             store.save_fetch(spec, result, (), now)
             return FeedReport(spec.key, "not_modified"), Check("not_modified", hints=cache)
         parsed = parse_feed(result.text or "", base_url=result.url)
-        entries = _unique(parsed.entries)
+        entries, skipped = skip_entries(store, spec.key, _unique(parsed.entries))
         articles, pages = await _prepare_articles(fetcher, store, spec, entries)
         if config.insights and articles:
             # Before the entries: the fetch's one rev bump then finds both (pages, indexes).
@@ -149,7 +152,13 @@ async def _update_feed(
             pages=pages,
         )
         report = FeedReport(
-            spec.key, "ok", counts.new, counts.updated, counts.unchanged, warning=parsed.warning
+            spec.key,
+            "ok",
+            counts.new,
+            counts.updated,
+            counts.unchanged,
+            warning=parsed.warning,
+            skipped=skipped,
         )
         return report, Check("ok", hints=replace(cache, ttl=parsed.ttl, update_period=parsed.update_period))
     except FetchDeferred as e:
@@ -405,7 +414,14 @@ async def fetch_feeds(
             now = clock()
             previous = known.schedule if known else None
             store.save_schedule(
-                next_schedule(spec.key, previous, replace(check, times=times), config.schedule, now, rng)
+                next_schedule(
+                    spec.key,
+                    previous,
+                    replace(check, times=times),
+                    feed_bounds(config.schedule, known),
+                    now,
+                    rng,
+                )
             )
         except NewsdeskError as e:
             # The feed is stored; it is only checked again sooner or later than it might be.
@@ -504,6 +520,7 @@ def run(
             if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
                 follower = _IndexProcess(config)
             report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))
+            after_ingest(config, store)
             chosen = _publishers(publishers, report)
             if follower is not None:
                 follower.fetching_done()
@@ -536,6 +553,24 @@ def run(
             if follower is not None:
                 follower.finish(report)
     return report
+
+
+def after_ingest(config: Config, store: Store) -> None:
+    """What follows each ingest batch of `run` (the scheduler does the same): every reader's
+    keyword rules over what arrived; with `images: cache`, the new articles' images fetched once
+    (newsdesk.media; the sites' icons are the reader web app's: `serve` fetches them)."""
+    try:
+        apply_all_rules(store, _utcnow())
+    except NewsdeskError as e:  # the run's entries are stored; a list catches the rules up later
+        log.warning("keyword rules: %s", e)
+    if config.images != "cache":
+        return
+
+    async def media() -> None:
+        async with open_fetcher(config, store) as fetcher:
+            await cache_media(config, store, fetcher, _utcnow(), icons=False)
+
+    asyncio.run(media())
 
 
 def _publishers(names: Sequence[str], report: RunReport) -> list[tuple[str, Publisher]]:

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from .config import ScheduleConfig
-from .models import FeedSchedule
+from .models import CatalogueFeed, FeedSchedule
 
 __all__ = [
     "GONE_REASON",
@@ -38,6 +38,7 @@ __all__ = [
     "CheckOutcome",
     "Hints",
     "duration_text",
+    "feed_bounds",
     "next_schedule",
     "publishing_spacing",
 ]
@@ -195,3 +196,14 @@ def duration_text(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f}".removesuffix(".0") + f" {unit}"
     return f"{seconds:.0f} s"
+
+
+def feed_bounds(config: ScheduleConfig, feed: CatalogueFeed | None) -> ScheduleConfig:
+    """The config's bounds narrowed by an admin's bounds on this feed (kept in the catalogue):
+    a feed's own bounds apply within the config's, never beyond them."""
+    if feed is None or (feed.min_interval is None and feed.max_interval is None):
+        return config
+    low = max(config.min_interval, feed.min_interval or 0.0)
+    high = min(config.max_interval, feed.max_interval or config.max_interval)
+    low = min(low, high)  # an admin's minimum above the config's maximum: the maximum
+    return config.model_copy(update={"min_interval": low, "max_interval": high})

@@ -42,8 +42,10 @@ from . import locks
 from .config import Config
 from .errors import NewsdeskError
 from .fetch import Fetcher
+from .media import cache_media
 from .models import CatalogueChanges, FeedReport, FeedSpec
 from .pipeline import RunReport, fetch_feeds, open_fetcher
+from .rules import apply_all_rules
 from .search import update_index
 from .store import Store
 
@@ -67,7 +69,8 @@ class Scheduler:
     `clock`: the time (UTC); `rng`: spreads next checks (jitter); `on_ingest(report)`: called
     after each batch that fetched anything; `sleep(seconds)`: how the loop waits (default
     `asyncio.sleep`; a test's advances its clock); `lock_wait`: seconds a batch waits for the
-    archive's fetch lock before trying again later."""
+    archive's fetch lock before trying again later; `icons`: fetch the sites' icons the reader
+    web app shows after each batch (serve does)."""
 
     def __init__(
         self,
@@ -79,8 +82,10 @@ class Scheduler:
         on_ingest: Callable[[RunReport], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         lock_wait: float = 0.0,
+        icons: bool = False,
     ) -> None:
         self.config = config
+        self.icons = icons
         self.store = store
         self.clock = clock
         self.rng = rng if rng is not None else random.Random()
@@ -158,11 +163,15 @@ class Scheduler:
                 else:
                     async with open_fetcher(self.config, self.store, self.clock) as fetcher:
                         report.feeds = await self._fetch(specs, fetcher)
+                # Every reader's keyword rules over what the batch stored, so readers of the
+                # API and reader apps get them too.
+                apply_all_rules(self.store, self.clock())
                 if self.config.search_index:
                     try:
                         report.indexed = update_index(self.config, self.store)
                     except NewsdeskError as e:
                         report.publish_errors.append(f"search index: {e}")
+                await self._media()
         except locks.LockBusy as e:
             log.info("scheduler: %s; trying again in %g s", e, LOCK_RETRY)
             report.busy = True
@@ -174,11 +183,12 @@ class Scheduler:
         ]
         for f in report.feeds:
             log.info(
-                "fetch feed=%s outcome=%s new=%d updated=%d error=%s",
+                "fetch feed=%s outcome=%s new=%d updated=%d skipped=%d error=%s",
                 f.key,
                 f.outcome,
                 f.new,
                 f.updated,
+                f.skipped,
                 f.error,
             )
         if self.on_ingest is not None:
@@ -192,6 +202,17 @@ class Scheduler:
         return await fetch_feeds(
             self.config, self.store, specs, clock=self.clock, rng=self.rng, fetcher=fetcher
         )
+
+    async def _media(self) -> None:
+        """The icons and images the reader web app shows (newsdesk.media), last in a batch:
+        a slow host of theirs holds up nothing else."""
+        if not self.icons and self.config.images != "cache":
+            return
+        if self._fetcher is not None:
+            await cache_media(self.config, self.store, self._fetcher, self.clock(), icons=self.icons)
+            return
+        async with open_fetcher(self.config, self.store, self.clock) as fetcher:
+            await cache_media(self.config, self.store, fetcher, self.clock(), icons=self.icons)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run batches until `stop` is set (an Event of the running loop)."""
@@ -276,7 +297,9 @@ class SchedulerThread:
         on_ingest: Callable[[RunReport], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         apply_config: bool = True,
+        icons: bool = False,
     ) -> None:
+        self._icons = icons
         self._config = config
         self._sleep = sleep
         self._open_store = open_store
@@ -326,6 +349,7 @@ class SchedulerThread:
                 rng=self._rng,
                 on_ingest=self._on_ingest,
                 sleep=self._sleep,
+                icons=self._icons,
             )
             if self._apply:
                 scheduler.apply_config()

@@ -127,6 +127,7 @@ class Ingests:
                 outcome=report.outcome,
                 new=report.new,
                 updated=report.updated,
+                skipped=report.skipped or None,  # by the admins' skip rules (newsdesk.rules)
                 seconds=seconds,
                 error=report.error,
                 warning=report.warning,
@@ -294,7 +295,9 @@ def metered_scheduler(config: Config, store: Store, ingests: Ingests) -> Schedul
     def batch_done(report: RunReport) -> None:
         ingests.batch_done(report, scheduler.last_lags)
 
-    scheduler = MeteredScheduler(config, store, clock=_utcnow, rng=random.Random(), on_ingest=batch_done)
+    scheduler = MeteredScheduler(
+        config, store, clock=_utcnow, rng=random.Random(), on_ingest=batch_done, icons=True
+    )
     return scheduler
 
 

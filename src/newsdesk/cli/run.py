@@ -87,7 +87,8 @@ def _fetch_with_progress(
         elif r.outcome == "deferred":
             log.info("%s: deferred: %s", r.key, r.error)
         else:
-            log.info("%s: %s new, %s updated, %s unchanged", r.key, r.new, r.updated, r.unchanged)
+            skipped = f", {r.skipped} skipped by rule" if r.skipped else ""
+            log.info("%s: %s new, %s updated, %s unchanged%s", r.key, r.new, r.updated, r.unchanged, skipped)
 
     return pipeline.run(
         config,
@@ -140,6 +141,8 @@ def _print_run(report: pipeline.RunReport, as_json: bool, stopped: procs.Stopped
             "failed": f"[red]failed: {escape(f.error or '')}",
             "deferred": f"[yellow]deferred: {escape(f.error or '')}",
         }[f.outcome]
+        if f.skipped:
+            status += f" ({f.skipped} skipped by rule)"
         if f.warning:
             status += f" [yellow](warning: {escape(f.warning)})"
         table.add_row(escape(f.key), str(f.new), str(f.updated), str(f.unchanged), status)
@@ -151,6 +154,7 @@ def _print_run(report: pipeline.RunReport, as_json: bool, stopped: procs.Stopped
         + (f", {t['deferred']} deferred" if t["deferred"] else "")
         + f"; {t['new']} new, {t['updated']} updated,"
         f" {t['unchanged']} unchanged"
+        + (f", {t['skipped']} skipped by rule" if t["skipped"] else "")
     )
     for p in report.published:
         print_publish(p)

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 from ..errors import StoreError
 from ..models import (
     Article,
+    CachedImage,
     CatalogueChanges,
     CatalogueFeed,
     Cleaned,
@@ -27,6 +28,7 @@ from ..models import (
     EntryHead,
     EntryQuery,
     EntryText,
+    Favicon,
     FeedPlace,
     FeedSchedule,
     FeedSpec,
@@ -42,6 +44,7 @@ from ..models import (
     RuleAction,
     SearchDoc,
     SitePlace,
+    SkipRule,
     StoredEntry,
     StoryCopy,
     TermRise,
@@ -620,6 +623,89 @@ class InsightStore(Protocol):
 
     def latest_insight_week(self) -> str | None:
         """The newest week (its Monday) any stored term counts belong to."""
+class SkipRuleStore(Protocol):
+    """Admins' skip rules (entries kept out of the archive for everyone), and the readers whose
+    keyword rules are applied after each ingest batch (newsdesk.rules)."""
+
+    def rule_readers(self) -> list[int]:
+        """The ids of readers who ever made a keyword rule (those with a rules mark)."""
+
+    def add_skip_rule(
+        self, pattern: str, *, is_regex: bool, matching: bool, feed_key: str | None, by: str, now: datetime
+    ) -> SkipRule: ...
+
+    def skip_rules(self) -> list[SkipRule]:
+        """Every skip rule, oldest first."""
+
+    def remove_skip_rule(self, rule_id: int) -> bool:
+        """False when there is no such rule."""
+
+
+class FeedBoundsStore(Protocol):
+    """An admin's per-feed bounds on its check interval (newsdesk.schedule.feed_bounds)."""
+
+    def set_feed_bounds(
+        self, key: str, min_interval: float | None, max_interval: float | None, now: datetime
+    ) -> bool:
+        """Keep the bounds (seconds; None: the config's); a next check later than `now` +
+        `max_interval` comes at that time instead. False when there is no such feed."""
+
+
+class MediaStore(Protocol):
+    """Sites' icons and article images fetched once (newsdesk.media), marks of work following
+    the archive's changes, and what the reader pages key their caches by."""
+
+    def sites_needing_icons(self, retry_before: datetime, limit: int) -> list[tuple[str, str, str]]:
+        """(group, site, page URL) of sites with no icon tried yet, or whose last try failed
+        before `retry_before`; the page is the site's newest entry link, else a feed's URL."""
+
+    def save_favicon(
+        self,
+        group: str,
+        site: str,
+        now: datetime,
+        *,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Keep a site's icon (data and type), or why there is none (error)."""
+
+    def site_favicon(self, group: str, site: str) -> Favicon | None:
+        """The site's icon bytes and content type; None when it has none (yet)."""
+
+    def favicon_sites(self) -> set[tuple[str, str]]:
+        """(group, site) of every site that has an icon."""
+
+    def image_urls(self, uids: Iterable[str]) -> list[str]:
+        """The content images' URLs of these entries' cleaned articles."""
+
+    def known_images(self, names: Iterable[str]) -> set[str]:
+        """Which of these image names (SHA-256 of the URL) were tried already, kept or not."""
+
+    def save_image(
+        self,
+        name: str,
+        url: str,
+        now: datetime,
+        *,
+        content_type: str | None = None,
+        size: int = 0,
+        error: str | None = None,
+    ) -> None:
+        """Record an image kept under `name` (its type and size), or why it could not be had."""
+
+    def cached_image(self, name: str) -> CachedImage | None:
+        """The kept image of that name; None when there is none (never tried, or failed)."""
+
+    def change_mark(self, name: str) -> int | None:
+        """The rev up to which the named background work got; None before its first run."""
+
+    def set_change_mark(self, name: str, rev: int) -> None: ...
+
+    def tree_version(self, user_id: int) -> tuple[int, int, int]:
+        """Counters that change whenever the reader's sidebar would: the tree's (feeds added,
+        moved or removed, icons kept), the reader's read state's, the archive's changes'."""
 
 
 class Store(
@@ -641,6 +727,9 @@ class Store(
     RoleStore,
     FeverStore,
     InsightStore,
+    SkipRuleStore,
+    FeedBoundsStore,
+    MediaStore,
     Protocol,
 ):
     """The whole archive, for code that needs all of it (the pipeline, the CLI)."""

@@ -39,6 +39,8 @@ def feed_dict(f: CatalogueFeed) -> dict[str, Any]:
         "last_success": st.last_success,
         "last_attempt": st.last_attempt,
         "last_error": st.last_error,
+        "min_interval": f.min_interval,
+        "max_interval": f.max_interval,
     }
 
 

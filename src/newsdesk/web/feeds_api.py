@@ -156,6 +156,14 @@ def router() -> APIRouter:
                     full_text=body.full_text,
                     enabled=body.enabled,
                 )
+            if given & {"min_interval", "max_interval"}:
+                old = store.catalogue_feed(key)
+                assert old is not None
+                low = body.min_interval if "min_interval" in given else old.min_interval
+                high = body.max_interval if "max_interval" in given else old.max_interval
+                if low is not None and high is not None and low > high:
+                    raise ApiError(422, "min_interval must not exceed max_interval")
+                store.set_feed_bounds(key, low, high, now)
             if "paused" in given:
                 if body.paused is None:
                     store.resume_feed(key, now)

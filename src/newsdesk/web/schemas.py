@@ -156,6 +156,12 @@ class FeedOut(BaseModel):
     last_success: datetime | None
     last_attempt: datetime | None
     last_error: str | None
+    min_interval: float | None = Field(
+        default=None, description="an admin's shortest check interval for this feed (s); null: the config's"
+    )
+    max_interval: float | None = Field(
+        default=None, description="an admin's longest check interval for this feed (s); null: the config's"
+    )
 
 
 class FeedIn(BaseModel):
@@ -171,6 +177,9 @@ class FeedIn(BaseModel):
     full_text: bool | Literal["auto"] = False
 
 
+MAX_BOUND = 30 * 86400.0  # the longest a feed's own interval bound may be
+
+
 class FeedPatch(BaseModel):
     """Only the fields given change. `paused`: a reason pauses the feed, null resumes it."""
 
@@ -182,6 +191,12 @@ class FeedPatch(BaseModel):
     enabled: bool | None = None
     full_text: bool | Literal["auto"] | None = None
     paused: str | None = Field(default=None, max_length=500)
+    min_interval: float | None = Field(
+        default=None, gt=0, le=MAX_BOUND, description="seconds; null: the config's `schedule:` bound"
+    )
+    max_interval: float | None = Field(
+        default=None, gt=0, le=MAX_BOUND, description="seconds; null: the config's `schedule:` bound"
+    )
 
 
 class QueuedOut(BaseModel):

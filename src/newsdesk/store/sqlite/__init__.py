@@ -19,11 +19,12 @@ from .health import HealthMixin
 from .holds import HoldsMixin
 from .insights import InsightsMixin
 from .marks import MarksMixin
+from .media import MediaMixin
 from .oldest import OldestFirstMixin
 from .pages import PagesMixin
 from .reading import ReadingMixin
 from .roles import RolesMixin
-from .rules import RulesMixin
+from .rules import RulesMixin, SkipRulesMixin
 from .schedule import ScheduleMixin
 from .users import UsersMixin
 
@@ -50,6 +51,8 @@ class SQLiteStore(
     RolesMixin,
     FeverMixin,
     InsightsMixin,
+    SkipRulesMixin,
+    MediaMixin,
 ):
     """The archive in one SQLite file. One instance per process; not shared across threads."""
 

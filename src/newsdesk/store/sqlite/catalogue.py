@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ...errors import FeedExistsError, StoreError
@@ -25,7 +25,7 @@ from .base import SQLiteBase, utc
 CATALOGUE_COLUMNS = (
     "key, grp, site, name, spec_url, route, clean, full_text, enabled, origin, url, etag, last_modified,"
     " last_success, last_error, last_attempt, consecutive_failures, next_check, check_interval,"
-    " schedule_reason, paused, title, source, position"
+    " schedule_reason, paused, title, source, position, min_interval, max_interval"
 )
 _ORDER = " ORDER BY origin = 'api', position, rowid"  # the config's order, then the API's
 # Every column of an entry row, for moving a feed's entries under a new key.
@@ -34,6 +34,7 @@ _ENTRY_COPY = (
     " sort_time, content_hash, clean_error, page"
 )
 SOURCE_CHANGED = "source changed: checked again now"
+BOUNDS_CHANGED = "interval bounds changed"
 
 
 def _full_text_text(value: FullText) -> str:
@@ -61,7 +62,15 @@ def row_to_feed(r: Sequence[Any]) -> CatalogueFeed:
     schedule = FeedSchedule(
         key=r[0], next_check=utc(r[17]), interval=r[18], reason=r[19], errors=r[16], paused=r[20]
     )
-    return CatalogueFeed(spec=spec, origin=origin, state=state, schedule=schedule, title=r[21])
+    return CatalogueFeed(
+        spec=spec,
+        origin=origin,
+        state=state,
+        schedule=schedule,
+        title=r[21],
+        min_interval=r[24],
+        max_interval=r[25],
+    )
 
 
 STATE_COLUMNS = "key, url, etag, last_modified, last_success, last_error, last_attempt, consecutive_failures"
@@ -220,6 +229,23 @@ class CatalogueMixin(SQLiteBase):
                 "UPDATE feeds SET paused=NULL, next_check=?, schedule_reason=? WHERE key=?",
                 (format_time(now), "resumed: checked again now", key),
             )
+        return cur.rowcount > 0
+
+    def set_feed_bounds(
+        self, key: str, min_interval: float | None, max_interval: float | None, now: datetime
+    ) -> bool:
+        with self._tx():
+            cur = self._db.execute(
+                "UPDATE feeds SET min_interval=?, max_interval=? WHERE key=?",
+                (min_interval, max_interval, key),
+            )
+            if cur.rowcount and max_interval is not None:
+                # A check due later than the new bound allows comes sooner.
+                soonest = format_time(now + timedelta(seconds=max_interval))
+                self._db.execute(
+                    "UPDATE feeds SET next_check=?, schedule_reason=? WHERE key=? AND next_check>?",
+                    (soonest, BOUNDS_CHANGED, key, soonest),
+                )
         return cur.rowcount > 0
 
     def refresh_feed(self, key: str, now: datetime) -> bool:

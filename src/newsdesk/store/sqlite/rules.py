@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...models import KeywordRule, RuleAction
+from ...models import KeywordRule, RuleAction, SkipRule
 from ..common import format_time
 from .base import SQLiteBase, utc
 
@@ -69,4 +69,48 @@ def _rule(row: Any) -> KeywordRule:
         action=row[5],
         feed_key=row[6],
         created=utc(row[7]),
+    )
+
+
+_SKIP = "SELECT id, pattern, is_regex, matching, feed_key, created, created_by FROM skip_rules"
+
+
+class SkipRulesMixin(SQLiteBase):
+    """Admins' skip rules, and which readers have rules to apply."""
+
+    def rule_readers(self) -> list[int]:
+        return [
+            int(u) for (u,) in self._db.execute("SELECT user_id FROM keyword_rule_marks ORDER BY user_id")
+        ]
+
+    def add_skip_rule(
+        self, pattern: str, *, is_regex: bool, matching: bool, feed_key: str | None, by: str, now: datetime
+    ) -> SkipRule:
+        with self._tx():
+            cur = self._db.execute(
+                "INSERT INTO skip_rules (pattern, is_regex, matching, feed_key, created, created_by)"
+                " VALUES (?,?,?,?,?,?)",
+                (pattern, int(is_regex), int(matching), feed_key, format_time(now), by),
+            )
+        row = self._db.execute(f"{_SKIP} WHERE id=?", (cur.lastrowid,)).fetchone()
+        return _skip(row)
+
+    def skip_rules(self) -> list[SkipRule]:
+        return [_skip(r) for r in self._db.execute(f"{_SKIP} ORDER BY id")]
+
+    def remove_skip_rule(self, rule_id: int) -> bool:
+        with self._tx():
+            cur = self._db.execute("DELETE FROM skip_rules WHERE id=?", (rule_id,))
+        return cur.rowcount > 0
+
+
+def _skip(row: Any) -> SkipRule:
+    return SkipRule(
+        id=row[0],
+        pattern=row[1],
+        is_regex=bool(row[2]),
+        matching=bool(row[3]),
+        feed_key=row[4],
+        created=utc(row[5]),
+        created_by=row[6],
     )

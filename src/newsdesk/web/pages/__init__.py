@@ -5,7 +5,8 @@ Modules: `guard` (the session, CSRF, security headers), `render` (Jinja2, the la
 theme), `messages` (zh-CN and English), `reading` (lists, articles, read and star), `finding`
 (search, today's stories), `account` (log in and out, password, settings), `admin` (feed
 health; the admins' feeds and users pages), `discover` (preview, autodiscovery, OPML),
-`rules` (keyword rules), `tree` (the sidebar), `keys` (app passwords, view-feed tokens).
+`rules` (keyword rules), `tree` (the sidebar), `keys` (app passwords, view-feed tokens), `media`
+(sites' icons, cached images).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from ..auth import LoginThrottle
-from . import account, admin, discover, finding, keys, reading, rules
-from .guard import SecurityHeaders
+from . import account, admin, discover, finding, keys, media, reading, rules
+from .guard import CACHED_IMAGES_CSP, PAGE_CSP, SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -33,13 +34,15 @@ def mount(app: FastAPI, base: str, throttle: LoginThrottle, *, skip: tuple[str, 
         discover.router(),
         rules.router(),
         keys.router(),
+        media.router(),
     )
     for router in routers:
         app.include_router(router, prefix=base)
     # The app's own files, and the static site's stylesheet from where the site takes it.
     static = StaticFiles(directory=STATIC, packages=[("newsdesk.publish", "static")])
     app.mount(f"{base}/static", static, name="pages-static")
-    app.add_middleware(SecurityHeaders, skip=skip)
+    cached = app.state.desk.config.images == "cache"
+    app.add_middleware(SecurityHeaders, skip=skip, csp=CACHED_IMAGES_CSP if cached else PAGE_CSP)
 
 
 __all__ = ["mount"]

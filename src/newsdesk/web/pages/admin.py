@@ -54,6 +54,30 @@ async def admin_of(request: Request, post: bool) -> tuple[User, dict[str, str]] 
     return user, form
 
 
+MAX_BOUND_MINUTES = 30 * 24 * 60
+
+
+def interval_bounds(low: str, high: str) -> tuple[float | None, float | None] | None:
+    """A feed's check interval bounds from the edit form (minutes, empty: the config's) in
+    seconds; None when they are not positive numbers of minutes up to 30 days, in order."""
+    out: list[float | None] = []
+    for text in (low, high):
+        text = text.strip()
+        if not text:
+            out.append(None)
+            continue
+        try:
+            minutes = float(text)
+        except ValueError:
+            return None
+        if not 0 < minutes <= MAX_BOUND_MINUTES:  # NaN fails too
+            return None
+        out.append(minutes * 60)
+    if out[0] is not None and out[1] is not None and out[0] > out[1]:
+        return None
+    return out[0], out[1]
+
+
 def feed_from_form(form: dict[str, str]) -> FeedSpec | str:
     """The feed the add form describes (a source starting with '/' is an RSSHub route), checked
     as the API checks it; else what is wrong, in one line."""
@@ -171,7 +195,7 @@ def router() -> APIRouter:
         feed = await desk.run(lambda: desk.store().catalogue_feed(key))
         if feed is None:
             return page(request, "message.html", user, status=404, message_key="没有这个订阅")
-        return page(request, "feed_edit.html", user, feed=feed, error="")
+        return page(request, "feed_edit.html", user, feed=feed, error="", schedule=desk.config.schedule)
 
     @pages.post("/feeds/edit")
     async def edit(request: Request) -> Response:
@@ -195,9 +219,16 @@ def router() -> APIRouter:
             return await _edit_again(
                 request, user, key, "请填写 http:// 或 https:// 网址，或以 / 开头的 RSSHub 路由"
             )
+        bounds = interval_bounds(form.get("min_interval", ""), form.get("max_interval", ""))
+        if bounds is None:
+            return await _edit_again(request, user, key, "间隔须为正数（分钟），且最短不超过最长")
 
         def work() -> CatalogueFeed | None:
-            return desk.store().update_feed(key, now=desk.clock(), **changes)
+            store, now = desk.store(), desk.clock()
+            feed = store.update_feed(key, now=now, **changes)
+            if feed is not None and (feed.min_interval, feed.max_interval) != bounds:
+                store.set_feed_bounds(feed.key, *bounds, now)
+            return feed
 
         try:
             feed = await desk.run(work)
@@ -213,7 +244,9 @@ def router() -> APIRouter:
         feed = await desk.run(lambda: desk.store().catalogue_feed(key))
         if feed is None:
             return page(request, "message.html", user, status=404, message_key="没有这个订阅")
-        return page(request, "feed_edit.html", user, status=422, feed=feed, error=error)
+        return page(
+            request, "feed_edit.html", user, status=422, feed=feed, error=error, schedule=desk.config.schedule
+        )
 
     async def users_page(request: Request, user: User, status: int = 200, error: str = "") -> Response:
         desk = desk_of(request)

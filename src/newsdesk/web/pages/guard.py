@@ -36,8 +36,10 @@ PAGE_CSP = (
     "default-src 'none'; img-src 'self' https: http: data:; script-src 'self'; style-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# With `images: cache` articles' images are the desk's own copies (web/pages/media.py): no
+# page asks another host for anything.
+CACHED_IMAGES_CSP = PAGE_CSP.replace("img-src 'self' https: http: data:", "img-src 'self' data:")
 _HEADERS = [
-    (b"content-security-policy", PAGE_CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
@@ -49,9 +51,10 @@ class SecurityHeaders:
     """The pages' headers on every response outside `skip` (the API and the published site,
     which have their own), 404s and errors included."""
 
-    def __init__(self, app: ASGIApp, *, skip: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp, *, skip: tuple[str, ...], csp: str = PAGE_CSP) -> None:
         self.app = app
         self.skip = skip
+        self.headers = [(b"content-security-policy", csp.encode()), *_HEADERS]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.skip):
@@ -61,7 +64,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in _HEADERS:
+                for name, value in self.headers:
                     if name.decode() not in headers:
                         headers.raw.append((name, value))
             await send(message)

@@ -193,6 +193,19 @@ EN: dict[str, str] = {
     "撤销令牌": "Revoke the token",
     "订阅此列表": "Follow this list",
     "导出 OPML": "Export OPML",
+    "跳过规则（所有人）": "Skip rules (everyone)",
+    "匹配的新文章不收录：对所有人生效，在收录之前判断。": (
+        "New articles that match are not stored: for everyone, judged before storing."
+    ),
+    "添加跳过规则": "Add skip rule",
+    "添加者": "Added by",
+    "检查间隔": "Check interval",
+    "最短间隔（分钟）": "Shortest interval (minutes)",
+    "最长间隔（分钟）": "Longest interval (minutes)",
+    "留空则使用配置文件的设置": "Leave empty for the config's",
+    "间隔须为正数（分钟），且最短不超过最长": (
+        "Intervals must be positive numbers of minutes, the shortest no longer than the longest"
+    ),
 }
 
 

@@ -17,14 +17,16 @@ from ...errors import StoreError
 from ...models import ClusterRef, EntryQuery, FeedPlace, ReaderEntry
 from ...publish.insights_view import boxes
 from ...publish.site.render import article_body, safe_body
+from ...rules import apply_rules
 from ...store import Store
 from ..auth import desk_of
 from ..readerkeys import server_secret, view_feed_token
 from ..viewfeeds import view_links
 from .guard import base_of, local_next, page_user, to_login
-from .render import page, posted, wants_json
-from .rules import apply_rules
-from .tree import sidebar
+from .media import local_images
+from .messages import translator
+from .render import beijing, environment, language, page, posted, wants_json
+from .tree import ICONS, SIDEBARS, icon_query, sidebar
 
 PAGE_SIZE = 50
 COPIES_SHOWN = 20  # other outlets an article page lists (a story can have hundreds)
@@ -36,27 +38,26 @@ _FILTER = Annotated[str | None, Query(max_length=600)]
 @dataclass
 class Row:
     """One row of a list: an entry, the story it belongs to, and the copies of that story the
-    same page holds (folded under it)."""
+    same page holds (folded under it). What the template shows of it is worked out once here
+    (its time as ISO and in Beijing time, its summary): a list renders fifty of them."""
 
     item: ReaderEntry
     ref: ClusterRef | None
     copies: list[ReaderEntry] = field(default_factory=list)
+    sort_time: datetime = field(init=False)
+    when_iso: str = field(init=False)
+    when_text: str = field(init=False)
+    summary: str = field(init=False)
+    also_in: int = field(init=False)
 
-    @property
-    def sort_time(self) -> datetime:
+    def __post_init__(self) -> None:
         e = self.item.entry
-        return e.published or e.first_seen
-
-    @property
-    def summary(self) -> str:
-        e = self.item.entry
-        if e.article is not None:
-            return e.article.summary
-        return Markup(e.summary).striptags()[:160]  # the feed's HTML: its text only
-
-    @property
-    def also_in(self) -> int:
-        return max(0, self.ref.sources - 1) if self.ref else 0
+        self.sort_time = e.published or e.first_seen
+        self.when_iso = self.sort_time.isoformat()
+        self.when_text = beijing(self.sort_time)
+        # The feed's HTML: its text only.
+        self.summary = e.article.summary if e.article is not None else Markup(e.summary).striptags()[:160]
+        self.also_in = max(0, self.ref.sources - 1) if self.ref else 0
 
 
 def fold(items: list[ReaderEntry], refs: dict[str, ClusterRef]) -> list[Row]:
@@ -100,9 +101,13 @@ def router() -> APIRouter:
             starred=True if view == "starred" else None,
         )
 
-        def work() -> dict[str, Any]:
+        base, lang = base_of(request), language(request)
+        filters = {"group": group or "", "site": site or "", "feed": feed or ""}
+
+        def work(catch_up: bool) -> dict[str, Any]:
             store = desk.store()
-            apply_rules(store, user.id, desk.clock())  # what a rule hides is never listed
+            if catch_up:
+                apply_rules(store, user.id, desk.clock())  # what a rule hides is never listed
             try:
                 items, following = store.reader_entries(user.id, query, limit=limit, after=cursor)
             except StoreError as e:
@@ -110,6 +115,16 @@ def router() -> APIRouter:
                     return {"error": str(e)}
                 raise
             refs = store.cluster_refs(i.entry.uid for i in items) if items else {}
+            version = store.tree_version(user.id)
+            icons = ICONS.get(version[0])
+            if icons is None:
+                icons = {place: icon_query(*place) for place in store.favicon_sites()}
+                ICONS.put(version[0], icons)
+            key = (user.id, version, view, group, site, feed, lang, base)
+            markup = SIDEBARS.get(key)
+            tree = None
+            if markup is None:
+                tree = sidebar(store.site_places(user.id), open_feeds(store, user.id, query), icons)
             token = None
             if view in ("unread", "starred"):  # a reader's own list: its feed carries their token
                 token = view_feed_token(store, user, server_secret(desk.config), desk.clock())
@@ -117,20 +132,37 @@ def router() -> APIRouter:
                 "feed_links": view_links(base_of(request), view, token, group=group, site=site, feed=feed),
                 "rows": fold(items, refs),
                 "next": following,
-                "tree": sidebar(store.site_places(user.id), open_feeds(store, user.id, query)),
+                "icons": icons,
+                "tree_key": key,
+                "sidebar": markup,
+                "tree": tree,
                 "loaded": desk.clock(),
             }
 
-        found = await desk.run(work)
+        # The scheduler applies every reader's rules after each batch: a list has to catch them
+        # up itself (a write, on a worker thread) only when a batch has not yet. Otherwise the
+        # page's reads are short and run on the event loop with its own archive connection, as
+        # the API's list does (the hop to a thread and back costs as much as the reads).
+        if rules_behind(desk.store(), user.id):
+            found = await desk.run(lambda: work(True))
+        else:
+            found = work(False)
         if "error" in found:
             return page(request, "message.html", user, status=422, message=found["error"])
+        if found["sidebar"] is None:
+            found["sidebar"] = Markup(
+                environment()
+                .get_template("_tree.html")
+                .render(base=base, _=translator(lang), view=view, filters=filters, tree=found["tree"])
+            )
+            SIDEBARS.put(found["tree_key"], found["sidebar"])
         return page(
             request,
             "list.html",
             user,
             view=view,
             view_title={"unread": "未读", "all": "全部", "starred": "星标"}[view],
-            filters={"group": group or "", "site": site or "", "feed": feed or ""},
+            filters=filters,
             limit="" if limit == PAGE_SIZE else str(limit),
             **found,
         )
@@ -158,28 +190,31 @@ def router() -> APIRouter:
             return to_login(request)
         desk = desk_of(request)
 
-        def work() -> dict[str, Any] | None:
-            store = desk.store()
-            item = store.reader_entry(user.id, uid)
-            if item is None:
-                return None
-            others = store.story_copies(uid, COPIES_SHOWN + 1)
-            if not item.read:  # opening an article reads it, and the copies of its story shown
-                uids = [uid, *(o.uid for o in others)]
-                store.set_entry_state(user.id, uids, read=True, now=desk.clock())
-            return {
-                "item": item,
-                "others": others[:COPIES_SHOWN],
-                "more": len(others) > COPIES_SHOWN,
-                "insights": boxes(store, [uid]).get(uid),  # its 要点 box: data, escaped by the template
-            }
-
-        found = await desk.run(work)
-        if found is None:
+        # The reads on the event loop's own connection (short, and a read of the WAL archive
+        # never waits for a writer); the write, when opening the article reads it, on a worker
+        # thread (it may wait for the scheduler's transaction).
+        store = desk.store()
+        item = store.reader_entry(user.id, uid)
+        if item is None:
             return page(request, "message.html", user, status=404, message_key="找不到这篇文章")
-        e = found["item"].entry
+        others = store.story_copies(uid, COPIES_SHOWN + 1)
+        if not item.read:  # opening an article reads it, and the copies of its story shown
+            uids = [uid, *(o.uid for o in others)]
+            await desk.run(lambda: desk.store().set_entry_state(user.id, uids, read=True, now=desk.clock()))
+        e = item.entry
         body = article_body(e.article.html) if e.article is not None else safe_body(e.content or e.summary)
-        return page(request, "article.html", user, body=Markup(body), **found)
+        if desk.config.images == "cache":
+            body = local_images(body, base_of(request))
+        return page(
+            request,
+            "article.html",
+            user,
+            body=Markup(body),
+            item=item,
+            others=others[:COPIES_SHOWN],
+            more=len(others) > COPIES_SHOWN,
+            insights=boxes(store, [uid]).get(uid),  # its 要点 box: data, escaped by the template
+        )
 
     @pages.post("/entry/{uid}/state")
     async def state(request: Request, uid: _UID) -> Response:
@@ -226,6 +261,12 @@ def router() -> APIRouter:
         return RedirectResponse(local_next(request, form.get("next")), status_code=303)
 
     return pages
+
+
+def rules_behind(store: Store, user_id: int) -> bool:
+    """Whether the reader has rules that have not judged everything stored yet."""
+    mark = store.rules_mark(user_id)
+    return mark is not None and bool(store.changes_since(mark, limit=1))
 
 
 def open_feeds(store: Store, user_id: int, query: EntryQuery) -> list[FeedPlace]:
