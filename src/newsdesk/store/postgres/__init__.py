@@ -21,11 +21,12 @@ from ..sqlite.clusters import ClustersMixin
 from ..sqlite.fever import FeverMixin
 from ..sqlite.holds import HoldsMixin
 from ..sqlite.marks import MarksMixin
+from ..sqlite.media import MediaMixin
 from ..sqlite.oldest import OldestFirstMixin
 from ..sqlite.pages import PagesMixin
 from ..sqlite.reading import ReadingMixin
 from ..sqlite.roles import RolesMixin
-from ..sqlite.rules import RulesMixin
+from ..sqlite.rules import RulesMixin, SkipRulesMixin
 from ..sqlite.schedule import ScheduleMixin
 from .backup import PgBackupMixin
 from .base import LOCK_WAIT, PostgresBase, migrations
@@ -64,6 +65,8 @@ class PostgresStore(
     PgInsightsMixin,
     LeasesMixin,
     SyntheticMixin,
+    SkipRulesMixin,
+    MediaMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 

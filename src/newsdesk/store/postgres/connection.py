@@ -135,7 +135,9 @@ def _values(params: Params) -> Any:
 
 
 # Tables whose integer key PostgreSQL makes: their INSERT returns it (sqlite3's lastrowid).
-_IDENTITY_INSERT = re.compile(r"^\s*INSERT INTO (users|keyword_rules)\b(?!.*\bRETURNING\b)", re.S | re.I)
+_IDENTITY_INSERT = re.compile(
+    r"^\s*INSERT INTO (users|keyword_rules|skip_rules)\b(?!.*\bRETURNING\b)", re.S | re.I
+)
 _RETURNS_ID = re.compile(r"RETURNING id$")
 _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (
