@@ -322,3 +322,23 @@ def test_fever_numbers_are_committed_in_order_under_two_writers() -> None:
         assert [uid for _, uid in store.fever_item_page(since_id=start)] == ["uid-a", "uid-b"]
     finally:
         store.close()
+
+
+def test_writers_of_two_feeds_do_not_wait_on_the_tree_version() -> None:
+    """The tree's version moves at COMMIT: a writer of one feed never waits for another's
+    uncommitted change of another feed (taken at once, several feeds each would deadlock)."""
+    url = new_pg_database()
+    store = PostgresStore(url)
+    for n in (1, 2):
+        store.save_fetch(feed(n), ok(feed(n)), [], NOW)
+    before = store.tree_version(0)[0]
+    try:
+        with psycopg.connect(url) as first, psycopg.connect(url, autocommit=True) as second:
+            first.execute("UPDATE feeds SET position=5 WHERE key=%s", (feed(1).key,))  # not committed
+            second.execute("SET lock_timeout = '2s'")  # waiting at all would be the failure
+            second.execute("UPDATE feeds SET position=5 WHERE key=%s", (feed(2).key,))
+            assert store.tree_version(0)[0] == before + 1
+            first.commit()
+        assert store.tree_version(0)[0] == before + 2
+    finally:
+        store.close()

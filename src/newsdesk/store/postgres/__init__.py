@@ -21,16 +21,18 @@ from ..sqlite.clusters import ClustersMixin
 from ..sqlite.fever import FeverMixin
 from ..sqlite.holds import HoldsMixin
 from ..sqlite.marks import MarksMixin
+from ..sqlite.media import MediaMixin
 from ..sqlite.oldest import OldestFirstMixin
 from ..sqlite.pages import PagesMixin
 from ..sqlite.reading import ReadingMixin
 from ..sqlite.roles import RolesMixin
-from ..sqlite.rules import RulesMixin
+from ..sqlite.rules import RulesMixin, SkipRulesMixin
 from ..sqlite.schedule import ScheduleMixin
 from .backup import PgBackupMixin
 from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
+from .insights import PgInsightsMixin
 from .leases import LeasesMixin
 from .search import PgSearchMixin
 from .synthetic import SyntheticMixin
@@ -60,8 +62,11 @@ class PostgresStore(
     RulesMixin,
     RolesMixin,
     FeverMixin,
+    PgInsightsMixin,
     LeasesMixin,
     SyntheticMixin,
+    SkipRulesMixin,
+    MediaMixin,
 ):
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 

@@ -135,7 +135,9 @@ def _values(params: Params) -> Any:
 
 
 # Tables whose integer key PostgreSQL makes: their INSERT returns it (sqlite3's lastrowid).
-_IDENTITY_INSERT = re.compile(r"^\s*INSERT INTO (users|keyword_rules)\b(?!.*\bRETURNING\b)", re.S | re.I)
+_IDENTITY_INSERT = re.compile(
+    r"^\s*INSERT INTO (users|keyword_rules|skip_rules)\b(?!.*\bRETURNING\b)", re.S | re.I
+)
 _RETURNS_ID = re.compile(r"RETURNING id$")
 _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (
@@ -175,8 +177,10 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
 _REPLACE_KEYS = {"fever_keys": "key_hash", "feed_tokens": "user_id"}
 _REPLACE = re.compile(r"^\s*INSERT OR REPLACE INTO (\w+) \(([^()]*)\)")
 _UPSERT = re.compile(r"^\s*INSERT INTO (\w+).*?\bDO UPDATE SET\b", re.S)
-_BARE_COLUMN = re.compile(r"(?<=[(\s])([a-z_]+)(?=[,)])")
+_BARE_COLUMN = re.compile(r"(?<=[(\s=])([a-z_]+)(?=[,)+])")
 _BARE_TESTED = re.compile(r"(?:(?<=WHERE )|(?<=AND ))([a-z_]+)(?==)")
+# An aggregate's alias in HAVING (SQLite reads it; PostgreSQL wants the aggregate again).
+_ALIASED = re.compile(r"(\w+\([^()]*\)) AS (\w+)\b")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -207,6 +211,9 @@ def translate(sql: str, named: bool) -> str:
         head, tail = text[: upsert.end()], text[upsert.end() :]
         tail = _BARE_COLUMN.sub(rf"{upsert.group(1)}.\1", tail)
         text = head + _BARE_TESTED.sub(rf"{upsert.group(1)}.\1", tail)
+    if " HAVING " in text:
+        for expr, alias in _ALIASED.findall(text):
+            text = re.sub(rf"\bHAVING {alias}\b", f"HAVING {expr}", text)
     if _IDENTITY_INSERT.search(text):
         text += " RETURNING id"
     text = text.replace("%", "%%")
