@@ -172,10 +172,13 @@ BACKEND_ONLY_ROLES: dict[str, tuple[type, ...]] = {
 BACKEND_ONLY_EXTRA: dict[str, set[str]] = {"postgresql": {"fill_synthetic"}}
 
 
+def role_methods(role: type) -> set[str]:
+    """The public methods of one role Protocol."""
+    return {n for n, _ in inspect.getmembers(role, inspect.isfunction) if not n.startswith("_")}
+
+
 def backend_only_methods(name: str) -> set[str]:
-    return {
-        n
-        for role in BACKEND_ONLY_ROLES.get(name, ())
-        for n, _ in inspect.getmembers(role, inspect.isfunction)
-        if not n.startswith("_")
-    } | BACKEND_ONLY_EXTRA.get(name, set())
+    found = BACKEND_ONLY_EXTRA.get(name, set()).copy()
+    for role in BACKEND_ONLY_ROLES.get(name, ()):
+        found |= role_methods(role)
+    return found

@@ -26,13 +26,13 @@ from newsdesk.search.index import TantivyIndex
 from newsdesk.search.pgindex import PostgresIndex, _vector, compile_query, document, searchable
 from newsdesk.search.query import Filters
 from newsdesk.search.update import prepare
-from newsdesk.store import SQLiteStore, Store
+from newsdesk.store import SQLiteStore, Store, protocol
 from newsdesk.store.postgres import PostgresStore
 from serve_helpers import ServeProcess, client
 from store_backends import (
-    backend_only_methods,
     locked_message_ok,
     new_pg_database,
+    role_methods,
 )
 from test_search_fixtures import T0, Doc, feed, labelled_set, save
 from test_search_index import DOCS, PAPER
@@ -506,7 +506,7 @@ def test_the_database_index_reports_a_lock_in_one_line() -> None:
         "reset_search": docs.reset_search,
         "search_docs": lambda: docs.search_docs(query, sort="relevance", fetch=10),
     }
-    assert set(calls) == backend_only_methods("postgresql")
+    assert set(calls) == role_methods(protocol.SearchDocStore)  # every method of the role
     try:
         for name, call in calls.items():
             with psycopg.connect(store.url) as other:  # a transaction until the block ends
