@@ -36,7 +36,7 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_search import dir_size, time_queries  # noqa: E402
+from bench_search import measure_tantivy, time_queries  # noqa: E402
 from pg_search_archive import build, database_url  # noqa: E402
 
 from newsdesk.search.index import TantivyIndex  # noqa: E402
@@ -102,37 +102,7 @@ def bench_postgres(url: str) -> dict[str, Any]:
 
 def bench_tantivy(url: str, work: Path) -> dict[str, Any]:
     store = PostgresStore(url)
-    index = TantivyIndex(work / "tantivy", database_url=url, store=store)
-    gc.disable()
-    t = time.perf_counter()
-    n = index.rebuild(store)
-    build_s = time.perf_counter() - t
-    gc.enable()
-    out: dict[str, Any] = {
-        "documents": n,
-        "build_s": round(build_s, 1),
-        "build_docs_per_s": round(n / build_s),
-        "size_mb": round(dir_size(index.path) / 1e6, 1),
-    }
-
-    def engine_only(q: str, f: dict[str, Any], s: str) -> int:
-        compiled = index.compile(parse_query(q), Filters(**f))
-        searcher = index._index.searcher()
-        if s == "date":
-            found = searcher.search(compiled, 10, count=False, order_by_field="ts")
-        else:
-            found = searcher.search(compiled, 10, count=False)
-        return len(searcher.fast_field_values("uid64", [a for _, a in found.hits]))
-
-    def full(q: str, f: dict[str, Any], s: str) -> int:
-        order: Sort = "date" if s == "date" else "relevance"
-        return len(index.search(q, filters=Filters(**f), sort=order, limit=10))
-
-    out["engine_only"] = time_queries(engine_only)
-    out["full_search_with_snippets_and_clusters"] = time_queries(full)
-    index.close()
-    store.close()
-    return out
+    return measure_tantivy(store, TantivyIndex(work / "tantivy", database_url=url, store=store))
 
 
 def main() -> None:

@@ -63,7 +63,7 @@ from newsdesk.search.query import AnyOf, Filters, Match, ParsedQuery, parse_quer
 from newsdesk.search.segment import normalise  # noqa: E402
 from newsdesk.search.text import strip_html  # noqa: E402
 from newsdesk.search.update import prepare  # noqa: E402
-from newsdesk.store import SQLiteStore  # noqa: E402
+from newsdesk.store import SQLiteStore, Store  # noqa: E402
 
 T0 = datetime(2025, 12, 1, tzinfo=UTC)
 GROUPS = ["金融", "宏观", "产业", "市场"]
@@ -223,6 +223,12 @@ def dir_size(path: Path) -> int:
 def bench_tantivy(db: Path, work: Path) -> dict[str, Any]:
     store = SQLiteStore(db)
     index = TantivyIndex(work / "archive.db.search", database_url=str(db), store=store)
+    return measure_tantivy(store, index)
+
+
+def measure_tantivy(store: Store, index: TantivyIndex) -> dict[str, Any]:
+    """Build `index` from `store` (new and empty), then time the queries on it: the engine alone
+    and the whole search; closes both. bench_pg_search.py times tantivy on its archive with it."""
     # As `newsdesk reindex` runs it: the command pauses the cyclic collector for a catch-up.
     gc.disable()
     t = time.perf_counter()
