@@ -149,6 +149,15 @@ def feeds() -> list[FeedSpec]:
 def build_archive(path: Path, n: int) -> None:
     """N articles, 2-6 paragraphs each, in 100 feeds, one a year's worth of publishing."""
     store = SQLiteStore(path)
+    fill_archive(store, n, batch=50_000)
+    store.close()
+
+
+def fill_archive(
+    store: Store, n: int, *, batch: int, progress: Callable[[int], None] | None = None
+) -> None:
+    """Store `n` articles (2-6 paragraphs each, seeded) in the 100 feeds of `feeds()`, a year's
+    worth of publishing, `batch` articles at a time; `progress(stored)` after each batch."""
     rng = random.Random(20261128)
     specs = feeds()
     per_feed: dict[int, list[ParsedEntry]] = {}
@@ -164,11 +173,12 @@ def build_archive(path: Path, n: int) -> None:
                 content=html,
             )
         )
-        if (i + 1) % 50_000 == 0 or i + 1 == n:
+        if (i + 1) % batch == 0 or i + 1 == n:
             for f, entries in per_feed.items():
                 store.save_fetch(specs[f], FetchResult(url=specs[f].url or "", status=200), entries, when)
             per_feed = {}
-    store.close()
+            if progress is not None:
+                progress(i + 1)
 
 
 def corpus_rows(path: Path) -> list[tuple[int, str, str, str, str, str, int, str]]:

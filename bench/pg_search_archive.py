@@ -11,10 +11,8 @@ in batches as `newsdesk run` would, so every entry has its rev in the change fee
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -22,14 +20,11 @@ import psycopg
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from articles import make_article  # noqa: E402
-from bench_search import T0, feeds  # noqa: E402
+from bench_search import fill_archive  # noqa: E402
 
-from newsdesk.models import FetchResult, ParsedEntry  # noqa: E402
 from newsdesk.store.postgres import PostgresStore  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
-SEED = 20261128
 BATCH = 20_000  # articles generated, then stored feed by feed
 
 
@@ -51,27 +46,14 @@ def build(name: str, n: int, *, fresh: bool = True) -> float:
         if store.count_entries() == n:
             return 0.0
         started = time.perf_counter()
-        rng = random.Random(SEED)
-        specs = feeds()
-        per_feed: dict[int, list[ParsedEntry]] = {}
-        for i in range(n):
-            paragraphs, boilerplate = rng.randint(2, 6), rng.random() < 0.15
-            title, html = make_article(rng, paragraphs=paragraphs, with_boilerplate=boilerplate)
-            when = T0 + timedelta(seconds=int(i * 365 * 86400 / n))
-            per_feed.setdefault(i % len(specs), []).append(
-                ParsedEntry(
-                    id=f"a{i}",
-                    title=title,
-                    link=f"https://finance.example.cn/{i}.html",
-                    published=when,
-                    content=html,
-                )
-            )
-            if (i + 1) % BATCH == 0 or i + 1 == n:
-                for f, entries in per_feed.items():
-                    store.save_fetch(specs[f], FetchResult(url=specs[f].url or "", status=200), entries, when)
-                per_feed = {}
-                print(f"  stored {i + 1:,} articles ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        fill_archive(
+            store,
+            n,
+            batch=BATCH,
+            progress=lambda done: print(
+                f"  stored {done:,} articles ({time.perf_counter() - started:.0f} s)", file=sys.stderr
+            ),
+        )
         return time.perf_counter() - started
     finally:
         store.close()
