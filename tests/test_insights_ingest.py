@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk import pipeline
+from newsdesk import insights_pending, pipeline
 from newsdesk.config import load_config
 from newsdesk.models import Article, Insights
 from newsdesk.store import open_store
@@ -80,7 +80,7 @@ def test_a_failure_of_the_stage_is_a_note_and_reinsight_retries_it(
         def broken(article: Article, title: str, published: object) -> Insights:
             raise ValueError("a bug in the stage")
 
-        monkeypatch.setattr(pipeline, "extract_insights", broken)
+        monkeypatch.setattr(insights_pending, "extract_insights", broken)
         report = pipeline.run(config, store, publishers=())
         assert [f.outcome for f in report.feeds] == ["ok"] and report.feeds[0].new == 1
         [uid] = list(store.iter_uids())
@@ -98,5 +98,38 @@ def test_a_failure_of_the_stage_is_a_note_and_reinsight_retries_it(
         feed_server.route("/f.xml", rss([("b", "另一篇", body)]))
         pipeline.run(config, store, publishers=())
         assert len(store.get_insights(store.iter_uids())) == 1
+    finally:
+        store.close()
+
+
+def test_insights_are_caught_up_off_the_ingest_path(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = "<p>会议要求，一是稳增长；二是保就业。到2025年，全省数字经济核心产业增加值占比达到10%。</p>"
+    items = [(f"i{n}", f"省政府部署工作{n}", body) for n in range(4)]
+    url = feed_server.route("/f.xml", rss(items[:2]))
+    config = load_config(write_config(tmp_path, [("g", "s", "f", url)], clean=True))
+    store = open_store(config.database_url)
+
+    def done() -> int:
+        return sum(1 for i in store.get_insights(store.iter_uids()).values() if i.targets)
+
+    try:
+        # Stored with the stage off: pending, as a process stopped before its catch-up leaves them.
+        pipeline.run(config.model_copy(update={"insights": False}), store, publishers=())
+        assert len(store.pending_insights()) == 2 and done() == 0
+        # The next run finds them at its start and catches up in a second process.
+        monkeypatch.setattr(pipeline, "FOLLOW_FROM", 2)
+        report = pipeline.run(config, store, publishers=())
+        assert (report.insights, store.pending_insights(), done()) == (2, [], 2)
+        # Fetching enough starts that process while feeds are stored.
+        feed_server.route("/f.xml", rss(items[:4]))
+        report = pipeline.run(config, store, publishers=())
+        assert (report.feeds[0].new, report.insights, done()) == (2, 2, 4)
+        # A small run catches up in its own process, after fetching and before publishing.
+        feed_server.route("/f.xml", rss([*items[:4], ("i4", "省政府部署工作4", body)]))
+        monkeypatch.setattr(pipeline, "FOLLOW_FROM", 1000)
+        report = pipeline.run(config, store, publishers=())
+        assert (report.insights, store.pending_insights(), done()) == (1, [], 5)
     finally:
         store.close()

@@ -166,3 +166,20 @@ def test_builds_are_incremental_and_escape_the_data(
     build_site(store, config_p, day=DAY + timedelta(days=1), pool=PoolOptions(parallel=True, workers=1))
     assert page(site.parent / "site-p", f"a/{uids[0][:2]}/{uids[0]}.html") == article
     assert FEED.key in store.get_entry(uids[0]).feed_key  # type: ignore[union-attr]
+
+
+def test_publishing_catches_pending_insights_up_first(
+    built: tuple[SQLiteStore, Config, Path, list[str]],
+) -> None:
+    from newsdesk.publish.base import get_publisher, run_publisher
+
+    store, config, site, _ = built
+    copy = entry_uid(OTHER.key, "copy")
+    # Stored by hand without insights: pending, and its page was built without a box.
+    assert store.pending_insights() == [copy]
+    rev = store.get_entry(copy).rev  # type: ignore[union-attr]
+    run_publisher(get_publisher("site"), store, config)
+    assert store.pending_insights() == []
+    # Moved on, so a page built before is built again (here, at once: the catch-up came first).
+    assert store.get_entry(copy).rev > rev  # type: ignore[union-attr]
+    assert 'class="insights"' in page(site, f"a/{copy[:2]}/{copy}.html")

@@ -1385,6 +1385,26 @@ def test_insights_are_kept_with_their_entries_and_queried(store: Store) -> None:
     assert store.get_insights(uids) == {}
     assert store.insight_doc_freqs(["碳达峰", "降准"]) == (0, {})
     assert store.term_weeks(["碳达峰", "降准"]) == [] and store.list_figures() == []
+def test_pending_insights_are_what_ingest_left(store: Store) -> None:
+    entries = [entry(n) for n in range(1, 4)]
+    uids = [entry_uid(FEED.key, e.id) for e in entries]
+    # The third has no article (a feed not cleaned): nothing for the stage to read.
+    store.save_fetch(FEED, OK, entries, NOW, articles={e.id: ARTICLE for e in entries[:2]})
+    assert store.pending_insights() == uids[:2]
+    head = store.max_rev()
+    assert store.pending_insights(head) == []
+    store.save_insights([InsightsOf(uids[0], content_hash(entries[0]), NOW, Insights(version=2))])
+    assert store.pending_insights() == [uids[1]]
+    assert store.max_rev() == head  # stored without a bump: the rev stays
+    # A failed extraction (version 0) is reinsight's, not pending.
+    store.save_insights([InsightsOf(uids[1], content_hash(entries[1]), NOW, Insights(version=0))])
+    assert store.pending_insights() == []
+    # A changed entry is pending again, after the rev it was seen up to.
+    changed = replace(entries[0], content="<p>改过</p>")
+    store.save_fetch(FEED, OK, [changed], NOW, articles={changed.id: replace(ARTICLE, text="y")})
+    assert store.pending_insights(head) == [uids[0]]
+
+
 def test_skip_rules_and_the_readers_with_rules(store: Store) -> None:
     ann = store.add_user("ann", "hash", admin=False, now=NOW)
     store.add_user("bob", "hash", admin=False, now=NOW)

@@ -24,21 +24,17 @@ from .errors import CleanError, FeedGone, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
 from .holds import Hold, feed_hold
 from .insights import VERSION as INSIGHTS_VERSION
-from .insights import extract as extract_insights
+from .insights_pending import InsightsProcess, catch_up_insights, entry_insights
 from .locks import LockBusy
 from .media import cache_media
 from .models import (
-    Article,
     Cleaned,
     FeedReport,
     FeedSpec,
     FeedState,
-    Insights,
-    InsightsOf,
     ParsedEntry,
     StoredEntry,
     content_hash,
-    entry_uid,
 )
 from .parse import parse_feed
 from .publish.base import Publisher, PublishReport, get_publisher, run_publisher
@@ -64,6 +60,7 @@ class RunReport:
     published: list[PublishReport] = field(default_factory=list)
     publish_errors: list[str] = field(default_factory=list)
     indexed: int = 0  # entries the search index took in
+    insights: int = 0  # entries whose pending insights were computed (newsdesk.insights_pending)
     busy: bool = False  # a publisher's folder was locked by another process past the wait
 
     @property
@@ -138,9 +135,8 @@ async def _update_feed(
         parsed = parse_feed(result.text or "", base_url=result.url)
         entries, skipped = skip_entries(store, spec.key, _unique(parsed.entries))
         articles, pages = await _prepare_articles(fetcher, store, spec, entries)
-        if config.insights and articles:
-            # Before the entries: the fetch's one rev bump then finds both (pages, indexes).
-            store.save_insights(_feed_insights(spec, entries, articles, now))
+        # The insights stage is not run here: its records are caught up off the ingest path
+        # (newsdesk.insights_pending), from the entries this leaves pending.
         counts = store.save_fetch(
             spec,
             result,
@@ -191,31 +187,6 @@ def _clean(html: str, url: str | None, title: str) -> Cleaned:
         return Cleaned(fallback_article(html, url=url), f"clean: {e}")
 
 
-def insights_of(article: Article, title: str, published: datetime | None) -> Insights:
-    """The insights stage's record of one article. The stage is pure and must not fail, but
-    should one article trip it, that is a note on the entry (version 0: `reinsight` tries it
-    again), never a failed feed."""
-    try:
-        return extract_insights(article, title, published)
-    except Exception as e:  # any bug of the stage, on one article: recorded, not raised
-        return Insights(notes=(f"insights failed: {type(e).__name__}: {e}",), version=0)
-
-
-def _feed_insights(
-    spec: FeedSpec, entries: Sequence[ParsedEntry], articles: dict[str, Cleaned], now: datetime
-) -> list[InsightsOf]:
-    return [
-        InsightsOf(
-            entry_uid(spec.key, e.id),
-            content_hash(e),
-            e.published or now,
-            insights_of(articles[e.id].article, e.title, e.published),
-        )
-        for e in entries
-        if e.id in articles
-    ]
-
-
 def clean_entry(entry: ParsedEntry) -> Cleaned:
     return _clean(entry.content, entry.link, entry.title)
 
@@ -261,7 +232,7 @@ def reclean(
                         counts.skipped += 1
                         continue
                     if config.insights:  # before the article: its rev bump covers both
-                        store.save_insights([_entry_insights(entry, outcome.article)])
+                        store.save_insights([entry_insights(entry, outcome.article)])
                     store.set_article(entry.uid, outcome)
                     if outcome.error is None:
                         counts.cleaned += 1
@@ -274,15 +245,6 @@ def reclean(
             e.add_note(f"reclean: {counts.cleaned} cleaned, {counts.failed} failed, then stopped")
             raise
     return counts
-
-
-def _entry_insights(entry: StoredEntry, article: Article) -> InsightsOf:
-    return InsightsOf(
-        entry.uid,
-        entry.content_hash,
-        entry.published or entry.first_seen,
-        insights_of(article, entry.title, entry.published),
-    )
 
 
 @dataclass
@@ -312,7 +274,7 @@ def reinsight(
         try:
             for start in range(0, len(uids), RECLEAN_BATCH):
                 batch = [
-                    _entry_insights(e, e.article)
+                    entry_insights(e, e.article)
                     for e in store.get_entries(uids[start : start + RECLEAN_BATCH])
                     if e.article is not None
                 ]
@@ -502,15 +464,20 @@ def run(
     # is much to do, a second process follows the store while feeds are fetched and stored
     # (the two cores both work); it finishes once fetching has ended and it has caught up.
     # Publishers that need clusters (`Publisher.needs`) wait for it; the others run beside it.
+    # The insights stage's records are caught up the same way, by a process of their own
+    # (newsdesk.insights_pending): publishers that show them wait for it.
     follower: _IndexProcess | None = None
+    insighter: InsightsProcess | None = None
     stored = 0
 
     def on_feed(feed: FeedReport) -> None:
-        nonlocal follower, stored
+        nonlocal follower, insighter, stored
         report.feeds.append(feed)
         stored += feed.new + feed.updated
         if follower is None and config.search_index and stored >= FOLLOW_FROM:
             follower = _IndexProcess(config)
+        if insighter is None and config.insights and stored >= FOLLOW_FROM:
+            insighter = InsightsProcess(config)
         if progress:
             progress(feed)
 
@@ -519,9 +486,18 @@ def run(
         try:
             if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
                 follower = _IndexProcess(config)
+            if config.insights and len(store.pending_insights()) >= FOLLOW_FROM:
+                insighter = InsightsProcess(config)
             report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))
             after_ingest(config, store)
             chosen = _publishers(publishers, report)
+            if insighter is not None:
+                insighter.fetching_done()
+                if any("insights" in publisher.needs for _, publisher in chosen):
+                    _insights_done(insighter.finish(), report)
+                    insighter = None
+            elif config.insights:
+                _catch_up_insights(store, report)  # little to do: here, no second process
             if follower is not None:
                 follower.fetching_done()
                 if any("clusters" in publisher.needs for _, publisher in chosen):
@@ -529,7 +505,7 @@ def run(
                     follower = None
             elif config.search_index:
                 _update_index(config, store, report)  # little to do: here, no second process
-            if follower is None:
+            if follower is None and insighter is None:
                 fetching.close()  # the next fetch may start while this run publishes
             for name, publisher in chosen:
                 try:
@@ -546,13 +522,32 @@ def run(
             if follower is not None:
                 follower.stop()
                 follower = None
+            if insighter is not None:
+                insighter.stop()  # what it did not store stays pending for the next catch-up
+                insighter = None
             raise
         finally:
-            # Hexo posts were written beside the indexing process: it is told that fetching
-            # is over and waited for (the fetch lock is held until it ends).
+            # Hexo posts were written beside the following processes: they are told that
+            # fetching is over and waited for (the fetch lock is held until they end).
             if follower is not None:
                 follower.finish(report)
+            if insighter is not None:
+                _insights_done(insighter.finish(), report)
     return report
+
+
+def _catch_up_insights(store: Store, report: RunReport) -> None:
+    try:
+        report.insights += catch_up_insights(store)[0]
+    except NewsdeskError as e:  # the entries stay pending: the next catch-up does them
+        report.publish_errors.append(f"insights: {e}")
+
+
+def _insights_done(outcome: int | str, report: RunReport) -> None:
+    if isinstance(outcome, int):
+        report.insights += outcome
+    else:
+        report.publish_errors.append(f"insights: {outcome}")
 
 
 def after_ingest(config: Config, store: Store) -> None:

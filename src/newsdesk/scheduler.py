@@ -42,6 +42,7 @@ from . import locks
 from .config import Config
 from .errors import NewsdeskError
 from .fetch import Fetcher
+from .insights_pending import catch_up_insights
 from .media import cache_media
 from .models import CatalogueChanges, FeedReport, FeedSpec
 from .pipeline import RunReport, fetch_feeds, open_fetcher
@@ -99,6 +100,7 @@ class Scheduler:
         self._stop: asyncio.Event | None = None
         self._fetcher: Fetcher | None = None
         self.batches = 0  # batches run (that fetched anything)
+        self._insights_mark = 0  # the rev up to which pending insights were caught up
         # Seconds each feed of the last batch was fetched after its next check (scheduler lag).
         self.last_lags: list[float] = []
 
@@ -166,6 +168,7 @@ class Scheduler:
                 # Every reader's keyword rules over what the batch stored, so readers of the
                 # API and reader apps get them too.
                 apply_all_rules(self.store, self.clock())
+                self._insights(report)
                 if self.config.search_index:
                     try:
                         report.indexed = update_index(self.config, self.store)
@@ -198,6 +201,19 @@ class Scheduler:
                 log.exception("scheduler: on_ingest failed")
         return report
 
+    def _insights(self, report: RunReport) -> None:
+        """The insights the batch left pending (newsdesk.insights_pending), after fetching and
+        before the index and `on_ingest`'s publishing. The first call (`run` makes it at start)
+        looks at every entry: what a process stopped before its catch-up left."""
+        if not self.config.insights:
+            return
+        try:
+            done, self._insights_mark = catch_up_insights(self.store, since=self._insights_mark)
+        except NewsdeskError as e:  # still pending: the next batch tries again
+            report.publish_errors.append(f"insights: {e}")
+            return
+        report.insights += done
+
     async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
         return await fetch_feeds(
             self.config, self.store, specs, clock=self.clock, rng=self.rng, fetcher=fetcher
@@ -220,6 +236,7 @@ class Scheduler:
         with self._lock:
             self._loop, self._wake, self._stop = loop, asyncio.Event(), stop
         try:
+            self._insights(RunReport())
             async with open_fetcher(self.config, self.store, self.clock) as fetcher:
                 self._fetcher = fetcher
                 while not stop.is_set():

@@ -41,6 +41,7 @@ from typing import cast
 
 from .config import Config
 from .errors import NewsdeskError
+from .insights_pending import catch_up_insights
 from .pipeline import RunReport, fetch_feeds, open_fetcher
 from .publish.base import get_publisher, run_publisher
 from .search import update_index
@@ -117,6 +118,7 @@ class Worker:
         self._leader: Leadership | None = None
         self._published_rev = -1
         self._publishing: asyncio.Task[None] | None = None
+        self._insights_mark = 0  # the rev up to which pending insights were caught up
         self._unreleased: list[str] = []  # leases a failed release left: let go at the next turn
 
     async def run_once(self) -> RunReport:
@@ -156,6 +158,15 @@ class Worker:
                 log.warning("worker: cannot release %d leases yet: %s", len(keys), e)
                 self._unreleased = keys
         self.fetched += len(report.feeds)
+        # The insights the batch left pending, with the leases released (others fetch
+        # meanwhile); every worker looks, so they are caught up with publishing off too. The
+        # first look covers every entry: what a worker stopped before its catch-up left.
+        if self.config.insights:
+            try:
+                done, self._insights_mark = catch_up_insights(self.store, since=self._insights_mark)
+                report.insights += done
+            except NewsdeskError as e:  # still pending: the next turn tries again
+                log.warning("worker: insights: %s", e)
         totals = report.totals()
         log.info(
             "batch feeds=%d new=%d failed=%d deferred=%d",

@@ -124,6 +124,7 @@ def _print_run(report: pipeline.RunReport, as_json: bool, stopped: procs.Stopped
                 "published": [asdict(p) for p in report.published],
                 "publish_errors": report.publish_errors,
                 "indexed": report.indexed,
+                "insights": report.insights,
                 "totals": report.totals(),
                 "exit_code": stopped.exit_code if stopped else report.exit_code,
                 **({"stopped": stopped.signame} if stopped else {}),

@@ -28,7 +28,9 @@ class PublishReport:
 
 # What a publisher can need before it runs. "clusters": story clusters (and the search index)
 # caught up with the archive, so `newsdesk run` waits for its indexing process first.
-Need = Literal["clusters"]
+# "insights": the insights stage's records caught up (newsdesk.insights_pending): `run` waits
+# for its insights process, and `run_publisher` computes whatever is still pending first.
+Need = Literal["clusters", "insights"]
 
 
 class Publisher(Protocol):
@@ -51,7 +53,13 @@ def run_publisher(
     progress: Progress | None = None,
 ) -> PublishReport:
     """`publisher.publish(...)`, with any OSError it let through (a full disk, an I/O error,
-    a folder made read-only) as a one-line PublishError: the caller reports it and goes on."""
+    a folder made read-only) as a one-line PublishError: the caller reports it and goes on.
+    A publisher that needs insights gets them caught up first, whoever stored the entries."""
+    if "insights" in publisher.needs and config.insights:
+        from ..insights_pending import catch_up_insights
+
+        # `bump`: a page another process built from an entry meanwhile is built again.
+        catch_up_insights(store, bump=True)
     try:
         return publisher.publish(store, config, out_dir, progress)
     except OSError as e:

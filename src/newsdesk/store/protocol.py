@@ -584,6 +584,12 @@ class InsightStore(Protocol):
         extractor older than `version`, or read from another content of the entry; with
         `everything`, of every entry with an article."""
 
+    def pending_insights(self, since: int = 0) -> list[str]:
+        """Uids, in rev order, of entries changed after rev `since` (0: every entry) with an
+        article whose insights are missing or were read from another content of the entry:
+        what ingest left for the insights catch-up (`newsdesk.insights_pending`). A failed
+        extraction (version 0) is not pending: `reinsight` tries it again."""
+
     def prune_insights(self) -> int:
         """Remove insights of uids the archive has no entry for; how many."""
 

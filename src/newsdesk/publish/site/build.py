@@ -449,7 +449,8 @@ def _pool_options(config: Config) -> PoolOptions:
 
 class SitePublisher:
     name = "site"
-    needs: frozenset[Need] = frozenset({"clusters"})  # related stories on article pages
+    # Related stories on article pages; the 要点 box, tracker, metric, trend and brief pages.
+    needs: frozenset[Need] = frozenset({"clusters", "insights"})
 
     def __init__(self, related: RelatedProvider | None = None) -> None:
         self.related = related

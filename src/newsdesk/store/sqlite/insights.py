@@ -180,6 +180,19 @@ class InsightsMixin(SQLiteBase):
         sql += " ORDER BY e.sort_time DESC, e.uid"
         return [r[0] for r in self._db.execute(sql, () if everything else (version,))]
 
+    def pending_insights(self, since: int = 0) -> list[str]:
+        """Uids, in rev order, of entries changed after rev `since` with an article whose
+        insights are missing or were read from another content of the entry."""
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT e.uid FROM entries e JOIN articles a ON a.uid=e.uid"
+                " LEFT JOIN insights i ON i.uid=e.uid WHERE e.rev > ?"
+                " AND (i.uid IS NULL OR i.content_hash != e.content_hash) ORDER BY e.rev, e.uid",
+                (since,),
+            )
+        ]
+
     def prune_insights(self) -> int:
         """Remove insights of entries that are not in the archive (a fetch that stored them
         but not its entries); how many."""

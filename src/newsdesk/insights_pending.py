@@ -1,0 +1,162 @@
+"""The insights stage off the ingest path: what ingest leaves pending, caught up afterwards.
+
+Ingest stores an entry and its cleaned article and nothing more: the stage costs about as much
+as cleaning, and run inside the fetching process it made ingest half as slow again (issue 18).
+An entry whose insights are pending is one with an article and no insights row, or a row read
+from another content of the entry (`Store.pending_insights`): the marker is the store's own
+state, so nothing is lost when a process dies between the two steps; the next catch-up, at any
+process's start, finds it.
+
+Who catches up, off the path that stores entries:
+- `newsdesk run`: a second process (`InsightsProcess`) follows the store while feeds are
+  fetched, beside the search index's, once a run has stored enough to be worth it
+  (`pipeline.FOLLOW_FROM`); a small run catches up in its own process after fetching.
+- the scheduler (`serve`) and `newsdesk worker`: after each batch, before the search index and
+  before `on_ingest` publishes.
+- every publisher that shows insights (`Publisher.needs` holds "insights", the static site)
+  catches up first (`publish.base.run_publisher`), so no page is built from an entry whose
+  insights are still pending, whichever process stored it.
+
+Background catch-ups store without moving the entries' `rev` (the search index would read every
+entry twice); a publisher's own catch-up, the last before a build, moves it, so a page built
+meanwhile by another process is built again.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+
+from . import procs
+from .config import Config
+from .errors import NewsdeskError
+from .insights import extract as extract_insights
+from .models import Article, Insights, InsightsOf, StoredEntry
+from .store import Store
+
+__all__ = ["BATCH", "InsightsProcess", "catch_up_insights", "entry_insights", "insights_of"]
+
+BATCH = 200  # entries read from the store, computed and stored in one transaction at a time
+POLL = 0.5  # seconds between looks at the store while following it
+NICENESS = 10  # the following process's priority below the run's: fetching comes first
+
+
+def insights_of(article: Article, title: str, published: datetime | None) -> Insights:
+    """The insights stage's record of one article. The stage is pure and must not fail, but
+    should one article trip it, that is a note on the entry (version 0: `reinsight` tries it
+    again), never a failed feed."""
+    try:
+        return extract_insights(article, title, published)
+    except Exception as e:  # any bug of the stage, on one article: recorded, not raised
+        return Insights(notes=(f"insights failed: {type(e).__name__}: {e}",), version=0)
+
+
+def entry_insights(entry: StoredEntry, article: Article) -> InsightsOf:
+    return InsightsOf(
+        entry.uid,
+        entry.content_hash,
+        entry.published or entry.first_seen,
+        insights_of(article, entry.title, entry.published),
+    )
+
+
+def compute(store: Store, uids: Sequence[str], *, bump: bool) -> int:
+    """Compute and store the insights of `uids` (those with an article), `BATCH` a
+    transaction; how many."""
+    done = 0
+    for start in range(0, len(uids), BATCH):
+        batch = [
+            entry_insights(e, e.article)
+            for e in store.get_entries(uids[start : start + BATCH])
+            if e.article is not None
+        ]
+        store.save_insights(batch, bump=bump)
+        done += len(batch)
+    return done
+
+
+def catch_up_insights(store: Store, *, since: int = 0, bump: bool = False) -> tuple[int, int]:
+    """Compute the pending insights of entries changed after rev `since` (0: all of them);
+    returns (how many, the rev to pass as `since` next time). `bump`: move the entries' rev on
+    (see the module's docstring)."""
+    # Read before looking: whatever becomes pending later has a higher rev than this.
+    head = store.max_rev()
+    uids = store.pending_insights(since)
+    return (compute(store, uids, bump=bump) if uids else 0), head
+
+
+class InsightsProcess:
+    """`catch_up_insights` following the store in a second process while this one fetches
+    (the search index's follower, `pipeline._IndexProcess`, has the same shape)."""
+
+    def __init__(self, config: Config) -> None:
+        ctx = procs.context()
+        self._results: Queue[int | str] = ctx.Queue()
+        self._fetched = ctx.Event()
+        self._process = procs.process(
+            _follow_store, (config, self._fetched, self._results), name="newsdesk-insights"
+        )
+
+    def fetching_done(self) -> None:
+        """Nothing more will be stored: the process catches up and ends."""
+        self._fetched.set()
+
+    def finish(self) -> int | str:
+        """Wait for the process to catch up and end: how many entries it did, or what failed."""
+        self._fetched.set()
+        self._process.join()
+        try:
+            # A result is sent before a clean exit; after a crash or a signal there is none.
+            outcome: int | str = self._results.get(timeout=5 if self._process.exitcode == 0 else 0.1)
+        except queue.Empty:
+            outcome = f"insights process exited with code {self._process.exitcode}"
+        self._results.close()
+        self._results.join_thread()
+        return outcome
+
+    def stop(self) -> None:
+        """End the process now (SIGTERM) and wait for it; what it stored stays, and what it did
+        not is still pending for the next catch-up."""
+        self._process.terminate()
+        self._process.join()
+        self._results.close()
+        self._results.join_thread()
+
+
+def _follow_store(config: Config, fetched: Event, results: Queue[int | str]) -> None:
+    from .store import open_store
+
+    parent = multiprocessing.parent_process()
+    os.nice(NICENESS)
+
+    def finished() -> bool:
+        # Fetching has ended, or the parent died without saying so: catch up, then stop.
+        return fetched.is_set() or (parent is not None and not parent.is_alive())
+
+    try:
+        store = open_store(config.database_url)
+        try:
+            results.put(follow(store, finished, fetched.wait))
+        finally:
+            store.close()
+    except NewsdeskError as e:
+        results.put(str(e))
+
+
+def follow(store: Store, finished: Callable[[], bool], wait: Callable[[float], object]) -> int:
+    """Catch up, then keep catching up with what is stored until `finished()`, asked before
+    each look so the last look finds everything; how many entries were done."""
+    total, mark = 0, 0
+    while True:
+        last = finished()
+        done, mark = catch_up_insights(store, since=mark)
+        total += done
+        if last:
+            return total
+        if not done:
+            wait(POLL)
