@@ -126,7 +126,11 @@ _PERIOD_PART = (
     r"|(?P<cn>[一二三四五六七八九十]{1,3})月份?(?:至|到|-)(?P<cn2>[一二三四五六七八九十]{1,3})月份?)"
 )
 # A period: a year (2021年, 今年) with or without a part of it, or a part alone (1-5月, 三季度).
-_PERIOD = re.compile(f"(?=[\\d今去上前下第一二三四五六七八九十]){_PERIOD_YEAR}?{_PERIOD_PART}?")
+# Every period ends in 年, 度, 月 or 份: the closing look-behind turns away most of the empty
+# matches both optional parts allow (one at nearly every digit), which cost a match object each.
+_PERIOD = re.compile(
+    f"(?=[\\d今去上前下第一二三四五六七八九十]){_PERIOD_YEAR}?{_PERIOD_PART}?(?<=[年度月份])"
+)
 
 
 def periods(text: str, today: date | None) -> list[tuple[str, int, int]]:

@@ -134,11 +134,17 @@ def _cut_verbs(text: str) -> str:
 def _metric(pre: str, post: str, *spans: tuple[int, int]) -> str:
     """The clause before the quantity, without periods, scopes, deadlines and verbs, plus the noun
     right after the quantity (覆盖超过4亿户家庭 → …覆盖家庭)."""
-    chars = list(pre)
-    for a, b in spans:
-        for i in range(max(0, a), min(len(chars), b)):
-            chars[i] = ""
-    text = "".join(chars)
+    text = pre
+    # The spans cut out (they may overlap or reach outside `pre`), by slices, not per character.
+    cuts = sorted((max(0, a), min(len(pre), b)) for a, b in spans if b > 0 and a < len(pre) and a < b)
+    if cuts:
+        pieces, pos = [], 0
+        for a, b in cuts:
+            if a > pos:
+                pieces.append(pre[pos:a])
+            pos = max(pos, b)
+        pieces.append(pre[pos:])
+        text = "".join(pieces)
     text = text.replace("具备", "").replace("具有", "")
     text = _cut_verbs(_cut_tail(_BEFORE, _cut_verbs(text)))
     text = _LEAD_NOISE.sub("", text)
