@@ -22,11 +22,18 @@ from .text import normalise, paragraphs, sentences
 __all__ = ["VERSION", "extract", "rank_keywords"]
 
 # Bump when the rules change, so `reinsight` recomputes rows made by an older extractor.
-VERSION = 1
+VERSION = 2
 
 # Month/day pairs are checked so a date that does not exist (2月30日) gets a note.
 _MONTH_DAY = re.compile(r"(?=\d)(?<!\d)(?P<m>1[0-2]|0?[1-9])月(?P<d>[0-3]?\d)日")
 _DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# Reference matter at a release's end (附注：, 指标解释): definitions, scope and method, whose
+# numbers (数值在0至-100%之间, 年主营业务收入2000万元及以上) are neither reported nor aimed at.
+_NOTES_HEAD = re.compile(r"(?:附注|注释|指标解释|名词解释)(?:及相关说明)?\s{0,2}[：:]?$")
+_NOTE_LINE = re.compile(r"注\s{0,2}[：:]|附注\s{0,2}[：:]|资料来源\s{0,2}[：:]")
+# A question asking for a forecast (你的预测是什么？; not 如何看待一季度经济运行？): the
+# answer's numbers are the speaker's expectation, not a report.
+_ASKS_VIEW = re.compile(r"(?:预测|预计|预期|展望)[^？?]{0,20}[？?]\s{0,2}$")
 
 
 def _bad_dates(text: str, notes: list[str]) -> None:
@@ -56,6 +63,11 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
 
     found = Found(today=today.isoformat() if today else None)
     for index, para in enumerate(paras):
+        if _NOTES_HEAD.fullmatch(para):
+            break  # the rest is the release's notes
+        if _NOTE_LINE.match(para) or (index and _ASKS_VIEW.search(paras[index - 1])):
+            found.open_figure = None
+            continue
         pq = paragraph_quantities(para, notes)
         if not pq and not may_hold_deadline(para):
             found.open_figure = None  # prose: nothing to read, nothing to carry over

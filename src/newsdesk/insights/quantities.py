@@ -37,7 +37,7 @@ SCOPES = (
 _SCOPE = re.compile(trie_pattern(list(SCOPES)))
 
 _UP = "增长|增加|上涨|上升|提高|提升|回升|扩大|加快|增|涨|升"
-_DOWN = "下降|下跌|减少|降低|回落|收窄|下滑|放缓|降|减|跌"
+_DOWN = "下降|下跌|减少|降低|回落|收窄|缩小|下滑|放缓|降|减|跌"
 _DIRECTION = re.compile(rf"(?P<d>{_UP}|{_DOWN}|持平)(?:了)?(?:约|近|逾|超过|超)?$")
 _UP_WORDS = frozenset(_UP.split("|"))
 _DIRECTION_ANY = re.compile(f"{_UP}|{_DOWN}|持平")
@@ -55,6 +55,13 @@ _FUTURE = re.compile(r"力争|目标|确保|争取|预计|(?<!《)计划(?!》)|
 _FORECAST = re.compile(
     r"可能|或将|大概率|有望|预测|估计|料将|认为|(?:我们|市场|机构|分析师|人士|专家|业内|普遍)预计"
 )
+# The same said by someone at the head of the sentence (我们预计，欧洲央行将…每月购买约300亿欧元):
+# every quantity after it is theirs.
+_FORECAST_SAID = re.compile(r"(?:我们|市场|机构|分析师|人士|专家|业内|普遍)(?:预计|认为|预测|估计)")
+# Advice (美联储应将利率下调至1%, 可以再降息20个基点): an opinion, not a report.
+_ADVICE = re.compile(r"应将|应该|应当|可以再|可再|建议")
+# "在41个工业大类行业中": a count of the groups the figures are about, not a figure.
+_AMONG = re.compile(r"[^，,。；;]{0,12}?中")
 # A count of the document's own parts (六个方面33项措施, 9个主要指标): not a statistic.
 _STRUCTURE = re.compile(
     r"^(?:个|项|条|类|大)?(?:方面|大|重点|主要|具体|专项|配套|工作)?(?:任务|措施|举措|工程|行动|指标|方面|工作|政策|意见)"
@@ -89,9 +96,9 @@ _POST_NOUN = re.compile(
 )
 # Qualifiers that leave a change with the figure before it (，按可比口径同比增长14.4%).
 _QUALIFIERS = re.compile(
-    r"(?=[按扣以名折比较同环当增])(?:按[\u4e00-\u9fff]{1,8}?(?:计算|计)|按可比口径|扣除[\u4e00-\u9fff]{1,10}?因素后?|"
+    r"(?=[按扣以名折比较同环当增转均])(?:按[\u4e00-\u9fff]{1,8}?(?:计算|计)|按可比口径|扣除[\u4e00-\u9fff]{1,10}?因素后?|"
     r"以人民币计|以美元计|名义|折合|比上年同期|较上年同期|比去年同期|较去年同期|比上年|较上年|比去年|较去年|"
-    r"比上月|较上月|同比|环比|当月|增速|增幅)"
+    r"比上月|较上月|同比|环比|当月|增速|增幅|转为|转|均)"
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NOUN_AFTER = re.compile(
@@ -400,6 +407,7 @@ def read_sentence(
             found.open_figure = None
         return
     para_deadline = found.paragraph_deadline.get(s.paragraph)
+    said = _FORECAST_SAID.search(text)
     reader = _Reader(s, today, body, found, notes, dls)
     head = text.lstrip()
     if _KIND.match(head) or _DIRECTION_ANY.match(head):
@@ -418,8 +426,11 @@ def read_sentence(
         if threshold and _BEFORE.search(text[max(0, q.start - 3) : q.start]):
             continue  # 突破9000亿美元达到9734.5亿美元: the threshold is not a figure
         clause = _clause_start(text, q.start)
-        if _FORECAST.search(text[clause : q.start]):
+        if _FORECAST.search(text[clause : q.start]) or (said is not None and said.start() < q.start):
             reader.prev_end = q.end
+            continue
+        if q.start and text[q.start - 1] == "在" and _AMONG.match(text, q.end):
+            reader.prev_end = q.end  # 在41个行业中: the groups counted
             continue
         window = text[max(reader.prev_end, clause) : q.start]
         listed = reader.prev_end > 0 and window.strip() in _LIST_SEPARATORS
@@ -432,6 +443,6 @@ def read_sentence(
             if reader.full("targets", len(found.targets)):
                 return
             reader.target(q, dl, clause, window, listed)
-        else:
+        elif not _ADVICE.search(text, clause, q.start):
             reader.figure(q, clause, window, listed)
         reader.prev_end = q.end

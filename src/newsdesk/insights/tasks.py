@@ -161,6 +161,9 @@ def _lead(text: str) -> str:
 # Reference matter: definitions (利润总额：指…, 资产负债率=…) and notes under 注：/附注：.
 _DEFINITION = re.compile(r"^[^，。；]{1,20}?(?:[：:]\s{0,2}指|是指|=)")
 _NOTES = re.compile(r"^(?:注|附注|说明|备注)\s{0,2}[：:]?\s{0,2}$")
+# A run introduced as the causes of something (其主要原因是：（一）…（二）…) explains; it commits
+# to nothing, even when its items read like actions (加强统计执法…).
+_REASONS = re.compile(r"(?:原因|因素|理由)(?:主要)?(?:是|为|有|包括|在于)?\s{0,2}[：:]?\s{0,2}$")
 
 
 def _kind(run: list[_Marker], leads: list[str], texts: list[str], paragraphs: list[str]) -> TaskKind:
@@ -173,6 +176,8 @@ def _kind(run: list[_Marker], leads: list[str], texts: list[str], paragraphs: li
     )
     if _NOTES.match(before) or sum(1 for lead in leads if _DEFINITION.match(lead)) > half:
         return "headings"
+    if _REASONS.search(before[-12:]):
+        return "steps"
     if sum(1 for lead in leads if _QUESTION.search(lead)) > half:
         return "headings"
     if sum(1 for lead in leads if _STAT.search(lead)) > half:
