@@ -395,3 +395,23 @@ def test_a_batch_waits_for_cron_holding_the_fetch_lock(
     report = asyncio.run(s.run_once())  # the lock is free again: the feed is still due
     assert [f.outcome for f in report.feeds] == ["ok"]
     s.store.close()
+
+
+def test_a_batch_catches_up_the_insights_it_left_pending(
+    tmp_path: Path, feed_server: FeedServer, clock: Clock
+) -> None:
+    body = "<p>会议要求，一是稳增长；二是保就业。到2025年，全省数字经济核心产业增加值占比达到10%。</p>"
+    text = rss(HOUR, 3).replace("<description>正文", f"<description><![CDATA[{body}]]>正文")
+    write_config(tmp_path, {"a": feed_server.route("/a", text)})
+    path = tmp_path / "newsdesk.yaml"
+    path.write_text(path.read_text("utf-8").replace("clean: false", "clean: true"), "utf-8")
+    config = load_config(path)
+    seen: list[int] = []
+    s = scheduler(config, clock, on_ingest=lambda r: seen.append(len(s.store.pending_insights())))
+    try:
+        report = asyncio.run(s.run_once())
+        # Stored by the batch, caught up after it and before on_ingest (serve publishes there).
+        assert (report.feeds[0].new, report.insights, seen) == (3, 3, [0])
+        assert all(len(i.tasks) == 2 for i in s.store.get_insights(s.store.iter_uids()).values())
+    finally:
+        s.store.close()

@@ -132,6 +132,7 @@ class Worker:
             self.holder, now, now + self.lease, limit=self.batch, per_host=self.config.fetch.per_host
         )
         if not claimed:
+            self._insights(report)  # the first turn's: what a stopped process left pending
             return report
         keys = [f.key for f in claimed]
         renewing = asyncio.ensure_future(self._renew(keys))
@@ -158,15 +159,7 @@ class Worker:
                 log.warning("worker: cannot release %d leases yet: %s", len(keys), e)
                 self._unreleased = keys
         self.fetched += len(report.feeds)
-        # The insights the batch left pending, with the leases released (others fetch
-        # meanwhile); every worker looks, so they are caught up with publishing off too. The
-        # first look covers every entry: what a worker stopped before its catch-up left.
-        if self.config.insights:
-            try:
-                done, self._insights_mark = catch_up_insights(self.store, since=self._insights_mark)
-                report.insights += done
-            except NewsdeskError as e:  # still pending: the next turn tries again
-                log.warning("worker: insights: %s", e)
+        self._insights(report)  # with the leases released: others fetch meanwhile
         totals = report.totals()
         log.info(
             "batch feeds=%d new=%d failed=%d deferred=%d",
@@ -176,6 +169,20 @@ class Worker:
             totals["deferred"],
         )
         return report
+
+    def _insights(self, report: RunReport) -> None:
+        """The insights that batches left pending (newsdesk.insights_pending). Every worker
+        looks, so they are caught up with publishing off too; a worker's first look covers
+        every entry (what a process stopped before its catch-up left), later ones the entries
+        changed since the rev the previous look read."""
+        if not self.config.insights:
+            return
+        try:
+            done, self._insights_mark = catch_up_insights(self.store, since=self._insights_mark)
+        except NewsdeskError as e:  # still pending: the next turn tries again
+            log.warning("worker: insights: %s", e)
+            return
+        report.insights += done
 
     async def _renew(self, keys: list[str]) -> None:
         every = self.lease.total_seconds() / 3
