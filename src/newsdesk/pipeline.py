@@ -24,7 +24,7 @@ from .errors import CleanError, FeedGone, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
 from .holds import Hold, feed_hold
 from .insights import VERSION as INSIGHTS_VERSION
-from .insights_pending import InsightsProcess, catch_up_insights, entry_insights
+from .insights_pending import InsightsProcess, compute, entry_insights
 from .locks import LockBusy
 from .media import cache_media
 from .models import (
@@ -486,7 +486,10 @@ def run(
         try:
             if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
                 follower = _IndexProcess(config)
-            if config.insights and len(store.pending_insights()) >= FOLLOW_FROM:
+            # One look at every entry per run (what an earlier process left pending); after
+            # fetching, only the entries changed since are looked at.
+            head, pending = (store.max_rev(), store.pending_insights()) if config.insights else (0, [])
+            if len(pending) >= FOLLOW_FROM:
                 insighter = InsightsProcess(config)
             report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))
             after_ingest(config, store)
@@ -497,7 +500,7 @@ def run(
                     _insights_done(insighter.finish(), report)
                     insighter = None
             elif config.insights:
-                _catch_up_insights(store, report)  # little to do: here, no second process
+                _catch_up_insights(store, report, pending, head)  # little to do: here, no second process
             if follower is not None:
                 follower.fetching_done()
                 if any("clusters" in publisher.needs for _, publisher in chosen):
@@ -536,9 +539,12 @@ def run(
     return report
 
 
-def _catch_up_insights(store: Store, report: RunReport) -> None:
+def _catch_up_insights(store: Store, report: RunReport, pending: list[str], head: int) -> None:
+    """Pending insights: `pending` (found at the run's start, at rev `head`) and what was
+    stored since."""
     try:
-        report.insights += catch_up_insights(store)[0]
+        fresh = store.pending_insights(head)
+        report.insights += compute(store, list(dict.fromkeys([*pending, *fresh])), bump=False)
     except NewsdeskError as e:  # the entries stay pending: the next catch-up does them
         report.publish_errors.append(f"insights: {e}")
 
