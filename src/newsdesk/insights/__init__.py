@@ -65,7 +65,8 @@ def extract(article: Article, title: str, published: datetime | None) -> Insight
     for index, para in enumerate(paras):
         if _NOTES_HEAD.fullmatch(para):
             break  # the rest is the release's notes
-        if _NOTE_LINE.match(para) or (index and _ASKS_VIEW.search(paras[index - 1])):
+        asked = paras[index - 1] if index else ""
+        if _NOTE_LINE.match(para) or (asked.endswith(("？", "?")) and _ASKS_VIEW.search(asked)):
             found.open_figure = None
             continue
         pq = paragraph_quantities(para, notes)

@@ -146,7 +146,7 @@ def to_number(num: str) -> Decimal | None:
 
 
 # A Latin letter right before a number, or with a space between: a name (iPhone 11, A13).
-_LATIN = re.compile(r"[A-Za-z]")
+_LATIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _UNIT_AS = {"元人民币": "元", "百分点": "个百分点", "港币": "港元"}  # units written two ways
 _TIME_UNITS = frozenset({"年", "月", "天", "小时", "分钟"})
 _DURATION_UNITS = frozenset({"年", "天", "小时"})
@@ -167,9 +167,8 @@ def quantities(text: str, notes: list[str]) -> list[Quantity]:
         start, end = m.span()
         if unit == "个" and text[end : end + 1] == "月":
             continue  # 前11个月: a period
-        if _LATIN.fullmatch(text[start - 1 : start]) or (
-            text[start - 1 : start] == " " and _LATIN.fullmatch(text[start - 2 : start - 1]) and unit != "%"
-        ):
+        before = text[start - 1 : start]
+        if before in _LATIN or (before == " " and text[start - 2 : start - 1] in _LATIN and unit != "%"):
             continue  # part of a name: iPhone 11处理器, A13芯片 (but PMI 49.6% is a value)
         number = to_number(num)
         if number is None:

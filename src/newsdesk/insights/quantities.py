@@ -57,9 +57,11 @@ _FORECAST = re.compile(
 )
 # The same said by someone at the head of the sentence (我们预计，欧洲央行将…每月购买约300亿欧元):
 # every quantity after it is theirs.
-_FORECAST_SAID = re.compile(r"(?:我们|市场|机构|分析师|人士|专家|业内|普遍)(?:预计|认为|预测|估计)")
+_FORECAST_SAID = re.compile(
+    r"(?=[我市机分人专业普])(?:我们|市场|机构|分析师|人士|专家|业内|普遍)(?:预计|认为|预测|估计)"
+)
 # Advice (美联储应将利率下调至1%, 可以再降息20个基点): an opinion, not a report.
-_ADVICE = re.compile(r"应将|应该|应当|可以再|可再|建议")
+_ADVICE = re.compile(r"(?=[应可建])(?:应将|应该|应当|可以再|可再|建议)")
 # "在41个工业大类行业中": a count of the groups the figures are about, not a figure.
 _AMONG = re.compile(r"[^，,。；;]{0,12}?中")
 # A count of the document's own parts (六个方面33项措施, 9个主要指标): not a statistic.
@@ -407,7 +409,7 @@ def read_sentence(
             found.open_figure = None
         return
     para_deadline = found.paragraph_deadline.get(s.paragraph)
-    said = _FORECAST_SAID.search(text)
+    said = _FORECAST_SAID.search(text)  # one search a sentence with quantities
     reader = _Reader(s, today, body, found, notes, dls)
     head = text.lstrip()
     if _KIND.match(head) or _DIRECTION_ANY.match(head):
