@@ -41,7 +41,9 @@ from .store import Store
 
 __all__ = ["BATCH", "InsightsProcess", "catch_up_insights", "entry_insights", "insights_of"]
 
-BATCH = 200  # entries read from the store, computed and stored in one transaction at a time
+# Entries read from the store, computed and stored in one transaction at a time: small, so the
+# archive's write lock is held briefly (about 10 ms) while ingest stores feeds beside it.
+BATCH = 50
 POLL = 0.5  # seconds between looks at the store while following it
 NICENESS = 10  # the following process's priority below the run's: fetching comes first
 
