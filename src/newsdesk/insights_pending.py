@@ -8,9 +8,9 @@ state, so nothing is lost when a process dies between the two steps; the next ca
 process's start, finds it.
 
 Who catches up, off the path that stores entries:
-- `newsdesk run`: a second process (`InsightsProcess`) follows the store while feeds are
-  fetched, beside the search index's, once a run has stored enough to be worth it
-  (`pipeline.FOLLOW_FROM`); a small run catches up in its own process after fetching.
+- `newsdesk run`: a second process (`insights_process`, a `followers.Follower`) follows the
+  store while feeds are fetched, beside the search index's, once a run has stored enough to be
+  worth it (`pipeline.FOLLOW_FROM`); a small run catches up in its own process after fetching.
 - the scheduler (`serve`) and `newsdesk worker`: after each batch, before the search index and
   before `on_ingest` publishes.
 - every publisher that shows insights (`Publisher.needs` holds "insights", the static site)
@@ -26,20 +26,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 
-from . import procs
 from .config import Config
 from .errors import NewsdeskError
+from .followers import Follower
 from .insights import extract as extract_insights
 from .models import Article, Insights, InsightsOf, StoredEntry
 from .store import Store
 
-__all__ = ["BATCH", "InsightsProcess", "catch_up_insights", "entry_insights", "insights_of"]
+__all__ = ["BATCH", "catch_up_insights", "entry_insights", "insights_of", "insights_process"]
 
 # Entries read from the store, computed and stored in one transaction at a time: small, so the
 # archive's write lock is held briefly (about 10 ms) while ingest stores feeds beside it.
@@ -67,18 +66,27 @@ def entry_insights(entry: StoredEntry, article: Article) -> InsightsOf:
     )
 
 
-def compute(store: Store, uids: Sequence[str], *, bump: bool) -> int:
-    """Compute and store the insights of `uids` (those with an article), `BATCH` a
-    transaction; how many."""
+def compute(
+    store: Store,
+    uids: Sequence[str],
+    *,
+    bump: bool,
+    batch: int = BATCH,
+    stored: Callable[[list[InsightsOf], int], None] | None = None,
+) -> int:
+    """Compute and store the insights of `uids` (those with an article), `batch` a
+    transaction; how many. `stored(records, position)` is told after each transaction."""
     done = 0
-    for start in range(0, len(uids), BATCH):
-        batch = [
+    for start in range(0, len(uids), batch):
+        records = [
             entry_insights(e, e.article)
-            for e in store.get_entries(uids[start : start + BATCH])
+            for e in store.get_entries(uids[start : start + batch])
             if e.article is not None
         ]
-        store.save_insights(batch, bump=bump)
-        done += len(batch)
+        store.save_insights(records, bump=bump)
+        done += len(records)
+        if stored is not None:
+            stored(records, min(start + batch, len(uids)))
     return done
 
 
@@ -92,42 +100,9 @@ def catch_up_insights(store: Store, *, since: int = 0, bump: bool = False) -> tu
     return (compute(store, uids, bump=bump) if uids else 0), head
 
 
-class InsightsProcess:
-    """`catch_up_insights` following the store in a second process while this one fetches
-    (the search index's follower, `pipeline._IndexProcess`, has the same shape)."""
-
-    def __init__(self, config: Config) -> None:
-        ctx = procs.context()
-        self._results: Queue[int | str] = ctx.Queue()
-        self._fetched = ctx.Event()
-        self._process = procs.process(
-            _follow_store, (config, self._fetched, self._results), name="newsdesk-insights"
-        )
-
-    def fetching_done(self) -> None:
-        """Nothing more will be stored: the process catches up and ends."""
-        self._fetched.set()
-
-    def finish(self) -> int | str:
-        """Wait for the process to catch up and end: how many entries it did, or what failed."""
-        self._fetched.set()
-        self._process.join()
-        try:
-            # A result is sent before a clean exit; after a crash or a signal there is none.
-            outcome: int | str = self._results.get(timeout=5 if self._process.exitcode == 0 else 0.1)
-        except queue.Empty:
-            outcome = f"insights process exited with code {self._process.exitcode}"
-        self._results.close()
-        self._results.join_thread()
-        return outcome
-
-    def stop(self) -> None:
-        """End the process now (SIGTERM) and wait for it; what it stored stays, and what it did
-        not is still pending for the next catch-up."""
-        self._process.terminate()
-        self._process.join()
-        self._results.close()
-        self._results.join_thread()
+def insights_process(config: Config) -> Follower:
+    """`catch_up_insights` following the store in a second process while this one fetches."""
+    return Follower(_follow_store, config, name="newsdesk-insights", what="insights")
 
 
 def _follow_store(config: Config, fetched: Event, results: Queue[int | str]) -> None:

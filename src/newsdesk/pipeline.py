@@ -8,7 +8,6 @@ import gc
 import logging
 import multiprocessing
 import os
-import queue
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -22,9 +21,10 @@ from .clean import clean_article, fallback_article
 from .config import Config
 from .errors import CleanError, FeedGone, FetchDeferred, NewsdeskError
 from .fetch import Fetcher, fetch_feed
+from .followers import Follower
 from .holds import Hold, feed_hold
 from .insights import VERSION as INSIGHTS_VERSION
-from .insights_pending import InsightsProcess, compute, entry_insights
+from .insights_pending import compute, entry_insights, insights_process
 from .locks import LockBusy
 from .media import cache_media
 from .models import (
@@ -32,12 +32,13 @@ from .models import (
     FeedReport,
     FeedSpec,
     FeedState,
+    InsightsOf,
     ParsedEntry,
     StoredEntry,
     content_hash,
 )
 from .parse import parse_feed
-from .publish.base import Publisher, PublishReport, get_publisher, run_publisher
+from .publish.base import Need, Publisher, PublishReport, get_publisher, run_publisher
 from .rules import apply_all_rules, skip_entries
 from .schedule import Check, Hints, feed_bounds, next_schedule
 from .search import changes_behind, update_index
@@ -271,18 +272,15 @@ def reinsight(
     with locks.hold(locks.fetch_lock_path(config.database_url), "reinsighting"):
         counts.pruned = store.prune_insights()
         uids = store.stale_insights(current, everything=everything)
+
+        def stored(batch: list[InsightsOf], position: int) -> None:
+            counts.done += len(batch)
+            counts.noted += sum(1 for b in batch if b.insights.notes)
+            if progress:
+                progress(position, len(uids))
+
         try:
-            for start in range(0, len(uids), RECLEAN_BATCH):
-                batch = [
-                    entry_insights(e, e.article)
-                    for e in store.get_entries(uids[start : start + RECLEAN_BATCH])
-                    if e.article is not None
-                ]
-                store.save_insights(batch, bump=True)
-                counts.done += len(batch)
-                counts.noted += sum(1 for b in batch if b.insights.notes)
-                if progress:
-                    progress(min(start + RECLEAN_BATCH, len(uids)), len(uids))
+            compute(store, uids, bump=True, batch=RECLEAN_BATCH, stored=stored)
         except procs.Stopped as e:
             e.add_note(f"reinsight: {counts.done} entries done, then stopped")
             raise
@@ -466,8 +464,8 @@ def run(
     # Publishers that need clusters (`Publisher.needs`) wait for it; the others run beside it.
     # The insights stage's records are caught up the same way, by a process of their own
     # (newsdesk.insights_pending): publishers that show them wait for it.
-    follower: _IndexProcess | None = None
-    insighter: InsightsProcess | None = None
+    follower: Follower | None = None
+    insighter: Follower | None = None
     stored = 0
 
     def on_feed(feed: FeedReport) -> None:
@@ -475,9 +473,9 @@ def run(
         report.feeds.append(feed)
         stored += feed.new + feed.updated
         if follower is None and config.search_index and stored >= FOLLOW_FROM:
-            follower = _IndexProcess(config)
+            follower = _index_process(config)
         if insighter is None and config.insights and stored >= FOLLOW_FROM:
-            insighter = InsightsProcess(config)
+            insighter = insights_process(config)
         if progress:
             progress(feed)
 
@@ -485,27 +483,21 @@ def run(
         fetching.enter_context(locks.hold(locks.fetch_lock_path(config.database_url), "fetching"))
         try:
             if config.search_index and changes_behind(config, store) >= FOLLOW_FROM:
-                follower = _IndexProcess(config)
+                follower = _index_process(config)
             # One look at every entry per run (what an earlier process left pending); after
             # fetching, only the entries changed since are looked at.
             head, pending = (store.max_rev(), store.pending_insights()) if config.insights else (0, [])
             if len(pending) >= FOLLOW_FROM:
-                insighter = InsightsProcess(config)
+                insighter = insights_process(config)
             report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))
             after_ingest(config, store)
             chosen = _publishers(publishers, report)
             if insighter is not None:
-                insighter.fetching_done()
-                if any("insights" in publisher.needs for _, publisher in chosen):
-                    _insights_done(insighter.finish(), report)
-                    insighter = None
+                insighter = _fetching_done(insighter, "insights", chosen, lambda r: _insights_done(r, report))
             elif config.insights:
                 _catch_up_insights(store, report, pending, head)  # little to do: here, no second process
             if follower is not None:
-                follower.fetching_done()
-                if any("clusters" in publisher.needs for _, publisher in chosen):
-                    follower.finish(report)
-                    follower = None
+                follower = _fetching_done(follower, "clusters", chosen, lambda r: _index_done(r, report))
             elif config.search_index:
                 _update_index(config, store, report)  # little to do: here, no second process
             if follower is None and insighter is None:
@@ -533,7 +525,7 @@ def run(
             # Hexo posts were written beside the following processes: they are told that
             # fetching is over and waited for (the fetch lock is held until they end).
             if follower is not None:
-                follower.finish(report)
+                _index_done(follower.finish(), report)
             if insighter is not None:
                 _insights_done(insighter.finish(), report)
     return report
@@ -592,44 +584,28 @@ def _update_index(config: Config, store: Store, report: RunReport) -> None:
         report.publish_errors.append(f"search index: {e}")
 
 
-class _IndexProcess:
+def _fetching_done(
+    follower: Follower, need: Need, chosen: list[tuple[str, Publisher]], done: Callable[[int | str], None]
+) -> Follower | None:
+    """Tell `follower` that fetching is over; when a chosen publisher needs what it catches up,
+    wait for it (`done` gets its outcome) and return None, else return it to wait for later."""
+    follower.fetching_done()
+    if any(need in publisher.needs for _, publisher in chosen):
+        done(follower.finish())
+        return None
+    return follower
+
+
+def _index_done(outcome: int | str, report: RunReport) -> None:
+    if isinstance(outcome, int):
+        report.indexed = outcome
+    else:
+        report.publish_errors.append(f"search index: {outcome}")
+
+
+def _index_process(config: Config) -> Follower:
     """`update_index` following the store in a second process while this one fetches."""
-
-    def __init__(self, config: Config) -> None:
-        # Started in the middle of a run (its event loop, threads, open connection: none of
-        # them reach the child, see procs); the child opens its own connection.
-        ctx = procs.context()
-        self._results: Queue[int | str] = ctx.Queue()
-        self._fetched = ctx.Event()
-        self._process = procs.process(
-            _index_worker, (config, self._fetched, self._results), name="newsdesk-index"
-        )
-
-    def fetching_done(self) -> None:
-        """Nothing more will be stored: the process catches up and ends."""
-        self._fetched.set()
-
-    def finish(self, report: RunReport) -> None:
-        self._fetched.set()
-        self._process.join()
-        try:
-            # A result is sent before a clean exit; after a crash or a signal there is none.
-            outcome: int | str = self._results.get(timeout=5 if self._process.exitcode == 0 else 0.1)
-        except queue.Empty:
-            outcome = f"indexing process exited with code {self._process.exitcode}"
-        self._results.close()
-        self._results.join_thread()
-        if isinstance(outcome, int):
-            report.indexed = outcome
-        else:
-            report.publish_errors.append(f"search index: {outcome}")
-
-    def stop(self) -> None:
-        """End the process now (SIGTERM) and wait for it."""
-        self._process.terminate()
-        self._process.join()
-        self._results.close()
-        self._results.join_thread()
+    return Follower(_index_worker, config, name="newsdesk-index", what="indexing")
 
 
 def _index_worker(config: Config, fetched: Event, results: Queue[int | str]) -> None:

@@ -3,7 +3,7 @@
 Every worker process newsdesk starts is started here, with one start method, **forkserver**:
 `pool` (a ProcessPoolExecutor: the site build's render workers, `publish/site/pool.py`; the
 search catch-up's text workers, `search/update.py`) and `process` (one process running a
-function: the run's index follower, `pipeline._IndexProcess`). `context()` is that method's
+function: the run's followers of the store, `followers.Follower`). `context()` is that method's
 multiprocessing context, for the queues and events a worker shares with its starter.
 
 Why forkserver. The first start in a process starts a fork server: a fresh interpreter (not a
