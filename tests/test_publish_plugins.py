@@ -125,7 +125,7 @@ def test_publish_with_an_unknown_name_is_one_line(tmp_path: Path) -> None:
 def test_the_built_ins_are_registered_as_entry_points() -> None:
     assert publisher_names() == ["feeds", "hexo", "site"]
     assert get_publisher("hexo").needs == frozenset()
-    assert get_publisher("site").needs == {"clusters"}
+    assert get_publisher("site").needs == {"clusters", "insights"}
     assert get_publisher("feeds").needs == {"clusters"}
     with pytest.raises(PublishError, match=r"^unknown publisher 'x' \(known: feeds, hexo, site\)$"):
         get_publisher("x")

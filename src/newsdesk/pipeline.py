@@ -486,7 +486,12 @@ def run(
                 follower = _index_process(config)
             # One look at every entry per run (what an earlier process left pending); after
             # fetching, only the entries changed since are looked at.
-            head, pending = (store.max_rev(), store.pending_insights()) if config.insights else (0, [])
+            head, pending = 0, []
+            if config.insights:
+                try:
+                    head, pending = store.max_rev(), store.pending_insights()
+                except NewsdeskError as e:  # a damaged archive: the feeds still say what they can
+                    report.publish_errors.append(f"insights: {e}")
             if len(pending) >= FOLLOW_FROM:
                 insighter = insights_process(config)
             report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))

@@ -55,65 +55,64 @@ class _Tally:
 class InsightsMixin(SQLiteBase):
     def save_insights(self, items: Sequence[InsightsOf], *, bump: bool = False) -> None:
         tally = _Tally()
+        # The rows of all items first, then one statement per table: a batch's records are
+        # stored in a few calls rather than three an item.
+        records: list[tuple[Any, ...]] = []
+        targets: list[tuple[Any, ...]] = []
+        figures: list[tuple[Any, ...]] = []
+        for item in items:
+            ins = item.insights
+            stamp = format_time(item.when)
+            week = week_of(item.when)
+            # Each term once, in order of first listing (with its last count), the first 64.
+            kept = list(dict(ins.terms).items())[:TERMS_KEPT]
+            data = orjson.dumps(insights_dict(replace(ins, terms=tuple(kept)), terms=True)).decode()
+            records.append((item.uid, ins.version, item.content_hash, stamp, week, data))
+            targets += [
+                (item.uid, i, t.metric, t.comparator, t.value, t.unit, t.deadline, t.body, t.sentence, stamp)
+                for i, t in enumerate(ins.targets)
+            ]
+            figures += [
+                (
+                    item.uid,
+                    i,
+                    f.metric,
+                    f.scope,
+                    f.period,
+                    f.value,
+                    f.unit,
+                    None if f.change is None else orjson.dumps(figure_dict(f)["change"]).decode(),
+                    f.sentence,
+                    stamp,
+                )
+                for i, f in enumerate(ins.figures)
+            ]
+            tally.add(week, kept, 1)
         with self._tx():
             rev = self._max_rev()
+            # Counted out of the aggregates (a replaced record) before the new ones are counted in.
             self._forget_insights([item.uid for item in items], tally)
-            for item in items:
-                ins = item.insights
-                stamp = format_time(item.when)
-                week = week_of(item.when)
-                terms = list(dict.fromkeys(t for t, _ in ins.terms))[:TERMS_KEPT]
-                counts = dict(ins.terms)
-                kept = [(t, counts[t]) for t in terms]
-                data = orjson.dumps(insights_dict(replace(ins, terms=tuple(kept)), terms=True)).decode()
-                self._db.execute(
-                    "INSERT INTO insights (uid, version, content_hash, sort_time, week, data)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (item.uid, ins.version, item.content_hash, stamp, week, data),
-                )
+            self._db.executemany(
+                "INSERT INTO insights (uid, version, content_hash, sort_time, week, data)"
+                " VALUES (?,?,?,?,?,?)",
+                records,
+            )
+            self._db.executemany(
+                "INSERT INTO insight_targets (uid, idx, metric, comparator, value, unit, deadline, body,"
+                " sentence, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                targets,
+            )
+            self._db.executemany(
+                "INSERT INTO insight_figures (uid, idx, metric, scope, period, value, unit, change,"
+                " sentence, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                figures,
+            )
+            if bump:
+                # Pages showing the entries' insights follow the store's change counter.
                 self._db.executemany(
-                    "INSERT INTO insight_targets (uid, idx, metric, comparator, value, unit, deadline, body,"
-                    " sentence, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        (
-                            item.uid,
-                            i,
-                            t.metric,
-                            t.comparator,
-                            t.value,
-                            t.unit,
-                            t.deadline,
-                            t.body,
-                            t.sentence,
-                            stamp,
-                        )
-                        for i, t in enumerate(ins.targets)
-                    ],
+                    "UPDATE entries SET rev=? WHERE uid=?",
+                    [(rev + n, item.uid) for n, item in enumerate(items, start=1)],
                 )
-                self._db.executemany(
-                    "INSERT INTO insight_figures (uid, idx, metric, scope, period, value, unit, change,"
-                    " sentence, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        (
-                            item.uid,
-                            i,
-                            f.metric,
-                            f.scope,
-                            f.period,
-                            f.value,
-                            f.unit,
-                            None if f.change is None else orjson.dumps(figure_dict(f)["change"]).decode(),
-                            f.sentence,
-                            stamp,
-                        )
-                        for i, f in enumerate(ins.figures)
-                    ],
-                )
-                tally.add(week, kept, 1)
-                if bump:
-                    # Pages showing the entry's insights follow the store's change counter.
-                    rev += 1
-                    self._db.execute("UPDATE entries SET rev=? WHERE uid=?", (rev, item.uid))
             self._apply_tally(tally)
 
     def _forget_insights(self, uids: Sequence[str], tally: _Tally) -> None:
