@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ..common import format_time
 from .connection import PgConnection
+from .leases import fill_lease_hosts
 
 # Words the titles and texts are drawn from (finance and policy news).
 WORDS = [
@@ -91,6 +92,7 @@ class SyntheticMixin:
                 " FROM generate_series(%s::bigint, %s::bigint) AS i) AS g",
                 (stamp, hosts, first, first + feeds - 1),
             )
+        fill_lease_hosts(self._pg)  # as a claim would first: the new feeds' lease hosts
         if per_feed <= 0:
             return 0
         words = list(WORDS)
