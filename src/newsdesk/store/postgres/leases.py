@@ -95,31 +95,30 @@ def lease_host(url: str | None, route: str | None) -> str:
     return (host_key(url) if url else None) or ("rsshub" if route else "")
 
 
-def fill_lease_hosts(pg: PgConnection) -> int:
+def fill_lease_hosts(conn: psycopg.Connection[Any]) -> int:
     """Give every lease row without a host (a feed added, or its URL or route changed, since
     the last claim) its feed's lease host; how many. Nothing to do is one index probe."""
-    with pg.pool.connection() as conn:
-        rows = conn.execute(
-            "SELECT l.feed_key, f.spec_url, f.route FROM feed_leases l"
-            " JOIN feeds f ON f.key = l.feed_key WHERE l.host IS NULL"
-        ).fetchall()
-        if not rows:
-            return 0
-        # Only if the feed still has the URL and route read: a change made meanwhile reset
-        # the host to NULL again, and the next claim computes it from the new ones.
-        cur = conn.execute(
-            "UPDATE feed_leases AS l SET host = v.host"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS v(key, url, route, host),"
-            " feeds AS f WHERE l.feed_key = v.key AND f.key = v.key AND l.host IS NULL"
-            " AND f.spec_url IS NOT DISTINCT FROM v.url AND f.route IS NOT DISTINCT FROM v.route",
-            (
-                [r[0] for r in rows],
-                [r[1] for r in rows],
-                [r[2] for r in rows],
-                [lease_host(r[1], r[2]) for r in rows],
-            ),
-        )
-        return cur.rowcount
+    rows = conn.execute(
+        "SELECT l.feed_key, f.spec_url, f.route FROM feed_leases l"
+        " JOIN feeds f ON f.key = l.feed_key WHERE l.host IS NULL"
+    ).fetchall()
+    if not rows:
+        return 0
+    # Only if the feed still has the URL and route read: a change made meanwhile reset
+    # the host to NULL again, and the next claim computes it from the new ones.
+    cur = conn.execute(
+        "UPDATE feed_leases AS l SET host = v.host"
+        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS v(key, url, route, host),"
+        " feeds AS f WHERE l.feed_key = v.key AND f.key = v.key AND l.host IS NULL"
+        " AND f.spec_url IS NOT DISTINCT FROM v.url AND f.route IS NOT DISTINCT FROM v.route",
+        (
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [lease_host(r[1], r[2]) for r in rows],
+        ),
+    )
+    return cur.rowcount
 
 
 class LeasesMixin:
@@ -131,9 +130,9 @@ class LeasesMixin:
     ) -> list[CatalogueFeed]:
         """Lease up to `limit` feeds due at `now` to `holder` until `expires`, most overdue
         first, at most `per_host` leased per host across all holders."""
-        fill_lease_hosts(self._pg)
         with self._pg.transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _CLAIM_LOCK)
+            fill_lease_hosts(conn)
             rows = conn.execute(
                 _CLAIM,
                 {

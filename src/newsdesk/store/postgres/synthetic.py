@@ -92,7 +92,8 @@ class SyntheticMixin:
                 " FROM generate_series(%s::bigint, %s::bigint) AS i) AS g",
                 (stamp, hosts, first, first + feeds - 1),
             )
-        fill_lease_hosts(self._pg)  # as a claim would first: the new feeds' lease hosts
+        with self._pg.pool.connection() as conn:
+            fill_lease_hosts(conn)  # as a claim would first: the new feeds' lease hosts
         if per_feed <= 0:
             return 0
         words = list(WORDS)
