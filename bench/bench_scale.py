@@ -3,7 +3,8 @@ query at 100,000 feeds, and the entries API on PostgreSQL at 1,000,000 entries.
 
     .venv/bin/python bench/bench_scale.py [--phases ingest,claim,api] [--feeds 1000] [--items 50]
         [--workers 1,2,4] [--claim-feeds 100000] [--api-feeds 20000] [--api-per-feed 50]
-        [--server postgresql://postgres@127.0.0.1:5432] [--work /tmp/pg-workers-bench]
+        [--server postgresql://postgres@127.0.0.1:5432] [--db-prefix pg_workers_bench] [--drop]
+        [--work /tmp/pg-workers-bench]
 
 Phases:
 
@@ -46,7 +47,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
-from pg_archive import build, create_database
+from pg_archive import build, create_database, drop_database
 from serve_load import free_port, http_get, wait_for
 
 from newsdesk import accounts
@@ -172,7 +173,7 @@ def ingest(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def _ingest_workers(
     args: argparse.Namespace, work: Path, port: int, site_pid: int, n: int, expected: int
 ) -> dict[str, Any]:
-    url = f"{args.server}/pg_workers_bench_ingest"
+    url = f"{args.server}/{args.db_prefix}_ingest"
     create_database(url)
     config = write_config(work, url, port, args.feeds)
     store = PostgresStore(url)
@@ -225,7 +226,7 @@ def _ingest_workers(
 
 # claim ----------------------------------------------------------------------------------------
 def claim(args: argparse.Namespace) -> dict[str, Any]:
-    url = f"{args.server}/pg_workers_bench_claim"
+    url = f"{args.server}/{args.db_prefix}_claim"
     create_database(url)
     now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     load0 = load()
@@ -260,7 +261,7 @@ def claim(args: argparse.Namespace) -> dict[str, Any]:
 
 # api ------------------------------------------------------------------------------------------
 def api(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    url = f"{args.server}/pg_workers_bench_api"
+    url = f"{args.server}/{args.db_prefix}_api"
     out: dict[str, Any] = {}
     if not args.reuse_api:
         create_database(url)
@@ -333,6 +334,8 @@ def main() -> None:
     ap.add_argument("--api-per-feed", type=int, default=50)
     ap.add_argument("--reuse-api", action="store_true", help="the api phase's archive is there already")
     ap.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--db-prefix", default="pg_workers_bench", help="the databases' names: PREFIX_claim, …")
+    ap.add_argument("--drop", action="store_true", help="drop the claim and api databases at the end")
     ap.add_argument("--work", type=Path, default=Path("/tmp/pg-workers-bench"))
     args = ap.parse_args()
     args.workers = [int(x) for x in args.workers.split(",")]
@@ -357,6 +360,9 @@ def main() -> None:
             results["api"] = api(args, args.work)
         else:
             raise SystemExit(f"unknown phase {phase!r} (ingest, claim, api)")
+    if args.drop:
+        for name in ("ingest", "claim", "api"):
+            drop_database(f"{args.server}/{args.db_prefix}_{name}")
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     (args.work / f"results-{int(time.time())}.json").write_text(text)

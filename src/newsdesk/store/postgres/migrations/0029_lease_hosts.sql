@@ -50,3 +50,30 @@ BEGIN
     ON CONFLICT (user_id) DO UPDATE SET version = v.version + 1;
     RETURN NULL;
 END $$;
+
+-- Each feed's entry count moves once per statement, by the rows the statement inserted, instead
+-- of once per row. A statement inserting many entries (a copy by `newsdesk migrate`, a bulk
+-- build, a feed's entries moved under a new key) updated a feed's one count row once per entry,
+-- all in one transaction, where no old version can be pruned yet: 20,000 feeds × 50 entries
+-- left feed_counts at 6,862 pages for 20,000 rows, and every unread list sums it (18 ms instead
+-- of 0.8). Rows in key order: two statements lock the count rows they share in the same order.
+DROP TRIGGER entry_counted ON entries;
+
+CREATE OR REPLACE FUNCTION entries_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO feed_counts AS c (feed_key, entries)
+    SELECT feed_key, COUNT(*) FROM inserted GROUP BY feed_key ORDER BY feed_key
+    ON CONFLICT (feed_key) DO UPDATE SET entries = c.entries + excluded.entries;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER entries_counted AFTER INSERT ON entries REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION entries_counted();
+
+DROP FUNCTION entry_counted();
+
+-- Count rows are updated in place all day (an entry stored, a reader's mark): room on each page
+-- for the new version keeps the update on the page (HOT, no index entry) and lets the page
+-- prune the old ones, so the tables stay as small as their rows. For pages written from now.
+ALTER TABLE feed_counts SET (fillfactor = 50);
+ALTER TABLE reader_feed_counts SET (fillfactor = 50);
