@@ -77,3 +77,10 @@ DROP FUNCTION entry_counted();
 -- prune the old ones, so the tables stay as small as their rows. For pages written from now.
 ALTER TABLE feed_counts SET (fillfactor = 50);
 ALTER TABLE reader_feed_counts SET (fillfactor = 50);
+
+-- A claimed feed's next check moves on, and its old entry in `feeds_due` stays at the head of
+-- the index (due long ago) until a vacuum: every claim steps over all of them. Vacuuming the
+-- catalogue and the leases after 5 % of their rows changed (not PostgreSQL's 20 %) keeps that
+-- head short; a vacuum of 100,000 feeds' rows is a few tens of milliseconds.
+ALTER TABLE feeds SET (autovacuum_vacuum_scale_factor = 0.05);
+ALTER TABLE feed_leases SET (autovacuum_vacuum_scale_factor = 0.05);
