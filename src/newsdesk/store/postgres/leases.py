@@ -57,9 +57,11 @@ _LEAD_SPACE = 0x6E6C  # "nl": the first key of leadership locks (the second: the
 _CLAIM_LOCK = (_LEAD_SPACE, 0x636C61)  # "cla": the claim lock, taken by every claim
 
 # Candidates: the first `scan` due feeds whose lease has run out, by next check (the feeds_due
-# index), their lease rows locked (a row being renewed or released is skipped). Ranked per host
-# after the live leases already counted there; the first `limit` that fit are leased, and their
-# catalogue rows returned, most overdue first.
+# index), keys and hosts only. Ranked per host after the live leases already counted there; the
+# first `limit` that fit are locked (`FOR UPDATE SKIP LOCKED`: a row being renewed or released
+# just then is passed over, and one changed since the statement began is checked again against
+# `expires`), leased, and their catalogue rows returned, most overdue first. Only the chosen
+# rows are locked: a row lock is a write (and a WAL record), the candidates are 4× as many.
 _CLAIM = """
 WITH cand AS (
     SELECT l.feed_key, l.host, feeds.next_check
@@ -67,7 +69,6 @@ WITH cand AS (
     WHERE feeds.enabled = 1 AND feeds.paused IS NULL AND feeds.next_check <= %(now)s
       AND l.expires <= %(now)s AND l.host IS NOT NULL
     ORDER BY feeds.next_check LIMIT %(scan)s
-    FOR UPDATE OF l SKIP LOCKED
 ), live AS (
     SELECT host, COUNT(*) AS n FROM feed_leases
     WHERE holder IS NOT NULL AND expires > %(now)s AND host IN (SELECT host FROM cand)
@@ -79,9 +80,13 @@ WITH cand AS (
 ), chosen AS (
     SELECT feed_key FROM ranked WHERE slot <= %(per_host)s
     ORDER BY next_check, feed_key LIMIT %(limit)s
+), locked AS (
+    SELECT l.feed_key FROM feed_leases l
+    WHERE l.feed_key IN (SELECT feed_key FROM chosen) AND l.expires <= %(now)s
+    FOR UPDATE SKIP LOCKED
 ), leased AS (
     UPDATE feed_leases AS l SET holder = %(holder)s, expires = %(expires)s
-    FROM chosen WHERE l.feed_key = chosen.feed_key
+    FROM locked WHERE l.feed_key = locked.feed_key
     RETURNING l.feed_key
 )
 SELECT {cols} FROM feeds JOIN leased ON leased.feed_key = feeds.key
@@ -131,8 +136,15 @@ class LeasesMixin:
         """Lease up to `limit` feeds due at `now` to `holder` until `expires`, most overdue
         first, at most `per_host` leased per host across all holders."""
         with self._pg.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _CLAIM_LOCK)
-            fill_lease_hosts(conn)
+            # The lock, and whether any lease lacks its host (read in the statement's snapshot,
+            # taken before the lock: a host missing still is filled by the next claim).
+            row = conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s) IS NULL,"
+                " EXISTS (SELECT 1 FROM feed_leases WHERE host IS NULL)",
+                _CLAIM_LOCK,
+            ).fetchone()
+            if row is not None and row[1]:
+                fill_lease_hosts(conn)
             rows = conn.execute(
                 _CLAIM,
                 {
