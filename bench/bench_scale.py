@@ -2,8 +2,9 @@
 query at 100,000 feeds, and the entries API on PostgreSQL at 1,000,000 entries.
 
     .venv/bin/python bench/bench_scale.py [--phases ingest,claim,api] [--feeds 1000] [--items 50]
-        [--workers 1,2,4] [--claim-feeds 100000] [--api-feeds 20000] [--api-per-feed 50]
-        [--server postgresql://postgres@127.0.0.1:5432] [--work /tmp/pg-workers-bench]
+        [--no-sqlite] [--workers 1,2,4] [--claim-feeds 100000] [--api-feeds 20000] [--api-per-feed 50]
+        [--server postgresql://postgres@127.0.0.1:5432] [--db-prefix pg_workers_bench] [--drop]
+        [--work /tmp/pg-workers-bench]
 
 Phases:
 
@@ -46,7 +47,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
-from pg_archive import build, create_database
+from pg_archive import build, create_database, drop_database
 from serve_load import free_port, http_get, wait_for
 
 from newsdesk import accounts
@@ -132,34 +133,9 @@ def ingest(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for n in range(args.feeds):
             http_get(f"http://127.0.0.1:{port}/feed/{n}.xml")
         out: dict[str, Any] = {"feeds": args.feeds, "items": args.items, "entries": expected}
-        db = work / "sqlite.db"
-        for p in work.glob("sqlite.db*"):
-            p.unlink()
-        config = write_config(work, str(db), port, args.feeds)
-        site0, load0 = cpu_seconds(site.pid), load()
-        started = time.perf_counter()
-        run = subprocess.run(
-            [PY, "-m", "newsdesk", "--config", str(config), "run"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        seconds = time.perf_counter() - started
-        if run.returncode not in (0, 3):
-            raise SystemExit(f"newsdesk run: exit {run.returncode}\n{run.stderr[-3000:]}")
-        # `run`'s own CPU: the children's rusage of this process since the last one (resource).
-        import resource
-
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out["sqlite_run"] = {
-            "seconds": round(seconds, 1),
-            "entries_per_s": round(expected / seconds),
-            "cpu_run_s": round(usage.ru_utime + usage.ru_stime, 1),
-            "cpu_feed_server_s": round(cpu_seconds(site.pid) - site0, 1),
-            "load_before": load0,
-            "load_after": load(),
-        }
-        print(json.dumps({"sqlite_run": out["sqlite_run"]}), flush=True)
+        if not args.no_sqlite:
+            out["sqlite_run"] = _ingest_sqlite(work, port, site.pid, args.feeds, expected)
+            print(json.dumps({"sqlite_run": out["sqlite_run"]}), flush=True)
         for n in args.workers:
             out[f"pg_{n}_workers"] = _ingest_workers(args, work, port, site.pid, n, expected)
             print(json.dumps({f"pg_{n}_workers": out[f"pg_{n}_workers"]}), flush=True)
@@ -169,10 +145,40 @@ def ingest(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         site.wait()
 
 
+def _ingest_sqlite(work: Path, port: int, site_pid: int, feeds: int, expected: int) -> dict[str, Any]:
+    db = work / "sqlite.db"
+    for p in work.glob("sqlite.db*"):
+        p.unlink()
+    config = write_config(work, str(db), port, feeds)
+    site0, load0 = cpu_seconds(site_pid), load()
+    started = time.perf_counter()
+    run = subprocess.run(
+        [PY, "-m", "newsdesk", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if run.returncode not in (0, 3):
+        raise SystemExit(f"newsdesk run: exit {run.returncode}\n{run.stderr[-3000:]}")
+    # `run`'s own CPU: the children's rusage of this process since the last one (resource).
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "seconds": round(seconds, 1),
+        "entries_per_s": round(expected / seconds),
+        "cpu_run_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "cpu_feed_server_s": round(cpu_seconds(site_pid) - site0, 1),
+        "load_before": load0,
+        "load_after": load(),
+    }
+
+
 def _ingest_workers(
     args: argparse.Namespace, work: Path, port: int, site_pid: int, n: int, expected: int
 ) -> dict[str, Any]:
-    url = f"{args.server}/pg_workers_bench_ingest"
+    url = f"{args.server}/{args.db_prefix}_ingest"
     create_database(url)
     config = write_config(work, url, port, args.feeds)
     store = PostgresStore(url)
@@ -225,7 +231,7 @@ def _ingest_workers(
 
 # claim ----------------------------------------------------------------------------------------
 def claim(args: argparse.Namespace) -> dict[str, Any]:
-    url = f"{args.server}/pg_workers_bench_claim"
+    url = f"{args.server}/{args.db_prefix}_claim"
     create_database(url)
     now = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     load0 = load()
@@ -260,7 +266,7 @@ def claim(args: argparse.Namespace) -> dict[str, Any]:
 
 # api ------------------------------------------------------------------------------------------
 def api(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    url = f"{args.server}/pg_workers_bench_api"
+    url = f"{args.server}/{args.db_prefix}_api"
     out: dict[str, Any] = {}
     if not args.reuse_api:
         create_database(url)
@@ -327,12 +333,15 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--no-sqlite", action="store_true", help="ingest: the workers only, not `newsdesk run`")
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--claim-feeds", type=int, default=100_000)
     ap.add_argument("--api-feeds", type=int, default=20_000)
     ap.add_argument("--api-per-feed", type=int, default=50)
     ap.add_argument("--reuse-api", action="store_true", help="the api phase's archive is there already")
     ap.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    ap.add_argument("--db-prefix", default="pg_workers_bench", help="the databases' names: PREFIX_claim, …")
+    ap.add_argument("--drop", action="store_true", help="drop its databases at the end")
     ap.add_argument("--work", type=Path, default=Path("/tmp/pg-workers-bench"))
     args = ap.parse_args()
     args.workers = [int(x) for x in args.workers.split(",")]
@@ -357,6 +366,9 @@ def main() -> None:
             results["api"] = api(args, args.work)
         else:
             raise SystemExit(f"unknown phase {phase!r} (ingest, claim, api)")
+    if args.drop:
+        for name in ("ingest", "claim", "api"):
+            drop_database(f"{args.server}/{args.db_prefix}_{name}")
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     (args.work / f"results-{int(time.time())}.json").write_text(text)

@@ -27,12 +27,18 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 def create_database(url: str) -> None:
     """Drop and make the database of `url` anew (through the server's `postgres` database)."""
+    drop_database(url, create=True)
+
+
+def drop_database(url: str, *, create: bool = False) -> None:
+    """Drop the database of `url` if it is there (and make it anew when `create`)."""
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build(

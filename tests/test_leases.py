@@ -94,6 +94,41 @@ def test_per_host_limit_holds_across_holders(pg: PostgresStore) -> None:
     assert sorted(f.spec.site for f in later) == ["busy.example"] * 2 + ["quiet.example"] * 2
 
 
+def test_per_host_limit_holds_across_concurrent_claimers(pg: PostgresStore) -> None:
+    # 8 claimers at once over 5 hosts of 30 feeds: without the claim lock two of them count the
+    # same live leases and together lease more than 2 of a host.
+    pg.apply_config([spec(i, f"h{i % 5}.example") for i in range(150)], T0)
+    start = threading.Barrier(8)
+    got: list[str] = []
+
+    def claimer(name: str) -> None:
+        start.wait()
+        for _ in range(3):
+            got.extend(f.spec.site for f in pg.claim_feeds(name, T0, T0 + MIN, limit=4, per_host=2))
+
+    threads = [threading.Thread(target=claimer, args=(f"w{n}",)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == sorted([f"h{h}.example" for h in range(5)] * 2)
+    assert len(pg.feed_leases(T0)) == 10
+
+
+def test_a_feeds_lease_host_follows_its_url(pg: PostgresStore) -> None:
+    pg.apply_config([spec(0, "old.example"), spec(1, "new.example")], T0)
+    first = pg.claim_feeds("w1", T0, T0 + MIN, limit=5, per_host=1)
+    assert len(first) == 2
+    pg.release_feeds("w1", [f.key for f in first if f.spec.site == "old.example"])
+    # Feed 0 moves to new.example, whose one slot feed 1 holds: it now waits for that slot.
+    moved = FeedSpec("g", "old.example", "f0000", url="http://NEW.example:80/feed0.xml")
+    pg.apply_config([moved, spec(1, "new.example")], T0)
+    assert pg.claim_feeds("w2", T0, T0 + MIN, limit=5, per_host=1) == []
+    pg.save_schedule(FeedSchedule("g/new.example/f0001", T0 + 60 * MIN, 3600.0, "test"))
+    pg.release_feeds("w1", [f.key for f in first])
+    assert [f.key for f in pg.claim_feeds("w2", T0, T0 + MIN, limit=5, per_host=1)] == [moved.key]
+
+
 def test_one_leader_at_a_time_and_the_next_takes_over(pg: PostgresStore) -> None:
     other = PostgresStore(pg.url)
     try:

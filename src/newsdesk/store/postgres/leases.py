@@ -1,22 +1,37 @@
 """Leases: how any number of worker processes, on any number of machines, share the feeds.
 
-A worker claims due feeds (`claim_feeds`): in one transaction it locks the lease rows of due,
-unleased feeds with `FOR UPDATE SKIP LOCKED` (a row another claimer holds is passed over, not
-waited for), keeps as many per host as the per-host limit leaves across all workers, and writes
-itself in as their holder until `expires`. A row another claimer leased and committed while this
-one scanned is re-read under the lock (PostgreSQL's re-check of the WHERE clause in READ
-COMMITTED) and dropped: two workers never hold one feed. The worker fetches, stores the feed and
-its next check, then releases the lease (`release_feeds`); a worker that dies keeps its leases
-until they expire, and then any other claims the feeds again (their next check is still due).
+A worker claims due feeds (`claim_feeds`) in one short transaction: it takes the claim lock,
+then one statement picks the due, unleased feeds, most overdue first, at most what `per_host`
+leaves per host across all workers, writes the worker in as their holder until `expires`, and
+returns their catalogue rows. The worker fetches, stores each feed and its next check, then
+releases the lease (`release_feeds`); a worker that dies keeps its leases until they expire,
+and then any other claims the feeds again (their next check is still due).
 
 Time is always the caller's (`now`, `expires`), never the server's `now()`: a test moves its
 clock past a lease without waiting, and the servers' clocks do not matter.
 
-Per-host limit: the claimer takes a transaction-scoped advisory lock per host it wants (in
-host order, so two claimers never deadlock), counts that host's live leases, and takes only what
-is left of `per_host`; a second claimer of the same host waits for the first's commit, a few
-milliseconds. Host holds (`Retry-After`) need nothing here: they are in the archive, and the
-fetcher each batch opens starts from them (a held feed is deferred to the end of the hold).
+The claim lock: one transaction-scoped advisory lock for every claim, so claims of all workers
+run one after another. That is what makes both guarantees simple to prove:
+- two workers never hold one feed: a claim reads (its statement starts after the previous
+  claim committed, and a commit is visible before its locks are freed) only leases expired at
+  `now`, and the lease rows it takes are also locked `FOR UPDATE SKIP LOCKED`, so a row being
+  renewed or released at that moment is passed over, never waited for or taken twice;
+- at most `per_host` live leases per host: the live leases counted per host are exactly those
+  of committed claims (releases and expiry only lower them while a claim runs), and the claim's
+  own picks are ranked per host on top of those counts.
+Serialising costs little: a claim holds the lock for one statement and its commit (~4 ms for
+100 feeds at 100,000 due, docs/benchmarks.md), once per batch (tens of feeds, seconds of
+fetching): the lock allows ~200 claims a second, 20,000 feeds a second at batches of 100, where
+100,000 feeds checked every 30 minutes need ~56. The per-host advisory locks it replaces (one
+per candidate host, hundreds a claim) cost more than the waits they saved.
+
+What keeps the statement small: `feed_leases.host` holds each feed's lease host for as long as
+its URL and route stay the same (PG 0029: a change forgets it), computed here in Python by the
+fetcher's own `host_key` and filled in before the claim for feeds that have none yet (a new
+archive's first claim fills all of them once). The candidates are read as keys and hosts from
+the `feeds_due` index; full catalogue rows only for the chosen ones. Host holds (`Retry-After`)
+need nothing here: they are in the archive, and the fetcher each batch opens starts from them
+(a held feed is deferred to the end of the hold).
 
 Leadership (`lead`): one process at a time does what must not run twice (publishing): a
 session advisory lock on a connection of its own, freed by the server when the process or its
@@ -40,20 +55,76 @@ from .connection import PgConnection
 # Feeds looked at per claim for each one wanted: room for feeds of hosts at their limit.
 SCAN_FACTOR = 4
 _LEAD_SPACE = 0x6E6C  # "nl": the first key of leadership locks (the second: the name's hash)
+_CLAIM_LOCK = (_LEAD_SPACE, 0x636C61)  # "cla": the claim lock, taken by every claim
 
-_CANDIDATES = (
-    "SELECT {cols} FROM feed_leases l JOIN feeds ON feeds.key = l.feed_key"
-    " WHERE feeds.enabled = 1 AND feeds.paused IS NULL AND feeds.next_check <= %(now)s"
-    " AND l.expires <= %(now)s"
-    " ORDER BY feeds.next_check LIMIT %(scan)s"
-    " FOR UPDATE OF l SKIP LOCKED"
-).format(cols=", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(",")))
+# Candidates: the first `scan` due feeds whose lease has run out, by next check (the feeds_due
+# index), keys and hosts only. Ranked per host after the live leases already counted there; the
+# first `limit` that fit are locked (`FOR UPDATE SKIP LOCKED`: a row being renewed or released
+# just then is passed over, and one changed since the statement began is checked again against
+# `expires`), leased, and their catalogue rows returned, most overdue first. Only the chosen
+# rows are locked: a row lock is a write (and a WAL record), the candidates are 4× as many.
+_CLAIM = """
+WITH cand AS (
+    SELECT l.feed_key, l.host, feeds.next_check
+    FROM feeds JOIN feed_leases l ON l.feed_key = feeds.key
+    WHERE feeds.enabled = 1 AND feeds.paused IS NULL AND feeds.next_check <= %(now)s
+      AND l.expires <= %(now)s AND l.host IS NOT NULL
+    ORDER BY feeds.next_check LIMIT %(scan)s
+), live AS (
+    SELECT host, COUNT(*) AS n FROM feed_leases
+    WHERE holder IS NOT NULL AND expires > %(now)s AND host IN (SELECT host FROM cand)
+    GROUP BY host
+), ranked AS (
+    SELECT c.feed_key, c.next_check, COALESCE(live.n, 0)
+        + ROW_NUMBER() OVER (PARTITION BY c.host ORDER BY c.next_check, c.feed_key) AS slot
+    FROM cand c LEFT JOIN live ON live.host = c.host
+), chosen AS (
+    SELECT feed_key FROM ranked WHERE slot <= %(per_host)s
+    ORDER BY next_check, feed_key LIMIT %(limit)s
+), locked AS (
+    SELECT l.feed_key FROM feed_leases l
+    WHERE l.feed_key IN (SELECT feed_key FROM chosen) AND l.expires <= %(now)s
+    FOR UPDATE SKIP LOCKED
+), leased AS (
+    UPDATE feed_leases AS l SET holder = %(holder)s, expires = %(expires)s
+    FROM locked WHERE l.feed_key = locked.feed_key
+    RETURNING l.feed_key
+)
+SELECT {cols} FROM feeds JOIN leased ON leased.feed_key = feeds.key
+ORDER BY feeds.next_check, feeds.key
+""".format(cols=", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(",")))
 
 
 def lease_host(url: str | None, route: str | None) -> str:
     """The host a feed's lease counts against: its URL's, or "rsshub" for a route (served by
     whichever instance is free)."""
     return (host_key(url) if url else None) or ("rsshub" if route else "")
+
+
+def fill_lease_hosts(conn: psycopg.Connection[Any]) -> int:
+    """Give every lease row without a host (a feed added, or its URL or route changed, since
+    the last claim) its feed's lease host; how many. Nothing to do is one index probe."""
+    rows = conn.execute(
+        "SELECT l.feed_key, f.spec_url, f.route FROM feed_leases l"
+        " JOIN feeds f ON f.key = l.feed_key WHERE l.host IS NULL"
+    ).fetchall()
+    if not rows:
+        return 0
+    # Only if the feed still has the URL and route read: a change made meanwhile reset
+    # the host to NULL again, and the next claim computes it from the new ones.
+    cur = conn.execute(
+        "UPDATE feed_leases AS l SET host = v.host"
+        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS v(key, url, route, host),"
+        " feeds AS f WHERE l.feed_key = v.key AND f.key = v.key AND l.host IS NULL"
+        " AND f.spec_url IS NOT DISTINCT FROM v.url AND f.route IS NOT DISTINCT FROM v.route",
+        (
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [lease_host(r[1], r[2]) for r in rows],
+        ),
+    )
+    return cur.rowcount
 
 
 class LeasesMixin:
@@ -65,40 +136,28 @@ class LeasesMixin:
     ) -> list[CatalogueFeed]:
         """Lease up to `limit` feeds due at `now` to `holder` until `expires`, most overdue
         first, at most `per_host` leased per host across all holders."""
-        stamp = format_time(now)
         with self._pg.transaction() as conn:
-            rows = conn.execute(_CANDIDATES, {"now": stamp, "scan": limit * SCAN_FACTOR}).fetchall()
-            if not rows:
-                return []
-            feeds = [row_to_feed(r) for r in rows]
-            hosts = sorted({lease_host(f.spec.url, f.spec.route) for f in feeds})
-            # One statement, the array in host order (unnest keeps it): no round trip per host.
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('newsdesk-host:' || h)) FROM unnest(%s::text[]) AS h",
-                (hosts,),
-            )
-            busy = dict(
-                conn.execute(
-                    "SELECT host, COUNT(*) FROM feed_leases WHERE holder IS NOT NULL AND expires > %s"
-                    " AND host = ANY(%s) GROUP BY host",
-                    (stamp, hosts),
-                ).fetchall()
-            )
-            chosen: list[tuple[CatalogueFeed, str]] = []
-            for feed in feeds:
-                host = lease_host(feed.spec.url, feed.spec.route)
-                if busy.get(host, 0) < per_host:
-                    busy[host] = busy.get(host, 0) + 1
-                    chosen.append((feed, host))
-                    if len(chosen) == limit:
-                        break
-            if chosen:
-                conn.execute(
-                    "UPDATE feed_leases AS l SET holder=%s, host=v.host, expires=%s"
-                    " FROM unnest(%s::text[], %s::text[]) AS v(key, host) WHERE l.feed_key = v.key",
-                    (holder, format_time(expires), [f.key for f, _ in chosen], [h for _, h in chosen]),
-                )
-        return [f for f, _ in chosen]
+            # The lock, and whether any lease lacks its host (read in the statement's snapshot,
+            # taken before the lock: a host missing still is filled by the next claim).
+            row = conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s) IS NULL,"
+                " EXISTS (SELECT 1 FROM feed_leases WHERE host IS NULL)",
+                _CLAIM_LOCK,
+            ).fetchone()
+            if row is not None and row[1]:
+                fill_lease_hosts(conn)
+            rows = conn.execute(
+                _CLAIM,
+                {
+                    "now": format_time(now),
+                    "expires": format_time(expires),
+                    "holder": holder,
+                    "scan": limit * SCAN_FACTOR,
+                    "limit": limit,
+                    "per_host": per_host,
+                },
+            ).fetchall()
+        return [row_to_feed(r) for r in rows]
 
     def renew_feeds(self, holder: str, keys: Sequence[str], expires: datetime) -> int:
         """Move `holder`'s leases of `keys` on to `expires`; how many it still held."""
@@ -113,8 +172,7 @@ class LeasesMixin:
         """Give up `holder`'s leases of `keys` (those another has taken since stay his)."""
         with self._pg.pool.connection() as conn:
             cur = conn.execute(
-                "UPDATE feed_leases SET holder=NULL, host=NULL, expires=DEFAULT"
-                " WHERE holder=%s AND feed_key = ANY(%s)",
+                "UPDATE feed_leases SET holder=NULL, expires=DEFAULT WHERE holder=%s AND feed_key = ANY(%s)",
                 (holder, list(keys)),
             )
             return cur.rowcount
@@ -165,4 +223,4 @@ class Leadership:
         self._conn.close()  # the server frees a session's advisory locks with it
 
 
-__all__ = ["Leadership", "LeasesMixin", "lease_host"]
+__all__ = ["Leadership", "LeasesMixin", "fill_lease_hosts", "lease_host"]

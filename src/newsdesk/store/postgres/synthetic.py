@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ..common import format_time
 from .connection import PgConnection
+from .leases import fill_lease_hosts
 
 # Words the titles and texts are drawn from (finance and policy news).
 WORDS = [
@@ -91,6 +92,8 @@ class SyntheticMixin:
                 " FROM generate_series(%s::bigint, %s::bigint) AS i) AS g",
                 (stamp, hosts, first, first + feeds - 1),
             )
+        with self._pg.pool.connection() as conn:
+            fill_lease_hosts(conn)  # as a claim would first: the new feeds' lease hosts
         if per_feed <= 0:
             return 0
         words = list(WORDS)
