@@ -32,6 +32,7 @@ from newsdesk.models import (
     Figure,
     Insights,
     InsightsOf,
+    ListedEntry,
     Official,
     ParsedEntry,
     ReaderEntry,
@@ -1161,6 +1162,93 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
     assert store.reader_entries_json(user, EntryQuery(uids=()), limit=5) == ([], None)
     with pytest.raises(StoreError):
         store.reader_entries_json(user, EntryQuery(), limit=0)
+
+
+def test_a_lists_rows_are_the_pages_entries_with_their_stories(store: Store) -> None:
+    """`reader_list` (the web app's rows) holds, page by page and cursor by cursor, what
+    `reader_entries` and `cluster_refs` say of the same entries: with and without an article,
+    a feed's summary or the article's, read, starred, in a story or alone, undated."""
+    entries = [entry(1), entry(2, published=None), entry(3, summary="<p>feed <b>摘要</b></p>"), entry(4)]
+    articles = {entries[0].id: ARTICLE, entries[3].id: replace(ARTICLE, source=None, summary="文章摘要")}
+    store.save_fetch(FEED, OK, entries, NOW, articles=articles)
+    other = replace(FEED, name="另一源", url="http://127.0.0.1:9/other.xml")
+    store.save_fetch(other, OK, [entry(9, title="同一故事")], NOW)
+    a, b = entry_uid(FEED.key, entries[0].id), entry_uid(other.key, entry(9).id)
+    t = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    store.save_clusters(
+        [
+            ClusterMember(a, a, FEED.key, t, "first", 1.0, "l1", "t1", b"s1"),
+            ClusterMember(b, a, other.key, t + timedelta(hours=1), "near", 0.7, "l2", "t2", b"s2"),
+        ],
+        [(1, a), (1, b)],
+        detached=[],
+        mark=1,
+    )
+    user = store.add_user("r", "h", admin=False, now=NOW).id
+    store.set_entry_state(user, [a], read=True, now=NOW)
+    store.set_entry_state(user, [b], starred=True, now=NOW)
+    for query in (EntryQuery(), EntryQuery(status="unread"), EntryQuery(starred=True), EntryQuery(feed=other.key)):
+        after: str | None = None
+        while True:
+            rows, following = store.reader_list(user, query, limit=2, after=after)
+            items, expected_next = store.reader_entries(user, query, limit=2, after=after)
+            refs = store.cluster_refs(i.entry.uid for i in items)
+            expected = [
+                ListedEntry(
+                    e.uid,
+                    e.group,
+                    e.site,
+                    e.feed,
+                    e.title,
+                    e.link,
+                    e.published or e.first_seen,
+                    e.article.summary if e.article else e.summary,
+                    e.article is None,
+                    e.article.source if e.article else None,
+                    i.read,
+                    i.starred,
+                    refs.get(e.uid),
+                )
+                for i in items
+                for e in [i.entry]
+            ]
+            assert rows == expected, query
+            assert following == expected_next
+            if following is None:
+                break
+            after = following
+    everything = store.reader_list(user, EntryQuery(), limit=50)[0]
+    assert {r.uid for r in everything if r.cluster} == {a, b}
+    assert any(r.read for r in everything) and any(r.starred for r in everything)
+    assert any(r.summary_is_html and "<b>" in r.summary for r in everything)
+    assert store.reader_list(user, EntryQuery(uids=()), limit=5) == ([], None)
+    with pytest.raises(StoreError):
+        store.reader_list(user, EntryQuery(), limit=0)
+
+
+def test_images_no_article_refers_to_are_found_and_forgotten(store: Store) -> None:
+    one = replace(ARTICLE, images=("https://p.cn/1.jpg", "https://p.cn/2.jpg"))
+    two = replace(ARTICLE, images=("https://p.cn/2.jpg", "https://q.cn/3.png"))
+    other = replace(FEED, name="另一源", url="http://127.0.0.1:9/other.xml")
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW, articles={entry(1).id: one, entry(2).id: replace(one, images=())})
+    assert store.last_removal() == 0
+    store.save_fetch(other, OK, [entry(3)], NOW, articles={entry(3).id: two})
+    assert store.referenced_image_urls() == {"https://p.cn/1.jpg", "https://p.cn/2.jpg", "https://q.cn/3.png"}
+    store.save_image("a" * 64, "https://p.cn/1.jpg", NOW, content_type="image/jpeg", size=1)
+    store.save_image("b" * 64, "https://q.cn/3.png", NOW, content_type="image/png", size=2)
+    store.save_image("c" * 64, "https://q.cn/4.png", NOW, error="HTTP 403")
+    assert store.cached_image_names() == {"a" * 64, "b" * 64, "c" * 64}
+    assert store.cached_image_names(kept=True) == {"a" * 64, "b" * 64}
+    # The other feed removed with its entries: its article's images are no one's any more.
+    assert store.delete_feed(other.key) == 1
+    removal = store.last_removal()
+    assert removal > 0
+    assert store.referenced_image_urls() == {"https://p.cn/1.jpg", "https://p.cn/2.jpg"}
+    assert store.forget_images(["b" * 64, "c" * 64, "d" * 64]) == 2
+    assert store.cached_image_names() == {"a" * 64}
+    assert store.cached_image("b" * 64) is None and store.known_images(["c" * 64]) == set()
+    assert store.forget_images([]) == 0
+    assert store.last_removal() == removal
 
 
 def test_app_passwords_find_their_user_until_revoked(store: Store) -> None:
