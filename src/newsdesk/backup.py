@@ -423,6 +423,7 @@ def stats(config: Config) -> dict[str, Any]:
     folders = {
         "hexo": config.path(config.hexo_dir),
         "site": config.path(config.site_dir),
+        "images": config.images_dir,  # `images: cache`'s (absent otherwise: 0 bytes)
     }
     disk: dict[str, dict[str, Any]] = {}
     if not postgres:
