@@ -25,6 +25,7 @@ from newsdesk.models import (
     Change,
     Cleaned,
     ClusterMember,
+    ClusterRef,
     EntryQuery,
     FeedSchedule,
     FeedSpec,
@@ -1095,7 +1096,8 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
     """`reader_entries_json` (the page rendered by the database) says exactly what the records'
     own JSON (`web.api.reader_dict` over `reader_entries` and `cluster_refs`) says, for every
     kind of entry: with and without an article, metadata lists empty or not, times with and
-    without microseconds, text that JSON must escape, read, starred, in a story or alone."""
+    without microseconds, text that JSON must escape, read, starred, in a story or alone. So
+    do `reader_list`'s rows (the web app's lists), page by page and cursor by cursor."""
     import orjson
 
     from newsdesk.web.api import reader_dict
@@ -1132,11 +1134,22 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
     store.set_entry_state(user, [a], read=True, now=NOW)
     store.set_entry_state(user, [b, entry_uid(FEED.key, entries[3].id)], starred=True, now=NOW)
 
+    def listed(r: ListedEntry) -> object:
+        """What the API's JSON says of the entry, from a list's row."""
+        found = next(e for e in everything if e["id"] == r.uid)
+        assert r.summary_is_html == (found["char_count"] is None)  # no article: the feed's HTML
+        fields = ("group", "site", "feed", "title", "link", "summary", "source", "read", "starred")
+        assert tuple(getattr(r, k) for k in fields) == tuple(found[k] for k in fields)
+        assert r.cluster == (None if found["cluster"] is None else ClusterRef(**found["cluster"]))
+        assert r.when == datetime.fromisoformat(found["published"] or found["first_seen"])
+        return found
+
     def by_records(query: EntryQuery, after: str | None) -> tuple[list[object], str | None]:
         rows, following = store.reader_entries(user, query, limit=2, after=after)
         refs = store.cluster_refs(r.entry.uid for r in rows)
         return orjson.loads(orjson.dumps([reader_dict(r, refs.get(r.entry.uid)) for r in rows])), following
 
+    everything = [orjson.loads(t) for t in store.reader_entries_json(user, EntryQuery(), limit=50)[0]]
     for query in (
         EntryQuery(),
         EntryQuery(status="unread"),
@@ -1150,78 +1163,20 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
             expected, expected_next = by_records(query, after)
             assert [orjson.loads(t) for t in texts] == expected, query
             assert following == expected_next
+            rows, listed_next = store.reader_list(user, query, limit=2, after=after)
+            assert [listed(r) for r in rows] == expected and listed_next == expected_next, query
             pages += 1
             if following is None:
                 break
             after = following
         assert pages >= 1
-    everything = [orjson.loads(t) for t in store.reader_entries_json(user, EntryQuery(), limit=50)[0]]
     assert len(everything) == 6
     assert {e["id"] for e in everything if e["cluster"]} == {a, b}
     assert any(e["read"] for e in everything) and any(e["starred"] for e in everything)
     assert store.reader_entries_json(user, EntryQuery(uids=()), limit=5) == ([], None)
+    assert store.reader_list(user, EntryQuery(uids=()), limit=5) == ([], None)
     with pytest.raises(StoreError):
         store.reader_entries_json(user, EntryQuery(), limit=0)
-
-
-def test_a_lists_rows_are_the_pages_entries_with_their_stories(store: Store) -> None:
-    """`reader_list` (the web app's rows) holds, page by page and cursor by cursor, what
-    `reader_entries` and `cluster_refs` say of the same entries: with and without an article,
-    a feed's summary or the article's, read, starred, in a story or alone, undated."""
-    entries = [entry(1), entry(2, published=None), entry(3, summary="<p>feed <b>摘要</b></p>"), entry(4)]
-    articles = {entries[0].id: ARTICLE, entries[3].id: replace(ARTICLE, source=None, summary="文章摘要")}
-    store.save_fetch(FEED, OK, entries, NOW, articles=articles)
-    other = replace(FEED, name="另一源", url="http://127.0.0.1:9/other.xml")
-    store.save_fetch(other, OK, [entry(9, title="同一故事")], NOW)
-    a, b = entry_uid(FEED.key, entries[0].id), entry_uid(other.key, entry(9).id)
-    t = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    store.save_clusters(
-        [
-            ClusterMember(a, a, FEED.key, t, "first", 1.0, "l1", "t1", b"s1"),
-            ClusterMember(b, a, other.key, t + timedelta(hours=1), "near", 0.7, "l2", "t2", b"s2"),
-        ],
-        [(1, a), (1, b)],
-        detached=[],
-        mark=1,
-    )
-    user = store.add_user("r", "h", admin=False, now=NOW).id
-    store.set_entry_state(user, [a], read=True, now=NOW)
-    store.set_entry_state(user, [b], starred=True, now=NOW)
-    for query in (EntryQuery(), EntryQuery(status="unread"), EntryQuery(starred=True), EntryQuery(feed=other.key)):
-        after: str | None = None
-        while True:
-            rows, following = store.reader_list(user, query, limit=2, after=after)
-            items, expected_next = store.reader_entries(user, query, limit=2, after=after)
-            refs = store.cluster_refs(i.entry.uid for i in items)
-            expected = [
-                ListedEntry(
-                    e.uid,
-                    e.group,
-                    e.site,
-                    e.feed,
-                    e.title,
-                    e.link,
-                    e.published or e.first_seen,
-                    e.article.summary if e.article else e.summary,
-                    e.article is None,
-                    e.article.source if e.article else None,
-                    i.read,
-                    i.starred,
-                    refs.get(e.uid),
-                )
-                for i in items
-                for e in [i.entry]
-            ]
-            assert rows == expected, query
-            assert following == expected_next
-            if following is None:
-                break
-            after = following
-    everything = store.reader_list(user, EntryQuery(), limit=50)[0]
-    assert {r.uid for r in everything if r.cluster} == {a, b}
-    assert any(r.read for r in everything) and any(r.starred for r in everything)
-    assert any(r.summary_is_html and "<b>" in r.summary for r in everything)
-    assert store.reader_list(user, EntryQuery(uids=()), limit=5) == ([], None)
     with pytest.raises(StoreError):
         store.reader_list(user, EntryQuery(), limit=0)
 
