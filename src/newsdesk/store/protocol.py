@@ -310,8 +310,7 @@ class ReadingStore(Protocol):
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[ListedEntry], str | None]:
         """The page `reader_entries` gives (same order, same cursors), each entry with only
-        what a list's row shows and its story (`cluster_refs`'), in one query: the web app's
-        lists."""
+        what a list's row shows and its story (`cluster_refs`'): the web app's lists."""
 
     def reader_entries_json(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
@@ -707,8 +706,7 @@ class MediaStore(Protocol):
         """The kept image of that name; None when there is none (never tried, or failed)."""
 
     def referenced_image_urls(self) -> set[str]:
-        """The URLs of every image a stored cleaned article refers to (`images: cache` keeps
-        these and no others)."""
+        """The URLs of every image a stored cleaned article refers to."""
 
     def cached_image_names(self, *, kept: bool = False) -> set[str]:
         """The name of every image tried, kept or not (`kept`: of those kept)."""
@@ -717,8 +715,7 @@ class MediaStore(Protocol):
         """Forget these images (kept or not): how many were known."""
 
     def last_removal(self) -> int:
-        """The rev of the latest entry removed from the archive (0: none ever was): work that
-        follows removals (pruning kept images) compares it with its mark."""
+        """The rev of the latest entry removed from the archive; 0 when none ever was."""
 
     def change_mark(self, name: str) -> int | None:
         """The rev up to which the named background work got; None before its first run."""
