@@ -210,12 +210,11 @@ def main() -> None:
     site = start_feed_site(args.run_dir, args.feed_port, args.feeds, args.items, args.seed)
     serve: Serve | None = None
     try:
-        config = write_config(folder, args.feed_port, args.feeds, serve_port=(port := free_port()))
-        if args.workers > 1:  # serve.workers: HTTP worker processes beside serve's own
-            text = config.read_text(encoding="utf-8").replace(
-                "serve:\n", f"serve:\n  workers: {args.workers}\n", 1
-            )
-            config.write_text(text, encoding="utf-8")
+        # serve.workers: HTTP worker processes beside serve's own (written by write_config: a
+        # second `workers:` key added here was overridden by its own, so "--workers 2" ran one).
+        config = write_config(
+            folder, args.feed_port, args.feeds, serve_port=(port := free_port()), workers=args.workers
+        )
         serve = Serve(folder, config, port).start()
         quiet_since(args.feed_port, quiet=5.0, deadline=120.0)  # the scheduler's first look is over
         cookie = log_in(serve.base)
@@ -234,7 +233,10 @@ def main() -> None:
             sizes.append(len(html.encode()))
         result["article_page_bytes_median"] = sorted(sizes)[len(sizes) // 2]
         wrk_run(serve.base, ["/"], connections=8, seconds=3, cookie=cookie)
-        usage = Usage([serve.child.pid, *sorted(listeners(port) - {serve.child.pid})])
+        pids = [serve.child.pid, *sorted(listeners(port) - {serve.child.pid})]
+        if len(pids) != args.workers:
+            raise SystemExit(f"{len(pids)} processes listen on {port}, not serve.workers={args.workers}")
+        usage = Usage(pids)
         sampler = Sampler(serve.child.pid)
         sampler.start()
         runs: dict[str, dict[int, list[dict[str, Any]]]] = {"list": {1: [], 8: []}, "article": {1: [], 8: []}}
