@@ -19,16 +19,27 @@ the session cookie:
 
 Targets: list page p95 < 30 ms, article page p95 < 20 ms. Results as JSON, also written to
 --run-dir/results-<time>.json.
+
+Where the time went, for each run (`where`): serve's processes' CPU per request (main and HTTP
+workers, each process's share too: SO_REUSEPORT spreads wrk's connections by hash, not
+evenly), their threads' wait for a CPU per request (the kernel's run-queue delay,
+/proc/PID/task/*/schedstat), wrk's own CPU and what every other process of the machine took
+(/proc/stat less those), as % of one core. On this machine's two cores a request's wall time
+beyond its CPU is mostly that wait: other processes, wrk, and the other worker.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import random
 import re
+import resource
 import signal
 import sys
+import time
 import urllib.parse
 import urllib.request
 from datetime import datetime
@@ -53,6 +64,7 @@ from bench_serve import (
 from serve_load import Sampler, free_port, wrk_run
 
 from newsdesk.store import open_store
+from serve_helpers import listeners
 
 
 def log_in(base: str) -> str:
@@ -94,6 +106,65 @@ def sample_ids(database: Path, count: int, seed: int) -> list[str]:
     finally:
         store.close()
     return random.Random(seed).sample(uids, min(count, len(uids)))
+
+
+def _ticks(path: str) -> tuple[float, float]:
+    """(CPU seconds, run-queue wait seconds) of one task or process."""
+    fields = Path(path, "stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        wait = int(Path(path, "schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        wait = 0.0
+    return cpu, wait
+
+
+class Usage:
+    """CPU and run-queue wait of serve's processes (`pids`), wrk's CPU (this process's waited-for
+    children) and the whole machine's, between `start` and `stop`."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+
+    def _now(self) -> dict[str, Any]:
+        procs = {}
+        for pid in self.pids:
+            cpu, _ = _ticks(f"/proc/{pid}")  # the process's, its ended threads included
+            wait = 0.0
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    wait += _ticks(str(task))[1]
+            procs[pid] = (cpu, wait)
+        busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        jiffies = [int(x) for x in busy]
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {
+            "t": time.monotonic(),
+            "procs": procs,
+            "busy": (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK"),  # less idle, iowait
+            "wrk": children.ru_utime + children.ru_stime,
+        }
+
+    def start(self) -> None:
+        self.before = self._now()
+
+    def stop(self, requests: int) -> dict[str, Any]:
+        a, b = self.before, self._now()
+        seconds = b["t"] - a["t"]
+        cpu = {pid: b["procs"][pid][0] - a["procs"][pid][0] for pid in self.pids}
+        wait = sum(b["procs"][pid][1] - a["procs"][pid][1] for pid in self.pids)
+        serve = sum(cpu.values())
+        wrk = b["wrk"] - a["wrk"]
+        busy = b["busy"] - a["busy"]
+        per = max(requests, 1)
+        return {
+            "serve_cpu_ms_per_request": round(1000 * serve / per, 3),
+            "serve_wait_ms_per_request": round(1000 * wait / per, 3),
+            "serve_cpu_pct_each": [round(100 * cpu[pid] / seconds, 1) for pid in self.pids],
+            "wrk_cpu_pct": round(100 * wrk / seconds, 1),
+            "others_cpu_pct": round(100 * max(0.0, busy - serve - wrk) / seconds, 1),
+            "machine_busy_pct": round(100 * busy / seconds, 1),
+        }
 
 
 def main() -> None:
@@ -139,12 +210,11 @@ def main() -> None:
     site = start_feed_site(args.run_dir, args.feed_port, args.feeds, args.items, args.seed)
     serve: Serve | None = None
     try:
-        config = write_config(folder, args.feed_port, args.feeds, serve_port=(port := free_port()))
-        if args.workers > 1:  # serve.workers: HTTP worker processes beside serve's own
-            text = config.read_text(encoding="utf-8").replace(
-                "serve:\n", f"serve:\n  workers: {args.workers}\n", 1
-            )
-            config.write_text(text, encoding="utf-8")
+        # serve.workers: HTTP worker processes beside serve's own (written by write_config: a
+        # second `workers:` key added here was overridden by its own, so "--workers 2" ran one).
+        config = write_config(
+            folder, args.feed_port, args.feeds, serve_port=(port := free_port()), workers=args.workers
+        )
         serve = Serve(folder, config, port).start()
         quiet_since(args.feed_port, quiet=5.0, deadline=120.0)  # the scheduler's first look is over
         cookie = log_in(serve.base)
@@ -163,6 +233,10 @@ def main() -> None:
             sizes.append(len(html.encode()))
         result["article_page_bytes_median"] = sorted(sizes)[len(sizes) // 2]
         wrk_run(serve.base, ["/"], connections=8, seconds=3, cookie=cookie)
+        pids = [serve.child.pid, *sorted(listeners(port) - {serve.child.pid})]
+        if len(pids) != args.workers:
+            raise SystemExit(f"{len(pids)} processes listen on {port}, not serve.workers={args.workers}")
+        usage = Usage(pids)
         sampler = Sampler(serve.child.pid)
         sampler.start()
         runs: dict[str, dict[int, list[dict[str, Any]]]] = {"list": {1: [], 8: []}, "article": {1: [], 8: []}}
@@ -170,7 +244,10 @@ def main() -> None:
             for c in (8, 1):
                 for name, paths in (("list", ["/"]), ("article", articles)):
                     log(f"round {rnd + 1}: {name} page, {c} clients")
+                    usage.start()
                     run = wrk_run(serve.base, paths, connections=c, seconds=args.seconds, cookie=cookie)
+                    run["where"] = usage.stop(int(run["requests"]))
+                    log(f"  p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms; {run['where']}")
                     if run["non2xx"] or run["socket_errors"]:
                         raise SystemExit(f"{name}: errors in the run: {run}")
                     runs[name][c].append(run)
@@ -178,7 +255,10 @@ def main() -> None:
         for name in runs:
             result[f"{name}_page"] = {
                 **result.get(f"{name}_page", {}),
-                **{str(c): _runs_summary(r) for c, r in runs[name].items()},
+                **{
+                    str(c): {**_runs_summary(r), "where": [x["where"] for x in r]}
+                    for c, r in runs[name].items()
+                },
             }
         result["serve_peak_rss_mb"] = serve.peak_rss_mb()
         result["targets"] = {

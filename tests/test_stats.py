@@ -53,6 +53,9 @@ def test_stats_counts_records_and_measures_the_folders(tmp_path: Path) -> None:
     site.mkdir()
     (site / "index.html").write_bytes(b"z" * 1000)
     os.symlink(posts / "a.md", site / "link.md")  # a link counts as itself, not its target
+    kept = tmp_path / "archive.db-images" / "ab" / ("ab" + "0" * 62)  # `images: cache`'s folder
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"\x89PNG" + b"0" * 96)
     db = tmp_path / "archive.db"
     con = sqlite3.connect(db)
     has_users = con.execute("SELECT COUNT(*) FROM sqlite_master WHERE name='users'").fetchone()[0]
@@ -71,6 +74,7 @@ def test_stats_counts_records_and_measures_the_folders(tmp_path: Path) -> None:
     assert disk["hexo"] == 150
     assert disk["site"] == 1000 + os.lstat(site / "link.md").st_size
     assert data["disk"]["site"]["path"] == str(site)
+    assert disk["images"] == 100 and data["disk"]["images"]["path"] == str(kept.parent.parent)
 
     text = run_cli(config_path, "stats").stdout
     assert "entries 3" in text and "clean errors 1" in text and str(posts) in text

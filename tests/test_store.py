@@ -25,6 +25,7 @@ from newsdesk.models import (
     Change,
     Cleaned,
     ClusterMember,
+    ClusterRef,
     EntryQuery,
     FeedSchedule,
     FeedSpec,
@@ -32,6 +33,7 @@ from newsdesk.models import (
     Figure,
     Insights,
     InsightsOf,
+    ListedEntry,
     Official,
     ParsedEntry,
     ReaderEntry,
@@ -1094,7 +1096,8 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
     """`reader_entries_json` (the page rendered by the database) says exactly what the records'
     own JSON (`web.api.reader_dict` over `reader_entries` and `cluster_refs`) says, for every
     kind of entry: with and without an article, metadata lists empty or not, times with and
-    without microseconds, text that JSON must escape, read, starred, in a story or alone."""
+    without microseconds, text that JSON must escape, read, starred, in a story or alone. So
+    do `reader_list`'s rows (the web app's lists), page by page and cursor by cursor."""
     import orjson
 
     from newsdesk.web.api import reader_dict
@@ -1131,11 +1134,22 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
     store.set_entry_state(user, [a], read=True, now=NOW)
     store.set_entry_state(user, [b, entry_uid(FEED.key, entries[3].id)], starred=True, now=NOW)
 
+    def listed(r: ListedEntry) -> object:
+        """What the API's JSON says of the entry, from a list's row."""
+        found = next(e for e in everything if e["id"] == r.uid)
+        assert r.summary_is_html == (found["char_count"] is None)  # no article: the feed's HTML
+        fields = ("group", "site", "feed", "title", "link", "summary", "source", "read", "starred")
+        assert tuple(getattr(r, k) for k in fields) == tuple(found[k] for k in fields)
+        assert r.cluster == (None if found["cluster"] is None else ClusterRef(**found["cluster"]))
+        assert r.when == datetime.fromisoformat(found["published"] or found["first_seen"])
+        return found
+
     def by_records(query: EntryQuery, after: str | None) -> tuple[list[object], str | None]:
         rows, following = store.reader_entries(user, query, limit=2, after=after)
         refs = store.cluster_refs(r.entry.uid for r in rows)
         return orjson.loads(orjson.dumps([reader_dict(r, refs.get(r.entry.uid)) for r in rows])), following
 
+    everything = [orjson.loads(t) for t in store.reader_entries_json(user, EntryQuery(), limit=50)[0]]
     for query in (
         EntryQuery(),
         EntryQuery(status="unread"),
@@ -1149,18 +1163,47 @@ def test_entry_json_from_the_archive_is_the_apis_entry_json(store: Store) -> Non
             expected, expected_next = by_records(query, after)
             assert [orjson.loads(t) for t in texts] == expected, query
             assert following == expected_next
+            rows, listed_next = store.reader_list(user, query, limit=2, after=after)
+            assert [listed(r) for r in rows] == expected and listed_next == expected_next, query
             pages += 1
             if following is None:
                 break
             after = following
         assert pages >= 1
-    everything = [orjson.loads(t) for t in store.reader_entries_json(user, EntryQuery(), limit=50)[0]]
     assert len(everything) == 6
     assert {e["id"] for e in everything if e["cluster"]} == {a, b}
     assert any(e["read"] for e in everything) and any(e["starred"] for e in everything)
     assert store.reader_entries_json(user, EntryQuery(uids=()), limit=5) == ([], None)
+    assert store.reader_list(user, EntryQuery(uids=()), limit=5) == ([], None)
     with pytest.raises(StoreError):
         store.reader_entries_json(user, EntryQuery(), limit=0)
+    with pytest.raises(StoreError):
+        store.reader_list(user, EntryQuery(), limit=0)
+
+
+def test_images_no_article_refers_to_are_found_and_forgotten(store: Store) -> None:
+    one = replace(ARTICLE, images=("https://p.cn/1.jpg", "https://p.cn/2.jpg"))
+    two = replace(ARTICLE, images=("https://p.cn/2.jpg", "https://q.cn/3.png"))
+    other = replace(FEED, name="另一源", url="http://127.0.0.1:9/other.xml")
+    store.save_fetch(FEED, OK, [entry(1), entry(2)], NOW, articles={entry(1).id: one, entry(2).id: replace(one, images=())})
+    assert store.last_removal() == 0
+    store.save_fetch(other, OK, [entry(3)], NOW, articles={entry(3).id: two})
+    assert store.referenced_image_urls() == {"https://p.cn/1.jpg", "https://p.cn/2.jpg", "https://q.cn/3.png"}
+    store.save_image("a" * 64, "https://p.cn/1.jpg", NOW, content_type="image/jpeg", size=1)
+    store.save_image("b" * 64, "https://q.cn/3.png", NOW, content_type="image/png", size=2)
+    store.save_image("c" * 64, "https://q.cn/4.png", NOW, error="HTTP 403")
+    assert store.cached_image_names() == {"a" * 64, "b" * 64, "c" * 64}
+    assert store.cached_image_names(kept=True) == {"a" * 64, "b" * 64}
+    # The other feed removed with its entries: its article's images are no one's any more.
+    assert store.delete_feed(other.key) == 1
+    removal = store.last_removal()
+    assert removal > 0
+    assert store.referenced_image_urls() == {"https://p.cn/1.jpg", "https://p.cn/2.jpg"}
+    assert store.forget_images(["b" * 64, "c" * 64, "d" * 64]) == 2
+    assert store.cached_image_names() == {"a" * 64}
+    assert store.cached_image("b" * 64) is None and store.known_images(["c" * 64]) == set()
+    assert store.forget_images([]) == 0
+    assert store.last_removal() == removal
 
 
 def test_app_passwords_find_their_user_until_revoked(store: Store) -> None:

@@ -243,6 +243,88 @@ def test_newsdesk_run_applies_rules_skips_and_caches_images(tmp_path: Path) -> N
         assert site.hits("/photos/4/real.png") == 1 and site.hits("/photos/5/real.png") == 0
 
 
+def test_kept_images_follow_the_archive_through_prune_backup_and_restore(tmp_path: Path) -> None:
+    """Real files through the CLI: a backup takes the images its entries refer to; a feed
+    removed with its entries takes its images along at the next run (and the folder's litter
+    goes, what is not ours stays); a restore puts the backup's images back, and a backup that
+    missed one (lost meanwhile) leaves the restored desk to fetch it again."""
+    from newsdesk.atomic import temp_path
+    from newsdesk.models import FeedSpec
+    from newsdesk.store import open_store
+
+    with FeedServer() as site:
+        site.route("/feed.xml", article_feed(site, 1))
+        site.route("/flash.xml", article_feed(site, 2))
+        serve_pictures(site, 1)
+        serve_pictures(site, 2)
+        config = write_desk_config(tmp_path, [("政策", "某站", "要闻", site.url("/feed.xml"))], publishers=())
+        config.write_text(config.read_text(encoding="utf-8") + "images: cache\n", encoding="utf-8")
+        flash = FeedSpec(group="政策", site="某站", name="快讯", url=site.url("/flash.xml"))
+        store = open_store(str(tmp_path / "archive.db"))
+        try:
+            store.add_feed(flash, BASE_TIME)  # an admin's feed (the API's): removed with its entries
+        finally:
+            store.close()
+        assert json.loads(run_cli(config, "run", "--json").stdout)["totals"]["new"] == 2
+        folder = tmp_path / "archive.db-images"
+        one, two = name_of(site.url("/photos/1/real.png")), name_of(site.url("/photos/2/real.png"))
+
+        def kept(name: str, under: Path = folder) -> Path:
+            return under / name[:2] / name
+
+        assert kept(one).read_bytes() == PNG and kept(two).read_bytes() == PNG
+
+        manifest = json.loads(run_cli(config, "backup", str(tmp_path / "bk"), "--json").stdout)
+        assert manifest["images"] == {"folder": "images", "files": 2, "bytes": 2 * len(PNG), "missing": 0}
+        for name in (one, two):
+            assert kept(name, tmp_path / "bk" / "images").read_bytes() == PNG
+            assert manifest["files"][f"images/{name[:2]}/{name}"]["sha256"] == hashlib.sha256(PNG).hexdigest()
+
+        # Litter no record names (an interrupted pass's file, a half-written one), and files
+        # that are not the desk's.
+        stray = kept("f" * 64)
+        stray.parent.mkdir(exist_ok=True)
+        stray.write_bytes(PNG)
+        half = Path(temp_path(str(kept(one))))
+        half.write_bytes(PNG[:10])
+        foreign = [folder / "README.txt", folder / "ff" / "notes.txt"]
+        for path in foreign:
+            path.write_text("mine", encoding="utf-8")
+        store = open_store(str(tmp_path / "archive.db"))
+        try:
+            assert store.delete_feed(flash.key) == 1
+        finally:
+            store.close()
+        run_cli(config, "run", "--json")  # its after-batch step prunes: an entry was removed
+        assert kept(one).read_bytes() == PNG
+        assert not kept(two).exists() and not stray.exists() and not half.exists()
+        assert all(p.read_text(encoding="utf-8") == "mine" for p in foreign)
+        store = open_store(str(tmp_path / "archive.db"))
+        try:
+            assert store.known_images([one, two]) == {one}
+        finally:
+            store.close()
+        pruned = json.loads(run_cli(config, "images", "prune", "--json").stdout)
+        assert pruned == {"records": 0, "files": 0, "bytes": 0}
+
+        restored = json.loads(run_cli(config, "restore", str(tmp_path / "bk"), "--json").stdout)
+        assert kept(one).read_bytes() == PNG and kept(two).read_bytes() == PNG
+        aside = Path(restored["kept_images"])
+        assert aside.name.startswith("archive.db-images.before-restore-")
+        assert kept(one, aside).exists() and not kept(two, aside).exists()
+        check = json.loads(run_cli(config, "check", "--json").stdout)
+        assert all(r["ok"] for r in check), check
+
+        kept(one).unlink()  # lost: the next backup misses it
+        manifest = json.loads(run_cli(config, "backup", str(tmp_path / "bk2"), "--json").stdout)
+        assert (manifest["images"]["files"], manifest["images"]["missing"]) == (1, 1)
+        run_cli(config, "restore", str(tmp_path / "bk2"), "--json")
+        hits = (site.hits("/photos/1/real.png"), site.hits("/photos/2/real.png"))
+        run_cli(config, "run", "--json")
+        assert kept(one).read_bytes() == PNG  # fetched again, and only that one
+        assert (site.hits("/photos/1/real.png"), site.hits("/photos/2/real.png")) == (hits[0] + 1, hits[1])
+
+
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_icons_and_cached_images_show_in_chromium_from_the_desk_alone(
     desk: MediaDesk, reader: httpx.Client, browser: Any

@@ -2,9 +2,17 @@
 other processes write to them, put back, and measured.
 
 A backup is a folder: `archive.db` (SQLite's online backup, the archive as of one commit),
-`search/` (the tantivy index as of one of its commits) and `manifest.json` (versions, revs,
-counts, and the size and SHA-256 of every file). It is written under a temporary name beside
-the target and renamed into place once complete.
+`search/` (the tantivy index as of one of its commits), `images/` (with `images: cache`: the
+kept article images that archive's articles refer to, as in the images folder) and
+`manifest.json` (versions, revs, counts, and the size and SHA-256 of every file). It is
+written under a temporary name beside the target and renamed into place once complete.
+
+Images: which to take is read from the copied archive, so the backup holds the images of the
+entries it holds and no others (an image the desk pruned meanwhile is counted `missing`). A
+restore puts the folder in place of the images folder (the replaced one kept beside it) and
+forgets the images the restored archive records but the folder lacks, starting the desk's
+image pass over: `serve` or `run` fetch them again. A backup without images (of a desk
+without `images: cache`, or of an older version) leaves the images folder as it is.
 
 Consistency between the two: the index is copied first, then the archive. The index only ever
 records a rev the archive had committed, so the copied index is at or behind the copied
@@ -44,6 +52,7 @@ from .errors import NewsdeskError, SearchError
 from .store import open_store
 from .store.common import is_postgres_url, mask_url
 from .store.sqlite import migrations
+from .store.sqlite.snapshot import kept_images
 
 log = logging.getLogger("newsdesk.backup")
 
@@ -65,6 +74,7 @@ FORMAT = "newsdesk-backup 1"
 MANIFEST = "manifest.json"
 ARCHIVE = "archive.db"
 INDEX = "search"
+IMAGES = "images"
 ATTEMPTS = 5  # copies of the index tried while its writer keeps merging under us
 
 
@@ -104,6 +114,7 @@ def backup(config: Config, dest: Path, *, now: datetime | None = None) -> dict[s
             counts = store.backup_to(tmp / ARCHIVE)
         finally:
             store.close()
+        images = _copy_images(config.images_dir, tmp / ARCHIVE, tmp / IMAGES)
         manifest: dict[str, Any] = {
             "format": FORMAT,
             "created": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -112,6 +123,7 @@ def backup(config: Config, dest: Path, *, now: datetime | None = None) -> dict[s
             "archive": {"file": ARCHIVE, "from": str(db.absolute()), **counts},
             "index": index,
             "index_note": note,
+            "images": images,
             "files": {rel: _describe(tmp / rel) for rel in _files(tmp)},
         }
         atomic.write_bytes(tmp / MANIFEST, _json(manifest), sync=True)
@@ -169,6 +181,33 @@ def _copy_index(src: Path, dest: Path) -> tuple[dict[str, Any] | None, str | Non
     return None, note
 
 
+def _copy_images(folder: Path, archive: Path, dest: Path) -> dict[str, Any] | None:
+    """Copy the images the archive copy at `archive` keeps and refers to from the images
+    `folder` into `dest` (same layout): what was copied, or None when it keeps none."""
+    names = kept_images(archive)
+    if not names:
+        return None
+    copied = missing = size = 0
+    for name in names:
+        target = dest / name[:2] / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(folder / name[:2] / name, target)
+        except FileNotFoundError:  # pruned since the copy: the restore fetches it again
+            missing += 1
+            continue
+        copied += 1
+        size += target.stat().st_size
+    _sync_all()
+    return {"folder": IMAGES, "files": copied, "bytes": size, "missing": missing}
+
+
+def _sync_all() -> None:
+    # Thousands of small files: one sync of everything rather than an fsync each (the
+    # manifest, written after, is synced on its own; a file a crash damaged fails its check).
+    os.sync()
+
+
 def _skipped(name: str) -> bool:
     # tantivy's lock files belong to the live index; temporary files are half-written.
     return (name.startswith(".tantivy-") and name.endswith(".lock")) or atomic.is_temp(name)
@@ -211,6 +250,7 @@ class Restored:
     kept_index: Path | None
     counts: dict[str, int]  # what the restored archive holds
     manifest: dict[str, Any]
+    kept_images: Path | None = None  # where the replaced images folder was kept
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -256,25 +296,32 @@ def restore(config: Config, source: Path, *, now: datetime | None = None) -> Res
         )
     db = database_path(config)
     index = _index_path(config)
+    images = config.images_dir
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     db.parent.mkdir(parents=True, exist_ok=True)
     with locks.hold(locks.fetch_lock_path(str(db)), f"restoring {db}"):
         _refuse_if_open(db)
         new_db = db.with_name(f".{db.name}.{os.getpid()}.tmp")
         new_index = index.with_name(f".{index.name}.{os.getpid()}.tmp")
+        new_images = images.with_name(f".{images.name}.{os.getpid()}.tmp")
         try:
             _copy_file(source / ARCHIVE, new_db)
             if manifest.get("index"):
                 shutil.rmtree(new_index, ignore_errors=True)
                 shutil.copytree(source / INDEX, new_index, copy_function=_copy_plain)
+            if manifest.get("images"):
+                shutil.rmtree(new_images, ignore_errors=True)
+                shutil.copytree(source / IMAGES, new_images, copy_function=shutil.copyfile)
+                _sync_all()
             kept = _keep_aside(db, stamp)
-            kept_index: Path | None = None
-            if index.exists():
-                kept_index = _unused(index.with_name(f"{index.name}.before-restore-{stamp}"))
-                os.replace(index, kept_index)
+            kept_index = _move_aside(index, stamp)
+            kept_images = _move_aside(images, stamp) if manifest.get("images") else None
             os.replace(new_db, db)  # the one step: the old archive or the restored one, whole
             if manifest.get("index"):
                 os.replace(new_index, index)
+            if manifest.get("images"):
+                os.replace(new_images, images)
+                atomic.sync_folder(images.parent)
             atomic.sync_folder(db.parent)
         except OSError as e:
             raise BackupError(f"{e.filename or db}: cannot restore: {e.strerror or e}") from e
@@ -282,8 +329,18 @@ def restore(config: Config, source: Path, *, now: datetime | None = None) -> Res
             with contextlib.suppress(FileNotFoundError):
                 new_db.unlink()
             shutil.rmtree(new_index, ignore_errors=True)
+            shutil.rmtree(new_images, ignore_errors=True)
         counts = _settle(config, db)
-    return Restored(db, kept, kept_index, counts, manifest)
+    return Restored(db, kept, kept_index, counts, manifest, kept_images)
+
+
+def _move_aside(folder: Path, stamp: str) -> Path | None:
+    """The folder renamed to `<name>.before-restore-<time>` (None: there was none)."""
+    if not folder.exists():
+        return None
+    aside = _unused(folder.with_name(f"{folder.name}.before-restore-{stamp}"))
+    os.replace(folder, aside)
+    return aside
 
 
 def _copy_plain(src: str, dest: str) -> None:
@@ -331,8 +388,10 @@ def _keep_aside(db: Path, stamp: str) -> Path | None:
 
 def _settle(config: Config, db: Path) -> dict[str, int]:
     """Open the restored archive (migrating it when the backup is of an older version), run
-    SQLite's integrity check on it, and bring the search index and story clusters up to date
-    with it (from the index's own mark; the whole archive when the backup held no index)."""
+    SQLite's integrity check on it, bring the search index and story clusters up to date
+    with it (from the index's own mark; the whole archive when the backup held no index), and
+    its kept images with the images folder (`media.settle_images`)."""
+    from .media import settle_images
     from .search import update_index
 
     store = open_store(str(db))
@@ -342,6 +401,7 @@ def _settle(config: Config, db: Path) -> dict[str, int]:
             raise BackupError(f"{db}: the restored archive fails its integrity check: {problems[0]}")
         if config.search_index:
             update_index(config, store)
+        settle_images(config, store)
         return store.archive_counts()
     finally:
         store.close()
@@ -363,6 +423,7 @@ def stats(config: Config) -> dict[str, Any]:
     folders = {
         "hexo": config.path(config.hexo_dir),
         "site": config.path(config.site_dir),
+        "images": config.images_dir,  # `images: cache`'s (absent otherwise: 0 bytes)
     }
     disk: dict[str, dict[str, Any]] = {}
     if not postgres:

@@ -20,15 +20,20 @@ host holds), with a size cap of their own (`ICON_MAX_BYTES`, `IMAGE_MAX_BYTES`, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import os
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml.etree import ParserError
 
-from .atomic import write_bytes
+from .atomic import is_temp, write_bytes
 from .config import Config
 from .errors import NewsdeskError
 from .fetch import Deadline, Fetcher
@@ -38,12 +43,16 @@ __all__ = [
     "ICON_MAX_BYTES",
     "IMAGE_MAX_BYTES",
     "IMAGE_TYPES",
+    "ImagesPruned",
     "cache_images",
     "cache_media",
     "fetch_favicons",
     "image_name",
     "image_path",
     "image_type",
+    "prune_after_removals",
+    "prune_images",
+    "settle_images",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,9 @@ ICONS_PER_PASS = 50  # sites tried in one pass (the rest next time)
 IMAGES_PER_PASS = 500  # images fetched in one pass (the rest next time)
 CHANGES_PER_PASS = 2000  # archive changes one pass of images looks at
 IMAGES_MARK = "images"
+PRUNE_MARK = "images-prune"  # the removal (rev) up to which kept images were pruned
+_NAME = re.compile(r"[0-9a-f]{64}")  # an image's file: the SHA-256 of its URL, under its first two
+_SHARD = re.compile(r"[0-9a-f]{2}")
 
 # Content type → how the bytes begin.
 IMAGE_TYPES: dict[str, tuple[bytes, ...]] = {
@@ -219,6 +231,80 @@ async def cache_images(config: Config, store: Store, fetcher: Fetcher, now: date
     return sum(kept)
 
 
+@dataclass(frozen=True)
+class ImagesPruned:
+    """What `prune_images` removed: records of images no stored article refers to any more,
+    files (theirs, and files no record names), and the bytes those files held."""
+
+    records: int = 0
+    files: int = 0
+    bytes: int = 0
+
+
+def prune_images(config: Config, store: Store) -> ImagesPruned:
+    """Forget the images no stored article refers to any more (their entries were removed,
+    or their articles cleaned again without them), and delete their files; also delete the
+    files of the images folder that no record names (an interrupted pass's, or kept before a
+    restore) and its half-written temporary files. Call it holding the archive's fetch lock:
+    then no article arrives, and no image is written, meanwhile."""
+    referenced = {image_name(u) for u in store.referenced_image_urls()}
+    gone = store.cached_image_names() - referenced
+    records = store.forget_images(gone) if gone else 0
+    kept = store.cached_image_names()
+    files = size = 0
+    folder = config.images_dir
+    for sub in _listing(folder):
+        if not (sub.is_dir(follow_symlinks=False) and _SHARD.fullmatch(sub.name)):
+            continue  # not ours: left alone
+        for entry in _listing(Path(sub.path)):
+            name = entry.name
+            ours = (_NAME.fullmatch(name) and name[:2] == sub.name and name not in kept) or is_temp(name)
+            if ours and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    length = entry.stat(follow_symlinks=False).st_size
+                    os.unlink(entry.path)
+                    files += 1
+                    size += length
+        with contextlib.suppress(OSError):  # only when empty
+            os.rmdir(sub.path)
+    if records or files:
+        log.info("event=images_pruned records=%d files=%d bytes=%d", records, files, size)
+    return ImagesPruned(records, files, size)
+
+
+def prune_after_removals(config: Config, store: Store) -> ImagesPruned | None:
+    """`prune_images` when entries were removed from the archive since it last ran (the
+    archive keeps entries until their feed is removed with them: that is when images go
+    unreferenced); None when none were."""
+    removed = store.last_removal()
+    if removed <= (store.change_mark(PRUNE_MARK) or 0):
+        return None
+    pruned = prune_images(config, store)
+    store.set_change_mark(PRUNE_MARK, removed)
+    return pruned
+
+
+def settle_images(config: Config, store: Store) -> int:
+    """After a restore: forget the kept images whose files the images folder lacks (a backup
+    without them, or one pruned while it was taken) and start the image pass over from the
+    archive's first change, so that `serve` or `run` fetch again what the articles refer to;
+    how many were forgotten."""
+    folder = config.images_dir
+    missing = [n for n in store.cached_image_names(kept=True) if not (folder / n[:2] / n).is_file()]
+    if missing:
+        store.forget_images(missing)
+        store.set_change_mark(IMAGES_MARK, 0)
+    return len(missing)
+
+
+def _listing(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as it:
+            return list(it)
+    except FileNotFoundError:
+        return []
+
+
 async def cache_media(config: Config, store: Store, fetcher: Fetcher, now: datetime, *, icons: bool) -> None:
     """After an ingest batch: with `images: cache` the new articles' images, and (`icons`) the
     sites' icons not had yet. A failure of the archive is logged, never raised: fetching
@@ -228,5 +314,6 @@ async def cache_media(config: Config, store: Store, fetcher: Fetcher, now: datet
             await fetch_favicons(store, fetcher, now)
         if config.images == "cache":
             await cache_images(config, store, fetcher, now)
+            prune_after_removals(config, store)
     except NewsdeskError as e:
         log.warning("event=media outcome=failed error=%s", e)

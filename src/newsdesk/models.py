@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 FullText = Literal["auto"] | bool
 
@@ -394,6 +394,27 @@ class ReaderEntry:
     entry: StoredEntry
     read: bool
     starred: bool
+
+
+class ListedEntry(NamedTuple):
+    """An entry as a reader's list shows it (the web app's rows, `Store.reader_list`): where
+    and when, its title, summary and 来源, the reader's state, its story; no bodies. A named
+    tuple, not a frozen dataclass: a page makes fifty, and a frozen dataclass's fields cost
+    five times as much to set."""
+
+    uid: str
+    group: str
+    site: str
+    feed: str
+    title: str
+    link: str | None
+    when: datetime  # published, else first seen: the list's sort time
+    summary: str  # the cleaned article's (text), else the feed's (its HTML: `summary_is_html`)
+    summary_is_html: bool
+    source: str | None  # the article's 来源
+    read: bool
+    starred: bool
+    cluster: ClusterRef | None  # its story, when it has one
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""`newsdesk backup`, `restore` and `stats` (the work is in `newsdesk.backup`)."""
+"""`newsdesk backup`, `restore` and `stats` (the work is in `newsdesk.backup`), and `newsdesk
+images prune` (`newsdesk.media`)."""
 
 from __future__ import annotations
 
@@ -7,22 +8,25 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import JsonOpt, current_config, out, print_json
+from .common import JsonOpt, WaitOpt, current_config, open_archive, out, print_json
 
 FolderArg = Annotated[Path, typer.Argument(help="The backup folder.")]
+images_app = typer.Typer(help="Article images kept with `images: cache`.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
     app.command()(backup)
     app.command()(restore)
     app.command()(stats)
+    app.add_typer(images_app, name="images")
 
 
 def backup(folder: FolderArg, as_json: JsonOpt = False) -> None:
     """Back the archive and its search index up into a new FOLDER, while `serve` or `run` go on.
 
-    The folder gets archive.db (SQLite's online backup), search/ (the index) and manifest.json
-    (versions, revs, counts, SHA-256 of every file). `newsdesk restore FOLDER` puts it back."""
+    The folder gets archive.db (SQLite's online backup), search/ (the index), images/ (with
+    `images: cache`: the kept images its entries refer to) and manifest.json (versions, revs,
+    counts, SHA-256 of every file). `newsdesk restore FOLDER` puts it back."""
     from .. import backup as ops
 
     manifest = ops.backup(current_config(), folder)
@@ -37,9 +41,11 @@ def backup(folder: FolderArg, as_json: JsonOpt = False) -> None:
         if index
         else f"no search index ({manifest['index_note']})"
     )
+    images = manifest["images"]
+    kept = f", {images['files']} images" if images else ""
     out.print(
         f"backed up {archive.get('entries', 0)} entries (rev {archive['rev']}, schema {archive['schema']}),"
-        f" {indexed}: {_mb(size)} in {folder}",
+        f" {indexed}{kept}: {_mb(size)} in {folder}",
         highlight=False,
     )
 
@@ -73,6 +79,7 @@ def restore(
                 "database": done.database,
                 "kept": done.kept,
                 "kept_index": done.kept_index,
+                "kept_images": done.kept_images,
                 "counts": done.counts,
                 "from": str(folder),
                 "created": done.manifest.get("created"),
@@ -106,6 +113,32 @@ def stats(as_json: JsonOpt = False) -> None:
     )
     for name, d in data["disk"].items():
         out.print(f"{name:8} {_mb(d['bytes']):>10}  {d['path']}", highlight=False)
+
+
+@images_app.command("prune")
+def images_prune(as_json: JsonOpt = False, wait: WaitOpt = 0.0) -> None:
+    """Delete kept images that no stored article refers to any more.
+
+    Also the files of the images folder that no record names. `serve` and `run` prune by
+    themselves after entries are removed. Holds the archive's fetch lock meanwhile."""
+    from .. import locks
+    from ..media import prune_images
+
+    config = current_config()
+    with (
+        locks.waiting(wait),
+        locks.hold(locks.fetch_lock_path(config.database_url), "pruning images"),
+        open_archive(config) as store,
+    ):
+        pruned = prune_images(config, store)
+    if as_json:
+        print_json({"records": pruned.records, "files": pruned.files, "bytes": pruned.bytes})
+        return
+    out.print(
+        f"forgot {pruned.records} images, deleted {pruned.files} files ({_mb(pruned.bytes)})"
+        f" in {config.images_dir}",
+        highlight=False,
+    )
 
 
 def _mb(n: int) -> str:

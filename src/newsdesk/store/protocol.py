@@ -38,6 +38,7 @@ from ..models import (
     Insights,
     InsightsOf,
     KeywordRule,
+    ListedEntry,
     ParsedEntry,
     ReaderEntry,
     ReportedFigure,
@@ -304,6 +305,12 @@ class ReadingStore(Protocol):
         Without `bodies` (a list's case) the entries come without their bodies: `content` is
         "", `page` None and their article's `html` and `text` are ""; every other field is
         there. `reader_entry` gives an entry whole."""
+
+    def reader_list(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[ListedEntry], str | None]:
+        """The page `reader_entries` gives (same order, same cursors), each entry with only
+        what a list's row shows and its story (`cluster_refs`'): the web app's lists."""
 
     def reader_entries_json(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
@@ -703,6 +710,18 @@ class MediaStore(Protocol):
 
     def cached_image(self, name: str) -> CachedImage | None:
         """The kept image of that name; None when there is none (never tried, or failed)."""
+
+    def referenced_image_urls(self) -> set[str]:
+        """The URLs of every image a stored cleaned article refers to."""
+
+    def cached_image_names(self, *, kept: bool = False) -> set[str]:
+        """The name of every image tried, kept or not (`kept`: of those kept)."""
+
+    def forget_images(self, names: Iterable[str]) -> int:
+        """Forget these images (kept or not): how many were known."""
+
+    def last_removal(self) -> int:
+        """The rev of the latest entry removed from the archive; 0 when none ever was."""
 
     def change_mark(self, name: str) -> int | None:
         """The rev up to which the named background work got; None before its first run."""

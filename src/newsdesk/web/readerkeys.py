@@ -5,6 +5,7 @@ server's secret, and the reader's token for private view feeds. Shared by the CL
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 from datetime import datetime
 
@@ -15,7 +16,22 @@ from ..store import Store
 
 
 def server_secret(config: Config) -> bytes:
-    return accounts.server_secret(config.path(config.serve.secret_file))
+    path = config.path(config.serve.secret_file)
+    try:
+        stat = os.stat(path)
+    except OSError:  # made on first use
+        return accounts.server_secret(path)
+    # Every list page needs it (its feeds' links): read again only when the file changed.
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    found = _SECRETS.get(key)
+    if found is None:
+        found = accounts.server_secret(path)
+        _SECRETS.clear()
+        _SECRETS[key] = found
+    return found
+
+
+_SECRETS: dict[tuple[str, int, int, int], bytes] = {}
 
 
 def make_app_password(store: Store, user: User, *, label: str, secret: bytes, now: datetime) -> str:

@@ -103,6 +103,29 @@ class MediaMixin(SQLiteBase):
         ).fetchone()
         return None if row is None else CachedImage(row[0], name, row[1], row[2])
 
+    def referenced_image_urls(self) -> set[str]:
+        out: set[str] = set()
+        for (images,) in self._db.execute("SELECT images FROM articles WHERE images != '[]'"):
+            out.update(u for u in json.loads(images) if isinstance(u, str))
+        return out
+
+    def cached_image_names(self, *, kept: bool = False) -> set[str]:
+        where = " WHERE error IS NULL" if kept else ""
+        return {n for (n,) in self._db.execute(f"SELECT name FROM cached_images{where}")}
+
+    def forget_images(self, names: Iterable[str]) -> int:
+        gone = 0
+        with self._tx():
+            for chunk in chunks(list(names)):
+                cur = self._db.execute(
+                    f"DELETE FROM cached_images WHERE name IN ({','.join('?' * len(chunk))})", chunk
+                )
+                gone += cur.rowcount
+        return gone
+
+    def last_removal(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(MAX(rev), 0) FROM removed_entries").fetchone()[0])
+
     # marks and versions -----------------------------------------------------------------------
     def change_mark(self, name: str) -> int | None:
         row = self._db.execute("SELECT rev FROM change_marks WHERE name=?", (name,)).fetchone()

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import StoreError
-from ...models import EntryQuery, ReaderEntry
+from ...models import ClusterRef, EntryQuery, ListedEntry, ReaderEntry
 from ..common import format_time
 
 # The archive's own entry columns and row reader: a reader's entry is the archive's entry.
@@ -88,6 +88,16 @@ _ENTRY_JSON = (
     " 'sources', c.sources, 'canonical', c.canonical) END)"
 )
 
+# The entry's story: its cluster membership `m` and cluster `c` (NULLs for an entry in none).
+_CLUSTER_JOIN = " LEFT JOIN cluster_members m ON m.uid=e.uid LEFT JOIN clusters c ON c.id=m.cluster_id"
+# A list's row (`ListedEntry`), over `e`, `f`, `a`, `s` and the story `c`: what the row shows
+# and no more (no bodies, no metadata lists to parse), its sort time from the page itself.
+_LISTED = (
+    "e.uid, f.grp, f.site, f.name, e.title, e.link,"
+    " CASE WHEN a.uid IS NULL THEN e.summary ELSE a.summary END, a.uid IS NULL, a.source,"
+    " s.read, s.starred, c.id, c.size, c.sources, c.canonical"
+)
+
 
 class ReadingMixin(SQLiteBase):
     def reader_entries(
@@ -112,11 +122,16 @@ class ReadingMixin(SQLiteBase):
         rows, following = self._page_rows(user_id, query, limit, after, micros, bare=True)
         return [(str(r[1]), int(r[0])) for r in rows], following
 
+    def reader_list(
+        self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
+    ) -> tuple[list[ListedEntry], str | None]:
+        rows, following = self._page_rows(user_id, query, limit, after, _LISTED, _CLUSTER_JOIN)
+        return [_listed(r) for r in rows], following
+
     def reader_entries_json(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[str], str | None]:
-        clusters = " LEFT JOIN cluster_members m ON m.uid=e.uid LEFT JOIN clusters c ON c.id=m.cluster_id"
-        rows, following = self._page_rows(user_id, query, limit, after, _ENTRY_JSON, clusters)
+        rows, following = self._page_rows(user_id, query, limit, after, _ENTRY_JSON, _CLUSTER_JOIN)
         return [r[0] for r in rows], following
 
     def _page_rows(
@@ -412,6 +427,16 @@ def _reader_entry(row: Any) -> ReaderEntry:
     """An ENTRY_COLUMNS row followed by the reader's read and starred, the entry's uid and its
     sort time."""
     return ReaderEntry(entry=row_to_entry(row), read=bool(row[-4]), starred=bool(row[-3]))
+
+
+def _listed(r: Any) -> ListedEntry:
+    """A `_LISTED` row followed by the entry's uid and sort time."""
+    # Our fixed time format (…Z), read by fromisoformat.
+    cluster = None if r[11] is None else ClusterRef(r[11], r[12], r[13], r[14])
+    when = datetime.fromisoformat(r[-1])
+    return ListedEntry(
+        r[0], r[1], r[2], r[3], r[4], r[5], when, r[6], bool(r[7]), r[8], bool(r[9]), bool(r[10]), cluster
+    )
 
 
 def _encode_cursor(sort_time: str, uid: str) -> str:

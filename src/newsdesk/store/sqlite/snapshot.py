@@ -112,6 +112,30 @@ def count_rows(db: sqlite3.Connection) -> dict[str, int]:
     return out
 
 
+def kept_images(path: Path) -> list[str]:
+    """The names of the images the archive file at `path` (a backup's copy, read only) records
+    as kept (`images: cache`) and some stored article still refers to: what a backup of it
+    takes along."""
+    db = sqlite3.connect(connect_uri(path, "ro"), uri=True)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "cached_images" not in tables:
+            return []
+        # The referenced URLs once, as a set SQLite builds for IN, not a scan per image.
+        rows = db.execute(
+            "SELECT name FROM cached_images WHERE error IS NULL AND url IN"
+            " (SELECT j.value FROM articles a, json_each(a.images) j WHERE a.images != '[]')"
+            " ORDER BY name"
+        )
+        return [name for (name,) in rows]
+    except sqlite3.Error as e:
+        if is_bug(e):
+            raise
+        raise driver_error(e, path, busy_timeout=0) from e
+    finally:
+        db.close()
+
+
 def pre_migration_path(path: Path, old: int, new: int) -> Path:
     return path.with_name(f"{path.name}.pre-migration-{old:04d}-to-{new:04d}.bak")
 

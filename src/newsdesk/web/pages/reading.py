@@ -5,7 +5,6 @@ mark a list or everything above an entry read)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -14,7 +13,7 @@ from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
 from ...errors import StoreError
-from ...models import ClusterRef, EntryQuery, FeedPlace, ReaderEntry
+from ...models import EntryQuery, FeedPlace
 from ...publish.insights_view import boxes
 from ...publish.site.render import article_body, safe_body
 from ...rules import apply_rules
@@ -25,7 +24,8 @@ from ..viewfeeds import view_links
 from .guard import base_of, local_next, page_user, to_login
 from .media import local_images
 from .messages import translator
-from .render import beijing, environment, language, page, posted, wants_json
+from .render import environment, language, page, posted, wants_json
+from .rows import fold, rows_html
 from .tree import ICONS, SIDEBARS, icon_query, sidebar
 
 PAGE_SIZE = 50
@@ -33,48 +33,6 @@ COPIES_SHOWN = 20  # other outlets an article page lists (a story can have hundr
 View = Literal["unread", "all", "starred"]
 _UID = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
 _FILTER = Annotated[str | None, Query(max_length=600)]
-
-
-@dataclass
-class Row:
-    """One row of a list: an entry, the story it belongs to, and the copies of that story the
-    same page holds (folded under it). What the template shows of it is worked out once here
-    (its time as ISO and in Beijing time, its summary): a list renders fifty of them."""
-
-    item: ReaderEntry
-    ref: ClusterRef | None
-    copies: list[ReaderEntry] = field(default_factory=list)
-    sort_time: datetime = field(init=False)
-    when_iso: str = field(init=False)
-    when_text: str = field(init=False)
-    summary: str = field(init=False)
-    also_in: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        e = self.item.entry
-        self.sort_time = e.published or e.first_seen
-        self.when_iso = self.sort_time.isoformat()
-        self.when_text = beijing(self.sort_time)
-        # The feed's HTML: its text only.
-        self.summary = e.article.summary if e.article is not None else Markup(e.summary).striptags()[:160]
-        self.also_in = max(0, self.ref.sources - 1) if self.ref else 0
-
-
-def fold(items: list[ReaderEntry], refs: dict[str, ClusterRef]) -> list[Row]:
-    """Rows in list order; an entry whose story an earlier row of the page carries goes under
-    that row."""
-    rows: list[Row] = []
-    by_story: dict[str, Row] = {}
-    for item in items:
-        ref = refs.get(item.entry.uid)
-        if ref is not None and ref.id in by_story:
-            by_story[ref.id].copies.append(item)
-            continue
-        row = Row(item, ref)
-        rows.append(row)
-        if ref is not None:
-            by_story[ref.id] = row
-    return rows
 
 
 def router() -> APIRouter:
@@ -109,12 +67,11 @@ def router() -> APIRouter:
             if catch_up:
                 apply_rules(store, user.id, desk.clock())  # what a rule hides is never listed
             try:
-                items, following = store.reader_entries(user.id, query, limit=limit, after=cursor)
+                items, following = store.reader_list(user.id, query, limit=limit, after=cursor)
             except StoreError as e:
                 if cursor is not None and type(e) is StoreError:
                     return {"error": str(e)}
                 raise
-            refs = store.cluster_refs(i.entry.uid for i in items) if items else {}
             version = store.tree_version(user.id)
             icons = ICONS.get(version[0])
             if icons is None:
@@ -130,7 +87,7 @@ def router() -> APIRouter:
                 token = view_feed_token(store, user, server_secret(desk.config), desk.clock())
             return {
                 "feed_links": view_links(base_of(request), view, token, group=group, site=site, feed=feed),
-                "rows": fold(items, refs),
+                "rows": fold(items),
                 "next": following,
                 "icons": icons,
                 "tree_key": key,
@@ -156,6 +113,9 @@ def router() -> APIRouter:
                 .render(base=base, _=translator(lang), view=view, filters=filters, tree=found["tree"])
             )
             SIDEBARS.put(found["tree_key"], found["sidebar"])
+        found["rows_html"] = rows_html(
+            found["rows"], base=base, view=view, icons=found["icons"], _=translator(lang)
+        )
         return page(
             request,
             "list.html",
