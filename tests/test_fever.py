@@ -45,6 +45,7 @@ LABEL_A, LABEL_B = "金融/站点甲", "政策/站点乙"
 READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
+ICON = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"  # 站点甲's favicon, kept as newsdesk.media keeps one
 USERS = ("pager", "looker", "marker", "bad", "client", "gr", "sub", "lib")
 
 
@@ -86,6 +87,7 @@ def _build(config: Path) -> None:
     try:
         specs = cfg.feeds()
         store.apply_config(specs, ARRIVED)
+        store.save_favicon("金融", "站点甲", ARRIVED, data=ICON, content_type="image/png")
         for b in range(BATCHES):
             for i, (spec, (*_, count)) in enumerate(zip(specs, FEEDS, strict=True)):
                 per = count // BATCHES
@@ -268,9 +270,12 @@ def test_fever_groups_feeds_favicons_links(desk: Desk) -> None:
     assert sorted(member) == sorted(f["id"] for f in feeds)  # each feed in exactly one group
     by_group = {groups[fg["group_id"]]: _ids(fg["feed_ids"]) for fg in body["feeds_groups"]}
     assert by_group[LABEL_B] == [feeds[2]["id"]]
-    icon = body["favicons"][0]
-    assert all(f["favicon_id"] == icon["id"] for f in feeds)
-    kind, data = icon["data"].split(";base64,")
+    icons = {i["id"]: tuple(i["data"].split(";base64,")) for i in body["favicons"]}
+    assert len(icons) == 2  # 站点甲's own icon, and the placeholder of 站点乙 (which has none)
+    kind, data = icons[feeds[0]["favicon_id"]]
+    assert feeds[1]["favicon_id"] == feeds[0]["favicon_id"]  # one site, one icon
+    assert kind == "image/png" and base64.b64decode(data) == ICON
+    kind, data = icons[feeds[2]["favicon_id"]]
     assert kind == "image/gif" and base64.b64decode(data).startswith(b"GIF89a")
     assert body["links"] == []
     again = _fever(desk, "looker", "feeds&groups")
@@ -435,6 +440,9 @@ def test_greader_reading_list_of_5000_and_its_state_in_fever(desk: Desk) -> None
         assert pages == 5 and len({r["id"] for r in refs}) == TOTAL
         oldest, _ = _pages(gr, "/stream/items/ids", "itemRefs", s=READING_LIST, n=1000, r="o")
         assert [r["id"] for r in oldest] == [r["id"] for r in refs][::-1]
+        # Pages above 1,000 ids are read on a worker thread, the smaller ones on the event loop.
+        big, pages = _pages(gr, "/stream/items/ids", "itemRefs", s=READING_LIST, n=2500)
+        assert pages == 2 and big == refs
         items, pages = _pages(gr, "/stream/contents/" + READING_LIST, "items", n=1000)
         assert pages == 5 and [int(it["id"][-16:], 16) for it in items] == [int(r["id"]) for r in refs]
         # mark-all-as-read of feed C with ts between two batches' arrivals.

@@ -1446,6 +1446,7 @@ def test_favicons_images_marks_and_the_tree_version(store: Store) -> None:
     assert icon is not None and (icon.data, icon.content_type) == (b"\x89PNG\r\n\x1a\nx", "image/png")
     assert store.site_favicon("政策", "人民银行") is None
     assert store.favicon_sites() == {("金融", "新浪财经")}
+    assert [(i.group, i.site, i.data) for i in store.site_favicons()] == [("金融", "新浪财经", b"\x89PNG\r\n\x1a\nx")]
     assert store.sites_needing_icons(NOW, 10) == []  # each tried once …
     assert store.sites_needing_icons(NOW + timedelta(seconds=1), 10) == [
         ("政策", "人民银行", "http://www.pbc.gov.cn/a.html")

@@ -677,6 +677,9 @@ class MediaStore(Protocol):
     def favicon_sites(self) -> set[tuple[str, str]]:
         """(group, site) of every site that has an icon."""
 
+    def site_favicons(self) -> list[Favicon]:
+        """Every site's icon that there is (bytes and type), by group and site."""
+
     def image_urls(self, uids: Iterable[str]) -> list[str]:
         """The content images' URLs of these entries' cleaned articles."""
 

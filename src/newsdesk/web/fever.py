@@ -14,6 +14,7 @@ first listed. Items carry the same sanitised HTML as the Google Reader API's.
 
 from __future__ import annotations
 
+import base64
 import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,7 @@ API_VERSION = 3
 PAGE = 50  # items an `items` answer holds, as Fever's
 MAX_IDS = 50  # ids `with_ids` may name
 FAVICON_ID = 1
-# A 1×1 transparent GIF: every feed's favicon (apps show one per feed; the desk has none).
+# A 1×1 transparent GIF: the favicon of the feeds whose site has no icon (yet).
 FAVICON = "image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 _MARKS = {"item": ("read", "unread", "saved", "unsaved"), "feed": ("read",), "group": ("read",)}
 
@@ -118,11 +119,32 @@ def _item(number: int, r: ReaderEntry, feed_ids: dict[str, int]) -> dict[str, An
     }
 
 
+def _icon_id(group_id: int) -> int:
+    """The favicon id of a site's icon: its group's id (a group is one site) plus one, so the
+    placeholder keeps id 1 and a site's icon keeps its id for good."""
+    return group_id + 1
+
+
+def _favicons(store: Store) -> list[dict[str, Any]]:
+    """The placeholder, then every site's own icon (what the web app's /icon serves)."""
+    icons = store.site_favicons()
+    group_ids = store.fever_group_ids([label_of(i.group, i.site) for i in icons])
+    out = [{"id": FAVICON_ID, "data": FAVICON}]
+    for i in icons:
+        data = base64.b64encode(i.data).decode("ascii")
+        out.append(
+            {"id": _icon_id(group_ids[label_of(i.group, i.site)]), "data": f"{i.content_type};base64,{data}"}
+        )
+    return out
+
+
 def _tree(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(groups, feeds, feeds_groups) of the catalogue."""
+    """(groups, feeds, feeds_groups) of the catalogue; a feed's `favicon_id` is its site's
+    icon, else the placeholder."""
     feeds = store.catalogue()
     labels = [label_of(f.spec.group, f.spec.site) for f in feeds]
     group_ids = store.fever_group_ids(list(dict.fromkeys(labels)))
+    with_icons = {label_of(g, s) for g, s in store.favicon_sites()}
     feed_ids = store.fever_feed_ids([f.key for f in feeds])
     groups = [{"id": gid, "title": label} for label, gid in group_ids.items()]
     members: dict[int, list[int]] = {}
@@ -132,7 +154,7 @@ def _tree(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]], lis
         out_feeds.append(
             {
                 "id": feed_ids[f.key],
-                "favicon_id": FAVICON_ID,
+                "favicon_id": _icon_id(group_ids[label]) if label in with_icons else FAVICON_ID,
                 "title": feed_title(f),
                 "url": f.spec.url or f"rsshub:{f.spec.route}",
                 "site_url": f.spec.url or "",
@@ -198,7 +220,7 @@ def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any
             out["feeds"] = feeds
         out["feeds_groups"] = feeds_groups
     if form.has("favicons"):
-        out["favicons"] = [{"id": FAVICON_ID, "data": FAVICON}]
+        out["favicons"] = _favicons(store)
     if form.has("items"):
         if form.get("with_ids") is not None:
             rows = store.fever_item_page(ids=_ids_param(form, "with_ids"), limit=MAX_IDS)
