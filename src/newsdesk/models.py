@@ -560,6 +560,8 @@ class DocQuery:
     source: str | None = None
     since: int | None = None  # epoch seconds, inclusive
     until: int | None = None  # epoch seconds, exclusive
+
+
 # ---- insights as the store keeps and queries them (issue 18) ----
 
 
@@ -614,6 +616,8 @@ class TermRise:
     term: str
     docs: int  # articles of the week
     before: float  # mean articles per week over the previous four weeks
+
+
 # ---- the reader web app's rest (issue 15): skip rules, favicons, cached images ----
 
 
@@ -640,6 +644,17 @@ class Favicon:
     site: str
     data: bytes
     content_type: str
+
+
+@dataclass(frozen=True)
+class AppPassword:
+    """One of a reader's app passwords as listed (never the password): `id` names it for
+    revoking (the first 8 hex digits of its hash), `last_used` None until an app used it."""
+
+    id: str
+    label: str
+    created: datetime
+    last_used: datetime | None
 
 
 @dataclass(frozen=True)

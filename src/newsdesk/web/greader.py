@@ -40,6 +40,7 @@ from ..store import Store
 from . import greader_subs
 from .auth import LoginThrottle, UserCache, desk_of
 from .errors import ApiError, JSONBytes, bounded_body
+from .greader_labels import item_label, label_of_tag
 
 T = TypeVar("T")
 
@@ -160,9 +161,10 @@ def feed_title(f: CatalogueFeed) -> str:
     return f"{f.spec.site}·{f.spec.name}"
 
 
-def stream_query(stream: str | None, store: Store) -> EntryQuery:
+def stream_query(stream: str | None, store: Store, user_id: int | None = None) -> EntryQuery:
     """The entries a stream id names; 400 for a malformed one, 404 for an unknown feed or label.
-    Only a label or feed stream reads the catalogue (the reading list and states need not)."""
+    Only a label or feed stream reads the catalogue (the reading list and states need not).
+    A label that is no folder is the reader's own (`user_id`'s) on the items they put it on."""
     if not stream:
         raise ApiError(400, "no stream: give `s`, e.g. user/-/state/com.google/reading-list")
     s = re.sub(r"^user/[^/]*/", "user/-/", stream)
@@ -183,6 +185,9 @@ def stream_query(stream: str | None, store: Store) -> EntryQuery:
         for f in feeds:  # a group's name alone: the whole group
             if f.spec.group == label:
                 return EntryQuery(group=label)
+        uids = store.labelled_uids(user_id, label) if user_id is not None else []
+        if uids:
+            return EntryQuery(uids=tuple(uids))
         raise ApiError(404, f"no label {label[:100]!r}: see tag/list")
     if s.startswith("feed/"):
         key = s[len("feed/") :]
@@ -277,11 +282,12 @@ class FeedUrls:
         return out
 
 
-def item_dict(r: ReaderEntry, urls: dict[str, str]) -> dict[str, Any]:
+def item_dict(r: ReaderEntry, urls: dict[str, str], labels: list[str] | None = None) -> dict[str, Any]:
+    """An item as contents answer it; `labels`: the reader's own labels on it."""
     e = r.entry
     html = entry_html(r)
     when = e.published or e.first_seen
-    categories = [READING_LIST, LABEL + label_of(e.group, e.site)]
+    categories = [READING_LIST, LABEL + label_of(e.group, e.site), *(LABEL + x for x in labels or ())]
     if r.read:
         categories.append(READ)
     if r.starred:
@@ -407,6 +413,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             tags: list[dict[str, str]] = [{"id": STARRED}]
             for label in dict.fromkeys(label_of(f.spec.group, f.spec.site) for f in store.catalogue()):
                 tags.append({"id": LABEL + label, "type": "folder"})
+            tags += [{"id": LABEL + label, "type": "tag"} for label in store.item_labels(user.id)]
             return {"tags": tags}
 
         return JSONBytes(await work(request, labels))
@@ -455,7 +462,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         store: Store, user: User, params: Params, stream: str | None, *, n: int, bodies: bool
     ) -> tuple[list[ReaderEntry] | list[tuple[str, int]], str | None]:
         """A page of the stream: its entries, or with `bodies` False (uid, sort time in µs)."""
-        query = filtered(stream_query(stream, store), params)
+        query = filtered(stream_query(stream, store, user.id), params)
         after = params.get("c") or None
         try:
             if params.get("r") == "o":
@@ -491,13 +498,19 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         return Response(ids(desk_of(request).store(), user), media_type="application/json")
 
     def contents_answer(
-        store: Store, entries: list[ReaderEntry], stream: str, following: str | None, now: datetime
+        store: Store,
+        user: User,
+        entries: list[ReaderEntry],
+        stream: str,
+        following: str | None,
+        now: datetime,
     ) -> dict[str, Any]:
         urls = feed_urls.of(store, dict.fromkeys(r.entry.feed_key for r in entries))
+        labels = store.entry_labels(user.id, [r.entry.uid for r in entries])
         out: dict[str, Any] = {
             "id": stream,
             "updated": int(now.timestamp()),
-            "items": [item_dict(r, urls) for r in entries],
+            "items": [item_dict(r, urls, labels.get(r.entry.uid)) for r in entries],
         }
         if following is not None:
             out["continuation"] = following
@@ -510,7 +523,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
         def contents(store: Store, user: User) -> dict[str, Any]:
             entries = entries_of(store, user, uids)
-            return contents_answer(store, entries, READING_LIST, None, desk_of(request).clock())
+            return contents_answer(store, user, entries, READING_LIST, None, desk_of(request).clock())
 
         return JSONBytes(await work(request, contents))
 
@@ -524,7 +537,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         def contents(store: Store, user: User) -> dict[str, Any]:
             rows, following = stream_page(store, user, params, s, n=n, bodies=True)
             entries = [r for r in rows if isinstance(r, ReaderEntry)]
-            return contents_answer(store, entries, s, following, desk_of(request).clock())
+            return contents_answer(store, user, entries, s, following, desk_of(request).clock())
 
         return JSONBytes(await work(request, contents))
 
@@ -534,6 +547,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         uids = item_uids(params.all("i"), MAX_EDIT_IDS)
         read: bool | None = None
         starred: bool | None = None
+        labels: list[tuple[str, bool]] = []  # (tag, add) of the reader's own labels
         for add, tags in ((True, params.all("a")), (False, params.all("r"))):
             for tag in tags:
                 t = re.sub(r"^user/[^/]*/", "user/-/", tag)
@@ -546,17 +560,22 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                         read = False
                 elif t.startswith(STATE + "tracking-") or t == STATE + "fresh":
                     continue  # bookkeeping some apps send along; nothing to store
-                elif t.startswith(LABEL):
-                    raise ApiError(
-                        400, f"tag {tag[:100]!r}: items cannot be labelled (labels are group/site)"
-                    )
+                elif label_of_tag(t) is not None:
+                    labels.append((t, add))
                 else:
-                    raise ApiError(400, f"unsupported tag {tag[:100]!r}: read, starred or kept-unread")
-        if read is None and starred is None:
-            raise ApiError(400, "nothing to change: give `a` or `r` (read, starred)")
+                    raise ApiError(
+                        400, f"unsupported tag {tag[:100]!r}: read, starred, kept-unread or a label"
+                    )
+        if read is None and starred is None and not labels:
+            raise ApiError(400, "nothing to change: give `a` or `r` (read, starred, a label)")
 
         def change(store: Store, user: User) -> None:
-            store.set_entry_state(user.id, uids, read=read, starred=starred, now=desk_of(request).clock())
+            now = desk_of(request).clock()
+            checked = [(item_label(store, tag), add) for tag, add in labels]  # all, before any change
+            if read is not None or starred is not None:
+                store.set_entry_state(user.id, uids, read=read, starred=starred, now=now)
+            for label, add in checked:
+                store.label_entries(user.id, uids, label, now, add=add)
 
         await work(request, change)
         return PlainTextResponse("OK")
@@ -575,7 +594,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                 raise ApiError(400, f"ts={ts}: not a time in microseconds") from None
 
         def mark(store: Store, user: User) -> None:
-            query = stream_query(params.get("s"), store)
+            query = stream_query(params.get("s"), store, user.id)
             now = desk_of(request).clock()
             store.mark_read(user.id, query, before=before or now, now=now)
 
