@@ -8,6 +8,7 @@ a clear 4xx, never a 5xx."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -226,10 +227,26 @@ def test_client_login_plain_json_and_refusals(desk: Desk) -> None:
 
 
 def test_revoked_app_passwords_end_logins_and_auth(desk: Desk) -> None:
+    """Listed with their IDs and last use, revoked one by one (by label, by ID) or all at once
+    from the command line."""
+    tablet = run_cli(desk.config, "users", "app-password", "revoked", "--label", "平板").stdout.strip()
     with _login(desk, "revoked") as gr:
         assert _ok(gr.get("/user-info"))["userName"] == "revoked"
-        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke")
-        assert "revoked 1 app password" in cli.stderr, cli.stderr
+        shown = run_cli(desk.config, "users", "app-password", "revoked", "--list", "--json").stdout
+        listed = [(p["id"], p["label"], p["last_used"]) for p in json.loads(shown)]
+        assert [(label, used is None) for _, label, used in listed] == [("test", False), ("平板", True)]
+        assert "平板" in run_cli(desk.config, "users", "app-password", "revoked", "--list").stdout
+        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke", "平板")
+        assert f"revoked app password(s) {listed[1][0]}" in cli.stderr, cli.stderr
+        gone = httpx.post(f"{desk.greader}/accounts/ClientLogin", data={"Email": "revoked", "Passwd": tablet})
+        assert gone.status_code == 401
+        assert _ok(gr.get("/user-info"))["userName"] == "revoked"  # the other one still works
+        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke", listed[0][0])
+        assert f"revoked app password(s) {listed[0][0]}" in cli.stderr, cli.stderr
+        missing = run_cli(desk.config, "users", "app-password", "revoked", "--revoke", "平板", check=False)
+        assert missing.returncode != 0 and "no app password" in missing.stderr
+        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke-all")
+        assert "revoked 0 app password" in cli.stderr, cli.stderr
         r = httpx.post(
             f"{desk.greader}/accounts/ClientLogin",
             data={"Email": "revoked", "Passwd": desk.accounts["revoked"].app_password},

@@ -1196,6 +1196,9 @@ def test_app_passwords_are_listed_marked_used_and_revoked_one_by_one(store: Stor
     store.app_password_used(later, auth_hash="auth-2")
     store.app_password_used(later + timedelta(1), password_hash="aaaa1111" + "0" * 56)
     assert [p.last_used for p in store.app_passwords(ann.id)] == [later + timedelta(1), later]
+    store.add_fever_key("bbbb2222" + "0" * 56, "fever-2")
+    store.app_password_used(later + timedelta(2), fever_key_hash="fever-2")
+    assert [p.last_used for p in store.app_passwords(ann.id)] == [later + timedelta(1), later + timedelta(2)]
     assert store.app_passwords(bob.id)[0].last_used is None  # only the one used
     assert not store.remove_app_password(ann.id, "cccc3333")  # bob's: not ann's to revoke
     assert store.remove_app_password(ann.id, "BBBB2222")

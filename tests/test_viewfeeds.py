@@ -166,34 +166,52 @@ def test_opml_export_from_the_ui_and_the_api(desk: Desk) -> None:
 
 def test_keys_page_makes_app_passwords_for_both_apis(desk: Desk) -> None:
     """An app password made on the keys page logs in to the Google Reader API and, as md5 of
-    "name:password", to Fever; revoking them all ends both."""
+    "name:password", to Fever; the page lists each with its label and last use; revoking one
+    ends it alone, at once; revoking them all ends the rest."""
+
+    def make(web: httpx.Client, label: str) -> str:
+        keys = web.get(f"{desk.url}/keys").text
+        made = web.post(f"{desk.url}/keys/app-password", data={"csrf": csrf_of(keys), "label": label})
+        found = re.search(r'id="new-app-password">([a-z2-7]{32})<', made.text)
+        assert made.status_code == 200 and found, made.text[:300]
+        return found[1]
+
+    def login(password: str) -> int:
+        data = {"Email": "reader", "Passwd": password}
+        return httpx.post(f"{desk.url}/api/greader/accounts/ClientLogin", data=data).status_code
+
+    def fever_auth(key: str) -> int:
+        return int(httpx.post(f"{desk.url}/api/fever/?api", data={"api_key": key}).json()["auth"])
+
     with _browser(desk) as web:
         keys = web.get(f"{desk.url}/keys").text
         assert f"{desk.url}/api/greader" in keys and f"{desk.url}/api/fever/" in keys
-        made = web.post(f"{desk.url}/keys/app-password", data={"csrf": csrf_of(keys), "label": "手机"})
-        found = re.search(r'id="new-app-password">([a-z2-7]{32})<', made.text)
-        assert made.status_code == 200 and found, made.text[:300]
-        password = found[1]
-        assert password not in web.get(f"{desk.url}/keys").text  # shown once
-        login = httpx.post(
-            f"{desk.url}/api/greader/accounts/ClientLogin", data={"Email": "reader", "Passwd": password}
-        )
-        assert login.status_code == 200
-        key = accounts.fever_api_key("reader", password)
+        phone, tablet = make(web, "手机"), make(web, "平板")
+        page = web.get(f"{desk.url}/keys").text
+        assert phone not in page and tablet not in page  # shown once
+        assert login(phone) == 200
+        key = accounts.fever_api_key("reader", phone)
         fever = httpx.post(f"{desk.url}/api/fever/?api&feeds", data={"api_key": key}).json()
         assert fever["auth"] == 1 and len(fever["feeds"]) == 3
-        web.post(f"{desk.url}/keys/action", data={"csrf": csrf_of(made.text), "action": "revoke-apps"})
-    login = httpx.post(
-        f"{desk.url}/api/greader/accounts/ClientLogin", data={"Email": "reader", "Passwd": password}
-    )
-    assert login.status_code == 401
+        page = web.get(f"{desk.url}/keys").text
+        rows = re.findall(r'<tr data-app-password="([0-9a-f]{8})">(.*?)</tr>', page, re.S)
+        assert [("手机" in r, "平板" in r, "从未使用" in r) for _, r in rows] == [
+            (True, False, False),  # used: ClientLogin and Fever
+            (False, True, True),
+        ]
+        revoke = {"csrf": csrf_of(page), "action": "revoke-app", "id": rows[0][0]}
+        web.post(f"{desk.url}/keys/action", data=revoke)
+        # Refused at once (serve answers with one process: its cache forgot them), the other kept.
+        assert login(phone) == 401 and fever_auth(key) == 0 and login(tablet) == 200
+        page = web.get(f"{desk.url}/keys").text
+        assert re.findall(r'data-app-password="([0-9a-f]{8})"', page) == [rows[1][0]]
+        web.post(f"{desk.url}/keys/action", data={"csrf": csrf_of(page), "action": "revoke-apps"})
+    assert login(tablet) == 401
+    tablet_key = accounts.fever_api_key("reader", tablet)
     # A running app's key is refused once serve's short cache lets go (as for Google Reader).
     from serve_helpers import poll
 
-    poll(
-        lambda: httpx.post(f"{desk.url}/api/fever/?api", data={"api_key": key}).json()["auth"] == 0,
-        "the revoked Fever key refused",
-    )
+    poll(lambda: fever_auth(tablet_key) == 0, "the revoked Fever key refused")
 
 
 @pytest.mark.parametrize(

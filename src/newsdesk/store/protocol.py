@@ -363,8 +363,11 @@ class AppPasswordStore(Protocol):
         """Revoke the user's app password of that id (`AppPassword.id`), with its Auth token
         and Fever key; False when the user has none of that id."""
 
-    def app_password_used(self, now: datetime, *, password_hash: str = "", auth_hash: str = "") -> None:
-        """Note that the app password (named by its hash, or its Auth token's) was used now."""
+    def app_password_used(
+        self, now: datetime, *, password_hash: str = "", auth_hash: str = "", fever_key_hash: str = ""
+    ) -> None:
+        """Note that the app password (named by its hash, its Auth token's or its Fever key's)
+        was used now."""
 
     def label_entries(
         self, user_id: int, uids: Sequence[str], label: str, now: datetime, *, add: bool

@@ -241,6 +241,15 @@ def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any
     return out
 
 
+def fever_user(store: Store, key_hash: str, now: datetime) -> User | None:
+    """The user of a Fever key (by its HMAC), its app password noted as used (when a process
+    first meets the key, then every few seconds: the user cache)."""
+    user = store.user_for_fever_key(key_hash)
+    if user is not None:
+        store.app_password_used(now, fever_key_hash=key_hash)
+    return user
+
+
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
     """The Fever API's routes, to mount under `{base}`."""
     api = APIRouter(include_in_schema=False)
@@ -262,7 +271,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             if not secrets:
                 secrets.append(await desk.run(lambda: server_secret(desk.config)))
             hashed = accounts.fever_key_hash(secrets[0], key)
-            user = await desk.run(lambda: desk.store().user_for_fever_key(hashed))
+            user = await desk.run(lambda: fever_user(desk.store(), hashed, desk.clock()))
             if user is None:
                 throttle.failed(client)
             else:

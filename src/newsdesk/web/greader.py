@@ -334,6 +334,15 @@ def entries_of(store: Store, user: User, uids: list[str]) -> list[ReaderEntry]:
     return [found[u] for u in uids if u in found]
 
 
+def app_user(store: Store, auth_hash: str, now: datetime) -> User | None:
+    """The user of an Auth token (by its hash), its app password noted as used: asked when a
+    process first meets the token and then every few seconds (the user cache), not per request."""
+    user = store.user_for_app_auth(auth_hash)
+    if user is not None:
+        store.app_password_used(now, auth_hash=auth_hash)
+    return user
+
+
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
     """The Google Reader API's routes, to mount under `{base}/api/greader`."""
     api = APIRouter(include_in_schema=False)
@@ -354,7 +363,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         user = users_of(request).get((auth, None))
         if user is None:
             desk = desk_of(request)
-            user = await desk.run(lambda: desk.store().user_for_app_auth(accounts.secret_hash(auth)))
+            user = await desk.run(lambda: app_user(desk.store(), accounts.secret_hash(auth), desk.clock()))
             if user is None:
                 raise ApiError(401, "unknown or revoked Auth token: log in again", headers=_UNAUTHORIZED)
             users_of(request).put((auth, None), user)
@@ -372,13 +381,17 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         client = request.client.host if request.client else "unknown"
         throttle.check(client)
         desk = desk_of(request)
-        user = await desk.run(
-            lambda: (
-                desk.store().user_for_app_password(name, accounts.secret_hash(password))
-                if name and password
-                else None
-            )
-        )
+
+        def check() -> User | None:
+            if not (name and password):
+                return None
+            store, hashed = desk.store(), accounts.secret_hash(password)
+            found = store.user_for_app_password(name, hashed)
+            if found is not None:
+                store.app_password_used(desk.clock(), password_hash=hashed)
+            return found
+
+        user = await desk.run(check)
         if user is None:
             throttle.failed(client)
             return PlainTextResponse("Error=BadAuthentication\n", status_code=401)

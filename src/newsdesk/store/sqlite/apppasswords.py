@@ -58,11 +58,14 @@ class AppPasswordsMixin(SQLiteBase):
             ).rowcount
         return bool(gone)
 
-    def app_password_used(self, now: datetime, *, password_hash: str = "", auth_hash: str = "") -> None:
+    def app_password_used(
+        self, now: datetime, *, password_hash: str = "", auth_hash: str = "", fever_key_hash: str = ""
+    ) -> None:
         with self._tx():
             self._db.execute(
-                "UPDATE app_passwords SET last_used=? WHERE password_hash=? OR auth_hash=?",
-                (format_time(now), password_hash, auth_hash),
+                "UPDATE app_passwords SET last_used=? WHERE password_hash=? OR auth_hash=?"
+                " OR password_hash IN (SELECT password_hash FROM fever_keys WHERE key_hash=?)",
+                (format_time(now), password_hash, auth_hash, fever_key_hash),
             )
 
     # a reader's labels on single items --------------------------------------------------------

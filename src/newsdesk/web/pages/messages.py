@@ -184,6 +184,9 @@ EN: dict[str, str] = {
     "用途": "For",
     "新建应用密码": "New app password",
     "撤销全部应用密码": "Revoke every app password",
+    "上次使用": "Last used",
+    "从未使用": "never",
+    "撤销": "Revoke",
     "私人订阅链接": "Private feed links",
     "星标和未读列表的订阅链接带有你的令牌，撤销后旧链接失效。": (
         "Your starred and unread feed links carry your token: revoked, old links stop working."
