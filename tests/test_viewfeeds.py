@@ -11,12 +11,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from insights_helpers import FEED, OTHER, make_archive
 from newsdesk import accounts
+from serve_helpers import ServeProcess, add_user, desk_config
 from webapp_helpers import ITEMS, REF_FEED, Desk, csrf_of, log_in, running_desk
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -233,3 +236,44 @@ def test_bad_feed_requests_get_a_clear_4xx(
     assert r.status_code == status, (r.status_code, r.text)
     assert "Traceback" not in r.text and r.json()["error"]["message"]
     assert ITEMS > 0
+
+
+def test_daily_brief_page_and_feed(tmp_path: Path) -> None:
+    """The daily brief in the web app through the real serve, over an archive whose insights
+    and story were made by hand (insights_helpers): the list of days up to a day, one day's
+    page (its story of two outlets, its target and figures, linking into the app), the feed in
+    the three formats, and the nav link."""
+    database = tmp_path / "archive.db"
+    uids = make_archive(database)
+    config = desk_config(tmp_path, [(f.group, f.site, f.name, f.url or "") for f in (FEED, OTHER)])
+    password, _ = add_user(database, "reader", admin=False)
+    serve = ServeProcess(config)
+    try:
+        serve.wait_healthy()
+        with httpx.Client(timeout=30) as web:
+            form = web.get(f"{serve.url}/login")
+            data = {"csrf": csrf_of(form.text), "name": "reader", "password": password, "next": "/"}
+            assert web.post(f"{serve.url}/login", data=data).status_code == 303
+            assert 'href="/brief" id="nav-brief"' in web.get(f"{serve.url}/").text
+            days = web.get(f"{serve.url}/brief", params={"until": "2026-10-20"}).text
+            listed = re.findall(r'<li data-day="([\d-]+)">', days)
+            assert listed[0] == "2026-10-19" and listed == sorted(listed, reverse=True), listed
+            assert "/out/brief.rss?until=2026-10-20" in days
+            day = web.get(f"{serve.url}/brief/2026-10-19").text
+            story = re.search(r'<section id="brief-stories">(.*?)</section>', day, re.S)
+            assert story is not None and f'href="/entry/{uids[0]}"' in story[1] and "2 家媒体" in story[1]
+            assert "千兆光网覆盖家庭 超过 400000000户" in day and "吸收外资" in day
+            assert "当天没有多家媒体报道的新闻" in web.get(f"{serve.url}/brief/2026-10-18").text
+            assert web.get(f"{serve.url}/brief/2026-13-45").status_code == 404
+            assert "最近一个月没有简报" in web.get(f"{serve.url}/brief").text  # nothing in the last month
+        feeds = {
+            fmt: httpx.get(f"{serve.url}/out/brief.{fmt}", params={"until": "2026-10-20"}, timeout=30)
+            for fmt in ("rss", "atom", "json")
+        }
+        assert all(r.status_code == 200 for r in feeds.values())
+        assert [_guids(fmt, r.content)[0] for fmt, r in feeds.items()] == [_guid("brief:2026-10-19")] * 3
+        item = json.loads(feeds["json"].content)["items"][0]
+        assert item["url"] == f"{serve.url}/brief/2026-10-19" and "千兆光网覆盖家庭" in item["content_html"]
+        assert httpx.get(f"{serve.url}/out/brief.rss", params={"until": "2026-02-30"}).status_code == 422
+    finally:
+        serve.kill()
