@@ -28,7 +28,7 @@ from libgreader import ClientAuthMethod, GoogleReader
 from libgreader.url import ReaderUrl
 
 from newsdesk.config import load_config
-from newsdesk.models import FetchResult, ParsedEntry
+from newsdesk.models import FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import Store, open_store
 from newsdesk.web.readerkeys import make_app_password, server_secret
 from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss
@@ -71,7 +71,9 @@ def _entries(feed: int, numbers: range) -> list[ParsedEntry]:
         ParsedEntry(
             id=f"f{feed}-{n}",
             title=f"第{feed}源第{n}条：央行公告",
-            link=f"https://news.example.cn/{feed}/{n}.html",
+            # Feed C's first entry links to feed A's: one story told by both sites (the
+            # clustering at serve's start makes it one), Fever's hot link.
+            link=f"https://news.example.cn/{0 if (feed, n) == (2, 0) else feed}/{n}.html",
             published=ARRIVED + timedelta(seconds=n * 30 + feed),
             author="记者",
             content=f'<p onclick="steal()">正文{feed}-{n}，存款准备金率保持不变。</p><script>alert(1)</script>',
@@ -277,7 +279,24 @@ def test_fever_groups_feeds_favicons_links(desk: Desk) -> None:
     assert kind == "image/png" and base64.b64decode(data) == ICON
     kind, data = icons[feeds[2]["favicon_id"]]
     assert kind == "image/gif" and base64.b64decode(data).startswith(b"GIF89a")
-    assert body["links"] == []
+    assert body["links"] == []  # no story grew in the last 7 days …
+    # … but one did in the last 60: the story of both sites, its first article the link.
+    days = (datetime.now(UTC) - ARRIVED).days + 2
+    poll(lambda: bool(_fever(desk, "looker", f"links&range={days}")["links"]), "the story clustered")
+    links = _fever(desk, "looker", f"links&range={days}")["links"]
+    store = _archive(desk)
+    try:
+        numbers = store.fever_ids_of([entry_uid(store.catalogue()[i].key, f"f{i}-0") for i in (0, 2)])
+    finally:
+        store.close()
+    first, other = (numbers[u] for u in sorted(numbers, key=lambda u: numbers[u]))
+    assert [(x["item_id"], x["temperature"], x["is_item"], x["title"]) for x in links] == [
+        (first, 2.0, 1, "第0源第0条：央行公告")
+    ]
+    assert _ids(links[0]["item_ids"]) == sorted([first, other]) and links[0]["feed_id"] == feeds[0]["id"]
+    assert links[0]["url"] == "https://news.example.cn/0/0.html"
+    assert _fever(desk, "looker", f"links&range={days}&page=2")["links"] == []
+    assert _fever(desk, "looker", f"links&range={days}&offset={days}")["links"] == []
     again = _fever(desk, "looker", "feeds&groups")
     assert again["feeds"] == feeds and again["groups"] == body["groups"]  # stable ids
 

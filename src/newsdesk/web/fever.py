@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from .. import accounts
-from ..models import EntryQuery, ReaderEntry, User
+from ..models import ClusterSummary, EntryQuery, ReaderEntry, User
 from ..store import Store
 from .auth import LoginThrottle, desk_of
 from .errors import ApiError, JSONBytes, bounded_body
@@ -37,6 +37,8 @@ MAX_IDS = 50  # ids `with_ids` may name
 FAVICON_ID = 1
 # A 1×1 transparent GIF: the favicon of the feeds whose site has no icon (yet).
 FAVICON = "image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+LINKS_PAGE = 50  # hot links an answer holds
+CLUSTER_BATCH = 500
 _MARKS = {"item": ("read", "unread", "saved", "unsaved"), "feed": ("read",), "group": ("read",)}
 
 
@@ -207,6 +209,52 @@ def _mark(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any]
     return {"unread_item_ids": ",".join(map(str, store.fever_state_ids(user.id, "unread")))}
 
 
+def _links(store: Store, user: User, form: Form, now: datetime) -> list[dict[str, Any]]:
+    """Fever's hot links from the story clusters: the stories carried by the most outlets
+    among those that grew in the `range` days (default 7) ending `offset` days ago, a `page`
+    (from 1) of LINKS_PAGE. A link is the story's first article (its id that item's Fever id),
+    `temperature` its outlets, `item_ids` every copy's."""
+    days, back, number = form.number("range") or 7, form.number("offset") or 0, form.number("page") or 1
+    if not 1 <= days <= 365 or back > 3650:
+        raise ApiError(400, f"range={days}, offset={back}: a range of 1 to 365 days, up to 3,650 days back")
+    end = now - timedelta(days=back)
+    start = end - timedelta(days=days)
+    hot: list[ClusterSummary] = []
+    offset = 0
+    while True:  # most recently grown first: read batches until they end before the range
+        batch = store.list_clusters(limit=CLUSTER_BATCH, offset=offset)
+        hot += [c for c in batch if start <= c.last and c.first < end and c.sources > 1]
+        if len(batch) < CLUSTER_BATCH or batch[-1].last < start:
+            break
+        offset += CLUSTER_BATCH
+    hot.sort(key=lambda c: (-c.sources, -c.size, -c.last.timestamp(), c.id))
+    chosen = hot[(number - 1) * LINKS_PAGE : number * LINKS_PAGE]
+    members = {c.id: [m.uid for m in (store.get_cluster(c.id) or (c, []))[1]] for c in chosen}
+    numbers = store.fever_ids_of([u for uids in members.values() for u in uids])
+    firsts = {r.entry.uid: r for r in entries_of(store, user, [c.canonical for c in chosen])}
+    feed_ids = store.fever_feed_ids(list(dict.fromkeys(r.entry.feed_key for r in firsts.values())))
+    out = []
+    for c in chosen:
+        first = firsts.get(c.canonical)
+        if first is None or c.canonical not in numbers:
+            continue
+        out.append(
+            {
+                "id": numbers[c.canonical],
+                "feed_id": feed_ids.get(first.entry.feed_key, 0),
+                "item_id": numbers[c.canonical],
+                "temperature": float(c.sources),
+                "is_item": 1,
+                "is_local": 1,
+                "is_saved": int(first.starred),
+                "title": c.title or first.entry.title,
+                "url": first.entry.link or "",
+                "item_ids": ",".join(str(numbers[u]) for u in members[c.id] if u in numbers),
+            }
+        )
+    return out
+
+
 def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any]:
     """What the request asks for, each part under its Fever name."""
     out: dict[str, Any] = {}
@@ -233,7 +281,7 @@ def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any
         out["items"] = [_item(n, entries[uid], feed_ids) for n, uid in rows if uid in entries]
         out["total_items"] = store.fever_item_count()
     if form.has("links"):
-        out["links"] = []
+        out["links"] = _links(store, user, form, now)
     if form.has("unread_item_ids"):
         out["unread_item_ids"] = ",".join(map(str, store.fever_state_ids(user.id, "unread")))
     if form.has("saved_item_ids"):
