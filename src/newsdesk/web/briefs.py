@@ -41,6 +41,19 @@ def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
 
 
+def clusters_since(store: Store, start: datetime) -> list[ClusterSummary]:
+    """The story clusters that grew at `start` or later (most recently grown first: read in
+    batches until one ends before `start`)."""
+    found: list[ClusterSummary] = []
+    offset = 0
+    while True:
+        batch = store.list_clusters(limit=CLUSTER_BATCH, offset=offset)
+        found += [c for c in batch if c.last >= start]
+        if len(batch) < CLUSTER_BATCH or batch[-1].last < start:
+            return found
+        offset += CLUSTER_BATCH
+
+
 def brief_day(until: str | None, now: datetime) -> date:
     """The last day of a list of briefs: `until` (YYYY-MM-DD), else today in Beijing; 422 for
     a day that does not exist."""
@@ -73,15 +86,9 @@ def daily_briefs(store: Store, today: date, *, days: int = BRIEF_DAYS) -> list[B
     for f in store.list_figures(since=start):
         if (b := of(f.ref.when)) is not None:
             b.figures.append(f)
-    offset = 0
-    while True:  # most recently grown first: read batches until they end before the window
-        batch = store.list_clusters(limit=CLUSTER_BATCH, offset=offset)
-        for c in batch:
-            if c.sources > 1 and (b := of(c.first)) is not None:
-                b.stories.append(c)
-        if len(batch) < CLUSTER_BATCH or batch[-1].last < start:
-            break
-        offset += CLUSTER_BATCH
+    for c in clusters_since(store, start):
+        if c.sources > 1 and (b := of(c.first)) is not None:
+            b.stories.append(c)
     out = sorted(briefs.values(), key=lambda b: b.day, reverse=True)
     for b in out:
         b.stories.sort(key=lambda c: (-c.sources, -c.size, c.id))

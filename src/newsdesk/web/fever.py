@@ -23,9 +23,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from .. import accounts
-from ..models import ClusterSummary, EntryQuery, ReaderEntry, User
+from ..models import EntryQuery, ReaderEntry, User
 from ..store import Store
 from .auth import LoginThrottle, desk_of
+from .briefs import clusters_since
 from .errors import ApiError, JSONBytes, bounded_body
 from .greader import MAX_BODY, entries_of, entry_html, feed_title, label_of, users_of
 from .readerkeys import server_secret
@@ -38,7 +39,6 @@ FAVICON_ID = 1
 # A 1×1 transparent GIF: the favicon of the feeds whose site has no icon (yet).
 FAVICON = "image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
 LINKS_PAGE = 50  # hot links an answer holds
-CLUSTER_BATCH = 500
 _MARKS = {"item": ("read", "unread", "saved", "unsaved"), "feed": ("read",), "group": ("read",)}
 
 
@@ -219,14 +219,7 @@ def _links(store: Store, user: User, form: Form, now: datetime) -> list[dict[str
         raise ApiError(400, f"range={days}, offset={back}: a range of 1 to 365 days, up to 3,650 days back")
     end = now - timedelta(days=back)
     start = end - timedelta(days=days)
-    hot: list[ClusterSummary] = []
-    offset = 0
-    while True:  # most recently grown first: read batches until they end before the range
-        batch = store.list_clusters(limit=CLUSTER_BATCH, offset=offset)
-        hot += [c for c in batch if start <= c.last and c.first < end and c.sources > 1]
-        if len(batch) < CLUSTER_BATCH or batch[-1].last < start:
-            break
-        offset += CLUSTER_BATCH
+    hot = [c for c in clusters_since(store, start) if c.first < end and c.sources > 1]
     hot.sort(key=lambda c: (-c.sources, -c.size, -c.last.timestamp(), c.id))
     chosen = hot[(number - 1) * LINKS_PAGE : number * LINKS_PAGE]
     members = {c.id: [m.uid for m in (store.get_cluster(c.id) or (c, []))[1]] for c in chosen}
