@@ -28,7 +28,7 @@ from libgreader import ClientAuthMethod, GoogleReader
 from libgreader.url import ReaderUrl
 
 from newsdesk.config import load_config
-from newsdesk.models import FetchResult, ParsedEntry
+from newsdesk.models import FetchResult, ParsedEntry, entry_uid
 from newsdesk.store import Store, open_store
 from newsdesk.web.readerkeys import make_app_password, server_secret
 from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss
@@ -45,6 +45,7 @@ LABEL_A, LABEL_B = "金融/站点甲", "政策/站点乙"
 READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
+ICON = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"  # 站点甲's favicon, kept as newsdesk.media keeps one
 USERS = ("pager", "looker", "marker", "bad", "client", "gr", "sub", "lib")
 
 
@@ -70,7 +71,9 @@ def _entries(feed: int, numbers: range) -> list[ParsedEntry]:
         ParsedEntry(
             id=f"f{feed}-{n}",
             title=f"第{feed}源第{n}条：央行公告",
-            link=f"https://news.example.cn/{feed}/{n}.html",
+            # Feed C's first entry links to feed A's: one story told by both sites (the
+            # clustering at serve's start makes it one), Fever's hot link.
+            link=f"https://news.example.cn/{0 if (feed, n) == (2, 0) else feed}/{n}.html",
             published=ARRIVED + timedelta(seconds=n * 30 + feed),
             author="记者",
             content=f'<p onclick="steal()">正文{feed}-{n}，存款准备金率保持不变。</p><script>alert(1)</script>',
@@ -86,6 +89,7 @@ def _build(config: Path) -> None:
     try:
         specs = cfg.feeds()
         store.apply_config(specs, ARRIVED)
+        store.save_favicon("金融", "站点甲", ARRIVED, data=ICON, content_type="image/png")
         for b in range(BATCHES):
             for i, (spec, (*_, count)) in enumerate(zip(specs, FEEDS, strict=True)):
                 per = count // BATCHES
@@ -268,11 +272,31 @@ def test_fever_groups_feeds_favicons_links(desk: Desk) -> None:
     assert sorted(member) == sorted(f["id"] for f in feeds)  # each feed in exactly one group
     by_group = {groups[fg["group_id"]]: _ids(fg["feed_ids"]) for fg in body["feeds_groups"]}
     assert by_group[LABEL_B] == [feeds[2]["id"]]
-    icon = body["favicons"][0]
-    assert all(f["favicon_id"] == icon["id"] for f in feeds)
-    kind, data = icon["data"].split(";base64,")
+    icons = {i["id"]: tuple(i["data"].split(";base64,")) for i in body["favicons"]}
+    assert len(icons) == 2  # 站点甲's own icon, and the placeholder of 站点乙 (which has none)
+    kind, data = icons[feeds[0]["favicon_id"]]
+    assert feeds[1]["favicon_id"] == feeds[0]["favicon_id"]  # one site, one icon
+    assert kind == "image/png" and base64.b64decode(data) == ICON
+    kind, data = icons[feeds[2]["favicon_id"]]
     assert kind == "image/gif" and base64.b64decode(data).startswith(b"GIF89a")
-    assert body["links"] == []
+    assert body["links"] == []  # no story grew in the last 7 days …
+    # … but one did in the last 60: the story of both sites, its first article the link.
+    days = (datetime.now(UTC) - ARRIVED).days + 2
+    poll(lambda: bool(_fever(desk, "looker", f"links&range={days}")["links"]), "the story clustered")
+    links = _fever(desk, "looker", f"links&range={days}")["links"]
+    store = _archive(desk)
+    try:
+        numbers = store.fever_ids_of([entry_uid(store.catalogue()[i].key, f"f{i}-0") for i in (0, 2)])
+    finally:
+        store.close()
+    first, other = (numbers[u] for u in sorted(numbers, key=lambda u: numbers[u]))
+    assert [(x["item_id"], x["temperature"], x["is_item"], x["title"]) for x in links] == [
+        (first, 2.0, 1, "第0源第0条：央行公告")
+    ]
+    assert _ids(links[0]["item_ids"]) == sorted([first, other]) and links[0]["feed_id"] == feeds[0]["id"]
+    assert links[0]["url"] == "https://news.example.cn/0/0.html"
+    assert _fever(desk, "looker", f"links&range={days}&page=2")["links"] == []
+    assert _fever(desk, "looker", f"links&range={days}&offset={days}")["links"] == []
     again = _fever(desk, "looker", "feeds&groups")
     assert again["feeds"] == feeds and again["groups"] == body["groups"]  # stable ids
 
@@ -435,6 +459,9 @@ def test_greader_reading_list_of_5000_and_its_state_in_fever(desk: Desk) -> None
         assert pages == 5 and len({r["id"] for r in refs}) == TOTAL
         oldest, _ = _pages(gr, "/stream/items/ids", "itemRefs", s=READING_LIST, n=1000, r="o")
         assert [r["id"] for r in oldest] == [r["id"] for r in refs][::-1]
+        # Pages above 1,000 ids are read on a worker thread, the smaller ones on the event loop.
+        big, pages = _pages(gr, "/stream/items/ids", "itemRefs", s=READING_LIST, n=2500)
+        assert pages == 2 and big == refs
         items, pages = _pages(gr, "/stream/contents/" + READING_LIST, "items", n=1000)
         assert pages == 5 and [int(it["id"][-16:], 16) for it in items] == [int(r["id"]) for r in refs]
         # mark-all-as-read of feed C with ts between two batches' arrivals.

@@ -8,6 +8,7 @@ a clear 4xx, never a 5xx."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
 STARRED = "user/-/state/com.google/starred"
 LONG = "tag:google.com,2005:reader/item/"
-USERS = ("setup", "nnw", "reeder", "feedme", "liferea", "pager", "marker", "bad", "revoked")
+USERS = ("setup", "nnw", "reeder", "feedme", "liferea", "pager", "marker", "bad", "revoked", "tagger")
 
 
 def _hostile_feed() -> str:
@@ -226,10 +227,26 @@ def test_client_login_plain_json_and_refusals(desk: Desk) -> None:
 
 
 def test_revoked_app_passwords_end_logins_and_auth(desk: Desk) -> None:
+    """Listed with their IDs and last use, revoked one by one (by label, by ID) or all at once
+    from the command line."""
+    tablet = run_cli(desk.config, "users", "app-password", "revoked", "--label", "平板").stdout.strip()
     with _login(desk, "revoked") as gr:
         assert _ok(gr.get("/user-info"))["userName"] == "revoked"
-        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke")
-        assert "revoked 1 app password" in cli.stderr, cli.stderr
+        shown = run_cli(desk.config, "users", "app-password", "revoked", "--list", "--json").stdout
+        listed = [(p["id"], p["label"], p["last_used"]) for p in json.loads(shown)]
+        assert [(label, used is None) for _, label, used in listed] == [("test", False), ("平板", True)]
+        assert "平板" in run_cli(desk.config, "users", "app-password", "revoked", "--list").stdout
+        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke", "平板")
+        assert f"revoked app password(s) {listed[1][0]}" in cli.stderr, cli.stderr
+        gone = httpx.post(f"{desk.greader}/accounts/ClientLogin", data={"Email": "revoked", "Passwd": tablet})
+        assert gone.status_code == 401
+        assert _ok(gr.get("/user-info"))["userName"] == "revoked"  # the other one still works
+        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke", listed[0][0])
+        assert f"revoked app password(s) {listed[0][0]}" in cli.stderr, cli.stderr
+        missing = run_cli(desk.config, "users", "app-password", "revoked", "--revoke", "平板", check=False)
+        assert missing.returncode != 0 and "no app password" in missing.stderr
+        cli = run_cli(desk.config, "users", "app-password", "revoked", "--revoke-all")
+        assert "revoked 0 app password" in cli.stderr, cli.stderr
         r = httpx.post(
             f"{desk.greader}/accounts/ClientLogin",
             data={"Email": "revoked", "Passwd": desk.accounts["revoked"].app_password},
@@ -253,6 +270,42 @@ def test_labels_subscriptions_and_unread_counts(desk: Desk) -> None:
     per_feed = {f["key"]: f["unread"] for g in tree["groups"] for s in g["sites"] for f in s["feeds"]}
     assert {k: counts[f"feed/{k}"] for k in desk.feed_keys} == per_feed
     assert counts[f"user/-/label/{LABEL_A}"] == 3 * BIG and counts[READING_LIST] == tree["unread"] == TOTAL
+
+
+def test_labels_on_single_items(desk: Desk) -> None:
+    """A reader's own labels on items (edit-tag a/r user/-/label/X): listed as tags, a stream
+    of their items, among the items' categories, renamed and removed by that reader (no admin)
+    and nobody else's."""
+    tag, renamed = "user/-/label/待读", "user/-/label/要闻"
+    with _login(desk, "tagger") as gr:
+        ids = _all_ids(gr, 5, s=f"feed/{desk.feed_keys[3]}")[:3]
+        chosen = [_hex(i) for i in ids]
+        assert _ok(gr.post("/edit-tag", data={"i": chosen, "a": [tag, STARRED], "T": "x"})) == "OK"
+        assert _ok(gr.post("/edit-tag", data={"i": chosen[2], "r": tag})) == "OK"
+        tags = _ok(gr.get("/tag/list"))["tags"]
+        assert {"id": tag, "type": "tag"} in tags and {
+            "id": f"user/-/label/{LABEL_A}",
+            "type": "folder",
+        } in tags
+        assert _all_ids(gr, 10, s=tag) == ids[:2]  # newest first, as every stream
+        items = _ok(gr.get("/stream/items/contents", params={"i": chosen}))["items"]
+        assert [tag in it["categories"] for it in items] == [True, True, False]
+        assert all(f"user/-/label/{LABEL_B}" in it["categories"] for it in items)  # the folder stays
+        assert _state(desk, "tagger", chosen[0]) == (False, True)  # starred in the same request
+        assert _ok(gr.post("/rename-tag", data={"s": tag, "dest": renamed})) == "OK"  # a reader may
+        assert _all_ids(gr, 10, s=renamed) == ids[:2]
+        assert gr.get("/stream/items/ids", params={"s": tag}).status_code == 404
+        assert _ok(gr.post("/mark-all-as-read", data={"s": renamed})) == "OK"
+        assert [_state(desk, "tagger", u)[0] for u in chosen] == [True, True, False]
+    with _login(desk, "nnw") as other:  # another reader has none of these labels
+        assert other.get("/stream/items/ids", params={"s": renamed}).status_code == 404
+        assert {"id": renamed, "type": "tag"} not in _ok(other.get("/tag/list"))["tags"]
+    with _login(desk, "tagger") as gr:
+        assert _ok(gr.post("/disable-tag", data={"s": renamed})) == "OK"
+        assert gr.get("/stream/items/ids", params={"s": renamed}).status_code == 404
+        assert all(t.get("type", "folder") == "folder" for t in _ok(gr.get("/tag/list"))["tags"])
+        # A folder is still the admins' to rename: a reader gets 403.
+        assert gr.post("/rename-tag", data={"s": f"user/-/label/{LABEL_B}", "dest": "x/y"}).status_code == 403
 
 
 def test_netnewswire_short_hex_ids(desk: Desk) -> None:
@@ -398,6 +451,9 @@ def test_mark_all_as_read_with_ts(desk: Desk) -> None:
         ("POST", "/edit-tag", {"i": "123456789012345678901234", "a": READ}, 400),
         ("POST", "/edit-tag", {"i": "1", "a": "user/-/state/com.google/bogus"}, 400),
         ("POST", "/edit-tag", {"i": "1"}, 400),
+        ("POST", "/edit-tag", {"i": "1", "a": f"user/-/label/{LABEL_A}"}, 400),  # a folder
+        ("POST", "/edit-tag", {"i": "1", "a": "user/-/label/" + "长" * 101}, 400),
+        ("POST", "/edit-tag", {"i": "1", "a": "user/-/label/"}, 400),
         ("POST", "/edit-tag", {"i": [str(n) for n in range(10_000)], "a": READ}, 413),
         ("GET", "/stream/items/contents", {}, 400),
         ("POST", "/stream/items/contents", {"i": [str(n) for n in range(10_000)]}, 413),

@@ -1224,6 +1224,57 @@ def test_app_passwords_find_their_user_until_revoked(store: Store) -> None:
     assert store.user_for_app_auth("auth-b") is None and store.remove_app_passwords(bob.id) == 0
 
 
+def test_app_passwords_are_listed_marked_used_and_revoked_one_by_one(store: Store) -> None:
+    ann = store.add_user("ann", "h", admin=False, now=NOW)
+    bob = store.add_user("bob", "h", admin=False, now=NOW)
+    store.add_app_password(ann.id, "aaaa1111" + "0" * 56, "auth-1", label="phone", now=NOW)
+    store.add_app_password(ann.id, "bbbb2222" + "0" * 56, "auth-2", label="desk", now=NOW + timedelta(1))
+    store.add_app_password(bob.id, "cccc3333" + "0" * 56, "auth-3", label="", now=NOW)
+    listed = store.app_passwords(ann.id)
+    assert [(p.id, p.label, p.created, p.last_used) for p in listed] == [
+        ("aaaa1111", "phone", NOW, None),
+        ("bbbb2222", "desk", NOW + timedelta(1), None),
+    ]
+    later = NOW + timedelta(hours=2)
+    store.app_password_used(later, auth_hash="auth-2")
+    store.app_password_used(later + timedelta(1), password_hash="aaaa1111" + "0" * 56)
+    assert [p.last_used for p in store.app_passwords(ann.id)] == [later + timedelta(1), later]
+    store.add_fever_key("bbbb2222" + "0" * 56, "fever-2")
+    store.app_password_used(later + timedelta(2), fever_key_hash="fever-2")
+    assert [p.last_used for p in store.app_passwords(ann.id)] == [later + timedelta(1), later + timedelta(2)]
+    assert store.app_passwords(bob.id)[0].last_used is None  # only the one used
+    assert not store.remove_app_password(ann.id, "cccc3333")  # bob's: not ann's to revoke
+    assert store.remove_app_password(ann.id, "BBBB2222")
+    assert store.user_for_app_auth("auth-2") is None and store.user_for_app_auth("auth-1") == ann
+    assert [p.id for p in store.app_passwords(ann.id)] == ["aaaa1111"]
+    assert not store.remove_app_password(ann.id, "bbbb2222")
+
+
+def test_a_readers_labels_on_single_items(store: Store) -> None:
+    store.save_fetch(FEED, OK, [entry(n) for n in range(5)], NOW)
+    uids = [entry_uid(FEED.key, entry(n).id) for n in range(5)]
+    ann = store.add_user("ann", "h", admin=False, now=NOW).id
+    bob = store.add_user("bob", "h", admin=False, now=NOW).id
+    assert store.label_entries(ann, [*uids[:3], "f" * 16], "待读", NOW, add=True) == 3
+    store.label_entries(ann, uids[2:4], "央行", NOW, add=True)
+    store.label_entries(bob, uids[:1], "bob的", NOW, add=True)
+    assert store.item_labels(ann) == ["央行", "待读"] and store.item_labels(bob) == ["bob的"]
+    assert sorted(store.labelled_uids(ann, "待读")) == sorted(uids[:3])
+    assert store.entry_labels(ann, uids) == {
+        uids[0]: ["待读"],
+        uids[1]: ["待读"],
+        uids[2]: ["央行", "待读"],
+        uids[3]: ["央行"],
+    }
+    assert store.label_entries(ann, uids[:2], "待读", NOW, add=False) == 2
+    assert store.labelled_uids(ann, "待读") == [uids[2]]
+    assert store.rename_item_label(ann, "待读", "央行") == 1  # merged into the existing label
+    assert store.item_labels(ann) == ["央行"] and sorted(store.labelled_uids(ann, "央行")) == sorted(uids[2:4])
+    assert store.remove_item_label(ann, "央行") == 2 and store.item_labels(ann) == []
+    assert store.delete_feed(FEED.key) is not None  # an entry's labels go with it
+    assert store.item_labels(bob) == []
+
+
 def test_oldest_first_ids_are_the_newest_first_list_reversed(store: Store) -> None:
     other = FeedSpec(group="政策", site="国务院", name="政策文件", url="http://127.0.0.1:9/gov.xml")
     # Dated entries and undated ones (all sorting by one first-seen time: ties go by uid).
@@ -1509,6 +1560,7 @@ def test_favicons_images_marks_and_the_tree_version(store: Store) -> None:
     assert icon is not None and (icon.data, icon.content_type) == (b"\x89PNG\r\n\x1a\nx", "image/png")
     assert store.site_favicon("政策", "人民银行") is None
     assert store.favicon_sites() == {("金融", "新浪财经")}
+    assert [(i.group, i.site, i.data) for i in store.site_favicons()] == [("金融", "新浪财经", b"\x89PNG\r\n\x1a\nx")]
     assert store.sites_needing_icons(NOW, 10) == []  # each tried once …
     assert store.sites_needing_icons(NOW + timedelta(seconds=1), 10) == [
         ("政策", "人民银行", "http://www.pbc.gov.cn/a.html")

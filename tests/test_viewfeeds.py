@@ -11,12 +11,15 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from insights_helpers import FEED, OTHER, make_archive
 from newsdesk import accounts
+from serve_helpers import ServeProcess, add_user, desk_config
 from webapp_helpers import ITEMS, REF_FEED, Desk, csrf_of, log_in, running_desk
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -166,34 +169,52 @@ def test_opml_export_from_the_ui_and_the_api(desk: Desk) -> None:
 
 def test_keys_page_makes_app_passwords_for_both_apis(desk: Desk) -> None:
     """An app password made on the keys page logs in to the Google Reader API and, as md5 of
-    "name:password", to Fever; revoking them all ends both."""
+    "name:password", to Fever; the page lists each with its label and last use; revoking one
+    ends it alone, at once; revoking them all ends the rest."""
+
+    def make(web: httpx.Client, label: str) -> str:
+        keys = web.get(f"{desk.url}/keys").text
+        made = web.post(f"{desk.url}/keys/app-password", data={"csrf": csrf_of(keys), "label": label})
+        found = re.search(r'id="new-app-password">([a-z2-7]{32})<', made.text)
+        assert made.status_code == 200 and found, made.text[:300]
+        return found[1]
+
+    def login(password: str) -> int:
+        data = {"Email": "reader", "Passwd": password}
+        return httpx.post(f"{desk.url}/api/greader/accounts/ClientLogin", data=data).status_code
+
+    def fever_auth(key: str) -> int:
+        return int(httpx.post(f"{desk.url}/api/fever/?api", data={"api_key": key}).json()["auth"])
+
     with _browser(desk) as web:
         keys = web.get(f"{desk.url}/keys").text
         assert f"{desk.url}/api/greader" in keys and f"{desk.url}/api/fever/" in keys
-        made = web.post(f"{desk.url}/keys/app-password", data={"csrf": csrf_of(keys), "label": "手机"})
-        found = re.search(r'id="new-app-password">([a-z2-7]{32})<', made.text)
-        assert made.status_code == 200 and found, made.text[:300]
-        password = found[1]
-        assert password not in web.get(f"{desk.url}/keys").text  # shown once
-        login = httpx.post(
-            f"{desk.url}/api/greader/accounts/ClientLogin", data={"Email": "reader", "Passwd": password}
-        )
-        assert login.status_code == 200
-        key = accounts.fever_api_key("reader", password)
+        phone, tablet = make(web, "手机"), make(web, "平板")
+        page = web.get(f"{desk.url}/keys").text
+        assert phone not in page and tablet not in page  # shown once
+        assert login(phone) == 200
+        key = accounts.fever_api_key("reader", phone)
         fever = httpx.post(f"{desk.url}/api/fever/?api&feeds", data={"api_key": key}).json()
         assert fever["auth"] == 1 and len(fever["feeds"]) == 3
-        web.post(f"{desk.url}/keys/action", data={"csrf": csrf_of(made.text), "action": "revoke-apps"})
-    login = httpx.post(
-        f"{desk.url}/api/greader/accounts/ClientLogin", data={"Email": "reader", "Passwd": password}
-    )
-    assert login.status_code == 401
+        page = web.get(f"{desk.url}/keys").text
+        rows = re.findall(r'<tr data-app-password="([0-9a-f]{8})">(.*?)</tr>', page, re.S)
+        assert [("手机" in r, "平板" in r, "从未使用" in r) for _, r in rows] == [
+            (True, False, False),  # used: ClientLogin and Fever
+            (False, True, True),
+        ]
+        revoke = {"csrf": csrf_of(page), "action": "revoke-app", "id": rows[0][0]}
+        web.post(f"{desk.url}/keys/action", data=revoke)
+        # Refused at once (serve answers with one process: its cache forgot them), the other kept.
+        assert login(phone) == 401 and fever_auth(key) == 0 and login(tablet) == 200
+        page = web.get(f"{desk.url}/keys").text
+        assert re.findall(r'data-app-password="([0-9a-f]{8})"', page) == [rows[1][0]]
+        web.post(f"{desk.url}/keys/action", data={"csrf": csrf_of(page), "action": "revoke-apps"})
+    assert login(tablet) == 401
+    tablet_key = accounts.fever_api_key("reader", tablet)
     # A running app's key is refused once serve's short cache lets go (as for Google Reader).
     from serve_helpers import poll
 
-    poll(
-        lambda: httpx.post(f"{desk.url}/api/fever/?api", data={"api_key": key}).json()["auth"] == 0,
-        "the revoked Fever key refused",
-    )
+    poll(lambda: fever_auth(tablet_key) == 0, "the revoked Fever key refused")
 
 
 @pytest.mark.parametrize(
@@ -215,3 +236,44 @@ def test_bad_feed_requests_get_a_clear_4xx(
     assert r.status_code == status, (r.status_code, r.text)
     assert "Traceback" not in r.text and r.json()["error"]["message"]
     assert ITEMS > 0
+
+
+def test_daily_brief_page_and_feed(tmp_path: Path) -> None:
+    """The daily brief in the web app through the real serve, over an archive whose insights
+    and story were made by hand (insights_helpers): the list of days up to a day, one day's
+    page (its story of two outlets, its target and figures, linking into the app), the feed in
+    the three formats, and the nav link."""
+    database = tmp_path / "archive.db"
+    uids = make_archive(database)
+    config = desk_config(tmp_path, [(f.group, f.site, f.name, f.url or "") for f in (FEED, OTHER)])
+    password, _ = add_user(database, "reader", admin=False)
+    serve = ServeProcess(config)
+    try:
+        serve.wait_healthy()
+        with httpx.Client(timeout=30) as web:
+            form = web.get(f"{serve.url}/login")
+            data = {"csrf": csrf_of(form.text), "name": "reader", "password": password, "next": "/"}
+            assert web.post(f"{serve.url}/login", data=data).status_code == 303
+            assert 'href="/brief" id="nav-brief"' in web.get(f"{serve.url}/").text
+            days = web.get(f"{serve.url}/brief", params={"until": "2026-10-20"}).text
+            listed = re.findall(r'<li data-day="([\d-]+)">', days)
+            assert listed[0] == "2026-10-19" and listed == sorted(listed, reverse=True), listed
+            assert "/out/brief.rss?until=2026-10-20" in days
+            day = web.get(f"{serve.url}/brief/2026-10-19").text
+            story = re.search(r'<section id="brief-stories">(.*?)</section>', day, re.S)
+            assert story is not None and f'href="/entry/{uids[0]}"' in story[1] and "2 家媒体" in story[1]
+            assert "千兆光网覆盖家庭 超过 400000000户" in day and "吸收外资" in day
+            assert "当天没有多家媒体报道的新闻" in web.get(f"{serve.url}/brief/2026-10-18").text
+            assert web.get(f"{serve.url}/brief/2026-13-45").status_code == 404
+            assert "最近一个月没有简报" in web.get(f"{serve.url}/brief").text  # nothing in the last month
+        feeds = {
+            fmt: httpx.get(f"{serve.url}/out/brief.{fmt}", params={"until": "2026-10-20"}, timeout=30)
+            for fmt in ("rss", "atom", "json")
+        }
+        assert all(r.status_code == 200 for r in feeds.values())
+        assert [_guids(fmt, r.content)[0] for fmt, r in feeds.items()] == [_guid("brief:2026-10-19")] * 3
+        item = json.loads(feeds["json"].content)["items"][0]
+        assert item["url"] == f"{serve.url}/brief/2026-10-19" and "千兆光网覆盖家庭" in item["content_html"]
+        assert httpx.get(f"{serve.url}/out/brief.rss", params={"until": "2026-02-30"}).status_code == 422
+    finally:
+        serve.kill()

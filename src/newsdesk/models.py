@@ -581,6 +581,8 @@ class DocQuery:
     source: str | None = None
     since: int | None = None  # epoch seconds, inclusive
     until: int | None = None  # epoch seconds, exclusive
+
+
 # ---- insights as the store keeps and queries them (issue 18) ----
 
 
@@ -635,6 +637,8 @@ class TermRise:
     term: str
     docs: int  # articles of the week
     before: float  # mean articles per week over the previous four weeks
+
+
 # ---- the reader web app's rest (issue 15): skip rules, favicons, cached images ----
 
 
@@ -661,6 +665,17 @@ class Favicon:
     site: str
     data: bytes
     content_type: str
+
+
+@dataclass(frozen=True)
+class AppPassword:
+    """One of a reader's app passwords as listed (never the password): `id` names it for
+    revoking (the first 8 hex digits of its hash), `last_used` None until an app used it."""
+
+    id: str
+    label: str
+    created: datetime
+    last_used: datetime | None
 
 
 @dataclass(frozen=True)

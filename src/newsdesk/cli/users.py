@@ -143,25 +143,58 @@ def users_app_password(
     name: NameArg,
     label: Annotated[str, typer.Option(help="Which app or device it is for.")] = "",
     revoke: Annotated[
-        bool, typer.Option("--revoke", help="Revoke all of the user's app passwords instead.")
+        str | None,
+        typer.Option(
+            "--revoke",
+            metavar="ID-OR-LABEL",
+            help="Revoke the app password of this ID (or with this label) instead.",
+        ),
+    ] = None,
+    revoke_all: Annotated[
+        bool, typer.Option("--revoke-all", help="Revoke all of the user's app passwords instead.")
     ] = False,
+    show: Annotated[
+        bool,
+        typer.Option("--list", help="List the user's app passwords (ID, label, made, last used) instead."),
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Make a new app password for a reader app (Google Reader API and Fever) and print it, once.
 
     Apps log in with the user name and this password, never the login password; the archive
     keeps only its hash (and, for Fever, an HMAC of md5("name:password") under the server's
-    secret, `serve.secret_file`). `--revoke` ends every app password of the user (their apps must log
-    in again with a new one; a running serve notices within seconds)."""
-    from ..web.readerkeys import make_app_password, server_secret
+    secret, `serve.secret_file`). `--list` shows each with its ID; `--revoke ID-OR-LABEL` ends one
+    (every one with that label, given a label), `--revoke-all` every one: their apps must log in
+    again with a new one (a running serve notices within seconds)."""
+    from ..web.readerkeys import make_app_password, revoke_app_password, server_secret
 
     if not label.isprintable():
         raise NewsdeskError(f"label {label!r}: only printable characters on one line")
     config = current_config()
     with open_archive(config) as store:
         user = _user(store, name)
-        if revoke:
+        if show:
+            listed = store.app_passwords(user.id)
+            if as_json:
+                print_json([vars(p) for p in listed])
+                return
+            table = Table()
+            for col in ("id", "label", "made", "last used"):
+                table.add_column(col)
+            for p in listed:
+                used = f"{p.last_used:%Y-%m-%d %H:%M} UTC" if p.last_used else "never"
+                table.add_row(p.id, escape(p.label), f"{p.created:%Y-%m-%d %H:%M} UTC", used)
+            out.print(table)
+            return
+        if revoke_all:
             count = store.remove_app_passwords(user.id)
             err.print(f"revoked {count} app password(s) of {escape(user.name)}", highlight=False)
+            return
+        if revoke is not None:
+            ids = revoke_app_password(store, user, revoke)
+            if not ids:
+                raise NewsdeskError(f"{user.name} has no app password of ID or label {revoke!r} (see --list)")
+            err.print(f"revoked app password(s) {', '.join(ids)} of {escape(user.name)}", highlight=False)
             return
         secret = server_secret(config)
         password = make_app_password(store, user, label=label, secret=secret, now=datetime.now(UTC))

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from ..errors import StoreError
 from ..models import (
+    AppPassword,
     Article,
     CachedImage,
     CatalogueChanges,
@@ -362,6 +363,41 @@ class AppPasswordStore(Protocol):
     def remove_app_passwords(self, user_id: int) -> int:
         """Revoke every app password of the user (and so their apps' Auth tokens); how many."""
 
+    def app_passwords(self, user_id: int) -> list[AppPassword]:
+        """The user's app passwords, oldest first."""
+
+    def remove_app_password(self, user_id: int, password_id: str) -> bool:
+        """Revoke the user's app password of that id (`AppPassword.id`), with its Auth token
+        and Fever key; False when the user has none of that id."""
+
+    def app_password_used(
+        self, now: datetime, *, password_hash: str = "", auth_hash: str = "", fever_key_hash: str = ""
+    ) -> None:
+        """Note that the app password (named by its hash, its Auth token's or its Fever key's)
+        was used now."""
+
+    def label_entries(
+        self, user_id: int, uids: Sequence[str], label: str, now: datetime, *, add: bool
+    ) -> int:
+        """Put the reader's label on these entries (`add`), or take it off; how many entries
+        of the archive there were among `uids`."""
+
+    def entry_labels(self, user_id: int, uids: Sequence[str]) -> dict[str, list[str]]:
+        """The reader's labels on each of these entries that has any, sorted."""
+
+    def labelled_uids(self, user_id: int, label: str) -> list[str]:
+        """The entries the reader put `label` on."""
+
+    def item_labels(self, user_id: int) -> list[str]:
+        """Every label the reader has on some entry, sorted."""
+
+    def rename_item_label(self, user_id: int, old: str, new: str) -> int:
+        """The reader's label `old` becomes `new` on every entry (merged where both were);
+        how many entries had `old`."""
+
+    def remove_item_label(self, user_id: int, label: str) -> int:
+        """Take the reader's label off every entry; how many had it."""
+
     def reader_ids_oldest_first(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[tuple[str, datetime]], str | None]:
@@ -570,6 +606,8 @@ class FeverStore(Protocol):
 
     def set_feed_token_nonce(self, user_id: int, nonce: str | None, now: datetime) -> None:
         """A new nonce (every earlier token stops working), or None to revoke."""
+
+
 class InsightStore(Protocol):
     """What the insights stage read out of each entry (issue 18), kept with it, and the queries
     of the tracker, figures and trends over the whole archive."""
@@ -636,6 +674,8 @@ class InsightStore(Protocol):
 
     def latest_insight_week(self) -> str | None:
         """The newest week (its Monday) any stored term counts belong to."""
+
+
 class SkipRuleStore(Protocol):
     """Admins' skip rules (entries kept out of the archive for everyone), and the readers whose
     keyword rules are applied after each ingest batch (newsdesk.rules)."""
@@ -689,6 +729,9 @@ class MediaStore(Protocol):
 
     def favicon_sites(self) -> set[tuple[str, str]]:
         """(group, site) of every site that has an icon."""
+
+    def site_favicons(self) -> list[Favicon]:
+        """Every site's icon that there is (bytes and type), by group and site."""
 
     def image_urls(self, uids: Iterable[str]) -> list[str]:
         """The content images' URLs of these entries' cleaned articles."""
@@ -792,6 +835,8 @@ class SearchDocStore(Protocol):
         window: int = 1000,
     ) -> list[tuple[str, float | None]]:
         """(uid, score) of the best matches after `offset` (score None when sorted by date)."""
+
+
 class Leadership(Protocol):
     """One process's turn at something only one may do at a time (`LeaseStore.lead`)."""
 

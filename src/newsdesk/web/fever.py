@@ -14,8 +14,9 @@ first listed. Items carry the same sanitised HTML as the Google Reader API's.
 
 from __future__ import annotations
 
+import base64
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +26,7 @@ from .. import accounts
 from ..models import EntryQuery, ReaderEntry, User
 from ..store import Store
 from .auth import LoginThrottle, desk_of
+from .briefs import clusters_since
 from .errors import ApiError, JSONBytes, bounded_body
 from .greader import MAX_BODY, entries_of, entry_html, feed_title, label_of, users_of
 from .readerkeys import server_secret
@@ -34,8 +36,9 @@ API_VERSION = 3
 PAGE = 50  # items an `items` answer holds, as Fever's
 MAX_IDS = 50  # ids `with_ids` may name
 FAVICON_ID = 1
-# A 1×1 transparent GIF: every feed's favicon (apps show one per feed; the desk has none).
+# A 1×1 transparent GIF: the favicon of the feeds whose site has no icon (yet).
 FAVICON = "image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+LINKS_PAGE = 50  # hot links an answer holds
 _MARKS = {"item": ("read", "unread", "saved", "unsaved"), "feed": ("read",), "group": ("read",)}
 
 
@@ -118,11 +121,32 @@ def _item(number: int, r: ReaderEntry, feed_ids: dict[str, int]) -> dict[str, An
     }
 
 
+def _icon_id(group_id: int) -> int:
+    """The favicon id of a site's icon: its group's id (a group is one site) plus one, so the
+    placeholder keeps id 1 and a site's icon keeps its id for good."""
+    return group_id + 1
+
+
+def _favicons(store: Store) -> list[dict[str, Any]]:
+    """The placeholder, then every site's own icon (what the web app's /icon serves)."""
+    icons = store.site_favicons()
+    group_ids = store.fever_group_ids([label_of(i.group, i.site) for i in icons])
+    out = [{"id": FAVICON_ID, "data": FAVICON}]
+    for i in icons:
+        data = base64.b64encode(i.data).decode("ascii")
+        out.append(
+            {"id": _icon_id(group_ids[label_of(i.group, i.site)]), "data": f"{i.content_type};base64,{data}"}
+        )
+    return out
+
+
 def _tree(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(groups, feeds, feeds_groups) of the catalogue."""
+    """(groups, feeds, feeds_groups) of the catalogue; a feed's `favicon_id` is its site's
+    icon, else the placeholder."""
     feeds = store.catalogue()
     labels = [label_of(f.spec.group, f.spec.site) for f in feeds]
     group_ids = store.fever_group_ids(list(dict.fromkeys(labels)))
+    with_icons = {label_of(g, s) for g, s in store.favicon_sites()}
     feed_ids = store.fever_feed_ids([f.key for f in feeds])
     groups = [{"id": gid, "title": label} for label, gid in group_ids.items()]
     members: dict[int, list[int]] = {}
@@ -132,7 +156,7 @@ def _tree(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]], lis
         out_feeds.append(
             {
                 "id": feed_ids[f.key],
-                "favicon_id": FAVICON_ID,
+                "favicon_id": _icon_id(group_ids[label]) if label in with_icons else FAVICON_ID,
                 "title": feed_title(f),
                 "url": f.spec.url or f"rsshub:{f.spec.route}",
                 "site_url": f.spec.url or "",
@@ -185,6 +209,45 @@ def _mark(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any]
     return {"unread_item_ids": ",".join(map(str, store.fever_state_ids(user.id, "unread")))}
 
 
+def _links(store: Store, user: User, form: Form, now: datetime) -> list[dict[str, Any]]:
+    """Fever's hot links from the story clusters: the stories carried by the most outlets
+    among those that grew in the `range` days (default 7) ending `offset` days ago, a `page`
+    (from 1) of LINKS_PAGE. A link is the story's first article (its id that item's Fever id),
+    `temperature` its outlets, `item_ids` every copy's."""
+    days, back, number = form.number("range") or 7, form.number("offset") or 0, form.number("page") or 1
+    if not 1 <= days <= 365 or back > 3650:
+        raise ApiError(400, f"range={days}, offset={back}: a range of 1 to 365 days, up to 3,650 days back")
+    end = now - timedelta(days=back)
+    start = end - timedelta(days=days)
+    hot = [c for c in clusters_since(store, start) if c.first < end and c.sources > 1]
+    hot.sort(key=lambda c: (-c.sources, -c.size, -c.last.timestamp(), c.id))
+    chosen = hot[(number - 1) * LINKS_PAGE : number * LINKS_PAGE]
+    members = {c.id: [m.uid for m in (store.get_cluster(c.id) or (c, []))[1]] for c in chosen}
+    numbers = store.fever_ids_of([u for uids in members.values() for u in uids])
+    firsts = {r.entry.uid: r for r in entries_of(store, user, [c.canonical for c in chosen])}
+    feed_ids = store.fever_feed_ids(list(dict.fromkeys(r.entry.feed_key for r in firsts.values())))
+    out = []
+    for c in chosen:
+        first = firsts.get(c.canonical)
+        if first is None or c.canonical not in numbers:
+            continue
+        out.append(
+            {
+                "id": numbers[c.canonical],
+                "feed_id": feed_ids.get(first.entry.feed_key, 0),
+                "item_id": numbers[c.canonical],
+                "temperature": float(c.sources),
+                "is_item": 1,
+                "is_local": 1,
+                "is_saved": int(first.starred),
+                "title": c.title or first.entry.title,
+                "url": first.entry.link or "",
+                "item_ids": ",".join(str(numbers[u]) for u in members[c.id] if u in numbers),
+            }
+        )
+    return out
+
+
 def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any]:
     """What the request asks for, each part under its Fever name."""
     out: dict[str, Any] = {}
@@ -198,7 +261,7 @@ def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any
             out["feeds"] = feeds
         out["feeds_groups"] = feeds_groups
     if form.has("favicons"):
-        out["favicons"] = [{"id": FAVICON_ID, "data": FAVICON}]
+        out["favicons"] = _favicons(store)
     if form.has("items"):
         if form.get("with_ids") is not None:
             rows = store.fever_item_page(ids=_ids_param(form, "with_ids"), limit=MAX_IDS)
@@ -211,12 +274,21 @@ def answer(store: Store, user: User, form: Form, now: datetime) -> dict[str, Any
         out["items"] = [_item(n, entries[uid], feed_ids) for n, uid in rows if uid in entries]
         out["total_items"] = store.fever_item_count()
     if form.has("links"):
-        out["links"] = []
+        out["links"] = _links(store, user, form, now)
     if form.has("unread_item_ids"):
         out["unread_item_ids"] = ",".join(map(str, store.fever_state_ids(user.id, "unread")))
     if form.has("saved_item_ids"):
         out["saved_item_ids"] = ",".join(map(str, store.fever_state_ids(user.id, "saved")))
     return out
+
+
+def fever_user(store: Store, key_hash: str, now: datetime) -> User | None:
+    """The user of a Fever key (by its HMAC), its app password noted as used (when a process
+    first meets the key, then every few seconds: the user cache)."""
+    user = store.user_for_fever_key(key_hash)
+    if user is not None:
+        store.app_password_used(now, fever_key_hash=key_hash)
+    return user
 
 
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
@@ -240,7 +312,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             if not secrets:
                 secrets.append(await desk.run(lambda: server_secret(desk.config)))
             hashed = accounts.fever_key_hash(secrets[0], key)
-            user = await desk.run(lambda: desk.store().user_for_fever_key(hashed))
+            user = await desk.run(lambda: fever_user(desk.store(), hashed, desk.clock()))
             if user is None:
                 throttle.failed(client)
             else:

@@ -40,6 +40,7 @@ from ..store import Store
 from . import greader_subs
 from .auth import LoginThrottle, UserCache, desk_of
 from .errors import ApiError, JSONBytes, bounded_body
+from .greader_labels import item_label, label_of_tag
 
 T = TypeVar("T")
 
@@ -58,6 +59,9 @@ MAX_EDIT_IDS = 5000
 # archive, so a larger `n` is answered in several pages, never silently cut.
 MAX_IDS_PAGE = 10_000
 MAX_CONTENTS_PAGE = 1000
+# Pages of ids up to this size are read on the event loop (short reads); larger ones on a
+# worker thread, so a page of 10,000 never holds up the other requests.
+ON_LOOP_IDS = 1000
 MAX_BODY = 1 << 20  # a form body larger than this is refused (413)
 
 _UNAUTHORIZED = {"X-Reader-Google-Bad-Token": "true", "WWW-Authenticate": "GoogleLogin"}
@@ -157,9 +161,10 @@ def feed_title(f: CatalogueFeed) -> str:
     return f"{f.spec.site}·{f.spec.name}"
 
 
-def stream_query(stream: str | None, store: Store) -> EntryQuery:
+def stream_query(stream: str | None, store: Store, user_id: int | None = None) -> EntryQuery:
     """The entries a stream id names; 400 for a malformed one, 404 for an unknown feed or label.
-    Only a label or feed stream reads the catalogue (the reading list and states need not)."""
+    Only a label or feed stream reads the catalogue (the reading list and states need not).
+    A label that is no folder is the reader's own (`user_id`'s) on the items they put it on."""
     if not stream:
         raise ApiError(400, "no stream: give `s`, e.g. user/-/state/com.google/reading-list")
     s = re.sub(r"^user/[^/]*/", "user/-/", stream)
@@ -180,6 +185,9 @@ def stream_query(stream: str | None, store: Store) -> EntryQuery:
         for f in feeds:  # a group's name alone: the whole group
             if f.spec.group == label:
                 return EntryQuery(group=label)
+        uids = store.labelled_uids(user_id, label) if user_id is not None else []
+        if uids:
+            return EntryQuery(uids=tuple(uids))
         raise ApiError(404, f"no label {label[:100]!r}: see tag/list")
     if s.startswith("feed/"):
         key = s[len("feed/") :]
@@ -274,11 +282,12 @@ class FeedUrls:
         return out
 
 
-def item_dict(r: ReaderEntry, urls: dict[str, str]) -> dict[str, Any]:
+def item_dict(r: ReaderEntry, urls: dict[str, str], labels: list[str] | None = None) -> dict[str, Any]:
+    """An item as contents answer it; `labels`: the reader's own labels on it."""
     e = r.entry
     html = entry_html(r)
     when = e.published or e.first_seen
-    categories = [READING_LIST, LABEL + label_of(e.group, e.site)]
+    categories = [READING_LIST, LABEL + label_of(e.group, e.site), *(LABEL + x for x in labels or ())]
     if r.read:
         categories.append(READ)
     if r.starred:
@@ -304,6 +313,18 @@ def item_dict(r: ReaderEntry, urls: dict[str, str]) -> dict[str, Any]:
     }
 
 
+_REF = '{"id":"%d","directStreamIds":[],"timestampUsec":"%d"}'
+
+
+def id_refs(rows: list[ReaderEntry] | list[tuple[str, int]], following: str | None) -> bytes:
+    """The answer of `stream/items/ids`: each (uid, µs) as an item ref with its decimal id.
+    Written out, not dumped from dicts (twice the time): a page is up to 10,000 refs of three
+    fields, and this is most of its cost after the query."""
+    refs = ",".join([_REF % (int(row[0], 16), row[1]) for row in rows if not isinstance(row, ReaderEntry)])
+    tail = ',"continuation":' + orjson.dumps(following).decode() if following is not None else ""
+    return ('{"itemRefs":[' + refs + "]" + tail + "}").encode()
+
+
 def entries_of(store: Store, user: User, uids: list[str]) -> list[ReaderEntry]:
     """The archive's entries of `uids`, whole, in that order (unknown uids left out)."""
     if not uids:
@@ -311,6 +332,15 @@ def entries_of(store: Store, user: User, uids: list[str]) -> list[ReaderEntry]:
     page, _ = store.reader_entries(user.id, EntryQuery(uids=tuple(uids)), limit=len(uids), bodies=True)
     found = {r.entry.uid: r for r in page}
     return [found[u] for u in uids if u in found]
+
+
+def app_user(store: Store, auth_hash: str, now: datetime) -> User | None:
+    """The user of an Auth token (by its hash), its app password noted as used: asked when a
+    process first meets the token and then every few seconds (the user cache), not per request."""
+    user = store.user_for_app_auth(auth_hash)
+    if user is not None:
+        store.app_password_used(now, auth_hash=auth_hash)
+    return user
 
 
 def router(throttle: LoginThrottle | None = None) -> APIRouter:
@@ -333,7 +363,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         user = users_of(request).get((auth, None))
         if user is None:
             desk = desk_of(request)
-            user = await desk.run(lambda: desk.store().user_for_app_auth(accounts.secret_hash(auth)))
+            user = await desk.run(lambda: app_user(desk.store(), accounts.secret_hash(auth), desk.clock()))
             if user is None:
                 raise ApiError(401, "unknown or revoked Auth token: log in again", headers=_UNAUTHORIZED)
             users_of(request).put((auth, None), user)
@@ -351,13 +381,17 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         client = request.client.host if request.client else "unknown"
         throttle.check(client)
         desk = desk_of(request)
-        user = await desk.run(
-            lambda: (
-                desk.store().user_for_app_password(name, accounts.secret_hash(password))
-                if name and password
-                else None
-            )
-        )
+
+        def check() -> User | None:
+            if not (name and password):
+                return None
+            store, hashed = desk.store(), accounts.secret_hash(password)
+            found = store.user_for_app_password(name, hashed)
+            if found is not None:
+                store.app_password_used(desk.clock(), password_hash=hashed)
+            return found
+
+        user = await desk.run(check)
         if user is None:
             throttle.failed(client)
             return PlainTextResponse("Error=BadAuthentication\n", status_code=401)
@@ -392,6 +426,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             tags: list[dict[str, str]] = [{"id": STARRED}]
             for label in dict.fromkeys(label_of(f.spec.group, f.spec.site) for f in store.catalogue()):
                 tags.append({"id": LABEL + label, "type": "folder"})
+            tags += [{"id": LABEL + label, "type": "tag"} for label in store.item_labels(user.id)]
             return {"tags": tags}
 
         return JSONBytes(await work(request, labels))
@@ -440,7 +475,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         store: Store, user: User, params: Params, stream: str | None, *, n: int, bodies: bool
     ) -> tuple[list[ReaderEntry] | list[tuple[str, int]], str | None]:
         """A page of the stream: its entries, or with `bodies` False (uid, sort time in µs)."""
-        query = filtered(stream_query(stream, store), params)
+        query = filtered(stream_query(stream, store, user.id), params)
         after = params.get("c") or None
         try:
             if params.get("r") == "o":
@@ -465,25 +500,30 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
         def ids(store: Store, user: User) -> bytes:
             rows, following = stream_page(store, user, params, params.get("s"), n=n, bodies=False)
-            # Written out, not dumped from dicts: a page is up to 10,000 refs of three fields.
-            refs = ",".join(
-                f'{{"id":"{int(row[0], 16)}","directStreamIds":[],"timestampUsec":"{row[1]}"}}'
-                for row in rows
-                if not isinstance(row, ReaderEntry)
-            )
-            tail = b',"continuation":' + orjson.dumps(following) if following is not None else b""
-            return b'{"itemRefs":[' + refs.encode() + b"]" + tail + b"}"
+            return id_refs(rows, following)
 
-        return Response(await work(request, ids), media_type="application/json")
+        if n > ON_LOOP_IDS:
+            return Response(await work(request, ids), media_type="application/json")
+        # A page of ids is a short read of the indexes (about a millisecond for 1,000), which
+        # never waits for a writer: answered on the event loop's own thread, as the JSON API's
+        # entry lists, since the hop to a worker thread and back costs a good part of it.
+        user = await user_of(request)
+        return Response(ids(desk_of(request).store(), user), media_type="application/json")
 
     def contents_answer(
-        store: Store, entries: list[ReaderEntry], stream: str, following: str | None, now: datetime
+        store: Store,
+        user: User,
+        entries: list[ReaderEntry],
+        stream: str,
+        following: str | None,
+        now: datetime,
     ) -> dict[str, Any]:
         urls = feed_urls.of(store, dict.fromkeys(r.entry.feed_key for r in entries))
+        labels = store.entry_labels(user.id, [r.entry.uid for r in entries])
         out: dict[str, Any] = {
             "id": stream,
             "updated": int(now.timestamp()),
-            "items": [item_dict(r, urls) for r in entries],
+            "items": [item_dict(r, urls, labels.get(r.entry.uid)) for r in entries],
         }
         if following is not None:
             out["continuation"] = following
@@ -496,7 +536,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
         def contents(store: Store, user: User) -> dict[str, Any]:
             entries = entries_of(store, user, uids)
-            return contents_answer(store, entries, READING_LIST, None, desk_of(request).clock())
+            return contents_answer(store, user, entries, READING_LIST, None, desk_of(request).clock())
 
         return JSONBytes(await work(request, contents))
 
@@ -510,7 +550,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         def contents(store: Store, user: User) -> dict[str, Any]:
             rows, following = stream_page(store, user, params, s, n=n, bodies=True)
             entries = [r for r in rows if isinstance(r, ReaderEntry)]
-            return contents_answer(store, entries, s, following, desk_of(request).clock())
+            return contents_answer(store, user, entries, s, following, desk_of(request).clock())
 
         return JSONBytes(await work(request, contents))
 
@@ -520,6 +560,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
         uids = item_uids(params.all("i"), MAX_EDIT_IDS)
         read: bool | None = None
         starred: bool | None = None
+        labels: list[tuple[str, bool]] = []  # (tag, add) of the reader's own labels
         for add, tags in ((True, params.all("a")), (False, params.all("r"))):
             for tag in tags:
                 t = re.sub(r"^user/[^/]*/", "user/-/", tag)
@@ -532,17 +573,22 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                         read = False
                 elif t.startswith(STATE + "tracking-") or t == STATE + "fresh":
                     continue  # bookkeeping some apps send along; nothing to store
-                elif t.startswith(LABEL):
-                    raise ApiError(
-                        400, f"tag {tag[:100]!r}: items cannot be labelled (labels are group/site)"
-                    )
+                elif label_of_tag(t) is not None:
+                    labels.append((t, add))
                 else:
-                    raise ApiError(400, f"unsupported tag {tag[:100]!r}: read, starred or kept-unread")
-        if read is None and starred is None:
-            raise ApiError(400, "nothing to change: give `a` or `r` (read, starred)")
+                    raise ApiError(
+                        400, f"unsupported tag {tag[:100]!r}: read, starred, kept-unread or a label"
+                    )
+        if read is None and starred is None and not labels:
+            raise ApiError(400, "nothing to change: give `a` or `r` (read, starred, a label)")
 
         def change(store: Store, user: User) -> None:
-            store.set_entry_state(user.id, uids, read=read, starred=starred, now=desk_of(request).clock())
+            now = desk_of(request).clock()
+            checked = [(item_label(store, tag), add) for tag, add in labels]  # all, before any change
+            if read is not None or starred is not None:
+                store.set_entry_state(user.id, uids, read=read, starred=starred, now=now)
+            for label, add in checked:
+                store.label_entries(user.id, uids, label, now, add=add)
 
         await work(request, change)
         return PlainTextResponse("OK")
@@ -561,7 +607,7 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
                 raise ApiError(400, f"ts={ts}: not a time in microseconds") from None
 
         def mark(store: Store, user: User) -> None:
-            query = stream_query(params.get("s"), store)
+            query = stream_query(params.get("s"), store, user.id)
             now = desk_of(request).clock()
             store.mark_read(user.id, query, before=before or now, now=now)
 

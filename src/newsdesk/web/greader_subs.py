@@ -29,6 +29,7 @@ from .auth import desk_of
 from .catalogue import add_imported, opml_download
 from .errors import ApiError, JSONBytes, bounded_body
 from .feeds_api import _spec as feed_spec
+from .greader_labels import is_folder, item_label, label_of_tag
 from .schemas import FeedIn
 
 UNFILED = "未分类"
@@ -226,12 +227,33 @@ def add_routes(api: APIRouter, user_of: Callable[[Request], Awaitable[User]], pa
         changed(request, [])
         return count
 
+    async def own_label(request: Request, source: str, dest: str | None) -> bool:
+        """A reader's own item label `source` (greader_labels) renamed to `dest`, or removed
+        (None), for this reader alone; False when `source` is none of theirs (a folder, or
+        unknown): the catalogue's routes then."""
+        user = await user_of(request)
+        old = label_of_tag(source)
+        desk = desk_of(request)
+
+        def work(store: Store) -> bool:
+            if not old or is_folder(store, old) or old not in store.item_labels(user.id):
+                return False
+            if dest is None:
+                store.remove_item_label(user.id, old)
+            else:
+                store.rename_item_label(user.id, old, item_label(store, dest))
+            return True
+
+        return await desk.run(lambda: work(desk.store()))
+
     @api.post("/reader/api/0/rename-tag")
     async def rename_tag(request: Request) -> Response:
-        await admin(request)
         params = await params_of(request)
         source = params.get("s") or ("user/-/label/" + (params.get("t") or ""))
         dest = params.get("dest") or ""
+        if await own_label(request, source, dest):
+            return PlainTextResponse("OK")
+        await admin(request)
         new_group, new_site = _label(dest)
         _, old_site = _label(source)
         if (old_site is None) != (new_site is None):
@@ -241,9 +263,12 @@ def add_routes(api: APIRouter, user_of: Callable[[Request], Awaitable[User]], pa
 
     @api.post("/reader/api/0/disable-tag")
     async def disable_tag(request: Request) -> Response:
-        """A feed is always under one label: its feeds move to 未分类 (their site kept)."""
-        await admin(request)
+        """A reader's own item label: removed from their items. A folder: a feed is always
+        under one, so its feeds move to 未分类 (their site kept)."""
         params = await params_of(request)
         source = params.get("s") or ("user/-/label/" + (params.get("t") or ""))
+        if await own_label(request, source, None):
+            return PlainTextResponse("OK")
+        await admin(request)
         await relabel(request, lambda f: (UNFILED, f.spec.site), source)
         return PlainTextResponse("OK")

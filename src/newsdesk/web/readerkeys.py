@@ -47,6 +47,17 @@ def make_app_password(store: Store, user: User, *, label: str, secret: bytes, no
     return password
 
 
+def revoke_app_password(store: Store, user: User, which: str) -> list[str]:
+    """Revoke the user's app password whose id (`AppPassword.id`) is `which`, else every one
+    labelled `which`; the ids revoked (none: no such password)."""
+    listed = store.app_passwords(user.id)
+    ids = [p.id for p in listed if p.id == which.strip().lower()]
+    ids = ids or [p.id for p in listed if p.label == which]
+    for password_id in ids:
+        store.remove_app_password(user.id, password_id)
+    return ids
+
+
 def view_feed_token(store: Store, user: User, secret: bytes, now: datetime, *, renew: bool = False) -> str:
     """The reader's token for private view feeds, made on first use; `renew` makes a new one
     (every link with the old one stops working)."""

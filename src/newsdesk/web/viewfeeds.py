@@ -6,6 +6,7 @@ site's own writers, `publish/site/feed_formats.py`), and the catalogue as OPML.
     {base}/out/cluster.{rss,atom,json}?id=CLUSTER                     a story's copies
     {base}/out/starred.{rss,atom,json}?token=T                        a reader's starred entries
     {base}/out/unread.{rss,atom,json}?token=T[&group=…|&feed=…]      a reader's unread entries
+    {base}/out/brief.{rss,atom,json}[?until=YYYY-MM-DD]               the daily briefs, one item a day
 
 The public ones hold what the desk's static site publishes anyway (every entry, sanitised), so
 a feed reader takes them without logging in; the per-reader ones (starred, unread) need the
@@ -22,13 +23,16 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from markupsafe import Markup
 from starlette.responses import Response
 
 from ..errors import StoreError
 from ..models import EntryQuery, ReaderEntry, User
+from ..publish.insights_view import number_text
 from ..publish.site import feed_formats as formats
 from ..store import Store
 from .auth import desk_of
+from .briefs import Brief, brief_day, daily_briefs, day_start
 from .context import Desk
 from .errors import ApiError
 from .greader import entry_html
@@ -37,14 +41,22 @@ from .readerkeys import server_secret, user_of_feed_token
 PREFIX = "/out"
 DEFAULT_LIMIT = 50
 Format = Literal["rss", "atom", "json"]
-View = Literal["all", "unread", "starred", "search", "cluster"]
+View = Literal["all", "unread", "starred", "search", "cluster", "brief"]
 PRIVATE = ("unread", "starred")
 MEDIA = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
 }
-TITLES = {"all": "全部", "unread": "未读", "starred": "星标", "search": "搜索", "cluster": "同一新闻"}
+TITLES = {
+    "all": "全部",
+    "unread": "未读",
+    "starred": "星标",
+    "search": "搜索",
+    "cluster": "同一新闻",
+    "brief": "每日简报",
+}
+BRIEF_ITEMS = 14  # days in the brief's feed, as the site's brief.xml
 _TEXT = Annotated[str | None, Query(max_length=600)]
 
 
@@ -79,6 +91,47 @@ def _items(entries: list[ReaderEntry], page_url: str) -> list[formats.FeedItem]:
             )
         )
     return out
+
+
+def _brief_items(briefs: list[Brief], base: str) -> list[formats.FeedItem]:
+    """One item a day: its stories, new targets and figures, linking into the web app."""
+    items = []
+    for b in briefs[:BRIEF_ITEMS]:
+        parts = [Markup("<h3>多家媒体报道</h3><ul>")]
+        parts += [
+            Markup('<li><a href="{}">{}</a>（{} 家媒体）</li>').format(
+                f"{base}/entry/{c.canonical}", c.title, c.sources
+            )
+            for c in b.stories
+        ]
+        parts.append(Markup("</ul><h3>新目标</h3><ul>"))
+        parts += [
+            Markup("<li>{} {} {}{}（{}）</li>").format(
+                t.target.metric,
+                t.target.comparator,
+                number_text(t.target.value),
+                t.target.unit,
+                t.target.deadline or "未定期限",
+            )
+            for t in b.targets
+        ]
+        parts.append(Markup("</ul><h3>新数据</h3><ul>"))
+        parts += [Markup("<li>{}</li>").format(f.figure.sentence) for f in b.figures]
+        parts.append(Markup("</ul>"))
+        when = day_start(b.day)
+        items.append(
+            formats.FeedItem(
+                uid=f"brief:{b.day.isoformat()}",
+                title=f"每日简报 {b.day.isoformat()}",
+                url=f"{base}/brief/{b.day.isoformat()}",
+                external_url=None,
+                content_html=str(Markup("").join(parts)),
+                summary=b.summary(),
+                published=when,
+                updated=when,
+            )
+        )
+    return items
 
 
 def _entries(
@@ -140,11 +193,19 @@ def router() -> APIRouter:
         q: _TEXT = None,
         id: _TEXT = None,
         token: _TEXT = None,
+        until: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = DEFAULT_LIMIT,
     ) -> Response:
         desk = desk_of(request)
         params = {"group": group, "site": site, "feed": feed, "q": q, "id": id}
         base = f"{request.url.scheme}://{request.url.netloc}{_base(request)}"
+
+        if view == "brief":  # the briefs of the month up to today, or to `until`
+            last = brief_day(until, desk.clock())
+            briefs = await desk.run(lambda: daily_briefs(desk.store(), last))
+            return feed_answer(
+                view, fmt, TITLES[view], {"until": until}, _brief_items(briefs, base), base, None, "/brief"
+            )
 
         def work() -> tuple[list[ReaderEntry], str, datetime]:
             store = desk.store()
@@ -164,25 +225,37 @@ def router() -> APIRouter:
             return entries, title, desk.clock()
 
         entries, title, _ = await desk.run(work)
-        links = view_links(base, view, token, **params)
-        page_url = base + {"starred": "/starred", "unread": "/"}.get(view, "/all")
-        info = formats.FeedInfo(
-            key=f"view:{view}:{urlencode({k: v for k, v in params.items() if v})}",
-            title=f"{title} - 新闻台",
-            home_url=page_url,
-            description=f"newsdesk {TITLES[view]}",
-            rss_url=links["rss"],
-            atom_url=links["atom"],
-            json_url=links["json"],
-        )
-        items = _items(entries, base)
-        render = {"rss": formats.render_rss, "atom": formats.render_atom, "json": formats.render_json_feed}[
-            fmt
-        ]
-        headers = {"Cache-Control": "private, no-cache" if view in PRIVATE else "public, max-age=60"}
-        return Response(render(info, items), media_type=MEDIA[fmt], headers=headers)
+        page = {"starred": "/starred", "unread": "/"}.get(view, "/all")
+        return feed_answer(view, fmt, title, params, _items(entries, base), base, token, page)
 
     return out
+
+
+def feed_answer(
+    view: View,
+    fmt: Format,
+    title: str,
+    params: dict[str, str | None],
+    items: list[formats.FeedItem],
+    base: str,
+    token: str | None,
+    page: str,
+) -> Response:
+    """The feed of a view in `fmt`, its links (self, home: `page`) under `base`."""
+    links = view_links(base, view, token, **params)
+    page_url = base + page
+    info = formats.FeedInfo(
+        key=f"view:{view}:{urlencode({k: v for k, v in params.items() if v})}",
+        title=f"{title} - 新闻台",
+        home_url=page_url,
+        description=f"newsdesk {TITLES[view]}",
+        rss_url=links["rss"],
+        atom_url=links["atom"],
+        json_url=links["json"],
+    )
+    render = {"rss": formats.render_rss, "atom": formats.render_atom, "json": formats.render_json_feed}[fmt]
+    headers = {"Cache-Control": "private, no-cache" if view in PRIVATE else "public, max-age=60"}
+    return Response(render(info, items), media_type=MEDIA[fmt], headers=headers)
 
 
 def _base(request: Request) -> str:

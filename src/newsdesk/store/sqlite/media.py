@@ -57,6 +57,12 @@ class MediaMixin(SQLiteBase):
     def favicon_sites(self) -> set[tuple[str, str]]:
         return {(g, s) for g, s in self._db.execute("SELECT grp, site FROM favicons WHERE data IS NOT NULL")}
 
+    def site_favicons(self) -> list[Favicon]:
+        rows = self._db.execute(
+            "SELECT grp, site, data, content_type FROM favicons WHERE data IS NOT NULL ORDER BY grp, site"
+        )
+        return [Favicon(g, s, bytes(data), kind) for g, s, data, kind in rows]
+
     # cached images ----------------------------------------------------------------------------
     def image_urls(self, uids: Iterable[str]) -> list[str]:
         out: list[str] = []

@@ -117,10 +117,10 @@ class ReadingMixin(SQLiteBase):
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
     ) -> tuple[list[tuple[str, int]], str | None]:
         # Microseconds computed by SQLite from the fixed format (…SS.ffffffZ): a thousand
-        # datetimes parsed in Python would cost more than the query.
-        micros = "unixepoch(p.sort_time)*1000000+CAST(substr(p.sort_time, 21, 6) AS INTEGER)"
+        # datetimes parsed in Python would cost more than the query. `{t}`: the page's table.
+        micros = "unixepoch({t}.sort_time)*1000000+CAST(substr({t}.sort_time, 21, 6) AS INTEGER)"
         rows, following = self._page_rows(user_id, query, limit, after, micros, bare=True)
-        return [(str(r[1]), int(r[0])) for r in rows], following
+        return [(uid, us) for us, uid, _ in rows], following
 
     def reader_list(
         self, user_id: int, query: EntryQuery, *, limit: int, after: str | None = None
@@ -147,34 +147,34 @@ class ReadingMixin(SQLiteBase):
     ) -> tuple[list[Any], str | None]:
         """The page's rows (`columns` over ENTRY_FROM, the reader's state `s` and `joins`, then
         the entry's uid and sort time) and the next page's cursor (None on the last). `bare`:
-        `columns` over the page `p` alone (its uid and sort time), no entry rows read."""
-        plan = self._page(user_id, query, limit, after)
+        `columns` over the page's own table (named `{t}` in them: its uid and sort time), no
+        entry rows read: the page's query itself, in its index order (no second sort)."""
+        plan = self._page(user_id, query, limit, after, columns if bare else None)
         if plan is None:
             return [], None
         page, params = plan
-        rows = self._db.execute(
-            f"WITH page AS MATERIALIZED ({page}) SELECT {columns}, p.uid, p.sort_time"
-            + (
-                " FROM page p"
-                if bare
+        if bare:
+            rows = self._db.execute(page, params).fetchall()
+        else:
+            rows = self._db.execute(
+                f"WITH page AS MATERIALIZED ({page}) SELECT {columns}, p.uid, p.sort_time"
                 # CROSS JOIN: SQLite keeps the page as the outer loop.
-                else f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN}{joins} WHERE e.uid=p.uid"
-            )
-            + " ORDER BY p.sort_time DESC, p.uid",
-            params,
-        ).fetchall()
+                f" FROM page p CROSS JOIN {ENTRY_FROM} {_STATE_JOIN}{joins} WHERE e.uid=p.uid"
+                " ORDER BY p.sort_time DESC, p.uid",
+                params,
+            ).fetchall()
         if len(rows) <= limit:
             return rows, None
         last = rows[limit - 1]
         return rows[:limit], _encode_cursor(last[-1], last[-2])
 
     def _page(
-        self, user_id: int, query: EntryQuery, limit: int, after: str | None
+        self, user_id: int, query: EntryQuery, limit: int, after: str | None, columns: str | None = None
     ) -> tuple[str, dict[str, Any]] | None:
         """The SELECT of a page's uids and sort times (one more than `limit`: is there a next
-        page), from the indexes alone, and its parameters; None when the page is sure to be
-        empty. The page's rows are read only then: the filters never read an entry's bodies,
-        which sit in the same table row."""
+        page; `columns` over the page's table `{t}` before them), from the indexes alone, and
+        its parameters; None when the page is sure to be empty. The page's rows are read only
+        then: the filters never read an entry's bodies, which sit in the same table row."""
         if limit < 1:
             raise StoreError(f"limit must be at least 1, not {limit}")
         if query.uids is not None and not query.uids:
@@ -197,8 +197,9 @@ class ReadingMixin(SQLiteBase):
             # rest drops the cursor's own entry and those before it at the same time.
             where.append(f"{t}.sort_time<=:at AND ({t}.sort_time<:at OR {t}.uid>:auid)")
             params.update(at=when, auid=uid)
+        first = columns.format(t=t) + ", " if columns else ""
         page = (
-            f"SELECT {t}.uid, {t}.sort_time FROM {source} WHERE {' AND '.join(where) or '1'}"
+            f"SELECT {first}{t}.uid, {t}.sort_time FROM {source} WHERE {' AND '.join(where) or '1'}"
             f" ORDER BY {t}.sort_time DESC, {t}.uid LIMIT :n"
         )
         return page, params

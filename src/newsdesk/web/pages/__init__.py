@@ -6,7 +6,7 @@ theme), `messages` (zh-CN and English), `reading` (lists, articles, read and sta
 (search, today's stories), `account` (log in and out, password, settings), `admin` (feed
 health; the admins' feeds and users pages), `discover` (preview, autodiscovery, OPML),
 `rules` (keyword rules), `tree` (the sidebar), `keys` (app passwords, view-feed tokens), `media`
-(sites' icons, cached images).
+(sites' icons, cached images), `brief` (the daily briefs).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from ..auth import LoginThrottle
-from . import account, admin, discover, finding, keys, media, reading, rules
+from . import account, admin, brief, discover, finding, keys, media, reading, rules
 from .guard import CACHED_IMAGES_CSP, PAGE_CSP, SecurityHeaders
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -35,6 +35,7 @@ def mount(app: FastAPI, base: str, throttle: LoginThrottle, *, skip: tuple[str, 
         rules.router(),
         keys.router(),
         media.router(),
+        brief.router(),
     )
     for router in routers:
         app.include_router(router, prefix=base)

@@ -14,6 +14,7 @@ from ...dates import SHANGHAI
 from ...models import ClusterSummary
 from ...search.query import Filters
 from ..auth import desk_of
+from ..briefs import clusters_since
 from ..errors import ApiError
 from ..searching import search
 from ..viewfeeds import view_links
@@ -22,7 +23,6 @@ from .render import page
 
 SEARCH_LIMIT = 50
 _DAY = r"^(\d{4}-\d{2}-\d{2})?$"
-CLUSTER_BATCH = 200
 TODAY_LIMIT = 100
 
 
@@ -116,16 +116,7 @@ def router() -> APIRouter:
         end = start + timedelta(days=1)
 
         def work() -> list[ClusterSummary]:
-            # Latest first: read batches until they are older than the day.
-            store = desk.store()
-            found: list[ClusterSummary] = []
-            offset = 0
-            while True:
-                batch = store.list_clusters(limit=CLUSTER_BATCH, offset=offset)
-                found += [c for c in batch if c.last >= start]
-                if len(batch) < CLUSTER_BATCH or batch[-1].last < start:
-                    return stories_of_day(found, start, end)
-                offset += CLUSTER_BATCH
+            return stories_of_day(clusters_since(desk.store(), start), start, end)
 
         stories = await desk.run(work)
         return page(
