@@ -26,7 +26,7 @@ fetching): the lock allows ~200 claims a second, 20,000 feeds a second at batche
 per candidate host, hundreds a claim) cost more than the waits they saved.
 
 What keeps the statement small: `feed_leases.host` holds each feed's lease host for as long as
-its URL and route stay the same (PG 0029: a change forgets it), computed here in Python by the
+its URL and route stay the same (PG 0026: a change forgets it), computed here in Python by the
 fetcher's own `host_key` and filled in before the claim for feeds that have none yet (a new
 archive's first claim fills all of them once). The candidates are read as keys and hosts from
 the `feeds_due` index; full catalogue rows only for the chosen ones. Host holds (`Retry-After`)

@@ -1,4 +1,4 @@
--- Lease hosts kept (PostgreSQL's migration 0029, store/postgres/leases.py): `feed_leases.host`
+-- Lease hosts kept (PostgreSQL's migration 0026, store/postgres/leases.py): `feed_leases.host`
 -- is the host a feed's lease counts against, kept while the feed's URL and route stay the same.
 -- SQLite never leases, but an archive copied here from PostgreSQL and back must not bring a
 -- host that no longer matches the feed: a change of URL or route forgets it, as there.
