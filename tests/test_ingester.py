@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from newsdesk.config import load_config
-from newsdesk.ingester import Ingests, IngestProcess
+from newsdesk.ingester import IngestProcess, Ingests
 from newsdesk.store import open_store
 from newsdesk.web import Metrics
 from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss
