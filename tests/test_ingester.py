@@ -19,9 +19,8 @@ import pytest
 
 from newsdesk.config import load_config
 from newsdesk.ingester import IngestProcess, Ingests
-from newsdesk.store import open_store
 from newsdesk.web import Metrics
-from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss
+from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss, stored
 from server import FeedServer
 
 ITEMS = 4
@@ -39,14 +38,6 @@ def feeds() -> Iterator[FeedServer]:
 def _config(tmp: Path, feeds: FeedServer, *extra: str) -> Path:
     specs = [("金融", "站点", "甲", feeds.url("/a.xml")), ("金融", "站点", "乙", feeds.url("/b.xml"))]
     return desk_config(tmp, specs, extra=extra)
-
-
-def _count(database: Path) -> int:
-    store = open_store(str(database))
-    try:
-        return store.count_entries()
-    finally:
-        store.close()
 
 
 def _ingest_pids(serve: ServeProcess) -> list[int]:
@@ -73,7 +64,7 @@ def test_the_ingest_process_runs_apart_reports_to_serve_and_is_started_again(
         # Lower priority than serve's own process, by serve.ingest_nice (10 by default).
         own = os.getpriority(os.PRIO_PROCESS, serve.proc.pid)
         assert os.getpriority(os.PRIO_PROCESS, first) == min(own + 10, 19)
-        poll(lambda: _count(tmp_path / "archive.db") == 2 * ITEMS, "both feeds stored")
+        poll(lambda: stored(tmp_path / "archive.db") == 2 * ITEMS, "both feeds stored")
         # What the ingest process did is in serve's metrics.
         poll(
             lambda: _metric(serve.url, 'newsdesk_entries_ingested_total{kind="new"}') == 2 * ITEMS,
@@ -131,7 +122,7 @@ def test_ingest_on_a_thread_is_one_process(tmp_path: Path, feeds: FeedServer) ->
     _, token = add_user(tmp_path / "archive.db", "admin", admin=True)
     serve = ServeProcess(config)
     try:
-        poll(lambda: _count(tmp_path / "archive.db") == 2 * ITEMS, "both feeds stored")
+        poll(lambda: stored(tmp_path / "archive.db") == 2 * ITEMS, "both feeds stored")
         with client(f"{serve.url}/api/v1", token) as c:
             assert c.post(f"/feeds/{KEYS[1]}/refresh").status_code == 202
             poll(lambda: feeds.hits("/b.xml") == 2, "the refreshed feed fetched again")

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from . import procs
 from .config import Config
 from .errors import NewsdeskError, ServeError
+from .httpworkers import received
 from .models import FeedReport, FeedSpec
 from .pipeline import RunReport, fetch_feeds
 from .store import Store, open_store
@@ -334,11 +335,7 @@ class IngestProcess:
     def _listen(self, conn: Connection, reported: list[str]) -> None:
         """The child's reports, until it closes its end (it ended)."""
         metrics = self._ingests.metrics
-        while True:
-            try:
-                op, arg = conn.recv()
-            except (EOFError, OSError):
-                return
+        for op, arg in received(conn):
             try:
                 if op == "fetched":
                     outcome, seconds, new, updated = arg
@@ -437,17 +434,13 @@ async def _run_child(config: Config, store: Store, conn: Connection, reporter: _
 
     def orders() -> None:
         """What serve asks, until it closes its end (then stop: it is gone or stopping)."""
-        while True:
-            try:
-                op, arg = conn.recv()
-            except (EOFError, OSError):
-                with contextlib.suppress(RuntimeError):  # the loop has just closed
-                    loop.call_soon_threadsafe(stop.set)
-                return
+        for op, arg in received(conn):
             if op == "refresh":
                 scheduler.refresh(arg)
             elif op == "wake":
                 scheduler.wake()
+        with contextlib.suppress(RuntimeError):  # the loop has just closed
+            loop.call_soon_threadsafe(stop.set)
 
     threading.Thread(target=orders, name="newsdesk-ingest-orders", daemon=True).start()
     log.info("%s", logfmt(event="ingest", outcome="started", pid=os.getpid(), nice=os.nice(0)))
