@@ -239,7 +239,8 @@ class IngestProcess:
         self._ingests = ingests
         self._nice = nice
         self._stopping = threading.Event()
-        self._lock = threading.Lock()  # the pipe's sending end and the child
+        self._lock = threading.Lock()  # the child and the pipe's end
+        self._sending = threading.Lock()  # one message at a time (never held with `_lock`)
         self._child: BaseProcess | None = None
         self._conn: Connection | None = None
         self.failure: str | None = None  # why the ingest process is not running, when it ended
@@ -285,10 +286,11 @@ class IngestProcess:
     def _tell(self, op: str, arg: Any) -> None:
         with self._lock:
             conn = self._conn
-            if conn is None:
-                return
-            with contextlib.suppress(EOFError, OSError):  # it is ending: the keeper starts it again
-                conn.send((op, arg))
+        if conn is None:
+            return
+        # Closed meanwhile, or ending: the keeper starts it again (and the archive has the refresh).
+        with self._sending, contextlib.suppress(EOFError, OSError, ValueError):
+            conn.send((op, arg))
 
     def _keep(self) -> None:
         """Start the child, take its reports until it ends, start it again unless stopping."""
