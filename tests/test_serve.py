@@ -22,7 +22,8 @@ from newsdesk.config import Config
 from newsdesk.models import entry_uid
 from newsdesk.serve import PublishResult
 from newsdesk.store import open_store
-from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss, stored
+from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss
+from serve_helpers import stored as _count
 from server import FeedServer, Reply
 
 FEEDS = 200
@@ -93,7 +94,7 @@ def test_sixteen_clients_read_and_mark_while_200_feeds_are_ingested(
         threads = [threading.Thread(target=reader, args=(i,)) for i in range(16)]
         for t in threads:
             t.start()
-        poll(lambda: stored(tmp_path / "archive.db") == FEEDS * items, "200 feeds ingested")
+        poll(lambda: _count(tmp_path / "archive.db") == FEEDS * items, "200 feeds ingested")
         ingested.set()
         for t in threads:
             t.join(120)
@@ -134,7 +135,7 @@ def test_sigterm_mid_ingest_then_restart_loses_and_doubles_nothing(tmp_path: Pat
     database = tmp_path / "archive.db"
     serve = ServeProcess(config)
     try:
-        poll(lambda: stored(database) >= 20 * items, "some feeds stored", deadline=60)
+        poll(lambda: _count(database) >= 20 * items, "some feeds stored", deadline=60)
         code, _ = serve.stop(signal.SIGTERM, within=10.0)
         assert code == 0, serve.log_text()
         assert "Traceback" not in serve.log_text()
@@ -148,7 +149,7 @@ def test_sigterm_mid_ingest_then_restart_loses_and_doubles_nothing(tmp_path: Pat
 
     again = ServeProcess(config)
     try:
-        poll(lambda: stored(database) == FEEDS * items, "the rest after the restart")
+        poll(lambda: _count(database) == FEEDS * items, "the rest after the restart")
         code, _ = again.stop()
         assert code == 0, again.log_text()
     finally:
