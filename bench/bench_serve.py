@@ -26,7 +26,9 @@ Needs Debian's wrk (`apt-get install -y wrk`) and, for the baseline, reader in i
   time. The serve process's CPU is sampled every 0.5 s; "between fetches" counts the seconds in
   which the feed server saw no request.
 
-Peak RSS is the serve process's own high-water mark (VmHWM: no child processes). Results are
+Peak RSS is the serve process's own high-water mark (VmHWM: no child processes); its HTTP workers'
+and its ingest process's (`serve.ingest: process`, the default; `--ingest thread` for the scheduler
+on serve's thread) are reported apart. CPU figures add serve's ingest process to its own. Results are
 printed as JSON and written to --work/results-<time>.json.
 """
 
@@ -38,6 +40,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -103,6 +106,7 @@ def write_config(
     serve_port: int = 0,
     schedule: dict[str, float] | None = None,
     workers: int = 1,
+    ingest: str = "process",
 ) -> Path:
     lines = [
         "database: newsdesk.db",
@@ -115,6 +119,7 @@ def write_config(
     ]
     if serve_port:
         lines += ["serve:", "  host: 127.0.0.1", f"  port: {serve_port}", f"  workers: {workers}"]
+        lines.append(f"  ingest: {ingest}")
     if schedule:
         lines.append("schedule:")
         lines += [f"  {k}: {v:g}" for k, v in schedule.items()]
@@ -239,6 +244,24 @@ class Serve:
 
     def peak_rss_mb(self) -> float:
         return round(proc_mem_kb(self.child.pid)["VmHWM"] / 1024, 1)
+
+    def ingest_pids(self) -> list[int]:
+        """The ingest process (`serve.ingest: process`), once it has started: it logs its pid."""
+        if "ingest: thread" in self.config.read_text(encoding="utf-8"):
+            return []
+
+        found: list[str] = []
+
+        def started() -> bool:
+            text = (self.folder / "serve.log").read_text("utf-8", "replace")
+            found[:] = re.findall(r"event=ingest outcome=started pid=(\d+)", text)
+            return bool(found)
+
+        wait_for("serve's ingest process", started, deadline=60)
+        return [int(found[-1])]
+
+    def ingest_peak_rss_mb(self) -> list[float]:
+        return [round(proc_mem_kb(pid)["VmHWM"] / 1024, 1) for pid in self.ingest_pids()]
 
     def worker_peak_rss_mb(self) -> list[float]:
         """The HTTP worker processes' own peaks (`serve.workers` > 1: they listen on its port)."""
@@ -403,12 +426,17 @@ def phase_entries(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
         config = write_config(
-            folder, args.feed_port, args.feeds, serve_port=(port := free_port()), workers=args.workers
+            folder,
+            args.feed_port,
+            args.feeds,
+            serve_port=(port := free_port()),
+            workers=args.workers,
+            ingest=args.ingest,
         )
         serve = Serve(folder, config, port).start()
         out["serve_ready_seconds"] = serve.ready_seconds
         out["first_page"] = serve.first_page
-        sampler = Sampler(serve.child.pid)
+        sampler = Sampler(serve.child.pid, also=serve.ingest_pids())
         sampler.start()
         # The scheduler's first look at the feeds (304s) ends before the load starts.
         quiet_since(args.feed_port, quiet=5.0, deadline=120.0)
@@ -466,6 +494,7 @@ def phase_entries(args: argparse.Namespace) -> dict[str, Any]:
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
         out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
+        out["ingest_peak_rss_mb"] = serve.ingest_peak_rss_mb()
         out["serve_cpu_percent_whole_session"] = sampler.cpu_percent(
             sampler.samples[0][1], sampler.samples[-1][1]
         )
@@ -514,9 +543,10 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
             serve_port=(port := free_port()),
             schedule=schedule,
             workers=args.workers,
+            ingest=args.ingest,
         )
         serve = Serve(folder, config, port).start()
-        sampler = Sampler(serve.child.pid)
+        sampler = Sampler(serve.child.pid, also=serve.ingest_pids())
         sampler.start()
         # Two rounds of checks first: by then the jitter has spread the feeds and ingesting is steady.
         wait_for(
@@ -554,6 +584,7 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
         out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
+        out["ingest_peak_rss_mb"] = serve.ingest_peak_rss_mb()
         out["feed_site_end"] = {k: v for k, v in feed_stats(args.feed_port).items() if k != "log"}
     finally:
         if serve is not None:
@@ -632,14 +663,20 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
         make_all_due(folder / "newsdesk.db")
         port = free_port()
         config = write_config(
-            folder, port_feeds, feeds, serve_port=port, schedule=schedule, workers=args.workers
+            folder,
+            port_feeds,
+            feeds,
+            serve_port=port,
+            schedule=schedule,
+            workers=args.workers,
+            ingest=args.ingest,
         )
         serve = Serve(folder, config, port)
         out["uptime_start"] = uptime()
         t_start = time.time()
         serve.start()
         out["serve_ready_seconds"] = serve.ready_seconds
-        sampler = Sampler(serve.child.pid)
+        sampler = Sampler(serve.child.pid, also=serve.ingest_pids())
         sampler.start()
 
         def seen_since(mark: int, after: float) -> set[int]:
@@ -712,6 +749,7 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
         out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
+        out["ingest_peak_rss_mb"] = serve.ingest_peak_rss_mb()
     finally:
         if serve is not None:
             out["stop"] = serve.stop()
@@ -768,6 +806,12 @@ def main() -> None:
     ap.add_argument("--reader-venv", type=Path, default=ROOT / ".venv-reader")
     ap.add_argument("--reader-workers", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="serve.workers: HTTP processes (one per core)")
+    ap.add_argument(
+        "--ingest",
+        choices=("process", "thread"),
+        default="process",
+        help="serve.ingest: the scheduler's place",
+    )
     ap.add_argument("--no-reader", dest="reader", action="store_false")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)

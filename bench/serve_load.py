@@ -149,18 +149,20 @@ def proc_mem_kb(pid: int) -> dict[str, int]:
 
 
 class Sampler(threading.Thread):
-    """Samples a process's CPU seconds and RSS every `every` seconds: (monotonic, wall, cpu, rss_kb)."""
+    """Samples a process's CPU seconds and RSS every `every` seconds: (monotonic, wall, cpu, rss_kb).
+    `also`: more processes whose CPU seconds are added (e.g. serve's ingest process); RSS is
+    the first one's."""
 
-    def __init__(self, pid: int, every: float = 0.5) -> None:
+    def __init__(self, pid: int, every: float = 0.5, *, also: Sequence[int] = ()) -> None:
         super().__init__(daemon=True)
-        self.pid, self.every = pid, every
+        self.pid, self.every, self.also = pid, every, tuple(also)
         self.samples: list[tuple[float, float, float, int]] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
             try:
-                cpu = proc_cpu_seconds(self.pid)
+                cpu = sum(proc_cpu_seconds(p) for p in (self.pid, *self.also))
                 rss = proc_mem_kb(self.pid).get("VmRSS", 0)
             except (OSError, IndexError, ValueError):
                 return

@@ -101,6 +101,15 @@ def add_user(database: Path, name: str, *, admin: bool) -> tuple[str, str]:
     return password, token
 
 
+def stored(database: Path) -> int:
+    """Entries in the archive at `database` now."""
+    store = open_store(str(database))
+    try:
+        return store.count_entries()
+    finally:
+        store.close()
+
+
 def poll(check: Callable[[], T | None], what: str, deadline: float = DEADLINE) -> T:
     """`check()` until it returns something other than None or False; fails after `deadline`."""
     end = time.monotonic() + deadline

@@ -60,6 +60,13 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
                     lambda: len(c.get("/entries", params={"limit": 500}).json()["entries"]) == FEEDS * ITEMS,
                     "ingest",
                 )
+                # The search index catches up after the batch's entries are stored (in the
+                # ingest process, while the API already lists them).
+                poll(
+                    lambda: len(c.get("/search", params={"q": "央行", "limit": 200}).json().get("hits", []))
+                    == FEEDS * ITEMS,
+                    "the search index",
+                )
             yield d
         finally:
             serve.kill()

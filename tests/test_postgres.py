@@ -186,7 +186,8 @@ def test_serve_fetches_and_answers_from_postgres(tmp_path: Path, feed_server: Fe
         serve.wait_healthy()
         with client(f"{serve.url}/api/v1", token) as c:
             entries = poll(
-                lambda: (found := c.get("/entries").json()["entries"]) and len(found) == 6 and found,
+                # (An empty page is falsy but not False: poll would take it as the answer.)
+                lambda: found if len(found := c.get("/entries").json()["entries"]) == 6 else None,
                 "6 entries",
             )
             assert entries[0]["title"].startswith("第1源第5条") and entries[0]["read"] is False

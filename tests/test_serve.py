@@ -23,17 +23,10 @@ from newsdesk.models import entry_uid
 from newsdesk.serve import PublishResult
 from newsdesk.store import open_store
 from serve_helpers import ServeProcess, add_user, client, desk_config, poll, rss
+from serve_helpers import stored as _count
 from server import FeedServer, Reply
 
 FEEDS = 200
-
-
-def _count(database: Path) -> int:
-    store = open_store(str(database))
-    try:
-        return store.count_entries()
-    finally:
-        store.close()
 
 
 @pytest.fixture

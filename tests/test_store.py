@@ -495,12 +495,16 @@ def test_cluster_records_round_trip(store: Store) -> None:
     assert store.list_clusters(offset=1) == []
     ref = store.cluster_refs([a, b, c])
     assert ref.keys() == {a, b} and (ref[b].id, ref[b].size, ref[b].canonical) == (a, 2, a)
+    # Every clustered uid's story (c alone in its own); unknown and unclustered uids left out.
+    assert store.story_keys([a, b, c, "0" * 16]) == {a: a, b: a, c: c}
+    assert store.story_keys([]) == {}
     assert list(store.cluster_member_uids()) == [(a, a), (a, b)]
     got = store.get_cluster(b)
     assert got is not None and [m.uid for m in got[1]] == [a, b] and got[0] == summary
     # b leaves: the cluster shrinks to one entry, no longer listed.
     store.save_clusters([], [], detached=[b], mark=4)
     assert store.list_clusters() == [] and store.cluster_refs([a, b]) == {}
+    assert store.story_keys([a, b, c]) == {a: a, c: c}
     store.reset_clusters()
     assert store.cluster_mark() == 0 and store.get_cluster(a) is None
     assert list(store.cluster_member_uids()) == []

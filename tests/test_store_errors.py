@@ -125,6 +125,7 @@ CALLS: dict[str, Callable[[Store], object]] = {
     "save_clusters": lambda s: s.save_clusters([MEMBER], [(1, UID)], detached=[UID], mark=1),
     "reset_clusters": lambda s: s.reset_clusters(),
     "cluster_refs": lambda s: s.cluster_refs([UID]),
+    "story_keys": lambda s: s.story_keys([UID]),
     "list_clusters": lambda s: s.list_clusters(),
     "get_cluster": lambda s: s.get_cluster(UID),
     "cluster_member_uids": lambda s: list(s.cluster_member_uids()),

@@ -114,6 +114,13 @@ class ServeConfig(BaseModel):
     # Processes answering HTTP: 1 is serve's own; more start worker processes beside it on the
     # same socket (one Python process answers one request at a time; see docs/serve.md).
     workers: int = Field(default=1, ge=1, le=64)
+    # Where the scheduler and its pipeline (fetch, parse, clean, store, index) run: "process",
+    # a child process of serve's own at a lower CPU priority (`ingest_nice`), so that its work
+    # never holds the HTTP side's GIL and the readers are answered first; "thread", on a thread
+    # of serve's process (one process in all). See docs/serve.md.
+    ingest: Literal["process", "thread"] = "process"
+    # How much lower the ingest process's CPU priority is (added to serve's niceness, 0–19).
+    ingest_nice: int = Field(default=10, ge=0, le=19)
     # The server's own secret (32 random bytes, made on first use, mode 0600): Fever keys and
     # view-feed tokens are keyed with it, so the archive alone cannot be used to log in.
     # Relative to the config file's folder; back it up with the config.

@@ -28,7 +28,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import procs
@@ -95,6 +95,16 @@ def uvicorn_config(app: Any) -> Any:
     )
 
 
+def received(conn: Connection) -> Iterator[tuple[str, Any]]:
+    """The (question, argument) pairs that come over a pipe, until its other end is closed."""
+    while True:
+        try:
+            op, arg = conn.recv()
+        except (EOFError, OSError):
+            return
+        yield op, arg
+
+
 # the main process's side ---------------------------------------------------------------------
 class HookServer:
     """Answers one worker's questions in the main process, from the main process's hooks, its
@@ -107,11 +117,7 @@ class HookServer:
 
     def serve(self, conn: Connection) -> None:
         """Until the worker closes its end (it ended)."""
-        while True:
-            try:
-                op, arg = conn.recv()
-            except (EOFError, OSError):
-                return
+        for op, arg in received(conn):
             try:
                 answer = self._answer(op, arg)
             except NewsdeskError as e:

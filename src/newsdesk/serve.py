@@ -1,8 +1,9 @@
-"""`newsdesk serve`: the always-on desk in one process on the embedded SQLite archive.
+"""`newsdesk serve`: the always-on desk on the embedded SQLite archive.
 
     main thread        uvicorn serving the app (`web.create_app`), the signal handling
-    scheduler thread   `Scheduler.run` on its own event loop with its own archive connection:
-                       each feed checked when due (fetch, parse, clean, store)
+    ingest process     `Scheduler.run` in a child process at a lower CPU priority (or, with
+                       `serve.ingest: thread`, on a thread of this process): each feed checked
+                       when due (fetch, parse, clean, store); see `newsdesk.ingester`
     publish thread     after new entries, debounced (`serve.publish_debounce`): one child
                        process (started through `procs`' fork server, never forked from this threaded
                        process) runs the configured publishers, incrementally; never two at
@@ -18,18 +19,16 @@ seconds; the next start resumes from the archive (the schedule is stored there).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
 import queue
-import random
 import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -42,9 +41,8 @@ from . import procs
 from .config import Config, ServeConfig
 from .errors import NewsdeskError, ServeError
 from .httpworkers import HookServer, HttpWorkers, bind, uvicorn_config
-from .models import FeedReport, FeedSpec
-from .pipeline import RunReport, fetch_feeds
-from .store import Store, open_store
+from .ingester import IngestProcess, Ingests, IngestThread, OwnFetchLines, logfmt
+from .store import open_store
 from .web import Hooks, Metrics, create_app
 from .web.catalogue import overdue_seconds, status_counts
 from .web.context import Desk
@@ -53,11 +51,7 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
     from multiprocessing.queues import Queue
 
-    from .fetch import Fetcher
-    from .scheduler import Scheduler
-
 log = logging.getLogger("newsdesk.serve")
-fetch_log = logging.getLogger("newsdesk.fetch")
 
 STOP_WITHIN = 10.0  # seconds from SIGTERM to exit, everything stopped
 _CHILD_GRACE = 2.0  # and the publish child this long after SIGTERM before SIGKILL
@@ -88,63 +82,6 @@ def serve_settings(
         problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise ServeError(f"serve settings: {problems.replace('Value error, ', '')}") from e
     return config.model_copy(update={"serve": settings})
-
-
-def _logfmt(**fields: object) -> str:
-    """key=value pairs; values with spaces, quotes or '=' quoted."""
-    parts = []
-    for key, value in fields.items():
-        if value is None:
-            continue
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        if not text or any(c in text for c in ' "=\n'):
-            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-        parts.append(f"{key}={text}")
-    return " ".join(parts)
-
-
-class _OwnFetchLines(logging.Filter):
-    """Drops the scheduler's own line per fetch: `Ingests` writes one with timings instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (isinstance(record.msg, str) and record.msg.startswith("fetch feed="))
-
-
-class Ingests:
-    """What the scheduler reports after each feed: one structured log line, the metrics, and a
-    publish request when something was stored."""
-
-    def __init__(self, metrics: Metrics, publish: Callable[[], None]) -> None:
-        self.metrics = metrics
-        self.publish = publish
-
-    def feed_done(self, report: FeedReport, seconds: float) -> None:
-        fetch_log.info(
-            "%s",
-            _logfmt(
-                event="fetch",
-                feed=report.key,
-                outcome=report.outcome,
-                new=report.new,
-                updated=report.updated,
-                skipped=report.skipped or None,  # by the admins' skip rules (newsdesk.rules)
-                seconds=seconds,
-                error=report.error,
-                warning=report.warning,
-            ),
-        )
-        self.metrics.fetched(report.outcome, seconds, new=report.new, updated=report.updated)
-
-    def batch_done(self, report: RunReport, lags: Sequence[float]) -> None:
-        """After a batch (its feeds stored, the search index caught up): the scheduler's lag
-        for each of its feeds; publish if anything was stored."""
-        for lag in lags:
-            self.metrics.lagged(lag)
-        for problem in report.publish_errors:
-            log.warning("%s", _logfmt(event="index", outcome="failed", error=problem))
-            self.metrics.error("index")
-        if any(f.new or f.updated for f in report.feeds):
-            self.publish()
 
 
 # the publish process -------------------------------------------------------------------------
@@ -251,11 +188,11 @@ class PublishLoop:
                 self._metrics.published(step, seconds, error is None)
                 if error:
                     ok = False
-                    log.warning("%s", _logfmt(event="publish", step=step, outcome="failed", error=error))
+                    log.warning("%s", logfmt(event="publish", step=step, outcome="failed", error=error))
                 else:
-                    log.info("%s", _logfmt(event="publish", step=step, outcome="ok", seconds=seconds))
+                    log.info("%s", logfmt(event="publish", step=step, outcome="ok", seconds=seconds))
             if child.exitcode not in (0, None) and not self._stopping:
-                log.warning("%s", _logfmt(event="publish", outcome="crashed", exitcode=child.exitcode))
+                log.warning("%s", logfmt(event="publish", outcome="crashed", exitcode=child.exitcode))
             self._metrics.publish_run(ok)
             self.runs += 1
             log.debug("publish run took %.1f s", time.monotonic() - started)
@@ -273,105 +210,6 @@ def _drain(results: Queue[PublishResult]) -> Iterator[PublishResult]:
             return
 
 
-# the scheduler thread ------------------------------------------------------------------------
-def metered_scheduler(config: Config, store: Store, ingests: Ingests) -> Scheduler:
-    """The scheduler, reporting each feed's check to `ingests` as it finishes (an adapter:
-    `Scheduler` tells only of whole batches, through `on_ingest`)."""
-    from .scheduler import Scheduler
-
-    class MeteredScheduler(Scheduler):
-        async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
-            started = time.monotonic()
-
-            def done(report: FeedReport) -> None:
-                # From the batch's start to this feed's result stored (waiting for a per-host
-                # slot included): the feeds of a batch are fetched side by side.
-                ingests.feed_done(report, time.monotonic() - started)
-
-            return await fetch_feeds(
-                self.config, self.store, specs, done, clock=self.clock, rng=self.rng, fetcher=fetcher
-            )
-
-    def batch_done(report: RunReport) -> None:
-        ingests.batch_done(report, scheduler.last_lags)
-
-    scheduler = MeteredScheduler(
-        config, store, clock=_utcnow, rng=random.Random(), on_ingest=batch_done, icons=True
-    )
-    return scheduler
-
-
-class SchedulerThread:
-    """The scheduler on its own thread and event loop, with its own archive connection."""
-
-    def __init__(self, config: Config, ingests: Ingests) -> None:
-        self._config = config
-        self._ingests = ingests
-        self._scheduler: Scheduler | None = None
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._stopping = False
-        self._started = threading.Event()
-        self.failure: str | None = None  # why the scheduler ended, when it ended by itself
-        self._thread = threading.Thread(target=self._main, name="newsdesk-scheduler", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-        self._started.wait()
-
-    def _main(self) -> None:
-        try:
-            store = open_store(self._config.database_url)
-        except NewsdeskError as e:
-            self.failure = f"the scheduler cannot open the archive: {e}"
-            self._started.set()
-            return
-        try:
-            asyncio.run(self._run(store))
-        except Exception as e:
-            self.failure = f"the scheduler stopped: {e}"
-            log.exception("the scheduler stopped")
-            self._ingests.metrics.error("scheduler")
-        finally:
-            self._started.set()
-            with contextlib.suppress(NewsdeskError):
-                store.close()
-
-    async def _run(self, store: Store) -> None:
-        self._scheduler = metered_scheduler(self._config, store, self._ingests)
-        stop = asyncio.Event()
-        with self._lock:
-            self._loop, self._stop = asyncio.get_running_loop(), stop
-            if self._stopping:
-                return
-        self._started.set()
-        await self._scheduler.run(stop)
-
-    def refresh(self, key: str) -> None:
-        if self._scheduler is None:
-            raise ServeError("the scheduler is not running")
-        self._scheduler.refresh(key)
-
-    def wake(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.wake()
-
-    def stop(self) -> None:
-        """Ask the scheduler to stop (thread-safe): the batch in flight is cancelled at its next
-        await, between feeds' transactions."""
-        with self._lock:
-            self._stopping = True
-            loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has just closed: it stopped anyway
-                loop.call_soon_threadsafe(stop.set)
-
-    def join(self, timeout: float) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -386,7 +224,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_
 
     settings = config.serve
     procs.limit_malloc_arenas()  # before any thread starts
-    logging.getLogger("newsdesk.scheduler").addFilter(_OwnFetchLines())
+    logging.getLogger("newsdesk.scheduler").addFilter(OwnFetchLines())
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start and stop chatter
     # The `_created` series only repeat the start time.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -400,7 +238,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_
             store.close()
         log.info(
             "%s",
-            _logfmt(
+            logfmt(
                 event="catalogue",
                 added=len(changes.added),
                 updated=len(changes.updated),
@@ -411,7 +249,11 @@ def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_
         metrics = Metrics()
         publisher = PublishLoop(config, metrics, debounce=settings.publish_debounce)
         ingests = Ingests(metrics, publisher.request)
-        scheduler = SchedulerThread(config, ingests)
+        scheduler: IngestThread | IngestProcess
+        if settings.ingest == "process" and procs.available():
+            scheduler = IngestProcess(config, ingests, nice=settings.ingest_nice)
+        else:
+            scheduler = IngestThread(config, ingests)
         hooks = Hooks(
             refresh=scheduler.refresh, catalogue_changed=scheduler.wake, problem=lambda: scheduler.failure
         )

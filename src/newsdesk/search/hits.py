@@ -111,9 +111,12 @@ def parse(query: str | ParsedQuery) -> ParsedQuery:
 def collect(store: Store, query: ParsedQuery, ranked: Ranked, *, sort: Sort, limit: int) -> list[SearchHit]:
     """The hits of `query` from an engine's ranking: words first, then (when they find less
     than a page) words or runs of characters; one hit per story; snippets and clusters."""
-    fetch = max(limit * 3, 30)
+    # An engine's ranking costs about the same for a hundred hits as for ten (it scores every
+    # match either way), so the first round asks enough for a page of distinct stories in all
+    # but archives of very large stories, and a second round many times more.
+    fetch = max(limit * 5, 50)
     wide = False
-    clusters: dict[str, ClusterRef] = {}
+    stories: dict[str, str] = {}  # uid → its story (cluster id), as looked up so far
     looked_up: set[str] = set()
     found: list[tuple[str, float | None]] = []
     while True:
@@ -126,32 +129,37 @@ def collect(store: Store, query: ParsedQuery, ranked: Ranked, *, sort: Sort, lim
             wide = True
             found = []
             continue
-        # A story is shown once, where its best member ranks, as its canonical (earliest)
-        # entry when that one matched too, else as that best member. Stories are looked up
-        # a batch of hits at a time, only as far down the ranking as a page needs (a big
-        # story's copies rank side by side and can fill hundreds of hits).
-        matched = {uid for uid, _ in found}
+        # A story is shown once, where its best member ranks. Stories are looked up a batch of
+        # hits at a time, only as far down the ranking as a page needs (a big story's copies
+        # rank side by side and can fill hundreds of hits), by their cluster id alone.
         chosen: list[tuple[str, float | None]] = []
         seen: set[str] = set()
         for i, (uid, score) in enumerate(found):
             if uid not in looked_up:
                 batch = [u for u, _ in found[i : i + max(limit * 3, 30)] if u not in looked_up]
-                clusters.update(store.cluster_refs(batch))
+                stories.update(store.story_keys(batch))
                 looked_up.update(batch)
-            ref = clusters.get(uid)
-            shown = uid
-            if ref is not None:
-                if ref.id in seen:
-                    continue  # a copy of a story already in the results
-                seen.add(ref.id)
-                if ref.canonical in matched:
-                    shown = ref.canonical
-            chosen.append((shown, None if sort != "relevance" or score is None else float(score)))
+            story = stories.get(uid, uid)
+            if story in seen:
+                continue  # a copy of a story already in the results
+            seen.add(story)
+            chosen.append((uid, None if sort != "relevance" or score is None else float(score)))
             if len(chosen) == limit:
                 break
         if len(chosen) == limit or len(found) < fetch or fetch >= 5000:
             break
-        fetch *= 4
+        fetch = min(fetch * 10, 5000)
+    # The story of each hit shown (of two or more entries), and the hit shown as its canonical
+    # (earliest) entry when that one matched too.
+    refs = store.cluster_refs(uid for uid, _ in chosen)
+    matched = {uid for uid, _ in found}
+    clusters: dict[str, ClusterRef] = {}
+    for n, (uid, score) in enumerate(chosen):
+        ref = refs.get(uid)
+        if ref is not None:
+            shown = ref.canonical if ref.canonical in matched else uid
+            chosen[n] = (shown, score)
+            clusters[shown] = ref
     # What a hit shows, without the entries' bodies and fetched pages (`entry_texts`).
     entries = {x.uid: x for x in store.entry_texts(uid for uid, _ in chosen)}
     matches = query.positive_matches()

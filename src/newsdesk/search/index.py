@@ -55,6 +55,7 @@ WORDS = "newsdesk_words"  # whitespace tokenizer over pre-cut words, dropping ov
 CHARS = "newsdesk_chars"  # one token per Han character, Latin/digit runs whole (normalised text)
 _CHARS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\p{Han}|[\p{L}\p{N}]+")).build()
 TITLE_BOOST = 2.0
+_U64 = 2**64 - 1
 
 
 def _schema() -> tantivy.Schema:
@@ -366,7 +367,9 @@ class TantivyIndex:
                 found = searcher.search(compiled, fetch, count=False, offset=offset)
             addrs = [addr for _, addr in found.hits]
             values = searcher.fast_field_values("uid64", addrs)
-        uids = [f"{int(v or 0) % 2**64:016x}" for v in values]
+        # The uid's 64 bits back as its 16 hex digits (bytes.hex: a third of an f-string's cost,
+        # which counts for the thousand hits of a ranking's second round).
+        uids = [(int(v or 0) & _U64).to_bytes(8, "big").hex() for v in values]
         return [(uid, float(score)) for uid, (score, _) in zip(uids, found.hits, strict=True)]
 
     def _damage(self) -> contextlib.AbstractContextManager[None]:

@@ -210,6 +210,12 @@ class ClusterStore(Protocol):
     def cluster_refs(self, uids: Iterable[str]) -> dict[str, ClusterRef]:
         """uid → its cluster, for the uids that are in a cluster of two or more."""
 
+    def story_keys(self, uids: Iterable[str]) -> dict[str, str]:
+        """uid → the id of the story cluster it is in, for the uids clustered so far (an entry
+        alone in its story has a cluster id of its own): two uids with the same id are copies
+        of one story. Cheaper than `cluster_refs` per uid, for deciding which of many ranked
+        hits are copies of one story."""
+
     def list_clusters(self, *, limit: int = 20, offset: int = 0) -> list[ClusterSummary]:
         """Clusters of two or more entries, most recently grown first."""
 

@@ -159,6 +159,7 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bSUM\(([\w.]+) IS NULL\)"), r"COUNT(*) FILTER (WHERE \1 IS NULL)"),
     (re.compile(r"\(((?:\w+\.)?origin = 'api')\) \*"), r"(\1)::int *"),
     (re.compile(r"(?<=\s)\+(?=\w+\.feed_key)"), ""),  # SQLite's "not this index" hint
+    (re.compile(r" INDEXED BY \w+"), ""),  # and its "this index"
     (
         re.compile(r"PRAGMA table_info\((\w+)\)"),
         r"SELECT ordinal_position, column_name FROM information_schema.columns WHERE table_name='\1'"

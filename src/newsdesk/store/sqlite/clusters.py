@@ -142,11 +142,25 @@ class ClustersMixin(SQLiteBase):
         out: dict[str, ClusterRef] = {}
         for chunk in chunks(list(uids)):
             rows = self._db.execute(
-                "SELECT m.uid, c.id, c.size, c.sources, c.canonical FROM cluster_members m"
+                "SELECT m.uid, c.id, c.size, c.sources, c.canonical"
+                " FROM cluster_members m INDEXED BY cluster_members_story"  # not the rows (`story_keys`)
                 f" JOIN clusters c ON c.id=m.cluster_id WHERE m.uid IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
             out.update((r[0], ClusterRef(r[1], r[2], r[3], r[4])) for r in rows)
+        return out
+
+    def story_keys(self, uids: Iterable[str]) -> dict[str, str]:
+        # From the covering index (uid, cluster_id) alone (migration 0017), never the rows.
+        out: dict[str, str] = {}
+        for chunk in chunks(list(uids)):
+            out.update(
+                self._db.execute(
+                    "SELECT uid, cluster_id FROM cluster_members INDEXED BY cluster_members_story"
+                    f" WHERE uid IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
         return out
 
     def list_clusters(self, *, limit: int = 20, offset: int = 0) -> list[ClusterSummary]:
