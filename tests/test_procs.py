@@ -522,3 +522,29 @@ def test_malloc_arenas_are_limited_for_threaded_processes() -> None:
     assert proc.returncode == 0, proc.stderr
     limited, heaps = proc.stdout.split()
     assert limited == "True" and 1 <= int(heaps) <= 2, proc.stdout
+
+
+def test_a_stop_replaced_by_a_clean_ups_error_is_still_known() -> None:
+    """A SIGTERM raised inside a library's clean-up can come out as that library's error (psycopg
+    leaving a busy pipeline), which a worker's loop handles as an ordinary failure: the loop then
+    asks `stop_requested` (seen as a `newsdesk worker` that never stopped on SIGTERM)."""
+    code = textwrap.dedent(
+        """
+        import os, signal, time
+        from newsdesk import procs
+        procs.stop_on_signals()
+        print("before", procs.stop_requested())
+        try:
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(30)
+            finally:
+                raise RuntimeError("cannot exit pipeline mode while busy")
+        except RuntimeError:
+            pass
+        stopped = procs.stop_requested()
+        print("after", type(stopped).__name__, stopped.exit_code)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["before", "None", "after", "Stopped", "143"], (done.stdout, done.stderr)

@@ -95,10 +95,21 @@ class Stopped(SystemExit):
         self.code = self.exit_code
 
 
+_stopping: list[int] = []  # the signal that asked this process to stop, once one has
+
+
+def stop_requested() -> Stopped | None:
+    """The stop a signal asked for, even if its `Stopped` was lost on the way: raised inside a
+    library's clean-up (psycopg leaving a busy pipeline) it can come out as that library's
+    error, which a caller then handles as an ordinary failure. A loop that must end on a
+    signal checks this each round."""
+    return Stopped(_stopping[0]) if _stopping else None
+
+
 def stop_on_signals() -> None:
     """From now on SIGINT and SIGTERM raise `Stopped` in the main thread (call it there); a
     second one ends the process at once."""
-    stopping: list[int] = []
+    stopping = _stopping
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stopping:  # already cleaning up: the user insists

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import cast
 
+from . import procs
 from .config import Config
 from .errors import NewsdeskError
 from .insights_pending import catch_up_insights
@@ -250,6 +251,9 @@ class Worker:
                 except NewsdeskError as e:
                     log.warning("worker: %s; trying again in %g s", e, self.poll)
                     wait = self.poll
+                stopped = procs.stop_requested()
+                if stopped is not None:  # a signal whose Stopped a clean-up turned into an error
+                    raise stopped
                 if wait > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), wait)
