@@ -132,7 +132,11 @@ class PgTransaction(Transaction):
         store = self._store
         try:
             if exc is None:
-                store._advance_counter()
+                try:
+                    store._advance_counter()
+                except BaseException as e:  # roll back and unpin the connection, or the next
+                    self._cm.__exit__(type(e), e, e.__traceback__)  # transaction is "nested"
+                    raise
                 self._cm.__exit__(None, None, None)
             else:
                 self._cm.__exit__(type(exc), exc, exc.__traceback__)
