@@ -24,16 +24,10 @@ meanwhile by another process is built again.
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Event
 
 from .config import Config
-from .errors import NewsdeskError
 from .followers import Follower
 from .insights import extract as extract_insights
 from .models import Article, Insights, InsightsOf, StoredEntry
@@ -45,7 +39,6 @@ __all__ = ["BATCH", "catch_up_insights", "entry_insights", "insights_of", "insig
 # archive's write lock is held briefly (about 10 ms) while ingest stores feeds beside it.
 BATCH = 50
 POLL = 0.5  # seconds between looks at the store while following it
-NICENESS = 10  # the following process's priority below the run's: fetching comes first
 
 
 def insights_of(article: Article, title: str, published: datetime | None) -> Insights:
@@ -103,33 +96,14 @@ def catch_up_insights(store: Store, *, since: int = 0, bump: bool = False) -> tu
 
 def insights_process(config: Config) -> Follower:
     """`catch_up_insights` following the store in a second process while this one fetches."""
-    return Follower(_follow_store, config, name="newsdesk-insights", what="insights")
+    return Follower(_follow_work, config, name="newsdesk-insights", what="insights")
 
 
-def _follow_store(config: Config, fetched: Event, results: Queue[int | str]) -> None:
-    from .store import open_store
-
-    parent = multiprocessing.parent_process()
-    os.nice(NICENESS)
-    # A short-lived process of records that form no cycles (as the index's): the cyclic
-    # collector's passes cost about a tenth of the stage's time.
-    gc.disable()
-
-    def finished() -> bool:
-        # Fetching has ended, or the parent died without saying so: catch up, then stop.
-        return fetched.is_set() or (parent is not None and not parent.is_alive())
-
-    try:
-        store = open_store(config.database_url)
-        try:
-            results.put(follow(store, finished, fetched.wait))
-        finally:
-            store.close()
-    except NewsdeskError as e:
-        results.put(str(e))
+def _follow_work(config: Config, store: Store, follow: Callable[[float], bool]) -> int:
+    return follow_store(store, lambda: follow(0), follow)
 
 
-def follow(store: Store, finished: Callable[[], bool], wait: Callable[[float], object]) -> int:
+def follow_store(store: Store, finished: Callable[[], bool], wait: Callable[[float], object]) -> int:
     """Catch up, then keep catching up with what is stored until `finished()`, asked before
     each look so the last look finds everything; how many entries were done."""
     total, mark = 0, 0

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import multiprocessing
-import os
 import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Event
 
 from . import locks, procs
 from .clean import clean_article, fallback_article
@@ -437,7 +432,6 @@ def select_feeds(
 # Changes (stored but not yet indexed) from which indexing gets its own process during the
 # run; fewer are indexed in this process after fetching, cheaper than starting Python again.
 FOLLOW_FROM = 1000
-INDEX_NICENESS = 10  # the index process's scheduling priority below the run's
 
 
 def run(
@@ -610,28 +604,8 @@ def _index_done(outcome: int | str, report: RunReport) -> None:
 
 def _index_process(config: Config) -> Follower:
     """`update_index` following the store in a second process while this one fetches."""
-    return Follower(_index_worker, config, name="newsdesk-index", what="indexing")
+    return Follower(_index_work, config, name="newsdesk-index", what="indexing")
 
 
-def _index_worker(config: Config, fetched: Event, results: Queue[int | str]) -> None:
-    from .store import open_store
-
-    parent = multiprocessing.parent_process()
-    # Background work: fetching and publishing in the parent come first when the cores are busy.
-    os.nice(INDEX_NICENESS)
-    # This process only catches the index up: millions of objects that form no cycles, where
-    # the cyclic collector's full passes cost ~10 % of a large catch-up.
-    gc.disable()
-
-    def follow(timeout: float) -> bool:
-        # Fetching has ended, or the parent died without saying so: catch up, then stop.
-        return fetched.wait(timeout) or (parent is not None and not parent.is_alive())
-
-    try:
-        store = open_store(config.database_url)
-        try:
-            results.put(update_index(config, store, follow=follow))
-        finally:
-            store.close()
-    except NewsdeskError as e:
-        results.put(str(e))
+def _index_work(config: Config, store: Store, follow: Callable[[float], bool]) -> int:
+    return update_index(config, store, follow=follow)
