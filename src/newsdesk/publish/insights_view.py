@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from ..dates import SHANGHAI
 from ..insights_json import insights_dict
-from ..models import Change, Insights, TermRise, TermWeek
+from ..models import Change, ClusterSummary, Insights, TermRise, TermWeek
 from ..store import Store
 
 KEYWORDS = 10  # keywords shown per article
@@ -56,6 +56,32 @@ def target_status(deadline: str | None, on: date, soon_days: int = DUE_SOON_DAYS
     if due < on:
         return "overdue"
     return "due-soon" if (due - on).days <= soon_days else "open"
+
+
+def day_start(day: date) -> datetime:
+    """Midnight of `day` in Beijing."""
+    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
+
+
+CLUSTER_BATCH = 500
+
+
+def clusters_since(store: Store, start: datetime) -> list[ClusterSummary]:
+    """The story clusters that grew at `start` or later (most recently grown first: read in
+    batches until one ends before `start`)."""
+    found: list[ClusterSummary] = []
+    offset = 0
+    while True:
+        batch = store.list_clusters(limit=CLUSTER_BATCH, offset=offset)
+        found += [c for c in batch if c.last >= start]
+        if len(batch) < CLUSTER_BATCH or batch[-1].last < start:
+            return found
+        offset += CLUSTER_BATCH
+
+
+def brief_summary(stories: int, targets: int, figures: int) -> str:
+    """A daily brief in one line (the site's brief feed and the web app's)."""
+    return f"{stories} 个多家媒体报道的事件，{targets} 项新目标，{figures} 项新数据"
 
 
 def monday(day: date) -> date:

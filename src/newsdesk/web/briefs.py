@@ -15,12 +15,10 @@ from datetime import date, datetime, timedelta
 
 from ..dates import SHANGHAI
 from ..models import ClusterSummary, ReportedFigure, TermRise, TrackedTarget
-from ..publish.insights_view import monday, weeks_ending
+from ..publish.insights_view import brief_summary, clusters_since, day_start, monday, weeks_ending
 from ..publish.site.insight_pages import BRIEF_DAYS, BRIEF_STORIES, RISING_TERMS
 from ..store import Store
 from .errors import ApiError
-
-CLUSTER_BATCH = 500
 
 
 @dataclass
@@ -32,26 +30,7 @@ class Brief:
     rising: list[TermRise] = field(default_factory=list)  # read for one day's page only
 
     def summary(self) -> str:
-        stories, targets, figures = len(self.stories), len(self.targets), len(self.figures)
-        return f"{stories} 个多家媒体报道的事件，{targets} 项新目标，{figures} 项新数据"
-
-
-def day_start(day: date) -> datetime:
-    """Midnight of `day` in Beijing."""
-    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI)
-
-
-def clusters_since(store: Store, start: datetime) -> list[ClusterSummary]:
-    """The story clusters that grew at `start` or later (most recently grown first: read in
-    batches until one ends before `start`)."""
-    found: list[ClusterSummary] = []
-    offset = 0
-    while True:
-        batch = store.list_clusters(limit=CLUSTER_BATCH, offset=offset)
-        found += [c for c in batch if c.last >= start]
-        if len(batch) < CLUSTER_BATCH or batch[-1].last < start:
-            return found
-        offset += CLUSTER_BATCH
+        return brief_summary(len(self.stories), len(self.targets), len(self.figures))
 
 
 def brief_day(until: str | None, now: datetime) -> date:

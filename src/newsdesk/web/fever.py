@@ -24,9 +24,9 @@ from starlette.responses import Response
 
 from .. import accounts
 from ..models import EntryQuery, ReaderEntry, User
+from ..publish.insights_view import clusters_since
 from ..store import Store
 from .auth import LoginThrottle, desk_of
-from .briefs import clusters_since
 from .errors import ApiError, JSONBytes, bounded_body
 from .greader import MAX_BODY, entries_of, entry_html, feed_title, label_of, users_of
 from .readerkeys import server_secret

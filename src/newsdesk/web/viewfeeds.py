@@ -28,11 +28,11 @@ from starlette.responses import Response
 
 from ..errors import StoreError
 from ..models import EntryQuery, ReaderEntry, User
-from ..publish.insights_view import number_text
+from ..publish.insights_view import day_start, number_text
 from ..publish.site import feed_formats as formats
 from ..store import Store
 from .auth import desk_of
-from .briefs import Brief, brief_day, daily_briefs, day_start
+from .briefs import Brief, brief_day, daily_briefs
 from .context import Desk
 from .errors import ApiError
 from .greader import entry_html

@@ -31,7 +31,10 @@ from ...models import ReportedFigure, TrackedTarget
 from ...store import Store
 from ..insights_view import (
     STATUS_LABELS,
+    brief_summary,
     change_text,
+    clusters_since,
+    day_start,
     monday,
     number_text,
     series,
@@ -318,7 +321,7 @@ class InsightPages:
             self._page(f"{ROOT}brief/index.html", "insights_briefs.html", "每日简报", days=[])
             self.out.put("brief.xml", digest(self.global_key, "brief.xml", []), self._brief_feed([]))
             return
-        start = _day_start(days[-1])
+        start = day_start(days[-1])
         targets: dict[date, list[tuple[Any, ...]]] = defaultdict(list)
         for t in self.store.list_targets(since=start):
             targets[local_time(int(t.ref.when.timestamp())).date()].append(_target_row(t, self.today))
@@ -367,17 +370,11 @@ class InsightPages:
         """Day → its stories told by more than one outlet: (title, page, outlets, copies),
         most outlets first; a story belongs to the day it first appeared."""
         out: dict[date, list[tuple[str, str, int, int]]] = defaultdict(list)
-        offset = 0
-        while True:
-            page = self.store.list_clusters(limit=500, offset=offset)
-            for c in page:
-                if c.first >= start:
-                    out[c.first.astimezone(local_time(0).tzinfo).date()].append(
-                        (c.title, article_path(c.canonical), c.sources, c.size)
-                    )
-            if len(page) < 500 or page[-1].last < start:
-                break
-            offset += 500
+        for c in clusters_since(self.store, start):
+            if c.first >= start:
+                out[c.first.astimezone(local_time(0).tzinfo).date()].append(
+                    (c.title, article_path(c.canonical), c.sources, c.size)
+                )
         for stories in out.values():
             stories.sort(key=lambda s: (-s[2], -s[3], s[1]))
         return out
@@ -386,7 +383,7 @@ class InsightPages:
         base = self.base_url or ""
         items = []
         for b in briefs[:14]:
-            when = _day_start(date.fromisoformat(b["day"]))
+            when = day_start(date.fromisoformat(b["day"]))
             items.append(
                 FeedItem(
                     uid=f"brief:{b['day']}",
@@ -394,7 +391,7 @@ class InsightPages:
                     url=base + brief_path(b["day"]),
                     external_url=None,
                     content_html=str(_brief_html(b, base)),
-                    summary=_brief_summary(b),
+                    summary=brief_summary(len(b["stories"]), len(b["targets"]), len(b["figures"])),
                     published=when,
                     updated=when,
                 )
@@ -409,16 +406,6 @@ class InsightPages:
             json_url=base + "brief.xml",
         )
         return render_rss(info, items)
-
-
-def _brief_summary(b: dict[str, Any]) -> str:
-    stories, targets, figures = len(b["stories"]), len(b["targets"]), len(b["figures"])
-    return f"{stories} 个多家媒体报道的事件，{targets} 项新目标，{figures} 项新数据"
-
-
-def _day_start(day: date) -> datetime:
-    """Midnight of `day` in Beijing."""
-    return datetime(day.year, day.month, day.day, tzinfo=local_time(0).tzinfo)
 
 
 def _brief_html(b: dict[str, Any], base: str) -> Markup:

@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from ...dates import SHANGHAI
 from ...models import ClusterSummary
+from ...publish.insights_view import clusters_since
 from ...search.query import Filters
 from ..auth import desk_of
-from ..briefs import clusters_since
 from ..errors import ApiError
 from ..searching import search
 from ..viewfeeds import view_links
