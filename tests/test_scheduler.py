@@ -236,6 +236,34 @@ def test_refresh_from_another_thread_wakes_the_loop(
     assert thread.error is None
 
 
+def test_a_refresh_that_a_batch_in_flight_answered_is_not_fetched_again(
+    tmp_path: Path, feed_server: FeedServer, clock: Clock
+) -> None:
+    body = rss(HOUR)
+    asks: list[int] = []
+
+    def answer(_req: object) -> str:
+        if asks:  # a refresh asked for while this fetch is in flight; the fetch ends a second later
+            s.refresh("g/s/a")
+            clock.advance(1)
+            asks.pop()
+        return body
+
+    config = write_config(tmp_path, {"a": feed_server.route("/a", answer)})
+    s = scheduler(config, clock)
+    asks.append(1)
+    asyncio.run(s.run_once())
+    assert feed_server.hits("/a") == 1
+    # The fetch recorded after the ask answered it: the next batch fetches nothing.
+    report = asyncio.run(s.run_once())
+    assert feed_server.hits("/a") == 1 and report.feeds == []
+    # Asked for after the last check: fetched now.
+    clock.advance(MIN)
+    s.refresh("g/s/a")
+    asyncio.run(s.run_once())
+    assert feed_server.hits("/a") == 2
+
+
 def test_retry_after_holds_every_route_of_the_instance_and_another_serves(
     tmp_path: Path, servers: tuple[FeedServer, FeedServer], clock: Clock
 ) -> None:

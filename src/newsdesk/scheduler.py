@@ -94,7 +94,7 @@ class Scheduler:
         self.lock_wait = lock_wait
         self._sleep = sleep or asyncio.sleep
         self._lock = threading.Lock()
-        self._refreshes: set[str] = set()
+        self._refreshes: dict[str, datetime] = {}  # key -> when the refresh was asked for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
@@ -108,8 +108,9 @@ class Scheduler:
     def refresh(self, key: str) -> None:
         """Make the feed `key` due now and wake the loop (thread-safe; the loop's own store
         connection records it)."""
+        asked = self.clock()
         with self._lock:
-            self._refreshes.add(key)
+            self._refreshes.setdefault(key, asked)
         self.wake()
 
     def wake(self) -> None:
@@ -291,9 +292,14 @@ class Scheduler:
 
     def _take_refreshes(self) -> None:
         with self._lock:
-            keys, self._refreshes = self._refreshes, set()
+            asked, self._refreshes = self._refreshes, {}
         now = self.clock()
-        for key in keys:
+        for key, when in asked.items():
+            feed = self.store.catalogue_feed(key)
+            last = feed.state.last_attempt if feed is not None else None
+            # Checked since it was asked for (a batch in flight took it): that was the check.
+            if last is not None and last > when:
+                continue
             self.store.refresh_feed(key, now)
 
 

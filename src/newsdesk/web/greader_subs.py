@@ -95,7 +95,8 @@ def add_routes(api: APIRouter, user_of: Callable[[Request], Awaitable[User]], pa
 
     def changed(request: Request, refresh: list[str]) -> None:
         hooks = desk_of(request).hooks
-        if hooks.catalogue_changed is not None:
+        # A refresh wakes the scheduler itself: waking it first could fetch a feed twice.
+        if hooks.catalogue_changed is not None and not (refresh and hooks.refresh is not None):
             hooks.catalogue_changed()
         for key in refresh:
             if hooks.refresh is not None:

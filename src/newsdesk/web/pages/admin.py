@@ -102,10 +102,15 @@ def feed_from_form(form: dict[str, str]) -> FeedSpec | str:
 def router() -> APIRouter:
     pages = APIRouter(include_in_schema=False)
 
-    def changed(request: Request) -> None:
-        hook = desk_of(request).hooks.catalogue_changed
-        if hook is not None:
-            hook()
+    def changed(request: Request, check: str | None = None) -> None:
+        """Tell the scheduler: the catalogue changed, and (`check`) this feed is to be checked now.
+        A refresh wakes the scheduler itself; waking it first as well could start a batch that
+        fetches the feed before the refresh arrives, which then fetches it a second time."""
+        hooks = desk_of(request).hooks
+        if check is not None and hooks.refresh is not None:
+            hooks.refresh(check)
+        elif hooks.catalogue_changed is not None:
+            hooks.catalogue_changed()
 
     async def feeds_page(request: Request, user: User, status: int = 200, error: str = "") -> Response:
         desk = desk_of(request)
@@ -142,9 +147,7 @@ def router() -> APIRouter:
             await desk.run(lambda: desk.store().add_feed(spec, desk.clock()))
         except NewsdeskError as e:  # the key is taken
             return await feeds_page(request, user, 409, str(e))
-        changed(request)
-        if desk.hooks.refresh is not None:
-            desk.hooks.refresh(spec.key)
+        changed(request, check=spec.key)
         return RedirectResponse(f"{base_of(request)}/feeds", status_code=303)
 
     @pages.post("/feeds/action")
@@ -180,9 +183,7 @@ def router() -> APIRouter:
         error = await desk.run(work)
         if error:
             return await feeds_page(request, user, 409, error)
-        changed(request)
-        if what == "refresh" and desk.hooks.refresh is not None:
-            desk.hooks.refresh(key)
+        changed(request, check=key if what == "refresh" else None)
         return RedirectResponse(f"{base_of(request)}/feeds", status_code=303)
 
     @pages.get("/feeds/edit")
