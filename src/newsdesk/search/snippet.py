@@ -67,12 +67,15 @@ def make_snippet(text: str, matches: list[Match], width: int = WIDTH) -> Snippet
     if not found:
         return Snippet(text[:width], (), False, len(text) > width)
     found.sort()
+    kinds = len({i for _, _, i in found})
     best_start, best_score = 0, -1
     for start, _, _ in found:
         lo = max(0, start - _LEAD)
         inside = {i for s, e, i in found if s >= lo and e <= lo + width}
         if len(inside) > best_score:
             best_start, best_score = lo, len(inside)
+            if best_score == kinds:
+                break  # the first window to hold every kind found: no later one beats it
     lo = best_start
     hi = min(len(text), lo + width)
     spans: list[tuple[int, int]] = []
