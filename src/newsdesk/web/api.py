@@ -9,7 +9,7 @@ line. Answers give every time in UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -35,9 +35,12 @@ from .schemas import (
     MarkedOut,
     MarkReadIn,
     SearchOut,
+    SearchQuery,
     SessionOut,
     TreeOut,
     UserOut,
+    query_parameters,
+    read_query,
 )
 
 if TYPE_CHECKING:
@@ -113,8 +116,14 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
             uids=uids,
         )
 
-    @api.get("/entries", response_model=EntryPage, summary="List entries, newest first")
-    async def list_entries(request: Request, params: Annotated[EntriesQuery, Query()]) -> Response:
+    @api.get(
+        "/entries",
+        response_model=EntryPage,
+        summary="List entries, newest first",
+        openapi_extra=query_parameters(EntriesQuery),
+    )
+    async def list_entries(request: Request) -> Response:
+        params = read_query(request, EntriesQuery)
         utc(params.since, "since"), utc(params.until, "until")  # out of range: 422 before any work
 
         def work(store: Store, user: User) -> bytes:
@@ -184,24 +193,18 @@ def router(throttle: LoginThrottle | None = None) -> APIRouter:
 
         return JSONBytes(await in_thread(request, lambda store, user: feed_tree(store, user)))
 
-    @api.get("/search", response_model=SearchOut, summary="Search the archive (one hit per story)")
-    async def search(
-        request: Request,
-        q: Annotated[
-            str, Query(min_length=1, max_length=500, description='words, "a phrase", -excluded, a OR b')
-        ],
-        group: Annotated[str | None, Query(max_length=200)] = None,
-        site: Annotated[str | None, Query(max_length=200)] = None,
-        feed: Annotated[str | None, Query(max_length=600, description="a feed name or key")] = None,
-        source: Annotated[str | None, Query(max_length=200, description="来源, e.g. 中国新闻网")] = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        sort: Literal["relevance", "date"] = "relevance",
-        limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    ) -> Response:
+    @api.get(
+        "/search",
+        response_model=SearchOut,
+        summary="Search the archive (one hit per story)",
+        openapi_extra=query_parameters(SearchQuery),
+    )
+    async def search(request: Request) -> Response:
         from ..search.query import Filters
 
-        filters = Filters(group, site, feed, source, utc(since, "since"), utc(until, "until"))
+        p = read_query(request, SearchQuery)
+        filters = Filters(p.group, p.site, p.feed, p.source, utc(p.since, "since"), utc(p.until, "until"))
+        q, sort, limit = p.q, p.sort, p.limit
 
         def work(store: Store, user: User) -> dict[str, Any]:
             hits = searching.search(desk_of(request), store, q, filters, sort=sort, limit=limit)

@@ -4,10 +4,14 @@ contract, checked by the schema tests (schemathesis) rather than per request."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # Requests refuse unknown keys: a misspelt "stared" must not be silently ignored.
 _STRICT = ConfigDict(extra="forbid")
@@ -100,6 +104,49 @@ class EntriesQuery(EntryFilters):
 
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=500, description="`next` of the previous page")
+
+
+class SearchQuery(BaseModel):
+    """`GET /search`'s query string."""
+
+    q: str = Field(min_length=1, max_length=500, description='words, "a phrase", -excluded, a OR b')
+    group: str | None = Field(default=None, max_length=200)
+    site: str | None = Field(default=None, max_length=200)
+    feed: str | None = Field(default=None, max_length=600, description="a feed name or key")
+    source: str | None = Field(default=None, max_length=200, description="来源, e.g. 中国新闻网")
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: Literal["relevance", "date"] = "relevance"
+    limit: int = Field(default=20, ge=1, le=200)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_query(request: Request, model: type[M]) -> M:
+    """`model` from the request's query string, validated as FastAPI validates a query model
+    (unknown parameters ignored, the last of repeated ones taken, a 422 naming the parameter)
+    in one call: FastAPI's own per-field work cost as much again as the validation, a tenth of
+    a page of entries. The route documents the model with `query_parameters`."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as e:
+        raise RequestValidationError([{**err, "loc": ("query", *err["loc"])} for err in e.errors()]) from e
+
+
+@functools.cache
+def query_parameters(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI parameters FastAPI writes for `model` as a route's query (`openapi_extra` of
+    a route that reads it with `read_query`), from a route of its own declaring it."""
+    probe = FastAPI()
+
+    async def route(**_: Any) -> None:
+        return None
+
+    query = inspect.Parameter("q", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[model, Query()])
+    route.__signature__ = inspect.Signature([query])  # type: ignore[attr-defined]
+    probe.get("/")(route)
+    return {"parameters": probe.openapi()["paths"]["/"]["get"]["parameters"]}
 
 
 class MarkReadIn(EntryFilters):
