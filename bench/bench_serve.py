@@ -278,11 +278,14 @@ class Serve:
 
 
 def _migrations() -> list[str]:
-    """The schema's migrations, by name and content (one edited in place changes the schema too)."""
+    """The schema's migrations, by name and content (one edited in place changes the schema too),
+    and the search index's schema version (another makes serve rebuild the index at start)."""
+    from newsdesk.search.index import SCHEMA_VERSION
+
     return [
         f"{p.name}:{hashlib.sha1(p.read_bytes()).hexdigest()[:12]}"
         for p in sorted((ROOT / "src/newsdesk/store/sqlite/migrations").glob("*.sql"))
-    ]
+    ] + [f"search index schema {SCHEMA_VERSION}"]
 
 
 def _cached(folder: Path) -> bool:

@@ -181,7 +181,9 @@ def matches(index: SearchIndex, query: str, filters: Filters, wide: bool) -> set
     else:
         assert isinstance(index, TantivyIndex)
         searcher = index._index.searcher()
-        ranked = index._ranked(searcher, index.compile(parsed, filters, wide=wide), 100_000, "date")
+        return {
+            uid for uid, _, _ in index._ranked(searcher, index.compile(parsed, filters, wide=wide), 100_000, "date")
+        }
     return {uid for uid, _ in ranked}
 
 

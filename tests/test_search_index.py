@@ -16,6 +16,7 @@ import pytest
 from newsdesk.config import Config
 from newsdesk.search import SearchError, index_path, open_index, update_index
 from newsdesk.search.cluster import update_clusters
+from newsdesk.search.hits import parse as index_parse
 from newsdesk.search.index import SCHEMA_VERSION, SIDECAR, TantivyIndex
 from newsdesk.search.query import Filters
 from newsdesk.store import SQLiteStore, Store
@@ -269,5 +270,69 @@ def test_copies_of_one_story_collapse_to_one_hit(tmp_path: Path) -> None:
     story = next(h for h in hits if h.cluster is not None)
     assert story.cluster is not None and story.cluster.size == 2 and story.also_in == 1
     assert next(h for h in hits if h.cluster is None).uid == entry_uid(STATS.key, "c")
+    index.close()
+    store.close()
+
+
+def _copies(store: Store) -> tuple[str, str, str]:
+    text = story_text("s001")
+    save(
+        store,
+        [
+            Doc(SINA, "a", "千兆光网覆盖家庭超3亿户", text, hours=1),
+            Doc(
+                PAPER, "b", "千兆光网覆盖家庭超3亿户_澎湃新闻", "【编者按】本文经授权转载。\n" + text, hours=3
+            ),
+            Doc(STATS, "c", "千兆光网进园区", story_text("s002"), hours=2),
+        ],
+    )
+    return entry_uid(SINA.key, "a"), entry_uid(PAPER.key, "b"), entry_uid(STATS.key, "c")
+
+
+def _engine_stories(index: TantivyIndex, query: str) -> dict[str, str | None]:
+    compiled = index.compile(index_parse(query), Filters())
+    return {uid: story for uid, _, story in index._ranked(index._index.searcher(), compiled, 10, "relevance")}
+
+
+def test_the_index_knows_each_hits_story_and_the_archive_has_the_last_word(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SQLiteStore(tmp_path / "a.db")
+    a, b, c = _copies(store)
+    update_clusters(store)
+    index = TantivyIndex(tmp_path / "a.db.search", database_url=str(tmp_path / "a.db"), store=store)
+    index.sync(store)
+    # Each document carries the story its entry was in: the two copies share the first's id.
+    assert _engine_stories(index, "千兆光网") == {a: a, b: a, c: c}
+    asked: list[list[str]] = []
+    story_keys = store.story_keys
+    store.story_keys = lambda uids: asked.append(list(uids)) or story_keys(asked[-1])  # type: ignore[method-assign]
+    hits = index.search("千兆光网", limit=10)
+    assert sorted(h.uid for h in hits) == sorted([a, c]) and next(h for h in hits if h.uid == a).also_in == 1
+    assert [sorted(x) for x in asked] == [sorted([a, c])]  # only the hits shown, checked: none hit by hit
+    # The clusters rebuilt apart from the index, and differently (the story's id is now b's, and
+    # c joined it): the shown hits no longer agree with the index, so the archive decides
+    # every copy, and the log says why.
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        db.execute("UPDATE clusters SET id=? WHERE id=?", (b, a))
+        db.execute("UPDATE cluster_members SET cluster_id=? WHERE uid IN (?,?,?)", (b, a, b, c))
+    with caplog.at_level("WARNING", logger="newsdesk.search"):
+        hits = index.search("千兆光网", limit=10)
+    assert len(hits) == 1
+    assert any("newsdesk reindex" in r.getMessage() for r in caplog.records)
+    index.close()
+    store.close()
+
+
+def test_entries_indexed_before_their_clustering_are_collapsed_by_the_archive(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "a.db")
+    a, b, c = _copies(store)
+    index = TantivyIndex(tmp_path / "a.db.search", database_url=str(tmp_path / "a.db"), store=store)
+    index.sync(store)  # no clusters yet: the documents know no story
+    assert _engine_stories(index, "千兆光网") == {a: None, b: None, c: None}
+    assert len(index.search("千兆光网", limit=10)) == 3
+    update_clusters(store)
+    hits = index.search("千兆光网", limit=10)
+    assert sorted(h.uid for h in hits) == sorted([a, c])
     index.close()
     store.close()

@@ -7,6 +7,7 @@ documents matching a query; everything a reader sees of a hit is made here, the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,9 +22,12 @@ from .text import strip_html
 
 __all__ = ["Ranked", "SearchHit", "SearchIndex", "collect", "parse"]
 
-# An engine's ranking: `ranked(wide, fetch, offset)` is the best `fetch` (uid, score) after the
-# first `offset`; `wide` also matches each word as a run of characters.
-Ranked = Callable[[bool, int, int], list[tuple[str, float | None]]]
+log = logging.getLogger("newsdesk.search")
+
+# An engine's ranking: `ranked(wide, fetch, offset)` is the best `fetch` (uid, score, story)
+# after the first `offset`; `wide` also matches each word as a run of characters. The story
+# is the engine's record of the hit's story cluster (None: ask the archive).
+Ranked = Callable[[bool, int, int], list[tuple[str, float | None, str | None]]]
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,23 @@ def parse(query: str | ParsedQuery) -> ParsedQuery:
 def collect(store: Store, query: ParsedQuery, ranked: Ranked, *, sort: Sort, limit: int) -> list[SearchHit]:
     """The hits of `query` from an engine's ranking: words first, then (when they find less
     than a page) words or runs of characters; one hit per story; snippets and clusters."""
+    found, chosen = _one_per_story(store, ranked, limit, sort, engine_stories=True)
+    if chosen:
+        # The engine's stories are as the archive's clusters were when each entry was indexed;
+        # a rebuild of the clusters alone could have changed them. The hits shown say whether
+        # they still hold: if not, the archive decides every copy (and a reindex is due).
+        shown = [uid for uid, _, story in chosen if story is not None]
+        kept = store.story_keys(shown)
+        if any(kept.get(uid) != story for uid, _, story in chosen if story is not None):
+            log.warning("search: the index's story clusters are out of date; `newsdesk reindex` renews them")
+            found, chosen = _one_per_story(store, ranked, limit, sort, engine_stories=False)
+    return _hits(store, query, found, [(uid, score) for uid, score, _ in chosen])
+
+
+def _one_per_story(
+    store: Store, ranked: Ranked, limit: int, sort: Sort, *, engine_stories: bool
+) -> tuple[list[tuple[str, float | None, str | None]], list[tuple[str, float | None, str | None]]]:
+    """(the ranking read, the best hit of each of the first `limit` stories in it)."""
     # An engine's ranking costs about the same for a hundred hits as for ten (it scores every
     # match either way), so the first round asks enough for a page of distinct stories in all
     # but archives of very large stories, and a second round many times more.
@@ -118,7 +139,7 @@ def collect(store: Store, query: ParsedQuery, ranked: Ranked, *, sort: Sort, lim
     wide = False
     stories: dict[str, str] = {}  # uid → its story (cluster id), as looked up so far
     looked_up: set[str] = set()
-    found: list[tuple[str, float | None]] = []
+    found: list[tuple[str, float | None, str | None]] = []
     while True:
         # Each round reads only the hits after the last round's.
         found += ranked(wide, fetch - len(found), len(found))
@@ -129,30 +150,45 @@ def collect(store: Store, query: ParsedQuery, ranked: Ranked, *, sort: Sort, lim
             wide = True
             found = []
             continue
-        # A story is shown once, where its best member ranks. Stories are looked up a batch of
-        # hits at a time, only as far down the ranking as a page needs (a big story's copies
-        # rank side by side and can fill hundreds of hits), by their cluster id alone.
-        chosen: list[tuple[str, float | None]] = []
+        # A story is shown once, where its best member ranks. Stories the engine does not know
+        # are looked up a batch of hits at a time, only as far down the ranking as a page needs
+        # (a big story's copies rank side by side and can fill hundreds of hits).
+        chosen: list[tuple[str, float | None, str | None]] = []
         seen: set[str] = set()
-        for i, (uid, score) in enumerate(found):
-            if uid not in looked_up:
-                batch = [u for u, _ in found[i : i + max(limit * 3, 30)] if u not in looked_up]
-                stories.update(store.story_keys(batch))
-                looked_up.update(batch)
-            story = stories.get(uid, uid)
+        for i, (uid, score, known) in enumerate(found):
+            story = known if engine_stories else None
+            if story is None:
+                if uid not in looked_up:
+                    batch = [
+                        u
+                        for u, _, k in found[i : i + max(limit * 3, 30)]
+                        if u not in looked_up and (k is None or not engine_stories)
+                    ]
+                    stories.update(store.story_keys(batch))
+                    looked_up.update(batch)
+                story = stories.get(uid, uid)
             if story in seen:
                 continue  # a copy of a story already in the results
             seen.add(story)
-            chosen.append((uid, None if sort != "relevance" or score is None else float(score)))
+            kept = None if sort != "relevance" or score is None else float(score)
+            chosen.append((uid, kept, known if engine_stories else None))
             if len(chosen) == limit:
                 break
         if len(chosen) == limit or len(found) < fetch or fetch >= 5000:
-            break
+            return found, chosen
         fetch = min(fetch * 10, 5000)
+
+
+def _hits(
+    store: Store,
+    query: ParsedQuery,
+    found: list[tuple[str, float | None, str | None]],
+    chosen: list[tuple[str, float | None]],
+) -> list[SearchHit]:
     # The story of each hit shown (of two or more entries), and the hit shown as its canonical
     # (earliest) entry when that one matched too.
     refs = store.cluster_refs(uid for uid, _ in chosen)
-    matched = {uid for uid, _ in found}
+    matched = {uid for uid, _, _ in found}
     clusters: dict[str, ClusterRef] = {}
     for n, (uid, score) in enumerate(chosen):
         ref = refs.get(uid)

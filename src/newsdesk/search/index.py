@@ -48,7 +48,7 @@ __all__ = ["SearchError", "SearchHit", "SearchIndex", "TantivyIndex"]
 
 log = logging.getLogger("newsdesk.search")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _TANTIVY_VERSION = importlib.metadata.version("tantivy")
 MAX_TOKEN = 64  # longer tokens (base64, URLs run together) are noise and tantivy caps term size
 WORDS = "newsdesk_words"  # whitespace tokenizer over pre-cut words, dropping overlong ones
@@ -65,6 +65,9 @@ def _schema() -> tantivy.Schema:
     # a column lookup, where a stored field would decompress the document store.
     # Signed: documents built from Python ints are i64 (the uid's bits, two's complement).
     b.add_integer_field("uid64", fast=True)
+    # The story cluster the entry was in when indexed (its id's 64 bits, 0: not clustered yet):
+    # a ranking's copies of one story are known without asking the archive hit by hit.
+    b.add_integer_field("story64", fast=True)
     b.add_text_field("body", tokenizer_name=WORDS, index_option="position")
     b.add_text_field("title", tokenizer_name=WORDS, index_option="position")
     b.add_text_field("chars", tokenizer_name=CHARS, index_option="position")
@@ -86,11 +89,23 @@ def _with_words(index: tantivy.Index) -> tantivy.Index:
     return index
 
 
-def document(entry: EntryText, prepared: Prepared) -> tantivy.Document:
-    """The index document of an entry whose text has been prepared (`update.prepare`)."""
+def _id64(hex_id: str) -> int:
+    return int.from_bytes(bytes.fromhex(hex_id), "big", signed=True)
+
+
+def _hex(value: int) -> str:
+    """A uid or story id back from its fast field (bytes.hex: a third of an f-string's cost,
+    which counts for the thousand hits of a ranking's second round)."""
+    return (value & _U64).to_bytes(8, "big").hex()
+
+
+def document(entry: EntryText, prepared: Prepared, story: str | None = None) -> tantivy.Document:
+    """The index document of an entry whose text has been prepared (`update.prepare`), in
+    the story cluster `story` (None: not clustered yet)."""
     fields: dict[str, Any] = {
         "uid": entry.uid,
-        "uid64": int.from_bytes(bytes.fromhex(entry.uid), "big", signed=True),
+        "uid64": _id64(entry.uid),
+        "story64": _id64(story) if story else 0,
         "title": prepared.title,
         "body": prepared.body,
         "chars": prepared.chars,
@@ -103,6 +118,14 @@ def document(entry: EntryText, prepared: Prepared) -> tantivy.Document:
     if entry.source:
         fields["source"] = entry.source
     return tantivy.Document(**fields)
+
+
+class _Stories(dict[str, str]):
+    """uid → story of a batch's entries, for its changes up to `mark` (the cluster mark)."""
+
+    def __init__(self, mark: int) -> None:
+        super().__init__()
+        self.mark = mark
 
 
 class TantivyIndex:
@@ -212,16 +235,29 @@ class TantivyIndex:
         applying a change twice (after a crash) changes nothing. `added`: the index held no
         documents when this catch-up began, and these are the uids it has added since (updated
         here); only they can need deleting (a first build skips a delete per document)."""
+        stories = self._stories(changes)
         with _tantivy_errors(f"{self.path}: cannot write the search index"):
-            for _, uid, removed in changes:
+            for rev, uid, removed in changes:
                 if added is None or uid in added:
                     writer.delete_documents_by_term("uid", uid)
                 # A removal only deletes: if the entry came back, its own later change adds it.
                 found = None if removed else docs.get(uid)
                 if found is not None:
-                    writer.add_document(document(*found))
+                    writer.add_document(document(*found, stories.get(uid) if rev <= stories.mark else None))
                     if added is not None:
                         added.add(uid)
+
+    def _stories(self, changes: Sequence[tuple[int, str, bool]]) -> _Stories:
+        """The story of each changed entry, for the changes the clusters have taken in (up to
+        the archive's cluster mark; a catch-up clusters each batch before indexing it). An
+        entry keeps its story until its own next change, which indexes it again."""
+        store = self._archive()
+        mark = store.cluster_mark()
+        if not changes or changes[0][0] > mark:
+            return _Stories(mark)
+        stories = _Stories(mark)
+        stories.update(store.story_keys(uid for rev, uid, removed in changes if rev <= mark and not removed))
+        return stories
 
     def commit(self, writer: tantivy.IndexWriter, rev: int) -> None:
         """Commit, then record `rev` as applied (never before: see the module doc)."""
@@ -358,15 +394,15 @@ class TantivyIndex:
             searcher = self._index.searcher()
         compiled = {wide: self.compile(parsed, filters, wide=wide) for wide in (False, True)}
 
-        def ranked(wide: bool, fetch: int, offset: int) -> list[tuple[str, float | None]]:
+        def ranked(wide: bool, fetch: int, offset: int) -> list[tuple[str, float | None, str | None]]:
             return self._ranked(searcher, compiled[wide], fetch, sort, offset=offset)
 
         return collect(store, parsed, ranked, sort=sort, limit=limit)
 
     def _ranked(
         self, searcher: tantivy.Searcher, compiled: tantivy.Query, fetch: int, sort: Sort, offset: int = 0
-    ) -> list[tuple[str, float | None]]:
-        """The best `fetch` hits after the first `offset` as (uid, score)."""
+    ) -> list[tuple[str, float | None, str | None]]:
+        """The best `fetch` hits after the first `offset` as (uid, score, story when indexed)."""
         with self._damage():
             if sort == "date":
                 found = searcher.search(
@@ -375,11 +411,12 @@ class TantivyIndex:
             else:
                 found = searcher.search(compiled, fetch, count=False, offset=offset)
             addrs = [addr for _, addr in found.hits]
-            values = searcher.fast_field_values("uid64", addrs)
-        # The uid's 64 bits back as its 16 hex digits (bytes.hex: a third of an f-string's cost,
-        # which counts for the thousand hits of a ranking's second round).
-        uids = [(int(v or 0) & _U64).to_bytes(8, "big").hex() for v in values]
-        return [(uid, float(score)) for uid, (score, _) in zip(uids, found.hits, strict=True)]
+            uids = searcher.fast_field_values("uid64", addrs)
+            stories = searcher.fast_field_values("story64", addrs)
+        return [
+            (_hex(int(uid or 0)), float(score), _hex(int(story)) if story else None)
+            for uid, story, (score, _) in zip(uids, stories, found.hits, strict=True)
+        ]
 
     def _damage(self) -> contextlib.AbstractContextManager[None]:
         """A failure of tantivy while searching: the index's files are damaged (a whole file

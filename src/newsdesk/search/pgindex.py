@@ -270,7 +270,10 @@ class PostgresIndex:
         filters = filters or Filters()
         compiled = {wide: compile_query(parsed, filters, wide=wide) for wide in (False, True)}
 
-        def ranked(wide: bool, fetch: int, offset: int) -> list[tuple[str, float | None]]:
-            return docs.search_docs(compiled[wide], sort=sort, fetch=fetch, offset=offset, window=RANK_WINDOW)
+        def ranked(wide: bool, fetch: int, offset: int) -> list[tuple[str, float | None, str | None]]:
+            found = docs.search_docs(
+                compiled[wide], sort=sort, fetch=fetch, offset=offset, window=RANK_WINDOW
+            )
+            return [(uid, score, None) for uid, score in found]  # stories: from the archive
 
         return collect(store, parsed, ranked, sort=sort, limit=limit)
