@@ -316,7 +316,7 @@ def test_the_index_knows_each_hits_story_and_the_archive_has_the_last_word(
     with sqlite3.connect(tmp_path / "a.db") as db:
         db.execute("UPDATE clusters SET id=? WHERE id=?", (b, a))
         db.execute("UPDATE cluster_members SET cluster_id=? WHERE uid IN (?,?,?)", (b, a, b, c))
-    with caplog.at_level("WARNING", logger="newsdesk.search"):
+    with caplog.at_level("INFO", logger="newsdesk.search"):
         hits = index.search("千兆光网", limit=10)
     assert len(hits) == 1
     assert any("newsdesk reindex" in r.getMessage() for r in caplog.records)

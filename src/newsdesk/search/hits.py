@@ -122,8 +122,15 @@ def collect(store: Store, query: ParsedQuery, ranked: Ranked, *, sort: Sort, lim
         # they still hold: if not, the archive decides every copy (and a reindex is due).
         shown = [uid for uid, _, story in chosen if story is not None]
         kept = store.story_keys(shown)
-        if any(kept.get(uid) != story for uid, _, story in chosen if story is not None):
-            log.warning("search: the index's story clusters are out of date; `newsdesk reindex` renews them")
+        # (An entry gone from the archive since the last sync is no disagreement: it is not shown.)
+        if any(kept.get(uid, story) != story for uid, _, story in chosen if story is not None):
+            # Between a change's storing and the index taking it in, an entry that changed
+            # story disagrees too: no warning, but a line saying what to do if it persists.
+            log.info(
+                "search: the index's stories of the hits shown differ from the archive's (an entry"
+                " changed since the last catch-up, or the clusters were rebuilt without the index:"
+                " `newsdesk reindex` if this persists)"
+            )
             found, chosen = _one_per_story(store, ranked, limit, sort, engine_stories=False)
     return _hits(store, query, found, [(uid, score) for uid, score, _ in chosen])
 
