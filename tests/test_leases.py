@@ -4,6 +4,7 @@ holders, publishing leadership, and the one-line refusal on SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,10 @@ import pytest
 
 from newsdesk.config import parse_config
 from newsdesk.errors import NewsdeskError
-from newsdesk.models import FeedSchedule, FeedSpec
+from newsdesk.models import Article, FeedSchedule, FeedSpec, FetchResult, ParsedEntry
 from newsdesk.store import SQLiteStore
 from newsdesk.store.postgres import PostgresStore
-from newsdesk.worker import Worker
+from newsdesk.worker import INSIGHTS_TURN, Worker
 from store_backends import new_pg_database
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -156,3 +157,38 @@ def test_workers_refuse_sqlite_in_one_line(tmp_path: Path) -> None:
         assert "\n" not in str(e.value)
     finally:
         store.close()
+
+
+def test_one_worker_at_a_time_catches_insights_up(pg: PostgresStore, tmp_path: Path) -> None:
+    feed = spec(1)
+    pg.apply_config([feed], T0)
+    pg.save_schedule(FeedSchedule(feed.key, T0 + 600 * MIN, 3600.0, "test"))  # nothing to claim
+    entries = [
+        ParsedEntry(
+            id=f"e{n}", title=f"标题{n}", link=f"http://a.example/{n}", published=T0, content="<p>x</p>"
+        )
+        for n in range(3)
+    ]
+    text = "国家统计局公布，全国粮食总产量达到13908亿斤，比上年增长1.6%。"
+    article = Article(f"<p>{text}</p>", text, text, len(text), (), None, None, None, (), None, (), "generic")
+    ok = FetchResult(url=feed.url or "", status=200, text="")
+    pg.save_fetch(feed, ok, entries, T0, articles={e.id: article for e in entries})
+    assert len(pg.pending_insights()) == 3
+    config = parse_config(f"database: {pg.url}\n", tmp_path / "c.yaml")
+    worker = Worker(config, pg, clock=lambda: T0, poll=0)
+    other = PostgresStore(pg.url)
+    try:
+        # Another worker is catching up: this one skips its look and keeps its mark ...
+        turn = other.lead(INSIGHTS_TURN)
+        assert turn is not None
+        assert asyncio.run(worker.run_once()).insights == 0
+        assert len(pg.pending_insights()) == 3
+        turn.release()
+        # ... so its next look covers every entry stored before, and leaves the turn free.
+        assert asyncio.run(worker.run_once()).insights == 3
+        assert pg.pending_insights() == []
+        again = other.lead(INSIGHTS_TURN)
+        assert again is not None
+        again.release()
+    finally:
+        other.close()

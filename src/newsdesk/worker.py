@@ -49,13 +49,14 @@ from .search import update_index
 from .store import Store
 from .store.protocol import Leadership, LeaseStore
 
-__all__ = ["BATCH", "LEASE", "POLL", "Worker", "file_clock", "holder_name", "lease_store"]
+__all__ = ["BATCH", "INSIGHTS_TURN", "LEASE", "POLL", "Worker", "file_clock", "holder_name", "lease_store"]
 
 log = logging.getLogger("newsdesk.worker")
 
 LEASE = 600.0  # seconds a claimed feed stays this worker's (renewed while its batch runs)
 BATCH = 100  # feeds claimed per turn
 POLL = 5.0  # seconds between turns when nothing was due (and after an archive error)
+INSIGHTS_TURN = "insights"  # the leadership a worker holds while it catches insights up
 
 
 def _utcnow() -> datetime:
@@ -175,11 +176,23 @@ class Worker:
         """The insights that batches left pending (newsdesk.insights_pending). Every worker
         looks, so they are caught up with publishing off too; a worker's first look covers
         every entry (what a process stopped before its catch-up left), later ones the entries
-        changed since the rev the previous look read."""
+        changed since the rev the previous look read.
+
+        One worker at a time (`INSIGHTS_TURN`): the pending entries are everyone's, so two
+        workers catching up at once read the same list and computed every record twice (the
+        second replacing the first). A worker that finds the turn taken skips its look and
+        keeps its mark: the one catching up covers every entry stored before its look, and
+        this worker's next look whatever came after."""
         if not self.config.insights:
             return
         try:
-            done, self._insights_mark = catch_up_insights(self.store, since=self._insights_mark)
+            turn = self.leases.lead(INSIGHTS_TURN)
+            if turn is None:
+                return
+            try:
+                done, self._insights_mark = catch_up_insights(self.store, since=self._insights_mark)
+            finally:
+                turn.release()
         except NewsdeskError as e:  # still pending: the next turn tries again
             log.warning("worker: insights: %s", e)
             return
