@@ -16,7 +16,7 @@ no rev (marks, holds, schedules, reader state) never touch the row and run side 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -38,6 +38,19 @@ POOL_MIN = 1
 POOL_MAX = 8
 # Any constant: the advisory lock migrating processes take turns on.
 _MIGRATION_LOCK = 0x6E657773  # "news"
+
+
+def unnest_rows(types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[list[Any]]]:
+    """`rows` as a FROM item (`r`, typed columns c1, c2, …; in the rows' order) and its
+    parameters, one array per column: a batch in one statement instead of one per row (each
+    statement a round of the protocol, parsed, bound and run by the server, and in psycopg)."""
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in types]
+    for t, column in zip(types, columns, strict=True):
+        if t == "float8":  # an int among floats would make the array's type int's
+            column[:] = [None if v is None else float(v) for v in column]
+    arrays = ", ".join(f"CAST(? AS {t}[])" for t in types)
+    names = ", ".join(f"c{i}" for i in range(1, len(types) + 1))
+    return f"unnest({arrays}) AS r({names})", columns
 
 
 def split_url(url: str) -> tuple[str, dict[str, int]]:

@@ -18,21 +18,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..sqlite.insights import _FIGURE_COLUMNS, _RECORD_COLUMNS, _TARGET_COLUMNS, InsightsMixin, _Tally
+from .base import unnest_rows as _unnest
 
 _RECORD_TYPES = ("text", "bigint", "text", "text", "text", "text")
 _TARGET_TYPES = ("text", "bigint", "text", "text", "float8", "text", "text", "text", "text", "text")
 _FIGURE_TYPES = ("text", "bigint", "text", "text", "text", "float8", "text", "text", "text", "text")
-
-
-def _unnest(types: Sequence[str], rows: Sequence[Sequence[Any]]) -> tuple[str, list[list[Any]]]:
-    """`rows` as a FROM item of one row each (typed columns c1, c2, …), and its parameters."""
-    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in types]
-    for t, column in zip(types, columns, strict=True):
-        if t == "float8":  # an int among floats would make the array's type int's
-            column[:] = [None if v is None else float(v) for v in column]
-    arrays = ", ".join(f"CAST(? AS {t}[])" for t in types)
-    names = ", ".join(f"c{i}" for i in range(1, len(types) + 1))
-    return f"unnest({arrays}) AS r({names})", columns
 
 
 class PgInsightsMixin(InsightsMixin):
