@@ -1326,7 +1326,8 @@ def test_a_fetch_stores_its_new_entries_in_listing_order(store: Store) -> None:
     its article; one listed twice in one fetch, changed, is stored as its last listing."""
     store.save_fetch(FEED, OK, [entry(9)], NOW, articles={entry(9).id: ARTICLE})
     again = entry(2, content="<p>改过</p>")
-    listed = [entry(3), entry(1), entry(2), entry(9, content="<p>九改</p>"), again, entry(4)]
+    odd = 'q"uote\\back\nline\ttab 😀 \u2028 {"json": [1]}'  # kept as is, whichever way rows travel
+    listed = [entry(3, title=odd, author=odd), entry(1), entry(2), entry(9, content="<p>九改</p>"), again, entry(4)]
     arts = {e.id: replace(ARTICLE, text=f"文{i}") for i, e in enumerate(listed)}
     counts = store.save_fetch(FEED, OK, listed, NOW + timedelta(minutes=1), articles=arts)
     assert (counts.new, counts.updated, counts.unchanged) == (4, 2, 0)
@@ -1341,6 +1342,8 @@ def test_a_fetch_stores_its_new_entries_in_listing_order(store: Store) -> None:
     updated = store.get_entry(uids[3])
     assert updated is not None and updated.content == "<p>九改</p>"
     assert updated.article is not None and updated.article.text == "文3"
+    first = store.get_entry(uids[0])
+    assert first is not None and (first.title, first.author) == (odd, odd)
     assert store.fever_item_count() == 5
     reader = store.add_user("counts", "h", admin=False, now=NOW)
     assert store.unread_counts(reader.id)[FEED.key] == (5, 5)

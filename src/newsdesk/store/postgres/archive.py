@@ -14,7 +14,7 @@ from typing import Any
 
 from ...models import Article, Cleaned
 from ..sqlite.archive import ArchiveMixin, article_row
-from .base import unnest_rows
+from .base import rows_source
 
 _ENTRY_COLUMNS = (
     "title, link, published, updated, author, content, summary, last_changed, content_hash, rev,"
@@ -31,7 +31,7 @@ _ARTICLE_TYPES = ("text",) * 4 + ("bigint",) + ("text",) * 8
 class PgArchiveMixin(ArchiveMixin):
     def _insert_entries(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            source, params = unnest_rows(_ENTRY_TYPES, rows)
+            source, params = rows_source(_ENTRY_TYPES, rows)
             self._db.execute(f"INSERT INTO entries ({_ENTRY_COLUMNS}) SELECT * FROM {source}", params)
 
     def _write_articles(self, items: Sequence[tuple[str, Article | Cleaned | None]]) -> None:
@@ -42,7 +42,7 @@ class PgArchiveMixin(ArchiveMixin):
         if gone:
             self._db.execute("DELETE FROM articles WHERE uid = ANY(CAST(? AS text[]))", [gone])
         if rows:
-            source, params = unnest_rows(_ARTICLE_TYPES, rows)
+            source, params = rows_source(_ARTICLE_TYPES, rows)
             updates = ", ".join(f"{c}=excluded.{c}" for c in _ARTICLE_COLUMNS.replace(" ", "").split(",")[1:])
             self._db.execute(
                 f"INSERT INTO articles ({_ARTICLE_COLUMNS}) SELECT * FROM {source}"
