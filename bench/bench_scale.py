@@ -11,8 +11,10 @@ Phases:
 * ingest — `feed_site.py` serves --feeds synthetic feeds × --items articles on loopback. The
   single SQLite process: `newsdesk run` on a new archive (the whole command, from start to
   exit). PostgreSQL: a new database with the feeds in its catalogue, then N `newsdesk worker`
-  processes started together; timed from their start until the archive holds every entry. Both
-  clean every article and store it; no search index, no publishers (what is compared is the
+  processes started together; timed from their start until the archive holds every entry and
+  no entry's insights are pending (`run` computes them before it exits, in a second process;
+  workers after each batch); `entries_stored_s` is when the last entry was there. Both clean
+  every article and store it; no search index, no publishers (what is compared is the
   ingest). CPU seconds are read from /proc for the workers (or `run`), the PostgreSQL backends
   serving the database, and the feed server.
 * claim — --claim-feeds feeds (1,000 hosts) made by bulk SQL, all due; then 300 claims of 100
@@ -114,6 +116,14 @@ def entry_count(url: str) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])  # type: ignore[index]
 
 
+def insights_pending(url: str) -> int:
+    store = PostgresStore(f"{url}?pool_min=1&pool_max=1")
+    try:
+        return len(store.pending_insights())
+    finally:
+        store.close()
+
+
 # ingest ---------------------------------------------------------------------------------------
 def ingest(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     port = free_port()
@@ -210,11 +220,17 @@ def _ingest_workers(
     ]
     try:
         wait_for(f"{n} workers' entries", lambda: entry_count(url) >= expected, 1200)
+        stored = time.perf_counter() - started
+        while insights_pending(url):  # a look a second: each reads the whole archive
+            if time.perf_counter() - started > 1200:
+                raise SystemExit(f"{n} workers' insights: not caught up after 1200 s")
+            time.sleep(1.0)
         seconds = time.perf_counter() - started
         backends = pg_backends(url)
         result = {
             "seconds": round(seconds, 1),
             "entries_per_s": round(expected / seconds),
+            "entries_stored_s": round(stored, 1),
             "cpu_workers_s": round(sum(cpu_seconds(p.pid) for p in procs), 1),
             "cpu_postgres_s": round(sum(cpu_seconds(pid) for pid in backends), 1),
             "cpu_feed_server_s": round(cpu_seconds(site_pid) - site0, 1),

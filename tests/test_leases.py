@@ -4,6 +4,7 @@ holders, publishing leadership, and the one-line refusal on SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,10 @@ import pytest
 
 from newsdesk.config import parse_config
 from newsdesk.errors import NewsdeskError
-from newsdesk.models import FeedSchedule, FeedSpec
+from newsdesk.models import Article, FeedSchedule, FeedSpec, FetchResult, ParsedEntry
 from newsdesk.store import SQLiteStore
 from newsdesk.store.postgres import PostgresStore
-from newsdesk.worker import Worker
+from newsdesk.worker import INSIGHTS_SHARES, INSIGHTS_TURN, Worker, insights_share
 from store_backends import new_pg_database
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -156,3 +157,44 @@ def test_workers_refuse_sqlite_in_one_line(tmp_path: Path) -> None:
         assert "\n" not in str(e.value)
     finally:
         store.close()
+
+
+def test_workers_take_turns_on_shares_of_the_pending_insights(pg: PostgresStore, tmp_path: Path) -> None:
+    feed = spec(1)
+    pg.apply_config([feed], T0)
+    pg.save_schedule(FeedSchedule(feed.key, T0 + 600 * MIN, 3600.0, "test"))  # nothing to claim
+    entries = [
+        ParsedEntry(
+            id=f"e{n}", title=f"标题{n}", link=f"http://a.example/{n}", published=T0, content="<p>x</p>"
+        )
+        for n in range(12)
+    ]
+    text = "国家统计局公布，全国粮食总产量达到13908亿斤，比上年增长1.6%。"
+    article = Article(f"<p>{text}</p>", text, text, len(text), (), None, None, None, (), None, (), "generic")
+    ok = FetchResult(url=feed.url or "", status=200, text="")
+    pg.save_fetch(feed, ok, entries, T0, articles={e.id: article for e in entries})
+    pending = pg.pending_insights()
+    assert len(pending) == 12
+    held_share = insights_share(pending[0])
+    in_held = {u for u in pending if insights_share(u) == held_share}
+    config = parse_config(f"database: {pg.url}\n", tmp_path / "c.yaml")
+    worker = Worker(config, pg, clock=lambda: T0, poll=0)
+    other = PostgresStore(pg.url)
+    try:
+        # Another worker holds one share's turn: this one catches up every other share ...
+        turn = other.lead(f"{INSIGHTS_TURN}/{held_share}")
+        assert turn is not None
+        assert asyncio.run(worker.run_once()).insights == 12 - len(in_held)
+        assert set(pg.pending_insights()) == in_held
+        # ... and that share at its next turn, once it is free (its mark was kept).
+        turn.release()
+        assert asyncio.run(worker.run_once()).insights == len(in_held)
+        assert pg.pending_insights() == []
+        # Nothing new since: the next turn takes no turn at all, and leaves them free.
+        assert asyncio.run(worker.run_once()).insights == 0
+        for share in range(INSIGHTS_SHARES):
+            again = other.lead(f"{INSIGHTS_TURN}/{share}")
+            assert again is not None
+            again.release()
+    finally:
+        other.close()

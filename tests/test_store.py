@@ -1321,6 +1321,34 @@ def test_oldest_first_ids_are_the_newest_first_list_reversed(store: Store) -> No
         store.reader_ids_oldest_first(user, EntryQuery(), limit=0)
 
 
+def test_a_fetch_stores_its_new_entries_in_listing_order(store: Store) -> None:
+    """A feed's new entries go in together: numbered (Fever) and counted as listed, each with
+    its article; one listed twice in one fetch, changed, is stored as its last listing."""
+    store.save_fetch(FEED, OK, [entry(9)], NOW, articles={entry(9).id: ARTICLE})
+    again = entry(2, content="<p>改过</p>")
+    odd = 'q"uote\\back\nline\ttab 😀 \u2028 {"json": [1]}'  # kept as is, whichever way rows travel
+    listed = [entry(3, title=odd, author=odd), entry(1), entry(2), entry(9, content="<p>九改</p>"), again, entry(4)]
+    arts = {e.id: replace(ARTICLE, text=f"文{i}") for i, e in enumerate(listed)}
+    counts = store.save_fetch(FEED, OK, listed, NOW + timedelta(minutes=1), articles=arts)
+    assert (counts.new, counts.updated, counts.unchanged) == (4, 2, 0)
+    uids = [entry_uid(FEED.key, e.id) for e in listed]
+    numbers = store.fever_ids_of(uids)
+    new = [uids[0], uids[1], uids[2], uids[5]]
+    assert [numbers[u] for u in new] == sorted(numbers[u] for u in new)
+    assert numbers[uids[3]] < numbers[uids[0]]  # the entry stored before keeps its number
+    stored = store.get_entry(uids[2])
+    assert stored is not None and stored.content == "<p>改过</p>" and stored.article is not None
+    assert stored.article.text == "文4"
+    updated = store.get_entry(uids[3])
+    assert updated is not None and updated.content == "<p>九改</p>"
+    assert updated.article is not None and updated.article.text == "文3"
+    first = store.get_entry(uids[0])
+    assert first is not None and (first.title, first.author) == (odd, odd)
+    assert store.fever_item_count() == 5
+    reader = store.add_user("counts", "h", admin=False, now=NOW)
+    assert store.unread_counts(reader.id)[FEED.key] == (5, 5)
+
+
 def test_fever_numbers_keys_and_feed_tokens(store: Store) -> None:
     """Fever's integers: items numbered as they arrive (growing, never reused, gone with their
     entry), feeds and groups numbered once; keys beside their app passwords; feed-token nonces;

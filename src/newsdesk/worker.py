@@ -34,6 +34,7 @@ import logging
 import os
 import random
 import socket
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,20 +43,37 @@ from typing import cast
 from . import procs
 from .config import Config
 from .errors import NewsdeskError
-from .insights_pending import catch_up_insights
+from .insights_pending import compute as compute_insights
 from .pipeline import RunReport, fetch_feeds, open_fetcher
 from .publish.base import get_publisher, run_publisher
 from .search import update_index
 from .store import Store
 from .store.protocol import Leadership, LeaseStore
 
-__all__ = ["BATCH", "LEASE", "POLL", "Worker", "file_clock", "holder_name", "lease_store"]
+__all__ = [
+    "BATCH",
+    "INSIGHTS_SHARES",
+    "INSIGHTS_TURN",
+    "LEASE",
+    "POLL",
+    "Worker",
+    "file_clock",
+    "holder_name",
+    "lease_store",
+]
 
 log = logging.getLogger("newsdesk.worker")
 
 LEASE = 600.0  # seconds a claimed feed stays this worker's (renewed while its batch runs)
 BATCH = 100  # feeds claimed per turn
 POLL = 5.0  # seconds between turns when nothing was due (and after an archive error)
+INSIGHTS_TURN = "insights"  # the turn a worker holds while it catches a share of insights up
+INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side by side
+
+
+def insights_share(uid: str) -> int:
+    """The share of pending insights an entry's belong to (stable across processes)."""
+    return zlib.crc32(uid.encode()) % INSIGHTS_SHARES
 
 
 def _utcnow() -> datetime:
@@ -119,7 +137,7 @@ class Worker:
         self._leader: Leadership | None = None
         self._published_rev = -1
         self._publishing: asyncio.Task[None] | None = None
-        self._insights_mark = 0  # the rev up to which pending insights were caught up
+        self._insights_marks = [0] * INSIGHTS_SHARES  # each share's rev caught up to (`_insights`)
         self._unreleased: list[str] = []  # leases a failed release left: let go at the next turn
 
     async def run_once(self) -> RunReport:
@@ -175,15 +193,39 @@ class Worker:
         """The insights that batches left pending (newsdesk.insights_pending). Every worker
         looks, so they are caught up with publishing off too; a worker's first look covers
         every entry (what a process stopped before its catch-up left), later ones the entries
-        changed since the rev the previous look read."""
+        changed since the rev the previous look read.
+
+        The pending entries are everyone's: two workers catching up at once read the same list
+        and computed every record twice (the second replacing the first). So they are split
+        into `INSIGHTS_SHARES` shares by uid, each caught up by one worker at a time (a turn,
+        `LeaseStore.lead`), its list read once the turn is held; a worker goes round the shares
+        from a random one and passes over those another holds. A share keeps its own mark, the
+        rev up to which this worker caught it up: one passed over is looked at again next turn.
+        A share whose mark is the archive's rev already has nothing new: no turn is taken."""
         if not self.config.insights:
             return
         try:
-            done, self._insights_mark = catch_up_insights(self.store, since=self._insights_mark)
+            head = self.store.max_rev()
+            first = self.rng.randrange(INSIGHTS_SHARES)
+            for step in range(INSIGHTS_SHARES):
+                share = (first + step) % INSIGHTS_SHARES
+                if self._insights_marks[share] >= head:
+                    continue
+                turn = self.leases.lead(f"{INSIGHTS_TURN}/{share}")
+                if turn is None:
+                    continue
+                try:
+                    uids = [
+                        u
+                        for u in self.store.pending_insights(self._insights_marks[share])
+                        if insights_share(u) == share
+                    ]
+                    report.insights += compute_insights(self.store, uids, bump=False) if uids else 0
+                    self._insights_marks[share] = head
+                finally:
+                    turn.release()
         except NewsdeskError as e:  # still pending: the next turn tries again
             log.warning("worker: insights: %s", e)
-            return
-        report.insights += done
 
     async def _renew(self, keys: list[str]) -> None:
         every = self.lease.total_seconds() / 3

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..common import mask_url
 from ..sqlite.apppasswords import AppPasswordsMixin
-from ..sqlite.archive import ArchiveMixin
 from ..sqlite.catalogue import CatalogueMixin
 from ..sqlite.changes import ChangesMixin
 from ..sqlite.clusters import ClustersMixin
@@ -28,6 +27,7 @@ from ..sqlite.reading import ReadingMixin
 from ..sqlite.roles import RolesMixin
 from ..sqlite.rules import RulesMixin, SkipRulesMixin
 from ..sqlite.schedule import ScheduleMixin
+from .archive import PgArchiveMixin
 from .backup import PgBackupMixin
 from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
@@ -48,7 +48,7 @@ class PostgresStore(
     PgHealthMixin,
     PgBackupMixin,
     PgSearchMixin,
-    ArchiveMixin,
+    PgArchiveMixin,
     ChangesMixin,
     MarksMixin,
     ClustersMixin,

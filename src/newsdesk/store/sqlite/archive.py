@@ -44,6 +44,33 @@ _ARTICLE_INSERT = (
 )
 
 
+_ENTRY_INSERT = (
+    "INSERT INTO entries (title, link, published, updated, author, content, summary,"
+    " last_changed, content_hash, rev, clean_error, page, uid, feed_key, entry_id,"
+    " first_seen, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def article_row(uid: str, outcome: Article | Cleaned) -> tuple[Any, ...]:
+    """`_ARTICLE_INSERT`'s values for an entry's article."""
+    a = outcome.article if isinstance(outcome, Cleaned) else outcome
+    return (
+        uid,
+        a.html,
+        a.text,
+        a.summary,
+        a.char_count,
+        json.dumps(list(a.images), ensure_ascii=False),
+        a.header_image,
+        a.source,
+        a.editor,
+        json.dumps(list(a.reporters), ensure_ascii=False),
+        a.dateline,
+        json.dumps(list(a.keywords), ensure_ascii=False),
+        a.profile,
+    )
+
+
 class ArchiveMixin(SQLiteBase):
     # feeds -----------------------------------------------------------------
     def sync_feeds(self, specs: Sequence[FeedSpec]) -> None:
@@ -89,6 +116,11 @@ class ArchiveMixin(SQLiteBase):
                     "SELECT entry_id, content_hash FROM entries WHERE feed_key=?", (spec.key,)
                 ).fetchall()
             )
+            # New entries go in after the loop, in one call (`_insert_entries`), their articles
+            # after them, in the order met; an entry listed twice in one fetch is stored as its
+            # last listing, as an insert followed by an update would leave it.
+            inserts: dict[str, tuple[Any, ...]] = {}
+            written: list[tuple[str, Article | Cleaned | None]] = []
             for e in entries:
                 h = content_hash(e)
                 old = existing.get(e.id)
@@ -113,14 +145,12 @@ class ArchiveMixin(SQLiteBase):
                     outcome.error if isinstance(outcome, Cleaned) else None,
                     pages.get(e.id),
                 )
-                if old is None:
-                    self._db.execute(
-                        "INSERT INTO entries (title, link, published, updated, author, content, summary,"
-                        " last_changed, content_hash, rev, clean_error, page, uid, feed_key, entry_id,"
-                        " first_seen, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (*values, uid, spec.key, e.id, stamp, published or stamp),
-                    )
-                    new += 1
+                if old is None or e.id in inserts:
+                    inserts[e.id] = (*values, uid, spec.key, e.id, stamp, published or stamp)
+                    if old is None:
+                        new += 1
+                    else:
+                        updated += 1
                 else:
                     self._db.execute(
                         "UPDATE entries SET title=?, link=?, published=?, updated=?, author=?, content=?,"
@@ -129,8 +159,10 @@ class ArchiveMixin(SQLiteBase):
                         (*values, published, spec.key, e.id),
                     )
                     updated += 1
-                self._write_article(uid, outcome)
+                written.append((uid, outcome))
                 existing[e.id] = h
+            self._insert_entries(list(inserts.values()))
+            self._write_articles(written)
             self._db.execute(
                 "UPDATE feeds SET url=?, etag=?, last_modified=?, last_attempt=?, last_success=?,"
                 " last_error=NULL, last_warning=?, consecutive_failures=0, title=COALESCE(?, title)"
@@ -172,30 +204,21 @@ class ArchiveMixin(SQLiteBase):
         for (uid,) in rows.fetchall():
             yield uid
 
+    def _insert_entries(self, rows: list[tuple[Any, ...]]) -> None:
+        """New entries, each row `_ENTRY_INSERT`'s values."""
+        self._db.executemany(_ENTRY_INSERT, rows)
+
     def _write_article(self, uid: str, outcome: Article | Cleaned | None) -> None:
-        if outcome is not None:
-            a = outcome.article if isinstance(outcome, Cleaned) else outcome
-            self._db.execute(
-                _ARTICLE_INSERT,
-                (
-                    uid,
-                    a.html,
-                    a.text,
-                    a.summary,
-                    a.char_count,
-                    json.dumps(list(a.images), ensure_ascii=False),
-                    a.header_image,
-                    a.source,
-                    a.editor,
-                    json.dumps(list(a.reporters), ensure_ascii=False),
-                    a.dateline,
-                    json.dumps(list(a.keywords), ensure_ascii=False),
-                    a.profile,
-                ),
-            )
-        else:
-            # No article (clean: false): a stale article must not linger.
-            self._db.execute("DELETE FROM articles WHERE uid=?", (uid,))
+        self._write_articles([(uid, outcome)])
+
+    def _write_articles(self, items: Sequence[tuple[str, Article | Cleaned | None]]) -> None:
+        """Each entry's article stored, in order, or removed where it has none (clean: false:
+        a stale article must not linger)."""
+        for uid, outcome in items:
+            if outcome is not None:
+                self._db.execute(_ARTICLE_INSERT, article_row(uid, outcome))
+            else:
+                self._db.execute("DELETE FROM articles WHERE uid=?", (uid,))
 
     def record_failure(self, key: str, error: str, now: datetime) -> None:
         with self._tx():

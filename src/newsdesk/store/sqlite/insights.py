@@ -32,6 +32,10 @@ from .base import SQLiteBase, chunks
 # ones and twos that neither rank as keywords nor make a trend, and would grow the archive.
 TERMS_KEPT = 64
 
+_RECORD_COLUMNS = "uid, version, content_hash, sort_time, week, data"
+_TARGET_COLUMNS = "uid, idx, metric, comparator, value, unit, deadline, body, sentence, sort_time"
+_FIGURE_COLUMNS = "uid, idx, metric, scope, period, value, unit, change, sentence, sort_time"
+
 _REF = "t.uid, e.title, f.site, t.sort_time, t.idx"
 _REF_FROM = "JOIN entries e ON e.uid=t.uid JOIN feeds f ON f.key=e.feed_key"
 
@@ -92,28 +96,28 @@ class InsightsMixin(SQLiteBase):
             rev = self._max_rev()
             # Counted out of the aggregates (a replaced record) before the new ones are counted in.
             self._forget_insights([item.uid for item in items], tally)
-            self._db.executemany(
-                "INSERT INTO insights (uid, version, content_hash, sort_time, week, data)"
-                " VALUES (?,?,?,?,?,?)",
-                records,
-            )
-            self._db.executemany(
-                "INSERT INTO insight_targets (uid, idx, metric, comparator, value, unit, deadline, body,"
-                " sentence, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                targets,
-            )
-            self._db.executemany(
-                "INSERT INTO insight_figures (uid, idx, metric, scope, period, value, unit, change,"
-                " sentence, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                figures,
-            )
+            self._insert_insights(records, targets, figures)
             if bump:
                 # Pages showing the entries' insights follow the store's change counter.
-                self._db.executemany(
-                    "UPDATE entries SET rev=? WHERE uid=?",
-                    [(rev + n, item.uid) for n, item in enumerate(items, start=1)],
-                )
+                self._set_revs([(rev + n, item.uid) for n, item in enumerate(items, start=1)])
             self._apply_tally(tally)
+
+    def _insert_insights(
+        self, records: list[tuple[Any, ...]], targets: list[tuple[Any, ...]], figures: list[tuple[Any, ...]]
+    ) -> None:
+        self._db.executemany(
+            f"INSERT INTO insights ({_RECORD_COLUMNS}) VALUES ({','.join('?' * 6)})", records
+        )
+        self._db.executemany(
+            f"INSERT INTO insight_targets ({_TARGET_COLUMNS}) VALUES ({','.join('?' * 10)})", targets
+        )
+        self._db.executemany(
+            f"INSERT INTO insight_figures ({_FIGURE_COLUMNS}) VALUES ({','.join('?' * 10)})", figures
+        )
+
+    def _set_revs(self, revs: list[tuple[int, str]]) -> None:
+        """(rev, uid): each entry's rev moved to its own."""
+        self._db.executemany("UPDATE entries SET rev=? WHERE uid=?", revs)
 
     def _forget_insights(self, uids: Sequence[str], tally: _Tally) -> None:
         """Delete the insights of `uids`, their terms counted out into `tally`."""
