@@ -36,8 +36,11 @@ from .store import Store
 __all__ = ["BATCH", "catch_up_insights", "entry_insights", "insights_of", "insights_process"]
 
 # Entries read from the store, computed and stored in one transaction at a time: small, so the
-# archive's write lock is held briefly (about 10 ms) while ingest stores feeds beside it.
-BATCH = 50
+# archive's write lock is held briefly (about 20 ms) while ingest stores feeds beside it, yet
+# large enough that the term aggregates' upserts (one per distinct term of a batch) and the
+# commits stay a small part of the work (storing 5,000 articles: 1.5 s of CPU in batches of 50,
+# 1.1 s in batches of 100, 0.9 s in batches of 200 holding the lock twice as long).
+BATCH = 100
 POLL = 0.5  # seconds between looks at the store while following it
 
 
