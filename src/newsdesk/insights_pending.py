@@ -11,6 +11,8 @@ Who catches up, off the path that stores entries:
 - `newsdesk run`: a second process (`insights_process`, a `followers.Follower`) follows the
   store while feeds are fetched, beside the search index's, once a run has stored enough to be
   worth it (`pipeline.FOLLOW_FROM`); a small run catches up in its own process after fetching.
+  Once the run would only wait for that process, it computes the newest pending entries
+  itself while the process computes the oldest (`Shares`).
 - the scheduler (`serve`) and `newsdesk worker`: after each batch, before the search index and
   before `on_ingest` publishes.
 - every publisher that shows insights (`Publisher.needs` holds "insights", the static site)
