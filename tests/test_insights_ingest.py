@@ -152,9 +152,9 @@ def test_a_run_and_its_insights_process_share_what_is_pending_each_entry_once(
         # below them, and the newest side takes nothing the oldest side has passed.
         shares = insights_pending.Shares()
         entries = sorted(store.get_entries(pending[:5]), key=lambda e: e.rev)
-        assert shares.from_newest(entries[3:][::-1]) == entries[3:][::-1]
-        assert shares.from_oldest(entries) == entries[:3]
-        assert shares.from_newest(entries[:3][::-1]) == [] and shares.floor() == entries[2].rev
+        assert [shares.from_newest(e) for e in entries[:2:-1]] == [True, True]
+        assert [shares.from_oldest(e) for e in entries] == [True, True, True, False, False]
+        assert not shares.from_newest(entries[2]) and shares.floor() == entries[2].rev
 
         # A process works up from the oldest while this one works down from the newest: however
         # the two interleave, each entry is computed exactly once.

@@ -75,9 +75,9 @@ def entry_insights(entry: StoredEntry, article: Article) -> InsightsOf:
     )
 
 
-# Given the entries of a batch, those this side computes (the others are the other side's);
-# see `Shares`.
-Take = Callable[[list[StoredEntry]], list[StoredEntry]]
+# Whether this side computes an entry (else it is the other side's, and so is the rest of
+# this side's list, ordered away from its end); see `Shares`.
+Take = Callable[[StoredEntry], bool]
 
 
 def compute(
@@ -91,19 +91,30 @@ def compute(
 ) -> int:
     """Compute and store the insights of `uids` (those with an article), `batch` a
     transaction; how many. `stored(records, position)` is told after each transaction.
-    `take`: what of each batch is this side's; once it leaves some out, the rest of `uids`
-    (ordered away from this side's end) is the other side's too, and this stops."""
+    `take`: asked before each entry, in the order of `uids`; at its first no, what was computed
+    is stored and this stops."""
     done = 0
     for start in range(0, len(uids), batch):
-        entries = store.get_entries(uids[start : start + batch])
-        mine = take(entries) if take is not None else entries
-        records = [entry_insights(e, e.article) for e in mine if e.article is not None]
+        chunk = uids[start : start + batch]
+        entries = store.get_entries(chunk)
+        records: list[InsightsOf] = []
+        stop = False
+        if take is None:
+            records = [entry_insights(e, e.article) for e in entries if e.article is not None]
+        else:
+            order = {uid: n for n, uid in enumerate(chunk)}
+            for e in sorted(entries, key=lambda e: order[e.uid]):
+                if not take(e):
+                    stop = True
+                    break
+                if e.article is not None:
+                    records.append(entry_insights(e, e.article))
         if records or take is None:
             store.save_insights(records, bump=bump)
         done += len(records)
         if stored is not None:
             stored(records, min(start + batch, len(uids)))
-        if len(mine) < len(entries):
+        if stop:
             break
     return done
 
@@ -131,8 +142,9 @@ class Shares:
     busy machine the run's end is not left to a process that gets little of the cores.
 
     Revs up to `floor` are the process's, from `ceiling` on the run's; each side takes an
-    entry under a lock shared by the two processes, and only when the other side's bound
-    has not passed its rev, so the two sides never take the same entry (the same rev) twice."""
+    entry just before computing it, under a lock shared by the two processes, and only when
+    the other side's bound has not reached its rev, so the two never take the same entry (the
+    same rev) and meet within an entry of each other, whatever their batches."""
 
     def __init__(self) -> None:
         self._bounds = procs.context().Array("q", [0, _NO_CEILING])
@@ -141,21 +153,19 @@ class Shares:
         with self._bounds.get_lock():
             return int(self._bounds[0])
 
-    def from_oldest(self, entries: list[StoredEntry]) -> list[StoredEntry]:
+    def from_oldest(self, entry: StoredEntry) -> bool:
         with self._bounds.get_lock():
-            floor, ceiling = self._bounds[0], self._bounds[1]
-            taken = [e for e in entries if e.rev < ceiling]
-            if taken:
-                self._bounds[0] = max(floor, *(e.rev for e in taken))
-        return taken
+            if entry.rev >= self._bounds[1]:
+                return False
+            self._bounds[0] = max(self._bounds[0], entry.rev)
+            return True
 
-    def from_newest(self, entries: list[StoredEntry]) -> list[StoredEntry]:
+    def from_newest(self, entry: StoredEntry) -> bool:
         with self._bounds.get_lock():
-            floor, ceiling = self._bounds[0], self._bounds[1]
-            taken = [e for e in entries if e.rev > floor]
-            if taken:
-                self._bounds[1] = min(ceiling, *(e.rev for e in taken))
-        return taken
+            if entry.rev <= self._bounds[0]:
+                return False
+            self._bounds[1] = min(self._bounds[1], entry.rev)
+            return True
 
 
 class InsightsFollower(Follower):
