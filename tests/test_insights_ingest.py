@@ -133,3 +133,37 @@ def test_insights_are_caught_up_off_the_ingest_path(
         assert (report.insights, store.pending_insights(), done()) == (1, [], 5)
     finally:
         store.close()
+
+
+def test_a_run_and_its_insights_process_share_what_is_pending_each_entry_once(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    body = "<p>会议要求，一是稳增长；二是保就业。到2025年，全省数字经济核心产业增加值占比达到10%。</p>"
+    n = 300
+    items = [(f"i{k}", f"省政府部署工作{k}", body) for k in range(n)]
+    url = feed_server.route("/f.xml", rss(items))
+    config = load_config(write_config(tmp_path, [("g", "s", "f", url)], clean=True))
+    store = open_store(config.database_url)
+    try:
+        pipeline.run(config.model_copy(update={"insights": False}), store, publishers=())
+        pending = store.pending_insights()
+        assert len(pending) == n
+        # The bounds alone: the newest side takes the two newest revs, the oldest side then stops
+        # below them, and the newest side takes nothing the oldest side has passed.
+        shares = insights_pending.Shares()
+        entries = sorted(store.get_entries(pending[:5]), key=lambda e: e.rev)
+        assert [shares.from_newest(e) for e in entries[:2:-1]] == [True, True]
+        assert [shares.from_oldest(e) for e in entries] == [True, True, True, False, False]
+        assert not shares.from_newest(entries[2]) and shares.floor() == entries[2].rev
+
+        # A process works up from the oldest while this one works down from the newest: however
+        # the two interleave, each entry is computed exactly once.
+        follower = insights_pending.insights_process(config)
+        here = follower.share(store)
+        there = follower.finish()
+        assert isinstance(there, int) and here + there == n
+        assert store.pending_insights() == []
+        got = store.get_insights(pending)
+        assert len(got) == n and all(len(i.targets) == 1 for i in got.values())
+    finally:
+        store.close()

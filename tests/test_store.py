@@ -1500,6 +1500,12 @@ def test_insights_are_kept_with_their_entries_and_queried(store: Store) -> None:
     )
     assert store.get_entry(uids[0]).rev == rev + 1  # type: ignore[union-attr]
     assert store.insight_doc_freqs(["碳达峰", "降准"]) == (3, {"碳达峰": 2, "降准": 2})
+    # Its old terms' week rows are counted out (a row at zero goes), its new ones counted in.
+    assert [(w.term, w.week, w.docs, w.mentions) for w in store.term_weeks(["碳达峰", "降准"])] == [
+        ("碳达峰", "2026-11-09", 2, 3),
+        ("降准", "2026-11-02", 1, 1),
+        ("降准", "2026-11-09", 1, 4),
+    ]
     assert [t.ref.uid for t in store.list_targets()] == [uids[2], uids[1]]
     assert store.stale_insights(2) == []
 

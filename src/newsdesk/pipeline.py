@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from . import locks, procs
 from .clean import clean_article, fallback_article
@@ -19,7 +20,7 @@ from .fetch import Fetcher, fetch_feed
 from .followers import Follower
 from .holds import Hold, feed_hold
 from .insights import VERSION as INSIGHTS_VERSION
-from .insights_pending import compute, entry_insights, insights_process
+from .insights_pending import InsightsFollower, compute, entry_insights, insights_process
 from .locks import LockBusy
 from .media import cache_media
 from .models import (
@@ -432,6 +433,10 @@ def select_feeds(
 # Changes (stored but not yet indexed) from which indexing gets its own process during the
 # run; fewer are indexed in this process after fetching, cheaper than starting Python again.
 FOLLOW_FROM = 1000
+# Stored changes from which the fork server is started, without waiting for it: its preload
+# (most of a second) then runs on the idle core while the run stores up to FOLLOW_FROM, and the
+# following processes start at once with their modules loaded instead of after it.
+WARM_FROM = FOLLOW_FROM // 4
 
 
 def run(
@@ -459,13 +464,16 @@ def run(
     # The insights stage's records are caught up the same way, by a process of their own
     # (newsdesk.insights_pending): publishers that show them wait for it.
     follower: Follower | None = None
-    insighter: Follower | None = None
+    insighter: InsightsFollower | None = None
     stored = 0
 
     def on_feed(feed: FeedReport) -> None:
         nonlocal follower, insighter, stored
         report.feeds.append(feed)
         stored += feed.new + feed.updated
+        warm = follower is None and insighter is None and (config.search_index or config.insights)
+        if warm and stored >= WARM_FROM:
+            procs.start_server()  # a no-op once it runs
         if follower is None and config.search_index and stored >= FOLLOW_FROM:
             follower = _index_process(config)
         if insighter is None and config.insights and stored >= FOLLOW_FROM:
@@ -491,7 +499,12 @@ def run(
             report.feeds = asyncio.run(fetch_feeds(config, store, specs, on_feed))
             after_ingest(config, store)
             chosen = _publishers(publishers, report)
+            for following in (follower, insighter):
+                if following is not None:
+                    following.fetching_done()  # each catches up and ends, whatever this does next
             if insighter is not None:
+                if any("insights" in publisher.needs for _, publisher in chosen):
+                    _share_insights(insighter, store, report)  # rather than wait for them
                 insighter = _fetching_done(insighter, "insights", chosen, lambda r: _insights_done(r, report))
             elif config.insights:
                 _catch_up_insights(store, report, pending, head)  # little to do: here, no second process
@@ -510,6 +523,8 @@ def run(
                     report.busy = True
                 except NewsdeskError as e:
                     report.publish_errors.append(f"publish {name}: {e}")
+            if insighter is not None:
+                _share_insights(insighter, store, report)  # its part, rather than wait for the process
         except BaseException:
             # Stopped (a signal) or a bug: the indexing process is stopped, not waited for
             # (it would catch up first); what it committed stays, the next run does the rest.
@@ -537,6 +552,13 @@ def _catch_up_insights(store: Store, report: RunReport, pending: list[str], head
         fresh = store.pending_insights(head)
         report.insights += compute(store, list(dict.fromkeys([*pending, *fresh])), bump=False)
     except NewsdeskError as e:  # the entries stay pending: the next catch-up does them
+        report.publish_errors.append(f"insights: {e}")
+
+
+def _share_insights(insighter: InsightsFollower, store: Store, report: RunReport) -> None:
+    try:
+        report.insights += insighter.share(store)
+    except NewsdeskError as e:  # what this process left stays pending: the next catch-up does it
         report.publish_errors.append(f"insights: {e}")
 
 
@@ -583,9 +605,12 @@ def _update_index(config: Config, store: Store, report: RunReport) -> None:
         report.publish_errors.append(f"search index: {e}")
 
 
+_F = TypeVar("_F", bound=Follower)
+
+
 def _fetching_done(
-    follower: Follower, need: Need, chosen: list[tuple[str, Publisher]], done: Callable[[int | str], None]
-) -> Follower | None:
+    follower: _F, need: Need, chosen: list[tuple[str, Publisher]], done: Callable[[int | str], None]
+) -> _F | None:
     """Tell `follower` that fetching is over; when a chosen publisher needs what it catches up,
     wait for it (`done` gets its outcome) and return None, else return it to wait for later."""
     follower.fetching_done()
