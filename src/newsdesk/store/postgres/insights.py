@@ -51,9 +51,7 @@ class PgInsightsMixin(InsightsMixin):
         # One upsert per table, its rows in key order: writers take the counter's turn anyway,
         # and an ordered statement locks rows as any other ordered one does.
         docs = sorted((t, n) for t, n in tally.docs.items() if n)
-        weeks = sorted(
-            (w, t, n, tally.mentions[w, t]) for (w, t), n in tally.weekly.items() if n or tally.mentions[w, t]
-        )
+        weeks = sorted(tally.week_rows())
         if docs:
             source, params = rows_source(("text", "bigint"), docs)
             self._db.execute(
@@ -75,7 +73,7 @@ class PgInsightsMixin(InsightsMixin):
             self._db.execute(
                 "DELETE FROM insight_df WHERE docs <= 0 AND term = ANY(CAST(? AS text[]))", [gone]
             )
-        gone_weeks = [k for k, n in tally.weekly.items() if n < 0]
+        gone_weeks = tally.weeks_gone()
         if gone_weeks:
             source, params = rows_source(("text", "text"), gone_weeks)
             self._db.execute(
