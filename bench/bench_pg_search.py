@@ -56,11 +56,16 @@ def versions(url: str) -> dict[str, str]:
 
 
 def relation_mb(url: str) -> dict[str, float]:
+    """Sizes of the search documents (all their monthly partitions), their indexes, and the
+    archive's entries."""
     with psycopg.connect(url) as db:
         rows = db.execute(
-            "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n"
-            " ON n.oid=c.relnamespace WHERE (nspname='newsdesk_search' AND relname IN"
-            " ('docs', 'docs_body', 'docs_chars', 'docs_ts')) OR (nspname='public' AND relname='entries')"
+            "WITH r(name) AS (VALUES ('docs'), ('docs_body'), ('docs_chars'), ('docs_ts'))"
+            " SELECT name, sum(CASE name WHEN 'docs' THEN pg_total_relation_size(p)"
+            " ELSE pg_relation_size(p) END)"
+            " FROM r, LATERAL (SELECT relid FROM pg_partition_tree(('newsdesk_search.' || name)::regclass)"
+            " UNION SELECT ('newsdesk_search.' || name)::regclass) t(p) GROUP BY name"
+            " UNION ALL SELECT 'entries', pg_total_relation_size('public.entries')"
         ).fetchall()
     return {str(name): round(int(size) / 1e6, 1) for name, size in rows}
 
