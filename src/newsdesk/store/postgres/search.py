@@ -106,11 +106,20 @@ class PgSearchMixin(SQLiteBase):
             # spend more compiling than it saves on these short statements.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             conn.execute("SET LOCAL jit = off")
-            row = conn.execute("SELECT max(ts), min(ts) FROM newsdesk_search.docs").fetchone()
-            if row is None or row[0] is None:
+            # Each statement planned for its own words and months: a generic plan (what a
+            # prepared statement turns to after five runs) knows neither how common the words
+            # are nor which partitions the slice needs.
+            conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            # Taken now, as every statement would: the months cannot change under this search
+            # (a writer adding one locks the table), and a lock held elsewhere is reported here.
+            conn.execute("LOCK TABLE newsdesk_search.docs IN ACCESS SHARE MODE")
+            months = sorted(_months(conn))
+            if not months:
                 return []
-            top = int(row[0]) if q.until is None else min(int(row[0]), q.until - 1)
-            for lo, hi in _slices(top, int(row[1]), q.since):
+            top = _month_start(*months[-1])
+            if q.until is not None:
+                top = min(top, q.until - 1)
+            for lo, hi in _slices(top, _month_start(*months[0]), q.since):
                 span, span_params = _span(lo, hi)
                 if phrased is None:
                     newest = (
@@ -145,23 +154,24 @@ class PgSearchMixin(SQLiteBase):
         return [(uid, score) for uid, _, score in found[offset : offset + fetch]]
 
 
+def _months(conn: Any) -> list[tuple[int, int]]:
+    """The (year, month)s that have a partition (a catalog lookup: no plan over them all)."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = 'newsdesk_search.docs'::regclass"
+    ).fetchall()
+    return [(int(name[5:9]), int(name[9:11])) for (name,) in rows]
+
+
 def _add_months(conn: Any, months: set[tuple[int, int]]) -> None:
     """The partitions of these (year, month)s that are missing (the mark's row lock, held by
     the caller, makes writers take turns)."""
-    names = {f"docs_{y:04d}{m:02d}": (y, m) for y, m in months}
-    have = {
-        str(r[0])
-        for r in conn.execute(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " WHERE i.inhparent = 'newsdesk_search.docs'::regclass"
-        ).fetchall()
-    }
-    for name, (y, m) in sorted(names.items()):
-        if name not in have:
-            conn.execute(
-                f"CREATE TABLE newsdesk_search.{name} PARTITION OF newsdesk_search.docs"
-                f" FOR VALUES FROM ({_month_start(y, m)}) TO ({_month_start(y, m + 1)})"
-            )
+    have = set(_months(conn))
+    for y, m in sorted(months - have):
+        conn.execute(
+            f"CREATE TABLE newsdesk_search.docs_{y:04d}{m:02d} PARTITION OF newsdesk_search.docs"
+            f" FOR VALUES FROM ({_month_start(y, m)}) TO ({_month_start(y, m + 1)})"
+        )
 
 
 _PHRASE = " <-> "
