@@ -1,4 +1,4 @@
-"""The PostgreSQL search documents' layout (migration 0030: one partition per month, found
+"""The PostgreSQL search documents' layout (migration 0028: one partition per month, found
 newest slice first) gives the answers of the plain statement over the whole table: the newest
 matches, ranked, for words, phrases, exclusions and date filters, whatever months the
 documents fall in (the real server on 127.0.0.1, a database of this test's own)."""

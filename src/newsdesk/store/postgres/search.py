@@ -1,4 +1,4 @@
-"""Full-text search documents in the database (`search_backend: postgres`; migrations 0021, 0030).
+"""Full-text search documents in the database (`search_backend: postgres`; migrations 0021, 0028).
 
 `newsdesk.search.pgindex` cuts the text and compiles queries; this holds the SQL. Documents are
 written together with the store rev they are current to (`newsdesk_search.state`), and a writer first
