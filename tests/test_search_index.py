@@ -249,31 +249,6 @@ def test_a_writer_elsewhere_is_a_clear_error_and_no_change_needs_no_writer(
     assert index.sync(store) == 1
 
 
-def test_copies_of_one_story_collapse_to_one_hit(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "a.db")
-    text = story_text("s001")
-    save(
-        store,
-        [
-            Doc(SINA, "a", "千兆光网覆盖家庭超3亿户", text, hours=1),
-            Doc(
-                PAPER, "b", "千兆光网覆盖家庭超3亿户_澎湃新闻", "【编者按】本文经授权转载。\n" + text, hours=3
-            ),
-            Doc(STATS, "c", "千兆光网进园区", story_text("s002"), hours=2),
-        ],
-    )
-    update_clusters(store)
-    index = TantivyIndex(tmp_path / "a.db.search", database_url=str(tmp_path / "a.db"), store=store)
-    index.sync(store)
-    hits = index.search("千兆光网", limit=10)
-    assert len(hits) == 2
-    story = next(h for h in hits if h.cluster is not None)
-    assert story.cluster is not None and story.cluster.size == 2 and story.also_in == 1
-    assert next(h for h in hits if h.cluster is None).uid == entry_uid(STATS.key, "c")
-    index.close()
-    store.close()
-
-
 def _copies(store: Store) -> tuple[str, str, str]:
     text = story_text("s001")
     save(
@@ -287,6 +262,21 @@ def _copies(store: Store) -> tuple[str, str, str]:
         ],
     )
     return entry_uid(SINA.key, "a"), entry_uid(PAPER.key, "b"), entry_uid(STATS.key, "c")
+
+
+def test_copies_of_one_story_collapse_to_one_hit(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "a.db")
+    _, _, c = _copies(store)
+    update_clusters(store)
+    index = TantivyIndex(tmp_path / "a.db.search", database_url=str(tmp_path / "a.db"), store=store)
+    index.sync(store)
+    hits = index.search("千兆光网", limit=10)
+    assert len(hits) == 2
+    story = next(h for h in hits if h.cluster is not None)
+    assert story.cluster is not None and story.cluster.size == 2 and story.also_in == 1
+    assert next(h for h in hits if h.cluster is None).uid == c
+    index.close()
+    store.close()
 
 
 def _engine_stories(index: TantivyIndex, query: str) -> dict[str, str | None]:
