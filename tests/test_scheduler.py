@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from newsdesk.config import Config, load_config
-from newsdesk.models import REMOVED_FROM_CONFIG, CatalogueFeed
-from newsdesk.pipeline import RunReport
+from newsdesk.fetch import Fetcher
+from newsdesk.models import REMOVED_FROM_CONFIG, CatalogueFeed, FeedSpec
+from newsdesk.pipeline import FeedReport, RunReport
 from newsdesk.schedule import GONE_REASON
 from newsdesk.scheduler import MAX_WAIT, Scheduler, SchedulerThread
 from newsdesk.store import open_store
@@ -262,6 +263,32 @@ def test_a_refresh_that_a_batch_in_flight_answered_is_not_fetched_again(
     s.refresh("g/s/a")
     asyncio.run(s.run_once())
     assert feed_server.hits("/a") == 2
+
+
+def test_a_feed_removed_while_its_batch_starts_stays_removed(
+    tmp_path: Path, feed_server: FeedServer, clock: Clock
+) -> None:
+    config = write_config(tmp_path, {"a": feed_server.route("/a", rss(HOUR)), "b": feed_server.route("/b", rss(HOUR))})
+
+    class Removing(Scheduler):
+        """Someone removes feed a (the web app, another connection) once the batch has chosen
+        it and before its fetch begins."""
+
+        async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
+            assert [s.key for s in specs] == ["g/s/a", "g/s/b"]
+            other = open_store(config.database_url)
+            try:
+                assert other.delete_feed("g/s/a") is not None
+            finally:
+                other.close()
+            return await super()._fetch(specs, fetcher)
+
+    s = Removing(config, open_store(config.database_url), clock=clock, rng=random.Random(SEED))
+    s.apply_config()
+    asyncio.run(s.run_once())
+    # Whatever the batch did with it, the removed feed is not back in the catalogue, nor its entries.
+    assert s.store.catalogue_feed("g/s/a") is None and s.store.catalogue_feed("g/s/b") is not None
+    assert {e.feed_key for e in s.store.list_entries(limit=100)} == {"g/s/b"}
 
 
 def test_retry_after_holds_every_route_of_the_instance_and_another_serves(

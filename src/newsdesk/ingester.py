@@ -140,7 +140,14 @@ def metered_scheduler(config: Config, store: Store, ingests: Ingests) -> Schedul
                 ingests.feed_done(report, time.monotonic() - started)
 
             return await fetch_feeds(
-                self.config, self.store, specs, done, clock=self.clock, rng=self.rng, fetcher=fetcher
+                self.config,
+                self.store,
+                specs,
+                done,
+                clock=self.clock,
+                rng=self.rng,
+                fetcher=fetcher,
+                register=False,
             )
 
     def batch_done(report: RunReport) -> None:

@@ -348,13 +348,19 @@ async def fetch_feeds(
     clock: Callable[[], datetime] = _utcnow,
     rng: random.Random | None = None,
     fetcher: Fetcher | None = None,
+    register: bool = True,
 ) -> list[FeedReport]:
     """Fetch, parse and store these feeds concurrently, and after each its next check
     (`newsdesk.schedule`, spread by `rng`). Hosts on hold (newsdesk.holds) are not requested;
     holds that servers ask for are kept in the archive as they come. `fetcher`: an open one to
     share (the scheduler keeps one for its life, so its per-host limits hold across batches);
-    by default one for this call."""
-    store.sync_feeds(specs)
+    by default one for this call.
+
+    `register`: the specs are the config's, to be (re)registered in the catalogue, a feed
+    removed earlier included. Specs read from the catalogue (the scheduler, workers) are not:
+    a feed removed while its batch was on the way must stay removed, not come back with it."""
+    if register:
+        store.sync_feeds(specs)
     catalogue = {s.key: store.catalogue_feed(s.key) for s in specs}
     rng = rng if rng is not None else random.Random()
     reports: dict[str, FeedReport] = {}

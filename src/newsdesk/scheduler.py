@@ -217,7 +217,7 @@ class Scheduler:
 
     async def _fetch(self, specs: list[FeedSpec], fetcher: Fetcher) -> list[FeedReport]:
         return await fetch_feeds(
-            self.config, self.store, specs, clock=self.clock, rng=self.rng, fetcher=fetcher
+            self.config, self.store, specs, clock=self.clock, rng=self.rng, fetcher=fetcher, register=False
         )
 
     async def _media(self) -> None:

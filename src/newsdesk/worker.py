@@ -164,6 +164,7 @@ class Worker:
                     clock=self.clock,
                     rng=self.rng,
                     fetcher=fetcher,
+                    register=False,
                 )
         finally:
             renewing.cancel()
