@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from newsdesk.config import parse_config
-from newsdesk.errors import NewsdeskError
+from newsdesk.errors import NewsdeskError, StoreError
+from newsdesk.insights_pending import entry_insights
 from newsdesk.models import Article, FeedSchedule, FeedSpec, FetchResult, ParsedEntry
 from newsdesk.store import SQLiteStore
 from newsdesk.store.postgres import PostgresStore
@@ -159,7 +161,8 @@ def test_workers_refuse_sqlite_in_one_line(tmp_path: Path) -> None:
         store.close()
 
 
-def test_workers_take_turns_on_shares_of_the_pending_insights(pg: PostgresStore, tmp_path: Path) -> None:
+def _pending_articles(pg: PostgresStore, count: int) -> FeedSpec:
+    """A feed with `count` stored entries whose insights are pending, due only in 10 hours."""
     feed = spec(1)
     pg.apply_config([feed], T0)
     pg.save_schedule(FeedSchedule(feed.key, T0 + 600 * MIN, 3600.0, "test"))  # nothing to claim
@@ -167,12 +170,17 @@ def test_workers_take_turns_on_shares_of_the_pending_insights(pg: PostgresStore,
         ParsedEntry(
             id=f"e{n}", title=f"标题{n}", link=f"http://a.example/{n}", published=T0, content="<p>x</p>"
         )
-        for n in range(12)
+        for n in range(count)
     ]
     text = "国家统计局公布，全国粮食总产量达到13908亿斤，比上年增长1.6%。"
     article = Article(f"<p>{text}</p>", text, text, len(text), (), None, None, None, (), None, (), "generic")
     ok = FetchResult(url=feed.url or "", status=200, text="")
     pg.save_fetch(feed, ok, entries, T0, articles={e.id: article for e in entries})
+    return feed
+
+
+def test_workers_take_turns_on_shares_of_the_pending_insights(pg: PostgresStore, tmp_path: Path) -> None:
+    _pending_articles(pg, 12)
     pending = pg.pending_insights()
     assert len(pending) == 12
     held_share = insights_share(pending[0])
@@ -181,12 +189,14 @@ def test_workers_take_turns_on_shares_of_the_pending_insights(pg: PostgresStore,
     worker = Worker(config, pg, clock=lambda: T0, poll=0)
     other = PostgresStore(pg.url)
     try:
-        # Another worker holds one share's turn: this one catches up every other share ...
+        # Another worker holds one share's turn. A look takes half the shares behind (4 of
+        # 8, then 2 of the 4 left, …: two workers looking at once split the work), so this
+        # one has caught up every other share after four looks ...
         turn = other.lead(f"{INSIGHTS_TURN}/{held_share}")
         assert turn is not None
-        assert asyncio.run(worker.run_once()).insights == 12 - len(in_held)
-        assert set(pg.pending_insights()) == in_held
-        # ... and that share at its next turn, once it is free (its mark was kept).
+        done = [asyncio.run(worker.run_once()).insights for _ in range(4)]
+        assert sum(done) == 12 - len(in_held) and set(pg.pending_insights()) == in_held
+        # ... and that share at its next look, once it is free (its mark was kept).
         turn.release()
         assert asyncio.run(worker.run_once()).insights == len(in_held)
         assert pg.pending_insights() == []
@@ -198,3 +208,94 @@ def test_workers_take_turns_on_shares_of_the_pending_insights(pg: PostgresStore,
             again.release()
     finally:
         other.close()
+
+
+def test_a_look_takes_half_the_shares_behind_and_reads_the_pending_list_once(
+    pg: PostgresStore, tmp_path: Path
+) -> None:
+    _pending_articles(pg, 40)
+    config = parse_config(f"database: {pg.url}\n", tmp_path / "c.yaml")
+    worker = Worker(config, pg, clock=lambda: T0, poll=0)
+    reads: list[int] = []
+    read = pg.pending_insights
+
+    def counted(since: int = 0) -> list[str]:
+        reads.append(since)
+        return read(since)
+
+    pg.pending_insights = counted  # type: ignore[method-assign]
+    looks = []
+    for _ in range(4):
+        looks.append(asyncio.run(worker.run_once()).insights)
+    # 4 shares, 2, 1, 1: every entry once, one read of the pending list per look.
+    assert sum(looks) == 40 and len(reads) == 4
+    assert read() == []
+    assert sorted(worker._insights_marks) == [pg.max_rev()] * INSIGHTS_SHARES
+
+
+def test_a_released_leadership_s_connection_serves_the_next_and_its_lock_is_gone(pg: PostgresStore) -> None:
+    def holder(name: str) -> int:
+        with psycopg.connect(pg.url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid ="
+                " CAST(hashtext(%s) AS oid)",
+                (name,),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    other = PostgresStore(pg.url)
+    try:
+        first = pg.lead("a")
+        assert first is not None
+        pid = holder("a")
+        first.release()
+        assert holder("a") == 0 and not first.held()
+        second = pg.lead("b")  # on the same server process: no new connection
+        assert second is not None and holder("b") == pid
+        first.release()  # again: must not give up "b", now held on that connection
+        assert other.lead("b") is None
+        second.release()
+        third = other.lead("b")
+        assert third is not None
+        third.release()
+    finally:
+        other.close()
+
+
+def test_machine_slots_hold_back_workers_beyond_them(pg: PostgresStore, tmp_path: Path) -> None:
+    config = parse_config(f"database: {pg.url}\n", tmp_path / "c.yaml")
+    other = PostgresStore(pg.url)
+    try:
+        one = Worker(config, pg, slots=1, machine="m1")
+        two = Worker(config, other, slots=1, machine="m1")
+        elsewhere = Worker(config, other, slots=1, machine="m2")
+        unlimited = Worker(config, other, slots=0, machine="m1")
+        slot = one._slot()
+        assert slot is not None
+        assert two._slot() is None  # m1's one slot is taken
+        there = elsewhere._slot()  # another machine has slots of its own
+        assert there is not None
+        assert unlimited._slot() is not None
+        slot.release()
+        again = two._slot()
+        assert again is not None
+        again.release()
+        there.release()
+    finally:
+        other.close()
+
+
+def test_insights_stored_without_revs_do_not_wait_for_the_change_counter(pg: PostgresStore) -> None:
+    _pending_articles(pg, 3)
+    uids = pg.pending_insights()
+    quick = PostgresStore(pg.url, lock_wait=1.0)
+    try:
+        records = [entry_insights(e, e.article) for e in quick.get_entries(uids) if e.article is not None]
+        with psycopg.connect(pg.url) as writer:  # a writer of revs holds the counter's turn
+            writer.execute("SELECT rev FROM rev_counter WHERE id = 1 FOR UPDATE")
+            quick.save_insights(records[:2], bump=False)
+            with pytest.raises(StoreError):  # revs moved: the counter's turn, after the writer
+                quick.save_insights(records[2:], bump=True)
+        assert pg.pending_insights() == uids[2:]
+    finally:
+        quick.close()

@@ -56,6 +56,7 @@ __all__ = [
     "INSIGHTS_TURN",
     "LEASE",
     "POLL",
+    "SLOT_TURN",
     "Worker",
     "file_clock",
     "holder_name",
@@ -69,6 +70,17 @@ BATCH = 100  # feeds claimed per turn
 POLL = 5.0  # seconds between turns when nothing was due (and after an archive error)
 INSIGHTS_TURN = "insights"  # the turn a worker holds while it catches a share of insights up
 INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side by side
+SLOT_TURN = "cpu"  # a turn of a machine's workers: `cpu/<machine>/<n>` (`Worker._slot`)
+
+
+class _NoSlot:
+    """The slot of a worker with no limit (`slots=0`): nothing to give back."""
+
+    def held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
 
 
 def insights_share(uid: str) -> int:
@@ -122,6 +134,8 @@ class Worker:
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
         publish: bool = False,
+        slots: int | None = None,
+        machine: str | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -133,6 +147,9 @@ class Worker:
         self.clock = clock or _utcnow
         self.rng = rng if rng is not None else random.Random()
         self.publish = publish
+        self.slots = slots if slots is not None else (os.cpu_count() or 1)  # see `_slot`
+        self.machine = machine or socket.gethostname()
+        self._no_slot = _NoSlot()
         self.fetched = 0  # feeds this worker fetched
         self._leader: Leadership | None = None
         self._published_rev = -1
@@ -199,31 +216,40 @@ class Worker:
         The pending entries are everyone's: two workers catching up at once read the same list
         and computed every record twice (the second replacing the first). So they are split
         into `INSIGHTS_SHARES` shares by uid, each caught up by one worker at a time (a turn,
-        `LeaseStore.lead`), its list read once the turn is held; a worker goes round the shares
-        from a random one and passes over those another holds. A share keeps its own mark, the
-        rev up to which this worker caught it up: one passed over is looked at again next turn.
-        A share whose mark is the archive's rev already has nothing new: no turn is taken."""
+        `LeaseStore.lead`); a share keeps its own mark, the rev up to which this worker caught
+        it up, and one whose mark is the archive's rev already has nothing new: no turn is
+        taken. A look takes the turns of half the shares behind (rounded up; from a random one,
+        passing over those another holds), so two workers catching up at once share the work
+        and neither waits on the other; the rest wait for the next look, their marks kept. The
+        pending list is read once a look, once its turns are held (a list read before a turn
+        could hold entries another worker computed meanwhile), and each share's turn is given
+        back as soon as the share is done."""
         if not self.config.insights:
             return
         try:
             head = self.store.max_rev()
             first = self.rng.randrange(INSIGHTS_SHARES)
-            for step in range(INSIGHTS_SHARES):
-                share = (first + step) % INSIGHTS_SHARES
-                if self._insights_marks[share] >= head:
-                    continue
-                turn = self.leases.lead(f"{INSIGHTS_TURN}/{share}")
-                if turn is None:
-                    continue
-                try:
-                    uids = [
-                        u
-                        for u in self.store.pending_insights(self._insights_marks[share])
-                        if insights_share(u) == share
-                    ]
+            order = [(first + step) % INSIGHTS_SHARES for step in range(INSIGHTS_SHARES)]
+            behind = [share for share in order if self._insights_marks[share] < head]
+            turns: dict[int, Leadership] = {}
+            try:
+                for share in behind:
+                    if len(turns) * 2 >= len(behind):
+                        break
+                    turn = self.leases.lead(f"{INSIGHTS_TURN}/{share}")
+                    if turn is not None:
+                        turns[share] = turn
+                if not turns:
+                    return
+                held: dict[int, list[str]] = {share: [] for share in turns}
+                for uid in self.store.pending_insights(min(self._insights_marks[s] for s in turns)):
+                    held.get(insights_share(uid), []).append(uid)
+                for share, uids in held.items():
                     report.insights += compute_insights(self.store, uids, bump=False) if uids else 0
                     self._insights_marks[share] = head
-                finally:
+                    turns.pop(share).release()
+            finally:
+                for turn in turns.values():
                     turn.release()
         except NewsdeskError as e:  # still pending: the next turn tries again
             log.warning("worker: insights: %s", e)
@@ -280,17 +306,41 @@ class Worker:
 
         self._publishing = asyncio.ensure_future(publish())
 
+    def _slot(self) -> Leadership | None:
+        """One of this machine's `slots` (its cores by default), held for a turn: None while
+        other workers of this machine hold them all. A turn is CPU work (parsing, cleaning,
+        insights) and PostgreSQL's beside it, so on a machine with more workers than cores the
+        extra ones would only take time slices from the others, and more workers ran slower
+        than fewer (4 workers on 2 cores: −32 % against 2); they wait their turn instead, at a
+        lease-free try-lock each `poll`, and take over a slot the moment one is free or its
+        worker dies."""
+        if self.slots <= 0:  # no limit
+            return self._no_slot
+        for n in self.rng.sample(range(self.slots), self.slots):
+            slot = self.leases.lead(f"{SLOT_TURN}/{self.machine}/{n}")
+            if slot is not None:
+                return slot
+        return None
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Turns until `stop` is set: after a turn that found nothing due (or an archive
-        error, e.g. the server restarting) wait `poll` seconds."""
+        """Turns until `stop` is set, each holding one of the machine's slots (`_slot`): after
+        a turn that found nothing due, no free slot, or an archive error (e.g. the server
+        restarting) wait `poll` seconds."""
         try:
             while not stop.is_set():
                 wait = 0.0
                 try:
                     await self._publish_turn()
-                    report = await self.run_once()
-                    if not report.feeds:
+                    slot = self._slot()
+                    if slot is None:  # this machine's cores are all taken by other workers
                         wait = self.poll
+                    else:
+                        try:
+                            report = await self.run_once()
+                        finally:
+                            slot.release()
+                        if not report.feeds:
+                            wait = self.poll
                 except NewsdeskError as e:
                     log.warning("worker: %s; trying again in %g s", e, self.poll)
                     wait = self.poll

@@ -83,6 +83,8 @@ class PostgresBase(SQLiteBase):
         conninfo, sizes = split_url(url)
         self._conninfo = conninfo
         self._local = threading.local()
+        self._idle_leads: list[psycopg.Connection[Any]] = []  # LeasesMixin.lead's
+        self._idle_lock = threading.Lock()
         try:
             # One plain connection first: an unreachable server fails here, at once and clearly.
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
@@ -114,10 +116,12 @@ class PostgresBase(SQLiteBase):
         return PgTransaction(self)
 
     def _max_rev(self) -> int:
-        if self._pg._pinned() is None:
+        if self._pg._pinned() is None or getattr(self._local, "revs_unused", False):
             row = self._db.execute("SELECT rev FROM rev_counter WHERE id=1").fetchone()
             return int(row[0])
-        # In a transaction: this one gives out revs; take the counter's turn (see the module doc).
+        # In a transaction that gives out revs: take the counter's turn (see the module doc).
+        # One that reads the rev only (`revs_unused`: insights stored without moving revs) does
+        # not, so feeds stored meanwhile do not wait for it.
         self._local.rev_taken = True
         row = self._db.execute("SELECT rev FROM rev_counter WHERE id=1 FOR UPDATE").fetchone()
         return int(row[0])

@@ -2,8 +2,12 @@
 
 Writers of the term aggregates (`insight_df`, `insight_term_weeks`) upsert rows many
 transactions share, each in its own order: two at once could lock them crosswise (a deadlock).
-So every writer takes the change counter's turn first (store/postgres/base.py) — `save_insights`
-and entry deletes do already, `prune_insights` does here — and they run one after another.
+So every writer takes the aggregates' turn first (a transaction-scoped advisory lock) and they
+run one after another: `save_insights` and `prune_insights` here, entry deletes in their trigger
+(PG 0029). It is not the change counter's turn (store/postgres/base.py): a catch-up that stores
+insights without moving revs (`bump=False`, every worker's after each batch) held the counter for
+its whole transaction, and every feed another worker stored meanwhile waited for it. A writer
+that needs both takes the counter first (deletes, `bump=True`), so the two never cross.
 
 A batch's rows go in as one statement per table (the rows one JSON parameter, `base.rows_source`),
 not one statement per row: a batch of 50 articles touches ~2,000 distinct terms in each
@@ -14,20 +18,37 @@ the entry. SQLite runs them in its own process, where a statement per row costs 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+from ...models import InsightsOf
 from ..sqlite.insights import _FIGURE_COLUMNS, _RECORD_COLUMNS, _TARGET_COLUMNS, InsightsMixin, _Tally
 from .base import rows_source
 
 _RECORD_TYPES = ("text", "bigint", "text", "text", "text", "text")
 _TARGET_TYPES = ("text", "bigint", "text", "text", "float8", "text", "text", "text", "text", "text")
 _FIGURE_TYPES = ("text", "bigint", "text", "text", "text", "float8", "text", "text", "text", "text")
+# The aggregates' turn: (space, key) of its advisory lock; PG 0029's trigger takes the same.
+AGGREGATES_LOCK = (0x6E6C, 0x616767)  # "nl", "agg"
 
 
 class PgInsightsMixin(InsightsMixin):
+    _local: threading.local  # PostgresBase's
+
+    def save_insights(self, items: Sequence[InsightsOf], *, bump: bool = False) -> None:
+        # Without `bump` no rev is given out: the counter is read, not taken (`_max_rev`).
+        self._local.revs_unused = not bump
+        try:
+            super().save_insights(items, bump=bump)
+        finally:
+            self._local.revs_unused = False
+
+    def _aggregates_turn(self) -> None:
+        self._db.execute("SELECT pg_advisory_xact_lock(?, ?)", list(AGGREGATES_LOCK))
+
     def _forget_insights(self, uids: Sequence[str], tally: _Tally) -> None:
-        self._max_rev()  # the counter's turn (a no-op when the transaction holds it)
+        self._aggregates_turn()  # before any row of the aggregates (or of insights) is touched
         super()._forget_insights(uids, tally)
 
     def _insert_insights(

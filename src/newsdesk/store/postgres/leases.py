@@ -33,14 +33,18 @@ the `feeds_due` index; full catalogue rows only for the chosen ones. Host holds 
 need nothing here: they are in the archive, and the fetcher each batch opens starts from them
 (a held feed is deferred to the end of the hold).
 
-Leadership (`lead`): one process at a time does what must not run twice (publishing): a
-session advisory lock on a connection of its own, freed by the server when the process or its
-connection dies.
+Leadership (`lead`): one process at a time does what must not run twice (publishing, a share
+of the insights catch-up, a CPU slot): a session advisory lock on a connection of its own, freed
+by the server when the process or its connection dies. A worker asks for turns many times a
+batch, so a released leadership's connection (its lock given back) waits in the store for the
+next `lead` instead of being closed: a new connection is a server process started and
+authenticated, and one per turn cost more than the turns' work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +60,7 @@ from .connection import PgConnection
 SCAN_FACTOR = 4
 _LEAD_SPACE = 0x6E6C  # "nl": the first key of leadership locks (the second: the name's hash)
 _CLAIM_LOCK = (_LEAD_SPACE, 0x636C61)  # "cla": the claim lock, taken by every claim
+_IDLE_LEADS = 4  # released leaderships' connections kept for the next `lead`
 
 # Candidates: the first `scan` due feeds whose lease has run out, by next check (the feeds_due
 # index), keys and hosts only. Ranked per host after the live leases already counted there; the
@@ -130,6 +135,8 @@ def fill_lease_hosts(conn: psycopg.Connection[Any]) -> int:
 class LeasesMixin:
     _pg: PgConnection  # PostgresBase's
     _conninfo: str
+    _idle_leads: list[psycopg.Connection[Any]]  # connections of released leaderships (`lead`)
+    _idle_lock: threading.Lock
 
     def claim_feeds(
         self, holder: str, now: datetime, expires: datetime, *, limit: int, per_host: int
@@ -189,29 +196,67 @@ class LeasesMixin:
     def lead(self, name: str) -> Leadership | None:
         """Become the one process doing `name` (e.g. "publish"), or None while another is:
         held until `release()` or this process's connection ends."""
-        conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+        conn = self._lead_connection()
         try:
-            row = conn.execute(
+            row = self._try_lead(conn, name)
+        except psycopg.OperationalError:
+            # A kept connection the server dropped meanwhile (a restart): once more, on a new one.
+            conn = self._lead_connection(fresh=True)
+            row = self._try_lead(conn, name)
+        if row is None or not row[0]:
+            self._idle_lead(conn)
+            return None
+        return Leadership(conn, name, self._idle_lead)
+
+    def _try_lead(self, conn: psycopg.Connection[Any], name: str) -> tuple[Any, ...] | None:
+        try:
+            return conn.execute(
                 "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_LEAD_SPACE, name)
             ).fetchone()
         except BaseException:
             conn.close()
             raise
-        if row is None or not row[0]:
+
+    def _lead_connection(self, *, fresh: bool = False) -> psycopg.Connection[Any]:
+        if not fresh:
+            with self._idle_lock:
+                while self._idle_leads:
+                    conn = self._idle_leads.pop()
+                    if not conn.closed and not conn.broken:
+                        return conn
+                    conn.close()
+        return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+
+    def _idle_lead(self, conn: psycopg.Connection[Any]) -> None:
+        """A connection holding no leadership lock: kept for the next `lead` (a few at most)."""
+        with self._idle_lock:
+            if len(self._idle_leads) < _IDLE_LEADS and not conn.closed and not conn.broken:
+                self._idle_leads.append(conn)
+                return
+        conn.close()
+
+    def close_leads(self) -> None:
+        """Close the connections kept for leaderships (`PostgresStore.close`)."""
+        with self._idle_lock:
+            idle, self._idle_leads = self._idle_leads, []
+        for conn in idle:
             conn.close()
-            return None
-        return Leadership(conn)
 
 
 class Leadership:
     """The leadership `LeasesMixin.lead` gave: its own connection, holding the lock."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[Any], name: str, give_back: Callable[[psycopg.Connection[Any]], None]
+    ) -> None:
         self._conn = conn
+        self._name = name
+        self._give_back = give_back
+        self._released = False
 
     def held(self) -> bool:
         """Whether it still holds (its connection lives: a server restart ends it)."""
-        if self._conn.closed or self._conn.broken:
+        if self._released or self._conn.closed or self._conn.broken:
             return False
         try:
             self._conn.execute("SELECT 1")
@@ -220,7 +265,24 @@ class Leadership:
         return True
 
     def release(self) -> None:
-        self._conn.close()  # the server frees a session's advisory locks with it
+        """Give the lock back; its connection goes back to the store for the next `lead` (or is
+        closed, which frees a session's advisory locks too)."""
+        if self._released:  # the connection may be another leadership's by now
+            return
+        self._released = True
+        if self._conn.closed:
+            return
+        try:
+            row = self._conn.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))", (_LEAD_SPACE, self._name)
+            ).fetchone()
+        except psycopg.Error:
+            self._conn.close()
+            return
+        if row is None or not row[0]:  # not held after all: no lock may stay behind
+            self._conn.close()
+            return
+        self._give_back(self._conn)
 
 
 __all__ = ["Leadership", "LeasesMixin", "fill_lease_hosts", "lease_host"]
