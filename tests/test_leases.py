@@ -19,6 +19,7 @@ from newsdesk.insights_pending import entry_insights
 from newsdesk.models import Article, FeedSchedule, FeedSpec, FetchResult, ParsedEntry
 from newsdesk.store import SQLiteStore
 from newsdesk.store.postgres import PostgresStore
+from newsdesk.store.postgres.insights import AGGREGATES_LOCK
 from newsdesk.worker import INSIGHTS_SHARES, INSIGHTS_TURN, Worker, insights_share
 from store_backends import new_pg_database
 
@@ -297,5 +298,23 @@ def test_insights_stored_without_revs_do_not_wait_for_the_change_counter(pg: Pos
             with pytest.raises(StoreError):  # revs moved: the counter's turn, after the writer
                 quick.save_insights(records[2:], bump=True)
         assert pg.pending_insights() == uids[2:]
+    finally:
+        quick.close()
+
+
+def test_deleting_entries_takes_the_insight_aggregates_turn(pg: PostgresStore) -> None:
+    feed = _pending_articles(pg, 2)
+    uids = pg.pending_insights()
+    pg.save_insights([entry_insights(e, e.article) for e in pg.get_entries(uids) if e.article is not None])
+    quick = PostgresStore(pg.url, lock_wait=1.0)
+    try:
+        with psycopg.connect(pg.url, autocommit=True) as writer:  # a writer of the aggregates
+            writer.execute("SELECT pg_advisory_lock(%s, %s)", AGGREGATES_LOCK)
+            with pytest.raises(StoreError):  # the delete waits for its turn, then gives up
+                quick.delete_feed(feed.key)
+            writer.execute("SELECT pg_advisory_unlock(%s, %s)", AGGREGATES_LOCK)
+        assert quick.delete_feed(feed.key) == 2
+        with psycopg.connect(pg.url, autocommit=True) as conn:  # counted out, nothing left
+            assert conn.execute("SELECT COUNT(*) FROM insight_df").fetchone() == (0,)
     finally:
         quick.close()

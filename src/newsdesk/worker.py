@@ -52,6 +52,7 @@ from .store.protocol import Leadership, LeaseStore
 
 __all__ = [
     "BATCH",
+    "INSIGHTS_BATCH",
     "INSIGHTS_SHARES",
     "INSIGHTS_TURN",
     "LEASE",
@@ -70,6 +71,12 @@ BATCH = 100  # feeds claimed per turn
 POLL = 5.0  # seconds between turns when nothing was due (and after an archive error)
 INSIGHTS_TURN = "insights"  # the turn a worker holds while it catches a share of insights up
 INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side by side
+# Entries a catch-up stores per transaction: the term aggregates take one upsert row per distinct
+# (term) and (week, term) of a transaction, and the more articles share one, the fewer rows: ~12.6
+# term rows an article at 100, ~2.8 at 500 (bench/articles.py's text). A transaction stored without
+# moving revs holds only the aggregates' turn (store/postgres/insights.py), not the counter's, so
+# its length keeps no feed from being stored.
+INSIGHTS_BATCH = 500
 SLOT_TURN = "cpu"  # a turn of a machine's workers: `cpu/<machine>/<n>` (`Worker._slot`)
 
 
@@ -222,8 +229,8 @@ class Worker:
         passing over those another holds), so two workers catching up at once share the work
         and neither waits on the other; the rest wait for the next look, their marks kept. The
         pending list is read once a look, once its turns are held (a list read before a turn
-        could hold entries another worker computed meanwhile), and each share's turn is given
-        back as soon as the share is done."""
+        could hold entries another worker computed meanwhile), and the held shares' entries are
+        computed together, `INSIGHTS_BATCH` a transaction."""
         if not self.config.insights:
             return
         try:
@@ -241,13 +248,12 @@ class Worker:
                         turns[share] = turn
                 if not turns:
                     return
-                held: dict[int, list[str]] = {share: [] for share in turns}
-                for uid in self.store.pending_insights(min(self._insights_marks[s] for s in turns)):
-                    held.get(insights_share(uid), []).append(uid)
-                for share, uids in held.items():
-                    report.insights += compute_insights(self.store, uids, bump=False) if uids else 0
+                since = min(self._insights_marks[share] for share in turns)
+                uids = [u for u in self.store.pending_insights(since) if insights_share(u) in turns]
+                if uids:
+                    report.insights += compute_insights(self.store, uids, bump=False, batch=INSIGHTS_BATCH)
+                for share in turns:
                     self._insights_marks[share] = head
-                    turns.pop(share).release()
             finally:
                 for turn in turns.values():
                     turn.release()
