@@ -71,7 +71,7 @@ class PostgresStore(
     """The archive in a PostgreSQL database. Thread-safe; one instance per process."""
 
     def close(self) -> None:
-        self.close_leads()
+        self._close_leads()
         self._pg.close()
 
     def reopen(self) -> PostgresStore:

@@ -235,7 +235,7 @@ class LeasesMixin:
                 return
         conn.close()
 
-    def close_leads(self) -> None:
+    def _close_leads(self) -> None:
         """Close the connections kept for leaderships (`PostgresStore.close`)."""
         with self._idle_lock:
             idle, self._idle_leads = self._idle_leads, []
