@@ -313,8 +313,8 @@ class Worker:
         self._publishing = asyncio.ensure_future(publish())
 
     def _slot(self) -> Leadership | None:
-        """One of this machine's `slots` (its cores by default), held for a turn: None while
-        other workers of this machine hold them all. A turn is CPU work (parsing, cleaning,
+        """One of this machine's `slots` (its cores by default), held while this worker is busy
+        (`run`): None while other workers of this machine hold them all. A turn is CPU work (parsing, cleaning,
         insights) and PostgreSQL's beside it, so on a machine with more workers than cores the
         extra ones would only take time slices from the others, and more workers ran slower
         than fewer (4 workers on 2 cores: −32 % against 2); they wait their turn instead, at a
@@ -329,27 +329,34 @@ class Worker:
         return None
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Turns until `stop` is set, each holding one of the machine's slots (`_slot`): after
-        a turn that found nothing due, no free slot, or an archive error (e.g. the server
+        """Turns until `stop` is set, holding one of the machine's slots (`_slot`) from the
+        turn that takes it until a turn finds nothing due or the archive fails: a waiting
+        worker takes over when one goes idle or dies, not between two batches of a busy one
+        (each takeover is a process warming up: its first insights look, its caches). After a
+        turn that found nothing due, no free slot, or an archive error (e.g. the server
         restarting) wait `poll` seconds."""
+        slot: Leadership | None = None
         try:
             while not stop.is_set():
                 wait = 0.0
                 try:
                     await self._publish_turn()
-                    slot = self._slot()
+                    if slot is None:
+                        slot = self._slot()
                     if slot is None:  # this machine's cores are all taken by other workers
                         wait = self.poll
                     else:
-                        try:
-                            report = await self.run_once()
-                        finally:
-                            slot.release()
+                        report = await self.run_once()
                         if not report.feeds:
                             wait = self.poll
+                            slot.release()
+                            slot = None
                 except NewsdeskError as e:
                     log.warning("worker: %s; trying again in %g s", e, self.poll)
                     wait = self.poll
+                    if slot is not None:  # its connection may be gone with the server
+                        slot.release()
+                        slot = None
                 stopped = procs.stop_requested()
                 if stopped is not None:  # a signal whose Stopped a clean-up turned into an error
                     raise stopped
@@ -357,6 +364,8 @@ class Worker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), wait)
         finally:
+            if slot is not None:
+                slot.release()
             if self._publishing is not None:
                 with contextlib.suppress(Exception):
                     await self._publishing
