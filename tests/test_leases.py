@@ -5,6 +5,7 @@ holders, publishing leadership, and the one-line refusal on SQLite."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from newsdesk.models import Article, FeedSchedule, FeedSpec, FetchResult, Parsed
 from newsdesk.store import SQLiteStore
 from newsdesk.store.postgres import PostgresStore
 from newsdesk.store.postgres.insights import AGGREGATES_LOCK
-from newsdesk.worker import INSIGHTS_SHARES, INSIGHTS_TURN, Worker, insights_share
+from newsdesk.worker import INSIGHTS_SHARES, INSIGHTS_TURN, SLOTS_ENV, Worker, default_slots, insights_share
 from store_backends import new_pg_database
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -318,3 +319,15 @@ def test_deleting_entries_takes_the_insight_aggregates_turn(pg: PostgresStore) -
             assert conn.execute("SELECT COUNT(*) FROM insight_df").fetchone() == (0,)
     finally:
         quick.close()
+
+
+def test_a_machines_slots_are_its_cores_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SLOTS_ENV, raising=False)
+    assert default_slots() == (os.cpu_count() or 1)
+    monkeypatch.setenv(SLOTS_ENV, "3")
+    assert default_slots() == 3
+    monkeypatch.setenv(SLOTS_ENV, "0")  # no limit
+    assert default_slots() == 0
+    monkeypatch.setenv(SLOTS_ENV, "many")
+    with pytest.raises(NewsdeskError, match="NEWSDESK_WORKER_SLOTS='many'"):
+        default_slots()

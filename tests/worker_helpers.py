@@ -118,9 +118,11 @@ class Clock:
 class WorkerProcess:
     """`newsdesk --config CONFIG worker --clock-file … --poll 0.05` as a child process."""
 
-    def __init__(self, config: Path, clock: Clock, *args: str) -> None:
+    def __init__(self, config: Path, clock: Clock, *args: str, slots: int | None = None) -> None:
         self.log = config.parent / f"worker-{time.monotonic_ns()}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+        if slots is not None:  # the machine's worker slots (newsdesk.worker.SLOTS_ENV)
+            env["NEWSDESK_WORKER_SLOTS"] = str(slots)
         with self.log.open("w", encoding="utf-8") as err:
             self.proc = subprocess.Popen(
                 [
@@ -150,8 +152,10 @@ class WorkerProcess:
 
 
 @contextmanager
-def workers(config: Path, clock: Clock, n: int, *args: str) -> Iterator[list[WorkerProcess]]:
-    procs = [WorkerProcess(config, clock, *args) for _ in range(n)]
+def workers(
+    config: Path, clock: Clock, n: int, *args: str, slots: int | None = None
+) -> Iterator[list[WorkerProcess]]:
+    procs = [WorkerProcess(config, clock, *args, slots=slots) for _ in range(n)]
     try:
         yield procs
     finally:

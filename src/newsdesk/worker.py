@@ -57,8 +57,10 @@ __all__ = [
     "INSIGHTS_TURN",
     "LEASE",
     "POLL",
+    "SLOTS_ENV",
     "SLOT_TURN",
     "Worker",
+    "default_slots",
     "file_clock",
     "holder_name",
     "lease_store",
@@ -78,6 +80,20 @@ INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side b
 # its length keeps no feed from being stored.
 INSIGHTS_BATCH = 500
 SLOT_TURN = "cpu"  # a turn of a machine's workers: `cpu/<machine>/<n>` (`Worker._slot`)
+
+
+SLOTS_ENV = "NEWSDESK_WORKER_SLOTS"  # a machine's worker slots, when not its cores (0: no limit)
+
+
+def default_slots() -> int:
+    """The worker slots of this machine (`Worker._slot`): `NEWSDESK_WORKER_SLOTS`, else its cores."""
+    text = os.environ.get(SLOTS_ENV, "").strip()
+    if not text:
+        return os.cpu_count() or 1
+    try:
+        return max(0, int(text))
+    except ValueError as e:
+        raise NewsdeskError(f"{SLOTS_ENV}={text!r}: a whole number of slots (0: no limit)") from e
 
 
 class _NoSlot:
@@ -154,7 +170,7 @@ class Worker:
         self.clock = clock or _utcnow
         self.rng = rng if rng is not None else random.Random()
         self.publish = publish
-        self.slots = slots if slots is not None else (os.cpu_count() or 1)  # see `_slot`
+        self.slots = slots if slots is not None else default_slots()  # see `_slot`
         self.machine = machine or socket.gethostname()
         self._no_slot = _NoSlot()
         self.fetched = 0  # feeds this worker fetched
@@ -313,13 +329,12 @@ class Worker:
         self._publishing = asyncio.ensure_future(publish())
 
     def _slot(self) -> Leadership | None:
-        """One of this machine's `slots` (its cores by default), held while this worker is busy
-        (`run`): None while other workers of this machine hold them all. A turn is CPU work (parsing, cleaning,
-        insights) and PostgreSQL's beside it, so on a machine with more workers than cores the
-        extra ones would only take time slices from the others, and more workers ran slower
-        than fewer (4 workers on 2 cores: −32 % against 2); they wait their turn instead, at a
-        lease-free try-lock each `poll`, and take over a slot the moment one is free or its
-        worker dies."""
+        """One of this machine's `slots` (`default_slots`: its cores), held while this worker is
+        busy (`run`): None while other workers of this machine hold them all. A turn is CPU
+        work (parsing, cleaning, insights) and PostgreSQL's beside it, so workers beyond the
+        cores would only take time slices from the others, and more workers ran slower than
+        fewer (4 on 2 cores: 32 % slower than 2); they wait instead, at a try-lock each `poll`,
+        and take over a slot when its worker goes idle or dies."""
         if self.slots <= 0:  # no limit
             return self._no_slot
         for n in self.rng.sample(range(self.slots), self.slots):
