@@ -37,6 +37,14 @@ def worker(
     poll: Annotated[
         float, typer.Option(min=0.01, help="Seconds between turns when nothing is due, or after an error.")
     ] = 5.0,
+    slots: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Workers of this machine working at once (the others wait as standbys): by default"
+            " NEWSDESK_WORKER_SLOTS, else the machine's cores; 0: no limit.",
+        ),
+    ] = None,
     clock_file: Annotated[
         Path | None,
         typer.Option(
@@ -67,6 +75,7 @@ def worker(
             batch=batch,
             poll=poll,
             publish=publish,
+            slots=slots,
             clock=file_clock(clock_file) if clock_file is not None else None,
         )
         apply_config(settings, store, desk.clock())
