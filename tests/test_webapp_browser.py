@@ -19,7 +19,8 @@ from serve_helpers import ServeProcess, add_user, client, desk_config, poll
 from server import FeedServer
 from test_browser import CHROMIUM
 from test_browser import Watch as PageWatch
-from test_xss import _XML_ILLEGAL, CONTROL, GROUP, SITE, VECTORS, Vector, Visit, feed_of, rss, visit_all
+from test_xss import _XML_ILLEGAL, CONTROL, GROUP, SITE, VECTORS, Vector, feed_of, rss
+from test_xss import Watch as XssWatch
 from webapp_helpers import REF_TITLE, SEED, Desk, running_desk
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -263,37 +264,36 @@ def test_the_xss_corpus_through_the_app(xss_desk: tuple[str, str, dict[str, Vect
     try:
         login = context.new_page()
         log_in(login, url, "reader", password)
-        session = context.storage_state()  # the visitors' browsers start logged in
+        login.close()
+        watch = XssWatch(context)
+        failures: dict[str, list[str]] = {}
+        control_uid = next(uid for uid, v in vectors.items() if v is CONTROL)
+        control = watch.visit("control", f"{url}/entry/{control_uid}", body=".body", title="h1")
+        assert control.executed() == [] and control.dom == [] and control.foreign == [], control
+        assert control.title == CONTROL.html  # the article itself, not the login form
+        for uid, v in vectors.items():
+            if v is CONTROL:
+                continue
+            seen = watch.visit(v.id, f"{url}/entry/{uid}", body=".body", wanted=[v.first, v.last], title="h1")
+            problems = (
+                seen.executed()
+                + [f"navigated:{n}" for n in seen.navigations]
+                + [f"request:{u}" for u in seen.foreign]
+                + [f"dom:{d}" for d in seen.dom]
+                + [f"missing:{m}" for m in seen.missing]
+            )
+            shown = " ".join(_XML_ILLEGAL.sub("", v.html).split())
+            if seen.title is not None and seen.title != shown:
+                problems.append(f"title shown as {seen.title!r}")
+            if problems:
+                failures[v.id] = problems
+        for path in ["/all?limit=200", "/?limit=200", "/search?q=样本", "/today?day=2021-12-20"]:
+            seen = watch.visit(path, f"{url}{path}")
+            problems = (
+                seen.executed() + [f"navigated:{n}" for n in seen.navigations] + seen.foreign + seen.dom
+            )
+            if problems:
+                failures[path] = problems
+        assert failures == {}
     finally:
         context.close()
-    control_uid = next(uid for uid, v in vectors.items() if v is CONTROL)
-    articles = [(uid, v) for uid, v in vectors.items() if v is not CONTROL]
-    lists = ["/all?limit=200", "/?limit=200", "/search?q=样本", "/today?day=2021-12-20"]
-    visits = [
-        Visit("control", f"{url}/entry/{control_uid}", body=".body", title="h1"),
-        *(Visit(v.id, f"{url}/entry/{uid}", ".body", (v.first, v.last), "h1") for uid, v in articles),
-        *(Visit(path, f"{url}{path}") for path in lists),
-    ]
-    seen = visit_all(visits, {"viewport": WIDE, "locale": "zh-CN", "storage_state": session})
-    control = seen[0]
-    assert control.executed() == [] and control.dom == [] and control.foreign == [], control
-    assert control.title == CONTROL.html  # the article itself, not the login form
-    failures: dict[str, list[str]] = {}
-    for (_, v), article in zip(articles, seen[1 : 1 + len(articles)], strict=True):
-        problems = (
-            article.executed()
-            + [f"navigated:{n}" for n in article.navigations]
-            + [f"request:{u}" for u in article.foreign]
-            + [f"dom:{d}" for d in article.dom]
-            + [f"missing:{m}" for m in article.missing]
-        )
-        shown = " ".join(_XML_ILLEGAL.sub("", v.html).split())
-        if article.title is not None and article.title != shown:
-            problems.append(f"title shown as {article.title!r}")
-        if problems:
-            failures[v.id] = problems
-    for path, page in zip(lists, seen[1 + len(articles) :], strict=True):
-        problems = page.executed() + [f"navigated:{n}" for n in page.navigations] + page.foreign + page.dom
-        if problems:
-            failures[path] = problems
-    assert failures == {}

@@ -25,12 +25,10 @@ import base64
 import functools
 import http.server
 import json
-import os
 import re
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -374,51 +372,6 @@ class Watch:
         self.page.goto(quote(url, safe=":/?=&%#"), wait_until="load")
 
 
-@dataclass(frozen=True)
-class Visit:
-    """One page for `Watch.visit`: its label, URL and what to check on it."""
-
-    label: str
-    url: str
-    body: str | None = None
-    wanted: tuple[str, ...] = ()
-    title: str = ""
-
-
-# Browsers visiting at once. A visit mostly waits on the browser's round trips (load, two frames,
-# about:blank), so a few browsers side by side finish a corpus sooner even on two cores.
-VISITORS = min(3, max(2, os.cpu_count() or 2))
-
-
-def visit_all(visits: Sequence[Visit], context_options: dict[str, Any]) -> list[Seen]:
-    """What each visit saw, in order: the visits dealt out to `VISITORS` threads, each with its
-    own Playwright, Chromium, context (made with `context_options`) and `Watch` (the sync API
-    belongs to the thread that started it). Every visit is still one page load of its own."""
-
-    def visit_share(share: list[Visit]) -> list[Seen]:
-        with sync_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-            try:
-                context = b.new_context(**context_options)
-                watch = Watch(context)
-                seen = [
-                    watch.visit(v.label, v.url, body=v.body, wanted=v.wanted, title=v.title) for v in share
-                ]
-                context.close()
-                return seen
-            finally:
-                b.close()
-
-    shares = [list(visits[i::VISITORS]) for i in range(VISITORS)]
-    with ThreadPoolExecutor(VISITORS) as pool:
-        done = [f.result() for f in [pool.submit(visit_share, s) for s in shares]]
-    out: list[Seen | None] = [None] * len(visits)
-    for i, seen in enumerate(done):
-        out[i::VISITORS] = seen
-    assert all(s is not None for s in out)
-    return [s for s in out if s is not None]
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
@@ -451,18 +404,15 @@ RAW = {
 }
 
 
-def test_the_watch_sees_raw_vectors(tmp_path: Path) -> None:
-    """The same checks on pages that do no cleaning: each kind of vector is seen, and charged
-    to its own page by `visit_all` (the browsers side by side, as the corpus is visited)."""
+def test_the_watch_sees_raw_vectors(tmp_path: Path, watch: Watch) -> None:
+    """The same checks on pages that do no cleaning: each kind of vector is seen."""
     for name, vector in RAW.items():
         (tmp_path / f"{name}.html").write_text(f"<!doctype html><p>x</p>{vector}", encoding="utf-8")
     (tmp_path / "refresh.html").write_text(
         '<!doctype html><meta http-equiv="refresh" content="0; URL=http://xss.invalid/8">', encoding="utf-8"
     )
     with Static(tmp_path) as static:
-        names = [*RAW, "refresh"]
-        visits = [Visit(name, f"{static.base}{name}.html") for name in names]
-        seen = dict(zip(names, visit_all(visits, {"viewport": {"width": 1000, "height": 900}}), strict=True))
+        seen = {name: watch.visit(name, f"{static.base}{name}.html") for name in [*RAW, "refresh"]}
     assert seen["script"].ran == ["xss:1"]
     assert seen["onerror"].ran == ["xss:2"]
     assert seen["autofocus"].ran == ["xss:3"]
@@ -554,59 +504,57 @@ class Visits:
     baseline: set[str]  # foreign requests of the control article (the theme's own)
 
 
-def _visits(
+def _visit_all(
+    watch: Watch,
     base: str,
     posts: dict[str, str],
     lists: list[str],
     body: str,
     vectors: dict[str, Vector],
     title_selector: str,
-) -> list[Visit]:
-    """Every article page, then every list page."""
-    articles = [
-        Visit(v.id, base + path, body, (v.first, v.last), title_selector)
-        for uid, path in posts.items()
-        if (v := vectors.get(uid)) is not None
-    ]
-    return articles + [Visit(path, base + path) for path in lists]
-
-
-def _collect(visits: list[Visit], seen: list[Seen]) -> Visits:
-    articles = {v.label: s for v, s in zip(visits, seen, strict=True) if v.body is not None}
-    lists = {v.label: s for v, s in zip(visits, seen, strict=True) if v.body is None}
+) -> Visits:
+    articles: dict[str, Seen] = {}
+    for uid, path in posts.items():
+        v = vectors.get(uid)
+        if v is None:
+            continue
+        articles[v.id] = watch.visit(
+            v.id, base + path, body=body, wanted=[v.first, v.last], title=title_selector
+        )
     control = articles.pop(CONTROL_ID)
     assert control.executed() == [] and control.dom == [] and control.missing == [], control
-    return Visits(articles, lists, set(control.foreign))
+    listed = {path: watch.visit(path, base + path) for path in lists}
+    return Visits(articles, listed, set(control.foreign))
 
 
 @pytest.fixture(scope="module")
 def browsed(published: Published, browser: Any) -> dict[str, Visits]:
-    with Static(published.hexo / "public") as hexo, Static(published.site) as site:
-        hexo_visits = _visits(
-            hexo.base,
-            published.hexo_posts,
-            published.hexo_lists,
-            ".article-entry",
-            published.vectors,
-            "header .article-title",
-        )
-        site_posts = {uid: article_path(uid) for uid in published.vectors}
-        site_visits = _visits(site.base, site_posts, published.site_lists, ".body", published.vectors, "h1")
-        site_visits.append(Visit("search.html?q=样本", site.base + "search.html?q=样本"))
-        seen = visit_all(hexo_visits + site_visits, {"viewport": {"width": 1000, "height": 900}})
-        out = {
-            "hexo": _collect(hexo_visits, seen[: len(hexo_visits)]),
-            "site": _collect(site_visits, seen[len(hexo_visits) :]),
-        }
-        context = browser.new_context(viewport={"width": 1000, "height": 900})
-        try:
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    watch = Watch(context)
+    out: dict[str, Visits] = {}
+    try:
+        with Static(published.hexo / "public") as hexo, Static(published.site) as site:
+            out["hexo"] = _visit_all(
+                watch,
+                hexo.base,
+                published.hexo_posts,
+                published.hexo_lists,
+                ".article-entry",
+                published.vectors,
+                "header .article-title",
+            )
+            site_posts = {uid: article_path(uid) for uid in published.vectors}
+            out["site"] = _visit_all(
+                watch, site.base, site_posts, published.site_lists, ".body", published.vectors, "h1"
+            )
+            out["site"].lists["search.html?q=样本"] = watch.visit("search", site.base + "search.html?q=样本")
             _screenshots(
-                Watch(context),
+                watch,
                 hexo.base + published.hexo_posts[_uid_of(published, "v001")],
                 site.base + article_path(_uid_of(published, "v001")),
             )
-        finally:
-            context.close()
+    finally:
+        context.close()
     return out
 
 
