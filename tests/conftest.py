@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import compileall
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+import newsdesk
 from server import FeedServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_sources() -> None:
+    """newsdesk's bytecode, written once before the first test.
+
+    The tests start the CLI, serve and their workers as new Python processes, hundreds of
+    them. Installed in editable mode, newsdesk's modules have no .pyc until Python writes one,
+    and with PYTHONDONTWRITEBYTECODE set it never does: each of those processes would compile
+    the same sources again (about a tenth of a second each). The .pyc files go beside the
+    sources, in the `__pycache__` folders Python itself uses (ignored by git); a changed source
+    makes its .pyc stale, which Python notices and ignores."""
+    if sys.dont_write_bytecode:
+        compileall.compile_dir(Path(newsdesk.__file__).parent, quiet=1)
 
 
 @pytest.fixture

@@ -39,13 +39,19 @@ ARGS = [
 ]
 
 
-@pytest.fixture(params=["fresh", "grown"])
-def site(request: pytest.FixtureRequest, tmp_path: Path, feed_server: FeedServer) -> Path:
+@pytest.fixture(scope="module", params=["fresh", "grown"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The reference article's site; "grown": built first without it, so that the reference
-    reaches the search index in a small incremental build (the newest segment's tail)."""
+    reaches the search index in a small incremental build (the newest segment's tail). Built
+    once per module: the tests only read it."""
+    with FeedServer() as feed_server:
+        yield _site(request.param, tmp_path_factory.mktemp(f"site-{request.param}"), feed_server)
+
+
+def _site(kind: str, tmp_path: Path, feed_server: FeedServer) -> Path:
     feed_server.route("/sina/finance", SEED.read_bytes())
     ref = ("金融", "新浪财经", "新浪财经－国內", feed_server.url("/sina/finance"))
-    if request.param == "grown":
+    if kind == "grown":
         items = [
             (f"g{i}", f"央行开展第{i}次逆回购操作", f"<p>公开市场操作第{i}期，光纤网络与千兆宽带。</p>")
             for i in range(30)
@@ -55,15 +61,15 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, feed_server: FeedServer
         newsdesk(config, "run")
         build(config)
         write_config(tmp_path, [ref, ("政策", "人民银行", "公开市场", feed_server.url("/policy"))])
-    config = write_config(tmp_path, [ref]) if request.param == "fresh" else tmp_path / "newsdesk.yaml"
+    config = write_config(tmp_path, [ref]) if kind == "fresh" else tmp_path / "newsdesk.yaml"
     newsdesk(config, "run")
     build(config)
     index = (tmp_path / "site" / "search" / "index.js").read_text("utf-8")
-    assert ('"tl":-1' in index) == (request.param == "fresh")
+    assert ('"tl":-1' in index) == (kind == "fresh")
     return tmp_path / "site"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)

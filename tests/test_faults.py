@@ -75,10 +75,12 @@ def test_runs_and_builds_killed_at_random_moments_leave_a_sound_desk(desk: Desk,
     rng = random.Random(seed)
     desk.grow(STEP)
     ok(desk.cli("run"))
-    trials = campaign(desk, rng, trials=6, step=STEP)
+    # Four trials: two runs and two builds, each at a phase drawn without repeats (a fresh seed
+    # each time, so successive test runs reach every phase); bench/fault_campaign.py runs more.
+    trials = campaign(desk, rng, trials=4, step=STEP)
     report = "\n".join(t.describe() for t in trials)
     assert all(t.ok() for t in trials), f"{replay(seed)}\n{report}"
-    assert sum(t.killed for t in trials) >= 3, f"too few kills landed: {replay(seed)}\n{report}"
+    assert sum(t.killed for t in trials) >= 2, f"too few kills landed: {replay(seed)}\n{report}"
     # `newsdesk check` agrees (once it exists: before, the invariants above stand alone).
     assert desk.problems(check_command=True) == [], replay(seed)
 
@@ -193,7 +195,7 @@ def test_a_run_during_a_build_waits_for_it(desk: Desk) -> None:
     (--wait), no 'No such file or directory', and the site is complete after both."""
     desk.grow(10)
     ok(desk.cli("run"))
-    desk.grow(2 * STEP)
+    desk.grow(STEP)  # 160 pages: the build renders them in its worker, stopped there below
     ok(desk.cli("fetch"))
     build = desk.start("build")
     wait_until(lambda: bool(build.workers()) or not build.alive(), 120, "the build's worker")
