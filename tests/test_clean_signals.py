@@ -251,3 +251,56 @@ def test_body_embedded_as_script_data_beats_density() -> None:
         "国家统计局今日发布数据，前四个月社会消费品零售总额同比增长。",
         "其中，网上零售额增长较快，实物商品网上零售额占比继续提高。",
     ]
+
+
+def test_a_nextjs_pages_body_comes_from_its_next_data() -> None:
+    # 上海证券报's article pages are a Next.js app (a page of our own, modelled on the public record
+    # in profiles/cnstock.py): the article HTML sits in __NEXT_DATA__'s props, beside other HTML
+    # strings (a shorter summary); the rendered page has a longer related-articles column.
+    import json
+
+    paragraphs = [
+        "上证报讯 多家上市公司今日披露半年度业绩预告，制造业企业盈利明显改善。",
+        "分析人士表示，随着稳增长政策持续发力，下半年企业盈利有望进一步修复。",
+    ]
+    body = "<body>" + "".join(f"<p>{p}</p>" for p in paragraphs) + "</body>"
+    side = "".join(
+        f"<div class='r{i}'>相关阅读：第{i}条，市场、政策、资金、情绪，都在变化，值得关注。</div>"
+        for i in range(30)
+    )
+    data = {
+        "props": {
+            "pageProps": {
+                "data": {
+                    "title": "上市公司半年度业绩预告密集披露",
+                    "pubTime": "2026-07-10 08:30",
+                    "author": "作者：王小明",
+                    "summary": "<p>业绩预告密集披露。</p>",
+                    "textInfo": {"content": body},
+                }
+            }
+        },
+        "buildId": "b1",
+    }
+    script = json.dumps(data, ensure_ascii=False)
+    html = (
+        "<html><head><title>上市公司半年度业绩预告密集披露_中国证券网</title></head><body>"
+        "<nav><a href='/'>首页</a><a href='/yw'>要闻</a></nav>"
+        f"<div class='detail'><h1>上市公司半年度业绩预告密集披露</h1>"
+        f"<div class='a'>{''.join(f'<p>{p}</p>' for p in paragraphs)}</div></div>"
+        f"<div class='side'>{side}</div>"
+        f'<script id="__NEXT_DATA__" type="application/json">{script}</script>'
+        "</body></html>"
+    )
+    root = guard.parse(html)
+    # Density alone takes the related column.
+    assert _classes(extract.density_main(root)) in {"side"} | {f"r{i}" for i in range(30)}
+    embedded = signals.embedded_body(root)
+    assert embedded is not None and "".join(embedded.split()) == "".join("".join(paragraphs).split())
+    art = clean_article(html, url="https://www.cnstock.com/commonDetail/754022")
+    assert art.profile == "cnstock"
+    assert art.text.split("\n") == paragraphs
+    # Broken script data is passed over, not an error: the page is cleaned from its markup alone.
+    broken = html.replace('"props"', "props")
+    assert signals.embedded_body(guard.parse(broken)) is None
+    assert clean_article(broken, url="https://www.cnstock.com/commonDetail/754022").profile == "cnstock"

@@ -116,11 +116,38 @@ _EMBEDDED = re.compile(r"window\.DATA\s*=\s*\{")
 _TAGS = re.compile(r"<[^>]+>")
 
 
+def _longest_html(data: object) -> str | None:
+    """The longest string in `data` (a JSON document) that holds paragraph markup."""
+    best: str | None = None
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "<p" in item and (best is None or len(item) > len(best)):
+            best = item
+    return best
+
+
 def embedded_body(root: etree._Element) -> str | None:
     """The article text a page embeds as script data: Tencent's ``window.DATA = {…}`` with the
-    body HTML in ``originContent.text`` (what RSSHub reads). None when there is none."""
+    body HTML in ``originContent.text`` (what RSSHub reads); a Next.js page's ``__NEXT_DATA__``
+    (上海证券报's article pages carry the body HTML in ``props.pageProps.data.textInfo.content``;
+    other Next.js portals name it otherwise, so the longest HTML string of its ``props`` is
+    taken). None when there is none."""
     for script in root.iter("script"):
         text = script.text or ""
+        if script.get("id") == "__NEXT_DATA__":
+            try:
+                data = json.loads(text)
+            except ValueError:
+                continue
+            html = _longest_html(data.get("props") if isinstance(data, dict) else None)
+            if html is not None and html.strip():
+                return _TAGS.sub("\n", html)
+            continue
         m = _EMBEDDED.search(text) if "window.DATA" in text else None
         if m is None:
             continue

@@ -27,6 +27,7 @@ from newsdesk.clean.profiles import (
     caixin,
     chinadaily,
     cls,
+    cnstock,
     cs,
     eastmoney,
     eeo,
@@ -52,7 +53,7 @@ from newsdesk.clean.selectors import Matcher, compile_selectors, shared_candidat
 _MODULES: tuple[ModuleType, ...] = (
     *(sina, people, xinhua, thepaper, stcn, hexun, chinadaily, banyuetan),
     # Finance portals (issue 17); most built from RSSHub's route code, see docs/cleaning.md.
-    *(yicai, caixin, wallstreetcn, cls, eastmoney, jingji21, jiemian, eeo, cs, nbd, govcn),
+    *(yicai, caixin, wallstreetcn, cls, eastmoney, jingji21, jiemian, eeo, cs, cnstock, nbd, govcn),
     *(netease, tencent, ifeng),
 )
 
