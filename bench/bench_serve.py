@@ -107,6 +107,7 @@ def write_config(
     schedule: dict[str, float] | None = None,
     workers: int = 1,
     ingest: str = "process",
+    mmap_mb: int = 0,
 ) -> Path:
     lines = [
         "database: newsdesk.db",
@@ -120,6 +121,7 @@ def write_config(
     if serve_port:
         lines += ["serve:", "  host: 127.0.0.1", f"  port: {serve_port}", f"  workers: {workers}"]
         lines.append(f"  ingest: {ingest}")
+        lines.append(f"  sqlite_mmap_mb: {mmap_mb}")
     if schedule:
         lines.append("schedule:")
         lines += [f"  {k}: {v:g}" for k, v in schedule.items()]
@@ -435,6 +437,7 @@ def phase_entries(args: argparse.Namespace) -> dict[str, Any]:
             serve_port=(port := free_port()),
             workers=args.workers,
             ingest=args.ingest,
+            mmap_mb=args.mmap_mb,
         )
         serve = Serve(folder, config, port).start()
         out["serve_ready_seconds"] = serve.ready_seconds
@@ -547,6 +550,7 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
             schedule=schedule,
             workers=args.workers,
             ingest=args.ingest,
+            mmap_mb=args.mmap_mb,
         )
         serve = Serve(folder, config, port).start()
         sampler = Sampler(serve.child.pid, also=serve.ingest_pids())
@@ -673,6 +677,7 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
             schedule=schedule,
             workers=args.workers,
             ingest=args.ingest,
+            mmap_mb=args.mmap_mb,
         )
         serve = Serve(folder, config, port)
         out["uptime_start"] = uptime()
@@ -809,6 +814,12 @@ def main() -> None:
     ap.add_argument("--reader-venv", type=Path, default=ROOT / ".venv-reader")
     ap.add_argument("--reader-workers", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="serve.workers: HTTP processes (one per core)")
+    ap.add_argument(
+        "--mmap-mb",
+        type=int,
+        default=1024,
+        help="serve.sqlite_mmap_mb: the archive read through a memory map (0: off, serve's default)",
+    )
     ap.add_argument(
         "--ingest",
         choices=("process", "thread"),

@@ -291,3 +291,20 @@ def test_publish_runs_one_at_a_time_and_once_more_after_requests_during_a_run(tm
         loop.stop()
         loop.join(10)
     assert loop.runs == 2
+
+
+def test_serve_reads_the_archive_through_a_memory_map_only_when_configured(tmp_path: Path) -> None:
+    from newsdesk.config import load_config
+    from newsdesk.web import create_app
+
+    for extra, expected in (((), 0), (("  sqlite_mmap_mb: 16",), 16 << 20)):
+        folder = tmp_path / str(expected)
+        folder.mkdir()
+        config = load_config(desk_config(folder, [], extra=extra), env={})
+        app = create_app(config)
+        store = app.state.desk.store()
+        try:
+            assert store._db.execute("PRAGMA mmap_size").fetchone()[0] == expected
+            assert store.max_rev() == 0  # and it reads
+        finally:
+            store.close()

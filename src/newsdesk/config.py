@@ -121,6 +121,10 @@ class ServeConfig(BaseModel):
     ingest: Literal["process", "thread"] = "process"
     # How much lower the ingest process's CPU priority is (added to serve's niceness, 0–19).
     ingest_nice: int = Field(default=10, ge=0, le=19)
+    # MB of a SQLite archive the HTTP processes read through a memory map (0: off). Faster reads
+    # (docs/serve.md), but an I/O error reading the file then ends the process with SIGBUS
+    # instead of an error: off unless chosen.
+    sqlite_mmap_mb: int = Field(default=0, ge=0, le=1 << 20)
     # The server's own secret (32 random bytes, made on first use, mode 0600): Fever keys and
     # view-feed tokens are keyed with it, so the archive alone cannot be used to log in.
     # Relative to the config file's folder; back it up with the config.

@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 
-def open_store(database: str) -> Store:
-    """A SQLite file path (or sqlite:///path), or a postgresql:// URL."""
+def open_store(database: str, *, mmap_mb: int = 0) -> Store:
+    """A SQLite file path (or sqlite:///path), or a postgresql:// URL. `mmap_mb`: how much of a
+    SQLite file to read through a memory map (`serve.sqlite_mmap_mb`)."""
     if is_postgres_url(database):
         from .postgres import PostgresStore  # psycopg is loaded only by those who use it
 
@@ -48,4 +49,4 @@ def open_store(database: str) -> Store:
         database = database.removeprefix("sqlite:///")
     elif "://" in database:
         raise StoreError(f"{database}: unsupported database URL (use a file path or postgresql://…)")
-    return SQLiteStore(database)
+    return SQLiteStore(database, mmap_bytes=mmap_mb << 20)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..config import Config
+from ..store import open_store
 from . import api, errors, feeds_api, fever, greader, ops, pages, viewfeeds
 from .auth import SECURITY, SECURITY_SCHEMES, AuthMiddleware, LoginThrottle, UserCache
 from .context import Desk, Hooks, ThreadStores, utcnow
@@ -57,7 +59,10 @@ def create_app(
     base = (config.serve.base_path if base_path is None else base_path).rstrip("/")
     desk = Desk(
         config=config,
-        stores=stores or ThreadStores(config.database_url),
+        stores=stores
+        or ThreadStores(
+            config.database_url, opener=functools.partial(open_store, mmap_mb=config.serve.sqlite_mmap_mb)
+        ),
         metrics=metrics or Metrics(),
         clock=clock,
         hooks=hooks or Hooks(),

@@ -25,9 +25,10 @@ ENTRY_FROM = "entries e JOIN feeds f ON f.key=e.feed_key LEFT JOIN articles a ON
 class SQLiteBase:
     """One connection to the archive file, opened (and the file made and migrated) once.
 
-    `busy_timeout`: seconds to wait for another process's lock before giving up."""
+    `busy_timeout`: seconds to wait for another process's lock before giving up; `mmap_bytes`:
+    how much of the file to read through a memory map (0: none)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = BUSY_TIMEOUT, mmap_bytes: int = 0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         db: sqlite3.Connection | None = None
@@ -50,6 +51,12 @@ class SQLiteBase:
             # with their clusters reads from memory, 293 → 380 requests/s at one client on the
             # bench archive; 32 MB gained no more and cost 45 MB of serve's memory.
             db.execute("PRAGMA cache_size=-8000")
+            if mmap_bytes:
+                # Pages read through a memory map: a writer's commit empties every other
+                # connection's page cache, and the next read refills it with a system call and a
+                # copy per page. The price: an I/O error reading the file ends the process
+                # (SIGBUS) instead of raising, so it is serve's option, off by default.
+                db.execute(f"PRAGMA mmap_size={int(mmap_bytes):d}")
             backup_before_migrating(db, self.path, migrations()[-1][0], busy_timeout=busy_timeout)
             migrate(db, self.path, self._driver_error)
         except sqlite3.Error as e:
