@@ -56,7 +56,6 @@ WORDS = "newsdesk_words"  # whitespace tokenizer over pre-cut words, dropping ov
 CHARS = "newsdesk_chars"  # one token per Han character, Latin/digit runs whole (normalised text)
 _CHARS = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(r"\p{Han}|[\p{L}\p{N}]+")).build()
 TITLE_BOOST = 2.0
-_U64 = 2**64 - 1
 
 
 def _schema() -> tantivy.Schema:
