@@ -817,8 +817,8 @@ def main() -> None:
     ap.add_argument(
         "--mmap-mb",
         type=int,
-        default=1024,
-        help="serve.sqlite_mmap_mb: the archive read through a memory map (0: off, serve's default)",
+        default=0,
+        help="serve.sqlite_mmap_mb: MB of the archive read through a memory map (0: off, serve's default)",
     )
     ap.add_argument(
         "--ingest",
