@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,16 @@ import pytest
 from newsdesk.config import parse_config
 from newsdesk.errors import NewsdeskError, StoreError
 from newsdesk.insights_pending import entry_insights
-from newsdesk.models import Article, FeedSchedule, FeedSpec, FetchResult, ParsedEntry
+from newsdesk.models import (
+    Article,
+    FeedSchedule,
+    FeedSpec,
+    FetchResult,
+    ParsedEntry,
+    content_hash,
+    entry_uid,
+    format_time,
+)
 from newsdesk.store import SQLiteStore
 from newsdesk.store.postgres import PostgresStore
 from newsdesk.store.postgres.insights import AGGREGATES_LOCK
@@ -331,3 +341,86 @@ def test_a_machines_slots_are_its_cores_unless_set(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(SLOTS_ENV, "many")
     with pytest.raises(NewsdeskError, match="NEWSDESK_WORKER_SLOTS='many'"):
         default_slots()
+
+
+def _entries(*ids: str) -> list[ParsedEntry]:
+    return [
+        ParsedEntry(id=i, title=f"标题{i}", link=f"http://a.example/{i}", published=T0, content="<p>x</p>")
+        for i in ids
+    ]
+
+
+def test_a_fetch_that_changed_nothing_does_not_wait_for_the_change_counter(pg: PostgresStore) -> None:
+    feed = spec(1)
+    pg.apply_config([feed], T0)
+    ok = FetchResult(url=feed.url or "", status=200, text="")
+    assert pg.save_fetch(feed, ok, _entries("e0", "e1"), T0).new == 2
+    quick = PostgresStore(pg.url, lock_wait=1.0)
+    try:
+        with psycopg.connect(pg.url) as writer:  # a writer of revs holds the counter's turn
+            writer.execute("SELECT rev FROM rev_counter WHERE id = 1 FOR UPDATE")
+            counts = quick.save_fetch(feed, ok, _entries("e0", "e1"), T0 + MIN, feed_title="Same")
+            assert (counts.new, counts.unchanged) == (0, 2)
+            with pytest.raises(StoreError):  # a new entry gives out a rev: after the writer
+                quick.save_fetch(feed, ok, _entries("e0", "e1", "e2"), T0 + 2 * MIN)
+        assert quick.catalogue_feed(feed.key) is not None
+        assert len(quick.known_hashes(feed.key)) == 2
+        assert quick.save_fetch(feed, ok, _entries("e0", "e1", "e2"), T0 + 2 * MIN).new == 1
+    finally:
+        quick.close()
+
+
+def test_a_feed_another_writer_stored_while_a_fetch_waited_for_the_counter_is_read_again(
+    pg: PostgresStore,
+) -> None:
+    feed = spec(1)
+    pg.apply_config([feed], T0)
+    ok = FetchResult(url=feed.url or "", status=200, text="")
+    first = _entries("e0")[0]
+    outcome: list[object] = []
+    with psycopg.connect(pg.url) as writer:  # another writer of this feed, holding the counter
+        writer.execute("SELECT rev FROM rev_counter WHERE id = 1 FOR UPDATE")
+        fetch = threading.Thread(
+            target=lambda: outcome.append(_saved(pg, feed, ok, _entries("e0", "e1"))), name="fetch"
+        )
+        fetch.start()
+        # The fetch read the feed's entries (none) and waits for the counter: the writer stores
+        # e0 meanwhile, as it would be listed in the fetch.
+        deadline = time.monotonic() + 30
+        with psycopg.connect(pg.url, autocommit=True) as watch:
+            while watch.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%rev_counter%'"
+            ).fetchone() != (1,):
+                assert time.monotonic() < deadline, "the fetch never waited for the counter"
+                time.sleep(0.02)
+        writer.execute(
+            "INSERT INTO entries (uid, feed_key, entry_id, title, content, summary, first_seen,"
+            " last_changed, sort_time, content_hash, rev) VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s,"
+            " (SELECT rev + 1 FROM rev_counter WHERE id = 1))",
+            (
+                entry_uid(feed.key, first.id),
+                feed.key,
+                first.id,
+                first.title,
+                first.content,
+                *[format_time(T0)] * 3,
+                content_hash(first),
+            ),
+        )
+        writer.execute("UPDATE rev_counter SET rev = rev + 1 WHERE id = 1")
+    fetch.join(30)
+    # Stored on what was committed: e0 is the writer's (unchanged), e1 new; not a duplicate key.
+    assert outcome == [(1, 0, 1)]
+    assert sorted(pg.known_hashes(feed.key)) == ["e0", "e1"]
+    with psycopg.connect(pg.url) as conn:  # two revs, each given out once
+        revs = conn.execute("SELECT rev FROM entries WHERE feed_key = %s", (feed.key,)).fetchall()
+    assert len({r[0] for r in revs}) == 2
+
+
+def _saved(pg: PostgresStore, feed: FeedSpec, ok: FetchResult, entries: list[ParsedEntry]) -> object:
+    try:
+        counts = pg.save_fetch(feed, ok, entries, T0)
+    except StoreError as e:
+        return e
+    return (counts.new, counts.updated, counts.unchanged)
