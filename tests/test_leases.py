@@ -424,3 +424,16 @@ def _saved(pg: PostgresStore, feed: FeedSpec, ok: FetchResult, entries: list[Par
     except StoreError as e:
         return e
     return (counts.new, counts.updated, counts.unchanged)
+
+
+def test_the_last_feeds_due_are_shared_out_not_taken_in_one_batch(pg: PostgresStore) -> None:
+    pg.apply_config([spec(i) for i in range(30)], T0)
+    sizes = []
+    while batch := pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100, share=2):
+        sizes.append(len(batch))
+    # Whole batches while 20 or more are left, then half of what is left (rounded up).
+    assert sizes == [10, 10, 5, 3, 1, 1]
+    pg.apply_config([spec(i) for i in range(30, 45)], T0)
+    assert len(pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100)) == 10  # share 1: as before
+    with pytest.raises(ValueError):
+        pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100, share=0)

@@ -60,6 +60,7 @@ __all__ = [
     "SLOTS_ENV",
     "SLOT_TURN",
     "SLOT_WAIT",
+    "TAIL_SHARE",
     "Worker",
     "default_slots",
     "file_clock",
@@ -71,6 +72,9 @@ log = logging.getLogger("newsdesk.worker")
 
 LEASE = 600.0  # seconds a claimed feed stays this worker's (renewed while its batch runs)
 BATCH = 100  # feeds claimed per turn
+# Fewer than BATCH * TAIL_SHARE feeds due: a claim takes 1/TAIL_SHARE of them (LeaseStore.claim_feeds),
+# so a round's last feeds are spread over the workers, not one batch left to one of them.
+TAIL_SHARE = 2
 POLL = 5.0  # seconds between turns when nothing was due (and after an archive error)
 INSIGHTS_TURN = "insights"  # the turn a worker holds while it catches a share of insights up
 INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side by side
@@ -192,7 +196,12 @@ class Worker:
             self._unreleased = []
         now = self.clock()
         claimed = self.leases.claim_feeds(
-            self.holder, now, now + self.lease, limit=self.batch, per_host=self.config.fetch.per_host
+            self.holder,
+            now,
+            now + self.lease,
+            limit=self.batch,
+            per_host=self.config.fetch.per_host,
+            share=TAIL_SHARE,
         )
         if not claimed:
             self._insights(report)  # the first turn's: what a stopped process left pending
@@ -209,6 +218,7 @@ class Worker:
                     rng=self.rng,
                     fetcher=fetcher,
                     register=False,
+                    catalogue={f.key: f for f in claimed},  # as the claim read them
                 )
         finally:
             renewing.cancel()
