@@ -437,3 +437,31 @@ def test_the_last_feeds_due_are_shared_out_not_taken_in_one_batch(pg: PostgresSt
     assert len(pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100)) == 10  # share 1: as before
     with pytest.raises(ValueError):
         pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100, share=0)
+
+
+def test_pending_insights_walked_in_chunks_give_the_one_statement_s_list(
+    pg: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsdesk.store.postgres import insights as pg_insights
+    from newsdesk.store.sqlite.insights import InsightsMixin
+
+    pg.fill_synthetic(3, 10, T0)  # 30 entries with articles, revs 1-30
+    with psycopg.connect(pg.url, autocommit=True) as conn:
+        # Revs 11-16 become one rev (a group larger than a chunk); two entries lose their article.
+        conn.execute("UPDATE entries SET rev = 11 WHERE rev BETWEEN 11 AND 16")
+        conn.execute("DELETE FROM articles WHERE uid IN (SELECT uid FROM entries WHERE rev IN (3, 20))")
+    done = pg.get_entries(pg.pending_insights()[:5])
+    pg.save_insights([entry_insights(e, e.article) for e in done if e.article is not None])
+    chunk = 4
+    monkeypatch.setattr(pg_insights, "PENDING_CHUNK", chunk)
+    monkeypatch.setattr(
+        pg_insights, "_PENDING_AFTER", pg_insights._PENDING_AFTER.replace("LIMIT 2000", f"LIMIT {chunk}")
+    )
+    walked = []
+    for since in (0, 2, 10, 11, 15, 29, 30):
+        expected = InsightsMixin.pending_insights(pg, since)  # SQLite's one statement
+        assert pg.pending_insights(since) == expected, since
+        walked.append(len(expected))
+    assert walked[0] == 30 - 2 - 5 and walked[-1] == 0
+    monkeypatch.setattr(pg_insights, "PENDING_WALK", 5)  # a long stretch: the one statement
+    assert pg.pending_insights(0) == InsightsMixin.pending_insights(pg, 0)
