@@ -465,3 +465,13 @@ def test_pending_insights_walked_in_chunks_give_the_one_statement_s_list(
     assert walked[0] == 30 - 2 - 5 and walked[-1] == 0
     monkeypatch.setattr(pg_insights, "PENDING_WALK", 5)  # a long stretch: the one statement
     assert pg.pending_insights(0) == InsightsMixin.pending_insights(pg, 0)
+
+
+def test_rows_sent_as_json_refuse_what_json_cannot_carry() -> None:
+    from newsdesk.store.postgres.base import rows_source
+
+    source, params = rows_source(("text", "float8"), [("a", 1.5), ("b", None)])
+    assert params == ['[["a",1.5],["b",null]]'] and "CAST(v->>1 AS float8)" in source
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            rows_source(("text", "float8"), [("a", 1.0), ("b", bad)])
