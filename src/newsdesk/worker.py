@@ -80,10 +80,13 @@ INSIGHTS_TURN = "insights"  # the turn a worker holds while it catches a share o
 INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side by side
 # Entries a catch-up stores per transaction: the term aggregates take one upsert row per distinct
 # (term) and (week, term) of a transaction, and the more articles share one, the fewer rows: ~12.6
-# term rows an article at 100, ~2.8 at 500 (bench/articles.py's text). A transaction stored without
-# moving revs holds only the aggregates' turn (store/postgres/insights.py), not the counter's, so
-# its length keeps no feed from being stored.
-INSIGHTS_BATCH = 500
+# term rows an article at 100, ~2.8 at 500 (bench/articles.py's text); with bench/feed_site.py's
+# articles, df and week rows together, 5.7 at 500, 3.0 at 1,000, 1.7 at 2,000. A look of a busy
+# worker finds ~1,250-2,500 entries in its shares: one transaction at 2,000 where 500 made three
+# (pg_stat_statements, 300 feeds: 6.5 aggregate rows an entry, ~15 % of the server's CPU). A
+# transaction stored without moving revs holds only the aggregates' turn
+# (store/postgres/insights.py), not the counter's, so its length keeps no feed from being stored.
+INSIGHTS_BATCH = 2000
 SLOT_TURN = "cpu"  # a turn of a machine's workers: `cpu/<machine>/<n>` (`Worker._slot`)
 
 
