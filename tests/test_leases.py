@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,16 @@ import pytest
 from newsdesk.config import parse_config
 from newsdesk.errors import NewsdeskError, StoreError
 from newsdesk.insights_pending import entry_insights
-from newsdesk.models import Article, FeedSchedule, FeedSpec, FetchResult, ParsedEntry
+from newsdesk.models import (
+    Article,
+    FeedSchedule,
+    FeedSpec,
+    FetchResult,
+    ParsedEntry,
+    content_hash,
+    entry_uid,
+    format_time,
+)
 from newsdesk.store import SQLiteStore
 from newsdesk.store.postgres import PostgresStore
 from newsdesk.store.postgres.insights import AGGREGATES_LOCK
@@ -331,3 +341,137 @@ def test_a_machines_slots_are_its_cores_unless_set(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(SLOTS_ENV, "many")
     with pytest.raises(NewsdeskError, match="NEWSDESK_WORKER_SLOTS='many'"):
         default_slots()
+
+
+def _entries(*ids: str) -> list[ParsedEntry]:
+    return [
+        ParsedEntry(id=i, title=f"标题{i}", link=f"http://a.example/{i}", published=T0, content="<p>x</p>")
+        for i in ids
+    ]
+
+
+def test_a_fetch_that_changed_nothing_does_not_wait_for_the_change_counter(pg: PostgresStore) -> None:
+    feed = spec(1)
+    pg.apply_config([feed], T0)
+    ok = FetchResult(url=feed.url or "", status=200, text="")
+    assert pg.save_fetch(feed, ok, _entries("e0", "e1"), T0).new == 2
+    quick = PostgresStore(pg.url, lock_wait=1.0)
+    try:
+        with psycopg.connect(pg.url) as writer:  # a writer of revs holds the counter's turn
+            writer.execute("SELECT rev FROM rev_counter WHERE id = 1 FOR UPDATE")
+            counts = quick.save_fetch(feed, ok, _entries("e0", "e1"), T0 + MIN, feed_title="Same")
+            assert (counts.new, counts.unchanged) == (0, 2)
+            with pytest.raises(StoreError):  # a new entry gives out a rev: after the writer
+                quick.save_fetch(feed, ok, _entries("e0", "e1", "e2"), T0 + 2 * MIN)
+        assert quick.catalogue_feed(feed.key) is not None
+        assert len(quick.known_hashes(feed.key)) == 2
+        assert quick.save_fetch(feed, ok, _entries("e0", "e1", "e2"), T0 + 2 * MIN).new == 1
+    finally:
+        quick.close()
+
+
+def test_a_feed_another_writer_stored_while_a_fetch_waited_for_the_counter_is_read_again(
+    pg: PostgresStore,
+) -> None:
+    feed = spec(1)
+    pg.apply_config([feed], T0)
+    ok = FetchResult(url=feed.url or "", status=200, text="")
+    first = _entries("e0")[0]
+    outcome: list[object] = []
+    with psycopg.connect(pg.url) as writer:  # another writer of this feed, holding the counter
+        writer.execute("SELECT rev FROM rev_counter WHERE id = 1 FOR UPDATE")
+        fetch = threading.Thread(
+            target=lambda: outcome.append(_saved(pg, feed, ok, _entries("e0", "e1"))), name="fetch"
+        )
+        fetch.start()
+        # The fetch read the feed's entries (none) and waits for the counter: the writer stores
+        # e0 meanwhile, as it would be listed in the fetch.
+        deadline = time.monotonic() + 30
+        with psycopg.connect(pg.url, autocommit=True) as watch:
+            while watch.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%rev_counter%'"
+            ).fetchone() != (1,):
+                assert time.monotonic() < deadline, "the fetch never waited for the counter"
+                time.sleep(0.02)
+        writer.execute(
+            "INSERT INTO entries (uid, feed_key, entry_id, title, content, summary, first_seen,"
+            " last_changed, sort_time, content_hash, rev) VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s,"
+            " (SELECT rev + 1 FROM rev_counter WHERE id = 1))",
+            (
+                entry_uid(feed.key, first.id),
+                feed.key,
+                first.id,
+                first.title,
+                first.content,
+                *[format_time(T0)] * 3,
+                content_hash(first),
+            ),
+        )
+        writer.execute("UPDATE rev_counter SET rev = rev + 1 WHERE id = 1")
+    fetch.join(30)
+    # Stored on what was committed: e0 is the writer's (unchanged), e1 new; not a duplicate key.
+    assert outcome == [(1, 0, 1)]
+    assert sorted(pg.known_hashes(feed.key)) == ["e0", "e1"]
+    with psycopg.connect(pg.url) as conn:  # two revs, each given out once
+        revs = conn.execute("SELECT rev FROM entries WHERE feed_key = %s", (feed.key,)).fetchall()
+    assert len({r[0] for r in revs}) == 2
+
+
+def _saved(pg: PostgresStore, feed: FeedSpec, ok: FetchResult, entries: list[ParsedEntry]) -> object:
+    try:
+        counts = pg.save_fetch(feed, ok, entries, T0)
+    except StoreError as e:
+        return e
+    return (counts.new, counts.updated, counts.unchanged)
+
+
+def test_the_last_feeds_due_are_shared_out_not_taken_in_one_batch(pg: PostgresStore) -> None:
+    pg.apply_config([spec(i) for i in range(30)], T0)
+    sizes = []
+    while batch := pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100, share=2):
+        sizes.append(len(batch))
+    # Whole batches while 20 or more are left, then half of what is left (rounded up).
+    assert sizes == [10, 10, 5, 3, 1, 1]
+    pg.apply_config([spec(i) for i in range(30, 45)], T0)
+    assert len(pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100)) == 10  # share 1: as before
+    with pytest.raises(ValueError):
+        pg.claim_feeds("w", T0, T0 + MIN, limit=10, per_host=100, share=0)
+
+
+def test_pending_insights_walked_in_chunks_give_the_one_statement_s_list(
+    pg: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsdesk.store.postgres import insights as pg_insights
+    from newsdesk.store.sqlite.insights import InsightsMixin
+
+    pg.fill_synthetic(3, 10, T0)  # 30 entries with articles, revs 1-30
+    with psycopg.connect(pg.url, autocommit=True) as conn:
+        # Revs 11-16 become one rev (a group larger than a chunk); two entries lose their article.
+        conn.execute("UPDATE entries SET rev = 11 WHERE rev BETWEEN 11 AND 16")
+        conn.execute("DELETE FROM articles WHERE uid IN (SELECT uid FROM entries WHERE rev IN (3, 20))")
+    done = pg.get_entries(pg.pending_insights()[:5])
+    pg.save_insights([entry_insights(e, e.article) for e in done if e.article is not None])
+    chunk = 4
+    monkeypatch.setattr(pg_insights, "PENDING_CHUNK", chunk)
+    monkeypatch.setattr(
+        pg_insights, "_PENDING_AFTER", pg_insights._PENDING_AFTER.replace("LIMIT 2000", f"LIMIT {chunk}")
+    )
+    walked = []
+    for since in (0, 2, 10, 11, 15, 29, 30):
+        expected = InsightsMixin.pending_insights(pg, since)  # SQLite's one statement
+        assert pg.pending_insights(since) == expected, since
+        walked.append(len(expected))
+    assert walked[0] == 30 - 2 - 5 and walked[-1] == 0
+    monkeypatch.setattr(pg_insights, "PENDING_WALK", 5)  # a long stretch: the one statement
+    assert pg.pending_insights(0) == InsightsMixin.pending_insights(pg, 0)
+
+
+def test_rows_sent_as_json_refuse_what_json_cannot_carry() -> None:
+    from newsdesk.store.postgres.base import rows_source
+
+    source, params = rows_source(("text", "float8"), [("a", 1.5), ("b", None)])
+    assert params == ['[["a",1.5],["b",null]]'] and "CAST(v->>1 AS float8)" in source
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            rows_source(("text", "float8"), [("a", 1.0), ("b", bad)])

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -24,6 +24,7 @@ from .insights_pending import InsightsFollower, compute, entry_insights, insight
 from .locks import LockBusy
 from .media import cache_media
 from .models import (
+    CatalogueFeed,
     Cleaned,
     FeedReport,
     FeedSpec,
@@ -349,6 +350,7 @@ async def fetch_feeds(
     rng: random.Random | None = None,
     fetcher: Fetcher | None = None,
     register: bool = True,
+    catalogue: Mapping[str, CatalogueFeed | None] | None = None,
 ) -> list[FeedReport]:
     """Fetch, parse and store these feeds concurrently, and after each its next check
     (`newsdesk.schedule`, spread by `rng`). Hosts on hold (newsdesk.holds) are not requested;
@@ -358,10 +360,14 @@ async def fetch_feeds(
 
     `register`: the specs are the config's, to be (re)registered in the catalogue, a feed
     removed earlier included. Specs read from the catalogue (the scheduler, workers) are not:
-    a feed removed while its batch was on the way must stay removed, not come back with it."""
+    a feed removed while its batch was on the way must stay removed, not come back with it.
+
+    `catalogue`: the specs' catalogue rows, when the caller has just read them (a worker's
+    claim returns them), instead of a read of each here."""
     if register:
         store.sync_feeds(specs)
-    catalogue = {s.key: store.catalogue_feed(s.key) for s in specs}
+    if catalogue is None:
+        catalogue = {s.key: store.catalogue_feed(s.key) for s in specs}
     rng = rng if rng is not None else random.Random()
     reports: dict[str, FeedReport] = {}
 

@@ -60,6 +60,7 @@ __all__ = [
     "SLOTS_ENV",
     "SLOT_TURN",
     "SLOT_WAIT",
+    "TAIL_SHARE",
     "Worker",
     "default_slots",
     "file_clock",
@@ -71,15 +72,21 @@ log = logging.getLogger("newsdesk.worker")
 
 LEASE = 600.0  # seconds a claimed feed stays this worker's (renewed while its batch runs)
 BATCH = 100  # feeds claimed per turn
+# Fewer than BATCH * TAIL_SHARE feeds due: a claim takes 1/TAIL_SHARE of them (LeaseStore.claim_feeds),
+# so a round's last feeds are spread over the workers, not one batch left to one of them.
+TAIL_SHARE = 2
 POLL = 5.0  # seconds between turns when nothing was due (and after an archive error)
 INSIGHTS_TURN = "insights"  # the turn a worker holds while it catches a share of insights up
 INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side by side
 # Entries a catch-up stores per transaction: the term aggregates take one upsert row per distinct
 # (term) and (week, term) of a transaction, and the more articles share one, the fewer rows: ~12.6
-# term rows an article at 100, ~2.8 at 500 (bench/articles.py's text). A transaction stored without
-# moving revs holds only the aggregates' turn (store/postgres/insights.py), not the counter's, so
-# its length keeps no feed from being stored.
-INSIGHTS_BATCH = 500
+# term rows an article at 100, ~2.8 at 500 (bench/articles.py's text); with bench/feed_site.py's
+# articles, df and week rows together, 5.7 at 500, 3.0 at 1,000, 1.7 at 2,000. A look of a busy
+# worker finds ~1,250-2,500 entries in its shares: one transaction at 2,000 where 500 made three
+# (pg_stat_statements, 300 feeds: 6.5 aggregate rows an entry, ~15 % of the server's CPU). A
+# transaction stored without moving revs holds only the aggregates' turn
+# (store/postgres/insights.py), not the counter's, so its length keeps no feed from being stored.
+INSIGHTS_BATCH = 2000
 SLOT_TURN = "cpu"  # a turn of a machine's workers: `cpu/<machine>/<n>` (`Worker._slot`)
 
 
@@ -192,7 +199,12 @@ class Worker:
             self._unreleased = []
         now = self.clock()
         claimed = self.leases.claim_feeds(
-            self.holder, now, now + self.lease, limit=self.batch, per_host=self.config.fetch.per_host
+            self.holder,
+            now,
+            now + self.lease,
+            limit=self.batch,
+            per_host=self.config.fetch.per_host,
+            share=TAIL_SHARE,
         )
         if not claimed:
             self._insights(report)  # the first turn's: what a stopped process left pending
@@ -209,6 +221,7 @@ class Worker:
                     rng=self.rng,
                     fetcher=fetcher,
                     register=False,
+                    catalogue={f.key: f for f in claimed},  # as the claim read them
                 )
         finally:
             renewing.cancel()

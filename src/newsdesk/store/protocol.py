@@ -515,10 +515,11 @@ class LeaseStore(Protocol):
     Times are the caller's clock, never the server's."""
 
     def claim_feeds(
-        self, holder: str, now: datetime, expires: datetime, *, limit: int, per_host: int
+        self, holder: str, now: datetime, expires: datetime, *, limit: int, per_host: int, share: int = 1
     ) -> list[CatalogueFeed]:
         """Lease up to `limit` feeds due at `now` to `holder` until `expires`, most overdue
-        first, with at most `per_host` feeds of one host leased at once across all holders."""
+        first, with at most `per_host` feeds of one host leased at once across all holders;
+        when fewer than `limit * share` are there to claim, a `share`-th of them (rounded up)."""
 
     def renew_feeds(self, holder: str, keys: Sequence[str], expires: datetime) -> int:
         """Extend `holder`'s leases of `keys` to `expires`; how many it still held."""

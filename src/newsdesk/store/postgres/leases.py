@@ -25,6 +25,12 @@ fetching): the lock allows ~200 claims a second, 20,000 feeds a second at batche
 100,000 feeds checked every 30 minutes need ~56. The per-host advisory locks it replaces (one
 per candidate host, hundreds a claim) cost more than the waits they saved.
 
+Sharing the last feeds (`share`): when fewer than `limit * share` due feeds are left, a claim
+takes a `share`-th of them, so the last ones due are spread over the workers looking instead of
+one batch going to the first to ask while the others find nothing (workers pass 2: at the end
+of a round each claim takes half of what is left, the last batches shrink, and no worker
+fetches a whole batch alone while the others are idle).
+
 What keeps the statement small: `feed_leases.host` holds each feed's lease host for as long as
 its URL and route stay the same (PG 0026: a change forgets it), computed here in Python by the
 fetcher's own `host_key` and filled in before the claim for feeds that have none yet (a new
@@ -85,7 +91,8 @@ WITH cand AS (
     FROM cand c LEFT JOIN live ON live.host = c.host
 ), chosen AS (
     SELECT feed_key FROM ranked WHERE slot <= %(per_host)s
-    ORDER BY next_check, feed_key LIMIT %(limit)s
+    ORDER BY next_check, feed_key
+    LIMIT CAST(LEAST(%(limit)s, CEIL((SELECT COUNT(*) FROM cand) / CAST(%(share)s AS numeric))) AS bigint)
 ), locked AS (
     SELECT l.feed_key FROM feed_leases l
     WHERE l.feed_key IN (SELECT feed_key FROM chosen) AND l.expires <= %(now)s
@@ -139,10 +146,13 @@ class LeasesMixin:
     _idle_lock: threading.Lock
 
     def claim_feeds(
-        self, holder: str, now: datetime, expires: datetime, *, limit: int, per_host: int
+        self, holder: str, now: datetime, expires: datetime, *, limit: int, per_host: int, share: int = 1
     ) -> list[CatalogueFeed]:
         """Lease up to `limit` feeds due at `now` to `holder` until `expires`, most overdue
-        first, at most `per_host` leased per host across all holders."""
+        first, at most `per_host` leased per host across all holders; when fewer than
+        `limit * share` are there to claim, a `share`-th of them (rounded up)."""
+        if share < 1:
+            raise ValueError(f"claim_feeds: share={share}, at least 1")
         with self._pg.transaction() as conn:
             # The lock, and whether any lease lacks its host (read in the statement's snapshot,
             # taken before the lock: a host missing still is filled by the next claim).
@@ -161,6 +171,7 @@ class LeasesMixin:
                     "holder": holder,
                     "scan": limit * SCAN_FACTOR,
                     "limit": limit,
+                    "share": share,
                     "per_host": per_host,
                 },
             ).fetchall()
