@@ -56,7 +56,7 @@ def versions(url: str) -> dict[str, str]:
 
 
 def relation_mb(url: str) -> dict[str, float]:
-    """Sizes of the search documents (all their monthly partitions), their indexes, and the
+    """Sizes of the search documents (all their weekly partitions), their indexes, and the
     archive's entries."""
     with psycopg.connect(url) as db:
         rows = db.execute(
