@@ -60,7 +60,8 @@ def relation_mb(url: str) -> dict[str, float]:
     archive's entries."""
     with psycopg.connect(url) as db:
         rows = db.execute(
-            "WITH r(name) AS (VALUES ('docs'), ('docs_body'), ('docs_chars'), ('docs_ts'))"
+            "WITH r(name) AS (VALUES ('docs'), ('docs_body'), ('docs_chars'), ('docs_ts'), ('docs_feed'),"
+            " ('docs_feed_key'))"
             " SELECT name, sum(CASE name WHEN 'docs' THEN pg_total_relation_size(p)"
             " ELSE pg_relation_size(p) END)"
             " FROM r, LATERAL (SELECT relid FROM pg_partition_tree(('newsdesk_search.' || name)::regclass)"
