@@ -56,11 +56,12 @@ def versions(url: str) -> dict[str, str]:
 
 
 def relation_mb(url: str) -> dict[str, float]:
-    """Sizes of the search documents (all their monthly partitions), their indexes, and the
+    """Sizes of the search documents (all their weekly partitions), their indexes, and the
     archive's entries."""
     with psycopg.connect(url) as db:
         rows = db.execute(
-            "WITH r(name) AS (VALUES ('docs'), ('docs_body'), ('docs_chars'), ('docs_ts'))"
+            "WITH r(name) AS (VALUES ('docs'), ('docs_body'), ('docs_chars'), ('docs_ts'), ('docs_feed'),"
+            " ('docs_feed_key'))"
             " SELECT name, sum(CASE name WHEN 'docs' THEN pg_total_relation_size(p)"
             " ELSE pg_relation_size(p) END)"
             " FROM r, LATERAL (SELECT relid FROM pg_partition_tree(('newsdesk_search.' || name)::regclass)"

@@ -1,5 +1,5 @@
-"""The PostgreSQL search documents' layout (migration 0028: one partition per month, found
-newest slice first) gives the answers of the plain statement over the whole table: the newest
+"""The PostgreSQL search documents' layout (migration 0030: one partition per week, read
+newest slice first, each slice sized from the matches found so far) gives the answers of the plain statement over the whole table: the newest
 matches, ranked, for words, phrases, exclusions and date filters, whatever months the
 documents fall in (the real server on 127.0.0.1, a database of this test's own)."""
 
@@ -15,6 +15,7 @@ import pytest
 
 from newsdesk.models import DocQuery, SearchDoc
 from newsdesk.store.postgres import PostgresStore
+from newsdesk.store.postgres.search import _next_take
 from store_backends import new_pg_database
 
 SORTS: tuple[Literal["relevance", "date"], ...] = ("relevance", "date")
@@ -71,7 +72,8 @@ def test_newest_matches_across_months_are_those_of_one_plain_statement(store: Po
         parts = db.execute(
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'newsdesk_search.docs'::regclass"
         ).fetchone()
-    assert parts == (len(months) + 1,)  # a partition per month holding documents
+    weeks = {(d.ts - at(1970, 1, 5)) // (7 * 86400) for d in docs}
+    assert parts == (len(weeks),)  # a partition per week holding documents
 
     cases = [
         (DocQuery(body="'央行'"), "body @@ '''央行'''::tsquery"),
@@ -126,3 +128,57 @@ def test_a_document_moved_to_another_month_is_there_once(store: PostgresStore) -
     assert store.save_search_docs([], ["a"], mark=3, expect=2)
     assert store.search_count() == 0
     assert store.search_docs(DocQuery(body="'央行'"), sort="relevance", fetch=10) == []
+
+
+def test_slices_sized_from_the_matches_found_give_the_plain_statements_answers(store: PostgresStore) -> None:
+    # 30 weeks of documents, a word much denser in some weeks than others and gaps of weeks
+    # with none: each slice after the first is sized from the matches found before it, so its
+    # guess is too small or too large somewhere here; the answers must not depend on it.
+    rng = random.Random(30)
+    docs = []
+    start = at(2025, 3, 3)  # a Monday
+    for week in range(30):
+        if week in (7, 8, 19):
+            continue
+        dense = 0.9 if week % 5 == 0 else 0.1
+        for n in range(rng.randint(5, 40)):
+            tokens = ["央行" if rng.random() < dense else "基金", rng.choice(WORDS)]
+            ts = start + week * 7 * 86400 + rng.randint(0, 7 * 86400 - 1)
+            docs.append(doc(f"w{week:02d}-{n:02d}", tokens, ts))
+    assert store.save_search_docs(docs, [], mark=1, expect=0)
+    url = str(store._pg.pool.conninfo)
+    checked = 0
+    for since, until in ((None, None), (at(2025, 5, 7, 13), None), (None, at(2025, 8, 14, 6))):
+        q = DocQuery(body="'央行'", since=since, until=until)
+        where = "body @@ '''央行'''::tsquery"
+        where += "" if since is None else f" AND ts >= {since}"
+        where += "" if until is None else f" AND ts < {until}"
+        for sort in SORTS:
+            for window in (1, 5, 17, 40, 90, 200, 1000):
+                got = store.search_docs(q, sort=sort, fetch=min(window, 10), window=window)
+                n = min(window, 10) if sort == "date" else window
+                want = reference(url, q, where, sort=sort, n=n)[: min(window, 10)]
+                assert [u for u, _ in got] == [u for u, _ in want], (since, until, sort, window)
+                checked += len(want)
+    assert checked > 300
+
+
+def test_the_next_slice_takes_the_weeks_the_matches_so_far_say() -> None:
+    week = 7 * 86400
+    weeks = [at(2025, 1, 6) + i * week for i in range(40)]
+    lo = weeks[39]
+    # 100 matches in the newest week (read up to its end), 1,000 wanted: 9 weeks more, a
+    # fifth more than that (10.8): 11 weeks.
+    assert _next_take(weeks, 39, lo, lo + week, 100, 1000) == 11
+    # Nothing matched in 2 weeks: the next slice reads twice that.
+    assert _next_take(weeks, 38, weeks[38], lo + week, 0, 1000) == 4
+    # Almost enough: still one whole week.
+    assert _next_take(weeks, 39, lo, lo + week, 999, 1000) == 1
+    # Half a week read (the newest week so far): the time read counts, not the weeks (5.4).
+    assert _next_take(weeks, 39, lo, lo + week // 2, 50, 500) == 6
+    # 10.8 weeks back in time from a gap of 20 weeks without documents: the week before it.
+    gappy = weeks[:10] + weeks[30:]
+    assert _next_take(gappy, 10, weeks[30], weeks[30] + week, 100, 1000) == 1
+    assert _next_take(gappy, 10, weeks[30], weeks[30] + week, 10, 1000) == 10
+    # Rare matches: every week left.
+    assert _next_take(weeks, 39, lo, lo + week, 1, 1000) == 39

@@ -1,4 +1,4 @@
-"""Full-text search documents in the database (`search_backend: postgres`; migrations 0021, 0028).
+"""Full-text search documents in the database (`search_backend: postgres`; migrations 0021, 0030).
 
 `newsdesk.search.pgindex` cuts the text and compiles queries; this holds the SQL. Documents are
 written together with the store rev they are current to (`newsdesk_search.state`), and a writer first
@@ -7,16 +7,18 @@ catching up at once take turns, and the one that finds the mark moved by the oth
 nothing and starts again from there, so documents never go back to an older state of an entry.
 
 Relevance ranks the newest `window` matches (ts_rank_cd, title tokens weighted A), and date
-order wants the newest too: documents are partitioned by month, and a search asks the month of
-the newest document first, then the 2 months before, the 4 before those, … until it has enough,
-so its cost follows the matches of the last months, not the size of the archive. A phrase is
-first found as its words (exact in the GIN index), and only those rows, newest first, are read
-to check the words' order (docs/search.md, "Search on PostgreSQL").
+order wants the newest too: documents are partitioned by week (migration 0030), and a search
+reads the week of the newest document first, then as many weeks before it as the matches found
+so far say the rest needs (a fifth more; twice the time read when nothing matched yet), until
+it has enough: its cost follows the matches it needs, not the size of the archive or of a
+month. A phrase is first found as its words (exact in the GIN index), and only those rows,
+newest first, are read to check the words' order (docs/search.md, "Search on PostgreSQL").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import bisect
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -62,7 +64,7 @@ class PgSearchMixin(SQLiteBase):
             if gone:
                 conn.execute("DELETE FROM newsdesk_search.docs WHERE uid = ANY(%s)", (gone,))
             if docs:
-                _add_months(conn, {_month(d.ts) for d in docs})
+                _add_weeks(conn, {_week(d.ts) for d in docs})
                 into = f"COPY newsdesk_search.docs ({_COLUMNS}) FROM STDIN"
                 with conn.cursor() as cur, cur.copy(into) as copy:
                     for d in docs:
@@ -106,20 +108,36 @@ class PgSearchMixin(SQLiteBase):
             # spend more compiling than it saves on these short statements.
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             conn.execute("SET LOCAL jit = off")
-            # Each statement planned for its own words and months: a generic plan (what a
+            # Each statement planned for its own words and weeks: a generic plan (what a
             # prepared statement turns to after five runs) knows neither how common the words
             # are nor which partitions the slice needs.
             conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-            # Taken now, as every statement would: the months cannot change under this search
+            # Taken now, as every statement would: the weeks cannot change under this search
             # (a writer adding one locks the table), and a lock held elsewhere is reported here.
             conn.execute("LOCK TABLE newsdesk_search.docs IN ACCESS SHARE MODE")
-            months = sorted(_months(conn))
-            if not months:
+            weeks = [
+                w
+                for w in sorted(_weeks(conn))
+                if (q.until is None or w < q.until) and (q.since is None or w + _WEEK > q.since)
+            ]
+            if not weeks:
                 return []
-            top = _month_start(*months[-1])
-            if q.until is not None:
-                top = min(top, q.until - 1)
-            for lo, hi in _slices(top, _month_start(*months[0]), q.since):
+            top = _newest(conn, weeks[-1], q.until)  # read by the date index, before this:
+            if need > _WALKED:
+                # Walking the date index (or the table) checks each row's words, reading its
+                # tsvector out of line: ~10 µs a row, which the planner prices as a fraction of
+                # that, so for 1,000 matches of a word in 5 % of the articles it walked 20,000
+                # rows (250 ms) where the GIN bitmap visits the matches alone, without their
+                # tsvectors. Either stays possible if nothing else can answer (the settings
+                # add a cost, they forbid nothing).
+                conn.execute("SET LOCAL enable_indexscan = off")
+                conn.execute("SET LOCAL enable_seqscan = off")
+            left = len(weeks)  # weeks[:left] not read yet
+            hi: int | None = None  # the newest slice has no upper end (beyond `until`)
+            take = 1
+            while left:
+                first = left - take
+                lo = weeks[first] if first > 0 else None  # the oldest slice: whatever is older
                 span, span_params = _span(lo, hi)
                 if phrased is None:
                     newest = (
@@ -147,34 +165,56 @@ class PgSearchMixin(SQLiteBase):
                 found += [
                     (str(uid), int(ts), None if score is None else float(score)) for uid, ts, score in rows
                 ]
-                if len(found) >= need:
+                if len(found) >= need or lo is None:
                     break
+                take = _next_take(weeks, first, lo, top, len(found), need)
+                hi, left = lo, first
         if sort == "relevance":
             found.sort(key=lambda f: (-(f[2] or 0.0), -f[1], f[0].encode()))
         return [(uid, score) for uid, _, score in found[offset : offset + fetch]]
 
 
-def _months(conn: Any) -> list[tuple[int, int]]:
-    """The (year, month)s that have a partition (a catalog lookup: no plan over them all)."""
+def _weeks(conn: Any) -> list[int]:
+    """The starts of the weeks that have a partition (a catalog lookup: no plan over them all)."""
     rows = conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
         " WHERE i.inhparent = 'newsdesk_search.docs'::regclass"
     ).fetchall()
-    return [(int(name[5:9]), int(name[9:11])) for (name,) in rows]
+    return [_day(name[5:]) for (name,) in rows]
 
 
-def _add_months(conn: Any, months: set[tuple[int, int]]) -> None:
-    """The partitions of these (year, month)s that are missing (the mark's row lock, held by
-    the caller, makes writers take turns)."""
-    have = set(_months(conn))
-    for y, m in sorted(months - have):
+def _add_weeks(conn: Any, weeks: set[int]) -> None:
+    """The partitions of these weeks (by their starts) that are missing (the mark's row lock,
+    held by the caller, makes writers take turns)."""
+    have = set(_weeks(conn))
+    for start in sorted(weeks - have):
         conn.execute(
-            f"CREATE TABLE newsdesk_search.docs_{y:04d}{m:02d} PARTITION OF newsdesk_search.docs"
-            f" FOR VALUES FROM ({_month_start(y, m)}) TO ({_month_start(y, m + 1)})"
+            f"CREATE TABLE newsdesk_search.{_partition(start)} PARTITION OF newsdesk_search.docs"
+            f" FOR VALUES FROM ({start}) TO ({start + _WEEK})"
         )
 
 
+def _newest(conn: Any, week: int, until: int | None) -> int:
+    """The newest ts a match can have: that of the newest document (in the newest week's
+    partition, by its date index), before `until`."""
+    row = conn.execute(f"SELECT max(ts) FROM newsdesk_search.{_partition(week)}").fetchone()
+    newest = week if row is None or row[0] is None else int(row[0]) + 1
+    return newest if until is None else min(newest, until)
+
+
+def _next_take(weeks: list[int], first: int, lo: int, top: int, found: int, need: int) -> int:
+    """How many weeks before `weeks[first]` the next slice takes: as many as the matches found
+    so far in [lo, top) say the rest of `need` takes, a fifth more, at least one week; twice
+    the time read so far when nothing matched yet."""
+    read = max(top - lo, 1)
+    back = read * 2 if found == 0 else (need - found) * read * 6 // (found * 5)
+    return max(first - max(bisect.bisect_right(weeks, lo - back, 0, first) - 1, 0), 1)
+
+
 _PHRASE = " <-> "
+# Matches wanted beyond which a search keeps the planner off the walks that check each row's
+# words (a date page of a frequent word is found in a few rows that way; 1,000 are not).
+_WALKED = 100
 # What a slice's statement keeps of a row (the tsvectors as pointers to their TOAST, read only
 # when checked or ranked): a few thousand of them are sorted in work_mem.
 _KEPT = "uid, ts, body, chars"  # how pgindex joins the tokens of a word or phrase
@@ -191,37 +231,23 @@ def _rank(q: DocQuery) -> tuple[str, list[Any]]:
     return f"({rank})::float8", params
 
 
-def _month(ts: int) -> tuple[int, int]:
-    at = datetime.fromtimestamp(ts, UTC)
-    return at.year, at.month
+_WEEK = 7 * 86400
+_MONDAY = 4 * 86400  # 1970-01-05, a Monday: weeks start on Mondays at 00:00 UTC
 
 
-def _month_start(year: int, month: int) -> int:
-    """Epoch seconds of the month's start; months before January count back into past years."""
-    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
-    return int(datetime(year, month, 1, tzinfo=UTC).timestamp())
+def _week(ts: int) -> int:
+    """The start of the week of `ts` (epoch seconds; years before 1970 too)."""
+    return ts - (ts - _MONDAY) % _WEEK
 
 
-def _slices(newest: int, oldest: int, since: int | None) -> Iterator[tuple[int | None, int | None]]:
-    """[lo, hi) ranges of ts, newest first, each twice as many months as the one before (the
-    month of the newest document, then the 2 before it, the 4 before those, …, the rest):
-    a query that finds enough in the last months reads no older partition, and one whose
-    matches are rare takes a few statements, not one per month."""
-    year, month = _month(newest)
-    hi: int | None = None
-    back, months = 0, 1
-    while True:
-        back += months
-        first = month - back + 1
-        if year + (first - 1) // 12 < 1971:  # the rest, whatever it holds
-            yield None, hi
-            return
-        lo = _month_start(year, first)
-        if lo <= oldest or (since is not None and lo <= since):
-            yield None, hi
-            return
-        yield lo, hi
-        hi, months = lo, months * 2
+def _partition(week: int) -> str:
+    return "docs_" + datetime.fromtimestamp(week, UTC).strftime("%Y%m%d")
+
+
+def _day(digits: str) -> int:
+    """Epoch seconds of a partition name's date (YYYYMMDD)."""
+    at = datetime(int(digits[:4]), int(digits[4:6]), int(digits[6:8]), tzinfo=UTC)
+    return int(at.timestamp())
 
 
 def _span(lo: int | None, hi: int | None) -> tuple[str, list[Any]]:
