@@ -35,7 +35,7 @@ from ...models import (
     entry_uid,
 )
 from ..common import format_time
-from ..sqlite.archive import ArchiveMixin, article_row
+from ..sqlite.archive import ENTRY_UPDATE, ArchiveMixin, article_row
 from .base import rows_source
 
 _ENTRY_COLUMNS = (
@@ -52,11 +52,6 @@ _ARTICLE_COLUMNS = (
 )
 _ARTICLE_TYPES = ("text",) * 4 + ("bigint",) + ("text",) * 8
 _ARTICLE_UPDATES = ", ".join(f"{c}=excluded.{c}" for c in _ARTICLE_COLUMNS.replace(" ", "").split(",")[1:])
-_ENTRY_UPDATE = (
-    "UPDATE entries SET title=?, link=?, published=?, updated=?, author=?, content=?,"
-    " summary=?, last_changed=?, content_hash=?, rev=?, clean_error=?, page=?,"
-    " sort_time=COALESCE(?, first_seen) WHERE feed_key=? AND entry_id=?"
-)
 
 Statement = tuple[str, list[Any]]
 
@@ -78,7 +73,7 @@ class _Plan:
         self.new = self.updated = self.unchanged = 0
         self.revs = 0
         inserts: dict[str, tuple[Any, ...]] = {}
-        self.updates: list[tuple[int, tuple[Any, ...]]] = []  # (relative rev, _ENTRY_UPDATE's values)
+        self.updates: list[tuple[int, tuple[Any, ...]]] = []  # (relative rev, ENTRY_UPDATE's values)
         written: list[tuple[str, Article | Cleaned | None]] = []
         known = dict(existing)
         for e in entries:
@@ -177,24 +172,10 @@ class PgArchiveMixin(ArchiveMixin):
                     sql, params = plan.entries
                     self._db.execute(sql, [base, *params])
                 for rev, values in plan.updates:
-                    self._db.execute(_ENTRY_UPDATE, (*values[:_REV], base + rev, *values[_REV + 1 :]))
+                    self._db.execute(ENTRY_UPDATE, (*values[:_REV], base + rev, *values[_REV + 1 :]))
                 for sql, params in plan.articles:
                     self._db.execute(sql, params)
-            self._db.execute(
-                "UPDATE feeds SET url=?, etag=?, last_modified=?, last_attempt=?, last_success=?,"
-                " last_error=NULL, last_warning=?, consecutive_failures=0, title=COALESCE(?, title)"
-                " WHERE key=?",
-                (
-                    result.permanent_url or url,
-                    result.etag,
-                    result.last_modified,
-                    stamp,
-                    stamp,
-                    warning,
-                    feed_title,
-                    spec.key,
-                ),
-            )
+            self._record_fetched(spec, result, stamp, url, warning, feed_title)
         return UpsertCounts(new=plan.new, updated=plan.updated, unchanged=plan.unchanged)
 
     def _stored_url(self, spec: FeedSpec) -> tuple[bool, str | None]:

@@ -49,6 +49,12 @@ _ENTRY_INSERT = (
     " last_changed, content_hash, rev, clean_error, page, uid, feed_key, entry_id,"
     " first_seen, sort_time) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+# A stored entry changed: its new listing's values, then (published, feed key, entry id).
+ENTRY_UPDATE = (
+    "UPDATE entries SET title=?, link=?, published=?, updated=?, author=?, content=?,"
+    " summary=?, last_changed=?, content_hash=?, rev=?, clean_error=?, page=?,"
+    " sort_time=COALESCE(?, first_seen) WHERE feed_key=? AND entry_id=?"
+)
 
 
 def article_row(uid: str, outcome: Article | Cleaned) -> tuple[Any, ...]:
@@ -152,33 +158,40 @@ class ArchiveMixin(SQLiteBase):
                     else:
                         updated += 1
                 else:
-                    self._db.execute(
-                        "UPDATE entries SET title=?, link=?, published=?, updated=?, author=?, content=?,"
-                        " summary=?, last_changed=?, content_hash=?, rev=?, clean_error=?, page=?,"
-                        " sort_time=COALESCE(?, first_seen) WHERE feed_key=? AND entry_id=?",
-                        (*values, published, spec.key, e.id),
-                    )
+                    self._db.execute(ENTRY_UPDATE, (*values, published, spec.key, e.id))
                     updated += 1
                 written.append((uid, outcome))
                 existing[e.id] = h
             self._insert_entries(list(inserts.values()))
             self._write_articles(written)
-            self._db.execute(
-                "UPDATE feeds SET url=?, etag=?, last_modified=?, last_attempt=?, last_success=?,"
-                " last_error=NULL, last_warning=?, consecutive_failures=0, title=COALESCE(?, title)"
-                " WHERE key=?",
-                (
-                    result.permanent_url or self._current_url(spec),
-                    result.etag,
-                    result.last_modified,
-                    stamp,
-                    stamp,
-                    warning,
-                    feed_title,
-                    spec.key,
-                ),
-            )
+            self._record_fetched(spec, result, stamp, self._current_url(spec), warning, feed_title)
         return UpsertCounts(new=new, updated=updated, unchanged=unchanged)
+
+    def _record_fetched(
+        self,
+        spec: FeedSpec,
+        result: FetchResult,
+        stamp: str | None,
+        url: str | None,
+        warning: str | None,
+        feed_title: str | None,
+    ) -> None:
+        """The feed's row after a fetch that was stored: its validators, times and title."""
+        self._db.execute(
+            "UPDATE feeds SET url=?, etag=?, last_modified=?, last_attempt=?, last_success=?,"
+            " last_error=NULL, last_warning=?, consecutive_failures=0, title=COALESCE(?, title)"
+            " WHERE key=?",
+            (
+                result.permanent_url or url,
+                result.etag,
+                result.last_modified,
+                stamp,
+                stamp,
+                warning,
+                feed_title,
+                spec.key,
+            ),
+        )
 
     def known_hashes(self, feed_key: str) -> dict[str, str]:
         return dict(
