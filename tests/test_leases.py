@@ -274,6 +274,26 @@ def test_a_released_leadership_s_connection_serves_the_next_and_its_lock_is_gone
         other.close()
 
 
+def test_claims_keep_one_connection_and_get_a_new_one_when_the_server_drops_it(pg: PostgresStore) -> None:
+    pg.sync_feeds([spec(i) for i in range(6)])
+
+    def claimer() -> int:  # the server process of the connection kept for the next claim
+        assert len(pg._idle_claims) == 1
+        return pg._idle_claims[0].info.backend_pid
+
+    assert len(pg.claim_feeds("w1", T0, T0 + MIN, limit=2, per_host=100)) == 2
+    first = claimer()
+    assert len(pg.claim_feeds("w1", T0, T0 + MIN, limit=2, per_host=100)) == 2
+    assert claimer() == first  # the same connection, not one per claim
+    with psycopg.connect(pg.url, autocommit=True) as conn:  # as a server restart would
+        conn.execute("SELECT pg_terminate_backend(%s)", (first,))
+    assert len(pg.claim_feeds("w1", T0, T0 + MIN, limit=2, per_host=100)) == 2
+    assert claimer() != first
+    # Every claim committed: the six feeds leased to w1, none left for another.
+    assert pg.feed_leases(T0) == {f"g/a.example/f{i:04d}": "w1" for i in range(6)}
+    assert pg.claim_feeds("w2", T0, T0 + MIN, limit=6, per_host=100) == []
+
+
 def test_machine_slots_hold_back_workers_beyond_them(pg: PostgresStore, tmp_path: Path) -> None:
     config = parse_config(f"database: {pg.url}\n", tmp_path / "c.yaml")
     other = PostgresStore(pg.url)

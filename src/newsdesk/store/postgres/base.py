@@ -91,6 +91,7 @@ class PostgresBase(SQLiteBase):
         self._conninfo = conninfo
         self._local = threading.local()
         self._idle_leads: list[psycopg.Connection[Any]] = []  # LeasesMixin.lead's
+        self._idle_claims: list[psycopg.Connection[Any]] = []  # LeasesMixin.claim_feeds'
         self._idle_lock = threading.Lock()
         try:
             # One plain connection first: an unreachable server fails here, at once and clearly.
