@@ -6,10 +6,12 @@ private PostgreSQL cluster the test starts, restarts and removes itself."""
 from __future__ import annotations
 
 import signal
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsdesk.config import load_config
+from newsdesk.slots import SLOT_TURN
 from newsdesk.store.postgres import PostgresStore
 from serve_helpers import ServeProcess, add_user, client, poll
 from server import FeedServer
@@ -115,6 +117,34 @@ def test_four_workers_fetch_every_due_feed_once_per_period(tmp_path: Path) -> No
         assert all("batch feeds=" in text for text in logs), logs
         assert 1 < server.max_in_flight <= 40, server.max_in_flight
         assert all("Traceback" not in text for text in logs), logs
+
+
+def test_a_worker_beyond_the_slots_waits_before_loading_the_pipeline(tmp_path: Path) -> None:
+    url = new_pg_database()
+    with FeedServer() as server:
+        feeds = Feeds(server, 3, 2)
+        config = write_config(tmp_path, url, feeds, per_host=10)
+        prepare(config, url)
+        clock = Clock(tmp_path / "clock")
+        other = PostgresStore(url)  # another worker of this machine, busy in its only slot
+        try:
+            busy = other.lead(f"{SLOT_TURN}/{socket.gethostname()}/0")
+            assert busy is not None
+            with workers(config, clock, 2, slots=1) as (standby, stopped):
+                for p in (standby, stopped):
+                    poll(lambda p=p: "worker slots are taken; waiting for one" in p.log_text(), "the wait")
+                # Waiting, it has loaded no stage (lxml parses every feed) and opened nothing.
+                maps = Path(f"/proc/{standby.proc.pid}/maps").read_text(encoding="utf-8")
+                assert "lxml" not in maps and "aiohttp" not in maps
+                assert "started" not in standby.log_text() and server.requests == []
+                assert stopped.stop() == 128 + signal.SIGTERM  # a wait ends on SIGTERM, cleanly
+                assert "Traceback" not in stopped.log_text()
+                busy.release()  # the slot is free: the standby starts and fetches
+                wait_stored(feeds, url, 2, [standby], "the standby's feeds")
+                assert "started" in standby.log_text() and standby.alive()
+            assert "Traceback" not in standby.log_text()
+        finally:
+            other.close()
 
 
 def test_a_killed_workers_feeds_go_to_others_once_its_leases_run_out(tmp_path: Path) -> None:

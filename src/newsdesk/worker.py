@@ -47,6 +47,7 @@ from .insights_pending import compute as compute_insights
 from .pipeline import RunReport, fetch_feeds, open_fetcher
 from .publish.base import get_publisher, run_publisher
 from .search import update_index
+from .slots import SLOT_TURN, SLOT_WAIT, SLOTS_ENV, default_slots, slot_names
 from .store import Store
 from .store.protocol import Leadership, LeaseStore
 
@@ -87,24 +88,6 @@ INSIGHTS_SHARES = 8  # pending insights split by uid, so workers catch up side b
 # transaction stored without moving revs holds only the aggregates' turn
 # (store/postgres/insights.py), not the counter's, so its length keeps no feed from being stored.
 INSIGHTS_BATCH = 2000
-SLOT_TURN = "cpu"  # a turn of a machine's workers: `cpu/<machine>/<n>` (`Worker._slot`)
-
-
-# Seconds at least between a waiting worker's looks for a free slot: each look is a few try-locks
-# and a turn of the loop (~4 ms of CPU on a busy 2-core machine), taken from the busy workers.
-SLOT_WAIT = 1.0
-SLOTS_ENV = "NEWSDESK_WORKER_SLOTS"  # a machine's worker slots, when not its cores (0: no limit)
-
-
-def default_slots() -> int:
-    """The worker slots of this machine (`Worker._slot`): `NEWSDESK_WORKER_SLOTS`, else its cores."""
-    text = os.environ.get(SLOTS_ENV, "").strip()
-    if not text:
-        return os.cpu_count() or 1
-    try:
-        return max(0, int(text))
-    except ValueError as e:
-        raise NewsdeskError(f"{SLOTS_ENV}={text!r}: a whole number of slots (0: no limit)") from e
 
 
 class _NoSlot:
@@ -354,20 +337,20 @@ class Worker:
         and take over a slot when its worker goes idle or dies."""
         if self.slots <= 0:  # no limit
             return self._no_slot
-        for n in self.rng.sample(range(self.slots), self.slots):
-            slot = self.leases.lead(f"{SLOT_TURN}/{self.machine}/{n}")
+        for name in slot_names(self.machine, self.slots, self.rng):
+            slot = self.leases.lead(name)
             if slot is not None:
                 return slot
         return None
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, *, slot: Leadership | None = None) -> None:
         """Turns until `stop` is set, holding one of the machine's slots (`_slot`) from the
         turn that takes it until a turn finds nothing due or the archive fails: a waiting
         worker takes over when one goes idle or dies, not between two batches of a busy one
         (each takeover is a process warming up: its first insights look, its caches). After a
         turn that found nothing due, no free slot, or an archive error (e.g. the server
-        restarting) wait `poll` seconds."""
-        slot: Leadership | None = None
+        restarting) wait `poll` seconds. `slot`: one already held (`newsdesk worker` waits for
+        its first before it loads the pipeline), given back here like the others."""
         try:
             while not stop.is_set():
                 wait = 0.0

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import socket
+import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..config import Config
-from ..errors import StoreError
+from ..errors import NewsdeskError, StoreError
+from ..slots import SLOT_WAIT, default_slots, slot_names
 from ..store import Store
+from ..store.common import is_postgres_url
 from .common import current_config, err, open_archive, state
+
+if TYPE_CHECKING:
+    from ..store.protocol import Leadership
 
 
 def register(app: typer.Typer) -> None:
@@ -60,31 +68,69 @@ def worker(
     """Fetch due feeds with any number of other workers (any machine, same config) sharing a
     PostgreSQL archive: each feed is leased to one worker at a time. Stops on SIGTERM or
     Ctrl-C (leases of unfinished feeds are released). See docs/scaling.md."""
-    from ..worker import Worker, file_clock, holder_name
-
     if config is not None:
         state.config_path = config
     settings = current_config()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with open_archive(settings) as store:
-        desk = Worker(
-            settings,
-            store,
-            holder=holder_name(),
-            lease=lease,
-            batch=batch,
-            poll=poll,
-            publish=publish,
-            slots=slots,
-            clock=file_clock(clock_file) if clock_file is not None else None,
-        )
-        apply_config(settings, store, desk.clock())
-        err.print(f"newsdesk worker {desk.holder} started", highlight=False)
+    count = default_slots() if slots is None else slots
+    machine = socket.gethostname()
+    # A worker beyond the machine's slots waits for one before it loads the pipeline and opens
+    # the archive: the loading is a second of CPU the busy workers would lose.
+    first = standby(settings.database, machine, count, max(poll, SLOT_WAIT))
+    try:
+        from ..worker import Worker, file_clock, holder_name
 
-        async def main() -> None:
-            await desk.run(asyncio.Event())
+        with open_archive(settings) as store:
+            desk = Worker(
+                settings,
+                store,
+                holder=holder_name(),
+                lease=lease,
+                batch=batch,
+                poll=poll,
+                publish=publish,
+                slots=count,
+                machine=machine,
+                clock=file_clock(clock_file) if clock_file is not None else None,
+            )
+            apply_config(settings, store, desk.clock())
+            err.print(f"newsdesk worker {desk.holder} started", highlight=False)
 
-        asyncio.run(main())
+            async def main() -> None:
+                await desk.run(asyncio.Event(), slot=first)
+
+            asyncio.run(main())
+    finally:
+        if first is not None:
+            first.release()  # (once only: the worker gives it back when it goes idle)
+
+
+def standby(database: str, machine: str, slots: int, wait: float) -> Leadership | None:
+    """One of `machine`'s `slots` worker slots, once one is free (a look every `wait` seconds;
+    SIGTERM ends the wait); None with no limit, on SQLite, or when the server cannot be asked
+    (the archive's opening then says why)."""
+    if slots <= 0 or not is_postgres_url(database):
+        return None
+    import psycopg  # (here: every other command starts without it)
+
+    from ..store.postgres.leases import take_slot
+
+    rng = random.Random()
+    said = False
+    while True:
+        try:
+            slot = take_slot(database, slot_names(machine, slots, rng))
+        except (psycopg.Error, NewsdeskError):
+            return None
+        if slot is not None:
+            return slot
+        if not said:
+            err.print(
+                f"newsdesk worker: this machine's {slots} worker slots are taken; waiting for one",
+                highlight=False,
+            )
+            said = True
+        time.sleep(wait)
 
 
 def apply_config(settings: Config, store: Store, now: datetime) -> None:

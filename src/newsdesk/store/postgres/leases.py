@@ -70,6 +70,7 @@ from ...holds import host_key
 from ...models import CatalogueFeed
 from ..common import format_time
 from ..sqlite.catalogue import CATALOGUE_COLUMNS, row_to_feed
+from .base import split_url
 from .connection import PgConnection, configure
 
 # Feeds looked at per claim for each one wanted: room for feeds of hosts at their limit.
@@ -320,6 +321,30 @@ class LeasesMixin:
             conn.close()
 
 
+def take_slot(url: str, names: Sequence[str]) -> Leadership | None:
+    """The first free of the leaderships `names`, held on a connection of its own (closed when
+    it is given back), or None while all are held: what a worker waiting for one of its
+    machine's slots asks before it opens the archive (`newsdesk worker`). psycopg.Error when the
+    server cannot be reached."""
+    conn = psycopg.connect(split_url(url)[0], autocommit=True, connect_timeout=10)
+    try:
+        for name in names:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_LEAD_SPACE, name)
+            ).fetchone()
+            if row is not None and row[0]:
+                return Leadership(conn, name, _close)
+    except BaseException:
+        conn.close()
+        raise
+    conn.close()
+    return None
+
+
+def _close(conn: psycopg.Connection[Any]) -> None:
+    conn.close()
+
+
 class Leadership:
     """The leadership `LeasesMixin.lead` gave: its own connection, holding the lock."""
 
@@ -362,4 +387,4 @@ class Leadership:
         self._give_back(self._conn)
 
 
-__all__ = ["Leadership", "LeasesMixin", "fill_lease_hosts", "lease_host"]
+__all__ = ["Leadership", "LeasesMixin", "fill_lease_hosts", "lease_host", "take_slot"]
