@@ -222,13 +222,9 @@ class LeasesMixin:
 
     def _claim_connection(self, *, fresh: bool = False) -> tuple[psycopg.Connection[Any], bool]:
         """A connection for a claim, and whether it was kept from an earlier one."""
-        if not fresh:
-            with self._idle_lock:
-                while self._idle_claims:
-                    conn = self._idle_claims.pop()
-                    if not conn.closed and not conn.broken:
-                        return conn, True
-                    conn.close()
+        kept = None if fresh else self._kept(self._idle_claims)
+        if kept is not None:
+            return kept, True
         conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
         try:
             configure(conn, lock_timeout=self.busy_timeout)
@@ -238,9 +234,23 @@ class LeasesMixin:
         return conn, False
 
     def _idle_claim(self, conn: psycopg.Connection[Any]) -> None:
+        self._keep(self._idle_claims, conn)
+
+    def _kept(self, idle: list[psycopg.Connection[Any]]) -> psycopg.Connection[Any] | None:
+        """A live connection from `idle` (the kept ones of leaderships or claims), or None."""
         with self._idle_lock:
-            if len(self._idle_claims) < _IDLE_LEADS and not conn.closed and not conn.broken:
-                self._idle_claims.append(conn)
+            while idle:
+                conn = idle.pop()
+                if not conn.closed and not conn.broken:
+                    return conn
+                conn.close()
+        return None
+
+    def _keep(self, idle: list[psycopg.Connection[Any]], conn: psycopg.Connection[Any]) -> None:
+        """`conn` kept in `idle` for the next use (a few at most), or closed."""
+        with self._idle_lock:
+            if len(idle) < _IDLE_LEADS and not conn.closed and not conn.broken:
+                idle.append(conn)
                 return
         conn.close()
 
@@ -296,22 +306,12 @@ class LeasesMixin:
             raise
 
     def _lead_connection(self, *, fresh: bool = False) -> psycopg.Connection[Any]:
-        if not fresh:
-            with self._idle_lock:
-                while self._idle_leads:
-                    conn = self._idle_leads.pop()
-                    if not conn.closed and not conn.broken:
-                        return conn
-                    conn.close()
-        return psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+        kept = None if fresh else self._kept(self._idle_leads)
+        return kept or psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
 
     def _idle_lead(self, conn: psycopg.Connection[Any]) -> None:
         """A connection holding no leadership lock: kept for the next `lead` (a few at most)."""
-        with self._idle_lock:
-            if len(self._idle_leads) < _IDLE_LEADS and not conn.closed and not conn.broken:
-                self._idle_leads.append(conn)
-                return
-        conn.close()
+        self._keep(self._idle_leads, conn)
 
     def _close_leads(self) -> None:
         """Close the connections kept for leaderships and claims (`PostgresStore.close`)."""
