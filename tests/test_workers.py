@@ -10,6 +10,8 @@ import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
+
 from newsdesk.config import load_config
 from newsdesk.slots import SLOT_TURN
 from newsdesk.store.postgres import PostgresStore
@@ -119,6 +121,18 @@ def test_four_workers_fetch_every_due_feed_once_per_period(tmp_path: Path) -> No
         assert all("Traceback" not in text for text in logs), logs
 
 
+def looks(url: str) -> dict[int, datetime]:
+    """Server process → when it last looked for a free slot, of the connections looking (those
+    holding no advisory lock)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid, query_start FROM pg_stat_activity WHERE datname = current_database()"
+            " AND query LIKE 'SELECT pg_try_advisory_lock%%' AND pid <> pg_backend_pid()"
+            " AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+        ).fetchall()
+    return {int(pid): started for pid, started in rows}
+
+
 def test_a_worker_beyond_the_slots_waits_before_loading_the_pipeline(tmp_path: Path) -> None:
     url = new_pg_database()
     with FeedServer() as server:
@@ -133,6 +147,11 @@ def test_a_worker_beyond_the_slots_waits_before_loading_the_pipeline(tmp_path: P
             with workers(config, clock, 2, slots=1) as (standby, stopped):
                 for p in (standby, stopped):
                     poll(lambda p=p: "worker slots are taken; waiting for one" in p.log_text(), "the wait")
+                # They look on one connection each, kept from look to look.
+                first = looks(url)
+                assert len(first) == 2
+                poll(lambda: all(looks(url).get(pid, first[pid]) > first[pid] for pid in first), "next looks")
+                assert set(looks(url)) == set(first)
                 # Waiting, it has loaded no stage (lxml parses every feed) and opened nothing.
                 maps = Path(f"/proc/{standby.proc.pid}/maps").read_text(encoding="utf-8")
                 assert "lxml" not in maps and "aiohttp" not in maps

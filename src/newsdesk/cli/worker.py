@@ -113,24 +113,28 @@ def standby(database: str, machine: str, slots: int, wait: float) -> Leadership 
         return None
     import psycopg  # (here: every other command starts without it)
 
-    from ..store.postgres.leases import take_slot
+    from ..store.postgres.leases import SlotLooker
 
     rng = random.Random()
     said = False
-    while True:
-        try:
-            slot = take_slot(database, slot_names(machine, slots, rng))
-        except (psycopg.Error, NewsdeskError):
-            return None
-        if slot is not None:
-            return slot
-        if not said:
-            err.print(
-                f"newsdesk worker: this machine's {slots} worker slots are taken; waiting for one",
-                highlight=False,
-            )
-            said = True
-        time.sleep(wait)
+    looker = SlotLooker(database)
+    try:
+        while True:
+            try:
+                slot = looker.take(slot_names(machine, slots, rng))
+            except (psycopg.Error, NewsdeskError):
+                return None
+            if slot is not None:
+                return slot
+            if not said:
+                err.print(
+                    f"newsdesk worker: this machine's {slots} worker slots are taken; waiting for one",
+                    highlight=False,
+                )
+                said = True
+            time.sleep(wait)
+    finally:
+        looker.close()
 
 
 def apply_config(settings: Config, store: Store, now: datetime) -> None:

@@ -321,24 +321,35 @@ class LeasesMixin:
             conn.close()
 
 
-def take_slot(url: str, names: Sequence[str]) -> Leadership | None:
-    """The first free of the leaderships `names`, held on a connection of its own (closed when
-    it is given back), or None while all are held: what a worker waiting for one of its
-    machine's slots asks before it opens the archive (`newsdesk worker`). psycopg.Error when the
-    server cannot be reached."""
-    conn = psycopg.connect(split_url(url)[0], autocommit=True, connect_timeout=10)
-    try:
+class SlotLooker:
+    """Looks for the first free of some leaderships, on a connection of its own kept between
+    looks: what a worker waiting for one of its machine's slots asks, about once a second,
+    before it opens the archive (`newsdesk worker`)."""
+
+    def __init__(self, url: str) -> None:
+        self._conninfo = split_url(url)[0]
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def take(self, names: Sequence[str]) -> Leadership | None:
+        """The first free of `names`, held from now on (its connection goes with it, closed when
+        it is given back), or None while all are held. psycopg.Error when the server cannot be
+        reached."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            conn = self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
         for name in names:
             row = conn.execute(
                 "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_LEAD_SPACE, name)
             ).fetchone()
             if row is not None and row[0]:
+                self._conn = None
                 return Leadership(conn, name, _close)
-    except BaseException:
-        conn.close()
-        raise
-    conn.close()
-    return None
+        return None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _close(conn: psycopg.Connection[Any]) -> None:
@@ -387,4 +398,4 @@ class Leadership:
         self._give_back(self._conn)
 
 
-__all__ = ["Leadership", "LeasesMixin", "fill_lease_hosts", "lease_host", "take_slot"]
+__all__ = ["Leadership", "LeasesMixin", "SlotLooker", "fill_lease_hosts", "lease_host"]
