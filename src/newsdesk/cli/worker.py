@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .. import procs
 from ..config import Config
 from ..errors import NewsdeskError, StoreError
 from ..slots import SLOT_WAIT, default_slots, slot_names
@@ -123,6 +124,9 @@ def standby(database: str, machine: str, slots: int, wait: float) -> Leadership 
             try:
                 slot = looker.take(slot_names(machine, slots, rng))
             except (psycopg.Error, NewsdeskError):
+                stopped = procs.stop_requested()  # a signal that came out as psycopg's error
+                if stopped is not None:
+                    raise stopped from None
                 return None
             if slot is not None:
                 return slot
