@@ -72,6 +72,40 @@ def test_a_claim_leases_due_feeds_to_one_holder_until_released_or_expired(pg: Po
     assert set(pg.feed_leases(T0 + 25 * MIN).values()) == {"w3"}
 
 
+def test_claims_follow_the_catalogues_due_times_kept_on_the_lease_rows(pg: PostgresStore) -> None:
+    """A claim reads each feed's due time from its lease row (PG 0032), which the catalogue's
+    triggers keep through every change of next check, pause, enabling and key; `newsdesk
+    check` reports a lease row out of step."""
+    pg.apply_config([spec(i) for i in range(4)], T0)
+    later, paused, disabled, renamed = (spec(i).key for i in range(4))
+    pg.save_schedule(FeedSchedule(later, T0 + 60 * MIN, 3600.0, "test"))
+    assert pg.pause_feed(paused, "admin: paused")
+    assert pg.update_feed(disabled, now=T0, enabled=False) is not None
+    moved = pg.update_feed(renamed, now=T0, name="改名")
+    assert moved is not None and moved.key != renamed
+    assert [f.key for f in pg.due_feeds(T0)] == [moved.key]
+    assert pg.next_check_time() == moved.schedule.next_check
+    assert pg.integrity_problems() == []
+    assert [f.key for f in pg.claim_feeds("w1", T0, T0 + 10 * MIN, limit=10, per_host=100)] == [moved.key]
+
+    assert pg.resume_feed(paused, T0) and pg.update_feed(disabled, now=T0, enabled=True) is not None
+    again = pg.claim_feeds("w2", T0, T0 + 10 * MIN, limit=10, per_host=100)
+    assert {f.key for f in again} == {paused, disabled}
+    assert {f.key for f in pg.claim_feeds("w3", T0 + 60 * MIN, T0 + 70 * MIN, limit=10, per_host=100)} == {
+        later,
+        paused,
+        disabled,
+        moved.key,
+    }
+    assert pg.integrity_problems() == []
+
+    with psycopg.connect(pg.url, autocommit=True) as conn:
+        conn.execute("UPDATE feed_leases SET due = NULL WHERE feed_key = %s", (later,))
+    assert pg.integrity_problems() == [
+        f"the lease row of feed {later} says it is due never, the catalogue says {format_time(T0 + 60 * MIN)}"
+    ]
+
+
 def test_concurrent_claims_never_share_a_feed(pg: PostgresStore) -> None:
     pg.apply_config([spec(i, f"h{i % 7}.example") for i in range(400)], T0)
     got: dict[str, list[str]] = {}

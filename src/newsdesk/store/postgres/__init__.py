@@ -33,7 +33,7 @@ from .base import LOCK_WAIT, PostgresBase, migrations
 from .errors import guard_driver_errors
 from .health import PgHealthMixin
 from .insights import PgInsightsMixin
-from .leases import LeasesMixin
+from .leases import DueMixin, LeasesMixin
 from .search import PgSearchMixin
 from .synthetic import SyntheticMixin
 from .users import PgUsersMixin
@@ -54,6 +54,7 @@ class PostgresStore(
     ClustersMixin,
     HoldsMixin,
     CatalogueMixin,
+    DueMixin,  # before ScheduleMixin: its due_feeds and next_check_time win
     ScheduleMixin,
     ReadingMixin,
     AppPasswordsMixin,

@@ -1,7 +1,7 @@
 """Integrity checks on PostgreSQL. The server guards its own files (WAL, checksums when the
 cluster has them); a page-level check needs the amcheck extension, which newsdesk does not ask
-for. What newsdesk checks is what the database does not enforce by itself: the counts its
-triggers keep, the change counter, and the declared foreign keys (enforced, unless someone
+for. What newsdesk checks is what the database does not enforce by itself: the counts and due
+times its triggers keep, the change counter, and the declared foreign keys (enforced, unless someone
 turned triggers off, e.g. a restore with `session_replication_role = replica`)."""
 
 from __future__ import annotations
@@ -32,6 +32,14 @@ _KEPT = [
         "reader {0} has state of entry {1}, which is not in the archive",
         "SELECT s.user_id, s.uid FROM entry_state s"
         " WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.uid=s.uid)",
+    ),
+    (
+        "the lease row of feed {0} says it is due {1}, the catalogue says {2}",
+        "SELECT f.key, COALESCE(l.due, 'never'), COALESCE(d.due, 'never') FROM feeds f"
+        " CROSS JOIN LATERAL (SELECT CASE WHEN f.enabled = 1 AND f.paused IS NULL"
+        " THEN f.next_check END AS due) d"
+        " LEFT JOIN feed_leases l ON l.feed_key = f.key"
+        " WHERE l.feed_key IS NULL OR l.due IS DISTINCT FROM d.due",
     ),
     (
         "the change counter ({0}) is behind a committed rev ({1})",

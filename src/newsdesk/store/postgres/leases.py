@@ -69,6 +69,7 @@ import psycopg
 from ...holds import host_key
 from ...models import CatalogueFeed
 from ..common import format_time
+from ..sqlite.base import utc
 from ..sqlite.catalogue import CATALOGUE_COLUMNS, row_to_feed
 from .base import split_url
 from .connection import PgConnection, configure
@@ -87,22 +88,21 @@ _IDLE_LEADS = 4  # released leaderships' connections kept for the next `lead`
 # rows are locked: a row lock is a write (and a WAL record), the candidates are 4× as many.
 _CLAIM = """
 WITH cand AS (
-    SELECT l.feed_key, l.host, feeds.next_check
-    FROM feeds JOIN feed_leases l ON l.feed_key = feeds.key
-    WHERE feeds.enabled = 1 AND feeds.paused IS NULL AND feeds.next_check <= %(now)s
-      AND l.expires <= %(now)s AND l.host IS NOT NULL
-    ORDER BY feeds.next_check LIMIT %(scan)s
+    SELECT l.feed_key, l.host, l.due
+    FROM feed_leases l
+    WHERE l.due <= %(now)s AND l.expires <= %(now)s AND l.host IS NOT NULL
+    ORDER BY l.due LIMIT %(scan)s
 ), live AS (
     SELECT host, COUNT(*) AS n FROM feed_leases
     WHERE holder IS NOT NULL AND expires > %(now)s AND host IN (SELECT host FROM cand)
     GROUP BY host
 ), ranked AS (
-    SELECT c.feed_key, c.next_check, COALESCE(live.n, 0)
-        + ROW_NUMBER() OVER (PARTITION BY c.host ORDER BY c.next_check, c.feed_key) AS slot
+    SELECT c.feed_key, c.due, COALESCE(live.n, 0)
+        + ROW_NUMBER() OVER (PARTITION BY c.host ORDER BY c.due, c.feed_key) AS slot
     FROM cand c LEFT JOIN live ON live.host = c.host
 ), chosen AS (
     SELECT feed_key FROM ranked WHERE slot <= %(per_host)s
-    ORDER BY next_check, feed_key
+    ORDER BY due, feed_key
     LIMIT CAST(LEAST(%(limit)s, CEIL((SELECT COUNT(*) FROM cand) / CAST(%(share)s AS numeric))) AS bigint)
 ), locked AS (
     SELECT l.feed_key FROM feed_leases l
@@ -116,6 +116,29 @@ WITH cand AS (
 SELECT {cols} FROM feeds JOIN leased ON leased.feed_key = feeds.key
 ORDER BY feeds.next_check, feeds.key
 """.format(cols=", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(",")))
+
+
+# The scheduler's due feeds from the lease table's copy of their next checks (PG 0032: the
+# catalogue has no index of its own on `next_check`), in SQLite's order.
+_DUE = (
+    "SELECT {cols} FROM feed_leases l JOIN feeds ON feeds.key = l.feed_key"
+    " WHERE l.due <= ? ORDER BY l.due, feeds.position LIMIT ?"
+).format(cols=", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(",")))
+
+
+class DueMixin:
+    """Due feeds for a scheduler that claims no leases (`serve` or `run --due` on PostgreSQL),
+    read like the claims read them: from `feed_leases.due`."""
+
+    _pg: PgConnection  # PostgresBase's
+
+    def due_feeds(self, now: datetime, limit: int | None = None) -> list[CatalogueFeed]:
+        rows = self._pg.execute(_DUE, (format_time(now), -1 if limit is None else limit))
+        return [row_to_feed(r) for r in rows]
+
+    def next_check_time(self) -> datetime | None:
+        row = self._pg.execute("SELECT MIN(due) FROM feed_leases").fetchone()
+        return None if row is None or row[0] is None else utc(row[0])
 
 
 def lease_host(url: str | None, route: str | None) -> str:
@@ -398,4 +421,4 @@ class Leadership:
         self._give_back(self._conn)
 
 
-__all__ = ["Leadership", "LeasesMixin", "SlotLooker", "fill_lease_hosts", "lease_host"]
+__all__ = ["DueMixin", "Leadership", "LeasesMixin", "SlotLooker", "fill_lease_hosts", "lease_host"]
