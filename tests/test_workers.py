@@ -122,12 +122,13 @@ def test_four_workers_fetch_every_due_feed_once_per_period(tmp_path: Path) -> No
 
 
 def looks(url: str) -> dict[int, datetime]:
-    """Server process → when it last looked for a free slot, of the connections looking (those
-    holding no advisory lock)."""
+    """Server process → when it last looked for a free slot or for feeds to claim, of the
+    connections looking (those holding no advisory lock)."""
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid, query_start FROM pg_stat_activity WHERE datname = current_database()"
-            " AND query LIKE 'SELECT pg_try_advisory_lock%%' AND pid <> pg_backend_pid()"
+            " AND (query LIKE 'SELECT pg_try_advisory_lock%%' OR query LIKE 'SELECT EXISTS%%feed_leases%%')"
+            " AND pid <> pg_backend_pid()"
             " AND pid NOT IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
         ).fetchall()
     return {int(pid): started for pid, started in rows}
@@ -161,6 +162,37 @@ def test_a_worker_beyond_the_slots_waits_before_loading_the_pipeline(tmp_path: P
                 busy.release()  # the slot is free: the standby starts and fetches
                 wait_stored(feeds, url, 2, [standby], "the standby's feeds")
                 assert "started" in standby.log_text() and standby.alive()
+            assert "Traceback" not in standby.log_text()
+        finally:
+            other.close()
+
+
+def test_a_standby_takes_a_freed_slot_only_when_feeds_wait_to_be_claimed(tmp_path: Path) -> None:
+    """A slot given back by a worker that found nothing is left free while nothing is there to
+    claim (loading the pipeline would only find the same), and taken once a feed is."""
+    url = new_pg_database()
+    with FeedServer() as server:
+        feeds = Feeds(server, 3, 2)
+        config = write_config(tmp_path, url, feeds, per_host=10)
+        prepare(config, url)
+        clock = Clock(tmp_path / "clock")
+        other = PostgresStore(url)  # another worker of this machine: its slot, and every feed
+        try:
+            busy = other.lead(f"{SLOT_TURN}/{socket.gethostname()}/0")
+            assert busy is not None
+            assert len(other.claim_feeds("other", T0, T0 + timedelta(minutes=10), limit=10, per_host=10)) == 3
+            with workers(config, clock, 1, slots=1) as (standby,):
+                poll(lambda: "worker slots are taken; waiting for one" in standby.log_text(), "the wait")
+                busy.release()
+                # Two more looks with the slot free: it stays a standby.
+                for _ in range(2):
+                    before = looks(url)
+                    assert len(before) == 1
+                    poll(lambda b=before: looks(url).keys() == b.keys() and looks(url) != b, "a look")
+                assert "started" not in standby.log_text() and server.requests == []
+                clock.set(T0 + timedelta(minutes=11))  # the other's leases ran out: its feeds are due
+                wait_stored(feeds, url, 2, [standby], "the feeds, by the standby")
+                assert "started" in standby.log_text()
             assert "Traceback" not in standby.log_text()
         finally:
             other.close()

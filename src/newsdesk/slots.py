@@ -2,15 +2,19 @@
 
 A slot is a leadership (`LeaseStore.lead`, a PostgreSQL session advisory lock) named
 `cpu/<machine>/<n>`. A busy worker holds one (`Worker.run`); workers beyond the slots wait as
-standbys and take over when a worker goes idle or dies. This module holds only the names and
-numbers, so `newsdesk worker` can wait for a slot before it loads the pipeline (see
-`cli/worker.py`): a standby costs a connection and a look a second, not a loaded process.
+standbys and take over when a worker goes idle or dies. This module holds only what a worker
+needs before it loads the pipeline (the slots' names and numbers, and the clock it reads in
+drills), so `newsdesk worker` can wait for a slot first (see `cli/worker.py`): a standby costs
+a connection and a look a second, not a loaded process.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 from .errors import NewsdeskError
 
@@ -38,4 +42,16 @@ def slot_names(machine: str, slots: int, rng: random.Random) -> list[str]:
     return [f"{SLOT_TURN}/{machine}/{n}" for n in rng.sample(range(slots), slots)]
 
 
-__all__ = ["SLOTS_ENV", "SLOT_TURN", "SLOT_WAIT", "default_slots", "slot_names"]
+def file_clock(path: Path) -> Callable[[], datetime]:
+    """A clock read from a file holding an ISO time (for drills and tests: whoever writes
+    the file moves the time of every worker reading it)."""
+
+    def now() -> datetime:
+        text = path.read_text(encoding="utf-8").strip()
+        value = datetime.fromisoformat(text)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    return now
+
+
+__all__ = ["SLOTS_ENV", "SLOT_TURN", "SLOT_WAIT", "default_slots", "file_clock", "slot_names"]

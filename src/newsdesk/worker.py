@@ -37,7 +37,6 @@ import socket
 import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import cast
 
 from . import procs
@@ -47,7 +46,7 @@ from .insights_pending import compute as compute_insights
 from .pipeline import RunReport, fetch_feeds, open_fetcher
 from .publish.base import get_publisher, run_publisher
 from .search import update_index
-from .slots import SLOT_TURN, SLOT_WAIT, SLOTS_ENV, default_slots, slot_names
+from .slots import SLOT_TURN, SLOT_WAIT, SLOTS_ENV, default_slots, file_clock, slot_names
 from .store import Store
 from .store.protocol import Leadership, LeaseStore
 
@@ -112,18 +111,6 @@ def _utcnow() -> datetime:
 def holder_name() -> str:
     """This process's name in the leases: machine, pid and a random tail (pids repeat)."""
     return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
-
-
-def file_clock(path: Path) -> Callable[[], datetime]:
-    """A clock read from a file holding an ISO time (for drills and tests: whoever writes
-    the file moves the time of every worker reading it)."""
-
-    def now() -> datetime:
-        text = path.read_text(encoding="utf-8").strip()
-        value = datetime.fromisoformat(text)
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-    return now
 
 
 def lease_store(store: Store, url: str) -> LeaseStore:

@@ -7,7 +7,8 @@ import logging
 import random
 import socket
 import time
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +17,7 @@ import typer
 from .. import procs
 from ..config import Config
 from ..errors import NewsdeskError, StoreError
-from ..slots import SLOT_WAIT, default_slots, slot_names
+from ..slots import SLOT_WAIT, default_slots, file_clock, slot_names
 from ..store import Store
 from ..store.common import is_postgres_url
 from .common import current_config, err, open_archive, state
@@ -77,9 +78,10 @@ def worker(
     machine = socket.gethostname()
     # A worker beyond the machine's slots waits for one before it loads the pipeline and opens
     # the archive: the loading is a second of CPU the busy workers would lose.
-    first = standby(settings.database, machine, count, max(poll, SLOT_WAIT))
+    clock = file_clock(clock_file) if clock_file is not None else None
+    first = standby(settings.database, machine, count, max(poll, SLOT_WAIT), clock or _utc_now)
     try:
-        from ..worker import Worker, file_clock, holder_name
+        from ..worker import Worker, holder_name
 
         with open_archive(settings) as store:
             desk = Worker(
@@ -92,7 +94,7 @@ def worker(
                 publish=publish,
                 slots=count,
                 machine=machine,
-                clock=file_clock(clock_file) if clock_file is not None else None,
+                clock=clock,
             )
             apply_config(settings, store, desk.clock())
             err.print(f"newsdesk worker {desk.holder} started", highlight=False)
@@ -106,10 +108,18 @@ def worker(
             first.release()  # (once only: the worker gives it back when it goes idle)
 
 
-def standby(database: str, machine: str, slots: int, wait: float) -> Leadership | None:
+def standby(
+    database: str, machine: str, slots: int, wait: float, now: Callable[[], datetime]
+) -> Leadership | None:
     """One of `machine`'s `slots` worker slots, once one is free (a look every `wait` seconds;
     SIGTERM ends the wait); None with no limit, on SQLite, or when the server cannot be asked
-    (the archive's opening then says why)."""
+    (the archive's opening then says why).
+
+    A slot that frees up while this worker waits is taken only when some feed is there to
+    claim at `now`: its worker gave it back because it found nothing, and loading the pipeline
+    to find the same (a second of CPU) would be taken from the workers still busy with a
+    round's last feeds. A worker's first look takes any free slot: workers starting apply the
+    config's feeds, and the first ones must not wait for feeds to be due."""
     if slots <= 0 or not is_postgres_url(database):
         return None
     import psycopg  # (here: every other command starts without it)
@@ -122,7 +132,9 @@ def standby(database: str, machine: str, slots: int, wait: float) -> Leadership 
     try:
         while True:
             try:
-                slot = looker.take(slot_names(machine, slots, rng))
+                slot = None
+                if not said or looker.claimable(now()):
+                    slot = looker.take(slot_names(machine, slots, rng))
             except (psycopg.Error, NewsdeskError):
                 stopped = procs.stop_requested()  # a signal that came out as psycopg's error
                 if stopped is not None:
@@ -139,6 +151,10 @@ def standby(database: str, machine: str, slots: int, wait: float) -> Leadership 
             time.sleep(wait)
     finally:
         looker.close()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def apply_config(settings: Config, store: Store, now: datetime) -> None:

@@ -44,8 +44,13 @@ fetches a whole batch alone while the others are idle).
 What keeps the statement small: `feed_leases.host` holds each feed's lease host for as long as
 its URL and route stay the same (PG 0026: a change forgets it), computed here in Python by the
 fetcher's own `host_key` and filled in before the claim for feeds that have none yet (a new
-archive's first claim fills all of them once). The candidates are read as keys and hosts from
-the `feeds_due` index; full catalogue rows only for the chosen ones. Host holds (`Retry-After`)
+archive's first claim fills all of them once). `feed_leases.due` holds each feed's next check
+while it is checked at all (PG 0032: the catalogue's triggers keep it in the transaction that
+changes the feed), so the candidates are read from one index of the narrow lease table, keys
+and hosts only, with no lookup per candidate; full catalogue rows only for the chosen ones. The
+catalogue itself has no index on `next_check` any more: a check's update of its wide row then
+stays on its page (HOT), and `feeds` needs no vacuum of its pages and indexes every few
+thousand checks (those vacuums took the second core from the claims). Host holds (`Retry-After`)
 need nothing here: they are in the archive, and the fetcher each batch opens starts from them
 (a held feed is deferred to the end of the hold).
 
@@ -80,12 +85,13 @@ _LEAD_SPACE = 0x6E6C  # "nl": the first key of leadership locks (the second: the
 _CLAIM_LOCK = (_LEAD_SPACE, 0x636C61)  # "cla": the claim lock, taken by every claim
 _IDLE_LEADS = 4  # released leaderships' connections kept for the next `lead`
 
-# Candidates: the first `scan` due feeds whose lease has run out, by next check (the feeds_due
-# index), keys and hosts only. Ranked per host after the live leases already counted there; the
-# first `limit` that fit are locked (`FOR UPDATE SKIP LOCKED`: a row being renewed or released
-# just then is passed over, and one changed since the statement began is checked again against
-# `expires`), leased, and their catalogue rows returned, most overdue first. Only the chosen
-# rows are locked: a row lock is a write (and a WAL record), the candidates are 4× as many.
+# Candidates: the first `scan` due feeds whose lease has run out, by due time (the
+# feed_leases_due index), keys and hosts only. Ranked per host after the live leases already
+# counted there; the first `limit` that fit are locked (`FOR UPDATE SKIP LOCKED`: a row being
+# renewed or released just then is passed over, and one changed since the statement began is
+# checked again against `expires`), leased, and their catalogue rows returned, most overdue
+# first. Only the chosen rows are locked: a row lock is a write (and a WAL record), the
+# candidates are 4× as many.
 _CLAIM = """
 WITH cand AS (
     SELECT l.feed_key, l.host, l.due
@@ -345,9 +351,9 @@ class LeasesMixin:
 
 
 class SlotLooker:
-    """Looks for the first free of some leaderships, on a connection of its own kept between
-    looks: what a worker waiting for one of its machine's slots asks, about once a second,
-    before it opens the archive (`newsdesk worker`)."""
+    """Looks for the first free of some leaderships, and whether any feed waits to be claimed,
+    on a connection of its own kept between looks: what a worker waiting for one of its
+    machine's slots asks, about once a second, before it opens the archive (`newsdesk worker`)."""
 
     def __init__(self, url: str) -> None:
         self._conninfo = split_url(url)[0]
@@ -357,9 +363,7 @@ class SlotLooker:
         """The first free of `names`, held from now on (its connection goes with it, closed when
         it is given back), or None while all are held. psycopg.Error when the server cannot be
         reached."""
-        conn = self._conn
-        if conn is None or conn.closed or conn.broken:
-            conn = self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+        conn = self._connection()
         for name in names:
             row = conn.execute(
                 "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_LEAD_SPACE, name)
@@ -368,6 +372,22 @@ class SlotLooker:
                 self._conn = None
                 return Leadership(conn, name, _close)
         return None
+
+    def claimable(self, now: datetime) -> bool:
+        """Whether any feed is due at `now` with its lease run out (one probe of the due index);
+        psycopg.Error when the server cannot be reached."""
+        conn = self._connection()
+        row = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM feed_leases WHERE due <= %s AND expires <= %s)",
+            (format_time(now), format_time(now)),
+        ).fetchone()
+        return bool(row is not None and row[0])
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            conn = self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+        return conn
 
     def close(self) -> None:
         if self._conn is not None:
