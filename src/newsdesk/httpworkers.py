@@ -153,7 +153,10 @@ async def accept_in_turn(
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             await loop.connect_accepted_socket(protocol, conn)
-        except OSError:
+        except OSError:  # the client went away meanwhile
+            conn.close()
+        except Exception:  # a bug here must not end this process's accepting
+            log.exception("serving an accepted connection failed")
             conn.close()
         spread.record(slot, held())
 
