@@ -8,19 +8,30 @@ process over a real pipe: every kind, an unknown one, and a main process that is
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from newsdesk import procs
+from newsdesk import httpworkers, procs
 from newsdesk.errors import NewsdeskError, ServeError
-from newsdesk.httpworkers import HookServer, Spread, _Channel, _RemoteMetrics, _RemoteThrottle, bind
+from newsdesk.httpworkers import (
+    HookServer,
+    Spread,
+    _Channel,
+    _RemoteMetrics,
+    _RemoteThrottle,
+    accept_in_turn,
+    bind,
+)
 from newsdesk.web import Hooks, Metrics
 from newsdesk.web.auth import LoginThrottle
 from serve_helpers import ServeProcess, add_user, desk_config, listeners, poll
@@ -123,6 +134,87 @@ def test_the_turn_is_whoever_holds_fewest() -> None:
     assert spread.may_accept(2, 0) and not spread.may_accept(0, 5)
     spread.leave(2)  # ended: no one's measure any more
     assert spread.may_accept(0, 5) and spread.counts() == [5, 5, -1]
+
+
+class _Counted(Spread):
+    """A spread that counts each process's looks at whose turn it is."""
+
+    def __init__(self, processes: int) -> None:
+        super().__init__(processes)
+        self.looks = [0] * processes
+
+    def may_accept(self, slot: int, count: int) -> bool:
+        self.looks[slot] += 1
+        return super().may_accept(slot, count)
+
+
+class _Served(asyncio.Protocol):
+    def __init__(self, slot: int, served: list[int]) -> None:
+        self.slot, self.served = slot, served
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.served.append(self.slot)
+        transport.close()
+
+
+def test_a_connection_goes_to_the_process_whose_turn_it_is_and_the_other_stops_looking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two acceptors on one listening socket (each its own descriptor of it, as two processes
+    # have), slot 0 holding 5 connections and slot 1 none: every connection is slot 1's, and
+    # slot 0 looks at the turn again only until the connection is taken, then waits for the
+    # next one (not for the whole `_GATE_WAIT`: 50 looks a connection).
+    waiting = [False, False]  # each acceptor: waiting for a connection now
+    readable = httpworkers._readable
+
+    async def counted(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        slot = 0 if sock is listener else 1
+        waiting[slot] = True
+        try:
+            await readable(loop, sock)
+        finally:
+            waiting[slot] = False
+
+    monkeypatch.setattr(httpworkers, "_readable", counted)
+    listener = bind("127.0.0.1", 0)
+    listener.setblocking(False)
+    other = listener.dup()
+
+    async def until(done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not done():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.001)
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        spread = _Counted(2)
+        spread.record(0, 5)  # as each records at its first look
+        spread.record(1, 0)
+        served: list[int] = []
+        tasks = [
+            asyncio.create_task(
+                accept_in_turn(sock, spread, slot, lambda h=held: h, lambda s=slot: _Served(s, served))
+            )
+            for slot, (sock, held) in enumerate([(listener, 5), (other, 0)])
+        ]
+        try:
+            for n in range(1, 6):
+                with socket.create_connection(listener.getsockname(), timeout=10):
+                    await until(lambda n=n: len(served) == n, "the connection to be served")
+            await until(lambda: waiting[0], "slot 0 to wait for the next connection")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return served, spread.looks
+
+    try:
+        served, looks = asyncio.run(scenario())
+    finally:
+        listener.close()
+        other.close()
+    assert served == [1, 1, 1, 1, 1]
+    assert looks[0] <= 5 * 3, looks
 
 
 def test_metrics_readiness_and_the_login_limit_are_the_desks(desk: tuple[ServeProcess, str, str]) -> None:

@@ -31,6 +31,7 @@ import contextlib
 import errno
 import functools
 import logging
+import select
 import socket
 import sys
 import threading
@@ -136,11 +137,15 @@ async def accept_in_turn(
     `held()` open), in its turn (`Spread.may_accept`) or after `_GATE_WAIT`, each served by a
     new `protocol()`; until cancelled."""
     loop = asyncio.get_running_loop()
+    waiting = select.poll()
+    waiting.register(sock, select.POLLIN)
     while True:
         await _readable(loop, sock)  # every process wakes; one of them takes the connection
         since = loop.time()
         while not spread.may_accept(slot, held()) and loop.time() - since < _GATE_WAIT:
             await asyncio.sleep(_GATE_POLL)
+            if not waiting.poll(0):
+                break  # another process took it: wait for the next one
         try:
             conn, _ = sock.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
