@@ -1,26 +1,37 @@
 """`serve.workers`: HTTP worker processes beside serve's own, on the same port.
 
 End to end through the real `newsdesk serve` (one process for the whole module's checks): the
-worker listens on serve's port and answers by itself (serve's own process stopped meanwhile),
-the main process's metrics, readiness and login limit are the same from either process, a
+worker listens on serve's socket and answers every connection by itself (serve's own process
+stopped meanwhile), keep-alive clients are spread evenly over the two, the main process's metrics, readiness and login limit are the same from either process, a
 worker that dies is started again, SIGTERM stops them all. The worker's questions to the main
 process over a real pipe: every kind, an unknown one, and a main process that is gone."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from newsdesk import procs
+from newsdesk import httpworkers, procs
 from newsdesk.errors import NewsdeskError, ServeError
-from newsdesk.httpworkers import HookServer, _Channel, _RemoteMetrics, _RemoteThrottle, bind
+from newsdesk.httpworkers import (
+    HookServer,
+    Spread,
+    _Channel,
+    _RemoteMetrics,
+    _RemoteThrottle,
+    accept_in_turn,
+    bind,
+)
 from newsdesk.web import Hooks, Metrics
 from newsdesk.web.auth import LoginThrottle
 from serve_helpers import ServeProcess, add_user, desk_config, listeners, poll
@@ -63,8 +74,8 @@ def _worker(serve: ServeProcess, not_this: int | None = None) -> int:
 def test_the_worker_answers_by_itself_on_serves_port(desk: tuple[ServeProcess, str, str]) -> None:
     serve, token, _ = desk
     _worker(serve)
-    # Serve's own process stopped: only the worker can answer. Of 24 connections (each to a
-    # socket the kernel picks), those it took are answered; those serve's socket took wait.
+    # Serve's own process stopped: only the worker can answer. Every one of 24 connections is
+    # answered: it is not serve's turn that the worker waits for, only a moment (`_GATE_WAIT`).
     os.kill(serve.proc.pid, signal.SIGSTOP)
     try:
         with ThreadPoolExecutor(24) as pool:
@@ -75,8 +86,135 @@ def test_the_worker_answers_by_itself_on_serves_port(desk: tuple[ServeProcess, s
                     answered.append(f.result())
     finally:
         os.kill(serve.proc.pid, signal.SIGCONT)
-    assert answered, "no request was answered while serve's own process was stopped"
+    assert len(answered) == 24, f"{24 - len(answered)} of 24 requests waited for the stopped process"
     assert all(r.status_code == 200 and r.json()["name"] == "admin" for r in answered)
+
+
+def _established(port: int) -> dict[int, int]:
+    """Open connections to `port` by the pid of the process holding their server side."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    held: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{name}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(f"/proc/{name}/fd/{fd}") in inodes:
+                            held[int(name)] = held.get(int(name), 0) + 1
+    return held
+
+
+def test_keep_alive_clients_are_spread_evenly(desk: tuple[ServeProcess, str, str]) -> None:
+    serve, token, _ = desk
+    worker = _worker(serve)
+    # 16 clients that keep their connections, one after another: the kernel's choice among
+    # sockets by address (SO_REUSEPORT) would split them 8/8 only one time in five.
+    clients = [httpx.Client(timeout=10.0, headers={"Authorization": f"Bearer {token}"}) for _ in range(16)]
+    try:
+        for client in clients:
+            assert client.get(f"{serve.url}/api/v1/me").status_code == 200
+        held = _established(_port(serve))
+        assert held == {serve.proc.pid: 8, worker: 8}, held
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_the_turn_is_whoever_holds_fewest() -> None:
+    spread = Spread(3)
+    assert spread.counts() == [-1, -1, -1]
+    assert spread.may_accept(0, 5)  # alone
+    assert not spread.may_accept(1, 6) and spread.may_accept(1, 5)  # 5 held by slot 0
+    assert spread.may_accept(2, 0) and not spread.may_accept(0, 5)
+    spread.leave(2)  # ended: no one's measure any more
+    assert spread.may_accept(0, 5) and spread.counts() == [5, 5, -1]
+
+
+class _Counted(Spread):
+    """A spread that counts each process's looks at whose turn it is."""
+
+    def __init__(self, processes: int) -> None:
+        super().__init__(processes)
+        self.looks = [0] * processes
+
+    def may_accept(self, slot: int, count: int) -> bool:
+        self.looks[slot] += 1
+        return super().may_accept(slot, count)
+
+
+class _Served(asyncio.Protocol):
+    def __init__(self, slot: int, served: list[int]) -> None:
+        self.slot, self.served = slot, served
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.served.append(self.slot)
+        transport.close()
+
+
+def test_a_connection_goes_to_the_process_whose_turn_it_is_and_the_other_stops_looking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two acceptors on one listening socket (each its own descriptor of it, as two processes
+    # have), slot 0 holding 5 connections and slot 1 none: every connection is slot 1's, and
+    # slot 0 looks at the turn again only until the connection is taken, then waits for the
+    # next one (not for the whole `_GATE_WAIT`: 50 looks a connection).
+    waiting = [False, False]  # each acceptor: waiting for a connection now
+    readable = httpworkers._readable
+
+    async def counted(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        slot = 0 if sock is listener else 1
+        waiting[slot] = True
+        try:
+            await readable(loop, sock)
+        finally:
+            waiting[slot] = False
+
+    monkeypatch.setattr(httpworkers, "_readable", counted)
+    listener = bind("127.0.0.1", 0)
+    listener.setblocking(False)
+    other = listener.dup()
+
+    async def until(done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 10
+        while not done():
+            assert time.monotonic() < deadline, what
+            await asyncio.sleep(0.001)
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        spread = _Counted(2)
+        spread.record(0, 5)  # as each records at its first look
+        spread.record(1, 0)
+        served: list[int] = []
+        tasks = [
+            asyncio.create_task(
+                accept_in_turn(sock, spread, slot, lambda h=held: h, lambda s=slot: _Served(s, served))
+            )
+            for slot, (sock, held) in enumerate([(listener, 5), (other, 0)])
+        ]
+        try:
+            for n in range(1, 6):
+                with socket.create_connection(listener.getsockname(), timeout=10):
+                    await until(lambda n=n: len(served) == n, "the connection to be served")
+            await until(lambda: waiting[0], "slot 0 to wait for the next connection")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return served, spread.looks
+
+    try:
+        served, looks = asyncio.run(scenario())
+    finally:
+        listener.close()
+        other.close()
+    assert served == [1, 1, 1, 1, 1]
+    assert looks[0] <= 5 * 3, looks
 
 
 def test_metrics_readiness_and_the_login_limit_are_the_desks(desk: tuple[ServeProcess, str, str]) -> None:
@@ -116,13 +254,10 @@ def test_a_dead_worker_is_started_again_and_sigterm_stops_all(desk: tuple[ServeP
 
 
 def test_a_port_taken_by_another_desk_is_refused() -> None:
-    own = bind("127.0.0.1", 0, share="open")
+    own = bind("127.0.0.1", 0)
     try:
-        port = own.getsockname()[1]
         with pytest.raises(ServeError, match="address already in use"):
-            bind("127.0.0.1", port, share="open").close()
-        joined = bind("127.0.0.1", port, share="join")  # a worker of this desk
-        joined.close()
+            bind("127.0.0.1", own.getsockname()[1]).close()
     finally:
         own.close()
 

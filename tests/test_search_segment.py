@@ -6,7 +6,7 @@ import pytest
 
 from newsdesk.search.query import AnyOf, Match, QuerySyntaxError, parse_query
 from newsdesk.search.segment import normalise, subwords, tokenize
-from newsdesk.search.snippet import make_snippet
+from newsdesk.search.snippet import make_snippet, patterns
 from newsdesk.search.text import strip_html
 
 REFERENCE_SENTENCE = (
@@ -88,7 +88,7 @@ def test_parse_query_ast() -> None:
 
 def test_snippet_window_and_marks() -> None:
     text = "开头。" * 60 + "稳妥有序开展5G和千兆光網建设。" + "结尾。" * 60
-    s = make_snippet(text, list(parse_query("千兆光网 5G").positive_matches()))
+    s = make_snippet(text, patterns(parse_query("千兆光网 5G").positive_matches()))
     assert s.truncated_start and s.truncated_end
     assert [s.text[a:b] for a, b in s.spans] == ["5G", "千兆光網"]
     assert "<mark>千兆光網</mark>" in s.to_html()

@@ -4,10 +4,15 @@ One Python process answers at most one request at a time (the GIL); a page of th
 costs about a millisecond, so one process tops out near a thousand requests a second with a
 core to itself, and shares that core with the scheduler. With `serve.workers: N`, `serve`
 starts N − 1 worker processes (from `procs`' fork server, never forked from the threaded
-server), each listening on the same address with a socket of its own (SO_REUSEPORT): the
-kernel spreads new connections over the sockets by their addresses and ports. (One socket
-shared by every process would not spread them: a process that wakes for a connection accepts
-every one waiting, so a burst of clients lands on one process and stays there.)
+server), each given serve's own listening socket. Every process accepts from that one socket,
+and a process takes a connection only while it holds no more open connections than any other
+(`Spread`: the counts in shared memory), so keep-alive clients are spread evenly: with one
+socket per process (SO_REUSEPORT) the kernel picks a socket by a hash of the client's address
+and port, which splits 16 clients 9/7 or worse as often as 8/8, and the process with more of
+them answers each later (at 16 clients, a tenth more on the p95). Without the counts, a process
+that wakes for a connection would accept every one waiting, so a burst of clients would land on
+one process and stay there. A process whose turn it is not takes a waiting connection anyway
+after `_GATE_WAIT` (the others may be stopped or stuck in a long request).
 
 Each worker runs the same app over its own archive connections. What only the main process
 has reaches a worker through a pipe (`HookServer` answers in the main process, `_Channel`
@@ -21,15 +26,18 @@ HTTP side).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
+import functools
 import logging
+import select
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import procs
 from .config import Config
@@ -48,11 +56,9 @@ _ANSWER_WITHIN = 10.0  # seconds a worker waits for the main process to answer
 _RESTART_AFTER = 1.0  # seconds before a worker that died is started again
 
 
-def bind(host: str, port: int, *, share: Literal["open", "join"] | None = None) -> socket.socket:
-    """A listening socket, bound now so that a taken address is one clear error. `share`:
-    "open" lets this user's other sockets listen on the address too (SO_REUSEPORT) once this
-    one has it to itself (serve's own: the bind still fails while anything else listens
-    there, another desk included); "join" listens beside such a socket (a worker's)."""
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, bound now so that a taken address (another desk on it included) is
+    one clear error; serve's HTTP workers are given this one (`Spread`)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -63,11 +69,7 @@ def bind(host: str, port: int, *, share: Literal["open", "join"] | None = None) 
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        if share == "join":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        if share == "open":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.listen(2048)
     except OSError as e:
         sock.close()
@@ -76,6 +78,136 @@ def bind(host: str, port: int, *, share: Literal["open", "join"] | None = None) 
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
     sock.set_inheritable(False)
     return sock
+
+
+# Seconds a waiting connection is left to the processes holding fewer before this one takes it
+# anyway, and how often it looks again meanwhile.
+_GATE_WAIT = 0.05
+_GATE_POLL = 0.001
+
+
+class Spread:
+    """How many connections each process answering on the desk's socket holds open, in shared
+    memory (slot 0 serve's own process, slot n its worker n; -1: no process there now), and
+    whose turn the next connection is: a process with no more than any other."""
+
+    def __init__(self, processes: int) -> None:
+        self._counts = procs.context().RawArray("i", [-1] * processes)
+
+    def may_accept(self, slot: int, count: int) -> bool:
+        """Whether the process in `slot`, holding `count` connections (recorded), takes the
+        next one: no other process holds fewer."""
+        counts = self._counts
+        counts[slot] = count
+        return all(c < 0 or count <= c for i, c in enumerate(counts) if i != slot)
+
+    def record(self, slot: int, count: int) -> None:
+        self._counts[slot] = count
+
+    def leave(self, slot: int) -> None:
+        """The process in `slot` ended (or stopped accepting): it is no one's measure."""
+        self._counts[slot] = -1
+
+    def counts(self) -> list[int]:
+        return list(self._counts)
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+async def accept_in_turn(
+    sock: socket.socket,
+    spread: Spread,
+    slot: int,
+    held: Callable[[], int],
+    protocol: Callable[[], asyncio.Protocol],
+) -> None:
+    """Accept connections from the shared listening `sock` for the process in `slot` (holding
+    `held()` open), in its turn (`Spread.may_accept`) or after `_GATE_WAIT`, each served by a
+    new `protocol()`; until cancelled."""
+    loop = asyncio.get_running_loop()
+    waiting = select.poll()
+    waiting.register(sock, select.POLLIN)
+    while True:
+        await _readable(loop, sock)  # every process wakes; one of them takes the connection
+        since = loop.time()
+        while not spread.may_accept(slot, held()) and loop.time() - since < _GATE_WAIT:
+            await asyncio.sleep(_GATE_POLL)
+            if not waiting.poll(0):
+                break  # another process took it: wait for the next one
+        try:
+            conn, _ = sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            continue  # another process took it, or its client gave up
+        except OSError as e:  # out of file descriptors, say: the connection waits meanwhile
+            log.warning("cannot accept a connection: %s", e)
+            await asyncio.sleep(0.5)
+            continue
+        conn.setblocking(False)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            await loop.connect_accepted_socket(protocol, conn)
+        except OSError:  # the client went away meanwhile
+            conn.close()
+        except Exception:  # a bug here must not end this process's accepting
+            log.exception("serving an accepted connection failed")
+            conn.close()
+        spread.record(slot, held())
+
+
+@functools.cache
+def server_class() -> Any:
+    """uvicorn's server class, whose servers accept from the desk's shared socket in turn
+    (`accept_in_turn`) when given a `spread` and their `slot`; as uvicorn's own without one.
+    (Made on first use: uvicorn is imported only by a process that serves.)"""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        spread: Spread | None = None
+        slot = 0
+        _acceptor: asyncio.Task[None] | None = None
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            spread, slot = self.spread, self.slot
+            if spread is None or not sockets:
+                await super().startup(sockets=sockets)
+                return
+            await super().startup(sockets=[])  # uvicorn's protocols and state, no listening of its own
+            config, state = self.config, self.server_state
+
+            def protocol() -> asyncio.Protocol:
+                made: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                    config=config, server_state=state, app_state=self.lifespan.state
+                )
+                return made
+
+            (sock,) = sockets
+            sock.setblocking(False)
+            self._acceptor = asyncio.create_task(
+                accept_in_turn(sock, spread, slot, lambda: len(state.connections), protocol)
+            )
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if self._acceptor is not None:
+                self._acceptor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._acceptor
+            if self.spread is not None:
+                self.spread.leave(self.slot)
+            await super().shutdown(sockets=sockets)
+
+    return Server
 
 
 def uvicorn_config(app: Any) -> Any:
@@ -158,13 +290,15 @@ _TOLD = {"refresh", "catalogue_changed", "login_failed"}
 
 
 class HttpWorkers:
-    """`count` worker processes answering on `host`:`port` (the main process's socket shares
-    it: `bind(share="open")`), each started again should it die, until
-    `stop`."""
+    """`count` worker processes answering on the main process's listening `sock` (slots 1 to
+    `count` of `spread`), each started again should it die, until `stop`."""
 
-    def __init__(self, config: Config, host: str, port: int, count: int, answers: HookServer) -> None:
+    def __init__(
+        self, config: Config, sock: socket.socket, spread: Spread, count: int, answers: HookServer
+    ) -> None:
         self._config = config
-        self._address = (host, port)
+        self._sock = sock
+        self._spread = spread
         self._answers = answers
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -210,7 +344,9 @@ class HttpWorkers:
             ours, theirs = procs.context().Pipe()
             try:
                 child = procs.process(
-                    http_worker, (self._config, *self._address, theirs), name=f"newsdesk-http-{number + 1}"
+                    http_worker,
+                    (self._config, self._sock, self._spread, number + 1, theirs),
+                    name=f"newsdesk-http-{number + 1}",
                 )
             except (OSError, NewsdeskError) as e:
                 log.error("cannot start HTTP worker %d: %s", number + 1, e)
@@ -229,6 +365,7 @@ class HttpWorkers:
                 ours.close()
                 with self._lock:
                     self._children.remove(child)
+                self._spread.leave(number + 1)  # killed, it could not say so itself
             if not self._stopping.is_set():
                 log.warning("HTTP worker %d ended (exit %s); starting it again", number + 1, child.exitcode)
                 self._stopping.wait(_RESTART_AFTER)
@@ -301,11 +438,10 @@ def _problem(channel: _Channel) -> Callable[[], str | None]:
     return problem
 
 
-def http_worker(config: Config, host: str, port: int, conn: Connection) -> None:
-    """A worker process: the app on `host`:`port` (a socket of its own beside the main
-    process's) until SIGTERM (uvicorn's own handling: open requests finish first)."""
-    import uvicorn
-
+def http_worker(config: Config, sock: socket.socket, spread: Spread, slot: int, conn: Connection) -> None:
+    """A worker process: the app on the main process's listening `sock`, taking connections in
+    its turn (`slot` of `spread`), until SIGTERM (uvicorn's own handling: open requests finish
+    first)."""
     procs.limit_malloc_arenas()  # as serve's own process
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
@@ -316,13 +452,11 @@ def http_worker(config: Config, host: str, port: int, conn: Connection) -> None:
         problem=_problem(channel),
     )
     app = create_app(config, metrics=_RemoteMetrics(channel), hooks=hooks, throttle=_RemoteThrottle(channel))
+    server = server_class()(uvicorn_config(app))
+    server.spread, server.slot = spread, slot
     try:
-        sock = bind(host, port, share="join")
-    except ServeError as e:
-        log.error("%s", e)
-        sys.exit(1)
-    try:
-        uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
+        server.run(sockets=[sock])
     finally:
+        spread.leave(slot)
         sock.close()
         app.state.desk.stores.close_all()

@@ -257,7 +257,7 @@ class EntryText:
     link: str | None
     when: datetime  # published, else first seen (UTC)
     cleaned: str | None  # the cleaned article's text, when there is one
-    html: str  # the entry's content, else its summary
+    html: str  # the entry's content, else its summary; '' when `cleaned` has text (read first)
     source: str | None  # the cleaned article's 来源
 
 

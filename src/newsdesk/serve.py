@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from . import procs
 from .config import Config, ServeConfig
 from .errors import NewsdeskError, ServeError
-from .httpworkers import HookServer, HttpWorkers, bind, uvicorn_config
+from .httpworkers import HookServer, HttpWorkers, Spread, bind, server_class, uvicorn_config
 from .ingester import IngestProcess, Ingests, IngestThread, OwnFetchLines, logfmt
 from .store import open_store
 from .web import Hooks, Metrics, create_app
@@ -228,7 +228,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start and stop chatter
     # The `_created` series only repeat the start time.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
-    sock = bind(settings.host, settings.port, share="open" if settings.workers > 1 else None)
+    sock = bind(settings.host, settings.port)
     listen = Listen(settings.host, sock.getsockname()[1], settings.base_path)
     with contextlib.closing(sock):
         store = open_store(config.database_url)
@@ -266,10 +266,11 @@ def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_
 
         stopping: list[int] = []
 
-        workers = None
+        workers = spread = None
         if settings.workers > 1:
             answers = HookServer(hooks, metrics, app.state.login_throttle)
-            workers = HttpWorkers(config, listen.host, listen.port, settings.workers - 1, answers)
+            spread = Spread(settings.workers)
+            workers = HttpWorkers(config, sock, spread, settings.workers - 1, answers)
 
         def stop_all() -> None:
             scheduler.stop()
@@ -277,10 +278,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_
             if workers is not None:
                 workers.stop()
 
-        server = _Server(
-            uvicorn_config(app),
-            on_exit=stop_all,
-        )
+        server = _Server(uvicorn_config(app), on_exit=stop_all, spread=spread)
 
         def later_signal(signum: int, frame: FrameType | None) -> None:
             # Outside uvicorn's own handling: before it runs (it stops at once, then), and
@@ -339,14 +337,12 @@ class _Server:
     """uvicorn's server, stopping the scheduler and the publisher the moment a signal
     arrives (not only after the HTTP side has shut down)."""
 
-    def __init__(self, config: Any, *, on_exit: Callable[[], None]) -> None:
-        import uvicorn
-
+    def __init__(self, config: Any, *, on_exit: Callable[[], None], spread: Spread | None) -> None:
         on_exit_first = on_exit
         requested: list[float] = []
         self._requested = requested
 
-        class Server(uvicorn.Server):
+        class Server(server_class()):  # type: ignore[misc]  # (uvicorn's, made on first use)
             def handle_exit(self, sig: int, frame: FrameType | None) -> None:
                 if not requested:
                     requested.append(time.monotonic())
@@ -354,6 +350,7 @@ class _Server:
                 super().handle_exit(sig, frame)
 
         self._server = Server(config)
+        self._server.spread = spread  # slot 0: serve's own process
 
     def run(self, sockets: list[socket.socket]) -> None:
         self._server.run(sockets=sockets)

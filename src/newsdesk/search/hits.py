@@ -17,7 +17,7 @@ from ..errors import SearchError
 from ..models import ClusterRef
 from ..store import Store
 from .query import Filters, ParsedQuery, QuerySyntaxError, Sort, parse_query
-from .snippet import Snippet, make_snippet
+from .snippet import Snippet, make_snippet, patterns
 from .text import strip_html
 
 __all__ = ["Ranked", "SearchHit", "SearchIndex", "collect", "parse"]
@@ -205,7 +205,7 @@ def _hits(
             clusters[shown] = ref
     # What a hit shows, without the entries' bodies and fetched pages (`entry_texts`).
     entries = {x.uid: x for x in store.entry_texts(uid for uid, _ in chosen)}
-    matches = query.positive_matches()
+    looked_for = patterns(query.positive_matches())
     hits: list[SearchHit] = []
     for uid, score in chosen:
         entry = entries.get(uid)
@@ -221,7 +221,7 @@ def _hits(
                 feed=entry.feed,
                 feed_key=entry.feed_key,
                 published=entry.when,
-                snippet=make_snippet(entry.cleaned or strip_html(entry.html), matches),
+                snippet=make_snippet(entry.cleaned or strip_html(entry.html), looked_for),
                 score=score,
                 cluster=clusters.get(uid),
             )

@@ -96,9 +96,23 @@ def _id64(hex_id: str) -> int:
 def _hexes(values: Sequence[int | float | bool | None]) -> list[str]:
     """Uids or story ids back from their fast field, 16 hex digits each (0 for a missing value).
     One `struct.pack` and one `hex` for the whole list: a ranking's second round reads a
-    thousand hits, and a call per value cost as much as tantivy's ranking of them."""
-    blob = struct.pack(f">{len(values)}q", *(int(v or 0) for v in values)).hex()
+    thousand hits, and a call per value cost as much as tantivy's ranking of them. (The values
+    are packed as they come, all ints but for a missing one: a generator over them cost as
+    much as the packing.)"""
+    try:
+        packed = struct.pack(f">{len(values)}q", *values)
+    except struct.error:
+        packed = struct.pack(f">{len(values)}q", *(int(v or 0) for v in values))
+    blob = packed.hex()
     return [blob[i : i + 16] for i in range(0, len(blob), 16)]
+
+
+def _story_hexes(values: Sequence[int | float | bool | None]) -> list[str]:
+    """`_hexes` of story ids, each distinct one made once: a ranking holds few stories (a big
+    story's copies rank side by side), so most of its values repeat."""
+    distinct = list(dict.fromkeys(values))
+    names = dict(zip(distinct, _hexes(distinct), strict=True))
+    return [names[v] for v in values]
 
 
 def document(entry: EntryText, prepared: Prepared, story: str | None = None) -> tantivy.Document:
@@ -394,9 +408,11 @@ class TantivyIndex:
         filters = filters or Filters()
         with self._damage():
             searcher = self._index.searcher()
-        compiled = {wide: self.compile(parsed, filters, wide=wide) for wide in (False, True)}
+        compiled: dict[bool, tantivy.Query] = {}  # the wide query only when the words find too few
 
         def ranked(wide: bool, fetch: int, offset: int) -> list[tuple[str, float | None, str | None]]:
+            if wide not in compiled:
+                compiled[wide] = self.compile(parsed, filters, wide=wide)
             return self._ranked(searcher, compiled[wide], fetch, sort, offset=offset)
 
         return collect(store, parsed, ranked, sort=sort, limit=limit)
@@ -412,13 +428,14 @@ class TantivyIndex:
                 )
             else:
                 found = searcher.search(compiled, fetch, count=False, offset=offset)
-            addrs = [addr for _, addr in found.hits]
+            hits = found.hits  # (a new list of new tuples at each reading)
+            addrs = [addr for _, addr in hits]
             uids = _hexes(searcher.fast_field_values("uid64", addrs))
             stories = searcher.fast_field_values("story64", addrs)
-            story_ids = _hexes(stories)
+            story_ids = _story_hexes(stories)
         return [
             (uid, float(score), story_id if story else None)
-            for uid, story, story_id, (score, _) in zip(uids, stories, story_ids, found.hits, strict=True)
+            for uid, story, story_id, (score, _) in zip(uids, stories, story_ids, hits, strict=True)
         ]
 
     def _damage(self) -> contextlib.AbstractContextManager[None]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .query import Match
 from .segment import normalise
 
-__all__ = ["Snippet", "make_snippet"]
+__all__ = ["Snippet", "make_snippet", "patterns"]
 
 WIDTH = 120  # characters of text shown
 _LEAD = 24  # characters kept before the first match in the window
@@ -41,8 +42,9 @@ class Snippet:
         return "".join(parts)
 
 
-def _pattern(m: Match) -> re.Pattern[str]:
-    return re.compile(r"[\W_]*".join(re.escape(t) for t in m.tokens))
+def patterns(matches: Sequence[Match]) -> list[re.Pattern[str]]:
+    """What `make_snippet` looks for, made once for all the hits of a search."""
+    return [re.compile(r"[\W_]*".join(re.escape(t) for t in m.tokens)) for m in matches]
 
 
 def _normalised(text: str) -> str:
@@ -53,13 +55,14 @@ def _normalised(text: str) -> str:
     return text.lower()
 
 
-def make_snippet(text: str, matches: list[Match], width: int = WIDTH) -> Snippet:
-    """The window of `text` with the most distinct matches (the start of the text if none)."""
+def make_snippet(text: str, looked_for: Sequence[re.Pattern[str]], width: int = WIDTH) -> Snippet:
+    """The window of `text` with the most distinct matches (the start of the text if none);
+    `looked_for` is the `patterns` of the matches."""
     text = " ".join(text.split())  # one line: snippets go in tables and JSON
     norm = _normalised(text)
     found: list[tuple[int, int, int]] = []  # (start, end, which match)
-    for i, m in enumerate(matches):
-        for hit in _pattern(m).finditer(norm):
+    for i, pattern in enumerate(looked_for):
+        for hit in pattern.finditer(norm):
             if hit.end() > hit.start():
                 found.append((hit.start(), hit.end(), i))
                 if len(found) > 500:

@@ -333,7 +333,10 @@ class ArchiveMixin(SQLiteBase):
             rows = self._db.execute(
                 "SELECT e.uid, e.feed_key, f.grp, f.site, f.name, e.title, e.link,"
                 " COALESCE(e.published, e.first_seen), a.text,"
-                " CASE WHEN e.content != '' THEN e.content ELSE e.summary END, a.source"
+                # The entry's own HTML only where there is no cleaned text: every reader takes
+                # that first, and an article's HTML is many times its text (read page by page).
+                " CASE WHEN a.text != '' THEN '' WHEN e.content != '' THEN e.content ELSE e.summary END,"
+                " a.source"
                 f" FROM {ENTRY_FROM} WHERE e.uid IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
