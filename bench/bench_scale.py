@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg
 from pg_archive import build, create_database, drop_database
-from serve_load import free_port, http_get, wait_for
+from serve_load import free_port, http_get, machine_speed, wait_for
 
 from newsdesk import accounts
 from newsdesk.config import load_config
@@ -443,15 +443,18 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     for phase in args.phases.split(","):  # in the order given
+        if phase not in ("ingest", "claim", "api"):
+            raise SystemExit(f"unknown phase {phase!r} (ingest, claim, api)")
+        speed = machine_speed()  # seconds for a fixed loop, before and after (serve_load)
         if phase == "ingest":
             results["ingest"] = ingest(args, args.work)
         elif phase == "claim":
             results["claim"] = claim(args)
-            print(json.dumps({"claim": results["claim"]}), flush=True)
-        elif phase == "api":
-            results["api"] = api(args, args.work)
         else:
-            raise SystemExit(f"unknown phase {phase!r} (ingest, claim, api)")
+            results["api"] = api(args, args.work)
+        results[phase]["machine_speed_s"] = [speed, machine_speed()]
+        if phase == "claim":
+            print(json.dumps({"claim": results["claim"]}), flush=True)
     if args.drop:
         for name in ("ingest", "claim", "api"):
             drop_database(f"{args.server}/{args.db_prefix}_{name}")

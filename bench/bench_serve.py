@@ -55,7 +55,17 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from serve_load import Child, Sampler, free_port, http_get, proc_mem_kb, uptime, wait_for, wrk_run
+from serve_load import (
+    Child,
+    Sampler,
+    free_port,
+    http_get,
+    machine_speed,
+    proc_mem_kb,
+    uptime,
+    wait_for,
+    wrk_run,
+)
 
 from cli_helpers import feeds_yaml  # the tests' config writer
 from serve_helpers import listeners
@@ -458,6 +468,7 @@ def phase_entries(args: argparse.Namespace) -> dict[str, Any]:
         if rbase:
             wrk_run(rbase, ["/"], connections=16, seconds=3)
         out["uptime_start"] = uptime()
+        out["machine_speed_start_s"] = machine_speed()  # seconds for a fixed loop (serve_load)
         for rnd in range(args.rounds):
             for c in (16, 1):
                 log(f"round {rnd + 1}: newsdesk entries, {c} clients")
@@ -497,6 +508,7 @@ def phase_entries(args: argparse.Namespace) -> dict[str, Any]:
                 )
         out["newsdesk_search"] = {str(c): _runs_summary(r) for c, r in search.items()}
         out["uptime_end"] = uptime()
+        out["machine_speed_end_s"] = machine_speed()
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
         out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
@@ -562,6 +574,7 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
             deadline=300,
         )
         out["uptime_start"] = uptime()
+        out["machine_speed_start_s"] = machine_speed()  # seconds for a fixed loop (serve_load)
         runs: dict[int, list[dict[str, Any]]] = {1: [], 16: []}
         ingest: list[dict[str, Any]] = []
         for rnd in range(args.rounds):
@@ -588,6 +601,7 @@ def phase_ingest(args: argparse.Namespace) -> dict[str, Any]:
         out["newsdesk_entries_ingesting"] = {str(c): _runs_summary(r) for c, r in runs.items()}
         out["ingest_during_runs"] = ingest
         out["uptime_end"] = uptime()
+        out["machine_speed_end_s"] = machine_speed()
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
         out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()
@@ -681,6 +695,7 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
         )
         serve = Serve(folder, config, port)
         out["uptime_start"] = uptime()
+        out["machine_speed_start_s"] = machine_speed()  # seconds for a fixed loop (serve_load)
         t_start = time.time()
         serve.start()
         out["serve_ready_seconds"] = serve.ready_seconds
@@ -754,6 +769,7 @@ def phase_sched(args: argparse.Namespace) -> dict[str, Any]:
             if line.startswith("newsdesk_scheduler_lag_seconds_") and "_created" not in line
         ]
         out["uptime_end"] = uptime()
+        out["machine_speed_end_s"] = machine_speed()
         sampler.finish()
         out["serve_peak_rss_mb"] = serve.peak_rss_mb()
         out["http_workers_peak_rss_mb"] = serve.worker_peak_rss_mb()

@@ -50,6 +50,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def machine_speed() -> float:
+    """Seconds this process takes for 2·10⁷ additions: the machine's speed at the moment (it
+    moved by a third within minutes on the 2-core VM, docs/benchmarks.md), so runs taken at
+    different times can be compared. About 1.3 s when the machine is quick."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(20_000_000):
+        total += i
+    return round(time.perf_counter() - started, 2)
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
