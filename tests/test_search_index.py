@@ -249,6 +249,28 @@ def test_a_writer_elsewhere_is_a_clear_error_and_no_change_needs_no_writer(
     assert index.sync(store) == 1
 
 
+def test_a_writer_sweeps_the_temporary_files_a_killed_writer_left(
+    archive: tuple[Store, TantivyIndex],
+) -> None:
+    """tantivy writes meta.json through `.tmpXXXXXX` in the index folder; a writer killed before
+    the rename leaves it, and the next writer (holding the lock) removes it, and only such."""
+    store, index = archive
+    left = index.path / ".tmpQ3xZ9a"
+    kept = [index.path / ".tmp-notes", index.path / "tmpAbc123"]
+    for f in kept:
+        f.write_text("not tantivy's", encoding="utf-8")
+    other = TantivyIndex(index.path, database_url="unused", store=store)
+    with other.writer():  # another writer, its meta.json half written: left alone meanwhile
+        left.write_text('{"segments": []', encoding="utf-8")
+        with pytest.raises(SearchError, match="another process"), index.writer():
+            pass
+        assert left.exists()
+    save(store, [Doc(SINA, "swept", "标题", "正文内容足够长。")])
+    assert index.sync(store) == 1 and not left.exists()
+    assert all(f.exists() for f in kept)
+    assert ids(index, "正文内容") == [entry_uid(SINA.key, "swept")]
+
+
 def _copies(store: Store) -> tuple[str, str, str]:
     text = story_text("s001")
     save(

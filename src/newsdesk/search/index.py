@@ -27,6 +27,8 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import os
+import re
 import shutil
 import struct
 from collections.abc import Iterator, Mapping, Sequence
@@ -113,6 +115,25 @@ def _story_hexes(values: Sequence[int | float | bool | None]) -> list[str]:
     distinct = list(dict.fromkeys(values))
     names = dict(zip(distinct, _hexes(distinct), strict=True))
     return [names[v] for v in values]
+
+
+# tantivy writes meta.json and .managed.json through a temporary file in the index's folder
+# (the tempfile crate's `.tmp` and six characters), renamed into place: a writer killed between
+# the two leaves it there, and tantivy never looks at it again.
+_TANTIVY_TEMP = re.compile(r"\.tmp[0-9A-Za-z]{6}")
+
+
+def sweep_tantivy_temp(path: Path) -> int:
+    """Remove tantivy's temporary files from the index folder `path`; how many. Only while
+    holding the index's writer lock: then none is being written."""
+    removed = 0
+    with contextlib.suppress(FileNotFoundError), os.scandir(path) as entries:
+        for e in entries:
+            if _TANTIVY_TEMP.fullmatch(e.name) and e.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(e.path)
+                    removed += 1
+    return removed
 
 
 def document(entry: EntryText, prepared: Prepared, story: str | None = None) -> tantivy.Document:
@@ -228,7 +249,10 @@ class TantivyIndex:
             raise SearchError(
                 f"{self.path}: the search index is being written by another process ({e})"
             ) from e
-        atomic.sweep_temp(self.path)  # the sidecar's, left by a killed writer (tantivy's lock is ours)
+        # Left by a killed writer (tantivy's lock is ours now, so none is in use): the sidecar's,
+        # and tantivy's own.
+        atomic.sweep_temp(self.path)
+        sweep_tantivy_temp(self.path)
         try:
             yield writer
         except BaseException:
