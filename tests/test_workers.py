@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import signal
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import psycopg
 from newsdesk.config import load_config
 from newsdesk.slots import SLOT_TURN
 from newsdesk.store.postgres import PostgresStore
+from newsdesk.store.protocol import Leadership
 from serve_helpers import ServeProcess, add_user, client, poll
 from server import FeedServer
 from store_backends import new_pg_database
@@ -134,68 +138,80 @@ def looks(url: str) -> dict[int, datetime]:
     return {int(pid): started for pid, started in rows}
 
 
-def test_a_worker_beyond_the_slots_waits_before_loading_the_pipeline(tmp_path: Path) -> None:
+@dataclass
+class SlotTaken:
+    """Three due feeds, and this machine's only worker slot held by another worker (`other`,
+    a store of its own; `busy`, its slot)."""
+
+    url: str
+    server: FeedServer
+    feeds: Feeds
+    config: Path
+    clock: Clock
+    other: PostgresStore
+    busy: Leadership
+
+
+@contextmanager
+def slot_taken(tmp_path: Path) -> Iterator[SlotTaken]:
     url = new_pg_database()
     with FeedServer() as server:
         feeds = Feeds(server, 3, 2)
         config = write_config(tmp_path, url, feeds, per_host=10)
         prepare(config, url)
-        clock = Clock(tmp_path / "clock")
-        other = PostgresStore(url)  # another worker of this machine, busy in its only slot
+        other = PostgresStore(url)
         try:
             busy = other.lead(f"{SLOT_TURN}/{socket.gethostname()}/0")
             assert busy is not None
-            with workers(config, clock, 2, slots=1) as (standby, stopped):
-                for p in (standby, stopped):
-                    poll(lambda p=p: "worker slots are taken; waiting for one" in p.log_text(), "the wait")
-                # They look on one connection each, kept from look to look.
-                first = looks(url)
-                assert len(first) == 2
-                poll(lambda: all(looks(url).get(pid, first[pid]) > first[pid] for pid in first), "next looks")
-                assert set(looks(url)) == set(first)
-                # Waiting, it has loaded no stage (lxml parses every feed) and opened nothing.
-                maps = Path(f"/proc/{standby.proc.pid}/maps").read_text(encoding="utf-8")
-                assert "lxml" not in maps and "aiohttp" not in maps
-                assert "started" not in standby.log_text() and server.requests == []
-                assert stopped.stop() == 128 + signal.SIGTERM  # a wait ends on SIGTERM, cleanly
-                assert "Traceback" not in stopped.log_text()
-                busy.release()  # the slot is free: the standby starts and fetches
-                wait_stored(feeds, url, 2, [standby], "the standby's feeds")
-                assert "started" in standby.log_text() and standby.alive()
-            assert "Traceback" not in standby.log_text()
+            yield SlotTaken(url, server, feeds, config, Clock(tmp_path / "clock"), other, busy)
         finally:
             other.close()
+
+
+def test_a_worker_beyond_the_slots_waits_before_loading_the_pipeline(tmp_path: Path) -> None:
+    with slot_taken(tmp_path) as desk, workers(desk.config, desk.clock, 2, slots=1) as (standby, stopped):
+        url = desk.url
+        for p in (standby, stopped):
+            poll(lambda p=p: "worker slots are taken; waiting for one" in p.log_text(), "the wait")
+        # They look on one connection each, kept from look to look.
+        first = looks(url)
+        assert len(first) == 2
+        poll(lambda: all(looks(url).get(pid, first[pid]) > first[pid] for pid in first), "next looks")
+        assert set(looks(url)) == set(first)
+        # Waiting, it has loaded no stage (lxml parses every feed) and opened nothing.
+        maps = Path(f"/proc/{standby.proc.pid}/maps").read_text(encoding="utf-8")
+        assert "lxml" not in maps and "aiohttp" not in maps
+        assert "started" not in standby.log_text() and desk.server.requests == []
+        assert stopped.stop() == 128 + signal.SIGTERM  # a wait ends on SIGTERM, cleanly
+        assert "Traceback" not in stopped.log_text()
+        desk.busy.release()  # the slot is free: the standby starts and fetches
+        wait_stored(desk.feeds, url, 2, [standby], "the standby's feeds")
+        assert "started" in standby.log_text() and standby.alive()
+        standby.stop()
+        assert "Traceback" not in standby.log_text()
 
 
 def test_a_standby_takes_a_freed_slot_only_when_feeds_wait_to_be_claimed(tmp_path: Path) -> None:
     """A slot given back by a worker that found nothing is left free while nothing is there to
     claim (loading the pipeline would only find the same), and taken once a feed is."""
-    url = new_pg_database()
-    with FeedServer() as server:
-        feeds = Feeds(server, 3, 2)
-        config = write_config(tmp_path, url, feeds, per_host=10)
-        prepare(config, url)
-        clock = Clock(tmp_path / "clock")
-        other = PostgresStore(url)  # another worker of this machine: its slot, and every feed
-        try:
-            busy = other.lead(f"{SLOT_TURN}/{socket.gethostname()}/0")
-            assert busy is not None
-            assert len(other.claim_feeds("other", T0, T0 + timedelta(minutes=10), limit=10, per_host=10)) == 3
-            with workers(config, clock, 1, slots=1) as (standby,):
-                poll(lambda: "worker slots are taken; waiting for one" in standby.log_text(), "the wait")
-                busy.release()
-                # Two more looks with the slot free: it stays a standby.
-                for _ in range(2):
-                    before = looks(url)
-                    assert len(before) == 1
-                    poll(lambda b=before: looks(url).keys() == b.keys() and looks(url) != b, "a look")
-                assert "started" not in standby.log_text() and server.requests == []
-                clock.set(T0 + timedelta(minutes=11))  # the other's leases ran out: its feeds are due
-                wait_stored(feeds, url, 2, [standby], "the feeds, by the standby")
-                assert "started" in standby.log_text()
+    with slot_taken(tmp_path) as desk:
+        # The other worker holds every feed's lease too.
+        held = desk.other.claim_feeds("other", T0, T0 + timedelta(minutes=10), limit=10, per_host=10)
+        assert len(held) == 3
+        with workers(desk.config, desk.clock, 1, slots=1) as (standby,):
+            poll(lambda: "worker slots are taken; waiting for one" in standby.log_text(), "the wait")
+            desk.busy.release()
+            # Two more looks with the slot free: it stays a standby.
+            for _ in range(2):
+                before = looks(desk.url)
+                assert len(before) == 1
+                poll(lambda b=before: looks(desk.url).keys() == b.keys() and looks(desk.url) != b, "a look")
+            assert "started" not in standby.log_text() and desk.server.requests == []
+            desk.clock.set(T0 + timedelta(minutes=11))  # the other's leases ran out: its feeds are due
+            wait_stored(desk.feeds, desk.url, 2, [standby], "the feeds, by the standby")
+            assert "started" in standby.log_text()
+            standby.stop()
             assert "Traceback" not in standby.log_text()
-        finally:
-            other.close()
 
 
 def test_a_killed_workers_feeds_go_to_others_once_its_leases_run_out(tmp_path: Path) -> None:
