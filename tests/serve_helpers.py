@@ -209,23 +209,27 @@ def client(url: str, token: str | None = None, **kwargs: object) -> httpx.Client
     return httpx.Client(base_url=url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def listeners(port: int) -> set[int]:
-    """Pids of the processes holding a socket that listens on `port` (from /proc)."""
+def sockets_by_pid(port: int, state: str) -> dict[int, int]:
+    """Sockets on local `port` in TCP `state` ("0A" listening, "01" established) by the pid of
+    each process holding them, and how many (from /proc)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as f:
             for line in list(f)[1:]:
                 fields = line.split()
-                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
                     inodes.add(f"socket:[{fields[9]}]")
-    pids = set()
+    held: dict[int, int] = {}
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{name}/fd"):
-                with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/{name}/fd/{fd}") in inodes:
-                        pids.add(int(name))
-                        break
-    return pids
+        if name.isdigit():
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{name}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(f"/proc/{name}/fd/{fd}") in inodes:
+                            held[int(name)] = held.get(int(name), 0) + 1
+    return held
+
+
+def listeners(port: int) -> set[int]:
+    """Pids of the processes holding a socket that listens on `port`."""
+    return set(sockets_by_pid(port, "0A"))

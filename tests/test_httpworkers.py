@@ -34,7 +34,7 @@ from newsdesk.httpworkers import (
 )
 from newsdesk.web import Hooks, Metrics
 from newsdesk.web.auth import LoginThrottle
-from serve_helpers import ServeProcess, add_user, desk_config, listeners, poll
+from serve_helpers import ServeProcess, add_user, desk_config, listeners, poll, sockets_by_pid
 
 
 def fresh_get(url: str, token: str | None = None, timeout: float = 10.0) -> httpx.Response:
@@ -92,22 +92,7 @@ def test_the_worker_answers_by_itself_on_serves_port(desk: tuple[ServeProcess, s
 
 def _established(port: int) -> dict[int, int]:
     """Open connections to `port` by the pid of the process holding their server side."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(FileNotFoundError), open(table, encoding="ascii") as f:
-            for line in list(f)[1:]:
-                fields = line.split()
-                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(f"socket:[{fields[9]}]")
-    held: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError):
-                for fd in os.listdir(f"/proc/{name}/fd"):
-                    with contextlib.suppress(OSError):
-                        if os.readlink(f"/proc/{name}/fd/{fd}") in inodes:
-                            held[int(name)] = held.get(int(name), 0) + 1
-    return held
+    return sockets_by_pid(port, "01")
 
 
 def test_keep_alive_clients_are_spread_evenly(desk: tuple[ServeProcess, str, str]) -> None:
