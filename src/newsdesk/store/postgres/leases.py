@@ -26,8 +26,8 @@ fetching): the lock allows ~200 claims a second, 20,000 feeds a second at batche
 per candidate host, hundreds a claim) cost more than the waits they saved.
 
 A claim's round trips: it runs on a connection of its own kept between claims (the pool checks
-each connection it lends with a round trip of its own), its statements are pipelined (BEGIN
-and the lock, then the claim and COMMIT, are sent together), its plan is made once, and its
+each connection it lends with a round trip of its own), its statements are pipelined (BEGIN,
+the lock, the claim and COMMIT are sent together: one round trip), its plan is made once, and its
 commit does not wait for the WAL to reach the disk (`synchronous_commit = off`, for this
 transaction alone). What that risks: a server crash within the WAL writer's delay (200 ms) can
 forget a claim its worker was told of, and another worker may then claim and fetch those feeds
@@ -43,8 +43,8 @@ fetches a whole batch alone while the others are idle).
 
 What keeps the statement small: `feed_leases.host` holds each feed's lease host for as long as
 its URL and route stay the same (PG 0026: a change forgets it), computed here in Python by the
-fetcher's own `host_key` and filled in before the claim for feeds that have none yet (a new
-archive's first claim fills all of them once). `feed_leases.due` holds each feed's next check
+fetcher's own `host_key` and filled in after a claim that saw feeds without one, which then
+claims again for the room it has left (a new archive's first claim fills all of them once). `feed_leases.due` holds each feed's next check
 while it is checked at all (PG 0032: the catalogue's triggers keep it in the transaction that
 changes the feed), so the candidates are read from one index of the narrow lease table, keys
 and hosts only, with no lookup per candidate; full catalogue rows only for the chosen ones. The
@@ -179,8 +179,10 @@ def fill_lease_hosts(conn: psycopg.Connection[Any]) -> int:
     return cur.rowcount
 
 
-def _claim(conn: psycopg.Connection[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """One claim's transaction on `conn` (autocommit, no transaction open): its rows."""
+def _claim(conn: psycopg.Connection[Any], params: dict[str, Any]) -> tuple[list[tuple[Any, ...]], bool]:
+    """One claim's transaction on `conn` (autocommit, no transaction open), in one round trip:
+    its rows, and whether some lease lacked its host (read in the statement's snapshot, taken
+    before the lock): such a feed is not claimed until `fill_hosts` has given it one."""
     with conn.pipeline():
         conn.execute("BEGIN")
         conn.execute("SET LOCAL synchronous_commit = off")
@@ -188,18 +190,23 @@ def _claim(conn: psycopg.Connection[Any], params: dict[str, Any]) -> list[tuple[
         # once for all: planning it for each claim's parameters took 0.5–1.5 ms, as long as
         # running its join, and chose the same plan.
         conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        # The lock, and whether any lease lacks its host (read in the statement's snapshot,
-        # taken before the lock: a host missing still is filled by the next claim).
-        row = conn.execute(
+        lock = conn.execute(
             "SELECT pg_advisory_xact_lock(%s, %s) IS NULL,"
             " EXISTS (SELECT 1 FROM feed_leases WHERE host IS NULL)",
             _CLAIM_LOCK,
-        ).fetchone()
-        if row is not None and row[1]:
-            fill_lease_hosts(conn)
+        )
         cur = conn.execute(_CLAIM, params)
         conn.execute("COMMIT")
-        return cur.fetchall()
+        row = lock.fetchone()
+        return cur.fetchall(), bool(row is not None and row[1])
+
+
+def fill_hosts(conn: psycopg.Connection[Any]) -> int:
+    """`fill_lease_hosts` in a transaction of its own under the claim lock (`conn` in
+    autocommit); how many it filled."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", _CLAIM_LOCK)
+        return fill_lease_hosts(conn)
 
 
 class LeasesMixin:
@@ -229,7 +236,7 @@ class LeasesMixin:
         }
         conn, kept = self._claim_connection()
         try:
-            rows = _claim(conn, params)
+            rows, unhosted = _claim(conn, params)
         except psycopg.OperationalError:
             dropped = conn.broken
             conn.close()
@@ -239,12 +246,21 @@ class LeasesMixin:
             # claim reached it, so once more on a new one.
             conn, _ = self._claim_connection(fresh=True)
             try:
-                rows = _claim(conn, params)
+                rows, unhosted = _claim(conn, params)
             except BaseException:
                 conn.close()
                 raise
         except BaseException:
             conn.close()  # whatever state its transaction is in, it is not reused
+            raise
+        try:
+            if unhosted:  # feeds new or moved since the last claim: their hosts, then them too
+                fill_hosts(conn)
+                if len(rows) < limit:
+                    more = params | {"limit": limit - len(rows), "scan": (limit - len(rows)) * SCAN_FACTOR}
+                    rows += _claim(conn, more)[0]
+        except BaseException:
+            conn.close()
             raise
         self._idle_claim(conn)
         return [row_to_feed(r) for r in rows]
