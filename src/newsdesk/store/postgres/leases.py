@@ -44,15 +44,16 @@ fetches a whole batch alone while the others are idle).
 What keeps the statement small: `feed_leases.host` holds each feed's lease host for as long as
 its URL and route stay the same (PG 0026: a change forgets it), computed here in Python by the
 fetcher's own `host_key` and filled in after a claim that saw feeds without one, which then
-claims again for the room it has left (a new archive's first claim fills all of them once). `feed_leases.due` holds each feed's next check
-while it is checked at all (PG 0032: the catalogue's triggers keep it in the transaction that
-changes the feed), so the candidates are read from one index of the narrow lease table, keys
-and hosts only, with no lookup per candidate; full catalogue rows only for the chosen ones. The
-catalogue itself has no index on `next_check` any more: a check's update of its wide row then
-stays on its page (HOT), and `feeds` needs no vacuum of its pages and indexes every few
-thousand checks (those vacuums took the second core from the claims). Host holds (`Retry-After`)
-need nothing here: they are in the archive, and the fetcher each batch opens starts from them
-(a held feed is deferred to the end of the hold).
+claims again for the room it has left (a new archive's first claim fills all of them once).
+`feed_leases.due` holds each feed's next check while it is checked at all (PG 0032: the
+catalogue's triggers keep it in the transaction that changes the feed), so the candidates are
+read from one index of the narrow lease table, keys and hosts only, with no lookup per
+candidate; full catalogue rows only for the chosen ones. The catalogue itself has no index on
+`next_check` any more: a check's update of its wide row then stays on its page (HOT), and
+`feeds` needs no vacuum of its pages and indexes every few thousand checks (those vacuums took
+the second core from the claims). Host holds (`Retry-After`) need nothing here: they are in the
+archive, and the fetcher each batch opens starts from them (a held feed is deferred to the end
+of the hold).
 
 Leadership (`lead`): one process at a time does what must not run twice (publishing, a share
 of the insights catch-up, a CPU slot): a session advisory lock on a connection of its own, freed
