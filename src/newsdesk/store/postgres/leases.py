@@ -86,6 +86,8 @@ _LEAD_SPACE = 0x6E6C  # "nl": the first key of leadership locks (the second: the
 _CLAIM_LOCK = (_LEAD_SPACE, 0x636C61)  # "cla": the claim lock, taken by every claim
 _IDLE_LEADS = 4  # released leaderships' connections kept for the next `lead`
 
+_FEED_COLUMNS = ", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(","))
+
 # Candidates: the first `scan` due feeds whose lease has run out, by due time (the
 # feed_leases_due index), keys and hosts only. Ranked per host after the live leases already
 # counted there; the first `limit` that fit are locked (`FOR UPDATE SKIP LOCKED`: a row being
@@ -93,7 +95,7 @@ _IDLE_LEADS = 4  # released leaderships' connections kept for the next `lead`
 # checked again against `expires`), leased, and their catalogue rows returned, most overdue
 # first. Only the chosen rows are locked: a row lock is a write (and a WAL record), the
 # candidates are 4× as many.
-_CLAIM = """
+_CLAIM = f"""
 WITH cand AS (
     SELECT l.feed_key, l.host, l.due
     FROM feed_leases l
@@ -120,17 +122,17 @@ WITH cand AS (
     FROM locked WHERE l.feed_key = locked.feed_key
     RETURNING l.feed_key
 )
-SELECT {cols} FROM feeds JOIN leased ON leased.feed_key = feeds.key
+SELECT {_FEED_COLUMNS} FROM feeds JOIN leased ON leased.feed_key = feeds.key
 ORDER BY feeds.next_check, feeds.key
-""".format(cols=", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(",")))
+"""
 
 
 # The scheduler's due feeds from the lease table's copy of their next checks (PG 0032: the
 # catalogue has no index of its own on `next_check`), in SQLite's order.
 _DUE = (
-    "SELECT {cols} FROM feed_leases l JOIN feeds ON feeds.key = l.feed_key"
+    f"SELECT {_FEED_COLUMNS} FROM feed_leases l JOIN feeds ON feeds.key = l.feed_key"
     " WHERE l.due <= ? ORDER BY l.due, feeds.position LIMIT ?"
-).format(cols=", ".join(f"feeds.{c.strip()}" for c in CATALOGUE_COLUMNS.split(",")))
+)
 
 
 class DueMixin:
