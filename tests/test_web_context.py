@@ -54,3 +54,56 @@ def test_the_work_runs_in_the_callers_context() -> None:
         return await desk.run(seen.get)
 
     assert asyncio.run(call()) == "the request's"
+
+
+def test_closing_the_desk_ends_its_threads_then_closes_their_stores() -> None:
+    closed: list[tuple[int, bool]] = []  # (the store's thread, whether it still ran at close)
+    threads: dict[int, threading.Thread] = {}
+
+    class Opened:
+        def __init__(self) -> None:
+            self.thread = threading.current_thread()
+            threads[self.thread.ident or 0] = self.thread
+
+        def close(self) -> None:
+            closed.append((self.thread.ident or 0, self.thread.is_alive()))
+
+    desk = Desk(config=Config(), stores=ThreadStores("unused", opener=lambda url: cast(Any, Opened())))
+    barrier = threading.Barrier(2, timeout=10)
+
+    def both() -> None:
+        desk.store()
+        barrier.wait()
+
+    async def work() -> None:
+        await asyncio.gather(desk.run(both), desk.run(both))
+
+    asyncio.run(work())
+    assert len(threads) == 2 and all(t.is_alive() for t in threads.values())
+    desk.close()
+    assert sorted(closed) == sorted((ident, False) for ident in threads)
+    desk.close()  # twice: nothing left to do
+    assert len(closed) == 2
+
+
+def test_closing_does_not_wait_for_ever_on_a_stuck_archive_call() -> None:
+    desk = Desk(config=Config(), stores=ThreadStores("unused", opener=lambda url: cast(Any, object())))
+    release, running = threading.Event(), threading.Event()
+
+    def stuck() -> None:
+        running.set()
+        release.wait(30)
+
+    async def start() -> None:
+        job = asyncio.ensure_future(desk.run(stuck))
+        await asyncio.to_thread(running.wait, 10)
+        job.cancel()
+
+    asyncio.run(start())
+    closer = threading.Thread(target=desk.close, kwargs={"within": 0.05})
+    closer.start()
+    closer.join(10)
+    try:
+        assert not closer.is_alive(), "close waited for the stuck call"
+    finally:
+        release.set()

@@ -459,4 +459,4 @@ def http_worker(config: Config, sock: socket.socket, spread: Spread, slot: int, 
     finally:
         spread.leave(slot)
         sock.close()
-        app.state.desk.stores.close_all()
+        app.state.desk.close()

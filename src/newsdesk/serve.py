@@ -311,7 +311,7 @@ def serve(config: Config, *, announce: Callable[[str], None] = print, scheduler_
             if workers is not None:
                 left = STOP_WITHIN - 1.0 - (time.monotonic() - server.exit_requested_at(started))
                 workers.join(max(0.5, left))
-            desk.stores.close_all()
+            desk.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     if scheduler.failure:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ T = TypeVar("T")
 # (a big mark-read, a search) from holding up the rest. More throughput comes from more
 # processes (`serve.workers`); measured: docs/benchmarks.md.
 WORKER_THREADS = 2
+CLOSE_WITHIN = 2.0  # seconds `Desk.close` waits for a busy worker thread
 
 
 def utcnow() -> datetime:
@@ -106,6 +108,7 @@ class Desk:
     # Worker threads the routes' archive work runs on (`run`).
     threads: int = WORKER_THREADS
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False, repr=False)
 
     def store(self) -> Store:
         return self.stores.get()
@@ -115,9 +118,27 @@ class Desk:
         the caller's context (as `asyncio.to_thread`). A plain executor: the hop costs less
         CPU than anyio's (its limiter, cancel scope and idle-thread upkeep per call)."""
         if self._pool is None:  # made on the event loop, at the first request
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="newsdesk-archive")
+            self._pool = ThreadPoolExecutor(
+                self.threads, thread_name_prefix="newsdesk-archive", initializer=self._started
+            )
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self._pool, context.run, fn)
+
+    def _started(self) -> None:
+        self._threads.append(threading.current_thread())
+
+    def close(self, within: float = CLOSE_WITHIN) -> None:
+        """At shutdown: the worker threads end (those still busy are waited for `within`
+        seconds at most, so a stuck archive call cannot hold up a stop), then the stores are
+        closed (`ThreadStores.close_all`)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            deadline = time.monotonic() + within
+            for thread in self._threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+            self._threads.clear()
+        self.stores.close_all()
 
     def refresh(self, key: str) -> None:
         if self.hooks.refresh is None:
