@@ -2,7 +2,8 @@
 query at 100,000 feeds, and the entries API on PostgreSQL at 1,000,000 entries.
 
     .venv/bin/python bench/bench_scale.py [--phases ingest,claim,api] [--feeds 1000] [--items 50]
-        [--no-sqlite] [--workers 1,2,4] [--claim-feeds 100000] [--api-feeds 20000] [--api-per-feed 50]
+        [--no-sqlite] [--workers 1,2,4] [--repeat 1] [--claim-feeds 100000] [--api-feeds 20000]
+        [--api-per-feed 50]
         [--server postgresql://postgres@127.0.0.1:5432] [--db-prefix pg_workers_bench] [--drop]
         [--work /tmp/pg-workers-bench]
 
@@ -16,7 +17,9 @@ Phases:
   workers after each batch); `entries_stored_s` is when the last entry was there. Both clean
   every article and store it; no search index, no publishers (what is compared is the
   ingest). CPU seconds are read from /proc for the workers (or `run`), the PostgreSQL backends
-  serving the database, and the feed server.
+  serving the database, and the feed server. `--repeat N` runs the worker counts N times,
+  in the order given and then reversed, in turn (the machine's speed drifts within minutes):
+  each count's median run is reported, with every run's entries/s.
 * claim — --claim-feeds feeds (1,000 hosts) made by bulk SQL, all due; then 300 claims of 100
   feeds as a worker makes them (`claim_feeds`, per-host limit 8), each followed by what the
   worker does after its fetches (each feed's next check saved, the leases released), untimed;
@@ -215,13 +218,29 @@ def ingest(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         if not args.no_sqlite:
             out["sqlite_run"] = _ingest_sqlite(work, port, site.pid, args.feeds, expected)
             print(json.dumps({"sqlite_run": out["sqlite_run"]}), flush=True)
-        for n in args.workers:
-            out[f"pg_{n}_workers"] = _ingest_workers(args, work, port, site.pid, n, expected)
-            print(json.dumps({f"pg_{n}_workers": out[f"pg_{n}_workers"]}), flush=True)
+        runs: dict[int, list[dict[str, Any]]] = {n: [] for n in args.workers}
+        for rep in range(args.repeat):
+            # The order reversed every other time: the machine's speed drifts within minutes.
+            for n in args.workers if rep % 2 == 0 else args.workers[::-1]:
+                result = _ingest_workers(args, work, port, site.pid, n, expected)
+                runs[n].append(result)
+                print(json.dumps({f"pg_{n}_workers": result}), flush=True)
+        for n, each in runs.items():
+            out[f"pg_{n}_workers"] = each[0] if len(each) == 1 else _median_run(each)
         return out
     finally:
         site.terminate()
         site.wait()
+
+
+def _median_run(each: list[dict[str, Any]]) -> dict[str, Any]:
+    """Repeated runs of one worker count: the median's figures, and every run's entries/s."""
+    ranked = sorted(each, key=lambda r: r["entries_per_s"])
+    return {
+        **ranked[len(ranked) // 2],
+        "entries_per_s_median": statistics.median(r["entries_per_s"] for r in each),
+        "entries_per_s_runs": [r["entries_per_s"] for r in each],
+    }
 
 
 def _ingest_sqlite(work: Path, port: int, site_pid: int, feeds: int, expected: int) -> dict[str, Any]:
@@ -419,6 +438,13 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--no-sqlite", action="store_true", help="ingest: the workers only, not `newsdesk run`")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="ingest: run the worker counts this many times, the order reversed every other time;"
+        " each count's median run is reported, with every run's entries/s",
+    )
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--claim-feeds", type=int, default=100_000)
     ap.add_argument("--api-feeds", type=int, default=20_000)
