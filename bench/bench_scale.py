@@ -456,6 +456,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/pg-workers-bench"))
     args = ap.parse_args()
     args.workers = [int(x) for x in args.workers.split(",")]
+    if args.repeat < 1:
+        raise SystemExit(f"--repeat {args.repeat}: at least 1")
     args.work.mkdir(parents=True, exist_ok=True)
     become_subreaper()
     with psycopg.connect(f"{args.server}/test") as conn:
